@@ -1,0 +1,33 @@
+# Two commands a fresh machine needs: `make run` and `make test`. Each builds .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+FLOW ?= kitchen-quiz
+
+.PHONY: run simulate test bench clean
+
+$(BIN)/leadbot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The bot: long polling, a SQLite file (leadbot.db). Needs LEADBOT_BOT_TOKEN (from @BotFather).
+run: $(BIN)/leadbot
+	$(BIN)/leadbot run
+
+# A chat with a shipped flow in the terminal, no Telegram needed.
+simulate: $(BIN)/leadbot
+	$(BIN)/leadbot simulate $(FLOW) $(if $(LANG_CODE),--lang $(LANG_CODE))
+
+test: $(BIN)/leadbot
+	$(BIN)/ruff check .
+	$(BIN)/leadbot lint
+	$(BIN)/pytest
+
+bench: $(BIN)/leadbot
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/pipeline.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,26 @@
+"""Step kinds, dispatched by a dict keyed by the `kind` written in the flow file."""
+
+from __future__ import annotations
+
+from dialogs.kinds import choice, consent, contact, end, inputs, showing
+from dialogs.kinds.base import Kind, remind
+from dialogs.schema import Step
+from dialogs.turn import Turn
+
+KINDS: dict[str, Kind] = {
+    **choice.KINDS, **inputs.KINDS, **contact.KINDS, **consent.KINDS, **showing.KINDS,
+    **end.KINDS,
+}
+
+
+def enter_step(turn: Turn, step: Step) -> None:
+    kind = KINDS[step.kind]
+    if kind.enter is not None:
+        kind.enter(turn, step)
+        return
+    prompt = kind.prompt(turn, step)
+    if prompt is not None:
+        turn.emit(prompt)
+
+
+__all__ = ["KINDS", "Kind", "enter_step", "remind"]

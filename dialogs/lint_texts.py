@@ -1,0 +1,86 @@
+"""Checks for every text in a flow: each declared language present, Telegram's limits kept,
+placeholders that name something the engine knows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from dialogs.schema import Flow, MessageStep, RewardStep
+from dialogs.texts import SUPPORTED_LANGUAGES, placeholders
+from dialogs.yamlsource import Path
+
+MAX_MESSAGE = 4096  # Bot API sendMessage: 1-4096 characters after entities parsing
+MAX_CAPTION = 1024  # Bot API sendDocument caption
+GLOBAL_PLACEHOLDERS = {"discount", "score", "name"}
+
+Found = tuple[Path, str]
+
+
+def texts(value: Any, path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """Every localized text (a mapping of language -> string) inside a model, with its path."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from texts(getattr(value, name), (*path, name))
+    elif isinstance(value, dict):
+        if value and all(isinstance(v, str) for v in value.values()) and path[-1] != "steps":
+            yield path, value
+        else:
+            for key, item in value.items():
+                yield from texts(item, (*path, str(key)))
+    elif isinstance(value, tuple | list):
+        for index, item in enumerate(value):
+            yield from texts(item, (*path, index))
+
+
+def check_languages(flow: Flow) -> Iterator[Found]:
+    for language in flow.languages:
+        if language not in SUPPORTED_LANGUAGES:
+            yield ("languages",), (f"language '{language}' is not supported "
+                                   f"(supported: {', '.join(SUPPORTED_LANGUAGES)})")
+    if flow.default_language and flow.default_language not in flow.languages:
+        yield ("default_language",), f"'{flow.default_language}' is not in languages"
+
+
+def check_texts(flow: Flow) -> Iterator[Found]:
+    for path, text in texts(flow, ()):
+        for language in flow.languages:
+            if not (text.get(language) or "").strip():
+                yield path, f"missing translation for '{language}'"
+        for language in text:
+            if language not in flow.languages:
+                yield path, f"text in '{language}', which is not in the flow's languages"
+        limit = caption_limit(flow, path)
+        for language, value in text.items():
+            if len(value) > limit:
+                kind = "a caption" if limit == MAX_CAPTION else "a message"
+                yield path, (f"the '{language}' text is {len(value)} characters; Telegram "
+                             f"allows {limit} in {kind}")
+
+
+def caption_limit(flow: Flow, path: Path) -> int:
+    if len(path) == 3 and path[0] == "steps" and path[2] == "text":
+        step = flow.steps[str(path[1])]
+        if isinstance(step, MessageStep | RewardStep) and step.file:
+            return MAX_CAPTION
+    return MAX_MESSAGE
+
+
+def check_placeholders(flow: Flow, results: set[str]) -> Iterator[Found]:
+    answers = {f"answers.{step_id}" for step_id, step in flow.steps.items()
+               if step.kind in ("single_choice", "multiple_choice", "free_text", "number")}
+    for path, text in texts(flow, ()):
+        allowed = GLOBAL_PLACEHOLDERS | results | answers
+        if path[:1] == ("steps",) and len(path) > 2:
+            step = flow.steps[str(path[1])]
+            if isinstance(step, RewardStep):
+                allowed = allowed | {"code"}
+            if step.kind == "consent":
+                allowed = allowed | {"policy_url"}
+        for language, value in text.items():
+            for name in placeholders(value):
+                if name not in allowed:
+                    yield path, (f"unknown placeholder {{{name}}} in the '{language}' text "
+                                 f"(known: {', '.join(sorted(allowed - answers))}, answers.STEP)")

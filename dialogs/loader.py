@@ -1,0 +1,138 @@
+"""Reading flow files: YAML -> schema -> linter. A flow is returned only when nothing is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from dialogs.linter import lint
+from dialogs.problems import FlowError, Problem, split_path
+from dialogs.schema import ID_PATTERN, STEP_KINDS, Flow
+from dialogs.yamlsource import YamlSource, parse_yaml
+
+SCENARIO_SUFFIX = ".scenarios.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedFlow:
+    flow: Flow
+    path: Path
+
+
+def flow_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Flow files named, or found in folders named (scenario files are not flows)."""
+    files: list[Path] = []
+    for entry in map(Path, paths):
+        if entry.is_dir():
+            files.extend(sorted(p for p in entry.glob("*.y*ml")
+                                if not p.name.endswith(SCENARIO_SUFFIX)))
+        else:
+            files.append(entry)
+    return files
+
+
+def read_flow(path: Path) -> tuple[Flow | None, list[Problem]]:
+    """The flow in `path` and every problem found in it."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        return None, [Problem(name, None, None, None, f"cannot read: {error.strerror}")]
+    except UnicodeDecodeError:
+        return None, [Problem(name, None, None, None, "not UTF-8 text")]
+    try:
+        source = parse_yaml(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(error, "problem", None) or str(error)
+        return None, [Problem(name, line, None, None, f"not valid YAML: {reason}")]
+    problems = [duplicate_problem(name, path_, line) for path_, line in source.duplicates]
+    if not isinstance(source.data, dict):
+        return None, [*problems, Problem(name, 1, None, None, "a flow file must be a mapping")]
+    try:
+        flow = Flow.model_validate(source.data)
+    except ValidationError as error:
+        return None, problems + schema_problems(error, source, name)
+    problems += lint(flow, source, name, path.parent)
+    return (None if problems else flow), problems
+
+
+def load_flow(path: str | Path) -> Flow:
+    flow, problems = read_flow(Path(path))
+    if flow is None:
+        raise FlowError(problems)
+    return flow
+
+
+def load_flows(paths: Iterable[str | Path]) -> dict[str, LoadedFlow]:
+    """Every flow in the given files and folders; FlowError lists all problems in all files."""
+    flows: dict[str, LoadedFlow] = {}
+    problems: list[Problem] = []
+    files = flow_files(paths)
+    if not files:
+        raise FlowError([Problem(", ".join(map(str, paths)) or ".", None, None, None,
+                                 "no flow files (*.yaml) found")])
+    for file in files:
+        flow, found = read_flow(file)
+        problems.extend(found)
+        if flow is None:
+            continue
+        if flow.id in flows:
+            problems.append(Problem(str(file), 1, None, "id", (
+                f"flow id '{flow.id}' is also used by {flows[flow.id].path}")))
+        flows[flow.id] = LoadedFlow(flow, file)
+    if problems:
+        raise FlowError(problems)
+    return flows
+
+
+def duplicate_problem(file: str, path: tuple, line: int) -> Problem:
+    if len(path) == 2 and path[0] == "steps":
+        return Problem(file, line, str(path[1]), None, f"duplicate step id '{path[1]}'")
+    step, field = split_path(path)
+    return Problem(file, line, step, field, f"duplicate key '{path[-1]}'")
+
+
+def schema_problems(error: ValidationError, source: YamlSource, file: str) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        path = clean_location(item["loc"])
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = (*path, "kind")
+        step, field = split_path(path)
+        problems.append(Problem(file, source.line(path), step, field, explain(item)))
+    return sorted(set(problems), key=lambda p: (p.line or 0, p.message))
+
+
+def clean_location(location: tuple) -> tuple:
+    """Drop pydantic's union tags: ('steps', 'x', 'single_choice', 'text') -> (..., 'text')."""
+    path = []
+    for index, part in enumerate(location):
+        if index == 2 and location[0] == "steps" and part in STEP_KINDS:
+            continue
+        if isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool")):
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def explain(item: dict) -> str:
+    kind, message = item["type"], item["msg"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (a typo?)"
+    if kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == ID_PATTERN:
+        return (f"'{item['input']}' is not a valid id: use lowercase letters and digits, "
+                "joined by single '-' or '_'")
+    if kind == "union_tag_invalid":
+        tag = item.get("ctx", {}).get("tag", "?")
+        return f"unknown kind '{tag}' (known: {', '.join(STEP_KINDS)})"
+    if kind == "union_tag_not_found":
+        return f"'kind' is missing (one of: {', '.join(STEP_KINDS)})"
+    return message

@@ -1,0 +1,285 @@
+"""The flow format: what a marketer writes in dialogs/flows/*.yaml, as pydantic models.
+
+Shape checks live here (types, required fields, id syntax); checks that need the whole
+flow (unknown or unreachable steps, translations, expressions) live in `linter.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+# Lowercase words joined by single '-' or '_': safe in callback data (':' separates parts)
+# and in deep links, where '__' separates the flow id from the source.
+ID_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=32)]
+Text = dict[str, str]
+Outcome = Literal["handoff", "nurture", "close"]
+FieldMode = Literal["required", "optional", "no"]
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _else_to_when(data: Any, target: str) -> Any:
+    """`{else: x}` is the last rule of a list: the same as `{when: null, <target>: x}`."""
+    if isinstance(data, dict) and "else" in data:
+        data = dict(data)
+        data[target] = data.pop("else")
+        data.setdefault("when", None)
+    return data
+
+
+class Branch(Model):
+    when: str | None = None
+    next: Id
+
+    @model_validator(mode="before")
+    @classmethod
+    def _else(cls, data: Any) -> Any:
+        return _else_to_when(data, "next")
+
+
+class Option(Model):
+    id: Id
+    text: Text
+    score: int = 0
+    tags: tuple[Id, ...] = ()
+    value: float | None = None
+    next: Id | None = None
+
+
+class ScoreRule(Model):
+    when: str
+    points: int = 0
+    tags: tuple[Id, ...] = ()
+
+
+class Link(Model):
+    text: Text
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+
+
+class StepBase(Model):
+    text: Text | None = None
+    next: Id | None = None
+    branches: tuple[Branch, ...] = ()
+
+
+class MessageStep(StepBase):
+    kind: Literal["message"]
+    text: Text
+    file: Text | None = None
+    links: tuple[Link, ...] = ()
+    button: Text | None = None  # when set, the prospect taps it to go on; else the flow goes on
+
+
+class ChoiceStep(StepBase):
+    text: Text
+    options: tuple[Option, ...] = Field(min_length=1)
+    columns: int = Field(1, ge=1)
+    discount: float | None = None
+
+
+class SingleChoiceStep(ChoiceStep):
+    kind: Literal["single_choice"]
+
+
+class MultipleChoiceStep(ChoiceStep):
+    kind: Literal["multiple_choice"]
+    min: int = Field(1, ge=0)
+    max: int | None = Field(None, ge=1)
+    done: Text | None = None
+
+
+class FreeTextStep(StepBase):
+    kind: Literal["free_text"]
+    text: Text
+    min_length: int = Field(1, ge=1)
+    max_length: int = Field(1000, ge=1, le=4000)
+    optional: bool = False
+    discount: float | None = None
+
+
+class NumberStep(StepBase):
+    kind: Literal["number"]
+    text: Text
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    unit: Text | None = None
+    scoring: tuple[ScoreRule, ...] = ()
+    discount: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NumberStep:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
+
+
+class ContactStep(StepBase):
+    kind: Literal["contact"]
+    name: FieldMode = "required"
+    phone: FieldMode = "required"
+    email: FieldMode = "no"
+    order: tuple[Literal["name", "phone", "email"], ...] = ("name", "phone", "email")
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> ContactStep:
+        if (self.name, self.phone, self.email) == ("no", "no", "no"):
+            raise ValueError("a contact step must ask for at least one of name, phone, email")
+        if sorted(self.order) != ["email", "name", "phone"]:
+            raise ValueError("order must name each of name, phone and email once")
+        return self
+
+
+class MarketingOptIn(Model):
+    text: Text
+    accept: Text
+    decline: Text
+
+
+class ConsentStep(StepBase):
+    kind: Literal["consent"]
+    text: Text
+    policy_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    policy_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    accept: Text
+    decline: Text
+    declined: Id  # where a prospect who declines goes: stores nothing personal
+    marketing: MarketingOptIn | None = None
+
+
+class PriceRange(Model):
+    low: float = Field(1.0, gt=0)
+    high: float = Field(1.0, gt=0)
+
+
+class CalculatorStep(StepBase):
+    kind: Literal["calculator"]
+    text: Text
+    formula: str
+    range: PriceRange = PriceRange()
+    round_to: float = Field(1, gt=0)
+    save_as: Id = "price"
+
+
+class DiscountCode(Model):
+    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,12}$")]
+
+
+class RewardStep(StepBase):
+    kind: Literal["reward"]
+    text: Text
+    code: DiscountCode | None = None
+    file: Text | None = None
+    link: Link | None = None
+
+
+class EndStep(StepBase):
+    kind: Literal["end"]
+    text: Text
+    by_outcome: dict[Outcome, Text] = {}
+    outcome: Outcome | None = None  # forces the outcome, whatever the rules say
+
+
+Step = Annotated[
+    MessageStep | SingleChoiceStep | MultipleChoiceStep | FreeTextStep | NumberStep
+    | ContactStep | ConsentStep | CalculatorStep | RewardStep | EndStep,
+    Field(discriminator="kind"),
+]
+STEP_KINDS = ("message", "single_choice", "multiple_choice", "free_text", "number", "contact",
+              "consent", "calculator", "reward", "end")
+QUESTION_KINDS = ("single_choice", "multiple_choice", "free_text", "number")
+
+
+class Discount(Model):
+    start: float = Field(0, ge=0)
+    per_answer: float = Field(0, ge=0)
+    max: float = Field(100, ge=0, le=100)
+
+
+class Temperature(Model):
+    hot: str | None = None
+    warm: str | None = None
+
+
+class OutcomeRule(Model):
+    when: str | None = None
+    do: Outcome
+
+    @model_validator(mode="before")
+    @classmethod
+    def _else(cls, data: Any) -> Any:
+        return _else_to_when(data, "do")
+
+
+DEFAULT_OUTCOMES = (
+    OutcomeRule(when="not target", do="close"),
+    OutcomeRule(when="temperature == 'hot'", do="handoff"),
+    OutcomeRule(when=None, do="nurture"),
+)
+
+
+class Qualification(Model):
+    target: str = "True"
+    temperature: Temperature = Temperature()
+    mql: str = "target and consent"
+    sql: str = "False"
+    outcome: tuple[OutcomeRule, ...] = DEFAULT_OUTCOMES
+
+
+class FollowUp(Model):
+    id: Id
+    after: str
+    text: Text
+    when: str | None = None
+    outcomes: tuple[Outcome, ...] = ("nurture",)
+    marketing: bool = True  # needs the separate marketing opt-in (38-FZ Art. 18, ePrivacy)
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _DURATION.match(value.strip()):
+            raise ValueError("write a duration like 30m, 2h, 3d or 1w")
+        return value.strip()
+
+    @property
+    def delay_seconds(self) -> int:
+        match = _DURATION.match(self.after)
+        assert match is not None
+        return int(match.group(1)) * _SECONDS[match.group(2)]
+
+
+class Flow(Model):
+    id: Id
+    version: int = Field(ge=1)
+    title: Text
+    languages: tuple[str, ...] = Field(min_length=1)
+    default_language: str | None = None
+    phone_region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    start: Id
+    allow_back: bool = True
+    discount: Discount | None = None
+    steps: dict[Id, Step] = Field(min_length=1)
+    qualification: Qualification = Qualification()
+    follow_ups: tuple[FollowUp, ...] = ()
+
+    @property
+    def language(self) -> str:
+        """The language used when the prospect's is not one the flow speaks."""
+        return self.default_language or self.languages[0]

@@ -1,0 +1,104 @@
+"""Prospect input: phone numbers, emails, names and numbers.
+
+Each returns the normalised value, or None when the input is not acceptable; the engine
+turns None into a polite message in the prospect's language.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '’.\-][^\W\d_]*)*$")
+_NUMBER = re.compile(r"^[+-]?\d[\d\s\u00a0\u202f',.]*$")
+# A unit after the number: letters, then at most a final 2 or 3 ("50 м²", "50m2", "64 кв.м").
+_UNIT_TAIL = re.compile(r"^(.*?\d)\s*[^\W\d_][^\d]*?[23]?$")
+
+
+def normalize_phone(text: str, region: str | None) -> str | None:
+    """A phone number in E.164 (`+79991234567`), or None.
+
+    Telegram's shared contacts carry the number without '+'; a typed number may use the
+    flow's default region (`phone_region`) or an international prefix.
+    """
+    raw = text.strip()
+    if not raw or len(raw) > 32:
+        return None
+    digits = re.sub(r"\D", "", raw)
+    candidates = [raw]
+    if not raw.startswith("+") and region is None:
+        candidates.append("+" + digits)
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def normalize_shared_phone(text: str, region: str | None) -> str | None:
+    """A phone from Telegram's share-contact button: digits with or without '+'."""
+    raw = text.strip()
+    if raw and not raw.startswith("+"):
+        raw = "+" + raw
+    return normalize_phone(raw, region)
+
+
+def example_phone(region: str | None) -> str:
+    number = phonenumbers.example_number_for_type(
+        region or "GB", phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:  # pragma: no cover - every region we accept has an example
+        return "+44 7400 123456"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalize_email(text: str) -> str | None:
+    """A syntactically valid email address (no DNS lookups), normalised, or None."""
+    try:
+        result = validate_email(text.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return result.normalized
+
+
+def normalize_name(text: str) -> str | None:
+    """A person's name: 2-60 characters, letters with spaces, hyphens, apostrophes, dots."""
+    name = " ".join(text.split())
+    if not 2 <= len(name) <= 60 or not _NAME.match(name):
+        return None
+    return name
+
+
+def parse_number(text: str) -> float | None:
+    """A number as people type it: `1500`, `1 500`, `12,5`, `1,500.5`, `50 м²`, `-3`."""
+    raw = text.strip()
+    tail = _UNIT_TAIL.match(raw)
+    if tail:
+        raw = tail.group(1)
+    if not _NUMBER.match(raw):
+        return None
+    raw = re.sub(r"[\s\u00a0\u202f']", "", raw)
+    if "," in raw and "." in raw:
+        # The separator that comes last is the decimal one: 1,500.5 and 1.500,5.
+        thousands = "," if raw.rfind(",") < raw.rfind(".") else "."
+        raw = raw.replace(thousands, "")
+    raw = raw.replace(",", ".")
+    if raw.count(".") > 1:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if abs(value) < 1e15 else None
+
+
+def format_number(value: float, language: str) -> str:
+    """`150000` -> `150 000` (ru, uk) or `150,000` (en); decimals only when there are any."""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    if language in ("ru", "uk"):
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
