@@ -1,0 +1,76 @@
+"""The async engine: a SQLite file by default, PostgreSQL (asyncpg) in production.
+
+SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE so that a transaction takes
+the write lock when it starts instead of failing with "database is locked" half-way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+DEFAULT_URL = "sqlite:///leadbot.db"
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseUrlError(ValueError):
+    pass
+
+
+def async_url(url: str) -> URL:
+    """`sqlite:///x.db` -> sqlite+aiosqlite, `postgresql://` -> postgresql+asyncpg."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise DatabaseUrlError(f"not a database URL: {url!r}") from error
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    elif backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    else:
+        raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return parsed
+
+
+def create_engine(url: str, **kwargs: object) -> AsyncEngine:
+    target = async_url(url)
+    # Errors must not carry statement parameters: they hold phones, emails and names,
+    # and errors end up in logs.
+    kwargs.setdefault("hide_parameters", True)
+    if target.get_backend_name() != "sqlite":
+        # No pre-ping (a round trip per transaction): a connection lost to a database restart
+        # fails its update, which is then not acknowledged and comes back.
+        return create_async_engine(target, pool_recycle=1800, **kwargs)
+    engine = create_async_engine(target, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                                 **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")  # a power cut loses no committed update
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"

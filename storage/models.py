@@ -1,0 +1,195 @@
+"""The tables. Everything important lives here, so a restart resumes every conversation.
+
+Telegram ids are 64-bit (BigInteger). Times are UTC. JSON columns hold engine state and
+Bot API payloads; portable between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _time(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
+
+
+class Prospect(SQLModel, table=True):
+    __tablename__ = "prospects"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int = Field(sa_type=BigInteger)
+    language: str | None = Field(default=None, max_length=8)
+    blocked: bool = False
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_user_started", "user_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("prospects.user_id"),
+                                          nullable=False))
+    chat_id: int = Field(sa_type=BigInteger)
+    flow_id: str = Field(max_length=32)
+    flow_version: int
+    step: str = Field(max_length=32)
+    finished: bool = False
+    source: str | None = Field(default=None, max_length=64)
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class Answer(SQLModel, table=True):
+    """Every answer given, in order; going back and answering again adds a row."""
+
+    __tablename__ = "answers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    step: str = Field(max_length=32)
+    value: Any = Field(default=None, sa_column=Column(JSON))
+    label: str
+    points: int = 0
+    created_at: datetime = _time()
+
+
+class Lead(SQLModel, table=True):
+    """One per conversation that gave contact details or was qualified."""
+
+    __tablename__ = "leads"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", unique=True)
+    user_id: int = Field(sa_type=BigInteger, index=True)
+    flow_id: str = Field(max_length=32)
+    flow_version: int
+    source: str | None = Field(default=None, max_length=64)
+    name: str | None = None
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = None
+    score: int | None = None
+    temperature: str | None = Field(default=None, max_length=8)
+    mql: bool | None = None
+    sql: bool | None = None
+    target: bool | None = None
+    outcome: str | None = Field(default=None, max_length=16)
+    status: str = Field(default="open", max_length=16)
+    discount: float | None = None
+    reward_code: str | None = Field(default=None, max_length=32)
+    breakdown: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    qualified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Consent(SQLModel, table=True):
+    """The consent ledger: append-only rows (GDPR Art. 7(1): consent must be demonstrable)."""
+
+    __tablename__ = "consents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    purpose: str = Field(max_length=16)
+    granted: bool
+    policy_version: str = Field(max_length=32)
+    text_sha256: str = Field(max_length=64)
+    language: str = Field(max_length=8)
+    update_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = _time()
+
+
+class Event(SQLModel, table=True):
+    """Every touch, for the funnel: unique people per step, per source, per flow version."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    kind: str = Field(max_length=24)
+    flow_id: str | None = Field(default=None, max_length=32)
+    flow_version: int | None = None
+    step: str | None = Field(default=None, max_length=32)
+    source: str | None = Field(default=None, max_length=64)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _time(index=True)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled: a redelivered update is dropped."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = _time(index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Bot API call to make, written in the same transaction as the state that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "chat_id", "id"),
+                      Index("ix_outbox_step", "conversation_id", "step", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    lane: str = Field(default="chat", max_length=8)  # "tap": callback answers, a fast lane
+    method: str = Field(max_length=32)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    step: str | None = Field(default=None, max_length=32)  # the question this message asks
+    edit_of: int | None = Field(default=None, foreign_key="outbox.id")
+    marketing: bool = False
+    status: str = Field(default="pending", max_length=12)  # pending, sent, failed, dropped
+    attempts: int = 0
+    not_before: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    error: str | None = None
+
+
+class FollowUp(SQLModel, table=True):
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("conversation_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id")
+    user_id: int = Field(sa_type=BigInteger, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    key: str = Field(max_length=32)
+    text: str
+    marketing: bool = True
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    status: str = Field(default="pending", max_length=12)  # pending, sent, cancelled
+    created_at: datetime = _time()
+
+
+class FlowVersion(SQLModel, table=True):
+    """Every flow version ever run, so a conversation pinned to an old version can finish
+    after a deploy replaced the file."""
+
+    __tablename__ = "flow_versions"
+
+    flow_id: str = Field(primary_key=True, max_length=32)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    digest: str = Field(max_length=64)
+    definition: dict = Field(sa_column=Column(JSON, nullable=False))
+    base_dir: str
+    loaded_at: datetime = _time()

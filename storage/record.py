@@ -1,0 +1,119 @@
+"""What the engine's actions leave in the database: answers, consents, the lead, events,
+follow-ups. Messages to send are the transport's (bot/render.py), not ours."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from dialogs.actions import (
+    Action,
+    Close,
+    EnterStep,
+    GiveReward,
+    HandOff,
+    RecordAnswer,
+    RecordConsent,
+    RecordQualification,
+    ScheduleFollowUp,
+    SetContact,
+)
+from storage.models import Answer, Consent, Conversation, Event, FollowUp, Lead
+from storage.uow import UnitOfWork
+
+
+class Recorder:
+    """Records one update's actions for one conversation, inside the caller's transaction."""
+
+    def __init__(self, uow: UnitOfWork, conversation: Conversation, now: datetime,
+                 update_id: int | None) -> None:
+        self.uow, self.conversation, self.now, self.update_id = (
+            uow, conversation, now, update_id)
+        self._lead: Lead | None = None
+
+    async def record(self, actions: list[Action]) -> None:
+        for action in actions:
+            handler = HANDLERS.get(type(action))
+            if handler is not None:
+                await handler(self, action)
+
+    def event(self, kind: str, step: str | None = None, **data: object) -> None:
+        c = self.conversation
+        self.uow.stage(Event, user_id=c.user_id, conversation_id=c.id, kind=kind,
+                                  flow_id=c.flow_id, flow_version=c.flow_version, step=step,
+                       source=c.source, data=data, created_at=self.now)
+
+    async def lead(self) -> Lead:
+        if self._lead is None:
+            c = self.conversation
+            self._lead = await self.uow.leads.for_conversation(c.id) or Lead(
+                conversation_id=c.id, user_id=c.user_id, flow_id=c.flow_id,
+                flow_version=c.flow_version, source=c.source, created_at=self.now)
+            self.uow.leads.add(self._lead)
+        self._lead.updated_at = self.now
+        return self._lead
+
+    async def enter_step(self, action: EnterStep) -> None:
+        self.event("step", action.step, step_kind=action.kind)
+
+    async def answer(self, action: RecordAnswer) -> None:
+        value = list(action.value) if isinstance(action.value, tuple) else action.value
+        self.uow.stage(Answer, conversation_id=self.conversation.id, step=action.step,
+                       value=value, label=action.label, points=action.points,
+                       created_at=self.now)
+        self.event("answer", action.step, points=action.points)
+
+    async def consent(self, action: RecordConsent) -> None:
+        self.uow.stage(
+            Consent, user_id=self.conversation.user_id, conversation_id=self.conversation.id,
+            purpose=action.purpose, granted=action.granted,
+            policy_version=action.policy_version, text_sha256=action.text_sha256,
+            language=action.language, update_id=self.update_id, created_at=self.now)
+        self.event("consent", action.step, purpose=action.purpose, granted=action.granted)
+
+    async def contact(self, action: SetContact) -> None:
+        lead = await self.lead()
+        for field in ("name", "phone", "email"):
+            value = getattr(action, field)
+            if value is not None:
+                setattr(lead, field, value)
+        self.event("contact", fields=[f for f in ("name", "phone", "email")
+                                      if getattr(action, f) is not None])
+
+    async def qualification(self, action: RecordQualification) -> None:
+        lead = await self.lead()
+        lead.score, lead.temperature, lead.mql, lead.sql = (
+            action.score, action.temperature, action.mql, action.sql)
+        lead.target, lead.outcome, lead.discount = action.target, action.outcome, action.discount
+        lead.breakdown = [asdict(item) for item in action.breakdown]
+        lead.tags = list(action.tags)
+        lead.qualified_at = self.now
+        lead.status = {"handoff": "handoff", "nurture": "nurture"}.get(action.outcome, "closed")
+        self.event("qualified", temperature=action.temperature, outcome=action.outcome,
+                   score=action.score)
+
+    async def handoff(self, action: HandOff) -> None:
+        self.event("handoff", temperature=action.temperature, score=action.score)
+
+    async def follow_up(self, action: ScheduleFollowUp) -> None:
+        c = self.conversation
+        await self.uow.follow_ups.schedule(FollowUp(
+            conversation_id=c.id, user_id=c.user_id, chat_id=c.chat_id, key=action.key,
+            text=action.text, marketing=action.marketing,
+            due_at=self.now + timedelta(seconds=action.delay_seconds), created_at=self.now))
+
+    async def reward(self, action: GiveReward) -> None:
+        if action.code:
+            (await self.lead()).reward_code = action.code
+        self.event("reward", action.step, code=bool(action.code), file=bool(action.file))
+
+    async def close(self, action: Close) -> None:
+        self.event("close", reason=action.reason)
+
+
+HANDLERS = {
+    EnterStep: Recorder.enter_step, RecordAnswer: Recorder.answer,
+    RecordConsent: Recorder.consent, SetContact: Recorder.contact,
+    RecordQualification: Recorder.qualification, HandOff: Recorder.handoff,
+    ScheduleFollowUp: Recorder.follow_up, GiveReward: Recorder.reward, Close: Recorder.close,
+}

@@ -1,0 +1,179 @@
+"""Repositories: load and add rows within the caller's transaction. They never commit;
+the unit of work does (cosmicpython's adapters/repository.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Consent,
+    Conversation,
+    FlowVersion,
+    FollowUp,
+    Lead,
+    OutboxMessage,
+    ProcessedUpdate,
+    Prospect,
+)
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+
+class Updates(Repository):
+    async def seen(self, update_id: int) -> bool:
+        return await self.session.get(ProcessedUpdate, update_id) is not None
+
+    async def record(self, update_id: int, now: datetime) -> None:
+        """Raises IntegrityError when the update was recorded before (a redelivery)."""
+        await self.session.execute(insert(ProcessedUpdate.__table__).values(
+            update_id=update_id, processed_at=now))
+
+    async def prune(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+        return result.rowcount or 0
+
+
+class Prospects(Repository):
+    async def lock(self, user_id: int) -> Prospect | None:
+        """The prospect's row, locked until commit: one update per prospect at a time
+        across processes (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE does it there)."""
+        result = await self.session.execute(
+            select(Prospect).where(Prospect.user_id == user_id).with_for_update())
+        return result.scalar_one_or_none()
+
+    async def get(self, user_id: int) -> Prospect | None:
+        return await self.session.get(Prospect, user_id)
+
+    async def lock_with_conversation(self, user_id: int
+                                     ) -> tuple[Prospect | None, Conversation | None]:
+        """The prospect's row, locked, and their latest conversation: one round trip."""
+        latest = (select(func.max(Conversation.id)).where(Conversation.user_id == user_id)
+                  .scalar_subquery())
+        result = await self.session.execute(
+            select(Prospect, Conversation)
+            .outerjoin(Conversation, Conversation.id == latest)
+            .where(Prospect.user_id == user_id).with_for_update(of=Prospect))
+        row = result.first()
+        return (row[0], row[1]) if row is not None else (None, None)
+
+
+class Conversations(Repository):
+    async def latest(self, user_id: int) -> Conversation | None:
+        result = await self.session.execute(
+            select(Conversation).where(Conversation.user_id == user_id)
+            .order_by(Conversation.id.desc()).limit(1))
+        return result.scalar_one_or_none()
+
+    async def add_now(self, conversation: Conversation) -> Conversation:
+        self.session.add(conversation)
+        await self.session.flush()  # the id, for the rows that point at it
+        return conversation
+
+    async def save_state(self, conversation_id: int, **values: object) -> None:
+        """The new state: one UPDATE, without the ORM's change tracking (the hot path)."""
+        await self.session.execute(update(Conversation.__table__).where(
+            Conversation.__table__.c.id == conversation_id).values(**values))
+
+
+class Leads(Repository):
+    async def for_conversation(self, conversation_id: int) -> Lead | None:
+        result = await self.session.execute(
+            select(Lead).where(Lead.conversation_id == conversation_id))
+        return result.scalar_one_or_none()
+
+
+class Consents(Repository):
+    async def for_user(self, user_id: int) -> list[Consent]:
+        result = await self.session.execute(
+            select(Consent).where(Consent.user_id == user_id).order_by(Consent.id))
+        return list(result.scalars())
+
+
+class Events(Repository):
+    """The funnel's touches; written with add(), or staged by the unit of work."""
+
+
+class FollowUps(Repository):
+    async def due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        """Due follow-ups, locked; another process's sender skips them (PostgreSQL)."""
+        result = await self.session.execute(
+            select(FollowUp).where(FollowUp.status == "pending", FollowUp.due_at <= now)
+            .order_by(FollowUp.due_at).limit(limit).with_for_update(skip_locked=True))
+        return list(result.scalars())
+
+    async def schedule(self, follow_up: FollowUp) -> None:
+        """One follow-up per key per conversation; scheduling again moves it."""
+        result = await self.session.execute(select(FollowUp).where(
+            FollowUp.conversation_id == follow_up.conversation_id,
+            FollowUp.key == follow_up.key))
+        existing = result.scalar_one_or_none()
+        if existing is None:
+            self.session.add(follow_up)
+        else:
+            existing.due_at, existing.text, existing.status = (
+                follow_up.due_at, follow_up.text, "pending")
+
+
+class Outbox(Repository):
+    async def add_now(self, message: OutboxMessage) -> OutboxMessage:
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def sent_for_step(self, conversation_id: int, step: str,
+                            before: int) -> OutboxMessage | None:
+        """The latest message that asked `step` and reached Telegram: what an edit of that
+        question changes."""
+        result = await self.session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.conversation_id == conversation_id, OutboxMessage.step == step,
+                OutboxMessage.id < before, OutboxMessage.status == "sent",
+                OutboxMessage.method.in_(("sendMessage", "sendDocument")))
+            .order_by(OutboxMessage.id.desc()).limit(1))
+        return result.scalar_one_or_none()
+
+    async def heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """The oldest pending message of each chat (per-chat order), if it is due."""
+        oldest = (select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending")
+                  .group_by(OutboxMessage.chat_id, OutboxMessage.lane))
+        result = await self.session.execute(
+            select(OutboxMessage).where(OutboxMessage.id.in_(oldest),
+                                        OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.id).limit(limit))
+        return list(result.scalars())
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def pending_count(self) -> int:
+        result = await self.session.execute(
+            select(func.count()).where(OutboxMessage.status == "pending"))
+        return int(result.scalar_one())
+
+    async def next_due(self) -> datetime | None:
+        result = await self.session.execute(
+            select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending"))
+        return result.scalar_one_or_none()
+
+    async def drop_chat(self, chat_id: int, reason: str) -> int:
+        """A prospect who blocked the bot: nothing queued for them is ever tried again."""
+        result = await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                                        OutboxMessage.status == "pending")
+            .values(status="dropped", error=reason))
+        return result.rowcount or 0
+
+
+class FlowVersions(Repository):
+    async def get(self, flow_id: str, version: int) -> FlowVersion | None:
+        return await self.session.get(FlowVersion, (flow_id, version))

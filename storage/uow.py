@@ -1,0 +1,78 @@
+"""The unit of work: one update is one transaction (cosmicpython's unit_of_work.py)."""
+
+from __future__ import annotations
+
+from functools import cache
+from types import TracebackType
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import SQLModel
+
+from storage import repositories as repos
+
+
+@cache
+def _defaults(model: type[SQLModel]) -> tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]:
+    """A table's columns (in order), default values and default factories, read once."""
+    names, static, factories = [], {}, {}
+    for name, field in model.model_fields.items():
+        if name == "id":
+            continue
+        names.append(name)
+        if field.default_factory is not None:
+            factories[name] = field.default_factory
+        elif field.default is not PydanticUndefined:
+            static[name] = field.default
+    return tuple(names), static, factories
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self.session: AsyncSession | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._staged: dict[type[SQLModel], list[dict]] = {}
+        session = self.session = self._sessions()
+        await session.begin()
+        self.updates = repos.Updates(session)
+        self.prospects = repos.Prospects(session)
+        self.conversations = repos.Conversations(session)
+        self.leads = repos.Leads(session)
+        self.consents = repos.Consents(session)
+        self.events = repos.Events(session)
+        self.follow_ups = repos.FollowUps(session)
+        self.outbox = repos.Outbox(session)
+        self.flow_versions = repos.FlowVersions(session)
+        return self
+
+    def stage(self, model: type[SQLModel], **values: Any) -> None:
+        """An append-only row (outbox, event, answer, consent) written at commit with the
+        others of its table in one INSERT, in the order staged. Plain values, the table's
+        defaults for the rest: no ORM object to build on the hot path."""
+        names, static, factories = _defaults(model)
+        row = {name: values[name] if name in values
+               else static[name] if name in static else factories[name]() for name in names}
+        self._staged.setdefault(model, []).append(row)
+
+    async def commit(self) -> None:
+        assert self.session is not None
+        for model, rows in self._staged.items():
+            await self.session.execute(insert(model.__table__), rows)  # one executemany
+        self._staged.clear()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        assert self.session is not None
+        await self.session.rollback()
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        assert self.session is not None
+        if self.session.in_transaction():  # not committed: nothing of it happened
+            self.session.expunge_all()  # rows read stay readable (a rollback expires them)
+            await self.session.rollback()
+        await self.session.close()
