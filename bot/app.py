@@ -1,0 +1,179 @@
+"""Wiring in one place: `bootstrap()` builds the app from settings (the CLI and the tests call
+it), `serve()` runs it until asked to stop. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import BotCommand
+from aiogram.utils.token import TokenValidationError
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.adapter import build_router
+from bot.database import DatabaseError, open_database
+from bot.flows import FlowRegistry
+from bot.followups import deliver_due
+from bot.limits import Limits
+from bot.periodic import every
+from bot.polling import ALLOWED_UPDATES, Poller
+from bot.sender import Sender
+from bot.service import Service
+from bot.settings import Settings
+from bot.texts import COMMANDS
+from bot.webhook import WEBHOOK_PATH, build_app
+from storage.db import sessionmaker
+from storage.models import utcnow
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+KEEP_UPDATE_IDS = timedelta(hours=48)  # Telegram redelivers for up to 24 h
+
+
+class StartupError(Exception):
+    """Why the bot cannot start, in one line for the operator."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    flows: FlowRegistry
+    bot: Bot
+    sender: Sender
+    service: Service
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
+    """Raises StartupError, or FlowError naming file, step and field of a broken flow."""
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
+        raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
+    flows = FlowRegistry.from_dir(settings.flows_dir)
+    if settings.default_flow and settings.default_flow not in flows.latest:
+        raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
+                           f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
+    try:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        bot = Bot(settings.bot_token.get_secret_value(), session=session)
+    except TokenValidationError:
+        raise StartupError("LEADBOT_BOT_TOKEN is malformed: it looks like "
+                           "123456789:AAE... (digits, a colon, then letters)") from None
+    try:
+        engine = await open_database(settings.database_url)
+    except DatabaseError as error:
+        await session.close()
+        raise StartupError(str(error)) from None
+    sessions = sessionmaker(engine)
+    async with UnitOfWork(sessions) as uow:
+        await flows.snapshot(uow)
+        await uow.commit()
+    sender = Sender(bot, sessions, limits)
+    service = Service(sessions, flows, default_flow=settings.default_flow, on_commit=sender.wake)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(build_router(service))
+    return App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
+
+
+def webhook_secret(settings: Settings) -> str:
+    """LEADBOT_WEBHOOK_SECRET, or one derived from the token: the same in every process."""
+    if settings.webhook_secret:
+        return settings.webhook_secret.get_secret_value()
+    assert settings.bot_token is not None
+    return hashlib.sha256(b"leadbot-webhook:" + settings.bot_token.get_secret_value()
+                          .encode()).hexdigest()[:48]
+
+
+async def check_telegram(app: App) -> None:
+    try:
+        me = await app.bot.get_me()
+    except TelegramUnauthorizedError:
+        raise StartupError("Telegram refused LEADBOT_BOT_TOKEN (revoked or mistyped?)") from None
+    except (TelegramNetworkError, TelegramAPIError, OSError) as error:
+        raise StartupError(f"cannot reach the Bot API at {app.settings.telegram_api_url}: "
+                           f"{error}") from None
+    log.info("running as @%s", me.username)
+    try:
+        for language, commands in COMMANDS.items():
+            await app.bot.set_my_commands([BotCommand(command=c, description=d)
+                                           for c, d in commands], language_code=language)
+        await app.bot.set_my_commands([BotCommand(command=c, description=d)
+                                       for c, d in COMMANDS["en"]])
+    except (TelegramAPIError, OSError) as error:  # a menu of commands is not worth a refusal
+        log.warning("could not register the bot's commands: %s", error)
+
+
+async def prune_updates(app: App) -> None:
+    async with UnitOfWork(app.sessions) as uow:
+        removed = await uow.updates.prune(utcnow() - KEEP_UPDATE_IDS)
+        await uow.commit()
+    if removed:
+        log.info("forgot %s update ids older than 48 h", removed)
+
+
+async def send_follow_ups(app: App) -> None:
+    if await deliver_due(app.sessions, utcnow()):
+        app.sender.wake()
+
+
+async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
+    """Runs until `stop` is set; the update in hand is finished first."""
+    await check_telegram(app)
+    background = [asyncio.create_task(app.sender.run(stop)),
+                  asyncio.create_task(every(3600, stop, lambda: prune_updates(app),
+                                            "pruning update ids")),
+                  asyncio.create_task(every(30, stop, lambda: send_follow_ups(app),
+                                            "follow-ups"))]
+    try:
+        if webhook:
+            await serve_webhook(app, stop)
+        else:
+            try:  # polling and a webhook exclude each other (Bot API, getUpdates)
+                await app.bot.delete_webhook(drop_pending_updates=False)
+            except (TelegramAPIError, OSError) as error:
+                raise StartupError(f"cannot switch the bot to polling: {error}") from None
+            await Poller(app.bot, app.dispatcher).run(stop)
+    finally:
+        stop.set()
+        await asyncio.gather(*background, return_exceptions=True)
+
+
+async def serve_webhook(app: App, stop: asyncio.Event) -> None:
+    settings = app.settings
+    if not settings.webhook_url:
+        raise StartupError("LEADBOT_WEBHOOK_URL is not set (the public https URL of this bot)")
+    secret = webhook_secret(settings)
+    server = web.AppRunner(build_app(app.bot, app.dispatcher, app.engine, secret),
+                           access_log=None)
+    await server.setup()
+    try:
+        site = web.TCPSite(server, settings.host, settings.port)
+        try:
+            await site.start()
+        except OSError as error:
+            raise StartupError(f"cannot listen on {settings.host}:{settings.port} "
+                               f"(LEADBOT_HOST, LEADBOT_PORT): {error.strerror}") from None
+        url = settings.webhook_url.rstrip("/") + WEBHOOK_PATH
+        try:
+            await app.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        except (TelegramAPIError, OSError) as error:
+            raise StartupError(f"Telegram refused the webhook {url} (LEADBOT_WEBHOOK_URL must "
+                               f"be public https; LEADBOT_WEBHOOK_SECRET A-Z a-z 0-9 _ -): "
+                               f"{error}") from None
+        log.info("webhook on %s:%s%s", settings.host, settings.port, WEBHOOK_PATH)
+        await stop.wait()
+    finally:
+        await server.cleanup()  # waits for requests in hand: their updates commit first

@@ -1,0 +1,39 @@
+"""Follow-ups the prospect agreed to, sent when due. Durable rows, not in-memory timers:
+a restart loses none. A follow-up goes out only while the prospect has not blocked the bot
+and still has the consent it needs (marketing ones: the marketing opt-in)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.state import State
+from storage.models import Event, OutboxMessage
+from storage.uow import UnitOfWork
+
+
+async def deliver_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Queues every due follow-up in the outbox; returns how many were queued."""
+    queued = 0
+    async with UnitOfWork(sessions) as uow:
+        for follow_up in await uow.follow_ups.due(now):
+            prospect = await uow.prospects.get(follow_up.user_id)
+            conversation = await uow.conversations.latest(follow_up.user_id)
+            consents = State.from_dict(conversation.state).consents if (
+                conversation and conversation.state) else {}
+            allowed = prospect is not None and not prospect.blocked and (
+                "marketing" in consents if follow_up.marketing else "processing" in consents)
+            follow_up.status = "sent" if allowed else "cancelled"
+            if not allowed:
+                continue
+            uow.stage(OutboxMessage, chat_id=follow_up.chat_id, method="sendMessage",
+                      payload={"chat_id": follow_up.chat_id, "text": follow_up.text},
+                      conversation_id=follow_up.conversation_id,
+                      marketing=follow_up.marketing)
+            uow.stage(Event, user_id=follow_up.user_id, kind="follow_up",
+                      conversation_id=follow_up.conversation_id, data={"key": follow_up.key},
+                      created_at=now)
+            queued += 1
+        await uow.commit()
+    return queued

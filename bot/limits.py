@@ -1,0 +1,88 @@
+"""Telegram's sending limits in one place below the handlers (like PTB's AIORateLimiter).
+
+Bot API FAQ: about 1 message per second in one chat (short bursts tolerated), 30 per second
+overall, 20 per minute in one group. Token buckets keep the averages and allow a short
+burst, so a tap's "answer edited + next question" does not wait a second in between.
+A 429 pauses every send for its retry_after: Telegram does not say which scope it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Limits:
+    chat_rate: float = 1.0  # messages per second, per private chat
+    chat_burst: float = 3.0
+    bot_rate: float = 30.0  # per second, all chats
+    bot_burst: float = 30.0
+    group_per_minute: float = 20.0  # per group chat (negative chat ids)
+    group_burst: float = 5.0
+
+    def scaled(self, factor: float) -> Limits:
+        """Faster limits for tests (the fake Bot API enforces the same ones)."""
+        return Limits(self.chat_rate * factor, self.chat_burst, self.bot_rate * factor,
+                      self.bot_burst, self.group_per_minute * factor, self.group_burst)
+
+
+@dataclass
+class Bucket:
+    rate: float  # tokens per second
+    capacity: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def refill(self, now: float) -> None:
+        if self.tokens < 0:
+            self.tokens, self.stamp = self.capacity, now
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one token is there (0 when it is there now)."""
+        self.refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self.refill(now)
+        self.tokens -= 1
+
+
+@dataclass
+class RateLimiter:
+    limits: Limits = field(default_factory=Limits)
+    paused_until: float = 0.0
+    _bot: Bucket | None = None
+    _chats: dict[int, Bucket] = field(default_factory=dict)
+
+    def _buckets(self, chat_id: int) -> list[Bucket]:
+        if self._bot is None:
+            self._bot = Bucket(self.limits.bot_rate, self.limits.bot_burst)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = (
+                Bucket(self.limits.group_per_minute / 60, self.limits.group_burst) if chat_id < 0
+                else Bucket(self.limits.chat_rate, self.limits.chat_burst))
+        return [self._bot, chat]
+
+    def wait(self, chat_id: int, now: float, counted: bool = True) -> float:
+        """Seconds before a message to `chat_id` may go; 0 means now."""
+        pause = max(0.0, self.paused_until - now)
+        if not counted:  # callback answers: not messages, only the 429 pause applies
+            return pause
+        return max(pause, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
+
+    def take(self, chat_id: int, now: float, counted: bool = True) -> None:
+        if counted:
+            for bucket in self._buckets(chat_id):
+                bucket.take(now)
+
+    def pause(self, now: float, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, now + seconds)
+
+    def forget_idle(self, now: float) -> None:
+        """Chats whose bucket is full again need no memory (10,000 chats would add up)."""
+        for chat_id in [c for c, b in self._chats.items()
+                        if b.wait(now) == 0 and b.tokens >= b.capacity]:
+            del self._chats[chat_id]

@@ -1,0 +1,31 @@
+"""Background jobs of the running bot, and what counts as an outage for them.
+
+An outage (the database or the network away) pauses a job, never ends it: a job that died
+would silently stop follow-ups or pruning until the next restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
+OUTAGES = (DBAPIError, OSError, TimeoutError)
+
+
+async def every(seconds: float, stop: asyncio.Event, job: Callable[[], Awaitable[object]],
+                name: str) -> None:
+    """Runs `job` now and then every `seconds` until `stop`; outages are logged and waited
+    out."""
+    while not stop.is_set():
+        try:
+            await job()
+        except OUTAGES as error:
+            log.warning("%s: the database or network is away (%s); trying again later",
+                        name, type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,243 @@
+"""The outbox sender: the one place that talks to Telegram (DESIGN.md, step 4).
+
+Per-chat order (only the oldest pending row of a chat is tried), the limits of
+bot/limits.py, `retry_after` on 429 honoured for every send, a blocked prospect (403)
+marked and never retried, other 4xx recorded as failed, network errors and 5xx retried with
+capped backoff. Callback answers go in their own lane, so a button never spins behind a
+queue of messages. At-least-once: a row is marked sent only after Telegram accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot, methods
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import FSInputFile, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.limits import Limits, RateLimiter
+from bot.periodic import OUTAGES
+from storage.models import Event, OutboxMessage, utcnow
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+METHODS = {
+    "sendMessage": methods.SendMessage, "sendDocument": methods.SendDocument,
+    "editMessageText": methods.EditMessageText,
+    "editMessageCaption": methods.EditMessageCaption,
+    "answerCallbackQuery": methods.AnswerCallbackQuery,
+}
+MAX_BACKOFF = 60.0
+MAX_ATTEMPTS = 20  # network errors / 5xx: about 15 minutes of tries, then failed
+BATCH = 200
+
+
+@dataclass
+class Counters:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    blocked: int = 0
+    rate_limited: int = 0
+
+
+class Sender:
+    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession],
+                 limits: Limits | None = None, clock: Callable[[], datetime] = utcnow,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.bot, self.sessions, self.clock, self.monotonic = bot, sessions, clock, monotonic
+        self.limiter = RateLimiter(limits or Limits())
+        self.counters = Counters()
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()  # chats with a call under way
+
+    def wake(self) -> None:
+        """Called after a commit that added outbox rows."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop`: the database being away pauses sending, it never ends it (the rows
+        wait in the outbox; a dead sender would leave every message unsent until restart)."""
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                delay = await self.drain_once()
+                backoff = 1.0
+            except OUTAGES as error:
+                log.warning("sender: the database is away (%s); again in %.0f s",
+                            type(error).__name__, backoff)
+                delay, backoff = backoff, min(backoff * 2, 30.0)
+            self._wake.clear()
+            waiting = asyncio.create_task(self._wake.wait())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({waiting, stopping}, timeout=delay,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for task in (waiting, stopping):
+                task.cancel()
+
+    async def drain(self, timeout: float = 30.0) -> Counters:
+        """Send until nothing is pending (tests, and the benchmark): arq's burst mode."""
+        deadline = self.monotonic() + timeout
+        while self.monotonic() < deadline:
+            delay = await self.drain_once()
+            async with UnitOfWork(self.sessions) as uow:
+                if await uow.outbox.pending_count() == 0:
+                    return self.counters
+            await asyncio.sleep(min(delay, max(0.0, deadline - self.monotonic())))
+        raise TimeoutError(f"outbox not drained within {timeout} s")
+
+    async def drain_once(self) -> float:
+        """One pass: send every chat's next message that the limits allow now. Returns how
+        long to wait before the next pass is worth it."""
+        now_wall = self.clock()
+        async with UnitOfWork(self.sessions) as uow:
+            heads = await uow.outbox.heads(now_wall, BATCH)
+            next_due = await uow.outbox.next_due()
+        waits, tasks = [1.0], []
+        if next_due is not None and next_due > now_wall:
+            waits.append((next_due - now_wall).total_seconds())
+        for row in sorted(heads, key=lambda r: (r.lane != "tap", r.id)):
+            if row.chat_id in self._in_flight and row.lane != "tap":
+                continue
+            now = self.monotonic()
+            counted = row.lane != "tap"
+            wait = self.limiter.wait(row.chat_id, now, counted)
+            if wait > 0:
+                waits.append(wait)
+                continue
+            self.limiter.take(row.chat_id, now, counted)
+            if counted:
+                self._in_flight.add(row.chat_id)
+            tasks.append(asyncio.create_task(self._deliver(row)))
+        if tasks:
+            await asyncio.gather(*tasks)
+            return 0.0
+        self.limiter.forget_idle(self.monotonic())
+        return max(0.0, min(waits))
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        try:
+            call = await self._call_for(row)
+            if call is None:
+                await self._finish(row, "dropped", error="the message to edit was never sent")
+                return
+            result = await self.bot(call)
+        except TelegramRetryAfter as error:
+            self.counters.rate_limited += 1
+            self.limiter.pause(self.monotonic(), float(error.retry_after))
+            log.warning("429 from Telegram: every send paused for %s s", error.retry_after)
+        except TelegramForbiddenError as error:
+            await self._blocked(row, error)
+        except TelegramBadRequest as error:
+            if "message is not modified" in error.message:
+                await self._finish(row, "sent")
+            else:
+                await self._failed(row, error.message)
+        except TelegramNotFound as error:
+            await self._failed(row, error.message)
+        except (TimeoutError, TelegramNetworkError, TelegramServerError, OSError) as error:
+            await self._retry(row, error)
+        except TelegramAPIError as error:
+            await self._failed(row, error.message)
+        except OUTAGES:
+            raise  # the row stays pending; run() waits for the database
+        except Exception as error:  # a bug in one row must not stop every other message
+            log.exception("outbox row %s cannot be sent", row.id)
+            await self._failed(row, f"not sendable: {type(error).__name__}")
+        else:
+            message_id = result.message_id if isinstance(result, Message) else None
+            await self._finish(row, "sent", message_id=message_id)
+        finally:
+            self._in_flight.discard(row.chat_id)
+
+    async def _call_for(self, row: OutboxMessage) -> Any:
+        payload = dict(row.payload)
+        method = row.method
+        if row.method.startswith("edit"):
+            async with UnitOfWork(self.sessions) as uow:
+                if row.edit_of is not None:
+                    original = await uow.outbox.get(row.edit_of)
+                elif row.conversation_id is not None and row.step is not None:
+                    original = await uow.outbox.sent_for_step(row.conversation_id, row.step,
+                                                              row.id)
+                else:
+                    original = None
+            if original is None or original.telegram_message_id is None:
+                return None
+            payload["message_id"] = original.telegram_message_id
+            if original.method == "sendDocument":  # a file's text is its caption
+                method = "editMessageCaption"
+                payload["caption"] = payload.pop("text")
+        if isinstance(payload.get("document"), dict):
+            payload["document"] = FSInputFile(payload["document"]["path"])
+        return METHODS[method].model_validate(payload)
+
+    async def _finish(self, row: OutboxMessage, status: str, message_id: int | None = None,
+                      error: str | None = None) -> None:
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is None:
+                return
+            stored.status, stored.error, stored.attempts = status, error, stored.attempts + 1
+            if status == "sent":
+                stored.sent_at, stored.telegram_message_id = self.clock(), message_id
+                self.counters.sent += 1
+            await uow.commit()
+
+    async def _failed(self, row: OutboxMessage, reason: str) -> None:
+        self.counters.failed += 1
+        log.warning("outbox row %s (%s) failed: %s", row.id, row.method, reason)
+        await self._finish(row, "failed", error=reason[:500])
+        async with UnitOfWork(self.sessions) as uow:
+            uow.events.add(Event(user_id=row.chat_id, conversation_id=row.conversation_id,
+                                 kind="send_failed", data={"method": row.method,
+                                                           "error": reason[:200]},
+                                 created_at=self.clock()))
+            await uow.commit()
+
+    async def _blocked(self, row: OutboxMessage, error: TelegramAPIError) -> None:
+        self.counters.blocked += 1
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is not None:
+                stored.status, stored.error = "dropped", error.message[:500]
+                stored.attempts += 1
+            await uow.outbox.drop_chat(row.chat_id, "blocked by the prospect")
+            prospect = await uow.prospects.get(row.chat_id)
+            if prospect is not None:
+                prospect.blocked = True
+                uow.events.add(Event(user_id=prospect.user_id, kind="blocked",
+                                     created_at=self.clock()))
+            await uow.commit()
+
+    async def _retry(self, row: OutboxMessage, error: BaseException) -> None:
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is None:
+                return
+            stored.attempts += 1
+            if stored.attempts >= MAX_ATTEMPTS:
+                stored.status, stored.error = "failed", f"gave up: {error}"[:500]
+                self.counters.failed += 1
+            else:
+                delay = min(MAX_BACKOFF, 0.5 * 2 ** (stored.attempts - 1))
+                stored.not_before = self.clock() + timedelta(seconds=delay)
+                stored.error = str(error)[:500]
+                self.counters.retried += 1
+            await uow.commit()

@@ -1,0 +1,196 @@
+"""One update, one transaction (DESIGN.md, "One update, end to end").
+
+Record the update id (a duplicate is dropped), lock the prospect, run the engine on the
+conversation's pinned flow version, store state / answers / lead / consents / events and
+every message to send as outbox rows, commit. Only then may the update be acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.flows import FlowRegistry, RunnableFlow
+from bot.render import inline_markup, render
+from bot.texts import MENU, language_of
+from dialogs.actions import AnswerTap, Button
+from dialogs.engine import step
+from dialogs.events import Event, Restart, Start, Tap
+from dialogs.state import State
+from storage.models import Conversation, OutboxMessage, Prospect, utcnow
+from storage.models import Event as EventRow
+from storage.record import Recorder
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Bot API: deep-link parameters
+MENU_PREFIX = "menu:"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An update as the service needs it; the transport builds it (bot/adapter.py)."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    language_code: str | None = None
+    event: Event | None = None  # what the engine should hear
+    start_payload: str | None = None  # set (maybe "") for /start
+    menu_flow: str | None = None  # a tap on the menu
+    callback_query_id: str | None = None
+    blocked: bool | None = None  # my_chat_member: the prospect blocked / unblocked the bot
+
+
+def parse_payload(payload: str) -> tuple[str | None, str | None]:
+    """`FLOW_ID__SOURCE` -> (flow id, source); `FLOW_ID` -> (flow id, None)."""
+    if not payload or not PAYLOAD.match(payload):
+        return None, None
+    flow_id, _, source = payload.partition("__")
+    return flow_id.lower(), source or None
+
+
+class Service:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], flows: FlowRegistry, *,
+                 default_flow: str | None = None, clock: Callable[[], datetime] = utcnow,
+                 on_commit: Callable[[], None] = lambda: None) -> None:
+        self.sessions, self.flows, self.default_flow = sessions, flows, default_flow
+        self.clock, self.on_commit = clock, on_commit
+        self.handled = self.duplicates = 0
+
+    async def handle(self, incoming: Incoming) -> bool:
+        """True when handled, False for a duplicate. Retried once when another process
+        created the same prospect at the same moment."""
+        try:
+            handled = await self._handle(incoming)
+        except IntegrityError:
+            handled = await self._handle(incoming)
+        if handled:
+            self.handled += 1
+            self.on_commit()
+        else:
+            self.duplicates += 1
+        return handled
+
+    async def _handle(self, incoming: Incoming) -> bool:
+        now = self.clock()
+        async with UnitOfWork(self.sessions) as uow:
+            try:  # the primary key refuses a redelivered update: no separate look-up
+                await uow.updates.record(incoming.update_id, now)
+            except IntegrityError:
+                return False
+            prospect, current = await self._prospect(uow, incoming, now)
+            if incoming.blocked is not None:
+                await self._membership(uow, prospect, incoming.blocked, now)
+            else:
+                if prospect.blocked:  # they wrote to us: they no longer block the bot
+                    prospect.blocked, prospect.updated_at = False, now
+                await self._converse(uow, prospect, current, incoming, now)
+            await uow.commit()
+        return True
+
+    async def _prospect(self, uow: UnitOfWork, incoming: Incoming, now: datetime
+                        ) -> tuple[Prospect, Conversation | None]:
+        prospect, current = await uow.prospects.lock_with_conversation(incoming.user_id)
+        if prospect is None:
+            prospect = Prospect(user_id=incoming.user_id, chat_id=incoming.chat_id,
+                                language=language_of(incoming.language_code),
+                                created_at=now, updated_at=now)
+            uow.prospects.add(prospect)
+            await uow.session.flush()
+        return prospect, current
+
+    async def _membership(self, uow: UnitOfWork, prospect: Prospect, blocked: bool,
+                          now: datetime) -> None:
+        prospect.blocked, prospect.updated_at = blocked, now
+        if blocked:
+            await uow.outbox.drop_chat(prospect.chat_id, "blocked by the prospect")
+        uow.events.add(EventRow(user_id=prospect.user_id, created_at=now,
+                                kind="blocked" if blocked else "unblocked"))
+
+    async def _converse(self, uow: UnitOfWork, prospect: Prospect,
+                        current: Conversation | None, incoming: Incoming,
+                        now: datetime) -> None:
+        target = await self._target(uow, incoming, current)
+        if target is None:
+            await self._menu(uow, prospect, incoming)
+            return
+        runnable, state, event = target
+        new_state, actions = step(runnable.flow, state, event)
+        if incoming.callback_query_id and not any(isinstance(a, AnswerTap) for a in actions):
+            actions = [AnswerTap(), *actions]  # every tap is answered, or its button spins
+        conversation = current
+        if current is None or new_state.flow_id != current.flow_id or isinstance(
+                event, Restart) or (isinstance(event, Start) and state is not None
+                                    and (state.finished or state.flow_id != runnable.flow.id)):
+            conversation = await uow.conversations.add_now(Conversation(
+                user_id=prospect.user_id, chat_id=prospect.chat_id, flow_id=new_state.flow_id,
+                flow_version=new_state.flow_version, step=new_state.step,
+                source=new_state.source, state={}, started_at=now, updated_at=now))
+        assert conversation is not None and conversation.id is not None
+        uow.session.expunge(conversation)  # written below in one statement, not tracked
+        conversation.state = new_state.to_dict()
+        conversation.step, conversation.finished = new_state.step, new_state.finished
+        await uow.conversations.save_state(
+            conversation.id, state=conversation.state, step=new_state.step,
+            finished=new_state.finished, updated_at=now)
+        if prospect.language != new_state.language:
+            prospect.language, prospect.updated_at = new_state.language, now
+        await Recorder(uow, conversation, now, incoming.update_id).record(actions)
+        await render(uow, conversation, actions, incoming.callback_query_id, runnable.base_dir)
+
+    async def _target(self, uow: UnitOfWork, incoming: Incoming,
+                      current: Conversation | None
+                      ) -> tuple[RunnableFlow, State | None, Event] | None:
+        """Which flow, which state, which event — or None for the menu."""
+        state = State.from_dict(current.state) if current is not None and current.state else None
+        starting = incoming.start_payload is not None or incoming.menu_flow is not None
+        if starting:
+            flow_id, source = parse_payload(incoming.menu_flow or incoming.start_payload or "")
+            if flow_id not in self.flows.latest and self.default_flow in self.flows.latest:
+                flow_id, source = self.default_flow, source or (
+                    incoming.start_payload if incoming.start_payload
+                    and PAYLOAD.match(incoming.start_payload) else None)
+            if flow_id not in self.flows.latest:
+                return None
+            runnable = self.flows.latest[flow_id]
+            if state is not None and state.flow_id == flow_id and not state.finished:
+                runnable = await self.flows.pinned(uow, flow_id, state.flow_version) or runnable
+            start = Start(user_id=incoming.user_id, language_code=incoming.language_code,
+                          source=source, seed=secrets.token_hex(8))
+            return runnable, state, start
+        if state is None:
+            if self.default_flow in self.flows.latest and not isinstance(incoming.event, Tap):
+                start = Start(user_id=incoming.user_id, language_code=incoming.language_code,
+                              seed=secrets.token_hex(8))
+                return self.flows.latest[self.default_flow], None, start
+            return None
+        if isinstance(incoming.event, Restart):
+            latest = self.flows.latest.get(state.flow_id)
+            return (latest, state, incoming.event) if latest else None
+        pinned = await self.flows.pinned(uow, state.flow_id, state.flow_version)
+        if pinned is None or incoming.event is None:
+            return None
+        return pinned, state, incoming.event
+
+    async def _menu(self, uow: UnitOfWork, prospect: Prospect, incoming: Incoming) -> None:
+        language = language_of(incoming.language_code or prospect.language)
+        if incoming.callback_query_id:
+            await uow.outbox.add_now(OutboxMessage(
+                chat_id=prospect.chat_id, lane="tap", method="answerCallbackQuery",
+                payload={"callback_query_id": incoming.callback_query_id}))
+        buttons = tuple((Button(text=runnable.flow.title.get(language)
+                                or runnable.flow.title[runnable.flow.language],
+                                data=MENU_PREFIX + flow_id),)
+                        for flow_id, runnable in sorted(self.flows.latest.items()))
+        await uow.outbox.add_now(OutboxMessage(
+            chat_id=prospect.chat_id, method="sendMessage",
+            payload={"chat_id": prospect.chat_id, "text": MENU[language],
+                     "reply_markup": inline_markup(buttons)}))
