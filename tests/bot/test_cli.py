@@ -1,0 +1,179 @@
+"""The `leadbot` command as an operator or a marketer runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FLOWS_DIR
+
+LEADBOT = str(Path(sys.executable).with_name("leadbot"))
+
+
+def leadbot(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_")}
+    environment.update(env or {})
+    return subprocess.run([LEADBOT, *args], input=stdin, capture_output=True, text=True,
+                          timeout=60, env=environment)
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_lint_accepts_the_shipped_flows():
+    result = leadbot("lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok: 3 flow file(s), 3 valid, 17 scenario(s) run, 0 problem(s)" in result.stdout
+
+
+def test_lint_refuses_a_broken_next_naming_file_step_and_field(tmp_path):
+    broken = tmp_path / "kitchen-quiz.yaml"
+    text = (FLOWS_DIR / "kitchen-quiz.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("next: facades", "next: facade"), encoding="utf-8")
+    line = next(i for i, row in enumerate(broken.read_text().splitlines(), 1)
+                if "next: facade" in row)
+    result = leadbot("lint", str(broken))
+    assert result.returncode == 1
+    assert (f"{broken}:{line}: step 'size', field 'next': unknown step 'facade'"
+            in result.stdout)
+    assert "unreachable" in result.stdout  # facades and what follows only it: all listed
+    no_traceback(result)
+
+
+def test_lint_runs_the_scenarios_next_to_a_flow(tmp_path):
+    for name in ("kitchen-quiz.yaml", "kitchen-quiz.scenarios.yaml"):
+        shutil.copy(FLOWS_DIR / name, tmp_path / name)
+    scenarios = tmp_path / "kitchen-quiz.scenarios.yaml"
+    scenarios.write_text(scenarios.read_text(encoding="utf-8").replace(
+        "temperature: hot\n      outcome: handoff", "temperature: warm\n      outcome: handoff"),
+        encoding="utf-8")
+    result = leadbot("lint", str(tmp_path))
+    assert result.returncode == 1
+    assert "expected temperature 'warm', got 'hot'" in result.stdout
+    assert leadbot("lint", "--no-scenarios", str(tmp_path)).returncode == 0
+
+
+@pytest.mark.parametrize("args", [("lint", "/no/such/folder"), ("frobnicate",), ()])
+def test_bad_arguments_get_a_clear_error(args):
+    result = leadbot(*args)
+    assert result.returncode == 2
+    assert result.stderr.strip()
+    no_traceback(result)
+
+
+def test_flows_dir_from_the_environment(tmp_path):
+    result = leadbot("lint", env={"LEADBOT_FLOWS_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert "no flow files" in result.stderr
+
+
+SCRIPTS = {  # (flow, outcome): the lines a marketer would type, buttons by number
+    ("kitchen-quiz", "handoff"): "1 1 4 3 3 1 3 5 1 1 2 Ivan +79991234567",
+    ("kitchen-quiz", "nurture"): "1 1 1 1 1 5 4 1 2 Ivan +79991234567",
+    ("kitchen-quiz", "close"): "1 3",
+    ("renovation-calculator", "handoff"): "1 2 64 2 1 5 1 1 1 2 Olena +380671234567 1",
+    ("renovation-calculator", "nurture"): "1 1 40 1 5 3 2",
+    ("renovation-calculator", "close"): "1 4",
+    ("renovation-checklist", "handoff"):
+        "1 2 1 1 1 2 Olena olena@gmail.com /contact_380671234567",
+    ("renovation-checklist", "nurture"): "1 1 3 3 1 2 Sam sam@proton.me Skip",
+    ("renovation-checklist", "close"): "1 3",
+}
+
+
+@pytest.mark.parametrize(("flow", "outcome"), SCRIPTS, ids=lambda v: v)
+def test_scripted_simulation_reaches_each_outcome(flow, outcome):
+    lines = [word.replace("_", " ") for word in SCRIPTS[flow, outcome].split()]
+    result = leadbot("simulate", flow, "--lang", "en", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert f"outcome: {outcome}" in result.stdout
+    assert "— result —" in result.stdout
+
+
+def test_simulation_that_ends_early_says_where_it_stopped():
+    result = leadbot("simulate", "kitchen-quiz", stdin="1\n")
+    assert result.returncode == 1
+    assert "input ended at step 'location'" in result.stdout
+
+
+def test_simulate_in_another_language_and_by_path():
+    path = str(FLOWS_DIR / "renovation-checklist.yaml")
+    result = leadbot("simulate", path, "--lang", "ru", stdin="1\n3\n")
+    assert result.returncode == 0 and "Этот чек-лист для владельцев квартир" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("simulate", "no-such-flow"), "no flow 'no-such-flow'"),
+    (("simulate", "kitchen-quiz", "--lang", "de"), "not 'de'"),
+])
+def test_simulate_refuses_what_it_cannot_run(args, message):
+    result = leadbot(*args)
+    assert result.returncode != 0 and message in result.stderr
+    no_traceback(result)
+
+
+def test_graph_prints_mermaid():
+    result = leadbot("graph", "renovation-calculator")
+    assert result.returncode == 0
+    assert result.stdout.startswith("flowchart TD\n")
+    assert "🧮 price" in result.stdout
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({}, "LEADBOT_BOT_TOKEN is not set"),
+    ({"LEADBOT_BOT_TOKEN": "not-a-token"}, "LEADBOT_BOT_TOKEN is malformed"),
+    ({"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_TELEGRAM_API_URL": "http://127.0.0.1:9"},
+     "cannot reach the Bot API at http://127.0.0.1:9"),
+    ({"LEADBOT_BOT_TOKEN": "123:abc",
+      "LEADBOT_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none"},
+     "cannot open the database postgresql://postgres@127.0.0.1:9/none"),
+    ({"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_DATABASE_URL": "mysql://x/y"},
+     "unsupported database 'mysql'"),
+    ({"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_DEFAULT_FLOW": "nope"},
+     "LEADBOT_DEFAULT_FLOW: no flow 'nope'"),
+])
+def test_run_refuses_to_start_with_one_clear_line(tmp_path, capsys, env, message):
+    from bot.runner import run
+    from bot.settings import Settings
+
+    env.setdefault("LEADBOT_DATABASE_URL", f"sqlite:///{tmp_path}/bot.db")
+    settings = Settings(**{key.removeprefix("LEADBOT_").lower(): value
+                           for key, value in env.items()})
+    assert run(settings) == 1  # in-process: the same path as the command, without its start-up
+    assert message in capsys.readouterr().err
+
+
+def test_run_refuses_a_broken_flow_naming_file_step_and_field(tmp_path):
+    broken = tmp_path / "flows"
+    broken.mkdir()
+    text = (FLOWS_DIR / "kitchen-quiz.yaml").read_text(encoding="utf-8")
+    (broken / "kitchen-quiz.yaml").write_text(text.replace("next: facades", "next: facade"),
+                                              encoding="utf-8")
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_FLOWS_DIR": str(broken),
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 1
+    assert "kitchen-quiz.yaml" in result.stderr
+    assert "step 'size', field 'next': unknown step 'facade'" in result.stderr
+    no_traceback(result)
+
+
+def test_links_print_a_deep_link_per_flow():
+    result = leadbot("links", "--username", "@demo_bot", "--source", "qr_menu")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        "kitchen-quiz: https://t.me/demo_bot?start=kitchen-quiz__qr_menu",
+        "renovation-calculator: https://t.me/demo_bot?start=renovation-calculator__qr_menu",
+        "renovation-checklist: https://t.me/demo_bot?start=renovation-checklist__qr_menu"]
+    bad = leadbot("links", "--username", "demo_bot", "--source", "not ok!")
+    assert bad.returncode == 2 and "A-Z a-z 0-9 _ -" in bad.stderr
+
+
+def test_db_upgrade(tmp_path):
+    result = leadbot("db", "upgrade", env={"LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert result.returncode == 0 and "database at revision 0004" in result.stdout

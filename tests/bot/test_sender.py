@@ -1,0 +1,164 @@
+"""The outbox sender: the real aiogram Bot against the fake Bot API, on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.sender import Sender
+from storage.models import Event, OutboxMessage, Prospect
+from storage.uow import UnitOfWork
+from tests.conftest import fast_limits
+
+
+async def queue(sessions, *rows: OutboxMessage) -> list[int]:
+    async with UnitOfWork(sessions) as uow:
+        ids = [(await uow.outbox.add_now(row)).id for row in rows]
+        await uow.commit()
+    return ids
+
+
+def text(chat_id: int, words: str, **fields) -> OutboxMessage:
+    return OutboxMessage(chat_id=chat_id, method="sendMessage",
+                         payload={"chat_id": chat_id, "text": words}, **fields)
+
+
+async def stored(sessions) -> list[OutboxMessage]:
+    async with sessions() as session:
+        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id)))
+                    .scalars())
+
+
+async def test_messages_go_out_in_order_per_chat_and_edits_find_their_message(
+        sessions, bot, telegram):
+    first, *_ = await queue(sessions, *(text(1, f"one {i}") for i in range(5)),
+                            *(text(2, f"two {i}") for i in range(3)))
+    await queue(sessions, OutboxMessage(chat_id=1, method="editMessageText", edit_of=first,
+                                        payload={"chat_id": 1, "text": "one 0, edited"}))
+    sender = Sender(bot, sessions, fast_limits())
+    counters = await sender.drain()
+    assert counters.sent == 9 and counters.failed == 0
+    assert telegram.texts(1) == [f"one {i}" for i in range(5)] + ["one 0, edited"]
+    assert telegram.texts(2) == [f"two {i}" for i in range(3)]
+    rows = await stored(sessions)
+    assert all(r.status == "sent" and r.telegram_message_id for r in rows)
+    edit = telegram.sent(1, "editMessageText")[0]
+    assert int(edit.params["message_id"]) == rows[0].telegram_message_id
+    assert telegram.violations == []
+
+
+async def test_a_429_storm_delivers_everything_and_sends_nothing_during_retry_after(
+        sessions, bot, telegram):
+    await queue(sessions, *(text(chat, f"m{chat}") for chat in range(1, 7)))
+    telegram.fail(429, "Too Many Requests: retry after 1", retry_after=1, times=2)
+    sender = Sender(bot, sessions, fast_limits())
+    counters = await sender.drain()
+    assert counters.sent == 6 and counters.rate_limited >= 1
+    assert telegram.violations == []  # nothing was sent while paused
+    assert sorted(t for c in range(1, 7) for t in telegram.texts(c)) == [
+        f"m{c}" for c in range(1, 7)]
+
+
+async def test_a_blocked_prospect_is_marked_and_never_retried(sessions, bot, telegram):
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=5, chat_id=5))
+        await uow.commit()
+    await queue(sessions, text(5, "hello"), text(5, "again"), text(6, "other"))
+    telegram.fail(403, "Forbidden: bot was blocked by the user", method="sendMessage")
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.blocked == 1
+    calls_to_5 = [c for c in telegram.calls if c.params.get("chat_id") == 5]
+    assert len(calls_to_5) == 1
+    assert [r.status for r in await stored(sessions)] == ["dropped", "dropped", "sent"]
+    async with UnitOfWork(sessions) as uow:
+        assert (await uow.prospects.get(5)).blocked
+
+
+async def test_a_refused_message_is_recorded_as_failed_not_retried(sessions, bot, telegram):
+    await queue(sessions, text(7, "x" * 5000), text(7, "after"))
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.failed == 1 and counters.sent == 1
+    rows = await stored(sessions)
+    assert rows[0].status == "failed" and "too long" in rows[0].error
+    async with sessions() as session:
+        kinds = (await session.execute(select(Event.kind))).scalars().all()
+    assert kinds == ["send_failed"]
+
+
+async def test_server_errors_and_timeouts_are_retried(sessions, bot, telegram):
+    await queue(sessions, text(8, "eventually"))
+    telegram.fail(502, "Bad Gateway", times=2)
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.retried == 2 and counters.sent == 1
+    assert telegram.texts(8) == ["eventually"]
+
+
+async def test_taps_are_answered_without_waiting_for_the_chat_queue(sessions, bot, telegram):
+    await queue(sessions, *(text(9, f"q{i}") for i in range(6)),
+                OutboxMessage(chat_id=9, lane="tap", method="answerCallbackQuery",
+                              payload={"callback_query_id": "c1"}))
+    await Sender(bot, sessions, fast_limits()).drain_once()
+    methods = [c.method for c in telegram.calls]
+    assert "answerCallbackQuery" in methods[:2]
+
+
+async def test_an_edit_goes_to_the_latest_message_of_its_step_that_was_sent(
+        sessions, bot, telegram):
+    from storage.models import Conversation
+
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=10, chat_id=10))
+        await uow.session.flush()
+        conversation = await uow.conversations.add_now(Conversation(
+            user_id=10, chat_id=10, flow_id="f", flow_version=1, step="q"))
+        await uow.commit()
+    ask = text(10, "question?", conversation_id=conversation.id, step="q")
+    reminder = text(10, "x" * 5000, conversation_id=conversation.id, step="q")  # refused
+    edit = OutboxMessage(chat_id=10, method="editMessageText", conversation_id=conversation.id,
+                         step="q", payload={"chat_id": 10, "text": "question? — yes"})
+    await queue(sessions, ask, reminder, edit)
+    await Sender(bot, sessions, fast_limits()).drain()
+    rows = await stored(sessions)
+    assert [r.status for r in rows] == ["sent", "failed", "sent"]
+    [call] = telegram.sent(10, "editMessageText")
+    assert int(call.params["message_id"]) == rows[0].telegram_message_id
+
+
+async def test_a_row_that_cannot_be_sent_fails_alone(sessions, bot, telegram):
+    broken = OutboxMessage(chat_id=11, method="sendCarrierPigeon", payload={"chat_id": 11})
+    await queue(sessions, broken, text(11, "after it"), text(12, "elsewhere"))
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.failed == 1 and counters.sent == 2
+    assert telegram.texts(11) == ["after it"] and telegram.texts(12) == ["elsewhere"]
+    assert (await stored(sessions))[0].error == "not sendable: KeyError"
+
+
+async def test_the_sender_waits_out_a_database_outage(bot, caplog):
+    import asyncio
+
+    from storage.db import create_engine, sessionmaker
+
+    engine = create_engine("postgresql://postgres@127.0.0.1:9/nowhere")  # nobody listens
+    sender = Sender(bot, sessionmaker(engine), fast_limits())
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(1.5)  # long enough for a few tries; it must still be running
+    assert not running.done()
+    stop.set()
+    await running  # and it stops cleanly when asked
+    await engine.dispose()
+    assert "the database is away" in caplog.text
+
+
+async def test_the_fake_catches_a_bot_that_sends_without_a_limiter(bot, telegram):
+    """The fake's jitter tolerance must not hide a missing limiter: a careless burst of ten
+    messages to one chat (what a plain aiogram bot does) is refused and recorded."""
+    from aiogram.exceptions import TelegramRetryAfter
+
+    refused = 0
+    for i in range(10):
+        try:
+            await bot.send_message(7, f"burst {i}")
+        except TelegramRetryAfter:
+            refused += 1
+    assert refused > 0
+    assert "rate: sendMessage to 7" in telegram.violations

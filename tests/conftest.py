@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+from dialogs.loader import load_flows
+from dialogs.schema import Flow
+
+FLOWS_DIR = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # unix sockets
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that reaches for a real host fails (like PTB's OfflineRequest)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> None:
+        if not _is_local(address):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def shipped() -> dict[str, Flow]:
+    return {flow_id: loaded.flow for flow_id, loaded in load_flows([FLOWS_DIR]).items()}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request, tmp_path):
+    """The same suite on both backends (aiogram's test_storages.py idea)."""
+    from tests.databases import fresh_engine
+
+    engine = await fresh_engine(request.param, tmp_path)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    from storage.db import sessionmaker
+
+    return sessionmaker(engine)
+
+
+FAST = None
+
+
+def fast_limits():
+    """Telegram's limits sped up 20x: same shapes, tests that take seconds, not minutes."""
+    from bot.limits import Limits
+
+    return Limits().scaled(20)
+
+
+@pytest.fixture
+async def telegram():
+    from tests.fakes.telegram import FakeTelegram
+
+    fake = FakeTelegram(limits=fast_limits())
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(telegram):
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url))
+    real_bot = Bot(telegram.token, session=session)
+    yield real_bot
+    await session.close()

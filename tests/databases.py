@@ -1,0 +1,59 @@
+"""Real databases for tests: a SQLite file per test, and a PostgreSQL database shared by the
+run (tables emptied per test). In CI a missing PostgreSQL fails the run; elsewhere those
+tests are skipped with the reason."""
+
+from __future__ import annotations
+
+import os
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_engine
+from storage.migrate import upgrade
+
+POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
+                                "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_DB = "leadbot_test"
+TABLES = ("flow_versions", "outbox", "follow_ups", "events", "consents", "answers", "leads",
+          "conversations", "prospects", "processed_updates")
+_migrated: set[str] = set()
+
+
+async def postgres_url() -> str:
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN}: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
+                                      POSTGRES_DB)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{POSTGRES_DB}"')
+    finally:
+        await admin.close()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + POSTGRES_DB
+
+
+async def database_url(backend: str, tmp_path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/leadbot.db"
+    return await postgres_url()
+
+
+async def fresh_engine(backend: str, tmp_path) -> AsyncEngine:
+    url = await database_url(backend, tmp_path)
+    engine = create_engine(url)
+    if backend == "sqlite" or url not in _migrated:
+        await upgrade(engine)
+        _migrated.add(url)
+    if backend == "postgresql":
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    return engine

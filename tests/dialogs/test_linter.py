@@ -1,0 +1,239 @@
+"""One broken fixture per linter rule; each refusal names the file, the step and the field."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dialogs.loader import load_flow
+from dialogs.problems import FlowError
+from tests.dialogs.flowkit import t
+
+
+def refuse(write_flow, data, *patterns: str) -> str:
+    path = write_flow(data)
+    with pytest.raises(FlowError) as caught:
+        load_flow(path)
+    text = str(caught.value)
+    for pattern in patterns:
+        assert re.search(pattern, text), f"{pattern!r} not in:\n{text}"
+    assert text.startswith(str(path)), text
+    return text
+
+
+def test_minimal_flow_is_valid(make_flow, flow_data):
+    assert make_flow(flow_data).id == "demo"
+
+
+def test_unknown_next_step(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][0]["next"] = "agreee"
+    refuse(write_flow, flow_data,
+           r"demo\.yaml:\d+: step 'ask', field 'options\[0\]\.next': unknown step 'agreee'")
+
+
+def test_unknown_start(write_flow, flow_data):
+    flow_data["start"] = "begin"
+    refuse(write_flow, flow_data, r"field 'start': unknown step 'begin'")
+
+
+def test_unreachable_step(write_flow, flow_data):
+    flow_data["steps"]["orphan"] = {"kind": "end", "text": t("Lost")}
+    refuse(write_flow, flow_data, r"step 'orphan': unreachable")
+
+
+def test_dead_end_without_next(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][1]["next"] = "note"
+    flow_data["steps"]["note"] = {"kind": "message", "text": t("Note")}
+    refuse(write_flow, flow_data, r"step 'note', field 'next': dead end")
+
+
+def test_loop_that_never_ends(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][1]["next"] = "ping"
+    flow_data["steps"]["ping"] = {"kind": "message", "text": t("Ping"), "button": t("Go"),
+                                  "next": "pong"}
+    flow_data["steps"]["pong"] = {"kind": "message", "text": t("Pong"), "button": t("Go"),
+                                  "next": "ping"}
+    refuse(write_flow, flow_data, r"step 'ping': dead end: no end step can be reached",
+           r"step 'pong': dead end")
+
+
+def test_option_without_next(write_flow, flow_data):
+    del flow_data["steps"]["ask"]["options"][1]["next"]
+    refuse(write_flow, flow_data,
+           r"step 'ask', field 'options\[1\]\.next': option 'b' has no next step")
+
+
+def test_duplicate_step_id(write_flow, flow_data):
+    path = write_flow(flow_data)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  bye:\n", "  ask:\n    kind: end\n    text: {en: x}\n  bye:\n"),
+                    encoding="utf-8")
+    with pytest.raises(FlowError, match=r"demo\.yaml:\d+: step 'ask': duplicate step id 'ask'"):
+        load_flow(path)
+
+
+def test_duplicate_option_id(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][1]["id"] = "a"
+    refuse(write_flow, flow_data,
+           r"step 'ask', field 'options\[1\]\.id': duplicate option id 'a'")
+
+
+def test_missing_translation(write_flow, flow_data):
+    del flow_data["steps"]["ask"]["options"][1]["text"]["uk"]
+    refuse(write_flow, flow_data,
+           r"step 'ask', field 'options\[1\]\.text': missing translation for 'uk'")
+
+
+def test_text_in_undeclared_language(write_flow, flow_data):
+    flow_data["steps"]["bye"]["text"]["de"] = "Tschüss"
+    refuse(write_flow, flow_data, r"step 'bye', field 'text': text in 'de'")
+
+
+def test_unsupported_language(write_flow, flow_data):
+    flow_data["languages"] = ["ru", "uk", "en", "fr"]
+    refuse(write_flow, flow_data, r"field 'languages': language 'fr' is not supported")
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ("answers.nope == 'x'", r"answers\.nope names unknown step 'nope'"),
+    ("answers.ask == 'c'", r"compared with 'c', which is not an option of step 'ask'"),
+    ("'vip' in tags", r"unknown tag 'vip'"),
+    ("budget > 10", r"unknown variable 'budget'"),
+    ("answers.agree == 'x'", r"step 'agree' is a consent, not a question"),
+    ("values.ask > 1", r"values\.ask: no option of step 'ask' has a value"),
+    ("score >=", r"cannot parse"),
+    ("exec('x')", r"unknown function 'exec'"),
+])
+def test_conditions_naming_unknown_things(write_flow, flow_data, condition, message):
+    flow_data["qualification"]["target"] = condition
+    refuse(write_flow, flow_data, r"demo\.yaml:\d+: field 'qualification\.target': .*" + message)
+
+
+def test_temperature_cannot_name_what_comes_later(write_flow, flow_data):
+    flow_data["qualification"]["temperature"]["hot"] = "sql and score > 1"
+    refuse(write_flow, flow_data,
+           r"field 'qualification\.temperature\.hot': unknown variable 'sql'")
+
+
+def test_branch_condition_checked(write_flow, flow_data):
+    flow_data["steps"]["ask"]["branches"] = [{"when": "answers.ask == 'z'", "next": "bye"}]
+    refuse(write_flow, flow_data,
+           r"step 'ask', field 'branches\[0\]\.when': answers\.ask is compared with 'z'")
+
+
+def test_contact_before_consent(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][1]["next"] = "contact"
+    refuse(write_flow, flow_data,
+           r"step 'contact': contact details asked before consent \(path: ask -> contact\)")
+
+
+def test_callback_data_over_64_bytes(write_flow, flow_data):
+    flow_data["id"] = "a-very-long-flow-identifier-xyz"
+    long_option = "option-with-a-rather-long-id-xy"
+    flow_data["steps"]["ask"]["options"][0]["id"] = long_option
+    refuse(write_flow, flow_data,
+           r"step 'ask', field 'options\[0\]\.id': button data '.*' is \d+ bytes; "
+           r"Telegram allows 64")
+
+
+def test_text_over_4096_characters(write_flow, flow_data):
+    flow_data["steps"]["bye"]["text"]["en"] = "x" * 4097
+    refuse(write_flow, flow_data,
+           r"step 'bye', field 'text': the 'en' text is 4097 characters; Telegram allows 4096")
+
+
+def test_caption_with_a_file_over_1024(write_flow, flow_data, tmp_path):
+    (tmp_path / "f.pdf").write_bytes(b"%PDF-1.4")
+    flow_data["steps"]["ask"]["options"][1]["next"] = "gift"
+    flow_data["steps"]["gift"] = {"kind": "message", "text": t("y" * 1100),
+                                  "file": {"ru": "f.pdf", "uk": "f.pdf", "en": "f.pdf"},
+                                  "next": "bye"}
+    refuse(write_flow, flow_data, r"step 'gift', field 'text': .* Telegram allows 1024")
+
+
+def test_missing_file(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][1]["next"] = "gift"
+    flow_data["steps"]["gift"] = {"kind": "reward", "text": t("Here"),
+                                  "file": {"ru": "a.pdf", "uk": "a.pdf", "en": "a.pdf"},
+                                  "next": "bye"}
+    refuse(write_flow, flow_data, r"step 'gift', field 'file\.en': file 'a\.pdf' not found")
+
+
+def test_more_than_8_buttons_in_a_row(write_flow, flow_data):
+    flow_data["steps"]["ask"]["columns"] = 9
+    refuse(write_flow, flow_data, r"step 'ask', field 'columns': .* at most 8")
+
+
+def test_more_than_100_buttons(write_flow, flow_data):
+    options = flow_data["steps"]["ask"]["options"]
+    options += [{"id": f"o{i}", "text": t(f"O{i}"), "next": "bye"} for i in range(99)]
+    refuse(write_flow, flow_data, r"step 'ask', field 'options': 101 options")
+
+
+def test_unknown_placeholder(write_flow, flow_data):
+    flow_data["steps"]["bye"]["text"]["en"] = "Bye {nmae}"
+    refuse(write_flow, flow_data, r"step 'bye', field 'text': unknown placeholder \{nmae\}")
+
+
+def test_formula_over_a_skippable_answer(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][0]["value"] = 2
+    flow_data["steps"]["ask"]["options"][1]["value"] = 3
+    flow_data["steps"]["ask"]["options"][0]["next"] = "size"
+    flow_data["steps"]["ask"]["options"][1]["next"] = "price"
+    flow_data["steps"]["size"] = {"kind": "number", "text": t("Size?"), "next": "price"}
+    flow_data["steps"]["price"] = {"kind": "calculator", "text": t("{price_low}"),
+                                   "formula": "values.size * values.ask", "next": "agree"}
+    refuse(write_flow, flow_data,
+           r"step 'price', field 'formula': step 'size' can be skipped on the way here")
+
+
+def test_typo_in_a_field_name(write_flow, flow_data):
+    flow_data["steps"]["bye"]["txt"] = flow_data["steps"]["bye"].pop("text")
+    refuse(write_flow, flow_data, r"step 'bye', field 'txt': unknown field \(a typo\?\)",
+           r"step 'bye', field 'text': required field is missing")
+
+
+def test_unknown_kind(write_flow, flow_data):
+    flow_data["steps"]["bye"]["kind"] = "goodbye"
+    refuse(write_flow, flow_data, r"step 'bye', field 'kind': unknown kind 'goodbye'")
+
+
+def test_bad_id(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][0]["id"] = "Option A"
+    refuse(write_flow, flow_data,
+           r"step 'ask', field 'options\[0\]\.id': 'Option A' is not a valid id")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: demo\nsteps:\n  ask: [unclosed\n", encoding="utf-8")
+    with pytest.raises(FlowError, match=r"broken\.yaml:\d+: not valid YAML"):
+        load_flow(path)
+
+
+def test_every_problem_is_listed(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][0]["next"] = "nowhere"
+    del flow_data["steps"]["bye"]["text"]["ru"]
+    flow_data["qualification"]["target"] = "'vip' in tags"
+    text = refuse(write_flow, flow_data, "unknown step 'nowhere'", "missing translation",
+                  "unknown tag 'vip'")
+    assert len(text.splitlines()) >= 3
+
+
+def test_line_numbers_point_at_the_field(tmp_path, flow_data, write_flow):
+    flow_data["steps"]["ask"]["options"][1]["next"] = "nowhere"
+    path = write_flow(flow_data)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    expected = next(i for i, line in enumerate(lines, 1) if "next: nowhere" in line)
+    with pytest.raises(FlowError, match=rf"demo\.yaml:{expected}: step 'ask'"):
+        load_flow(path)
+
+
+def test_a_typo_in_next_is_two_problems_not_a_cascade(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][0]["next"] = "agre"
+    flow_data["steps"]["agree"]["next"] = "more"
+    flow_data["steps"]["more"] = {"kind": "message", "text": t("More"), "next": "contact"}
+    text = refuse(write_flow, flow_data, r"field 'options\[0\]\.next': unknown step 'agre'",
+                  r"step 'agree': unreachable: .* \(nor to more, contact, reached only from here\)")
+    assert len(text.splitlines()) == 2, text

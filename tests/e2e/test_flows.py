@@ -1,0 +1,73 @@
+"""Every shipped flow through Telegram: the scenario files replayed as real updates (taps
+name options by id, so the same script works in every language)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dialogs.loader import flow_files
+from dialogs.scenarios import TAP_WORDS, scenario_file
+from dialogs.yamlsource import parse_yaml
+from storage.models import Lead
+from tests.conftest import FLOWS_DIR
+
+
+def scenarios() -> list[tuple[str, dict]]:
+    found = []
+    for path in flow_files([FLOWS_DIR]):
+        data = parse_yaml(scenario_file(path).read_text(encoding="utf-8")).data
+        found += [(data["flow"], scenario) for scenario in data["scenarios"]]
+    return found
+
+
+def cases() -> list:
+    result, firsts = [], {}
+    for flow_id, scenario in scenarios():
+        result.append(pytest.param(flow_id, scenario, scenario.get("language", "en"),
+                                   id=f"{flow_id}: {scenario['name'][:40]}"))
+        firsts.setdefault(flow_id, scenario)
+    for flow_id, scenario in firsts.items():  # the first one again, in every language
+        for language in ("ru", "uk", "en"):
+            if language != scenario.get("language"):
+                result.append(pytest.param(flow_id, scenario, language,
+                                           id=f"{flow_id} in {language}"))
+    return result
+
+
+async def replay(prospect, item: dict) -> None:
+    (verb, value), = item.items()
+    if verb == "tap":
+        for option in value if isinstance(value, list) else [value]:
+            await prospect.tap(option=TAP_WORDS.get(str(option), str(option)))
+        if isinstance(value, list):
+            await prospect.tap(option=TAP_WORDS["done"])
+    elif verb == "text":
+        await prospect.send(str(value))
+    elif verb in ("contact", "foreign_contact"):
+        await prospect.share_contact(str(value), own=verb == "contact")
+    elif verb == "media":
+        await prospect.sticker()
+    elif verb == "command":
+        await prospect.command(f"/{value}")
+    elif verb == "language":
+        await prospect.command(f"/lang {value}")
+
+
+@pytest.mark.parametrize(("flow_id", "scenario", "language"), cases())
+async def test_scenario_through_telegram(running, flow_id, scenario, language):
+    prospect = running.prospect(600 + abs(hash((flow_id, scenario["name"], language))) % 10**6,
+                                language)
+    await prospect.start(f"{flow_id}__e2e")
+    for item in scenario["do"]:
+        await replay(prospect, item)
+    expect = scenario.get("expect") or {}
+    async with running.app.sessions() as session:
+        lead = (await session.execute(select(Lead).where(
+            Lead.user_id == prospect.user_id))).scalar_one_or_none()
+    if "outcome" in expect:
+        assert lead is not None and lead.outcome == expect["outcome"]
+    if "temperature" in expect:
+        assert lead.temperature == expect["temperature"]
+    assert running.telegram.violations == []
+    assert running.app.sender.counters.failed == 0

@@ -1,0 +1,244 @@
+"""A fake Telegram Bot API served over HTTP on 127.0.0.1, for the real aiogram Bot to talk to.
+
+It keeps what the bot sent, enforces Telegram's limits (64-byte callback data, 4096-character
+texts, per-chat / per-bot / per-group rates) and can be told to answer 429 with retry_after,
+403, a 5xx or a timeout. Updates are queued for getUpdates, or posted to a webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aiohttp import web
+
+from bot.limits import Limits, RateLimiter
+
+BOT_ID = 777000
+IN_FLIGHT = 0.05  # requests arriving this soon after a 429 were already on their way
+MESSAGE_METHODS = {"sendMessage", "sendDocument", "editMessageText", "editMessageCaption",
+                   "editMessageReplyMarkup"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Fault:
+    method: str | None  # None: any method
+    status: int
+    description: str
+    retry_after: int | None = None
+    delay: float = 0.0  # answer late (a timeout, seen from the bot)
+    times: int = 1
+
+
+@dataclass
+class FakeTelegram:
+    token: str = "123456:TEST-token_for-the-fake"
+    limits: Limits = field(default_factory=Limits)
+    calls: list[Call] = field(default_factory=list)
+    updates: deque = field(default_factory=deque)
+    faults: list[Fault] = field(default_factory=list)
+    webhook: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, list] = field(default_factory=dict)
+    confirmed_offset: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._arrived = asyncio.Event()
+        # Telegram tolerates short bursts, and requests reach it a little out of step with
+        # the moment the bot took its token (a loaded 2-core machine, the HTTP hop): one
+        # extra message of burst per scope absorbs that jitter, while a bot with no limiter
+        # (which sends a whole burst at once) still trips it.
+        self._limiter = RateLimiter(replace(
+            self.limits, chat_burst=self.limits.chat_burst + 1,
+            bot_burst=self.limits.bot_burst + 1, group_burst=self.limits.group_burst + 1))
+        self._paused_until = 0.0
+        self._paused_at = 0.0
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- serving ------------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        self._arrived.set()  # let a pending long poll answer now
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await self._params(request)
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+        fault = self._fault_for(method)
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            call.status = fault.status
+            return self._error(fault.status, fault.description, fault.retry_after)
+        problem = self._check(method, params, call.at)
+        if problem is not None:
+            call.status = problem[0]
+            return self._error(*problem)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return self._ok(True)
+        return self._ok(await handler(params))
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        params: dict[str, Any] = {}
+        form = await request.post()
+        for key, value in form.items():
+            if hasattr(value, "file"):
+                params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                continue
+            text = str(value)
+            try:
+                params[key] = json.loads(text) if text[:1] in "[{" or text in (
+                    "true", "false") or text.lstrip("-").isdigit() else text
+            except json.JSONDecodeError:
+                params[key] = text
+        return params
+
+    def _fault_for(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method in (None, method) and fault.times > 0:
+                fault.times -= 1
+                if fault.retry_after:
+                    self._paused_at = time.monotonic()
+                    self._paused_until = self._paused_at + fault.retry_after
+                return fault
+        return None
+
+    def _check(self, method: str, params: dict, now: float) -> tuple | None:
+        """Telegram's own refusals: what a careless bot gets in production."""
+        if now < self._paused_until and method != "getUpdates":
+            if now - self._paused_at > IN_FLIGHT:  # sent after the 429 reached the bot
+                self.violations.append(f"{method} during retry_after")
+            return 429, "Too Many Requests: retry later", max(1, int(self._paused_until - now))
+        text = params.get("text") or params.get("caption") or ""
+        if len(text) > 4096:
+            return 400, "Bad Request: message is too long"
+        for row in (params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if len(str(button.get("callback_data", "")).encode()) > 64:
+                    return 400, "Bad Request: BUTTON_DATA_INVALID"
+        if method in MESSAGE_METHODS:
+            chat_id = int(params["chat_id"])
+            if self._limiter.wait(chat_id, now) > 0.02:  # and a little slack for clock jitter
+                self.violations.append(f"rate: {method} to {chat_id}")
+                return 429, "Too Many Requests: retry after 1", 1
+            self._limiter.take(chat_id, now)
+        return None
+
+    def _ok(self, result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    def _error(self, status: int, description: str, retry_after: int | None = None
+               ) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after:
+            body["parameters"] = {"retry_after": retry_after}
+        return web.json_response(body, status=status)
+
+    # -- methods ------------------------------------------------------------------------
+    async def _m_getMe(self, params: dict) -> dict:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Leadbot",
+                "username": "leadbot_test_bot"}
+
+    async def _m_getUpdates(self, params: dict) -> list:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self.confirmed_offset = max(self.confirmed_offset, offset)
+            while self.updates and self.updates[0]["update_id"] < offset:
+                self.updates.popleft()
+        timeout = float(params.get("timeout") or 0)
+        if not self.updates and timeout:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(timeout, 5))
+        limit = int(params.get("limit") or 100)
+        return list(itertools.islice(self.updates, limit))
+
+    def _message(self, params: dict, **extra: Any) -> dict:
+        chat_id = int(params["chat_id"])
+        return {"message_id": next(self._ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Leadbot"}, **extra}
+
+    async def _m_sendMessage(self, params: dict) -> dict:
+        return self._message(params, text=params["text"])
+
+    async def _m_sendDocument(self, params: dict) -> dict:
+        return self._message(params, caption=params.get("caption"),
+                             document={"file_id": f"file{next(self._ids)}",
+                                       "file_unique_id": "u1", "file_name": "file.pdf"})
+
+    async def _m_editMessageText(self, params: dict) -> dict:
+        return self._message(params, text=params["text"]) | {
+            "message_id": int(params["message_id"])}
+
+    async def _m_editMessageCaption(self, params: dict) -> dict:
+        return self._message(params, caption=params.get("caption")) | {
+            "message_id": int(params["message_id"])}
+
+    async def _m_setWebhook(self, params: dict) -> bool:
+        self.webhook = params
+        return True
+
+    async def _m_deleteWebhook(self, params: dict) -> bool:
+        self.webhook = {}
+        return True
+
+    async def _m_setMyCommands(self, params: dict) -> bool:
+        self.commands[params.get("language_code") or ""] = params["commands"]
+        return True
+
+    # -- what tests do ------------------------------------------------------------------
+    def fail(self, status: int, description: str, method: str | None = None,
+             retry_after: int | None = None, times: int = 1, delay: float = 0.0) -> None:
+        self.faults.append(Fault(method, status, description, retry_after, delay, times))
+
+    def push(self, update: dict) -> int:
+        update = {"update_id": next(self._update_ids), **update}
+        self.updates.append(update)
+        self._arrived.set()
+        return update["update_id"]
+
+    def sent(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.status == 200
+                and (method is None or c.method == method)
+                and c.method not in ("getUpdates", "getMe")
+                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [c.params.get("text") or c.params.get("caption") or ""
+                for c in self.sent(chat_id) if c.method in MESSAGE_METHODS]

@@ -1,0 +1,173 @@
+"""One contract suite, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import Conversation, FollowUp, OutboxMessage, Prospect
+from storage.uow import UnitOfWork
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+async def test_migrations_reach_head_and_can_run_again(engine):
+    assert await current_revision(engine) == head_revision()
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {"prospects", "conversations", "outbox", "consents", "processed_updates"} <= tables
+
+
+async def add_prospect(sessions, user_id: int = 1) -> None:
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=user_id, chat_id=user_id, language="uk"))
+        await uow.commit()
+
+
+async def test_nothing_happens_without_commit(sessions):
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=5, chat_id=5))
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.prospects.get(5) is None
+
+
+async def test_an_update_id_is_recorded_once(sessions):
+    async with UnitOfWork(sessions) as uow:
+        await uow.updates.record(100, NOW)
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.updates.seen(100)
+        with pytest.raises(IntegrityError):
+            await uow.updates.record(100, NOW)
+
+
+async def test_old_update_ids_are_pruned(sessions):
+    async with UnitOfWork(sessions) as uow:
+        await uow.updates.record(1, NOW - timedelta(hours=49))
+        await uow.updates.record(2, NOW - timedelta(hours=1))
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.updates.prune(NOW - timedelta(hours=48)) == 1
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert not await uow.updates.seen(1) and await uow.updates.seen(2)
+
+
+async def test_times_come_back_aware_in_utc_and_json_keeps_unicode(sessions):
+    await add_prospect(sessions)
+    state = {"answers": {"city": "Київ", "extras": ["a", "b"]}, "results": {"price": 1.5}}
+    async with UnitOfWork(sessions) as uow:
+        conversation = await uow.conversations.add_now(Conversation(
+            user_id=1, chat_id=1, flow_id="f", flow_version=1, step="s", state=state,
+            started_at=NOW))
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        loaded = await uow.conversations.latest(1)
+        assert loaded.id == conversation.id and loaded.state == state
+        assert loaded.started_at == NOW and loaded.started_at.tzinfo is not None
+
+
+async def test_the_prospect_lock_serialises_two_transactions(sessions):
+    await add_prospect(sessions)
+    order = []
+
+    async def second() -> None:
+        async with UnitOfWork(sessions) as uow:
+            prospect = await uow.prospects.lock(1)
+            order.append(("second", prospect.language))
+            await uow.commit()
+
+    async with UnitOfWork(sessions) as first:
+        prospect = await first.prospects.lock(1)
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.2)  # let the second try; it must be blocked, whatever the speed
+        assert not waiting.done()
+        prospect.language = "en"
+        order.append(("first", "en"))
+        await first.commit()
+    await waiting
+    assert order == [("first", "en"), ("second", "en")]
+
+
+async def test_outbox_heads_keep_per_chat_order_lanes_and_due_times(sessions):
+    await add_prospect(sessions)
+    rows = [OutboxMessage(chat_id=1, method="sendMessage", payload={"n": 1}),
+            OutboxMessage(chat_id=1, method="sendMessage", payload={"n": 2}),
+            OutboxMessage(chat_id=2, method="sendMessage", payload={"n": 3},
+                          not_before=NOW + timedelta(seconds=30)),
+            OutboxMessage(chat_id=1, lane="tap", method="answerCallbackQuery",
+                          payload={"n": 4})]
+    async with UnitOfWork(sessions) as uow:
+        for row in rows:
+            row.not_before = min(row.not_before, NOW) if row.chat_id == 1 else row.not_before
+            await uow.outbox.add_now(row)
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        heads = await uow.outbox.heads(NOW, 10)
+        assert [m.payload["n"] for m in heads] == [1, 4]
+        heads = await uow.outbox.heads(NOW + timedelta(minutes=1), 10)
+        assert [m.payload["n"] for m in heads] == [1, 3, 4]
+        assert await uow.outbox.drop_chat(1, "blocked") == 3
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.outbox.pending_count() == 1
+
+
+async def test_scheduling_a_follow_up_again_moves_it(sessions):
+    await add_prospect(sessions)
+    async with UnitOfWork(sessions) as uow:
+        conversation = await uow.conversations.add_now(Conversation(
+            user_id=1, chat_id=1, flow_id="f", flow_version=1, step="s"))
+        for hours in (1, 5):
+            await uow.follow_ups.schedule(FollowUp(
+                conversation_id=conversation.id, user_id=1, chat_id=1, key="k", text="t",
+                due_at=NOW + timedelta(hours=hours)))
+            await uow.session.flush()
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        from sqlalchemy import select
+
+        rows = (await uow.session.execute(select(FollowUp))).scalars().all()
+        assert [r.due_at for r in rows] == [NOW + timedelta(hours=5)]
+
+
+async def test_database_errors_do_not_carry_the_values_of_the_statement(sessions):
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=1, chat_id=1))
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=1, chat_id=1, language="+79161234567"[:8]))
+        with pytest.raises(IntegrityError) as caught:
+            await uow.session.flush()
+    assert "+7916123" not in str(caught.value)  # errors reach logs: no personal data
+    assert "hidden" in str(caught.value)
+
+
+async def test_the_consent_ledger_refuses_update_and_delete(sessions):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.models import Consent
+
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=1, chat_id=1))
+        await uow.session.flush()
+        uow.stage(Consent, user_id=1, purpose="processing", granted=True,
+                  policy_version="1", text_sha256="a" * 64, language="en")
+        await uow.commit()
+    for statement in ("UPDATE consents SET granted = false", "DELETE FROM consents"):
+        async with UnitOfWork(sessions) as uow:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await uow.session.execute(text(statement))
+    async with UnitOfWork(sessions) as uow:  # a withdrawal is a new row, and that works
+        uow.stage(Consent, user_id=1, purpose="processing", granted=False,
+                  policy_version="1", text_sha256="a" * 64, language="en")
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert [c.granted for c in await uow.consents.for_user(1)] == [True, False]
