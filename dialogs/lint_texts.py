@@ -14,7 +14,9 @@ from dialogs.yamlsource import Path
 
 MAX_MESSAGE = 4096  # Bot API sendMessage: 1-4096 characters after entities parsing
 MAX_CAPTION = 1024  # Bot API sendDocument caption
-GLOBAL_PLACEHOLDERS = {"discount", "score", "name"}
+GLOBAL_PLACEHOLDERS = {"discount", "score", "name", "company", "company_contact",
+                       "retention_days"}
+OPERATOR_PLACEHOLDERS = {"company": "company", "company_contact": "contact"}
 
 Found = tuple[Path, str]
 
@@ -81,6 +83,11 @@ def check_placeholders(flow: Flow, results: set[str]) -> Iterator[Found]:
                 allowed = allowed | {"policy_url"}
         for language, value in text.items():
             for name in placeholders(value):
+                field = OPERATOR_PLACEHOLDERS.get(name)
+                if field and getattr(flow.operator, field) is None:
+                    yield path, (f"the '{language}' text uses {{{name}}} but the flow has no "
+                                 f"operator.{field} (LEADBOT_COMPANY_NAME / "
+                                 f"LEADBOT_COMPANY_CONTACT override it when set)")
                 if name not in allowed:
                     yield path, (f"unknown placeholder {{{name}}} in the '{language}' text "
                                  f"(known: {', '.join(sorted(allowed - answers))}, answers.STEP)")

@@ -265,6 +265,15 @@ class FollowUp(Model):
         return int(match.group(1)) * _SECONDS[match.group(2)]
 
 
+class Operator(Model):
+    """Who processes the data (the consent text names them). `leadbot run` fills these from
+    LEADBOT_COMPANY_NAME, LEADBOT_COMPANY_CONTACT and LEADBOT_RETENTION_DAYS when set."""
+
+    company: str | Text | None = None  # one name, or one per language
+    contact: str | None = None  # where to write about personal data: an email, a phone
+    retention_days: int = Field(365, ge=1)
+
+
 class Flow(Model):
     id: Id
     version: int = Field(ge=1)
@@ -278,6 +287,7 @@ class Flow(Model):
     steps: dict[Id, Step] = Field(min_length=1)
     qualification: Qualification = Qualification()
     follow_ups: tuple[FollowUp, ...] = ()
+    operator: Operator = Operator()
 
     @property
     def language(self) -> str:

@@ -108,6 +108,9 @@ class Turn:
             "discount": format_number(facts.discount, self.language),
             "score": facts.score,
             "name": self.contact.get("name", ""),
+            "company": self.company(),
+            "company_contact": self.flow.operator.contact or "",
+            "retention_days": self.flow.operator.retention_days,
         }
         for key, number in self.results.items():
             values[key] = format_number(number, self.language)
@@ -115,6 +118,12 @@ class Turn:
             values[f"answers.{step_id}"] = self.answer_label(step_id, answer, self.language)
         values.update(extra)
         return values
+
+    def company(self) -> str:
+        company = self.flow.operator.company
+        if isinstance(company, dict):
+            return pick(company, self.language, self.flow.language)
+        return company or ""
 
     def answer_label(self, step_id: str, value: AnswerValue, language: str) -> str:
         step = self.flow.steps[step_id]
