@@ -59,6 +59,7 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")  # a power cut loses no committed update
+        cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

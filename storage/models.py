@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import Sealed, StateJSON, UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -36,7 +36,8 @@ class Prospect(SQLModel, table=True):
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_user_started", "user_id", "id"),)
+    __table_args__ = (Index("ix_conversations_user_started", "user_id", "id"),
+                      Index("ix_conversations_updated_erased", "erased_at", "updated_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("prospects.user_id"),
@@ -47,9 +48,11 @@ class Conversation(SQLModel, table=True):
     step: str = Field(max_length=32)
     finished: bool = False
     source: str | None = Field(default=None, max_length=64)
-    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # engine state; its contact details are sealed (encrypted) when LEADBOT_PII_KEY is set
+    state: dict = Field(default_factory=dict, sa_column=Column(StateJSON, nullable=False))
     started_at: datetime = _time()
     updated_at: datetime = _time()
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # /forget, retention
 
 
 class Answer(SQLModel, table=True):
@@ -77,9 +80,11 @@ class Lead(SQLModel, table=True):
     flow_id: str = Field(max_length=32)
     flow_version: int
     source: str | None = Field(default=None, max_length=64)
-    name: str | None = None
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = None
+    # personal data: only after consent; sealed (encrypted) when LEADBOT_PII_KEY is set
+    name: str | None = Field(default=None, sa_type=Sealed)
+    phone: str | None = Field(default=None, sa_type=Sealed)
+    email: str | None = Field(default=None, sa_type=Sealed)
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)  # keyed, lookups
     score: int | None = None
     temperature: str | None = Field(default=None, max_length=8)
     mql: bool | None = None
@@ -94,6 +99,7 @@ class Lead(SQLModel, table=True):
     created_at: datetime = _time()
     updated_at: datetime = _time()
     qualified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # anonymised
 
 
 class Consent(SQLModel, table=True):

@@ -18,6 +18,7 @@ from dialogs.actions import (
     ScheduleFollowUp,
     SetContact,
 )
+from storage import crypto
 from storage.models import Answer, Consent, Conversation, Event, FollowUp, Lead
 from storage.uow import UnitOfWork
 
@@ -77,6 +78,8 @@ class Recorder:
             value = getattr(action, field)
             if value is not None:
                 setattr(lead, field, value)
+        if action.phone is not None:
+            lead.phone_hash = crypto.lookup_hash(action.phone)
         self.event("contact", fields=[f for f in ("name", "phone", "email")
                                       if getattr(action, f) is not None])
 

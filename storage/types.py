@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from storage import crypto
 
 
 class UTCDateTime(TypeDecorator):
@@ -25,3 +27,37 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Sealed(TypeDecorator):
+    """Personal data (name, phone, email): encrypted when LEADBOT_PII_KEY is set
+    (storage/crypto.py), plain otherwise. Text in the database either way."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return crypto.seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return crypto.unseal(value)
+
+
+class StateJSON(TypeDecorator):
+    """A conversation's engine state: JSON whose `contact` values (name, phone, email) are
+    sealed like the columns above."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: dict | None, dialect: Dialect) -> dict | None:
+        return _map_contact(value, crypto.seal)
+
+    def process_result_value(self, value: dict | None, dialect: Dialect) -> dict | None:
+        return _map_contact(value, crypto.unseal)
+
+
+def _map_contact(state: dict | None, convert) -> dict | None:
+    if not state or not state.get("contact"):
+        return state
+    return {**state, "contact": {k: convert(v) for k, v in state["contact"].items()}}

@@ -1,0 +1,296 @@
+"""The prospect's rights over what is stored: access (GDPR Art. 15 / 20: `export`),
+erasure (Art. 17: `erase`, also the retention job's tool) and withdrawing marketing consent
+(Art. 7(3), 38-FZ Art. 18: `withdraw`). All inside the caller's transaction.
+
+Erasure anonymises rather than deletes: name, phone, email and free-text answers go from
+every place they were copied to (the lead, the answers, the conversation's state, the
+outbox, follow-ups, events); the lead stays without them so the funnel still counts it, and
+an `erased` event is the receipt. The consent ledger is append-only: withdrawals are new
+rows, and nothing personal was ever in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import literal_column, or_, select, update
+from sqlalchemy.orm.attributes import flag_modified
+
+from storage import crypto
+from storage.models import (
+    Answer,
+    Consent,
+    Conversation,
+    Event,
+    FollowUp,
+    Lead,
+    OutboxMessage,
+    Prospect,
+)
+from storage.uow import UnitOfWork
+
+ERASED = "[erased]"
+PURPOSES = ("processing", "marketing")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    conversations: int
+    leads: int
+    answers: int
+    messages: int  # outbox rows scrubbed (queued ones also dropped)
+    follow_ups: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"conversations": self.conversations, "leads": self.leads,
+                "answers": self.answers, "messages": self.messages,
+                "follow_ups": self.follow_ups}
+
+
+def _row(model: Any) -> dict[str, Any]:
+    data = model.model_dump(mode="json")
+    data.pop("phone_hash", None)  # derived from the phone, says nothing more
+    return data
+
+
+async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any] | None:
+    """Everything stored about one Telegram user, as JSON-ready data (None: nothing)."""
+    session = uow.session
+    assert session is not None
+    prospect = await session.get(Prospect, user_id)
+    if prospect is None:
+        return None
+
+    async def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
+        result = await session.execute(select(model).where(*where).order_by(model.id))
+        return [_row(row) for row in result.scalars()]
+
+    conversations = await rows(Conversation, Conversation.user_id == user_id)
+    ids = [c["id"] for c in conversations]
+    return {
+        "exported_at": now.isoformat(),
+        "telegram_user_id": user_id,
+        "prospect": _row(prospect),
+        "conversations": conversations,
+        "answers": await rows(Answer, Answer.conversation_id.in_(ids)),
+        "leads": await rows(Lead, Lead.user_id == user_id),
+        "consents": await rows(Consent, Consent.user_id == user_id),
+        "follow_ups": await rows(FollowUp, FollowUp.user_id == user_id),
+        "events": await rows(Event, Event.user_id == user_id),
+    }
+
+
+async def granted(uow: UnitOfWork, user_id: int) -> dict[str, Consent]:
+    """The consents in force: purpose -> the row that granted it (a later withdrawal
+    ends it)."""
+    current: dict[str, Consent] = {}
+    for row in await uow.consents.for_user(user_id):
+        if row.granted:
+            current[row.purpose] = row
+        else:
+            current.pop(row.purpose, None)
+    return current
+
+
+async def withdraw(uow: UnitOfWork, user_id: int, purposes: Iterable[str], *, now: datetime,
+                   text_sha256: str, language: str, update_id: int | None) -> list[str]:
+    """Ledger rows withdrawing each purpose in force; its effects at once: marketing
+    follow-ups and queued marketing messages cancelled, the consent gone from every
+    conversation's state (so no flow carries it on). Returns the purposes withdrawn."""
+    session = uow.session
+    assert session is not None
+    in_force = await granted(uow, user_id)
+    withdrawn = [p for p in purposes if p in in_force]
+    for purpose in withdrawn:
+        uow.stage(Consent, user_id=user_id, conversation_id=in_force[purpose].conversation_id,
+                  purpose=purpose, granted=False,
+                  policy_version=in_force[purpose].policy_version, text_sha256=text_sha256,
+                  language=language, update_id=update_id, created_at=now)
+    marketing_only = [FollowUp.marketing.is_(True)] if "processing" not in purposes else []
+    await session.execute(
+        update(FollowUp).where(FollowUp.user_id == user_id, FollowUp.status == "pending",
+                               *marketing_only).values(status="cancelled"))
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.chat_id == user_id,
+                                    OutboxMessage.status == "pending",
+                                    OutboxMessage.marketing.is_(True))
+        .values(status="dropped", error="consent withdrawn"))
+    for conversation in await _conversations(uow, user_id):
+        consents = dict(conversation.state.get("consents") or {})
+        if any(p in consents for p in purposes):
+            for purpose in purposes:
+                consents.pop(purpose, None)
+            conversation.state = {**conversation.state, "consents": consents}
+    return withdrawn
+
+
+async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
+                conversation_ids: Iterable[int] | None = None) -> Receipt:
+    """Anonymise one prospect (all their conversations, or the ones given: retention)."""
+    session = uow.session
+    assert session is not None
+    conversations = await _conversations(uow, user_id, conversation_ids)
+    ids = [c.id for c in conversations]
+    free_text = await _free_text_steps(uow, conversations)
+    leads = list((await session.execute(select(Lead).where(Lead.conversation_id.in_(ids))))
+                 .scalars())
+    answers = list((await session.execute(select(Answer).where(
+        Answer.conversation_id.in_(ids)))).scalars())
+
+    secrets: set[str] = set()
+    for lead in leads:
+        secrets.update(v for v in (lead.name, lead.phone, lead.email) if v)
+        lead.name = lead.phone = lead.email = lead.phone_hash = None
+        lead.erased_at = lead.updated_at = now
+    personal_answers = [a for a in answers if a.step in free_text.get(a.conversation_id, ())]
+    for answer in personal_answers:
+        if isinstance(answer.value, str) and answer.value:
+            secrets.add(answer.value)
+        answer.value, answer.label = None, ERASED
+    for conversation in conversations:
+        state = dict(conversation.state or {})
+        secrets.update(v for v in (state.get("contact") or {}).values() if v)
+        answered = dict(state.get("answers") or {})
+        for step in free_text.get(conversation.id, ()):
+            if isinstance(answered.get(step), str):
+                secrets.add(answered[step])
+                answered[step] = ERASED
+        if state:
+            state.update(contact={}, answers=answered)
+            if conversation_ids is None:  # /forget: consent goes too, the quiz ends here
+                state.update(consents={}, finished=True, phase="")
+        conversation.state = state
+        conversation.erased_at = now
+        if conversation_ids is None:
+            conversation.finished = True
+    secrets = {s for s in secrets if len(s) >= 2}
+
+    messages = 0
+    outbox = (await session.execute(select(OutboxMessage).where(or_(
+        OutboxMessage.conversation_id.in_(ids),
+        OutboxMessage.chat_id == user_id if conversation_ids is None else False)))).scalars()
+    for row in outbox:
+        payload = _scrub(row.payload, secrets)
+        if payload != row.payload or row.status == "pending":
+            row.payload = payload
+            messages += 1
+        if row.status == "pending" and row.method != "answerCallbackQuery":
+            row.status, row.error = "dropped", "personal data erased"
+    follow_ups = 0
+    for follow_up in (await session.execute(select(FollowUp).where(
+            FollowUp.conversation_id.in_(ids)))).scalars():
+        text = _scrub(follow_up.text, secrets)
+        if text != follow_up.text or follow_up.status == "pending":
+            follow_up.text, follow_ups = text, follow_ups + 1
+        if follow_up.status == "pending" and conversation_ids is None:
+            follow_up.status = "cancelled"
+    for event in (await session.execute(select(Event).where(Event.user_id == user_id))
+                  ).scalars():
+        data = _scrub(event.data, secrets)
+        if data != event.data:
+            event.data = data
+    receipt = Receipt(len(conversations), len(leads), len(personal_answers), messages,
+                      follow_ups)
+    uow.stage(Event, user_id=user_id, kind="erased", data={"reason": reason,
+                                                           **receipt.as_dict()},
+              created_at=now)
+    return receipt
+
+
+async def expired(uow: UnitOfWork, before: datetime, limit: int = 200
+                  ) -> dict[int, list[int]]:
+    """Conversations last touched before `before` and not yet anonymised: user -> ids."""
+    session = uow.session
+    assert session is not None
+    result = await session.execute(
+        select(Conversation.user_id, Conversation.id).where(
+            Conversation.erased_at.is_(None), Conversation.updated_at < before)
+        .order_by(Conversation.id).limit(limit))
+    found: dict[int, list[int]] = {}
+    for user_id, conversation_id in result:
+        found.setdefault(user_id, []).append(conversation_id)
+    return found
+
+
+async def sealed_sample(uow: UnitOfWork) -> str | None:
+    """One encrypted value as stored (read around the column type), if any: what
+    LEADBOT_PII_KEY must open."""
+    session = uow.session
+    assert session is not None
+    table = Lead.__table__
+    result = await session.execute(
+        select(literal_column("name"), literal_column("phone"), literal_column("email"))
+        .select_from(table).where(or_(*(literal_column(c).like(f"{crypto.PREFIX}%")
+                                        for c in ("name", "phone", "email")))).limit(1))
+    row = result.first()
+    if row is None:
+        return None
+    return next(v for v in row if v and v.startswith(crypto.PREFIX))
+
+
+async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
+    """Every stored name, phone, email and contact in a conversation's state written again
+    with the newest key of LEADBOT_PII_KEY (plain values get encrypted): key rotation and
+    encrypting a database that started without a key. Returns the rows rewritten."""
+    session = uow.session
+    assert session is not None
+    done = 0
+    for model, columns in ((Lead, ("name", "phone", "email")), (Conversation, ("state",))):
+        last = 0
+        while True:
+            rows = list((await session.execute(
+                select(model).where(model.id > last).order_by(model.id).limit(batch))
+            ).scalars())
+            if not rows:
+                break
+            for row in rows:
+                if model is Lead:
+                    row.phone_hash = crypto.lookup_hash(row.phone)
+                for column in columns:
+                    flag_modified(row, column)
+                done += 1
+            last = rows[-1].id
+            await session.flush()
+    return done
+
+
+async def _conversations(uow: UnitOfWork, user_id: int,
+                         ids: Iterable[int] | None = None) -> list[Conversation]:
+    session = uow.session
+    assert session is not None
+    query = select(Conversation).where(Conversation.user_id == user_id)
+    if ids is not None:
+        query = query.where(Conversation.id.in_(list(ids)))
+    return list((await session.execute(query.order_by(Conversation.id))).scalars())
+
+
+async def _free_text_steps(uow: UnitOfWork, conversations: list[Conversation]
+                           ) -> dict[int | None, set[str]]:
+    """Per conversation, the steps whose answers are the prospect's own words."""
+    steps: dict[int | None, set[str]] = {}
+    for conversation in conversations:
+        version = await uow.flow_versions.get(conversation.flow_id, conversation.flow_version)
+        definition = version.definition if version is not None else {}
+        steps[conversation.id] = {step_id for step_id, step in
+                                  (definition.get("steps") or {}).items()
+                                  if step.get("kind") == "free_text"}
+    return steps
+
+
+def _scrub(value: Any, secrets: set[str]) -> Any:
+    """`value` (JSON) with every occurrence of each secret replaced by [erased]."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret in value:
+                value = value.replace(secret, ERASED)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
