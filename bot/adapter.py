@@ -8,6 +8,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
+from bot import rights
 from bot.service import MENU_PREFIX, Incoming, Service
 from dialogs import callback
 from dialogs.events import (
@@ -46,6 +47,10 @@ def build_router(service: Service) -> Router:
     async def back(message: Message, event_update: Update) -> None:
         await say(message, event_update, Back())
 
+    @router.message(Command(*rights.COMMANDS))
+    async def right(message: Message, command: CommandObject, event_update: Update) -> None:
+        await service.handle(incoming(event_update, message, command=command.command.lower()))
+
     @router.message(Command("lang", "language"))
     async def language(message: Message, command: CommandObject, event_update: Update) -> None:
         await say(message, event_update, ChangeLanguage((command.args or "").strip()))
@@ -73,6 +78,9 @@ def build_router(service: Service) -> Router:
         fields: dict[str, object] = {"callback_query_id": query.id}
         if data.startswith(MENU_PREFIX):
             fields["menu_flow"] = data.removeprefix(MENU_PREFIX)
+        elif data.startswith(rights.PREFIX):
+            fields["rights_data"] = data
+            fields["message_id"] = query.message.message_id if query.message else None
         else:
             fields["event"] = callback.unpack(data)
         chat_id = query.message.chat.id if query.message else query.from_user.id

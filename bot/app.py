@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -25,11 +25,14 @@ from bot.followups import deliver_due
 from bot.limits import Limits
 from bot.periodic import every
 from bot.polling import ALLOWED_UPDATES, Poller
+from bot.rights import Operator
 from bot.sender import Sender
 from bot.service import Service
 from bot.settings import Settings
 from bot.texts import COMMANDS
 from bot.webhook import WEBHOOK_PATH, build_app
+from storage import crypto, privacy
+from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
 from storage.models import utcnow
 from storage.uow import UnitOfWork
@@ -62,7 +65,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     """Raises StartupError, or FlowError naming file, step and field of a broken flow."""
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
-    flows = FlowRegistry.from_dir(settings.flows_dir)
+    flows = FlowRegistry.from_settings(settings)
     if settings.default_flow and settings.default_flow not in flows.latest:
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
                            f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
@@ -78,14 +81,59 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
         await session.close()
         raise StartupError(str(error)) from None
     sessions = sessionmaker(engine)
-    async with UnitOfWork(sessions) as uow:
-        await flows.snapshot(uow)
-        await uow.commit()
+    try:
+        crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
+        async with UnitOfWork(sessions) as uow:
+            await check_pii_key(uow)
+            await flows.snapshot(uow)
+            await uow.commit()
+    except (PiiKeyError, StartupError) as error:
+        await session.close()
+        await engine.dispose()
+        raise StartupError(str(error)) from None
     sender = Sender(bot, sessions, limits)
-    service = Service(sessions, flows, default_flow=settings.default_flow, on_commit=sender.wake)
+    operator = Operator(company=settings.company_name, contact=settings.company_contact,
+                        privacy_url=settings.privacy_url,
+                        retention_days=settings.retention_days)
+    service = Service(sessions, flows, default_flow=settings.default_flow,
+                      on_commit=sender.wake, operator=operator)
     dispatcher = Dispatcher()
     dispatcher.include_router(build_router(service))
     return App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
+
+
+async def check_pii_key(uow: UnitOfWork) -> None:
+    """Encrypted personal data and LEADBOT_PII_KEY must match: a missing or wrong key is a
+    refusal to start, never garbage read or plain text mixed in silently."""
+    sample = await privacy.sealed_sample(uow)
+    if sample is None:
+        return
+    if crypto.current() is None:
+        raise StartupError("the database holds encrypted personal data but LEADBOT_PII_KEY "
+                           "is not set")
+    crypto.unseal(sample)  # raises PiiKeyError naming the problem
+
+
+async def anonymise_expired(app: App, now: datetime | None = None) -> int:
+    """The retention job: conversations (and their leads) untouched for
+    LEADBOT_RETENTION_DAYS are anonymised as /forget does. Returns how many."""
+    now = now or utcnow()
+    before = now - timedelta(days=app.settings.retention_days)
+    done = 0
+    while True:
+        async with UnitOfWork(app.sessions) as uow:
+            found = await privacy.expired(uow, before)
+            for user_id, ids in found.items():
+                await privacy.erase(uow, user_id, now=now, reason="retention",
+                                    conversation_ids=ids)
+            await uow.commit()
+        done += sum(len(ids) for ids in found.values())
+        if not found:
+            break
+    if done:
+        log.info("retention: anonymised %s conversations older than %s days", done,
+                 app.settings.retention_days)
+    return done
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -136,7 +184,9 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
                   asyncio.create_task(every(3600, stop, lambda: prune_updates(app),
                                             "pruning update ids")),
                   asyncio.create_task(every(30, stop, lambda: send_follow_ups(app),
-                                            "follow-ups"))]
+                                            "follow-ups")),
+                  asyncio.create_task(every(3600, stop, lambda: anonymise_expired(app),
+                                            "retention"))]
     try:
         if webhook:
             await serve_webhook(app, stop)

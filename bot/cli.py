@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_upgrade = db_commands.add_parser("upgrade", help="apply migrations (also done at start)")
     db_upgrade.set_defaults(command=run_db_upgrade)
+    new_key = db_commands.add_parser("new-key", help="print a new key for LEADBOT_PII_KEY")
+    new_key.set_defaults(command=run_db_new_key)
+    rotate = db_commands.add_parser(
+        "rotate-key", help="re-encrypt personal data with the first key of LEADBOT_PII_KEY")
+    rotate.set_defaults(command=run_db_rotate_key)
 
     graph = commands.add_parser("graph", help="print the dialog tree as a Mermaid diagram")
     graph.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
@@ -153,6 +158,30 @@ def run_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
         print(f"leadbot: {error}", file=sys.stderr)
         return 1
     print(f"database at revision {revision}")
+    return 0
+
+
+def run_db_new_key(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.crypto import new_key
+
+    print(new_key())
+    return 0
+
+
+def run_db_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.database import DatabaseError, reseal
+
+    if settings.pii_key is None:
+        print("leadbot: LEADBOT_PII_KEY is not set: give the new key first, then the old "
+              "one, separated by a comma", file=sys.stderr)
+        return 2
+    try:
+        rows = asyncio.run(reseal(settings.database_url, settings.pii_key.get_secret_value()))
+    except DatabaseError as error:
+        print(f"leadbot: {error}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {rows} rows with the first key of LEADBOT_PII_KEY; the other keys "
+          f"may now be dropped")
     return 0
 
 

@@ -51,3 +51,25 @@ async def migrate(url: str) -> str:
         return await current_revision(engine) or "none"
     finally:
         await engine.dispose()
+
+
+async def reseal(url: str, keys: str) -> int:
+    """`leadbot db rotate-key`: every personal value written again with the newest key."""
+    from storage import crypto, privacy
+    from storage.db import sessionmaker
+    from storage.uow import UnitOfWork
+
+    try:
+        crypto.configure(keys)
+    except crypto.PiiKeyError as error:
+        raise DatabaseError(str(error)) from None
+    engine = await open_database(url)
+    try:
+        async with UnitOfWork(sessionmaker(engine)) as uow:
+            rows = await privacy.reseal(uow)
+            await uow.commit()
+        return rows
+    except crypto.PiiKeyError as error:
+        raise DatabaseError(str(error)) from None
+    finally:
+        await engine.dispose()

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.settings import Settings
 from dialogs.loader import load_flows
 from dialogs.schema import Flow
 from storage.models import FlowVersion
@@ -30,11 +31,21 @@ class FlowRegistry:
             (f.flow.id, f.flow.version): f for f in latest.values()}
 
     @classmethod
-    def from_dir(cls, folder: Path) -> FlowRegistry:
-        """Raises FlowError (file, line, step, field) for any broken flow."""
+    def from_dir(cls, folder: Path, operator: dict[str, object] | None = None) -> FlowRegistry:
+        """Raises FlowError (file, line, step, field) for any broken flow. `operator`: the
+        settings that override each flow's `operator` (company, contact, retention_days)."""
         loaded = load_flows([folder])
-        return cls({flow_id: RunnableFlow(entry.flow, entry.path.parent.resolve())
-                    for flow_id, entry in loaded.items()})
+        overrides = {k: v for k, v in (operator or {}).items() if v is not None}
+        return cls({flow_id: RunnableFlow(
+            entry.flow.model_copy(update={"operator": entry.flow.operator.model_copy(
+                update=overrides)}) if overrides else entry.flow,
+            entry.path.parent.resolve()) for flow_id, entry in loaded.items()})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FlowRegistry:
+        return cls.from_dir(settings.flows_dir, {
+            "company": settings.company_name, "contact": settings.company_contact,
+            "retention_days": settings.retention_days})
 
     async def snapshot(self, uow: UnitOfWork) -> None:
         """Remember every version that runs; warn when a version changed without a bump."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import signal
 import sys
 
 from bot.flows import FlowRegistry
+from bot.logsafe import configure_logging
 from bot.service import PAYLOAD
 from bot.settings import Settings
 from dialogs.problems import FlowError
@@ -30,8 +30,7 @@ def run(settings: Settings, webhook: bool = False) -> int:
 
     from bot.app import StartupError
 
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)  # phones, emails and names masked (bot/logsafe.py)
     try:
         asyncio.run(_run(settings, webhook))
     except StartupError as error:

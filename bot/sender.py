@@ -10,6 +10,7 @@ queue of messages. At-least-once: a row is marked sent only after Telegram accep
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,11 +28,12 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import FSInputFile, Message
+from aiogram.types import BufferedInputFile, FSInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.limits import Limits, RateLimiter
 from bot.periodic import OUTAGES
+from storage import privacy
 from storage.models import Event, OutboxMessage, utcnow
 from storage.uow import UnitOfWork
 
@@ -169,7 +171,9 @@ class Sender:
     async def _call_for(self, row: OutboxMessage) -> Any:
         payload = dict(row.payload)
         method = row.method
-        if row.method.startswith("edit"):
+        if "export_of" in payload:
+            return await self._export(payload)
+        if row.method.startswith("edit") and "message_id" not in payload:
             async with UnitOfWork(self.sessions) as uow:
                 if row.edit_of is not None:
                     original = await uow.outbox.get(row.edit_of)
@@ -187,6 +191,18 @@ class Sender:
         if isinstance(payload.get("document"), dict):
             payload["document"] = FSInputFile(payload["document"]["path"])
         return METHODS[method].model_validate(payload)
+
+    async def _export(self, payload: dict) -> Any:
+        """/mydata: everything stored about the user, read now, sent only to their own
+        private chat (whose id is their user id)."""
+        user_id = int(payload.pop("export_of"))
+        if int(payload["chat_id"]) != user_id:
+            raise ValueError("a data export goes only to its owner's private chat")
+        async with UnitOfWork(self.sessions) as uow:
+            data = await privacy.export(uow, user_id, self.clock())
+        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        payload["document"] = BufferedInputFile(body, filename=f"my-data-{user_id}.json")
+        return methods.SendDocument.model_validate(payload)
 
     async def _finish(self, row: OutboxMessage, status: str, message_id: int | None = None,
                       error: str | None = None) -> None:

@@ -17,12 +17,14 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import logsafe
 from bot.flows import FlowRegistry, RunnableFlow
 from bot.render import inline_markup, render
+from bot.rights import Operator, Rights
 from bot.texts import MENU, language_of
-from dialogs.actions import AnswerTap, Button
+from dialogs.actions import AnswerTap, Button, SetContact
 from dialogs.engine import step
-from dialogs.events import Event, Restart, Start, Tap
+from dialogs.events import Event, Restart, Start, Tap, TextMessage
 from dialogs.state import State
 from storage.models import Conversation, OutboxMessage, Prospect, utcnow
 from storage.models import Event as EventRow
@@ -47,6 +49,9 @@ class Incoming:
     menu_flow: str | None = None  # a tap on the menu
     callback_query_id: str | None = None
     blocked: bool | None = None  # my_chat_member: the prospect blocked / unblocked the bot
+    command: str | None = None  # /privacy, /mydata, /stop, /forget (bot/rights.py)
+    rights_data: str | None = None  # a tap on a confirmation of one of those
+    message_id: int | None = None  # the message whose button was tapped
 
 
 def parse_payload(payload: str) -> tuple[str | None, str | None]:
@@ -60,8 +65,10 @@ def parse_payload(payload: str) -> tuple[str | None, str | None]:
 class Service:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], flows: FlowRegistry, *,
                  default_flow: str | None = None, clock: Callable[[], datetime] = utcnow,
-                 on_commit: Callable[[], None] = lambda: None) -> None:
+                 on_commit: Callable[[], None] = lambda: None,
+                 operator: Operator | None = None) -> None:
         self.sessions, self.flows, self.default_flow = sessions, flows, default_flow
+        self.rights = Rights(flows, operator or Operator())
         self.clock, self.on_commit = clock, on_commit
         self.handled = self.duplicates = 0
 
@@ -89,6 +96,8 @@ class Service:
             prospect, current = await self._prospect(uow, incoming, now)
             if incoming.blocked is not None:
                 await self._membership(uow, prospect, incoming.blocked, now)
+            elif incoming.command is not None or incoming.rights_data is not None:
+                await self._rights(uow, prospect, current, incoming, now)
             else:
                 if prospect.blocked:  # they wrote to us: they no longer block the bot
                     prospect.blocked, prospect.updated_at = False, now
@@ -115,6 +124,18 @@ class Service:
         uow.events.add(EventRow(user_id=prospect.user_id, created_at=now,
                                 kind="blocked" if blocked else "unblocked"))
 
+    async def _rights(self, uow: UnitOfWork, prospect: Prospect,
+                      current: Conversation | None, incoming: Incoming, now: datetime) -> None:
+        language = prospect.language or language_of(incoming.language_code)
+        if incoming.command is not None:
+            await self.rights.command(uow, prospect, current, incoming.command, language)
+            return
+        assert incoming.rights_data is not None
+        await self.rights.tap(uow, prospect, current, incoming.rights_data, language,
+                              query_id=incoming.callback_query_id,
+                              message_id=incoming.message_id, update_id=incoming.update_id,
+                              now=now)
+
     async def _converse(self, uow: UnitOfWork, prospect: Prospect,
                         current: Conversation | None, incoming: Incoming,
                         now: datetime) -> None:
@@ -123,7 +144,10 @@ class Service:
             await self._menu(uow, prospect, incoming)
             return
         runnable, state, event = target
+        if state is not None and state.phase == "name" and isinstance(event, TextMessage):
+            logsafe.FILTER.remember(event.text)  # a name, maybe: never in a log line
         new_state, actions = step(runnable.flow, state, event)
+        logsafe.FILTER.remember(*(a.name for a in actions if isinstance(a, SetContact)))
         if incoming.callback_query_id and not any(isinstance(a, AnswerTap) for a in actions):
             actions = [AnswerTap(), *actions]  # every tap is answered, or its button spins
         conversation = current

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import dialogs
@@ -25,3 +25,9 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8080
     log_level: str = "INFO"
+    # Personal data (README, "Personal data")
+    company_name: str | None = None  # names the data controller in consent texts: {company}
+    company_contact: str | None = None  # where to write about personal data: {company_contact}
+    privacy_url: str | None = None  # the full policy, for /privacy (default: the flow's)
+    retention_days: int = Field(365, ge=1)  # leads untouched this long are anonymised
+    pii_key: SecretStr | None = None  # Fernet key(s), newest first: encrypts name/phone/email

@@ -20,3 +20,107 @@ COMMANDS = {  # setMyCommands, per language
 def language_of(code: str | None) -> str:
     primary = (code or "").lower().split("-")[0]
     return primary if primary in MENU else "en"
+
+# The prospect's rights (bot/rights.py). {company}, {contact}, {days}, {policy_url} filled in.
+RIGHTS = {
+    "ru": {
+        "privacy": (
+            "Как {company} обращается с вашими данными\n\n"
+            "Что храним: ваши ответы в опросе, а имя, телефон и e-mail — только после вашего "
+            "согласия.\nЗачем: подготовить предложение и связаться с вами по нему; рассылку — "
+            "только если вы на неё согласились.\nКто видит: менеджеры {company}.\n"
+            "Сколько храним: {days} дней после вашего последнего сообщения, затем "
+            "обезличиваем.\n\nВаши права:\n/mydata — файл со всеми данными о вас\n"
+            "/stop — отказаться от рассылки\n/forget — удалить имя, телефон, e-mail и ваши "
+            "ответы своими словами\n\nВопросы: {contact}\nПолитика целиком: {policy_url}"),
+        "no_contact": "через этот чат",
+        "ask_mydata": "Прислать вам файл со всеми данными, которые мы о вас храним?",
+        "yes_mydata": "Да, прислать",
+        "ask_stop": "Отказаться от рекламной рассылки {company}? Сообщения по вашей заявке "
+                    "это не остановит.",
+        "yes_stop": "Да, отказаться",
+        "ask_forget": "Удалить ваше имя, телефон, e-mail и ответы своими словами? Согласие "
+                      "будет отозвано, отменить удаление нельзя.",
+        "yes_forget": "Да, удалить",
+        "cancel": "Отмена",
+        "cancelled": "Отменено, ничего не изменилось.",
+        "mydata_caption": "Все данные о вас, которые хранит бот (JSON).",
+        "stopped": "Готово: рекламных сообщений больше не будет. Отказ записан.",
+        "not_subscribed": "Вы не подписаны на рассылку — присылать нечего. Отложенные "
+                          "рекламные сообщения отменены.",
+        "forgotten": "Готово: ваше имя, телефон, e-mail и ответы своими словами удалены, "
+                     "согласие отозвано. Осталась только обезличенная статистика. Начать "
+                     "заново — /start.",
+        "use_buttons": "Эта кнопка устарела.",
+    },
+    "uk": {
+        "privacy": (
+            "Як {company} поводиться з вашими даними\n\n"
+            "Що зберігаємо: ваші відповіді в опитуванні, а ім'я, телефон і e-mail — лише після "
+            "вашої згоди.\nНавіщо: підготувати пропозицію й зв'язатися з вами щодо неї; "
+            "розсилку — лише якщо ви на неї погодилися.\nХто бачить: менеджери {company}.\n"
+            "Скільки зберігаємо: {days} днів після вашого останнього повідомлення, потім "
+            "знеособлюємо.\n\nВаші права:\n/mydata — файл з усіма даними про вас\n"
+            "/stop — відмовитися від розсилки\n/forget — видалити ім'я, телефон, e-mail і ваші "
+            "відповіді своїми словами\n\nПитання: {contact}\nПолітика повністю: {policy_url}"),
+        "no_contact": "через цей чат",
+        "ask_mydata": "Надіслати вам файл з усіма даними, які ми про вас зберігаємо?",
+        "yes_mydata": "Так, надіслати",
+        "ask_stop": "Відмовитися від рекламної розсилки {company}? Повідомлення щодо вашої "
+                    "заявки це не зупинить.",
+        "yes_stop": "Так, відмовитися",
+        "ask_forget": "Видалити ваше ім'я, телефон, e-mail і відповіді своїми словами? Згоду "
+                      "буде відкликано, скасувати видалення не можна.",
+        "yes_forget": "Так, видалити",
+        "cancel": "Скасувати",
+        "cancelled": "Скасовано, нічого не змінилося.",
+        "mydata_caption": "Усі дані про вас, які зберігає бот (JSON).",
+        "stopped": "Готово: рекламних повідомлень більше не буде. Відмову записано.",
+        "not_subscribed": "Ви не підписані на розсилку — надсилати нічого. Відкладені "
+                          "рекламні повідомлення скасовано.",
+        "forgotten": "Готово: ваше ім'я, телефон, e-mail і відповіді своїми словами видалено, "
+                     "згоду відкликано. Залишилася лише знеособлена статистика. Почати "
+                     "знову — /start.",
+        "use_buttons": "Ця кнопка застаріла.",
+    },
+    "en": {
+        "privacy": (
+            "How {company} handles your data\n\n"
+            "What we keep: your answers to the quiz, and your name, phone and email only after "
+            "you agree.\nWhy: to prepare an offer and contact you about it; marketing messages "
+            "only if you opted in.\nWho sees it: {company}'s managers.\n"
+            "How long: {days} days after your last message, then it is anonymised.\n\n"
+            "Your rights:\n/mydata — a file with everything stored about you\n"
+            "/stop — no more marketing messages\n/forget — erase your name, phone, email and "
+            "the answers in your own words\n\nQuestions: {contact}\nFull policy: {policy_url}"),
+        "no_contact": "in this chat",
+        "ask_mydata": "Send you a file with all the data we hold about you?",
+        "yes_mydata": "Yes, send it",
+        "ask_stop": "Stop marketing messages from {company}? Messages about your request "
+                    "are not affected.",
+        "yes_stop": "Yes, stop them",
+        "ask_forget": "Erase your name, phone, email and the answers in your own words? Your "
+                      "consent is withdrawn; this cannot be undone.",
+        "yes_forget": "Yes, erase",
+        "cancel": "Cancel",
+        "cancelled": "Cancelled, nothing changed.",
+        "mydata_caption": "Everything the bot stores about you (JSON).",
+        "stopped": "Done: no more marketing messages. Your withdrawal is recorded.",
+        "not_subscribed": "You are not subscribed to marketing messages, so there is nothing "
+                          "to stop. Any pending ones are cancelled.",
+        "forgotten": "Done: your name, phone, email and the answers in your own words are "
+                     "erased and your consent is withdrawn. Only anonymous statistics remain. "
+                     "To begin again: /start.",
+        "use_buttons": "This button has expired.",
+    },
+}
+RIGHTS_COMMANDS = {
+    "ru": [("privacy", "Как мы храним данные"), ("mydata", "Мои данные файлом"),
+           ("stop", "Отказаться от рассылки"), ("forget", "Удалить мои данные")],
+    "uk": [("privacy", "Як ми зберігаємо дані"), ("mydata", "Мої дані файлом"),
+           ("stop", "Відмовитися від розсилки"), ("forget", "Видалити мої дані")],
+    "en": [("privacy", "How we handle your data"), ("mydata", "My data as a file"),
+           ("stop", "Stop marketing messages"), ("forget", "Erase my data")],
+}
+for _language, _commands in RIGHTS_COMMANDS.items():
+    COMMANDS[_language].extend(_commands)

@@ -1,0 +1,144 @@
+"""The prospect's rights as commands (GDPR Art. 7(3), 13, 15, 17, 20; 152-FZ; Telegram's
+Bot Platform Developer Terms): /privacy, /mydata, /stop, /forget, each but /privacy confirmed
+with a button first. Runs inside the service's transaction for the update; what is stored is
+changed by storage/privacy.py."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.flows import FlowRegistry
+from bot.render import inline_markup
+from bot.texts import RIGHTS, language_of
+from dialogs.actions import Button
+from dialogs.schema import ConsentStep, Flow
+from storage import privacy
+from storage.models import Conversation, Event, OutboxMessage, Prospect
+from storage.uow import UnitOfWork
+
+COMMANDS = ("privacy", "mydata", "stop", "forget")
+CONFIRMED = ("mydata", "stop", "forget")
+PREFIX = "rights:"  # callback data: rights:<command>:<yes|no>
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who the prospect deals with, from settings (each may be None: the flows say)."""
+
+    company: str | None = None
+    contact: str | None = None
+    privacy_url: str | None = None
+    retention_days: int = 365
+
+
+class Rights:
+    def __init__(self, flows: FlowRegistry, operator: Operator) -> None:
+        self.flows, self.operator = flows, operator
+
+    async def command(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
+                      command: str, language: str) -> None:
+        language = language_of(language)
+        words = self._words(current, language)
+        if command == "privacy":
+            self._send(uow, prospect, RIGHTS[language]["privacy"].format(**words))
+            return
+        texts = RIGHTS[language]
+        buttons = ((Button(text=texts[f"yes_{command}"], data=f"{PREFIX}{command}:yes"),),
+                   (Button(text=texts["cancel"], data=f"{PREFIX}{command}:no"),))
+        self._send(uow, prospect, texts[f"ask_{command}"].format(**words), buttons)
+
+    async def tap(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
+                  data: str, language: str, *, query_id: str | None, message_id: int | None,
+                  update_id: int, now: datetime) -> None:
+        language = language_of(language)
+        texts = RIGHTS[language]
+        command, _, answer = data.removeprefix(PREFIX).partition(":")
+        if command not in CONFIRMED or answer not in ("yes", "no"):
+            self._answer(uow, prospect, query_id, texts["use_buttons"])
+            return
+        self._answer(uow, prospect, query_id)
+        words = self._words(current, language)
+        asked = texts[f"ask_{command}"].format(**words)
+        if answer == "no":
+            self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts['cancel']}")
+            self._send(uow, prospect, texts["cancelled"])
+            return
+        self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts[f'yes_{command}']}")
+        shown = hashlib.sha256(asked.encode()).hexdigest()  # the ledger's proof of the text
+        if command == "mydata":
+            # Built when sent (bot/sender.py), so it is exactly what is stored then, and no
+            # copy of the personal data waits in the outbox.
+            uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendDocument",
+                      payload={"chat_id": prospect.chat_id, "export_of": prospect.user_id,
+                               "caption": texts["mydata_caption"]})
+            self._event(uow, prospect, "data_exported", now)
+        elif command == "stop":
+            withdrawn = await privacy.withdraw(
+                uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
+                language=language, update_id=update_id)
+            self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
+        else:
+            await privacy.withdraw(uow, prospect.user_id, privacy.PURPOSES, now=now,
+                                   text_sha256=shown, language=language, update_id=update_id)
+            await privacy.erase(uow, prospect.user_id, now=now, reason="request")
+            self._send(uow, prospect, texts["forgotten"])
+
+    # -- words ----------------------------------------------------------------------------
+    def _words(self, current: Conversation | None, language: str) -> dict[str, object]:
+        flow = self._flow(current)
+        company = self.operator.company or (flow.operator.company if flow else None) or ""
+        if isinstance(company, dict):
+            company = company.get(language) or next(iter(company.values()))
+        contact = self.operator.contact or (flow.operator.contact if flow else None)
+        return {"company": company, "contact": contact or RIGHTS[language]["no_contact"],
+                "days": self.operator.retention_days,
+                "policy_url": self.operator.privacy_url or self._policy_url(flow) or "—"}
+
+    def _flow(self, current: Conversation | None) -> Flow | None:
+        if current is not None and current.flow_id in self.flows.latest:
+            return self.flows.latest[current.flow_id].flow
+        flows = sorted(self.flows.latest.items())
+        return flows[0][1].flow if flows else None
+
+    def _policy_url(self, flow: Flow | None) -> str | None:
+        candidates = [flow] if flow else []
+        candidates += [r.flow for _, r in sorted(self.flows.latest.items())]
+        for candidate in candidates:
+            for step in candidate.steps.values():
+                if isinstance(step, ConsentStep):
+                    return step.policy_url
+        return None
+
+    # -- messages -------------------------------------------------------------------------
+    def _send(self, uow: UnitOfWork, prospect: Prospect, text: str,
+              buttons: tuple = ()) -> None:
+        payload: dict = {"chat_id": prospect.chat_id, "text": text,
+                         "link_preview_options": {"is_disabled": True}}
+        if buttons:
+            payload["reply_markup"] = inline_markup(buttons)
+        uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendMessage",
+                  payload=payload)
+
+    def _edit(self, uow: UnitOfWork, prospect: Prospect, message_id: int | None,
+              text: str) -> None:
+        """The confirmation, with its buttons gone and the choice shown."""
+        if message_id is None:
+            return
+        uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="editMessageText",
+                  payload={"chat_id": prospect.chat_id, "message_id": message_id,
+                           "text": text})
+
+    def _answer(self, uow: UnitOfWork, prospect: Prospect, query_id: str | None,
+                text: str | None = None) -> None:
+        if query_id is None:
+            return
+        payload: dict = {"callback_query_id": query_id}
+        if text:
+            payload["text"] = text
+        uow.stage(OutboxMessage, chat_id=prospect.chat_id, lane="tap",
+                  method="answerCallbackQuery", payload=payload)
+
+    def _event(self, uow: UnitOfWork, prospect: Prospect, kind: str, now: datetime) -> None:
+        uow.stage(Event, user_id=prospect.user_id, kind=kind, created_at=now)
