@@ -118,7 +118,9 @@ class FakeTelegram:
         form = await request.post()
         for key, value in form.items():
             if hasattr(value, "file"):
-                params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                content = value.file.read()
+                params[key] = {"filename": value.filename, "size": len(content),
+                               "content": content}
                 continue
             text = str(value)
             try:

@@ -1,0 +1,274 @@
+"""Consent and personal data through Telegram (issue 5): the real bot against the fake Bot
+API, on a SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import String, Text, select, text
+from sqlalchemy.types import JSON
+
+from bot.app import anonymise_expired
+from bot.followups import deliver_due
+from bot.logsafe import configure_logging
+from dialogs.scenarios import TAP_WORDS
+from storage.models import (
+    Consent,
+    Conversation,
+    Event,
+    FollowUp,
+    Lead,
+    OutboxMessage,
+    SQLModel,
+    utcnow,
+)
+
+PHONE, EMAIL, NAME = "+380671234567", "olena.k@gmail.com", "Olena Kovalchuk"
+
+
+async def checklist_lead(prospect, marketing: bool = True, phone: str | None = PHONE) -> None:
+    """The renovation checklist to the end: name, email, phone (optional), nurtured."""
+    await prospect.start("renovation-checklist__ads")
+    for option in ("continue", "planning", "quarter", "maybe", "agree",
+                   "marketing_yes" if marketing else "marketing_no"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    await prospect.send(NAME)
+    await prospect.send(EMAIL)
+    if phone:
+        await prospect.share_contact(phone)
+    else:
+        await prospect.send({"en": "Skip", "uk": "Пропустити", "ru": "Пропустить"}[
+            prospect.language])
+
+
+async def everything_stored(running) -> str:
+    """Every text and JSON column of every table, as one string to search."""
+    chunks = []
+    async with running.app.engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            columns = [c.name for c in table.columns
+                       if isinstance(c.type, String | Text | JSON)
+                       or isinstance(getattr(c.type, "impl", None), String | Text | JSON)]
+            if not columns:
+                continue
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            for row in await connection.execute(text(f"SELECT {quoted} FROM {table.name}")):
+                chunks.extend(str(value) for value in row if value is not None)
+    return "\n".join(chunks)
+
+
+def exports(running, chat_id: int) -> list[dict]:
+    """The /mydata files sent to a chat, parsed."""
+    found = []
+    for call in running.telegram.sent(chat_id, "sendDocument"):
+        for value in call.params.values():
+            if isinstance(value, dict) and value.get("filename", "").startswith("my-data"):
+                found.append(json.loads(value["content"]))
+    return found
+
+
+async def confirm(prospect, command: str, answer: str = "yes") -> None:
+    await prospect.command(f"/{command}")
+    await prospect.tap(data=f"rights:{command}:{answer}")
+
+
+async def test_a_prospect_who_declines_consent_leaves_no_personal_data(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7001, "uk")
+    await prospect.start("kitchen-quiz__ads")
+    for option in ("~go", "city", "island", "large", "veneer", "appliances", "~done",
+                   "month"):
+        await prospect.tap(option=option)
+    await prospect.tap(option="~no")  # "Не зараз" on the consent
+    await prospect.send(NAME)  # typed anyway, after declining: nothing to take it
+    stored = await everything_stored(running)
+    assert NAME not in stored and "Олена" not in stored  # nor the Telegram first name
+    async with running.app.sessions() as session:
+        leads = list((await session.execute(select(Lead))).scalars())
+        consents = list((await session.execute(select(Consent))).scalars())
+        declined = list((await session.execute(select(Event).where(
+            Event.kind == "answer", Event.step == "consent"))).scalars())
+    # counted in the funnel, anonymously
+    assert [(lead.name, lead.phone, lead.email, lead.source) for lead in leads] in (
+        [], [(None, None, None, "ads")])
+    assert consents == [] and len(declined) == 1
+
+
+async def test_consent_rows_carry_the_version_and_the_hash_of_the_text_shown(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7002, "en")
+    await checklist_lead(prospect)
+    shown = next(t for t in prospect.said() if "By pressing “I agree”" in t)
+    assert "O. Kovalenko, sole trader" in shown and "365 days" in shown
+    assert "/mydata" in shown and "/forget" in shown
+    async with running.app.sessions() as session:
+        rows = list((await session.execute(select(Consent).order_by(Consent.id))).scalars())
+    assert [(r.purpose, r.granted, r.policy_version, r.language) for r in rows] == [
+        ("processing", True, "2026-10", "en"), ("marketing", True, "2026-10", "en")]
+    assert rows[0].text_sha256 == hashlib.sha256(shown.encode()).hexdigest()
+    assert rows[0].update_id is not None
+    async with running.app.engine.begin() as connection:
+        with pytest.raises(Exception, match="append-only"):
+            await connection.execute(text("UPDATE consents SET granted = false"))
+
+
+async def test_mydata_sends_exactly_what_is_stored_only_to_its_owner(running_on_both):
+    running = running_on_both
+    owner, other = running.prospect(7003, "en"), running.prospect(7004, "ru")
+    await checklist_lead(owner)
+    await other.start("kitchen-quiz")
+    await owner.command("/mydata")
+    assert owner.said()[-1] == "Send you a file with all the data we hold about you?"
+    assert exports(running, 7003) == []  # not before the button
+    await owner.tap(data="rights:mydata:yes")
+    await confirm(other, "mydata")
+    [data] = exports(running, 7003)
+    assert data["telegram_user_id"] == 7003
+    [lead] = data["leads"]
+    assert (lead["name"], lead["email"], lead["phone"]) == (NAME, EMAIL, PHONE)
+    assert [c["purpose"] for c in data["consents"]] == ["processing", "marketing"]
+    assert {"answer", "consent", "contact", "qualified"} <= {e["kind"] for e in data["events"]}
+    assert len(data["answers"]) == 4 and len(data["follow_ups"]) == 2
+    async with running.app.sessions() as session:
+        stored = (await session.execute(select(Lead).where(Lead.user_id == 7003))).scalar_one()
+    assert lead["score"] == stored.score and lead["id"] == stored.id
+    # the other prospect's file holds nothing of the owner
+    [theirs] = exports(running, 7004)
+    assert PHONE not in json.dumps(theirs) and theirs["leads"] == []
+    assert theirs["telegram_user_id"] == 7004
+
+
+async def test_stop_withdraws_marketing_and_cancels_pending_marketing_at_once(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7005, "en")
+    await checklist_lead(prospect)
+    await prospect.command("/stop")
+    await prospect.tap(data="rights:stop:no")  # cancel: nothing changes
+    assert prospect.said()[-1] == "Cancelled, nothing changed."
+    async with running.app.sessions() as session:
+        assert {f.status for f in (await session.execute(select(FollowUp))).scalars()} == {
+            "pending"}
+    await confirm(prospect, "stop")
+    assert prospect.said()[-1].startswith("Done: no more marketing messages")
+    async with running.app.sessions() as session:
+        follow_ups = {f.key: f.status for f in (await session.execute(select(FollowUp)))
+                      .scalars()}
+        ledger = [(c.purpose, c.granted) for c in (await session.execute(
+            select(Consent).order_by(Consent.id))).scalars()]
+    assert follow_ups == {"tips": "cancelled", "how-did-it-go": "cancelled"}  # both marketing
+    assert ledger == [("processing", True), ("marketing", True), ("marketing", False)]
+    # due or not, nothing is sent
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40)) == 0
+    await running.settle()
+    assert not any(t.startswith(("7 mistakes", "How did")) for t in prospect.said())
+    await confirm(prospect, "stop")  # again: nothing to stop, said so
+    assert prospect.said()[-1].startswith("You are not subscribed")
+
+
+async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7006, "en")
+    await checklist_lead(prospect)
+    stored = await everything_stored(running)
+    assert PHONE in stored and EMAIL in stored and NAME in stored  # the search can see them
+    # a message queued but not yet sent carries the name: erased with the rest
+    async with running.app.sessions() as session:
+        session.add(OutboxMessage(chat_id=7006, method="sendMessage", marketing=True,
+                                  payload={"chat_id": 7006, "text": f"{NAME}, hello"},
+                                  not_before=utcnow() + timedelta(days=1)))
+        await session.commit()
+    # (it holds the chat's queue until it is erased: settle() would wait for it)
+    await prospect.push({"message": prospect.message(text="/forget", entities=[
+        {"type": "bot_command", "offset": 0, "length": 7}])}, settle=False)
+    await prospect.tap(data="rights:forget:yes")
+    assert prospect.said()[-1].startswith("Done: your name, phone, email")
+    stored = await everything_stored(running)
+    for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME):
+        assert secret not in stored
+    async with running.app.sessions() as session:
+        lead = (await session.execute(select(Lead))).scalar_one()
+        receipt = (await session.execute(select(Event).where(Event.kind == "erased"))
+                   ).scalar_one()
+        ledger = [(c.purpose, c.granted) for c in (await session.execute(
+            select(Consent).order_by(Consent.id))).scalars()]
+        pending = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.status == "pending"))).scalars().all()
+        follow_ups = {f.status for f in (await session.execute(select(FollowUp))).scalars()}
+    # an anonymised lead stays for the funnel
+    assert (lead.temperature, lead.outcome, lead.source) == ("warm", "nurture", "ads")
+    assert lead.erased_at is not None and lead.score is not None
+    assert receipt.data["reason"] == "request" and receipt.data["leads"] == 1
+    assert ledger[-2:] == [("processing", False), ("marketing", False)]
+    assert pending == [] and follow_ups == {"cancelled"}
+    # the bot asks for consent again before taking anything new
+    await prospect.start("renovation-checklist")
+    for option in ("continue", "planning", "quarter", "maybe"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    assert "By pressing “I agree”" in prospect.said()[-1]
+
+
+async def test_retention_anonymises_on_schedule_with_a_controlled_clock(running):
+    prospect = running.prospect(7007, "en")
+    await checklist_lead(prospect)
+    now = utcnow()
+    assert await anonymise_expired(running.app, now + timedelta(days=364)) == 0
+    async with running.app.sessions() as session:
+        assert (await session.execute(select(Lead))).scalar_one().phone == PHONE
+    assert await anonymise_expired(running.app, now + timedelta(days=366)) == 1
+    stored = await everything_stored(running)
+    assert PHONE not in stored and EMAIL not in stored and NAME not in stored
+    async with running.app.sessions() as session:
+        lead = (await session.execute(select(Lead))).scalar_one()
+        conversation = (await session.execute(select(Conversation))).scalar_one()
+        receipt = (await session.execute(select(Event).where(Event.kind == "erased"))
+                   ).scalar_one()
+    assert lead.erased_at is not None and lead.temperature == "warm"
+    assert conversation.erased_at is not None and receipt.data["reason"] == "retention"
+    # done once: the next run finds nothing
+    assert await anonymise_expired(running.app, now + timedelta(days=400)) == 0
+
+
+async def test_privacy_answers_in_the_prospects_language(running):
+    for user_id, language, words in ((7008, "ru", "Как ФЛП Коваленко"),
+                                     (7009, "uk", "Як ФОП Коваленко"),
+                                     (7010, "en", "How O. Kovalenko")):
+        prospect = running.prospect(user_id, language)
+        await prospect.start("renovation-checklist")
+        await prospect.command("/privacy")
+        said = prospect.said()[-1]
+        assert said.startswith(words) and "https://remont-bez-syurpryziv.example/privacy" in said
+        assert "/mydata" in said and "/forget" in said and "/stop" in said
+    stale = running.prospect(7011, "en")
+    await stale.tap(data="rights:nonsense:yes")
+    [answer] = [c for c in running.telegram.sent(None, "answerCallbackQuery")
+                if c.params["callback_query_id"].endswith("-7011")]
+    assert answer.params.get("text") == "This button has expired."
+
+
+async def test_logs_carry_no_phone_email_or_name(running):
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", stream)
+    try:
+        prospect = running.prospect(7012, "en")
+        await checklist_lead(prospect)
+        await confirm(prospect, "mydata")
+        await confirm(prospect, "forget")
+        logging.getLogger("leadbot.test").warning("a careless line: %s, %s, %s", PHONE,
+                                                  EMAIL, NAME)
+        try:
+            raise ValueError(f"cannot parse {PHONE} / {EMAIL} / {NAME}")
+        except ValueError:
+            logging.getLogger("leadbot.test").exception("and a careless traceback")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    logged = stream.getvalue()
+    assert "careless traceback" in logged and "ValueError" in logged
+    assert len(logged.splitlines()) > 50  # DEBUG really was on
+    for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME, "Olena"):
+        assert secret not in logged
