@@ -28,6 +28,7 @@ test: $(BIN)/leadbot
 bench: $(BIN)/leadbot
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/privacy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

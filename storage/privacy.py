@@ -269,13 +269,17 @@ async def _conversations(uow: UnitOfWork, user_id: int,
 
 async def _free_text_steps(uow: UnitOfWork, conversations: list[Conversation]
                            ) -> dict[int | None, set[str]]:
-    """Per conversation, the steps whose answers are the prospect's own words."""
+    """Per conversation, the steps whose answers are the prospect's own words. A flow
+    version never snapshotted (every one that runs is: bot/flows.py) counts every answer
+    as such: erasing too much beats keeping personal words."""
     steps: dict[int | None, set[str]] = {}
     for conversation in conversations:
         version = await uow.flow_versions.get(conversation.flow_id, conversation.flow_version)
-        definition = version.definition if version is not None else {}
+        if version is None:
+            steps[conversation.id] = set((conversation.state or {}).get("answers") or ())
+            continue
         steps[conversation.id] = {step_id for step_id, step in
-                                  (definition.get("steps") or {}).items()
+                                  (version.definition.get("steps") or {}).items()
                                   if step.get("kind") == "free_text"}
     return steps
 

@@ -12,14 +12,15 @@ from tests.e2e.harness import Running
 
 
 def settings_for(telegram, database_url: str, **extra) -> Settings:
-    return Settings(bot_token=telegram.token, telegram_api_url=telegram.url,
-                    database_url=database_url, flows_dir=FLOWS_DIR, **extra)
+    return Settings(**{"bot_token": telegram.token, "telegram_api_url": telegram.url,
+                       "database_url": database_url, "flows_dir": FLOWS_DIR, **extra})
 
 
 @contextlib.asynccontextmanager
-async def bot_running(telegram, database_url: str):
+async def bot_running(telegram, database_url: str, **settings):
     """The real bot (bootstrap + serve) against the fake, stopped and closed afterwards."""
-    app = await bootstrap(settings_for(telegram, database_url), limits=fast_limits())
+    app = await bootstrap(settings_for(telegram, database_url, **settings),
+                          limits=fast_limits())
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop))
     try:

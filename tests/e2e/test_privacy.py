@@ -7,16 +7,21 @@ import hashlib
 import io
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import String, Text, select, text
 from sqlalchemy.types import JSON
 
-from bot.app import anonymise_expired
+from bot.app import StartupError, anonymise_expired
 from bot.followups import deliver_due
 from bot.logsafe import configure_logging
 from dialogs.scenarios import TAP_WORDS
+from storage import crypto
 from storage.models import (
     Consent,
     Conversation,
@@ -27,6 +32,8 @@ from storage.models import (
     SQLModel,
     utcnow,
 )
+from tests.conftest import FLOWS_DIR
+from tests.e2e.conftest import bot_running
 
 PHONE, EMAIL, NAME = "+380671234567", "olena.k@gmail.com", "Olena Kovalchuk"
 
@@ -270,5 +277,77 @@ async def test_logs_carry_no_phone_email_or_name(running):
     logged = stream.getvalue()
     assert "careless traceback" in logged and "ValueError" in logged
     assert len(logged.splitlines()) > 50  # DEBUG really was on
-    for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME, "Olena"):
+    for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME, "Olena", "Olivia"):  # + profile name
         assert secret not in logged
+
+
+async def test_a_new_policy_version_asks_returning_prospects_again(tmp_path, telegram):
+    database = f"sqlite:///{tmp_path}/bot.db"
+    async with bot_running(telegram, database) as running:
+        prospect = running.prospect(7013, "en")
+        await checklist_lead(prospect)
+        await prospect.start("renovation-checklist")  # same policy: consent carries over
+        for option in ("continue", "planning", "quarter", "maybe"):
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        assert "By pressing “I agree”" not in prospect.said()[-1]
+    # the policy changes: a deploy with version 2 of the flow and policy 2026-12
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS_DIR, flows)
+    path = flows / "renovation-checklist.yaml"
+    path.write_text(path.read_text().replace('policy_version: "2026-10"',
+                                             'policy_version: "2026-12"')
+                    .replace("version: 1", "version: 2", 1))
+    async with bot_running(telegram, database, flows_dir=flows) as deployed:
+        again = deployed.prospect(7013, "en")
+        again.messages = 100
+        await again.command("/restart")  # (a /start would resume the quiz under way, on v1)
+        for option in ("continue", "planning", "quarter", "maybe"):
+            await again.tap(option=TAP_WORDS.get(option, option))
+        assert "By pressing “I agree”" in again.said()[-1]
+        await again.tap(option=TAP_WORDS["agree"])
+        async with deployed.app.sessions() as session:
+            versions = [c.policy_version for c in (await session.execute(
+                select(Consent).where(Consent.purpose == "processing")
+                .order_by(Consent.id))).scalars()]
+        assert versions == ["2026-10", "2026-12"]
+
+
+async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tmp_path):
+    key = crypto.new_key()
+    url = f"sqlite:///{tmp_path}/sealed.db"
+    try:
+        async with bot_running(telegram, url, pii_key=key) as running:
+            prospect = running.prospect(7014, "en")
+            await checklist_lead(prospect)
+            async with running.app.sessions() as session:
+                lead = (await session.execute(select(Lead))).scalar_one()
+            assert (lead.phone, lead.email, lead.name) == (PHONE, EMAIL, NAME)  # readable
+            assert lead.phone_hash == crypto.lookup_hash(PHONE)
+            async with running.app.engine.connect() as connection:
+                raw = (await connection.execute(text("SELECT phone FROM leads"))).scalar_one()
+            assert raw.startswith(crypto.PREFIX)
+        raw_files = b"".join(p.read_bytes() for p in tmp_path.glob("sealed.db*"))
+        for secret in (PHONE, PHONE.lstrip("+"), EMAIL):
+            assert secret.encode() not in raw_files
+        # no key, or a wrong one: a clear refusal to start, never garbage
+        with pytest.raises(StartupError, match="LEADBOT_PII_KEY is not set"):
+            async with bot_running(telegram, url):
+                pass
+        with pytest.raises(StartupError, match="does not decrypt"):
+            async with bot_running(telegram, url, pii_key=crypto.new_key()):
+                pass
+        # rotation: the new key first, the old one after it, then rotate-key
+        newer = crypto.new_key()
+        rotate = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "rotate-key"], capture_output=True,
+            text=True, env={**os.environ, "LEADBOT_DATABASE_URL": url,
+                            "LEADBOT_PII_KEY": f"{newer},{key}"}, check=False)
+        assert rotate.returncode == 0, rotate.stderr
+        assert "re-encrypted" in rotate.stdout
+        async with bot_running(telegram, url, pii_key=newer) as running:  # old key gone
+            async with running.app.sessions() as session:
+                lead = (await session.execute(select(Lead))).scalar_one()
+                conversation = (await session.execute(select(Conversation))).scalar_one()
+            assert lead.phone == PHONE and conversation.state["contact"]["email"] == EMAIL
+    finally:
+        crypto.configure(None)

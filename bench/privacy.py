@@ -1,0 +1,119 @@
+"""What personal-data protection costs. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/privacy.py [--prospects N]
+
+1. Encryption at rest: seal + unseal of one phone (Fernet, storage/crypto.py).
+2. The log filter: one typical log line masked, with 10,000 names remembered.
+3. /mydata and /forget on a SQLite file: export and erase of one prospect who finished the
+   renovation checklist (name, email, phone, consents, follow-ups), each its own transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.flows import FlowRegistry  # noqa: E402
+from bot.logsafe import PersonalDataFilter  # noqa: E402
+from bot.service import Incoming, Service  # noqa: E402
+from dialogs.events import ContactShared, Tap, TextMessage  # noqa: E402
+from dialogs.state import State  # noqa: E402
+from storage import crypto, privacy  # noqa: E402
+from storage.db import create_engine, sessionmaker  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import utcnow  # noqa: E402
+from storage.uow import UnitOfWork  # noqa: E402
+
+TAPS = ["~go", "planning", "quarter", "maybe", "~yes", "~mkyes"]
+
+
+def per_call(function, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        function()
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def encryption() -> None:
+    crypto.configure(crypto.new_key())
+    sealed = crypto.seal("+380671234567")
+    both = per_call(lambda: crypto.unseal(crypto.seal("+380671234567")), 20_000)
+    print(f"seal + unseal of a phone: {both:.1f} µs ({len(sealed)} bytes stored)")
+    crypto.configure(None)
+
+
+def log_filter() -> None:
+    masking = PersonalDataFilter()
+    masking.remember(*(f"Name{i} Surname{i}" for i in range(10_000)))
+    line = "outbox row 48213 (sendMessage) failed: Bad Request: chat not found, retry in 2 s"
+    masking.mask(line)  # builds the pattern once
+    cost = per_call(lambda: masking.mask(line), 20_000)
+    print(f"log line masked, 10,000 names remembered: {cost:.1f} µs")
+
+
+async def rights(prospects: int) -> None:
+    folder = tempfile.mkdtemp()
+    engine = create_engine(f"sqlite:///{folder}/bench.db")
+    await upgrade(engine)
+    sessions = sessionmaker(engine)
+    flows = FlowRegistry.from_dir(ROOT / "dialogs" / "flows")
+    async with UnitOfWork(sessions) as uow:
+        await flows.snapshot(uow)
+        await uow.commit()
+    service = Service(sessions, flows)
+    update_id = 0
+
+    async def send(user_id: int, **fields) -> None:
+        nonlocal update_id
+        update_id += 1
+        await service.handle(Incoming(update_id=update_id, user_id=user_id, chat_id=user_id,
+                                      language_code="en", **fields))
+
+    for user_id in range(1, prospects + 1):
+        await send(user_id, start_payload="renovation-checklist__bench")
+        for option in TAPS:
+            async with UnitOfWork(sessions) as uow:
+                state = State.from_dict((await uow.conversations.latest(user_id)).state)
+            await send(user_id, event=Tap(state.flow_id, state.flow_version, state.step,
+                                          option), callback_query_id=f"q{update_id}")
+        await send(user_id, event=TextMessage(f"Name{user_id} Surname"))
+        await send(user_id, event=TextMessage(f"person{user_id}@example.com"))
+        await send(user_id, event=ContactShared(f"38067{user_id:07d}", user_id, user_id))
+
+    exports, erasures = [], []
+    for user_id in range(1, prospects + 1):
+        started = time.perf_counter()
+        async with UnitOfWork(sessions) as uow:
+            await privacy.export(uow, user_id, utcnow())
+        exports.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        async with UnitOfWork(sessions) as uow:
+            await privacy.erase(uow, user_id, now=utcnow(), reason="bench")
+            await uow.commit()
+        erasures.append(time.perf_counter() - started)
+    await engine.dispose()
+    print(f"/mydata export of one prospect, SQLite: median "
+          f"{statistics.median(exports) * 1000:.1f} ms ({prospects} prospects)")
+    print(f"/forget erasure of one prospect, SQLite: median "
+          f"{statistics.median(erasures) * 1000:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prospects", type=int, default=200)
+    args = parser.parse_args()
+    encryption()
+    log_filter()
+    asyncio.run(rights(args.prospects))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The prospect's rights through the service on both databases: a flow with a free-text
+answer (the prospect's own words are personal data too), and the log filter's shapes."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from sqlalchemy import select
+
+from bot.flows import FlowRegistry
+from bot.logsafe import PersonalDataFilter
+from bot.service import Service
+from storage.models import Answer, Conversation, Event, Lead, OutboxMessage
+from storage.uow import UnitOfWork
+from tests.bot.test_service import Prospectus
+from tests.dialogs.flowkit import MINIMAL, t
+
+WORDS = "my flat is at 12 Baker Street, ring twice"
+
+
+@pytest.fixture
+async def service(sessions, tmp_path):
+    flow = copy.deepcopy(MINIMAL)
+    flow["steps"]["ask"]["options"][0]["next"] = "notes"
+    flow["steps"]["notes"] = {"kind": "free_text", "text": t("Anything else?"),
+                              "next": "agree"}
+    flow["steps"]["bye"]["text"] = t("Bye, {name}: {answers.notes}")
+    (tmp_path / "demo.yaml").write_text(json.dumps(flow))  # JSON is YAML
+    flows = FlowRegistry.from_dir(tmp_path)
+    async with UnitOfWork(sessions) as uow:  # as at start (bot/app.py)
+        await flows.snapshot(uow)
+        await uow.commit()
+    return Service(sessions, flows)
+
+
+async def test_forget_erases_free_text_answers_and_what_echoed_them(service, sessions):
+    prospect = Prospectus(service, user_id=555)
+    await prospect.start("demo")
+    await prospect.tap("a")
+    await prospect.text(WORDS)
+    await prospect.tap("~yes")
+    await prospect.text("Sherlock Holmes")
+    await prospect.text("+44 7911 123456")
+    async with sessions() as session:
+        said = [m.payload.get("text", "") for m in (await session.execute(
+            select(OutboxMessage))).scalars()]
+    assert any(WORDS in s and "Sherlock Holmes" in s for s in said)  # echoed in "Bye"
+    await prospect.send(command="forget")
+    await prospect.send(rights_data="rights:forget:yes", callback_query_id="cb-f",
+                        message_id=9)
+    async with sessions() as session:
+        answers = list((await session.execute(select(Answer))).scalars())
+        lead = (await session.execute(select(Lead))).scalar_one()
+        conversation = (await session.execute(select(Conversation))).scalar_one()
+        outbox = list((await session.execute(select(OutboxMessage))).scalars())
+        receipt = (await session.execute(select(Event).where(Event.kind == "erased"))
+                   ).scalar_one()
+    notes = next(a for a in answers if a.step == "notes")
+    assert (notes.value, notes.label) == (None, "[erased]")
+    assert next(a for a in answers if a.step == "ask").value == "a"  # not personal: kept
+    assert (lead.name, lead.phone, lead.score) == (None, None, 10)
+    assert conversation.state["answers"]["notes"] == "[erased]"
+    assert conversation.state["contact"] == {} and conversation.finished
+    dumped = json.dumps([m.payload for m in outbox], ensure_ascii=False)
+    assert WORDS not in dumped and "Sherlock Holmes" not in dumped and "7911" not in dumped
+    assert receipt.data == {"reason": "request", "conversations": 1, "leads": 1,
+                            "answers": 1, "messages": receipt.data["messages"],
+                            "follow_ups": 0}
+    # the confirmation was edited in place to show the choice, buttons gone
+    edit = next(m for m in outbox if m.method == "editMessageText" and "message_id" in m.payload)
+    assert edit.payload["message_id"] == 9 and "Yes, erase" in edit.payload["text"]
+
+
+@pytest.mark.parametrize(("line", "kept"), [
+    ("update 123456789 handled in 12 ms", True),
+    ("at 2026-11-23 10:55:12 the job ran", True),
+    ("retry in 1.5 s, attempt 3", True),
+    ("phone +44 7911 123456 given", False),
+    ("typed 8 (916) 123-45-67", False),
+    ("raw 79161234567", False),
+    ("mail someone.else+tag@example.co.uk", False),
+])
+def test_the_log_filter_masks_personal_data_and_keeps_the_rest(line, kept):
+    masked = PersonalDataFilter().mask(line)
+    assert (masked == line) is kept
+    if not kept:
+        assert "[hidden]" in masked
+
+
+def test_the_log_filter_masks_remembered_names_in_messages_and_tracebacks():
+    import logging
+
+    log_filter = PersonalDataFilter()
+    log_filter.remember("Sherlock Holmes", None, " ")
+    try:
+        raise ValueError("bad name Sherlock Holmes")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "got %s", ("Sherlock Holmes",),
+                                   sys.exc_info())
+    assert log_filter.filter(record)
+    formatted = logging.Formatter().format(record)
+    assert "Sherlock" not in formatted and "ValueError: bad name [hidden]" in formatted
+
+
+async def test_after_forget_mid_quiz_the_prospect_can_write_and_start_again(service,
+                                                                           sessions):
+    prospect = Prospectus(service, user_id=556)
+    await prospect.start("demo")
+    await prospect.tap("a")
+    await prospect.text(WORDS)
+    await prospect.tap("~yes")
+    await prospect.text("Sherlock Holmes")  # the phone is still to come
+    await prospect.send(command="forget")
+    await prospect.send(rights_data="rights:forget:yes", callback_query_id="cb-f")
+    assert await prospect.text("+44 7911 123456")  # late: nothing takes it
+    async with sessions() as session:
+        lead = (await session.execute(select(Lead))).scalar_one()
+        last = (await session.execute(select(OutboxMessage).order_by(
+            OutboxMessage.id.desc()).limit(1))).scalar_one()
+    assert lead.phone is None and lead.name is None
+    assert last.status == "pending" and "7911" not in json.dumps(last.payload)
+    assert "/restart" in last.payload["text"]  # a polite word on how to begin again
+    await prospect.start("demo")  # a new quiz, consent asked again
+    await prospect.tap("a")
+    await prospect.text("fine")
+    assert (await prospect.state()).step == "agree"
