@@ -107,6 +107,9 @@ async def check_pii_key(uow: UnitOfWork) -> None:
     refusal to start, never garbage read or plain text mixed in silently."""
     sample = await privacy.sealed_sample(uow)
     if sample is None:
+        if crypto.current() is not None and (plain := await privacy.unsealed_count(uow)):
+            log.warning("%s leads hold personal data stored before LEADBOT_PII_KEY was set; "
+                        "`leadbot db rotate-key` encrypts them", plain)
         return
     if crypto.current() is None:
         raise StartupError("the database holds encrypted personal data but LEADBOT_PII_KEY "

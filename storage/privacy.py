@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal_column, or_, select, update
+from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage import crypto
@@ -229,6 +229,17 @@ async def sealed_sample(uow: UnitOfWork) -> str | None:
     if row is None:
         return None
     return next(v for v in row if v and v.startswith(crypto.PREFIX))
+
+
+async def unsealed_count(uow: UnitOfWork) -> int:
+    """Leads whose personal data is stored in plain text."""
+    session = uow.session
+    assert session is not None
+    result = await session.execute(
+        select(func.count()).select_from(Lead.__table__).where(or_(*(
+            literal_column(c).isnot(None) & ~literal_column(c).like(f"{crypto.PREFIX}%")
+            for c in ("name", "phone", "email")))))
+    return int(result.scalar_one())
 
 
 async def reseal(uow: UnitOfWork, batch: int = 500) -> int:

@@ -336,6 +336,9 @@ async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tm
         with pytest.raises(StartupError, match="does not decrypt"):
             async with bot_running(telegram, url, pii_key=crypto.new_key()):
                 pass
+        with pytest.raises(StartupError, match="not a Fernet key"):
+            async with bot_running(telegram, url, pii_key="secret123"):
+                pass
         # rotation: the new key first, the old one after it, then rotate-key
         newer = crypto.new_key()
         rotate = subprocess.run(
@@ -349,5 +352,33 @@ async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tm
                 lead = (await session.execute(select(Lead))).scalar_one()
                 conversation = (await session.execute(select(Conversation))).scalar_one()
             assert lead.phone == PHONE and conversation.state["contact"]["email"] == EMAIL
+    finally:
+        crypto.configure(None)
+
+
+async def test_a_key_set_later_warns_and_rotate_key_encrypts_what_was_plain(
+        telegram, tmp_path, caplog):
+    url = f"sqlite:///{tmp_path}/later.db"
+    key = crypto.new_key()
+    try:
+        async with bot_running(telegram, url) as running:
+            await checklist_lead(running.prospect(7015, "en"))
+        caplog.set_level(logging.WARNING, logger="bot.app")
+        async with bot_running(telegram, url, pii_key=key):
+            pass
+        assert "1 leads hold personal data stored before LEADBOT_PII_KEY" in caplog.text
+        assert PHONE not in caplog.text
+        crypto.configure(None)
+        rotate = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "rotate-key"], capture_output=True,
+            text=True, env={**os.environ, "LEADBOT_DATABASE_URL": url, "LEADBOT_PII_KEY": key},
+            check=False)
+        assert rotate.returncode == 0, rotate.stderr
+        async with bot_running(telegram, url, pii_key=key) as running:
+            async with running.app.engine.connect() as connection:
+                raw = (await connection.execute(text("SELECT phone, name FROM leads"))).one()
+            assert all(value.startswith(crypto.PREFIX) for value in raw)
+            async with running.app.sessions() as session:
+                assert (await session.execute(select(Lead))).scalar_one().phone == PHONE
     finally:
         crypto.configure(None)
