@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import Sealed, StateJSON, UTCDateTime
+from storage.types import Sealed, SealedJSON, StateJSON, UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -157,7 +157,8 @@ class OutboxMessage(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     lane: str = Field(default="chat", max_length=8)  # "tap": callback answers, a fast lane
     method: str = Field(max_length=32)
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # the Bot API call's parameters; sealed (encrypted) when LEADBOT_PII_KEY is set
+    payload: dict = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
     conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
     step: str | None = Field(default=None, max_length=32)  # the question this message asks
     edit_of: int | None = Field(default=None, foreign_key="outbox.id")
@@ -180,10 +181,41 @@ class FollowUp(SQLModel, table=True):
     user_id: int = Field(sa_type=BigInteger, index=True)
     chat_id: int = Field(sa_type=BigInteger)
     key: str = Field(max_length=32)
-    text: str
+    text: str = Field(sa_type=Sealed)  # may quote the name
     marketing: bool = True
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
     status: str = Field(default="pending", max_length=12)  # pending, sent, cancelled
+    created_at: datetime = _time()
+
+
+class Handoff(SQLModel, table=True):
+    """A lead given to the sales managers: its card, who claimed it and when, its status,
+    and its SLA timers (durable: a restart fires them)."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_due", "claimed_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", unique=True)
+    conversation_id: int = Field(foreign_key="conversations.id")
+    user_id: int = Field(sa_type=BigInteger, index=True)  # the prospect
+    chat_id: int = Field(sa_type=BigInteger)  # the managers' group it was announced in
+    temperature: str = Field(max_length=8)
+    language: str = Field(max_length=8)  # the prospect's
+    submitted_at: datetime = Field(sa_type=UTCDateTime)  # the lead's last answer
+    card_id: int | None = Field(default=None, foreign_key="outbox.id")  # card or digest
+    card_text: str | None = Field(default=None, sa_type=Sealed)  # the lead as managers see it
+    claimed_by: int | None = Field(default=None, sa_type=BigInteger)
+    claimed_by_name: str | None = Field(default=None, max_length=128)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="new", max_length=16)  # new, claimed, contacted, meeting,
+    #                                                    won, lost, nurture
+    status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lost_reason: str | None = Field(default=None, max_length=32)
+    first_contact_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the next SLA step
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _time()
 
 

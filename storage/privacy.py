@@ -26,6 +26,7 @@ from storage.models import (
     Conversation,
     Event,
     FollowUp,
+    Handoff,
     Lead,
     OutboxMessage,
     Prospect,
@@ -187,6 +188,9 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             follow_up.text, follow_ups = text, follow_ups + 1
         if follow_up.status == "pending" and conversation_ids is None:
             follow_up.status = "cancelled"
+    for handoff in (await session.execute(select(Handoff).where(
+            Handoff.conversation_id.in_(ids)))).scalars():
+        handoff.card_text = _scrub(handoff.card_text, secrets)
     for event in (await session.execute(select(Event).where(Event.user_id == user_id))
                   ).scalars():
         data = _scrub(event.data, secrets)
@@ -249,7 +253,8 @@ async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
     session = uow.session
     assert session is not None
     done = 0
-    for model, columns in ((Lead, ("name", "phone", "email")), (Conversation, ("state",))):
+    for model, columns in ((Lead, ("name", "phone", "email")), (Conversation, ("state",)),
+                           (OutboxMessage, ("payload",)), (FollowUp, ("text",))):
         last = 0
         while True:
             rows = list((await session.execute(

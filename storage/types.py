@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Text
@@ -61,3 +62,21 @@ def _map_contact(state: dict | None, convert) -> dict | None:
     if not state or not state.get("contact"):
         return state
     return {**state, "contact": {k: convert(v) for k, v in state["contact"].items()}}
+
+
+class SealedJSON(TypeDecorator):
+    """A JSON document that may quote personal data (an outbox message's text): the whole
+    document sealed as `{"sealed": "enc1:..."}` when LEADBOT_PII_KEY is set."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: dict | None, dialect: Dialect) -> dict | None:
+        if value is None or crypto.current() is None:
+            return value
+        return {"sealed": crypto.seal(json.dumps(value, ensure_ascii=False))}
+
+    def process_result_value(self, value: dict | None, dialect: Dialect) -> dict | None:
+        if isinstance(value, dict) and set(value) == {"sealed"}:
+            return json.loads(crypto.unseal(value["sealed"]) or "null")
+        return value
