@@ -9,6 +9,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot import rights
+from bot.handoff import CLAIM, STATUS, ManagerTap
 from bot.service import MENU_PREFIX, Incoming, Service
 from dialogs import callback
 from dialogs.events import (
@@ -71,6 +72,18 @@ def build_router(service: Service) -> Router:
     @router.message()
     async def other(message: Message, event_update: Update) -> None:
         await say(message, event_update, OtherMessage(str(message.content_type)))
+
+    @router.callback_query(F.data.startswith(CLAIM) | F.data.startswith(STATUS))
+    async def manager(query: CallbackQuery, event_update: Update) -> None:
+        user = query.from_user
+        chat_id = query.message.chat.id if query.message else user.id
+        name = " ".join(p for p in (user.first_name, user.last_name) if p)
+        await service.handle(Incoming(
+            update_id=event_update.update_id, user_id=user.id, chat_id=chat_id,
+            manager_tap=ManagerTap(
+                update_id=event_update.update_id, user_id=user.id, chat_id=chat_id,
+                name=name, data=query.data or "", query_id=query.id,
+                message_id=query.message.message_id if query.message else None)))
 
     @router.callback_query(F.message.chat.type == ChatType.PRIVATE)
     async def tap(query: CallbackQuery, event_update: Update) -> None:

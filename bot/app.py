@@ -22,6 +22,7 @@ from bot.adapter import build_router
 from bot.database import DatabaseError, open_database
 from bot.flows import FlowRegistry
 from bot.followups import deliver_due
+from bot.handoff import HandoffConfig, Handoffs
 from bot.limits import Limits
 from bot.periodic import every
 from bot.polling import ALLOWED_UPDATES, Poller
@@ -31,6 +32,7 @@ from bot.service import Service
 from bot.settings import Settings
 from bot.texts import COMMANDS
 from bot.webhook import WEBHOOK_PATH, build_app
+from dialogs.hours import HoursError
 from storage import crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
@@ -91,12 +93,18 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
         await session.close()
         await engine.dispose()
         raise StartupError(str(error)) from None
+    try:
+        handoffs = Handoffs(HandoffConfig.from_settings(settings))
+    except HoursError as error:
+        await session.close()
+        await engine.dispose()
+        raise StartupError(f"LEADBOT_WORKING_HOURS / LEADBOT_TIMEZONE: {error}") from None
     sender = Sender(bot, sessions, limits)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
     service = Service(sessions, flows, default_flow=settings.default_flow,
-                      on_commit=sender.wake, operator=operator)
+                      on_commit=sender.wake, operator=operator, handoffs=handoffs)
     dispatcher = Dispatcher()
     dispatcher.include_router(build_router(service))
     return App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
@@ -117,6 +125,17 @@ async def check_pii_key(uow: UnitOfWork) -> None:
     crypto.unseal(sample)  # raises PiiKeyError naming the problem
 
 
+async def handoff_timers(app: App, now: datetime | None = None) -> int:
+    """SLA reminders and escalations that are due (durable rows: they fire after a
+    restart too). Returns how many leads were handled."""
+    async with UnitOfWork(app.sessions) as uow:
+        fired = await app.service.handoffs.tick(uow, now or utcnow())
+        await uow.commit()
+    if fired:
+        app.sender.wake()
+    return fired
+
+
 async def anonymise_expired(app: App, now: datetime | None = None) -> int:
     """The retention job: conversations (and their leads) untouched for
     LEADBOT_RETENTION_DAYS are anonymised as /forget does. Returns how many."""
@@ -129,6 +148,7 @@ async def anonymise_expired(app: App, now: datetime | None = None) -> int:
             for user_id, ids in found.items():
                 await privacy.erase(uow, user_id, now=now, reason="retention",
                                     conversation_ids=ids)
+                await app.service.handoffs.erased(uow, user_id, ids)
             await uow.commit()
         done += sum(len(ids) for ids in found.values())
         if not found:
@@ -189,7 +209,9 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
                   asyncio.create_task(every(30, stop, lambda: send_follow_ups(app),
                                             "follow-ups")),
                   asyncio.create_task(every(3600, stop, lambda: anonymise_expired(app),
-                                            "retention"))]
+                                            "retention")),
+                  asyncio.create_task(every(10, stop, lambda: handoff_timers(app),
+                                            "hand-off timers"))]
     try:
         if webhook:
             await serve_webhook(app, stop)

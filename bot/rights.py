@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.flows import FlowRegistry
+from bot.handoff import Handoffs
 from bot.render import inline_markup
 from bot.texts import RIGHTS, language_of
 from dialogs.actions import Button
@@ -34,8 +35,8 @@ class Operator:
 
 
 class Rights:
-    def __init__(self, flows: FlowRegistry, operator: Operator) -> None:
-        self.flows, self.operator = flows, operator
+    def __init__(self, flows: FlowRegistry, operator: Operator, handoffs: Handoffs) -> None:
+        self.flows, self.operator, self.handoffs = flows, operator, handoffs
 
     async def command(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
                       command: str, language: str) -> None:
@@ -83,6 +84,7 @@ class Rights:
             await privacy.withdraw(uow, prospect.user_id, privacy.PURPOSES, now=now,
                                    text_sha256=shown, language=language, update_id=update_id)
             await privacy.erase(uow, prospect.user_id, now=now, reason="request")
+            await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
             self._send(uow, prospect, texts["forgotten"])
 
     # -- words ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import logsafe
 from bot.flows import FlowRegistry, RunnableFlow
+from bot.handoff import HandoffConfig, Handoffs, ManagerTap
 from bot.render import inline_markup, render
 from bot.rights import Operator, Rights
 from bot.texts import MENU, language_of
@@ -52,6 +53,7 @@ class Incoming:
     command: str | None = None  # /privacy, /mydata, /stop, /forget (bot/rights.py)
     rights_data: str | None = None  # a tap on a confirmation of one of those
     message_id: int | None = None  # the message whose button was tapped
+    manager_tap: ManagerTap | None = None  # a manager's Claim or status button
 
 
 def parse_payload(payload: str) -> tuple[str | None, str | None]:
@@ -66,9 +68,10 @@ class Service:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], flows: FlowRegistry, *,
                  default_flow: str | None = None, clock: Callable[[], datetime] = utcnow,
                  on_commit: Callable[[], None] = lambda: None,
-                 operator: Operator | None = None) -> None:
+                 operator: Operator | None = None, handoffs: Handoffs | None = None) -> None:
         self.sessions, self.flows, self.default_flow = sessions, flows, default_flow
-        self.rights = Rights(flows, operator or Operator())
+        self.handoffs = handoffs or Handoffs(HandoffConfig())
+        self.rights = Rights(flows, operator or Operator(), self.handoffs)
         self.clock, self.on_commit = clock, on_commit
         self.handled = self.duplicates = 0
 
@@ -93,6 +96,10 @@ class Service:
                 await uow.updates.record(incoming.update_id, now)
             except IntegrityError:
                 return False
+            if incoming.manager_tap is not None:  # a manager, not a prospect
+                await self.handoffs.tap(uow, incoming.manager_tap, now)
+                await uow.commit()
+                return True
             prospect, current = await self._prospect(uow, incoming, now)
             if incoming.blocked is not None:
                 await self._membership(uow, prospect, incoming.blocked, now)
@@ -169,6 +176,10 @@ class Service:
             prospect.language, prospect.updated_at = new_state.language, now
         await Recorder(uow, conversation, now, incoming.update_id).record(actions)
         await render(uow, conversation, actions, incoming.callback_query_id, runnable.base_dir)
+        qualification = self.handoffs.wanted(actions)
+        if qualification is not None:
+            await self.handoffs.announce(uow, conversation, new_state, runnable.flow,
+                                         qualification, now)
 
     async def _target(self, uow: UnitOfWork, incoming: Incoming,
                       current: Conversation | None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import dialogs
 
@@ -14,6 +16,27 @@ SHIPPED_FLOWS = Path(dialogs.__file__).parent / "flows"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADBOT_", env_file=".env", extra="ignore")
+
+    @field_validator("manager_ids", "handoff_also", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """`LEADBOT_MANAGER_IDS=1,2` as well as JSON `[1, 2]`."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sla_minutes", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        """`LEADBOT_SLA_MINUTES=hot=5,warm=30` as well as JSON."""
+        if isinstance(value, str) and value.strip().startswith("{"):
+            return json.loads(value)
+        if isinstance(value, str):
+            pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
+            return {key.strip(): number.strip() for key, number in pairs}
+        return value
 
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -31,3 +54,12 @@ class Settings(BaseSettings):
     privacy_url: str | None = None  # the full policy, for /privacy (default: the flow's)
     retention_days: int = Field(365, ge=1)  # leads untouched this long are anonymised
     pii_key: SecretStr | None = None  # Fernet key(s), newest first: encrypts name/phone/email
+    # Hand-off to the sales managers (README, "Hand-off")
+    managers_chat_id: int | None = None  # the managers' group: lead cards, claims
+    manager_ids: Annotated[list[int], NoDecode] = []  # when set, only these users may claim
+    escalation_chat_id: int | None = None  # where a lead nobody claimed goes next
+    handoff_also: Annotated[list[str], NoDecode] = []  # temperatures always handed off: warm
+    sla_minutes: Annotated[dict[str, int], NoDecode] = {"hot": 5, "warm": 30, "cold": 120}
+    managers_language: str = "ru"  # the language of cards and managers' buttons
+    working_hours: str | None = None  # "mon-fri 09:00-19:00"; unset: always open
+    timezone: str = "UTC"  # of the working hours: "Europe/Moscow", "Europe/Kyiv"

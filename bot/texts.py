@@ -124,3 +124,90 @@ RIGHTS_COMMANDS = {
 }
 for _language, _commands in RIGHTS_COMMANDS.items():
     COMMANDS[_language].extend(_commands)
+
+# The managers' side (bot/handoff.py), in LEADBOT_MANAGERS_LANGUAGE; to the prospect, theirs.
+MANAGERS = {
+    "ru": {
+        "hot": "🔥 Горячий", "warm": "🌤 Тёплый", "cold": "❄️ Холодный",
+        "lead": "лид", "score": "баллы", "target": "целевой", "not_target": "нецелевой",
+        "answers": "Ответы", "price": "Расчёт", "discount": "Скидка", "code": "промокод",
+        "source": "Источник", "took": "заполнил за", "chat": "Написать в Telegram",
+        "claim": "✋ Беру", "claimed": "✅ Взял(а) {name} через {seconds} с",
+        "yours": "Лид ваш. Карточка — в личных сообщениях.",
+        "taken": "Этот лид уже взял(а) {name}.",
+        "not_manager": "Брать лиды могут только менеджеры.",
+        "status": "Статус", "contacted": "📞 Связался", "meeting": "📅 Встреча назначена",
+        "won": "🏆 Сделка", "lost": "✖ Отказ", "nurture": "↩ В прогрев",
+        "lost_why": "Почему отказ?", "price_reason": "Дорого", "competitor": "Ушёл к конкурентам",
+        "no_answer": "Не отвечает", "not_target_reason": "Нецелевой", "other": "Другое",
+        "status_set": "Статус: {status}", "not_yours": "Этот лид ведёт другой менеджер.",
+        "reminder": "⏰ Лид не взят уже {minutes} мин.",
+        "escalated": "🚨 Лид не взят за {minutes} мин. в группе менеджеров.",
+        "digest": "Новые лиды ({count}):",
+        "erased": "🗑 Клиент удалил свои данные (/forget).",
+        "after_hours_note": "вне рабочего времени; срок отсчитывается с открытия",
+    },
+    "uk": {
+        "hot": "🔥 Гарячий", "warm": "🌤 Теплий", "cold": "❄️ Холодний",
+        "lead": "лід", "score": "бали", "target": "цільовий", "not_target": "нецільовий",
+        "answers": "Відповіді", "price": "Розрахунок", "discount": "Знижка",
+        "code": "промокод", "source": "Джерело", "took": "заповнив за",
+        "chat": "Написати в Telegram", "claim": "✋ Беру",
+        "claimed": "✅ Взяв(ла) {name} через {seconds} с",
+        "yours": "Лід ваш. Картка — в особистих повідомленнях.",
+        "taken": "Цей лід уже взяв(ла) {name}.",
+        "not_manager": "Брати ліди можуть лише менеджери.",
+        "status": "Статус", "contacted": "📞 Зв'язався", "meeting": "📅 Зустріч призначено",
+        "won": "🏆 Угода", "lost": "✖ Відмова", "nurture": "↩ У прогрів",
+        "lost_why": "Чому відмова?", "price_reason": "Дорого",
+        "competitor": "Пішов до конкурентів", "no_answer": "Не відповідає",
+        "not_target_reason": "Нецільовий", "other": "Інше",
+        "status_set": "Статус: {status}", "not_yours": "Цей лід веде інший менеджер.",
+        "reminder": "⏰ Лід не взято вже {minutes} хв.",
+        "escalated": "🚨 Лід не взято за {minutes} хв. у групі менеджерів.",
+        "digest": "Нові ліди ({count}):",
+        "erased": "🗑 Клієнт видалив свої дані (/forget).",
+        "after_hours_note": "поза робочим часом; строк рахується з відкриття",
+    },
+    "en": {
+        "hot": "🔥 Hot", "warm": "🌤 Warm", "cold": "❄️ Cold",
+        "lead": "lead", "score": "score", "target": "target", "not_target": "not target",
+        "answers": "Answers", "price": "Estimate", "discount": "Discount", "code": "code",
+        "source": "Source", "took": "filled in within", "chat": "Write in Telegram",
+        "claim": "✋ Claim", "claimed": "✅ Claimed by {name} after {seconds} s",
+        "yours": "The lead is yours. Its card is in your private chat with me.",
+        "taken": "{name} has already claimed this lead.",
+        "not_manager": "Only managers can claim leads.",
+        "status": "Status", "contacted": "📞 Contacted", "meeting": "📅 Meeting set",
+        "won": "🏆 Won", "lost": "✖ Lost", "nurture": "↩ Back to nurture",
+        "lost_why": "Why was it lost?", "price_reason": "Too expensive",
+        "competitor": "Went to a competitor", "no_answer": "No answer",
+        "not_target_reason": "Not a target client", "other": "Other",
+        "status_set": "Status: {status}", "not_yours": "Another manager has this lead.",
+        "reminder": "⏰ Nobody has claimed this lead for {minutes} min.",
+        "escalated": "🚨 Not claimed within {minutes} min in the managers' group.",
+        "digest": "New leads ({count}):",
+        "erased": "🗑 The client erased their data (/forget).",
+        "after_hours_note": "after hours; the SLA clock starts at opening time",
+    },
+}
+PROSPECT_HANDOFF = {
+    "ru": {"claimed": "{name} уже занимается вашей заявкой и скоро свяжется с вами.",
+           "after_hours": "Сейчас мы не работаем. Менеджер свяжется с вами {when} "
+                          "(время: {zone})."},
+    "uk": {"claimed": "{name} вже займається вашою заявкою і скоро зв'яжеться з вами.",
+           "after_hours": "Зараз ми не працюємо. Менеджер зв'яжеться з вами {when} "
+                          "(час: {zone})."},
+    "en": {"claimed": "{name} is already on your request and will contact you shortly.",
+           "after_hours": "We are closed right now. A manager will contact you {when} "
+                          "({zone} time)."},
+}
+WEEKDAYS = {
+    "ru": ("в понедельник", "во вторник", "в среду", "в четверг", "в пятницу", "в субботу",
+           "в воскресенье"),
+    "uk": ("у понеділок", "у вівторок", "у середу", "у четвер", "у п'ятницю", "у суботу",
+           "у неділю"),
+    "en": ("on Monday", "on Tuesday", "on Wednesday", "on Thursday", "on Friday",
+           "on Saturday", "on Sunday"),
+}
+AFTER = {"ru": "после", "uk": "після", "en": "after"}

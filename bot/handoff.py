@@ -1,0 +1,465 @@
+"""Hot leads to the sales managers (DESIGN.md; issue "Hot leads on a manager's screen in a
+second"): the lead card in the managers' group, the first claim wins, status buttons in the
+claiming manager's private chat, SLA reminders and escalation on durable timers, working
+hours, and the group's budget kept by folding cards into digests.
+
+Everything here runs inside the transaction of the update (or timer tick) that caused it;
+messages are outbox rows, so the card goes out the moment the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from bot.render import inline_markup
+from bot.settings import Settings
+from bot.texts import AFTER, MANAGERS, PROSPECT_HANDOFF, WEEKDAYS, language_of
+from dialogs.actions import Action, Button, RecordQualification
+from dialogs.hours import WorkingHours
+from dialogs.schema import Flow
+from dialogs.state import State
+from dialogs.texts import pick
+from dialogs.validators import format_number
+from storage.models import Conversation, Event, Handoff, Lead, OutboxMessage
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+CLAIM = "claim:"  # claim:<handoff id>
+STATUS = "lead:"  # lead:<handoff id>:<status>[:<reason>]
+STATUSES = ("contacted", "meeting", "won", "lost", "nurture")
+REASONS = {"price": "price_reason", "competitor": "competitor", "no_answer": "no_answer",
+           "not_target": "not_target_reason", "other": "other"}
+CONTACTED = ("contacted", "meeting", "won")  # statuses that mean the prospect was reached
+DIGEST_SIZE = 8  # leads per digest message (text and buttons stay readable on a phone)
+CARD = "card"  # outbox.step of cards and digests in a managers' chat
+
+
+@dataclass(frozen=True)
+class HandoffConfig:
+    chat_id: int | None = None
+    manager_ids: frozenset[int] = frozenset()
+    escalation_chat_id: int | None = None
+    also: frozenset[str] = frozenset()  # temperatures handed off whatever the flow says
+    sla_minutes: Mapping[str, int] = field(
+        default_factory=lambda: {"hot": 5, "warm": 30, "cold": 120})
+    language: str = "ru"
+    hours: WorkingHours | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HandoffConfig:
+        """Raises HoursError for unreadable working hours or time zone."""
+        return cls(settings.managers_chat_id, frozenset(settings.manager_ids),
+                   settings.escalation_chat_id, frozenset(settings.handoff_also),
+                   dict(settings.sla_minutes), language_of(settings.managers_language),
+                   WorkingHours.parse(settings.working_hours, settings.timezone))
+
+
+@dataclass(frozen=True)
+class ManagerTap:
+    """A manager's button: claim in a group, or a status in the private chat."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    name: str
+    data: str
+    query_id: str
+    message_id: int | None = None
+
+
+def utf16(text: str) -> int:
+    """Telegram counts entity offsets in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class Handoffs:
+    def __init__(self, config: HandoffConfig) -> None:
+        self.config = config
+        self.words = MANAGERS[config.language]
+
+    # -- the card ------------------------------------------------------------------------
+    def wanted(self, actions: list[Action]) -> RecordQualification | None:
+        """The qualification that hands this lead off, if any (and a group to hand to)."""
+        if self.config.chat_id is None:
+            return None
+        for action in actions:
+            if isinstance(action, RecordQualification) and (
+                    action.outcome == "handoff" or action.temperature in self.config.also):
+                return action
+        return None
+
+    async def announce(self, uow: UnitOfWork, conversation: Conversation, state: State,
+                       flow: Flow, qualification: RecordQualification, now: datetime) -> None:
+        session = uow.session
+        assert session is not None and self.config.chat_id is not None
+        lead = await uow.leads.for_conversation(conversation.id)
+        if lead is None or lead.id is None:
+            await session.flush()
+            lead = await uow.leads.for_conversation(conversation.id)
+        assert lead is not None and lead.id is not None
+        if (await session.execute(select(Handoff.id).where(Handoff.lead_id == lead.id))
+                ).first() is not None:
+            return  # one hand-off per lead
+        handoff = Handoff(lead_id=lead.id, conversation_id=conversation.id,
+                          user_id=conversation.user_id, chat_id=self.config.chat_id,
+                          temperature=qualification.temperature, language=state.language,
+                          submitted_at=now, due_at=self.due(now, qualification.temperature),
+                          created_at=now)
+        handoff.card_text = self.card_text(lead, conversation, state, flow, qualification, now)
+        session.add(handoff)
+        await session.flush()
+        lead.status = "handoff"
+        await self._post(uow, handoff)
+        uow.stage(Event, user_id=conversation.user_id, conversation_id=conversation.id,
+                  kind="announced", flow_id=conversation.flow_id,
+                  flow_version=conversation.flow_version, source=conversation.source,
+                  data={"handoff": handoff.id, "chat": self.config.chat_id}, created_at=now)
+        hours = self.config.hours
+        if hours is not None and not hours.is_open(now):
+            self._to_prospect(uow, handoff, "after_hours", when=self.when(
+                hours.next_opening(now), handoff.language), zone=hours.zone.key)
+
+    def card_text(self, lead: Lead, conversation: Conversation, state: State, flow: Flow,
+                  q: RecordQualification, now: datetime) -> str:
+        w = self.words
+        grade = "SQL" if q.sql else "MQL" if q.mql else ""
+        head = " · ".join(part for part in (
+            f"{w[q.temperature]} {w['lead']}", f"{w['score']} {q.score}", grade,
+            w["target"] if q.target else w["not_target"]) if part)
+        lines = [head]
+        who = " · ".join(v for v in (lead.name, lead.phone) if v)
+        if who:
+            lines.append(who)
+        if lead.email:
+            lines.append(lead.email)
+        points: dict[str, int] = {}
+        for item in q.breakdown:
+            points[item.step] = points.get(item.step, 0) + item.points
+        answers = "; ".join(
+            self.answer(flow, step_id, state.answers[step_id])
+            + (f" ({points[step_id]:+d})" if points.get(step_id) else "")
+            for step_id in flow.steps if step_id in state.answers)
+        if answers:
+            lines.append(f"{w['answers']}: {answers}")
+        results = state.results
+        if "price_low" in results and "price_high" in results:
+            low, high = (format_number(results[k], self.config.language)
+                         for k in ("price_low", "price_high"))
+            lines.append(f"{w['price']}: {low}–{high}")
+        if q.discount or lead.reward_code:
+            reward = f"{w['discount']} {format_number(q.discount, self.config.language)} %"
+            if lead.reward_code:
+                reward += f" · {w['code']} {lead.reward_code}"
+            lines.append(reward)
+        took = int((now - conversation.started_at).total_seconds())
+        lines.append(" · ".join(part for part in (
+            f"{w['source']}: {conversation.source}" if conversation.source else "",
+            f"{flow.id} v{flow.version}", state.language,
+            f"{w['took']} {took // 60} min {took % 60} s") if part))
+        if self.config.hours is not None and not self.config.hours.is_open(now):
+            lines.append(f"🌙 {w['after_hours_note']}")
+        return "\n".join(lines)
+
+    def answer(self, flow: Flow, step_id: str, value: object) -> str:
+        """An answer in short, in the managers' language."""
+        language = self.config.language
+        options = {o.id: o for o in getattr(flow.steps[step_id], "options", ())}
+        values = value if isinstance(value, tuple) else (value,)
+        words = []
+        for item in values:
+            if item is None:
+                words.append("—")
+            elif isinstance(item, str) and item in options:
+                words.append(pick(options[item].text, language, flow.language))
+            elif isinstance(item, float):
+                words.append(format_number(item, language))
+            else:
+                text = str(item)
+                words.append(text if len(text) <= 60 else text[:59] + "…")
+        return ", ".join(words)
+
+    def render(self, handoffs: list[Handoff], prefix: str = "") -> dict[str, Any]:
+        """The payload of a card (one lead) or a digest (several): text with a link to
+        each prospect's Telegram, and a Claim button for each lead not yet claimed."""
+        w = self.words
+        text, entities, buttons = prefix, [], []
+        if len(handoffs) > 1:
+            text += w["digest"].format(count=len(handoffs)) + "\n\n"
+        for index, handoff in enumerate(handoffs, 1):
+            number = f"#{index} " if len(handoffs) > 1 else ""
+            text += number + (handoff.card_text or "") + "\n"
+            entities.append({"type": "text_link", "offset": utf16(text),
+                             "length": utf16(w["chat"]),
+                             "url": f"tg://user?id={handoff.user_id}"})
+            text += w["chat"] + "\n"
+            if handoff.claimed_at is not None:
+                seconds = int((handoff.claimed_at - handoff.submitted_at).total_seconds())
+                text += w["claimed"].format(name=handoff.claimed_by_name, seconds=seconds)
+                text += "\n"
+            else:
+                label = f"{w['claim']} {number}".strip()
+                buttons.append((Button(text=label, data=f"{CLAIM}{handoff.id}"),))
+            text += "\n"
+        return {"text": text.strip(), "entities": entities,
+                "reply_markup": inline_markup(tuple(buttons)),
+                "link_preview_options": {"is_disabled": True}}
+
+    async def _post(self, uow: UnitOfWork, handoff: Handoff) -> None:
+        """A new card; past the group's budget (a queue of cards waiting), the lead joins
+        the newest waiting digest instead, so the group gets fewer, fuller messages and
+        nothing is dropped. Only a row that is not the chat's next to go is changed: the
+        sender may be sending that one right now."""
+        session = uow.session
+        assert session is not None
+        chat_id = handoff.chat_id
+        waiting = (await session.execute(
+            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                                        OutboxMessage.status == "pending",
+                                        OutboxMessage.step == CARD,
+                                        OutboxMessage.method == "sendMessage")
+            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        if waiting is not None and waiting.id != await self._head(uow, chat_id):
+            members = await self._members(uow, waiting.id)
+            if len(members) < DIGEST_SIZE:
+                handoff.card_id = waiting.id
+                waiting.payload = {"chat_id": chat_id, **self.render([*members, handoff])}
+                return
+        row = await uow.outbox.add_now(OutboxMessage(
+            chat_id=chat_id, method="sendMessage", step=CARD,
+            payload={"chat_id": chat_id, **self.render([handoff])}))
+        handoff.card_id = row.id
+
+    async def _head(self, uow: UnitOfWork, chat_id: int) -> int | None:
+        session = uow.session
+        assert session is not None
+        return (await session.execute(select(func.min(OutboxMessage.id)).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending",
+            OutboxMessage.lane == "chat"))).scalar_one_or_none()
+
+    async def _members(self, uow: UnitOfWork, card_id: int) -> list[Handoff]:
+        session = uow.session
+        assert session is not None
+        return list((await session.execute(select(Handoff).where(Handoff.card_id == card_id)
+                                           .order_by(Handoff.id))).scalars())
+
+    async def refresh_card(self, uow: UnitOfWork, card_id: int | None) -> None:
+        """Show the card's leads as they are now (claimed, erased). A card not sent yet is
+        rewritten; a sent one gets an edit, and a waiting edit of it is rewritten instead
+        of queueing another (edits count against the group's budget too)."""
+        if card_id is None:
+            return
+        card = await uow.outbox.get(card_id)
+        if card is None:
+            return
+        members = await self._members(uow, card_id)
+        payload = {"chat_id": card.chat_id, **self.render(members)}
+        head = await self._head(uow, card.chat_id)
+        if card.status == "pending" and card.id != head:
+            card.payload = payload
+            return
+        session = uow.session
+        assert session is not None
+        waiting = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.edit_of == card_id, OutboxMessage.status == "pending")
+            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        if waiting is not None and waiting.id != head:
+            waiting.payload = payload
+            return
+        uow.stage(OutboxMessage, chat_id=card.chat_id, method="editMessageText",
+                  edit_of=card_id, payload=payload)
+
+    # -- manager's taps ------------------------------------------------------------------
+    def is_manager(self, tap: ManagerTap) -> bool:
+        chats = {self.config.chat_id, self.config.escalation_chat_id} - {None}
+        in_chat = tap.chat_id in chats or (tap.chat_id == tap.user_id)
+        allowed = not self.config.manager_ids or tap.user_id in self.config.manager_ids
+        return in_chat and allowed
+
+    async def tap(self, uow: UnitOfWork, tap: ManagerTap, now: datetime) -> None:
+        if tap.data.startswith(CLAIM):
+            await self.claim(uow, tap, now)
+        else:
+            await self.status(uow, tap, now)
+
+    async def claim(self, uow: UnitOfWork, tap: ManagerTap, now: datetime) -> None:
+        w = self.words
+        session = uow.session
+        assert session is not None
+        if not self.is_manager(tap) or tap.chat_id == tap.user_id:
+            log.warning("claim refused: user %s is not a manager (chat %s)", tap.user_id,
+                        tap.chat_id)
+            self._answer(uow, tap, w["not_manager"], alert=True)
+            return
+        try:
+            handoff_id = int(tap.data.removeprefix(CLAIM))
+        except ValueError:
+            self._answer(uow, tap)
+            return
+        # The first claim wins, atomically: the row is claimed only while nobody has it
+        # (another process's claim waits for the row lock, then finds it taken).
+        won = await session.execute(
+            update(Handoff.__table__).where(Handoff.__table__.c.id == handoff_id,
+                                            Handoff.__table__.c.claimed_by.is_(None))
+            .values(claimed_by=tap.user_id, claimed_by_name=tap.name[:128], claimed_at=now,
+                    status="claimed", status_at=now, due_at=None))
+        handoff = (await session.execute(select(Handoff).where(Handoff.id == handoff_id)
+                                         .execution_options(populate_existing=True))
+                   ).scalar_one_or_none()
+        if handoff is None:
+            self._answer(uow, tap)
+            return
+        if not won.rowcount:
+            self._answer(uow, tap, w["taken"].format(name=handoff.claimed_by_name),
+                         alert=True)
+            return
+        self._answer(uow, tap, w["yours"])
+        await self.refresh_card(uow, handoff.card_id)
+        lead = await session.get(Lead, handoff.lead_id)
+        if lead is not None:
+            lead.status, lead.updated_at = "claimed", now
+        seconds = int((now - handoff.submitted_at).total_seconds())
+        self._event(uow, handoff, "claimed", now, manager=tap.user_id, seconds=seconds)
+        self._to_prospect(uow, handoff, "claimed", name=tap.name.split()[0] if tap.name
+                          else "")
+        uow.stage(OutboxMessage, chat_id=tap.user_id, method="sendMessage", payload={
+            "chat_id": tap.user_id, "text": handoff.card_text or "",
+            "reply_markup": inline_markup(self.status_buttons(handoff))})
+
+    def status_buttons(self, handoff: Handoff) -> tuple:
+        w = self.words
+        return tuple((Button(text=w[s], data=f"{STATUS}{handoff.id}:{s}"),) for s in STATUSES)
+
+    async def status(self, uow: UnitOfWork, tap: ManagerTap, now: datetime) -> None:
+        w = self.words
+        session = uow.session
+        assert session is not None
+        parts = tap.data.removeprefix(STATUS).split(":")
+        try:
+            handoff = await session.get(Handoff, int(parts[0]))
+        except ValueError:
+            handoff = None
+        status = parts[1] if len(parts) > 1 else ""
+        reason = parts[2] if len(parts) > 2 else None
+        if handoff is None or status not in STATUSES or (reason and reason not in REASONS):
+            self._answer(uow, tap)
+            return
+        if handoff.claimed_by != tap.user_id:
+            self._answer(uow, tap, w["not_yours"], alert=True)
+            return
+        if status == "lost" and reason is None:  # first the reason
+            self._answer(uow, tap)
+            buttons = tuple((Button(text=w[label], data=f"{STATUS}{handoff.id}:lost:{key}"),)
+                            for key, label in REASONS.items())
+            self._edit(uow, tap, f"{handoff.card_text}\n\n{w['lost_why']}", buttons)
+            return
+        handoff.status, handoff.status_at, handoff.lost_reason = status, now, reason
+        if status in CONTACTED and handoff.first_contact_at is None:
+            handoff.first_contact_at = now
+        lead = await session.get(Lead, handoff.lead_id)
+        if lead is not None:
+            lead.status, lead.updated_at = status, now
+        label = w[status] + (f" ({w[REASONS[reason]]})" if reason else "")
+        self._answer(uow, tap, w["status_set"].format(status=label))
+        self._edit(uow, tap, f"{handoff.card_text}\n\n{w['status']}: {label}",
+                   self.status_buttons(handoff))
+        claimed = handoff.claimed_at or now
+        self._event(uow, handoff, "lead_status", now, status=status, reason=reason,
+                    since_claim=int((now - claimed).total_seconds()),
+                    since_submission=int((now - handoff.submitted_at).total_seconds()))
+
+    # -- timers --------------------------------------------------------------------------
+    def due(self, now: datetime, temperature: str) -> datetime:
+        start = self.config.hours.clock_starts(now) if self.config.hours else now
+        return start + timedelta(minutes=self.config.sla_minutes.get(temperature, 30))
+
+    async def tick(self, uow: UnitOfWork, now: datetime) -> int:
+        """Leads nobody claimed in time: re-announced in the group, then escalated. The
+        timers are rows (handoffs.due_at), so a restart fires them. Returns how many."""
+        session = uow.session
+        assert session is not None
+        due = list((await session.execute(
+            select(Handoff).where(Handoff.claimed_at.is_(None), Handoff.due_at <= now)
+            .order_by(Handoff.due_at).limit(50).with_for_update(skip_locked=True))).scalars())
+        w = self.words
+        for handoff in due:
+            minutes = int((now - handoff.submitted_at).total_seconds() // 60)
+            if handoff.reminded_at is None:
+                handoff.reminded_at = now
+                handoff.due_at = self.due(now, handoff.temperature)
+                self._repost(uow, handoff, handoff.chat_id,
+                             w["reminder"].format(minutes=minutes))
+                self._event(uow, handoff, "sla_reminder", now, minutes=minutes)
+            elif handoff.escalated_at is None and self.config.escalation_chat_id:
+                handoff.escalated_at, handoff.due_at = now, None
+                self._repost(uow, handoff, self.config.escalation_chat_id,
+                             w["escalated"].format(minutes=minutes))
+                self._event(uow, handoff, "sla_escalated", now, minutes=minutes)
+            else:
+                handoff.due_at = None
+        return len(due)
+
+    def _repost(self, uow: UnitOfWork, handoff: Handoff, chat_id: int, line: str) -> None:
+        """A reminder or an escalation: the card again, the managers mentioned."""
+        mentions, text = [], line
+        for manager in sorted(self.config.manager_ids):
+            text += " "
+            mentions.append({"type": "text_link", "offset": utf16(text), "length": utf16("👤"),
+                             "url": f"tg://user?id={manager}"})
+            text += "👤"
+        payload = {"chat_id": chat_id, **self.render([handoff], prefix=text + "\n\n")}
+        payload["entities"] = mentions + payload["entities"]
+        uow.stage(OutboxMessage, chat_id=chat_id, method="sendMessage", payload=payload)
+
+    # -- erasure -------------------------------------------------------------------------
+    async def erased(self, uow: UnitOfWork, user_id: int,
+                     conversation_ids: list[int] | None = None) -> None:
+        """After /forget or retention: the cards say the data was erased."""
+        session = uow.session
+        assert session is not None
+        query = select(Handoff).where(Handoff.user_id == user_id)
+        if conversation_ids is not None:
+            query = query.where(Handoff.conversation_id.in_(conversation_ids))
+        handoffs = list((await session.execute(query)).scalars())
+        for handoff in handoffs:
+            handoff.card_text = self.words["erased"]
+        for card_id in {h.card_id for h in handoffs}:
+            await self.refresh_card(uow, card_id)
+
+    # -- words ---------------------------------------------------------------------------
+    def when(self, moment: datetime, language: str) -> str:
+        local = moment.astimezone(self.config.hours.zone) if self.config.hours else moment
+        language = language_of(language)
+        return f"{WEEKDAYS[language][local.weekday()]} {AFTER[language]} {local:%H:%M}"
+
+    def _to_prospect(self, uow: UnitOfWork, handoff: Handoff, key: str, **values: str) -> None:
+        language = language_of(handoff.language)
+        uow.stage(OutboxMessage, chat_id=handoff.user_id, method="sendMessage",
+                  conversation_id=handoff.conversation_id,
+                  payload={"chat_id": handoff.user_id,
+                           "text": PROSPECT_HANDOFF[language][key].format(**values)})
+
+    def _answer(self, uow: UnitOfWork, tap: ManagerTap, text: str | None = None,
+                alert: bool = False) -> None:
+        payload: dict[str, Any] = {"callback_query_id": tap.query_id}
+        if text:
+            payload |= {"text": text, "show_alert": alert}
+        uow.stage(OutboxMessage, chat_id=tap.chat_id, lane="tap",
+                  method="answerCallbackQuery", payload=payload)
+
+    def _edit(self, uow: UnitOfWork, tap: ManagerTap, text: str, buttons: tuple) -> None:
+        if tap.message_id is None:
+            return
+        uow.stage(OutboxMessage, chat_id=tap.chat_id, method="editMessageText", payload={
+            "chat_id": tap.chat_id, "message_id": tap.message_id, "text": text,
+            "reply_markup": inline_markup(buttons)})
+
+    def _event(self, uow: UnitOfWork, handoff: Handoff, kind: str, now: datetime,
+               **data: object) -> None:
+        uow.stage(Event, user_id=handoff.user_id, conversation_id=handoff.conversation_id,
+                  kind=kind, data={"handoff": handoff.id, **data}, created_at=now)
