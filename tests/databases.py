@@ -17,8 +17,8 @@ from storage.migrate import upgrade
 POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
                                 "postgresql://postgres@127.0.0.1:5432/postgres")
 POSTGRES_DB = "leadbot_test"
-TABLES = ("flow_versions", "outbox", "follow_ups", "events", "consents", "answers", "leads",
-          "conversations", "prospects", "processed_updates")
+TABLES = ("handoffs", "flow_versions", "outbox", "follow_ups", "events", "consents",
+          "answers", "leads", "conversations", "prospects", "processed_updates")
 _migrated: set[str] = set()
 
 

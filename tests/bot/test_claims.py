@@ -1,0 +1,114 @@
+"""Claiming a lead from two bot processes at the same moment: exactly one wins. Two
+services, each with its own engine (its own connections), on one database: a SQLite file
+and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from bot.flows import FlowRegistry
+from bot.handoff import HandoffConfig, Handoffs, ManagerTap
+from bot.service import Incoming, Service
+from storage.db import create_engine, sessionmaker
+from storage.models import Event, Handoff, OutboxMessage
+from storage.uow import UnitOfWork
+from tests.bot.test_service import Prospectus
+from tests.conftest import FLOWS_DIR
+
+GROUP = -100500
+
+
+def service_for(sessions) -> Service:
+    return Service(sessions, FlowRegistry.from_dir(FLOWS_DIR),
+                   handoffs=Handoffs(HandoffConfig(chat_id=GROUP, language="en")))
+
+
+async def hot_lead(service: Service) -> int:
+    async with UnitOfWork(service.sessions) as uow:
+        await service.flows.snapshot(uow)
+        await uow.commit()
+    prospect = Prospectus(service, user_id=777)
+    await prospect.start("kitchen-quiz")
+    for option in ("~go", "city", "island", "large", "veneer", "appliances", "~done",
+                   "month", "~yes", "~mkno"):
+        await prospect.tap(option)
+    await prospect.text("Olivia")
+    await prospect.text("+7 916 123-45-67")
+    async with service.sessions() as session:
+        return (await session.execute(select(Handoff))).scalar_one().id
+
+
+def claim(update_id: int, manager: int, handoff_id: int) -> Incoming:
+    return Incoming(update_id=update_id, user_id=manager, chat_id=GROUP,
+                    manager_tap=ManagerTap(update_id=update_id, user_id=manager,
+                                           chat_id=GROUP, name=f"Manager {manager}",
+                                           data=f"claim:{handoff_id}",
+                                           query_id=f"q{update_id}"))
+
+
+async def test_two_processes_claim_at_the_same_moment_and_exactly_one_wins(engine, sessions):
+    first = service_for(sessions)
+    handoff_id = await hot_lead(first)
+    other_engine = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        second = service_for(sessionmaker(other_engine))
+        for round_ in range(5):  # the race, several times over
+            if round_:
+                async with UnitOfWork(sessions) as uow:
+                    handoff = await uow.session.get(Handoff, handoff_id)
+                    handoff.claimed_by = handoff.claimed_at = handoff.claimed_by_name = None
+                    await uow.commit()
+            base = 10_000 + round_ * 10
+            await asyncio.gather(first.handle(claim(base + 1, 1, handoff_id)),
+                                 second.handle(claim(base + 2, 2, handoff_id)))
+            async with sessions() as session:
+                handoff = (await session.execute(select(Handoff))).scalar_one()
+                claims = (await session.execute(select(Event).where(
+                    Event.kind == "claimed"))).scalars().all()
+                answers = [m.payload.get("text") for m in (await session.execute(
+                    select(OutboxMessage).where(OutboxMessage.method == "answerCallbackQuery",
+                                                OutboxMessage.chat_id == GROUP)
+                    .order_by(OutboxMessage.id))).scalars()][-2:]
+            assert len(claims) == round_ + 1  # one more claim each round, never two
+            loser = 2 if handoff.claimed_by == 1 else 1
+            assert f"Manager {handoff.claimed_by} has already claimed this lead." in answers
+            assert f"Manager {loser} has already claimed this lead." not in answers
+    finally:
+        await other_engine.dispose()
+
+
+async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_claimable(
+        sessions, bot, telegram):
+    from bot.sender import Sender
+    from tests.conftest import fast_limits
+
+    service = service_for(sessions)
+    async with UnitOfWork(sessions) as uow:
+        await service.flows.snapshot(uow)
+        await uow.commit()
+    for user_id in range(1, 61):  # an ad goes live: 60 hot leads before anything is sent
+        prospect = Prospectus(service, user_id=user_id)
+        await prospect.start("kitchen-quiz")
+        for option in ("~go", "city", "island", "large", "veneer", "appliances", "~done",
+                       "month", "~yes", "~mkno"):
+            await prospect.tap(option)
+        await prospect.text("Client " + "".join(chr(97 + int(d)) for d in str(user_id)))
+        await prospect.text(f"+7 916 123-45-{user_id:02d}")
+    async with sessions() as session:
+        messages = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.chat_id == GROUP))).scalars().all()
+        handoffs = (await session.execute(select(Handoff))).scalars().all()
+    assert len(handoffs) == 60
+    # one card, then digests of up to 8: 1 + ceil(59 / 8) = 9 messages, not 60
+    assert len(messages) == 9
+    counters = await Sender(bot, sessions, fast_limits()).drain(timeout=60)
+    assert counters.rate_limited == 0 and telegram.violations == []
+    sent = telegram.sent(GROUP, "sendMessage")
+    assert len(sent) == 9
+    buttons = {b["callback_data"] for call in sent
+               for row in call.params["reply_markup"]["inline_keyboard"] for b in row}
+    assert buttons == {f"claim:{h.id}" for h in handoffs}  # nothing dropped
+    assert all(len(call.params["text"]) <= 4096 for call in sent)
+    assert "New leads (8):" in sent[-2].params["text"]

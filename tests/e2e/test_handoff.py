@@ -1,0 +1,217 @@
+"""Hot leads to the managers' group through the fake Bot API: the card, claiming, status,
+SLA timers on a controlled clock, working hours, erasure."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import handoff_timers
+from dialogs.scenarios import TAP_WORDS
+from storage.models import Event, Handoff, Lead, utcnow
+from tests.e2e.conftest import bot_running
+
+GROUP, ESCALATION = -100111, -100222
+ANNA, BORIS, STRANGER = 9001, 9002, 9003
+PHONE = "+79161234567"
+
+
+async def hot_lead(prospect, name: str = "Olivia", phone: str = PHONE) -> None:
+    """The kitchen quiz to a hot lead handed off (score 98, SQL)."""
+    await prospect.start("kitchen-quiz__instagram")
+    for option in ("continue", "city", "island", "large", "veneer", "appliances",
+                   "lighting", "done", "month", "agree", "marketing_no"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    await prospect.send(name)
+    await prospect.share_contact(phone)
+
+
+def manager_tap(prospect_or_running, manager: int, data: str, chat_id: int = GROUP,
+                message_id: int = 1, first_name: str = "Anna") -> dict:
+    return {"callback_query": {
+        "id": f"m{manager}-{time.monotonic_ns()}", "chat_instance": "g",
+        "from": {"id": manager, "is_bot": False, "first_name": first_name},
+        "data": data, "message": {
+            "message_id": message_id, "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private"},
+            "from": {"id": 1, "is_bot": True, "first_name": "Leadbot"}, "text": "card"}}}
+
+
+async def push(running, update: dict, settle: bool = True) -> None:
+    running.telegram.push(update)
+    running.pushed += 1
+    if settle:
+        await running.settle()
+
+
+def cards(running, chat_id: int = GROUP) -> list:
+    return [c for c in running.telegram.sent(chat_id) if c.method == "sendMessage"]
+
+
+def alerts(running) -> dict[str, str]:
+    return {c.params["callback_query_id"]: c.params.get("text", "")
+            for c in running.telegram.sent(None, "answerCallbackQuery")}
+
+
+@pytest.fixture
+async def managed(telegram, tmp_path):
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", managers_chat_id=GROUP,
+                           escalation_chat_id=ESCALATION, managers_language="en",
+                           manager_ids=[ANNA, BORIS]) as running:
+        yield running
+
+
+async def test_a_hot_leads_card_reaches_the_group_with_what_a_manager_needs(managed):
+    prospect = managed.prospect(8001, "en")
+    await hot_lead(prospect)
+    [card] = cards(managed)
+    text = card.params["text"]
+    assert text.startswith("🔥 Hot lead · score 98 · SQL · target")
+    assert f"Olivia · {PHONE}" in text  # a phone number is tappable in Telegram's clients
+    assert "With an island (+20)" in text and "Within a month" in text
+    assert "Discount 15 % · code KITCHEN15-" in text
+    assert "Source: instagram · kitchen-quiz v1 · en · filled in within 0 min" in text
+    link = card.params["entities"][0]
+    assert link["url"] == "tg://user?id=8001" and link["type"] == "text_link"
+    assert card.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "✋ Claim"
+    assert len(text) < 700  # readable on a phone: a few lines, not a dump
+    async with managed.app.sessions() as session:
+        handoff = (await session.execute(select(Handoff))).scalar_one()
+        lead = (await session.execute(select(Lead))).scalar_one()
+    assert handoff.lead_id == lead.id and lead.status == "handoff"
+    assert managed.telegram.violations == []
+
+
+async def test_two_managers_tap_claim_at_once_and_exactly_one_wins(managed):
+    prospect = managed.prospect(8002, "uk")
+    await hot_lead(prospect, name="Олена")
+    data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await push(managed, manager_tap(managed, ANNA, data, first_name="Anna"), settle=False)
+    await push(managed, manager_tap(managed, BORIS, data, first_name="Boris"))
+    async with managed.app.sessions() as session:
+        handoff = (await session.execute(select(Handoff))).scalar_one()
+        claims = (await session.execute(select(Event).where(Event.kind == "claimed"))
+                  ).scalars().all()
+    assert len(claims) == 1 and handoff.claimed_by in (ANNA, BORIS)
+    winner = "Anna" if handoff.claimed_by == ANNA else "Boris"
+    said = alerts(managed)
+    assert any(text == f"{winner} has already claimed this lead." for text in said.values())
+    edit = managed.telegram.sent(GROUP, "editMessageText")[-1]
+    assert f"✅ Claimed by {winner} after" in edit.params["text"]
+    assert edit.params["reply_markup"] == {"inline_keyboard": []}
+    # the prospect is told, in their language, who will call
+    assert prospect.said()[-1] == (
+        f"{winner} вже займається вашою заявкою і скоро зв'яжеться з вами.")
+    # the winner gets the lead privately, with status buttons
+    private = managed.telegram.sent(handoff.claimed_by, "sendMessage")[-1]
+    assert "Олена" in private.params["text"]
+    assert [row[0]["text"] for row in private.params["reply_markup"]["inline_keyboard"]] == [
+        "📞 Contacted", "📅 Meeting set", "🏆 Won", "✖ Lost", "↩ Back to nurture"]
+
+
+async def test_a_tap_from_someone_not_a_manager_is_refused(managed, caplog):
+    prospect = managed.prospect(8003, "en")
+    await hot_lead(prospect)
+    data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await push(managed, manager_tap(managed, STRANGER, data))  # in the group, not listed
+    await push(managed, manager_tap(managed, 8003, data, chat_id=8003))  # the prospect
+    assert list(alerts(managed).values())[-2:] == ["Only managers can claim leads."] * 2
+    assert "claim refused: user 9003 is not a manager" in caplog.text
+    async with managed.app.sessions() as session:
+        assert (await session.execute(select(Handoff))).scalar_one().claimed_by is None
+
+
+async def test_status_buttons_record_events_and_time_to_first_contact(managed):
+    prospect = managed.prospect(8004, "en")
+    await hot_lead(prospect)
+    data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await push(managed, manager_tap(managed, ANNA, data))
+    async with managed.app.sessions() as session:
+        handoff_id = (await session.execute(select(Handoff))).scalar_one().id
+    await push(managed, manager_tap(managed, BORIS, f"lead:{handoff_id}:won", chat_id=BORIS))
+    assert list(alerts(managed).values())[-1] == "Another manager has this lead."
+    await push(managed, manager_tap(managed, ANNA, f"lead:{handoff_id}:contacted",
+                                    chat_id=ANNA, message_id=77))
+    await push(managed, manager_tap(managed, ANNA, f"lead:{handoff_id}:lost", chat_id=ANNA,
+                                    message_id=77))
+    reasons = managed.telegram.sent(ANNA, "editMessageText")[-1]
+    assert "Why was it lost?" in reasons.params["text"]
+    await push(managed, manager_tap(managed, ANNA, f"lead:{handoff_id}:lost:price",
+                                    chat_id=ANNA, message_id=77))
+    async with managed.app.sessions() as session:
+        handoff = (await session.execute(select(Handoff))).scalar_one()
+        lead = (await session.execute(select(Lead))).scalar_one()
+        statuses = [e.data for e in (await session.execute(select(Event).where(
+            Event.kind == "lead_status").order_by(Event.id))).scalars()]
+    assert (handoff.status, handoff.lost_reason, lead.status) == ("lost", "price", "lost")
+    assert handoff.first_contact_at is not None and handoff.claimed_at is not None
+    assert [(s["status"], s["reason"]) for s in statuses] == [("contacted", None),
+                                                                ("lost", "price")]
+    assert all(s["since_claim"] >= 0 and s["since_submission"] >= 0 for s in statuses)
+    assert "Status: ✖ Lost (Too expensive)" in managed.telegram.sent(
+        ANNA, "editMessageText")[-1].params["text"]
+
+
+async def test_sla_reminds_then_escalates_on_a_controlled_clock_also_after_a_restart(
+        telegram, tmp_path):
+    url = f"sqlite:///{tmp_path}/bot.db"
+    settings = {"managers_chat_id": GROUP, "escalation_chat_id": ESCALATION,
+                "managers_language": "en", "manager_ids": [ANNA], "sla_minutes": {"hot": 5}}
+    async with bot_running(telegram, url, **settings) as running:
+        await hot_lead(running.prospect(8005, "en"))
+        now = utcnow()
+        assert await handoff_timers(running.app, now + timedelta(minutes=4)) == 0
+        assert await handoff_timers(running.app, now + timedelta(minutes=6)) == 1
+        await running.settle()
+        reminder = cards(running)[-1]
+        assert reminder.params["text"].startswith("⏰ Nobody has claimed this lead for 6 min.")
+        assert reminder.params["entities"][0]["url"] == f"tg://user?id={ANNA}"  # mentioned
+    # a restart: the timer is a row, it still fires
+    async with bot_running(telegram, url, **settings) as running:
+        assert await handoff_timers(running.app, now + timedelta(minutes=9)) == 0
+        assert await handoff_timers(running.app, now + timedelta(minutes=12)) == 1
+        await running.settle()
+        [escalated] = cards(running, ESCALATION)
+        assert escalated.params["text"].startswith("🚨 Not claimed within 12 min")
+        data = escalated.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        await push(running, manager_tap(running, ANNA, data, chat_id=ESCALATION))
+        assert await handoff_timers(running.app, now + timedelta(hours=5)) == 0
+        async with running.app.sessions() as session:
+            handoff = (await session.execute(select(Handoff))).scalar_one()
+            kinds = [e.kind for e in (await session.execute(select(Event).where(
+                Event.kind.in_(("sla_reminder", "sla_escalated", "claimed")))
+                .order_by(Event.id))).scalars()]
+        assert handoff.claimed_by == ANNA
+        assert kinds == ["sla_reminder", "sla_escalated", "claimed"]
+
+
+async def test_outside_working_hours_the_prospect_is_told_when_to_expect_a_call(
+        telegram, tmp_path):
+    tomorrow = (datetime.now().astimezone() + timedelta(days=1)).strftime("%a").lower()
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", managers_chat_id=GROUP,
+                           managers_language="en", working_hours=f"{tomorrow} 09:00-18:00",
+                           timezone="Europe/Kyiv") as running:
+        prospect = running.prospect(8006, "en")
+        await hot_lead(prospect)
+        weekday = (datetime.now().astimezone() + timedelta(days=1)).strftime("%A")
+        assert prospect.said()[-1] == (
+            f"We are closed right now. A manager will contact you on {weekday} after 09:00 "
+            f"(Europe/Kyiv time).")
+        assert "🌙 after hours" in cards(running)[0].params["text"]
+        async with running.app.sessions() as session:
+            handoff = (await session.execute(select(Handoff))).scalar_one()
+        local = handoff.due_at.astimezone(running.app.service.handoffs.config.hours.zone)
+        assert (local.strftime("%a").lower(), local.hour, local.minute) == (tomorrow, 9, 5)
+
+
+async def test_forget_edits_the_managers_card(managed):
+    prospect = managed.prospect(8007, "en")
+    await hot_lead(prospect)
+    await prospect.command("/forget")
+    await prospect.tap(data="rights:forget:yes")
+    edit = managed.telegram.sent(GROUP, "editMessageText")[-1]
+    assert "The client erased their data (/forget)." in edit.params["text"]
+    assert PHONE not in edit.params["text"] and "Olivia" not in edit.params["text"]
