@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot import rights
-from bot.handoff import CLAIM, STATUS, ManagerTap
+from bot.handoff import CLAIM, RELAY, STATUS, ManagerTap
 from bot.service import MENU_PREFIX, Incoming, Service
 from dialogs import callback
 from dialogs.events import (
@@ -67,13 +67,19 @@ def build_router(service: Service) -> Router:
 
     @router.message(F.text)
     async def text(message: Message, event_update: Update) -> None:
-        await say(message, event_update, TextMessage(message.text or ""))
+        user = message.from_user
+        await service.handle(incoming(
+            event_update, message, event=TextMessage(message.text or ""),
+            reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
+            sender_name=" ".join(p for p in (user.first_name, user.last_name) if p)
+            if user else ""))
 
     @router.message()
     async def other(message: Message, event_update: Update) -> None:
         await say(message, event_update, OtherMessage(str(message.content_type)))
 
-    @router.callback_query(F.data.startswith(CLAIM) | F.data.startswith(STATUS))
+    @router.callback_query(F.data.startswith(CLAIM) | F.data.startswith(STATUS)
+                           | F.data.startswith(RELAY))
     async def manager(query: CallbackQuery, event_update: Update) -> None:
         user = query.from_user
         chat_id = query.message.chat.id if query.message else user.id

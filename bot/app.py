@@ -99,7 +99,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
         await session.close()
         await engine.dispose()
         raise StartupError(f"LEADBOT_WORKING_HOURS / LEADBOT_TIMEZONE: {error}") from None
-    sender = Sender(bot, sessions, limits)
+    sender = Sender(bot, sessions, limits, on_unreachable=handoffs.unreachable)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
@@ -177,6 +177,7 @@ async def check_telegram(app: App) -> None:
         raise StartupError(f"cannot reach the Bot API at {app.settings.telegram_api_url}: "
                            f"{error}") from None
     log.info("running as @%s", me.username)
+    app.service.handoffs.bot_username = me.username or ""
     try:
         for language, commands in COMMANDS.items():
             await app.bot.set_my_commands([BotCommand(command=c, description=d)

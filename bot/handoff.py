@@ -31,6 +31,7 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 CLAIM = "claim:"  # claim:<handoff id>
+RELAY = "relay:"  # relay:end:<handoff id>
 STATUS = "lead:"  # lead:<handoff id>:<status>[:<reason>]
 STATUSES = ("contacted", "meeting", "won", "lost", "nurture")
 REASONS = {"price": "price_reason", "competitor": "competitor", "no_answer": "no_answer",
@@ -82,6 +83,7 @@ class Handoffs:
     def __init__(self, config: HandoffConfig) -> None:
         self.config = config
         self.words = MANAGERS[config.language]
+        self.bot_username = ""  # from getMe at start: the link a manager opens
 
     # -- the card ------------------------------------------------------------------------
     def wanted(self, actions: list[Action]) -> RecordQualification | None:
@@ -284,6 +286,8 @@ class Handoffs:
     async def tap(self, uow: UnitOfWork, tap: ManagerTap, now: datetime) -> None:
         if tap.data.startswith(CLAIM):
             await self.claim(uow, tap, now)
+        elif tap.data.startswith(RELAY):
+            await self.end_relay(uow, tap, now)
         else:
             await self.status(uow, tap, now)
 
@@ -327,9 +331,12 @@ class Handoffs:
         self._event(uow, handoff, "claimed", now, manager=tap.user_id, seconds=seconds)
         self._to_prospect(uow, handoff, "claimed", name=tap.name.split()[0] if tap.name
                           else "")
-        uow.stage(OutboxMessage, chat_id=tap.user_id, method="sendMessage", payload={
-            "chat_id": tap.user_id, "text": handoff.card_text or "",
-            "reply_markup": inline_markup(self.status_buttons(handoff))})
+        # the lead in the manager's private chat; replying to it writes to the client
+        uow.stage(OutboxMessage, chat_id=tap.user_id, method="sendMessage",
+                  step=f"lead:{handoff.id}", conversation_id=handoff.conversation_id,
+                  payload={"chat_id": tap.user_id,
+                           "text": f"{handoff.card_text}\n\n{w['reply_hint']}",
+                           "reply_markup": inline_markup(self.status_buttons(handoff))})
 
     def status_buttons(self, handoff: Handoff) -> tuple:
         w = self.words
@@ -372,6 +379,108 @@ class Handoffs:
         self._event(uow, handoff, "lead_status", now, status=status, reason=reason,
                     since_claim=int((now - claimed).total_seconds()),
                     since_submission=int((now - handoff.submitted_at).total_seconds()))
+
+    async def unreachable(self, uow: UnitOfWork, row: OutboxMessage) -> None:
+        """A manager's private chat refused the lead: the group is told, with the link
+        that opens the chat; the lead's messages wait for it."""
+        session = uow.session
+        assert session is not None and row.step is not None
+        handoff = await session.get(Handoff, int(row.step.split(":")[1]))
+        if handoff is None:
+            return
+        name = handoff.claimed_by_name or str(row.chat_id)
+        link = f"https://t.me/{self.bot_username}?start=manager" if self.bot_username else ""
+        text = self.words["start_me"].format(name=name, link=link).strip()
+        uow.stage(OutboxMessage, chat_id=handoff.chat_id, method="sendMessage", payload={
+            "chat_id": handoff.chat_id, "text": text,
+            "entities": [{"type": "text_link", "offset": 0, "length": utf16(name),
+                          "url": f"tg://user?id={row.chat_id}"}],
+            "link_preview_options": {"is_disabled": True}})
+        self._event(uow, handoff, "manager_unreachable", row.created_at,
+                    manager=row.chat_id)
+
+    # -- relay: manager and prospect talking through the bot ----------------------------
+    async def lead_replied_to(self, uow: UnitOfWork, chat_id: int,
+                              message_id: int) -> Handoff | None:
+        """The hand-off whose card (or relayed message) a manager replied to, if any."""
+        session = uow.session
+        assert session is not None
+        row = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.telegram_message_id == message_id,
+            OutboxMessage.step.like("lead:%")))).scalars().first()
+        if row is None or row.step is None:
+            return None
+        return await session.get(Handoff, int(row.step.split(":")[1]))
+
+    async def from_manager(self, uow: UnitOfWork, handoff: Handoff, manager: int,
+                           name: str, text: str, now: datetime) -> None:
+        w = self.words
+        session = uow.session
+        assert session is not None
+        if handoff.claimed_by != manager:
+            uow.stage(OutboxMessage, chat_id=manager, method="sendMessage",
+                      payload={"chat_id": manager, "text": w["not_your_chat"]})
+            return
+        prospect = await uow.prospects.lock(handoff.user_id)
+        if prospect is None:
+            return
+        if prospect.relay_handoff_id != handoff.id:
+            prospect.relay_handoff_id = handoff.id
+            self._event(uow, handoff, "relay_started", now, manager=manager)
+        words = PROSPECT_HANDOFF[language_of(handoff.language)]
+        end = ((Button(text=words["end_chat"], data=f"{RELAY}end:{handoff.id}"),),)
+        uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendMessage",
+                  conversation_id=handoff.conversation_id, step=f"lead:{handoff.id}:r",
+                  payload={"chat_id": prospect.chat_id,
+                           "text": words["relay"].format(name=name.split()[0] if name
+                                                         else "", text=text),
+                           "reply_markup": inline_markup(end)})
+        self._event(uow, handoff, "relay_message", now, side="manager")
+
+    async def from_prospect(self, uow: UnitOfWork, handoff_id: int, text: str | None,
+                            kind: str, now: datetime) -> bool:
+        """A prospect's message during a relay goes to their manager. False: no relay."""
+        session = uow.session
+        assert session is not None
+        handoff = await session.get(Handoff, handoff_id)
+        if handoff is None or handoff.claimed_by is None:
+            return False
+        w = self.words
+        lead = await session.get(Lead, handoff.lead_id)
+        who = (lead.name if lead and lead.name else None) or f"#{handoff.id}"
+        body = text if text is not None else w["relay_media"].format(kind=kind)
+        end = ((Button(text=w["end_chat"], data=f"{RELAY}end:{handoff.id}"),),)
+        uow.stage(OutboxMessage, chat_id=handoff.claimed_by, method="sendMessage",
+                  conversation_id=handoff.conversation_id, step=f"lead:{handoff.id}:r",
+                  payload={"chat_id": handoff.claimed_by,
+                           "text": w["relay_from"].format(name=who, text=body),
+                           "reply_markup": inline_markup(end)})
+        self._event(uow, handoff, "relay_message", now, side="prospect")
+        return True
+
+    async def end_relay(self, uow: UnitOfWork, tap: ManagerTap, now: datetime) -> None:
+        session = uow.session
+        assert session is not None
+        try:
+            handoff = await session.get(Handoff, int(tap.data.rsplit(":", 1)[1]))
+        except ValueError:
+            handoff = None
+        if handoff is None or tap.user_id not in (handoff.claimed_by, handoff.user_id):
+            self._answer(uow, tap)
+            return
+        self._answer(uow, tap)
+        prospect = await uow.prospects.lock(handoff.user_id)
+        if prospect is None or prospect.relay_handoff_id != handoff.id:
+            return
+        prospect.relay_handoff_id = None
+        language = language_of(handoff.language)
+        self._to_prospect(uow, handoff, "relay_ended")
+        if handoff.claimed_by is not None:
+            uow.stage(OutboxMessage, chat_id=handoff.claimed_by, method="sendMessage",
+                      payload={"chat_id": handoff.claimed_by,
+                               "text": self.words["relay_ended"]})
+        self._event(uow, handoff, "relay_ended", now, by="prospect" if tap.user_id ==
+                    handoff.user_id else "manager", language=language)
 
     # -- timers --------------------------------------------------------------------------
     def due(self, now: datetime, temperature: str) -> datetime:

@@ -85,6 +85,7 @@ class Rights:
                                    text_sha256=shown, language=language, update_id=update_id)
             await privacy.erase(uow, prospect.user_id, now=now, reason="request")
             await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
+            prospect.relay_handoff_id = None
             self._send(uow, prospect, texts["forgotten"])
 
     # -- words ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,8 +62,11 @@ class Counters:
 class Sender:
     def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession],
                  limits: Limits | None = None, clock: Callable[[], datetime] = utcnow,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_unreachable: Callable[[UnitOfWork, OutboxMessage], Awaitable[None]]
+                 | None = None) -> None:
         self.bot, self.sessions, self.clock, self.monotonic = bot, sessions, clock, monotonic
+        self.on_unreachable = on_unreachable  # a manager's private chat refused (403)
         self.limiter = RateLimiter(limits or Limits())
         self.counters = Counters()
         self._wake = asyncio.Event()
@@ -229,6 +232,9 @@ class Sender:
 
     async def _blocked(self, row: OutboxMessage, error: TelegramAPIError) -> None:
         self.counters.blocked += 1
+        if row.step and row.step.startswith("lead:") and self.on_unreachable is not None:
+            await self._unreachable_manager(row, error)
+            return
         async with UnitOfWork(self.sessions) as uow:
             stored = await uow.outbox.get(row.id)
             if stored is not None:
@@ -241,6 +247,22 @@ class Sender:
                 uow.events.add(Event(user_id=prospect.user_id, kind="blocked",
                                      created_at=self.clock()))
             await uow.commit()
+
+    async def _unreachable_manager(self, row: OutboxMessage, error: TelegramAPIError) -> None:
+        """A manager who never started a private chat with the bot (Telegram refuses to
+        write first): their messages wait, not dropped, until they press Start."""
+        assert self.on_unreachable is not None
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is None:
+                return
+            first = await uow.outbox.waiting_count(row.chat_id) == 0
+            stored.status, stored.error = "waiting", error.message[:500]
+            stored.attempts += 1
+            if first:
+                await self.on_unreachable(uow, stored)
+            await uow.commit()
+        self.wake()
 
     async def _retry(self, row: OutboxMessage, error: BaseException) -> None:
         async with UnitOfWork(self.sessions) as uow:

@@ -25,7 +25,7 @@ from bot.rights import Operator, Rights
 from bot.texts import MENU, language_of
 from dialogs.actions import AnswerTap, Button, SetContact
 from dialogs.engine import step
-from dialogs.events import Event, Restart, Start, Tap, TextMessage
+from dialogs.events import Event, OtherMessage, Restart, Start, Tap, TextMessage
 from dialogs.state import State
 from storage.models import Conversation, OutboxMessage, Prospect, utcnow
 from storage.models import Event as EventRow
@@ -54,6 +54,8 @@ class Incoming:
     rights_data: str | None = None  # a tap on a confirmation of one of those
     message_id: int | None = None  # the message whose button was tapped
     manager_tap: ManagerTap | None = None  # a manager's Claim or status button
+    reply_to: int | None = None  # the message a text replies to (a manager's relay)
+    sender_name: str = ""  # first and last name, for a manager's relayed words
 
 
 def parse_payload(payload: str) -> tuple[str | None, str | None]:
@@ -100,6 +102,13 @@ class Service:
                 await self.handoffs.tap(uow, incoming.manager_tap, now)
                 await uow.commit()
                 return True
+            if await self._manager_reply(uow, incoming, now):
+                await uow.commit()
+                return True
+            if incoming.start_payload is not None and await uow.outbox.release_waiting(
+                    incoming.chat_id) and incoming.start_payload == "manager":
+                await uow.commit()  # a manager opened the chat: their leads follow
+                return True
             prospect, current = await self._prospect(uow, incoming, now)
             if incoming.blocked is not None:
                 await self._membership(uow, prospect, incoming.blocked, now)
@@ -108,7 +117,8 @@ class Service:
             else:
                 if prospect.blocked:  # they wrote to us: they no longer block the bot
                     prospect.blocked, prospect.updated_at = False, now
-                await self._converse(uow, prospect, current, incoming, now)
+                if not await self._relay(uow, prospect, incoming, now):
+                    await self._converse(uow, prospect, current, incoming, now)
             await uow.commit()
         return True
 
@@ -130,6 +140,30 @@ class Service:
             await uow.outbox.drop_chat(prospect.chat_id, "blocked by the prospect")
         uow.events.add(EventRow(user_id=prospect.user_id, created_at=now,
                                 kind="blocked" if blocked else "unblocked"))
+
+    async def _manager_reply(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> bool:
+        """A manager's reply to a lead's card or a relayed message: to the prospect."""
+        if incoming.reply_to is None or not isinstance(incoming.event, TextMessage):
+            return False
+        handoff = await self.handoffs.lead_replied_to(uow, incoming.chat_id, incoming.reply_to)
+        if handoff is None or incoming.user_id == handoff.user_id:
+            return False
+        await self.handoffs.from_manager(uow, handoff, incoming.user_id, incoming.sender_name,
+                                         incoming.event.text, now)
+        return True
+
+    async def _relay(self, uow: UnitOfWork, prospect: Prospect, incoming: Incoming,
+                     now: datetime) -> bool:
+        """While a manager talks with the prospect, their messages go to the manager."""
+        if prospect.relay_handoff_id is None or not isinstance(
+                incoming.event, TextMessage | OtherMessage):
+            return False
+        text = incoming.event.text if isinstance(incoming.event, TextMessage) else None
+        kind = incoming.event.kind if isinstance(incoming.event, OtherMessage) else "text"
+        if await self.handoffs.from_prospect(uow, prospect.relay_handoff_id, text, kind, now):
+            return True
+        prospect.relay_handoff_id = None  # the lead is gone: back to the flow
+        return False
 
     async def _rights(self, uow: UnitOfWork, prospect: Prospect,
                       current: Conversation | None, incoming: Incoming, now: datetime) -> None:

@@ -146,6 +146,12 @@ MANAGERS = {
         "digest": "Новые лиды ({count}):",
         "erased": "🗑 Клиент удалил свои данные (/forget).",
         "after_hours_note": "вне рабочего времени; срок отсчитывается с открытия",
+        "reply_hint": "Ответьте на это сообщение, чтобы написать клиенту через бота.",
+        "relay_from": "💬 {name}: {text}", "relay_media": "(прислал(а) {kind} — откройте чат)",
+        "end_chat": "Завершить переписку", "relay_ended": "Переписка с клиентом завершена.",
+        "not_your_chat": "Этот лид ведёт другой менеджер.",
+        "start_me": "{name}, я не могу написать вам в личку: откройте {link} и нажмите "
+                    "«Запустить» — карточка лида придёт туда.",
     },
     "uk": {
         "hot": "🔥 Гарячий", "warm": "🌤 Теплий", "cold": "❄️ Холодний",
@@ -168,6 +174,12 @@ MANAGERS = {
         "digest": "Нові ліди ({count}):",
         "erased": "🗑 Клієнт видалив свої дані (/forget).",
         "after_hours_note": "поза робочим часом; строк рахується з відкриття",
+        "reply_hint": "Дайте відповідь на це повідомлення, щоб написати клієнту через бота.",
+        "relay_from": "💬 {name}: {text}", "relay_media": "(надіслав(ла) {kind} — відкрийте чат)",
+        "end_chat": "Завершити листування", "relay_ended": "Листування з клієнтом завершено.",
+        "not_your_chat": "Цей лід веде інший менеджер.",
+        "start_me": "{name}, я не можу написати вам в особисті: відкрийте {link} і натисніть "
+                    "«Запустити» — картка ліда прийде туди.",
     },
     "en": {
         "hot": "🔥 Hot", "warm": "🌤 Warm", "cold": "❄️ Cold",
@@ -189,16 +201,28 @@ MANAGERS = {
         "digest": "New leads ({count}):",
         "erased": "🗑 The client erased their data (/forget).",
         "after_hours_note": "after hours; the SLA clock starts at opening time",
+        "reply_hint": "Reply to this message to write to the client through the bot.",
+        "relay_from": "💬 {name}: {text}", "relay_media": "(sent {kind}: open the chat)",
+        "end_chat": "End the chat", "relay_ended": "The chat with the client has ended.",
+        "not_your_chat": "Another manager has this lead.",
+        "start_me": "{name}, I cannot write to you privately: open {link} and press Start, "
+                    "and the lead's card will follow.",
     },
 }
 PROSPECT_HANDOFF = {
     "ru": {"claimed": "{name} уже занимается вашей заявкой и скоро свяжется с вами.",
+           "relay": "💬 {name}: {text}", "end_chat": "Завершить переписку",
+           "relay_ended": "Переписка с менеджером завершена. Спасибо!",
            "after_hours": "Сейчас мы не работаем. Менеджер свяжется с вами {when} "
                           "(время: {zone})."},
     "uk": {"claimed": "{name} вже займається вашою заявкою і скоро зв'яжеться з вами.",
+           "relay": "💬 {name}: {text}", "end_chat": "Завершити листування",
+           "relay_ended": "Листування з менеджером завершено. Дякуємо!",
            "after_hours": "Зараз ми не працюємо. Менеджер зв'яжеться з вами {when} "
                           "(час: {zone})."},
     "en": {"claimed": "{name} is already on your request and will contact you shortly.",
+           "relay": "💬 {name}: {text}", "end_chat": "End the chat",
+           "relay_ended": "The chat with the manager has ended. Thank you!",
            "after_hours": "We are closed right now. A manager will contact you {when} "
                           "({zone} time)."},
 }

@@ -32,6 +32,7 @@ class Prospect(SQLModel, table=True):
     blocked: bool = False
     created_at: datetime = _time()
     updated_at: datetime = _time()
+    relay_handoff_id: int | None = None  # talking to a manager through the bot: whose lead
 
 
 class Conversation(SQLModel, table=True):

@@ -175,6 +175,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         OutboxMessage.chat_id == user_id if conversation_ids is None else False)))).scalars()
     for row in outbox:
         payload = _scrub(row.payload, secrets)
+        if row.step and row.step.endswith(":r") and "text" in payload:  # relayed words
+            payload = {**payload, "text": ERASED}
         if payload != row.payload or row.status == "pending":
             row.payload = payload
             messages += 1

@@ -165,6 +165,19 @@ class Outbox(Repository):
             select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending"))
         return result.scalar_one_or_none()
 
+    async def waiting_count(self, chat_id: int) -> int:
+        result = await self.session.execute(select(func.count()).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.status == "waiting"))
+        return int(result.scalar_one())
+
+    async def release_waiting(self, chat_id: int) -> int:
+        """Messages that waited for this chat to open (a manager pressed Start): sent now."""
+        result = await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                                        OutboxMessage.status == "waiting")
+            .values(status="pending", error=None))
+        return result.rowcount or 0
+
     async def drop_chat(self, chat_id: int, reason: str) -> int:
         """A prospect who blocked the bot: nothing queued for them is ever tried again."""
         result = await self.session.execute(

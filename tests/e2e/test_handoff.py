@@ -215,3 +215,71 @@ async def test_forget_edits_the_managers_card(managed):
     edit = managed.telegram.sent(GROUP, "editMessageText")[-1]
     assert "The client erased their data (/forget)." in edit.params["text"]
     assert PHONE not in edit.params["text"] and "Olivia" not in edit.params["text"]
+
+
+def manager_says(manager: int, text: str, reply_to: int, first_name: str = "Anna") -> dict:
+    chat = {"id": manager, "type": "private"}
+    return {"message": {
+        "message_id": 5000 + reply_to, "date": int(time.time()), "chat": chat, "text": text,
+        "from": {"id": manager, "is_bot": False, "first_name": first_name},
+        "reply_to_message": {"message_id": reply_to, "date": int(time.time()), "chat": chat,
+                             "from": {"id": 1, "is_bot": True, "first_name": "Leadbot"},
+                             "text": "card"}}}
+
+
+async def test_relay_works_both_ways_and_either_side_ends_it(managed):
+    prospect = managed.prospect(8008, "ru")
+    await hot_lead(prospect, name="Иван")
+    data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await push(managed, manager_tap(managed, ANNA, data))
+    async with managed.app.sessions() as session:
+        from storage.models import OutboxMessage
+
+        card = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.chat_id == ANNA, OutboxMessage.method == "sendMessage"))
+        ).scalars().first()
+    assert "Reply to this message to write to the client" in card.payload["text"]
+    await push(managed, manager_says(ANNA, "Здравствуйте! Когда удобно позвонить?",
+                                     card.telegram_message_id))
+    assert prospect.said()[-1] == "💬 Anna: Здравствуйте! Когда удобно позвонить?"
+    end = managed.telegram.sent(8008)[-1].params["reply_markup"]["inline_keyboard"][0][0]
+    assert end["text"] == "Завершить переписку"
+    await prospect.send("Завтра в 10")
+    assert managed.telegram.texts(ANNA)[-1] == "💬 Иван: Завтра в 10"
+    await prospect.sticker()
+    assert managed.telegram.texts(ANNA)[-1].startswith("💬 Иван: (sent ")
+    # a manager who does not have the lead cannot write to its client
+    await push(managed, manager_says(BORIS, "Hi", card.telegram_message_id, "Boris"))
+    assert "Hi" not in " ".join(prospect.said()[-1:])
+    # the prospect ends it; their next words go to the flow again, not to Anna
+    await prospect.tap(data=end["callback_data"])
+    assert prospect.said()[-1] == "Переписка с менеджером завершена. Спасибо!"
+    assert managed.telegram.texts(ANNA)[-1] == "The chat with the client has ended."
+    before = len(managed.telegram.texts(ANNA))
+    await prospect.send("ещё вопрос")
+    assert len(managed.telegram.texts(ANNA)) == before
+    async with managed.app.sessions() as session:
+        kinds = [e.kind for e in (await session.execute(select(Event).where(
+            Event.kind.like("relay%")).order_by(Event.id))).scalars()]
+    assert kinds == ["relay_started", "relay_message", "relay_message", "relay_message",
+                     "relay_ended"]
+
+
+async def test_a_manager_who_never_started_the_bot_is_told_and_loses_nothing(managed):
+    managed.telegram.closed_chats.add(ANNA)
+    prospect = managed.prospect(8009, "en")
+    await hot_lead(prospect)
+    data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await push(managed, manager_tap(managed, ANNA, data))
+    notice = cards(managed)[-1].params
+    assert notice["text"] == (
+        "Anna, I cannot write to you privately: open "
+        "https://t.me/leadbot_test_bot?start=manager and press Start, and the lead's card "
+        "will follow.")
+    assert notice["entities"][0]["url"] == f"tg://user?id={ANNA}"
+    assert managed.telegram.texts(ANNA) == []
+    # Anna opens the chat: the card that waited is delivered
+    anna = managed.prospect(ANNA, "en")
+    await anna.start("manager")
+    [card] = managed.telegram.texts(ANNA)
+    assert card.startswith("🔥 Hot lead") and "Reply to this message" in card

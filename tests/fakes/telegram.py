@@ -55,6 +55,8 @@ class FakeTelegram:
     commands: dict[str, list] = field(default_factory=dict)
     confirmed_offset: int = 0
     violations: list[str] = field(default_factory=list)
+    # users who never pressed Start: Telegram refuses to write to them first
+    closed_chats: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -153,6 +155,8 @@ class FakeTelegram:
             for button in row:
                 if len(str(button.get("callback_data", "")).encode()) > 64:
                     return 400, "Bad Request: BUTTON_DATA_INVALID"
+        if method in MESSAGE_METHODS and int(params["chat_id"]) in self.closed_chats:
+            return 403, "Forbidden: bot can't initiate conversation with a user"
         if method in MESSAGE_METHODS:
             chat_id = int(params["chat_id"])
             if self._limiter.wait(chat_id, now) > 0.02:  # and a little slack for clock jitter
@@ -230,6 +234,8 @@ class FakeTelegram:
         self.faults.append(Fault(method, status, description, retry_after, delay, times))
 
     def push(self, update: dict) -> int:
+        chat = (update.get("message") or {}).get("chat") or {}
+        self.closed_chats.discard(chat.get("id"))  # they wrote to the bot: the chat is open
         update = {"update_id": next(self._update_ids), **update}
         self.updates.append(update)
         self._arrived.set()
