@@ -33,6 +33,7 @@ from bot.settings import Settings
 from bot.texts import COMMANDS
 from bot.webhook import WEBHOOK_PATH, build_app
 from dialogs.hours import HoursError
+from dialogs.routing import RoutingError
 from storage import crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
@@ -95,10 +96,10 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
         raise StartupError(str(error)) from None
     try:
         handoffs = Handoffs(HandoffConfig.from_settings(settings))
-    except HoursError as error:
+    except (HoursError, RoutingError) as error:
         await session.close()
         await engine.dispose()
-        raise StartupError(f"LEADBOT_WORKING_HOURS / LEADBOT_TIMEZONE: {error}") from None
+        raise StartupError(f"hand-off settings: {error}") from None
     sender = Sender(bot, sessions, limits, on_unreachable=handoffs.unreachable)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,

@@ -22,6 +22,7 @@ from bot.settings import Settings
 from bot.texts import AFTER, MANAGERS, PROSPECT_HANDOFF, WEEKDAYS, language_of
 from dialogs.actions import Action, Button, RecordQualification
 from dialogs.hours import WorkingHours
+from dialogs.routing import Manager, Route, Routing, RoutingError, facts
 from dialogs.schema import Flow
 from dialogs.state import State
 from dialogs.texts import pick
@@ -51,14 +52,23 @@ class HandoffConfig:
         default_factory=lambda: {"hot": 5, "warm": 30, "cold": 120})
     language: str = "ru"
     hours: WorkingHours | None = None
+    routing: Routing = field(default_factory=Routing)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HandoffConfig:
-        """Raises HoursError for unreadable working hours or time zone."""
+        """Raises HoursError for unreadable working hours or time zone, RoutingError for a
+        routing file that cannot be used."""
+        routing = Routing()
+        if settings.routing_file is not None:
+            try:
+                text = settings.routing_file.read_text(encoding="utf-8")
+            except OSError as error:
+                raise RoutingError(f"{settings.routing_file}: {error.strerror}") from None
+            routing = Routing.from_yaml(text, str(settings.routing_file))
         return cls(settings.managers_chat_id, frozenset(settings.manager_ids),
                    settings.escalation_chat_id, frozenset(settings.handoff_also),
                    dict(settings.sla_minutes), language_of(settings.managers_language),
-                   WorkingHours.parse(settings.working_hours, settings.timezone))
+                   WorkingHours.parse(settings.working_hours, settings.timezone), routing)
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,8 @@ class Handoffs:
 
     # -- the card ------------------------------------------------------------------------
     def wanted(self, actions: list[Action]) -> RecordQualification | None:
-        """The qualification that hands this lead off, if any (and a group to hand to)."""
-        if self.config.chat_id is None:
+        """The qualification that hands this lead off, if any (and managers to hand to)."""
+        if self.config.chat_id is None and not self.config.routing.routes:
             return None
         for action in actions:
             if isinstance(action, RecordQualification) and (
@@ -99,7 +109,7 @@ class Handoffs:
     async def announce(self, uow: UnitOfWork, conversation: Conversation, state: State,
                        flow: Flow, qualification: RecordQualification, now: datetime) -> None:
         session = uow.session
-        assert session is not None and self.config.chat_id is not None
+        assert session is not None
         lead = await uow.leads.for_conversation(conversation.id)
         if lead is None or lead.id is None:
             await session.flush()
@@ -108,24 +118,66 @@ class Handoffs:
         if (await session.execute(select(Handoff.id).where(Handoff.lead_id == lead.id))
                 ).first() is not None:
             return  # one hand-off per lead
+        q = qualification
+        route = self.config.routing.route(facts(
+            flow=flow.id, tags=q.tags, answers=state.answers, language=state.language,
+            temperature=q.temperature, score=q.score, source=conversation.source, sql=q.sql,
+            mql=q.mql, target=q.target))
+        chat_id = route.chat_id if route and route.chat_id else self.config.chat_id
+        manager = await self.pick_manager(uow, route) if route and route.assign else None
+        if chat_id is None and manager is None:
+            log.warning("lead %s: no route and no LEADBOT_MANAGERS_CHAT_ID to hand it to",
+                        lead.id)
+            return
         handoff = Handoff(lead_id=lead.id, conversation_id=conversation.id,
-                          user_id=conversation.user_id, chat_id=self.config.chat_id,
-                          temperature=qualification.temperature, language=state.language,
-                          submitted_at=now, due_at=self.due(now, qualification.temperature),
+                          user_id=conversation.user_id, chat_id=chat_id or 0,
+                          route=route.name if route else None,
+                          temperature=q.temperature, language=state.language,
+                          submitted_at=now, due_at=self.due(now, q.temperature),
                           created_at=now)
-        handoff.card_text = self.card_text(lead, conversation, state, flow, qualification, now)
+        handoff.card_text = self.card_text(lead, conversation, state, flow, q, now)
         session.add(handoff)
         await session.flush()
         lead.status = "handoff"
-        await self._post(uow, handoff)
+        if manager is not None:  # straight to one manager: claimed on their behalf
+            handoff.assigned = True
+            handoff.claimed_by, handoff.claimed_by_name = manager.id, manager.name or str(
+                manager.id)
+            handoff.claimed_at = handoff.status_at = now
+            handoff.status, handoff.due_at = "claimed", None
+        if chat_id is not None:
+            await self._post(uow, handoff)
         uow.stage(Event, user_id=conversation.user_id, conversation_id=conversation.id,
                   kind="announced", flow_id=conversation.flow_id,
                   flow_version=conversation.flow_version, source=conversation.source,
-                  data={"handoff": handoff.id, "chat": self.config.chat_id}, created_at=now)
+                  data={"handoff": handoff.id, "chat": chat_id, "route": handoff.route},
+                  created_at=now)
+        if manager is not None:
+            await self._claimed(uow, handoff, lead, now, "assigned")
         hours = self.config.hours
         if hours is not None and not hours.is_open(now):
             self._to_prospect(uow, handoff, "after_hours", when=self.when(
                 hours.next_opening(now), handoff.language), zone=hours.zone.key)
+
+    async def pick_manager(self, uow: UnitOfWork, route: Route) -> Manager | None:
+        """round_robin: the one after the last assigned on this route; least_loaded: the one
+        with the fewest leads in hand (claimed, contacted, meeting set)."""
+        session = uow.session
+        assert session is not None
+        managers = list(route.managers)
+        if route.assign == "round_robin":
+            last = (await session.execute(
+                select(Handoff.claimed_by).where(Handoff.route == route.name,
+                                                 Handoff.assigned.is_(True))
+                .order_by(Handoff.id.desc()).limit(1))).scalar_one_or_none()
+            ids = [m.id for m in managers]
+            return managers[(ids.index(last) + 1) % len(managers) if last in ids else 0]
+        loads = dict((await session.execute(
+            select(Handoff.claimed_by, func.count()).where(
+                Handoff.claimed_by.in_([m.id for m in managers]),
+                Handoff.status.in_(("claimed", "contacted", "meeting")))
+            .group_by(Handoff.claimed_by))).all())
+        return min(managers, key=lambda m: loads.get(m.id, 0))
 
     def card_text(self, lead: Lead, conversation: Conversation, state: State, flow: Flow,
                   q: RecordQualification, now: datetime) -> str:
@@ -200,7 +252,9 @@ class Handoffs:
                              "length": utf16(w["chat"]),
                              "url": f"tg://user?id={handoff.user_id}"})
             text += w["chat"] + "\n"
-            if handoff.claimed_at is not None:
+            if handoff.assigned:
+                text += w["assigned"].format(name=handoff.claimed_by_name) + "\n"
+            elif handoff.claimed_at is not None:
                 seconds = int((handoff.claimed_at - handoff.submitted_at).total_seconds())
                 text += w["claimed"].format(name=handoff.claimed_by_name, seconds=seconds)
                 text += "\n"
@@ -277,9 +331,15 @@ class Handoffs:
                   edit_of=card_id, payload=payload)
 
     # -- manager's taps ------------------------------------------------------------------
-    def is_manager(self, tap: ManagerTap) -> bool:
+    def is_manager(self, tap: ManagerTap, route_name: str | None = None) -> bool:
+        """Managers tap in the managers' chats (only members see those), and are on the
+        list of their route, or of LEADBOT_MANAGER_IDS, when one is given."""
         chats = {self.config.chat_id, self.config.escalation_chat_id} - {None}
+        chats |= self.config.routing.chats()
         in_chat = tap.chat_id in chats or (tap.chat_id == tap.user_id)
+        route = next((r for r in self.config.routing.routes if r.name == route_name), None)
+        if route is not None and route.managers:
+            return in_chat and route.may_claim(tap.user_id)
         allowed = not self.config.manager_ids or tap.user_id in self.config.manager_ids
         return in_chat and allowed
 
@@ -295,15 +355,16 @@ class Handoffs:
         w = self.words
         session = uow.session
         assert session is not None
-        if not self.is_manager(tap) or tap.chat_id == tap.user_id:
-            log.warning("claim refused: user %s is not a manager (chat %s)", tap.user_id,
-                        tap.chat_id)
-            self._answer(uow, tap, w["not_manager"], alert=True)
-            return
         try:
             handoff_id = int(tap.data.removeprefix(CLAIM))
         except ValueError:
             self._answer(uow, tap)
+            return
+        route = await session.scalar(select(Handoff.route).where(Handoff.id == handoff_id))
+        if not self.is_manager(tap, route) or tap.chat_id == tap.user_id:
+            log.warning("claim refused: user %s is not a manager (chat %s)", tap.user_id,
+                        tap.chat_id)
+            self._answer(uow, tap, w["not_manager"], alert=True)
             return
         # The first claim wins, atomically: the row is claimed only while nobody has it
         # (another process's claim waits for the row lock, then finds it taken).
@@ -324,17 +385,26 @@ class Handoffs:
             return
         self._answer(uow, tap, w["yours"])
         await self.refresh_card(uow, handoff.card_id)
-        lead = await session.get(Lead, handoff.lead_id)
+        await self._claimed(uow, handoff, await session.get(Lead, handoff.lead_id), now,
+                            "claimed")
+
+    async def _claimed(self, uow: UnitOfWork, handoff: Handoff, lead: Lead | None,
+                       now: datetime, kind: str) -> None:
+        """A manager has the lead (claimed, or assigned by a route): the prospect is told
+        who, the manager gets it privately with the status buttons."""
+        w = self.words
+        manager, name = handoff.claimed_by, handoff.claimed_by_name or ""
+        assert manager is not None
         if lead is not None:
             lead.status, lead.updated_at = "claimed", now
         seconds = int((now - handoff.submitted_at).total_seconds())
-        self._event(uow, handoff, "claimed", now, manager=tap.user_id, seconds=seconds)
-        self._to_prospect(uow, handoff, "claimed", name=tap.name.split()[0] if tap.name
-                          else "")
+        self._event(uow, handoff, kind, now, manager=manager, seconds=seconds,
+                    route=handoff.route)
+        self._to_prospect(uow, handoff, "claimed", name=name.split()[0] if name else "")
         # the lead in the manager's private chat; replying to it writes to the client
-        uow.stage(OutboxMessage, chat_id=tap.user_id, method="sendMessage",
+        uow.stage(OutboxMessage, chat_id=manager, method="sendMessage",
                   step=f"lead:{handoff.id}", conversation_id=handoff.conversation_id,
-                  payload={"chat_id": tap.user_id,
+                  payload={"chat_id": manager,
                            "text": f"{handoff.card_text}\n\n{w['reply_hint']}",
                            "reply_markup": inline_markup(self.status_buttons(handoff))})
 

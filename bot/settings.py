@@ -61,5 +61,6 @@ class Settings(BaseSettings):
     handoff_also: Annotated[list[str], NoDecode] = []  # temperatures always handed off: warm
     sla_minutes: Annotated[dict[str, int], NoDecode] = {"hot": 5, "warm": 30, "cold": 120}
     managers_language: str = "ru"  # the language of cards and managers' buttons
+    routing_file: Path | None = None  # rules: which group or managers get which lead
     working_hours: str | None = None  # "mon-fri 09:00-19:00"; unset: always open
     timezone: str = "UTC"  # of the working hours: "Europe/Moscow", "Europe/Kyiv"

@@ -201,6 +201,8 @@ class Handoff(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversations.id")
     user_id: int = Field(sa_type=BigInteger, index=True)  # the prospect
     chat_id: int = Field(sa_type=BigInteger)  # the managers' group it was announced in
+    route: str | None = Field(default=None, max_length=32)  # LEADBOT_ROUTING_FILE's route
+    assigned: bool = False  # given straight to a manager (round-robin / least-loaded)
     temperature: str = Field(max_length=8)
     language: str = Field(max_length=8)  # the prospect's
     submitted_at: datetime = Field(sa_type=UTCDateTime)  # the lead's last answer

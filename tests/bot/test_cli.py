@@ -176,4 +176,4 @@ def test_links_print_a_deep_link_per_flow():
 
 def test_db_upgrade(tmp_path):
     result = leadbot("db", "upgrade", env={"LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
-    assert result.returncode == 0 and "database at revision 0007" in result.stdout
+    assert result.returncode == 0 and "database at revision 0008" in result.stdout

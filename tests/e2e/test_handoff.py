@@ -283,3 +283,61 @@ async def test_a_manager_who_never_started_the_bot_is_told_and_loses_nothing(man
     await anna.start("manager")
     [card] = managed.telegram.texts(ANNA)
     assert card.startswith("🔥 Hot lead") and "Reply to this message" in card
+
+
+SENIOR = -100333
+ROUTES = f"""
+routes:
+  - name: senior
+    when: "'big_order' in tags and language == 'en'"
+    chat_id: {SENIOR}
+    managers: [{{id: {ANNA}, name: Anna}}]
+  - name: ukrainian
+    when: "language == 'uk'"
+    managers: [{{id: {ANNA}, name: Anna}}, {{id: {BORIS}, name: Boris}}]
+    assign: round_robin
+"""
+
+
+async def test_routing_sends_leads_to_their_team_or_straight_to_a_manager(telegram, tmp_path):
+    rules = tmp_path / "routing.yaml"
+    rules.write_text(ROUTES)
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", managers_chat_id=GROUP,
+                           managers_language="en", routing_file=rules) as running:
+        await hot_lead(running.prospect(8010, "en"))
+        assert cards(running) == [] and len(cards(running, SENIOR)) == 1
+        data = cards(running, SENIOR)[0].params["reply_markup"]["inline_keyboard"][0][0][
+            "callback_data"]
+        await push(running, manager_tap(running, BORIS, data, chat_id=SENIOR))
+        assert list(alerts(running).values())[-1] == "Only managers can claim leads."
+        await push(running, manager_tap(running, ANNA, data, chat_id=SENIOR))
+        assert list(alerts(running).values())[-1].startswith("The lead is yours")
+        # Ukrainian leads go straight to a manager, in turn: nobody needs to claim
+        first, second = running.prospect(8011, "uk"), running.prospect(8012, "uk")
+        await hot_lead(first, name="Олена")
+        await hot_lead(second, name="Тарас")
+        assert first.said()[-1].startswith("Anna вже займається вашою заявкою")
+        assert second.said()[-1].startswith("Boris вже займається вашою заявкою")
+        assert "Тарас" in running.telegram.texts(BORIS)[-1]
+        # the team still sees them, marked as assigned, with nothing to claim
+        assert [c.params["text"].splitlines()[-1] for c in cards(running)] == [
+            "👉 Assigned to Anna", "👉 Assigned to Boris"]
+        assert all(c.params["reply_markup"] == {"inline_keyboard": []} for c in cards(running))
+        async with running.app.sessions() as session:
+            handoffs = (await session.execute(select(Handoff).order_by(Handoff.id))
+                        ).scalars().all()
+        assert [(h.route, h.assigned, h.claimed_by) for h in handoffs] == [
+            ("senior", False, ANNA), ("ukrainian", True, ANNA), ("ukrainian", True, BORIS)]
+
+
+async def test_a_broken_routing_file_stops_the_start_with_route_and_field(telegram,
+                                                                          tmp_path):
+    from bot.app import StartupError
+
+    rules = tmp_path / "routing.yaml"
+    rules.write_text("routes: [{name: x, assign: round_robin}]")
+    with pytest.raises(StartupError, match=r"routing.yaml: routes.0: .*needs a list of "
+                                           r"managers"):
+        async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db",
+                               managers_chat_id=GROUP, routing_file=rules):
+            pass
