@@ -29,6 +29,7 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/privacy.py
+	$(BIN)/python bench/handoff.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

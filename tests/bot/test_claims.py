@@ -112,3 +112,36 @@ async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_cl
     assert buttons == {f"claim:{h.id}" for h in handoffs}  # nothing dropped
     assert all(len(call.params["text"]) <= 4096 for call in sent)
     assert "New leads (8):" in sent[-2].params["text"]
+
+
+async def test_least_loaded_assignment_gives_the_lead_to_the_freest_manager(sessions):
+    from dialogs.routing import Routing
+
+    routing = Routing.from_yaml("""
+routes:
+  - name: all
+    managers: [{id: 1, name: Anna}, {id: 2, name: Boris}, {id: 3, name: Chen}]
+    assign: least_loaded
+""")
+    service = Service(sessions, FlowRegistry.from_dir(FLOWS_DIR), handoffs=Handoffs(
+        HandoffConfig(language="en", routing=routing)))
+    async with UnitOfWork(sessions) as uow:
+        await service.flows.snapshot(uow)
+        await uow.commit()
+    owners = []
+    for user_id in range(101, 106):
+        prospect = Prospectus(service, user_id=user_id)
+        await prospect.start("kitchen-quiz")
+        for option in ("~go", "city", "island", "large", "veneer", "appliances", "~done",
+                       "month", "~yes", "~mkno"):
+            await prospect.tap(option)
+        await prospect.text("Client " + "".join(chr(97 + int(d)) for d in str(user_id)))
+        await prospect.text(f"+7 916 123-45-{user_id % 100:02d}")
+        async with sessions() as session:
+            handoff = (await session.execute(select(Handoff).where(
+                Handoff.user_id == user_id))).scalar_one()
+            owners.append(handoff.claimed_by)
+            if user_id == 102:  # Boris closes his lead: he is the freest again
+                handoff.status = "won"
+                await session.commit()
+    assert owners == [1, 2, 2, 3, 1]
