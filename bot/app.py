@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import BotCommand
 from aiogram.utils.token import TokenValidationError
 from aiohttp import web
@@ -179,6 +185,7 @@ async def check_telegram(app: App) -> None:
                            f"{error}") from None
     log.info("running as @%s", me.username)
     app.service.handoffs.bot_username = me.username or ""
+    await check_managers_chats(app)
     try:
         for language, commands in COMMANDS.items():
             await app.bot.set_my_commands([BotCommand(command=c, description=d)
@@ -187,6 +194,26 @@ async def check_telegram(app: App) -> None:
                                        for c, d in COMMANDS["en"]])
     except (TelegramAPIError, OSError) as error:  # a menu of commands is not worth a refusal
         log.warning("could not register the bot's commands: %s", error)
+
+
+async def check_managers_chats(app: App) -> None:
+    """Every chat cards go to must be one the bot is in: a card sent nowhere is a lead
+    nobody calls. One clear line instead."""
+    config = app.service.handoffs.config
+    chats = {("LEADBOT_MANAGERS_CHAT_ID", config.chat_id),
+             ("LEADBOT_ESCALATION_CHAT_ID", config.escalation_chat_id)}
+    chats |= {(f"route '{r.name}' in LEADBOT_ROUTING_FILE", r.chat_id)
+              for r in config.routing.routes}
+    for setting, chat_id in sorted(chats, key=str):
+        if chat_id is None:
+            continue
+        try:
+            await app.bot.get_chat(chat_id)
+        except ClientDecodeError:
+            continue  # Telegram said ok; only its answer is newer than our client's model
+        except (AiogramError, OSError) as error:
+            raise StartupError(f"{setting}: the bot cannot reach chat {chat_id} (add the bot "
+                               f"to the group; ids of groups are negative): {error}") from None
 
 
 async def prune_updates(app: App) -> None:

@@ -35,8 +35,8 @@ class PersonalDataFilter(logging.Filter):
 
     def remember(self, *names: str | None) -> None:
         """Names (and any other personal words) to mask from now on."""
-        for name in names:
-            if name and len(name.strip()) >= 2:
+        for name in names:  # words with letters: masking digits would hide ids and times
+            if name and len(name.strip()) >= 2 and any(c.isalpha() for c in name):
                 self._names[name.strip()] = None
                 self._names.move_to_end(name.strip())
                 self._pattern = None

@@ -235,6 +235,10 @@ class Sender:
         if row.step and row.step.startswith("lead:") and self.on_unreachable is not None:
             await self._unreachable_manager(row, error)
             return
+        if row.chat_id < 0:  # a group: the managers' chat, and the bot was removed from it
+            log.error("the bot may no longer write to chat %s (%s): was it removed from the "
+                      "group? Its messages are dropped; SLA escalation still runs",
+                      row.chat_id, error.message)
         async with UnitOfWork(self.sessions) as uow:
             stored = await uow.outbox.get(row.id)
             if stored is not None:

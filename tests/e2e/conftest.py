@@ -27,8 +27,10 @@ async def bot_running(telegram, database_url: str, **settings):
         yield Running(app, telegram)
     finally:
         stop.set()
-        await task
-        await app.close()
+        try:
+            await task  # raises what serve() raised (a StartupError, say)
+        finally:
+            await app.close()
 
 
 @pytest.fixture

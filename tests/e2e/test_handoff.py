@@ -341,3 +341,14 @@ async def test_a_broken_routing_file_stops_the_start_with_route_and_field(telegr
         async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db",
                                managers_chat_id=GROUP, routing_file=rules):
             pass
+
+
+async def test_a_managers_chat_the_bot_is_not_in_stops_the_start(telegram, tmp_path):
+    from bot.app import StartupError
+
+    telegram.unknown_chats.add(GROUP)
+    with pytest.raises(StartupError, match=r"^LEADBOT_MANAGERS_CHAT_ID: the bot cannot "
+                                           r"reach chat -100111 \(add the bot to the group"):
+        async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db",
+                               managers_chat_id=GROUP):
+            pass

@@ -57,6 +57,7 @@ class FakeTelegram:
     violations: list[str] = field(default_factory=list)
     # users who never pressed Start: Telegram refuses to write to them first
     closed_chats: set[int] = field(default_factory=set)
+    unknown_chats: set[int] = field(default_factory=set)  # groups without the bot
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -111,7 +112,11 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._ok(True)
-        return self._ok(await handler(params))
+        try:
+            return self._ok(await handler(params))
+        except LookupError:
+            call.status = 400
+            return self._error(400, "Bad Request: chat not found")
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
@@ -176,6 +181,17 @@ class FakeTelegram:
         return web.json_response(body, status=status)
 
     # -- methods ------------------------------------------------------------------------
+    async def _m_getChat(self, params: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.unknown_chats:
+            raise LookupError(chat_id)
+        return {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private",
+                "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": {"unlimited_gifts": True, "limited_gifts": True,
+                                        "unique_gifts": True, "premium_subscription": True,
+                                        "gifts_from_channels": True},
+                "title": "Managers"} | ({} if chat_id < 0 else {"first_name": "User"})
+
     async def _m_getMe(self, params: dict) -> dict:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Leadbot",
                 "username": "leadbot_test_bot"}
