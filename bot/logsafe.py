@@ -79,12 +79,32 @@ def _phone(match: re.Match[str]) -> str:
 FILTER = PersonalDataFilter()
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the moment (not the one at set-up)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+_installed: logging.Handler | None = None
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
-    """The process's logging: one handler on the root logger, masked. Returns the handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """The process's logging: one handler on the root logger, masked (configured again, it
+    replaces the one before). Returns the handler."""
+    global _installed
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(FILTER)
     root = logging.getLogger()
+    if _installed is not None:
+        root.removeHandler(_installed)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    _installed = handler
     return handler

@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         """`LEADBOT_MANAGER_IDS=1,2` as well as JSON `[1, 2]`."""
         if isinstance(value, str) and value.strip().startswith("["):
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("write it like 111,222 (or a JSON list)") from None
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -32,10 +35,32 @@ class Settings(BaseSettings):
     def _pairs(cls, value: object) -> object:
         """`LEADBOT_SLA_MINUTES=hot=5,warm=30` as well as JSON."""
         if isinstance(value, str) and value.strip().startswith("{"):
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("write it like hot=5,warm=30,cold=120") from None
         if isinstance(value, str):
-            pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
-            return {key.strip(): number.strip() for key, number in pairs}
+            parts = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(part) != 2 for part in parts):
+                raise ValueError("write it like hot=5,warm=30,cold=120")
+            value = {key.strip(): number.strip() for key, number in parts}
+        return value
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _temperatures(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, minutes in value.items():
+            if key not in ("hot", "warm", "cold") or minutes < 1:
+                raise ValueError(f"{key}={minutes}: temperatures are hot, warm, cold; minutes "
+                                 f"at least 1")
+        return value
+
+    @field_validator("handoff_also")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in ("hot", "warm", "cold")]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: temperatures are hot, warm, cold")
         return value
 
     bot_token: SecretStr | None = None

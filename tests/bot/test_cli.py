@@ -177,3 +177,21 @@ def test_links_print_a_deep_link_per_flow():
 def test_db_upgrade(tmp_path):
     result = leadbot("db", "upgrade", env={"LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert result.returncode == 0 and "database at revision 0008" in result.stdout
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"LEADBOT_SLA_MINUTES": "hot"}, "LEADBOT_SLA_MINUTES: Value error, write it like hot=5"),
+    ({"LEADBOT_SLA_MINUTES": "tepid=3"}, "temperatures are hot, warm, cold"),
+    ({"LEADBOT_HANDOFF_ALSO": "lukewarm"}, "LEADBOT_HANDOFF_ALSO: Value error, lukewarm"),
+    ({"LEADBOT_MANAGER_IDS": "[1,"}, "LEADBOT_MANAGER_IDS: Value error, write it like 111,222"),
+    ({"LEADBOT_MANAGERS_CHAT_ID": "-1001", "LEADBOT_WORKING_HOURS": "9 to 5"},
+     "working hours '9 to 5': write them like 'mon-fri 09:00-19:00'"),
+    ({"LEADBOT_MANAGERS_CHAT_ID": "-1001", "LEADBOT_TIMEZONE": "Mars/Base"},
+     "unknown time zone 'Mars/Base'"),
+    ({"LEADBOT_PII_KEY": "secret"}, "LEADBOT_PII_KEY is not a Fernet key"),
+])
+def test_bad_hand_off_and_privacy_settings_get_one_clear_line(tmp_path, env, message):
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc",
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", **env})
+    assert result.returncode != 0 and message in result.stderr
+    no_traceback(result)
