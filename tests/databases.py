@@ -1,6 +1,6 @@
 """Real databases for tests: a SQLite file per test, and a PostgreSQL database shared by the
-run (tables emptied per test). In CI a missing PostgreSQL fails the run; elsewhere those
-tests are skipped with the reason."""
+run (tables emptied per test; LEADBOT_TEST_POSTGRES_DB names it, default leadbot_test). In CI
+a missing PostgreSQL fails the run; elsewhere those tests are skipped with the reason."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from storage.migrate import upgrade
 
 POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
                                 "postgresql://postgres@127.0.0.1:5432/postgres")
-POSTGRES_DB = "leadbot_test"
+# A run of its own (a second work tree, a helper) names another database, so two runs at once
+# never empty each other's tables.
+POSTGRES_DB = os.environ.get("LEADBOT_TEST_POSTGRES_DB", "leadbot_test")
 TABLES = ("handoffs", "flow_versions", "outbox", "follow_ups", "events", "consents",
           "answers", "leads", "conversations", "prospects", "processed_updates")
 _migrated: set[str] = set()
