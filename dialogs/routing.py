@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from dialogs.expressions import ExpressionError, Record, is_true, parse
+from dialogs.yamlsource import parse_yaml
 
 
 class RoutingError(ValueError):
@@ -90,10 +91,14 @@ class Routing(BaseModel):
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "routing file") -> Routing:
-        try:
-            data = yaml.safe_load(text) or {}
+        try:  # the flows' parser: it refuses alias bombs and nesting past any routing need
+            parsed = parse_yaml(text)
         except yaml.YAMLError as error:
             raise RoutingError(f"{source}: not YAML: {error}") from None
+        if parsed.duplicates:
+            where, line = parsed.duplicates[0]
+            raise RoutingError(f"{source}: line {line}: '{where[-1]}' is written twice")
+        data = parsed.data or {}
         try:
             return cls.model_validate(data)
         except ValidationError as error:

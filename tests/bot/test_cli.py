@@ -163,6 +163,19 @@ def test_run_refuses_a_broken_flow_naming_file_step_and_field(tmp_path):
     no_traceback(result)
 
 
+def test_run_refuses_a_yaml_bomb_in_a_flow_at_once_naming_the_file(tmp_path):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    rows = ["id: bomb", "version: 1", 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 12)]
+    (flows / "bomb.yaml").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_FLOWS_DIR": str(flows),
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 1  # before: 3.4 GB in a minute, then the test's timeout
+    assert f"{flows / 'bomb.yaml'}:1: not valid YAML: aliases expand to" in result.stderr
+    no_traceback(result)
+
+
 def test_links_print_a_deep_link_per_flow():
     result = leadbot("links", "--username", "@demo_bot", "--source", "qr_menu")
     assert result.returncode == 0

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
+import yaml
 
 from dialogs.loader import load_flow
 from dialogs.problems import FlowError
-from tests.dialogs.flowkit import t
+from tests.dialogs.flowkit import MINIMAL, t
 
 
 def refuse(write_flow, data, *patterns: str) -> str:
@@ -210,6 +212,54 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     path.write_text("id: demo\nsteps:\n  ask: [unclosed\n", encoding="utf-8")
     with pytest.raises(FlowError, match=r"broken\.yaml:\d+: not valid YAML"):
         load_flow(path)
+
+
+def _laughs(levels: int) -> str:
+    """The "billion laughs": each anchor is nine uses of the one before."""
+    rows = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels + 1)]
+    return "\n".join(rows)
+
+
+def _merges(levels: int) -> str:
+    """The same through merge keys, which PyYAML copies into every mapping that merges."""
+    rows = ["m0: &m0", "  x: 1"]
+    for n in range(1, levels + 1):
+        rows += [f"m{n}: &m{n}", f"  <<: [{', '.join([f'*m{n - 1}'] * 9)}]"]
+    return "\n".join(rows)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (_laughs(9), r"aliases expand to [\d,]+ values, more than 10,000"),
+    (_merges(9), r"aliases expand to [\d,]+ values, more than 10,000"),
+    ("loop: &loop [1, *loop]", "an alias refers to the value it stands in"),
+    ("deep: " + "[" * 100_000 + "]" * 100_000, "nested more than 64 levels deep"),
+])
+def test_a_yaml_bomb_is_refused_at_once_naming_the_file(tmp_path, body, message):
+    path = tmp_path / "bomb.yaml"
+    path.write_text("id: bomb\nversion: 1\n" + body + "\n", encoding="utf-8")
+    with pytest.raises(FlowError) as caught:  # before the fix: hours and gigabytes, or a crash
+        load_flow(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}:") and "not valid YAML" in text, text
+    assert re.search(message, text), text
+
+
+def test_anchors_a_flow_reuses_are_still_welcome(tmp_path):
+    from dialogs.yamlsource import parse_yaml
+
+    rows = ["shared: &shared [" + ", ".join(f"v{n}" for n in range(40)) + "]"]
+    rows += [f"use{n}: *shared" for n in range(200)]  # 8,000 values added: within the bound
+    assert len(parse_yaml("\n".join(rows)).data) == 201
+    text = yaml.safe_dump(copy.deepcopy(MINIMAL), allow_unicode=True, sort_keys=False)
+    bye = ("  bye:\n    kind: end\n    text:\n"
+           "      ru: Bye (ru)\n      uk: Bye (uk)\n      en: Bye\n")
+    assert bye in text
+    text = text.replace("title:\n", "title: &title\n", 1).replace(
+        bye, "  bye:\n    kind: end\n    text: *title\n", 1)
+    path = tmp_path / "demo.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_flow(path).steps["bye"].text == load_flow(path).title
 
 
 def test_every_problem_is_listed(write_flow, flow_data):

@@ -54,6 +54,10 @@ def test_a_route_may_restrict_who_claims():
      "routes.0.when: Value error, cannot parse"),
     ("routes: [{name: x, chat_id: -1, colour: red}]", "routes.0.colour: Extra inputs"),
     ("routes: [", "not YAML"),
+    ("\n".join(["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+               + [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 10)]),
+     "aliases expand to"),  # a YAML bomb: before, hours and gigabytes at start
+    ("routes: [{name: x, chat_id: -1}]\nroutes: []", "line 2: 'routes' is written twice"),
 ])
 def test_a_broken_routing_file_is_refused_with_the_route_and_field(text, message):
     with pytest.raises(RoutingError, match=r"^routing\.yaml: ") as error:
