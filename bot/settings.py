@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 import dialogs
 
 SHIPPED_FLOWS = Path(dialogs.__file__).parent / "flows"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -62,6 +63,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: temperatures are hot, warm, cold")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value}: use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"

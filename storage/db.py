@@ -27,11 +27,22 @@ def async_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError as error:
         raise DatabaseUrlError(f"not a database URL: {url!r}") from error
+    except ValueError:  # SQLAlchemy's int() of the port
+        raise DatabaseUrlError("the port is not a number") from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise DatabaseUrlError(f"port {parsed.port} is not between 1 and 65535")
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise DatabaseUrlError(f"{folder} is a file, not a folder") from None
+            except OSError as error:
+                raise DatabaseUrlError(f"cannot create the folder {folder} for the SQLite "
+                                       f"file: {error.strerror}") from None
     elif backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     else:

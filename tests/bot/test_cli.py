@@ -163,6 +163,39 @@ def test_run_refuses_a_broken_flow_naming_file_step_and_field(tmp_path):
     no_traceback(result)
 
 
+@pytest.mark.parametrize(("env", "message"), [
+    ({"LEADBOT_DATABASE_URL": "postgresql://postgres@127.0.0.1:port/x"},
+     "leadbot: LEADBOT_DATABASE_URL: the port is not a number"),
+    ({"LEADBOT_DATABASE_URL": "postgresql://postgres@127.0.0.1:99999/x"},
+     "leadbot: LEADBOT_DATABASE_URL: port 99999 is not between 1 and 65535"),
+    ({"LEADBOT_DATABASE_URL": "sqlite:////proc/leadbot/bot.db"},
+     "leadbot: LEADBOT_DATABASE_URL: cannot create the folder /proc/leadbot for the SQLite "
+     "file: No such file or directory"),
+    ({"LEADBOT_DATABASE_URL": "sqlite:///{tmp}/file/bot.db"},
+     "leadbot: LEADBOT_DATABASE_URL: {tmp}/file is a file, not a folder"),
+    ({"LEADBOT_LOG_LEVEL": "LOUD"},
+     "leadbot: bad setting: LEADBOT_LOG_LEVEL: Value error, LOUD: use one of DEBUG, INFO"),
+])
+def test_bad_database_and_log_settings_get_one_clear_line(tmp_path, env, message):
+    (tmp_path / "file").write_text("not a folder")
+    env = {key: value.format(tmp=tmp_path) for key, value in env.items()}
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc",
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", **env})
+    assert result.returncode != 0  # before: a traceback each
+    assert message.format(tmp=tmp_path) in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    no_traceback(result)
+    db = leadbot("db", "upgrade", env={"LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                                      **env})
+    assert db.returncode != 0 and "Traceback" not in db.stderr, db.stderr
+
+
+def test_the_log_level_may_be_written_in_lower_case():
+    from bot.settings import Settings
+
+    assert Settings(log_level="debug").log_level == "DEBUG"
+
+
 def test_run_refuses_a_yaml_bomb_in_a_flow_at_once_naming_the_file(tmp_path):
     flows = tmp_path / "flows"
     flows.mkdir()
