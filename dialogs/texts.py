@@ -75,6 +75,14 @@ ENGINE_TEXTS: dict[str, dict[str, str]] = {
         "uk": "Введіть число від {min} до {max}.",
         "en": "Please enter a number from {min} to {max}.",
     },
+    "number_which": {
+        "ru": "Уточните, пожалуйста: {whole} или {fraction}? Напишите число ещё раз: "
+              "{whole} или {fraction}.",
+        "uk": "Уточніть, будь ласка: {whole} чи {fraction}? Напишіть число ще раз: "
+              "{whole} або {fraction}.",
+        "en": "Just to be sure: {whole} or {fraction}? Please type the number again: "
+              "{whole} or {fraction}.",
+    },
     "number_min": {
         "ru": "Введите число не меньше {min}.",
         "uk": "Введіть число не менше {min}.",

@@ -7,6 +7,7 @@ turns None into a polite message in the prospect's language.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -73,8 +74,29 @@ def normalize_name(text: str) -> str | None:
     return name
 
 
-def parse_number(text: str) -> float | None:
-    """A number as people type it: `1500`, `1 500`, `12,5`, `1,500.5`, `50 м²`, `-3`."""
+@dataclass(frozen=True)
+class Ambiguous:
+    """`2,500` in Russian, `2.500` in English: two and a half, or two and a half thousand."""
+
+    thousands: float
+    decimal: float
+
+
+# One separator between a leading group of 1-3 digits and groups of exactly three.
+_GROUPED = {sep: re.compile(rf"^[+-]?[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+$")
+            for sep in ",."}
+
+
+def parse_number(text: str, language: str = "en") -> float | Ambiguous | None:
+    """A number as people type it, read by the prospect's language.
+
+    `1500`, `1 500`, `1'500`; `12,5` and `12.5`; `1,500.5` and `1.500,5` (the separator
+    that comes last is the decimal one); `50 м²`, `-3`. A comma followed by groups of three
+    digits is a thousands separator in English (`5,000` is five thousand); in Russian and
+    Ukrainian the comma is the decimal one. Where a lone separator before three digits could
+    be either (`2,500` in ru / uk, `2.500` in any language), both readings are returned as
+    Ambiguous, for the step to keep the one that fits or to ask.
+    """
     raw = text.strip()
     tail = _UNIT_TAIL.match(raw)
     if tail:
@@ -83,12 +105,25 @@ def parse_number(text: str) -> float | None:
         return None
     raw = re.sub(r"[\s\u00a0\u202f']", "", raw)
     if "," in raw and "." in raw:
-        # The separator that comes last is the decimal one: 1,500.5 and 1.500,5.
         thousands = "," if raw.rfind(",") < raw.rfind(".") else "."
-        raw = raw.replace(thousands, "")
-    raw = raw.replace(",", ".")
-    if raw.count(".") > 1:
+        return _float(raw.replace(thousands, "").replace(",", "."))
+    separator = "," if "," in raw else "." if "." in raw else None
+    if separator is None:
+        return _float(raw)
+    grouped = _GROUPED[separator].match(raw) is not None
+    if raw.count(separator) > 1:  # 1.000.000: only ever thousands
+        return _float(raw.replace(separator, "")) if grouped else None
+    if not grouped:  # 12,5 / 12.5 / 0,500 / 1234,5: a decimal separator
+        return _float(raw.replace(separator, "."))
+    if separator == "," and language == "en":
+        return _float(raw.replace(",", ""))
+    whole, decimal = _float(raw.replace(separator, "")), _float(raw.replace(separator, "."))
+    if whole is None or decimal is None:  # pragma: no cover - both are digits by now
         return None
+    return Ambiguous(thousands=whole, decimal=decimal)
+
+
+def _float(raw: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:

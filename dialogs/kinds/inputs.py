@@ -7,7 +7,7 @@ from dialogs.actions import SendMessage
 from dialogs.kinds.base import Kind
 from dialogs.schema import FreeTextStep, NumberStep
 from dialogs.turn import Turn
-from dialogs.validators import format_number, parse_number
+from dialogs.validators import Ambiguous, format_number, parse_number
 
 
 def prompt_free_text(turn: Turn, step: FreeTextStep) -> SendMessage:
@@ -41,21 +41,41 @@ def prompt_number(turn: Turn, step: NumberStep) -> SendMessage:
 
 
 def text_number(turn: Turn, step: NumberStep, text: str) -> None:
-    value = parse_number(text)
+    reading = parse_number(text, turn.language)
+    if isinstance(reading, Ambiguous):
+        fitting = [v for v in (reading.thousands, reading.decimal) if not _unfit(step, v)]
+        if len(fitting) == 2:  # both would do: only the prospect knows
+            turn.send(turn.say("number_which", whole=f"{reading.thousands:.0f}",
+                               fraction=format_number(reading.decimal, turn.language)))
+            return
+        reading = fitting[0] if fitting else reading.thousands
     example = format_number(step.min if step.min and step.min > 0 else 10, turn.language)
-    low = format_number(step.min, turn.language) if step.min is not None else None
-    high = format_number(step.max, turn.language) if step.max is not None else None
-    if value is None:
+    if reading is None:
         turn.send(turn.say("number_invalid", example=example))
-    elif step.integer and not value.is_integer():
+        return
+    problem = _unfit(step, reading)
+    if problem == "number_whole":
         turn.send(turn.say("number_whole", example=example))
-    elif (step.min is not None and value < step.min) or (step.max is not None
-                                                          and value > step.max):
-        key = "number_range" if low and high else ("number_min" if low else "number_max")
-        turn.send(turn.say(key, min=low, max=high))
+    elif problem:
+        low = format_number(step.min, turn.language) if step.min is not None else None
+        high = format_number(step.max, turn.language) if step.max is not None else None
+        turn.send(turn.say(problem, min=low, max=high))
     else:
-        turn.record(value, turn.answer_label(turn.step_id, value, turn.flow.language))
+        turn.record(reading, turn.answer_label(turn.step_id, reading, turn.flow.language))
         turn.advance()
+
+
+def _unfit(step: NumberStep, value: float) -> str | None:
+    """Why `value` will not do for `step` (the engine text's key), or None."""
+    if step.integer and not value.is_integer():
+        return "number_whole"
+    low = step.min is not None and value < step.min
+    high = step.max is not None and value > step.max
+    if low or high:
+        if step.min is not None and step.max is not None:
+            return "number_range"
+        return "number_min" if low else "number_max"
+    return None
 
 
 def tap_typed(turn: Turn, step: NumberStep, option: str) -> None:

@@ -156,6 +156,46 @@ def test_number_step_validates_and_accepts_a_decimal_comma(shipped):
     assert chat.state.step == "level"
 
 
+def _at_area(shipped, language: str) -> Chat:
+    chat = Chat(shipped["renovation-calculator"], language)
+    chat.tap("continue")
+    chat.tap("resale")
+    assert chat.state.step == "area"
+    return chat
+
+
+@pytest.mark.parametrize("typed", ["1,000", "1,000 m²", "1000"])
+def test_an_english_thousands_comma_reaches_the_calculators_own_bound(shipped, typed):
+    chat = _at_area(shipped, "en")
+    chat.text(typed)  # before: 1,000 was read as 1.0 and refused ("from 10 to 1,000")
+    assert chat.of(RecordAnswer)[0].value == 1000 and chat.state.step == "level"
+
+
+@pytest.mark.parametrize(("language", "typed", "asked", "retyped", "value"), [
+    ("en", "64.500", "Just to be sure: 64500 or 64.5?", "64.5", 64.5),
+    ("ru", "64,500", "Уточните, пожалуйста: 64500 или 64,5?", "64,5", 64.5),
+    ("uk", "64.500", "Уточніть, будь ласка: 64500 чи 64,5?", "64500", None),
+])
+def test_a_number_that_reads_two_ways_within_the_range_is_asked_about(
+        shipped, language, typed, asked, retyped, value):
+    calculator = shipped["renovation-calculator"]
+    area = calculator.steps["area"].model_copy(update={"max": 100_000})
+    chat = _at_area({"renovation-calculator": calculator.model_copy(
+        update={"steps": {**calculator.steps, "area": area}})}, language)
+    chat.text(typed)
+    assert asked in chat.said() and chat.state.step == "area"
+    assert not chat.of(RecordAnswer)
+    chat.text(retyped)
+    assert chat.of(RecordAnswer)[0].value == (value or float(retyped))
+
+
+@pytest.mark.parametrize(("typed", "value"), [("1,000", 1000), ("10,500", 10.5)])
+def test_where_only_one_reading_fits_the_step_it_is_taken(shipped, typed, value):
+    chat = _at_area(shipped, "ru")  # 10..1000 m²: 1,0 is too small, 10 500 too large
+    chat.text(typed)
+    assert chat.of(RecordAnswer)[0].value == value
+
+
 def test_free_text_lengths_and_skip(make_flow, flow_data):
     flow_data["steps"]["ask"] = {
         "kind": "free_text", "text": {"ru": "?", "uk": "?", "en": "?"}, "min_length": 3,

@@ -1,6 +1,7 @@
 import pytest
 
 from dialogs.validators import (
+    Ambiguous,
     format_number,
     normalize_email,
     normalize_name,
@@ -88,6 +89,22 @@ def test_name(text, expected):
 ])
 def test_number(text, expected):
     assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize(("text", "en", "ru"), [
+    ("1,000", 1000.0, Ambiguous(1000.0, 1.0)),  # before: 1.0 in every language
+    ("5,000", 5000.0, Ambiguous(5000.0, 5.0)),
+    ("1,000,000", 1e6, 1e6),
+    ("2.500", Ambiguous(2500.0, 2.5), Ambiguous(2500.0, 2.5)),
+    ("1.000.000", 1e6, 1e6),
+    ("12,5", 12.5, 12.5),
+    ("0,500", 0.5, 0.5),
+    ("1234,567", 1234.567, 1234.567),
+    ("1,5,5", None, None),
+])
+def test_numbers_are_read_by_the_prospects_language(text, en, ru):
+    assert parse_number(text, "en") == en
+    assert parse_number(text, "ru") == ru == parse_number(text, "uk")
 
 
 @pytest.mark.parametrize(("value", "language", "expected"), [
