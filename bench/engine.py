@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dialogs import callback  # noqa: E402
-from dialogs.engine import step  # noqa: E402
-from dialogs.events import ContactShared, Start, Tap, TextMessage  # noqa: E402
-from dialogs.loader import load_flows, read_flow  # noqa: E402
+from dialogs.engine.core import step  # noqa: E402
+from dialogs.engine.events import ContactShared, Start, Tap, TextMessage  # noqa: E402
+from dialogs.format.loader import load_flows, read_flow  # noqa: E402
 
 WALKS = 400
 

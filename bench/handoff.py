@@ -35,7 +35,7 @@ from bot.handoff import HandoffConfig, Handoffs  # noqa: E402
 from bot.limits import Limits  # noqa: E402
 from bot.sender import Sender  # noqa: E402
 from bot.service import Incoming, Service  # noqa: E402
-from dialogs.events import Tap, TextMessage  # noqa: E402
+from dialogs.engine.events import Tap, TextMessage  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 from bot.flows import FlowRegistry  # noqa: E402
 from bot.logsafe import PersonalDataFilter  # noqa: E402
 from bot.service import Incoming, Service  # noqa: E402
-from dialogs.events import ContactShared, Tap, TextMessage  # noqa: E402
-from dialogs.state import State  # noqa: E402
+from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
+from dialogs.engine.state import State  # noqa: E402
 from storage import crypto, privacy  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

@@ -11,8 +11,8 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from bot import rights
 from bot.handoff import CLAIM, RELAY, STATUS, ManagerTap
 from bot.service import MENU_PREFIX, Incoming, Service
-from dialogs import callback
-from dialogs.events import (
+from dialogs.engine import callback
+from dialogs.engine.events import (
     Back,
     ChangeLanguage,
     ContactShared,

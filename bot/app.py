@@ -38,8 +38,8 @@ from bot.service import Service
 from bot.settings import Settings
 from bot.texts import COMMANDS
 from bot.webhook import WEBHOOK_PATH, build_app
-from dialogs.hours import HoursError
-from dialogs.routing import RoutingError
+from dialogs.rules.hours import HoursError
+from dialogs.rules.routing import RoutingError
 from storage import crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker

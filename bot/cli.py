@@ -11,10 +11,10 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from bot.simulate import TerminalChat
-from dialogs.graph import mermaid
-from dialogs.loader import LoadedFlow, flow_files, load_flows, read_flow
-from dialogs.problems import FlowError
-from dialogs.scenarios import check_file, scenario_file
+from dialogs.format.diagram import mermaid
+from dialogs.format.loader import LoadedFlow, flow_files, load_flows, read_flow
+from dialogs.format.problems import FlowError
+from dialogs.format.scenarios import check_file, scenario_file
 
 
 def main(argv: list[str] | None = None) -> int:

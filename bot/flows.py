@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.settings import Settings
-from dialogs.loader import load_flows
-from dialogs.schema import Flow
+from dialogs.format.loader import load_flows
+from dialogs.format.schema import Flow
 from storage.models import FlowVersion
 from storage.uow import UnitOfWork
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialogs.state import State
+from dialogs.engine.state import State
 from storage.models import Event, OutboxMessage
 from storage.uow import UnitOfWork
 

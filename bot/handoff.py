@@ -20,13 +20,13 @@ from sqlalchemy import func, select, update
 from bot.render import inline_markup
 from bot.settings import Settings
 from bot.texts import AFTER, MANAGERS, PROSPECT_HANDOFF, WEEKDAYS, language_of
-from dialogs.actions import Action, Button, RecordQualification
-from dialogs.hours import WorkingHours
-from dialogs.routing import Manager, Route, Routing, RoutingError, facts
-from dialogs.schema import Flow
-from dialogs.state import State
-from dialogs.texts import pick
-from dialogs.validators import format_number
+from dialogs.engine.actions import Action, Button, RecordQualification
+from dialogs.engine.state import State
+from dialogs.engine.texts import pick
+from dialogs.format.schema import Flow
+from dialogs.rules.hours import WorkingHours
+from dialogs.rules.routing import Manager, Route, Routing, RoutingError, facts
+from dialogs.rules.validators import format_number
 from storage.models import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dialogs.actions import Action, AnswerTap, EditMessage, Keyboard, ReplyKeyboard, SendMessage
+from dialogs.engine.actions import (
+    Action,
+    AnswerTap,
+    EditMessage,
+    Keyboard,
+    ReplyKeyboard,
+    SendMessage,
+)
 from storage.models import Conversation, OutboxMessage
 from storage.uow import UnitOfWork
 

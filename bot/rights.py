@@ -13,8 +13,8 @@ from bot.flows import FlowRegistry
 from bot.handoff import Handoffs
 from bot.render import inline_markup
 from bot.texts import RIGHTS, language_of
-from dialogs.actions import Button
-from dialogs.schema import ConsentStep, Flow
+from dialogs.engine.actions import Button
+from dialogs.format.schema import ConsentStep, Flow
 from storage import privacy
 from storage.models import Conversation, Event, OutboxMessage, Prospect
 from storage.uow import UnitOfWork

@@ -11,7 +11,7 @@ from bot.flows import FlowRegistry
 from bot.logsafe import configure_logging
 from bot.service import PAYLOAD
 from bot.settings import Settings
-from dialogs.problems import FlowError
+from dialogs.format.problems import FlowError
 
 
 def tune_gc() -> None:

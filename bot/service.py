@@ -23,10 +23,10 @@ from bot.handoff import HandoffConfig, Handoffs, ManagerTap
 from bot.render import inline_markup, render
 from bot.rights import Operator, Rights
 from bot.texts import MENU, language_of
-from dialogs.actions import AnswerTap, Button, SetContact
-from dialogs.engine import step
-from dialogs.events import Event, OtherMessage, Restart, Start, Tap, TextMessage
-from dialogs.state import State
+from dialogs.engine.actions import AnswerTap, Button, SetContact
+from dialogs.engine.core import step
+from dialogs.engine.events import Event, OtherMessage, Restart, Start, Tap, TextMessage
+from dialogs.engine.state import State
 from storage.models import Conversation, OutboxMessage, Prospect, utcnow
 from storage.models import Event as EventRow
 from storage.record import Recorder

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TextIO
 
-from dialogs import callback
-from dialogs.actions import (
+from dialogs.engine import callback
+from dialogs.engine.actions import (
     Action,
     AnswerTap,
     Button,
@@ -22,8 +22,8 @@ from dialogs.actions import (
     ScheduleFollowUp,
     SendMessage,
 )
-from dialogs.engine import step
-from dialogs.events import (
+from dialogs.engine.core import step
+from dialogs.engine.events import (
     Back,
     ChangeLanguage,
     ContactShared,
@@ -33,9 +33,9 @@ from dialogs.events import (
     Start,
     TextMessage,
 )
-from dialogs.schema import Flow
-from dialogs.state import State
-from dialogs.validators import format_number
+from dialogs.engine.state import State
+from dialogs.format.schema import Flow
+from dialogs.rules.validators import format_number
 
 USER_ID = 1
 SAMPLE_PHONE = "+447400123456"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from dialogs.actions import (
+from dialogs.engine.actions import (
     Action,
     Close,
     EnterStep,

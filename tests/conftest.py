@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.loader import load_flows
-from dialogs.schema import Flow
+from dialogs.format.loader import load_flows
+from dialogs.format.schema import Flow
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
 

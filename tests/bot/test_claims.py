@@ -116,7 +116,7 @@ async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_cl
 
 
 async def test_least_loaded_assignment_gives_the_lead_to_the_freest_manager(sessions):
-    from dialogs.routing import Routing
+    from dialogs.rules.routing import Routing
 
     routing = Routing.from_yaml("""
 routes:

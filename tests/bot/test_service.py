@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from bot.flows import FlowRegistry
 from bot.service import Incoming, Service, parse_payload
-from dialogs.events import ContactShared, Restart, Tap, TextMessage
+from dialogs.engine.events import ContactShared, Restart, Tap, TextMessage
 from storage.models import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
@@ -35,7 +35,7 @@ class Prospectus:
         return await self.send(start_payload=payload)
 
     async def state(self):
-        from dialogs.state import State
+        from dialogs.engine.state import State
 
         async with UnitOfWork(self.service.sessions) as uow:
             conversation = await uow.conversations.latest(self.user_id)

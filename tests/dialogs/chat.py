@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs import callback
-from dialogs.actions import Action, SendMessage
-from dialogs.engine import step
-from dialogs.events import ContactShared, Event, OtherMessage, Start, Tap, TextMessage
-from dialogs.scenarios import TAP_WORDS
-from dialogs.schema import Flow
+from dialogs.engine import callback
+from dialogs.engine.actions import Action, SendMessage
+from dialogs.engine.core import step
+from dialogs.engine.events import ContactShared, Event, OtherMessage, Start, Tap, TextMessage
+from dialogs.format.scenarios import TAP_WORDS
+from dialogs.format.schema import Flow
 
 USER = 7
 

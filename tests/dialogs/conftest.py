@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dialogs.loader import load_flow
-from dialogs.schema import Flow
+from dialogs.format.loader import load_flow
+from dialogs.format.schema import Flow
 from tests.dialogs.flowkit import MINIMAL
 
 

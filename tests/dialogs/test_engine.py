@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dialogs.actions import (
+from dialogs.engine.actions import (
     AnswerTap,
     EditMessage,
     GiveReward,
@@ -19,9 +19,9 @@ from dialogs.actions import (
     SendMessage,
     SetContact,
 )
-from dialogs.engine import step
-from dialogs.events import Back, ChangeLanguage, Restart, Start, Tap
-from dialogs.state import State
+from dialogs.engine.core import step
+from dialogs.engine.events import Back, ChangeLanguage, Restart, Start, Tap
+from dialogs.engine.state import State
 from tests.dialogs.chat import Chat
 
 QUIZ_TO_CONSENT = ["continue", "city", "island", "large", "veneer", "~done", "month"]
@@ -106,7 +106,7 @@ def test_stale_button_from_an_older_flow_version(shipped):
 
 
 def test_garbage_callback_data_changes_nothing(shipped):
-    from dialogs.callback import unpack
+    from dialogs.engine.callback import unpack
 
     chat = quiz(shipped, upto=["continue"])
     before = chat.state

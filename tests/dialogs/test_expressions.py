@@ -1,6 +1,13 @@
 import pytest
 
-from dialogs.expressions import FUNCTIONS, ExpressionError, Record, evaluate, is_true, references
+from dialogs.rules.expressions import (
+    FUNCTIONS,
+    ExpressionError,
+    Record,
+    evaluate,
+    is_true,
+    references,
+)
 
 NAMES = {
     "score": 42, "tags": frozenset({"urgent", "big_order"}), "discount": 9.0,

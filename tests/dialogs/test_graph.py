@@ -1,4 +1,4 @@
-from dialogs.graph import mermaid
+from dialogs.format.diagram import mermaid
 
 
 def test_mermaid_shows_steps_scores_and_outcomes(shipped):

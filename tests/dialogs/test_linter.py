@@ -8,8 +8,8 @@ import re
 import pytest
 import yaml
 
-from dialogs.loader import load_flow
-from dialogs.problems import FlowError
+from dialogs.format.loader import load_flow
+from dialogs.format.problems import FlowError
 from tests.dialogs.flowkit import MINIMAL, t
 
 
@@ -246,7 +246,7 @@ def test_a_yaml_bomb_is_refused_at_once_naming_the_file(tmp_path, body, message)
 
 
 def test_anchors_a_flow_reuses_are_still_welcome(tmp_path):
-    from dialogs.yamlsource import parse_yaml
+    from dialogs.format.yamlsource import parse_yaml
 
     rows = ["shared: &shared [" + ", ".join(f"v{n}" for n in range(40)) + "]"]
     rows += [f"use{n}: *shared" for n in range(200)]  # 8,000 values added: within the bound

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialogs import callback
-from dialogs.actions import Button, EditMessage, RecordQualification, SendMessage
-from dialogs.engine import step
-from dialogs.events import (
+from dialogs.engine import callback
+from dialogs.engine.actions import Button, EditMessage, RecordQualification, SendMessage
+from dialogs.engine.core import step
+from dialogs.engine.events import (
     Back,
     ChangeLanguage,
     ContactShared,
@@ -20,9 +20,9 @@ from dialogs.events import (
     Tap,
     TextMessage,
 )
-from dialogs.lint_graph import waits
-from dialogs.schema import ContactStep, Flow, MultipleChoiceStep
-from dialogs.state import State
+from dialogs.engine.state import State
+from dialogs.format.schema import ContactStep, Flow, MultipleChoiceStep
+from dialogs.lint.graph import waits
 from tests.conftest import FLOWS_DIR
 
 SHIPPED = sorted(p.name.removesuffix(".yaml") for p in FLOWS_DIR.glob("*.yaml")

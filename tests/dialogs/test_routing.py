@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.routing import Routing, RoutingError, facts
+from dialogs.rules.routing import Routing, RoutingError, facts
 
 RULES = """
 routes:

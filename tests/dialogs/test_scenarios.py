@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.loader import flow_files, read_flow
-from dialogs.scenarios import check, check_file, run, scenario_file
-from dialogs.yamlsource import parse_yaml
+from dialogs.format.loader import flow_files, read_flow
+from dialogs.format.scenarios import check, check_file, run, scenario_file
+from dialogs.format.yamlsource import parse_yaml
 from tests.conftest import FLOWS_DIR
 
 FLOW_FILES = flow_files([FLOWS_DIR])

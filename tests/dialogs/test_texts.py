@@ -1,6 +1,6 @@
 import pytest
 
-from dialogs.texts import ENGINE_TEXTS, SUPPORTED_LANGUAGES, engine_text, fill, placeholders
+from dialogs.engine.texts import ENGINE_TEXTS, SUPPORTED_LANGUAGES, engine_text, fill, placeholders
 
 
 @pytest.mark.parametrize("key", sorted(ENGINE_TEXTS))

@@ -1,6 +1,6 @@
 import pytest
 
-from dialogs.validators import (
+from dialogs.rules.validators import (
     Ambiguous,
     format_number,
     normalize_email,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dialogs.loader import flow_files
-from dialogs.scenarios import TAP_WORDS, scenario_file
-from dialogs.yamlsource import parse_yaml
+from dialogs.format.loader import flow_files
+from dialogs.format.scenarios import TAP_WORDS, scenario_file
+from dialogs.format.yamlsource import parse_yaml
 from storage.models import Lead
 from tests.conftest import FLOWS_DIR
 

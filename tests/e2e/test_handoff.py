@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import handoff_timers
-from dialogs.scenarios import TAP_WORDS
+from dialogs.format.scenarios import TAP_WORDS
 from storage.models import Event, Handoff, Lead, utcnow
 from tests.e2e.conftest import bot_running
 

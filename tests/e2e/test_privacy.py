@@ -20,7 +20,7 @@ from sqlalchemy.types import JSON
 from bot.app import StartupError, anonymise_expired
 from bot.followups import deliver_due
 from bot.logsafe import configure_logging
-from dialogs.scenarios import TAP_WORDS
+from dialogs.format.scenarios import TAP_WORDS
 from storage import crypto
 from storage.models import (
     Consent,

@@ -8,12 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path as FilePath
 
-from dialogs import callback
-from dialogs.lint_expressions import check_expressions, formula_steps, result_names
-from dialogs.lint_graph import can_finish, edges, path_to, reachable
-from dialogs.lint_texts import check_languages, check_placeholders, check_texts
-from dialogs.problems import Problem, split_path
-from dialogs.schema import (
+from dialogs.engine import callback
+from dialogs.format.problems import Problem, split_path
+from dialogs.format.schema import (
     CalculatorStep,
     ChoiceStep,
     ContactStep,
@@ -24,7 +21,10 @@ from dialogs.schema import (
     RewardStep,
     SingleChoiceStep,
 )
-from dialogs.yamlsource import Path, YamlSource
+from dialogs.format.yamlsource import Path, YamlSource
+from dialogs.lint.expressions import check_expressions, formula_steps, result_names
+from dialogs.lint.graph import can_finish, edges, path_to, reachable
+from dialogs.lint.texts import check_languages, check_placeholders, check_texts
 
 MAX_BUTTONS = 100  # Bot API: an inline keyboard holds at most 100 buttons
 MAX_PER_ROW = 8  # ... and at most 8 in a row

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from dialogs.linter import lint
-from dialogs.problems import FlowError, Problem, split_path
-from dialogs.schema import ID_PATTERN, STEP_KINDS, Flow
-from dialogs.yamlsource import YamlSource, parse_yaml
+from dialogs.format.problems import FlowError, Problem, split_path
+from dialogs.format.schema import ID_PATTERN, STEP_KINDS, Flow
+from dialogs.format.yamlsource import YamlSource, parse_yaml
+from dialogs.lint.linter import lint
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
-from dialogs.schema import (
+from dialogs.format.schema import (
     ConsentStep,
     EndStep,
     Flow,
@@ -14,7 +14,7 @@ from dialogs.schema import (
     SingleChoiceStep,
     Step,
 )
-from dialogs.yamlsource import Path
+from dialogs.format.yamlsource import Path
 
 
 def edges(step_id: str, step: Step) -> Iterator[tuple[str, Path]]:

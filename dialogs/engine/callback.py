@@ -6,7 +6,7 @@ checks every button of every flow against it at load time.
 
 from __future__ import annotations
 
-from dialogs.events import Tap
+from dialogs.engine.events import Tap
 
 MAX_CALLBACK_BYTES = 64
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs import callback
-from dialogs.actions import EditMessage, SendMessage
-from dialogs.kinds.base import Kind, rows
-from dialogs.schema import MultipleChoiceStep, SingleChoiceStep
-from dialogs.scoring import option_of
-from dialogs.turn import Turn
+from dialogs.engine import callback
+from dialogs.engine.actions import EditMessage, SendMessage
+from dialogs.engine.kinds.base import Kind, rows
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import MultipleChoiceStep, SingleChoiceStep
+from dialogs.rules.scoring import option_of
 
 
 def prompt_single(turn: Turn, step: SingleChoiceStep) -> SendMessage:

@@ -12,7 +12,7 @@
 
 The first route whose `when` holds is taken (no `when`: always); none: the managers' chat
 of LEADBOT_MANAGERS_CHAT_ID. Conditions see flow, tags, answers.STEP, language,
-temperature, score, source, sql, mql, target — evaluated safely (dialogs/expressions.py).
+temperature, score, source, sql, mql, target — evaluated safely (dialogs/rules/expressions.py).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from dialogs.expressions import ExpressionError, Record, is_true, parse
-from dialogs.yamlsource import parse_yaml
+from dialogs.format.yamlsource import parse_yaml
+from dialogs.rules.expressions import ExpressionError, Record, is_true, parse
 
 
 class RoutingError(ValueError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dialogs.actions import Button, SendMessage
-from dialogs.schema import Step
-from dialogs.turn import Turn
+from dialogs.engine.actions import Button, SendMessage
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import Step
 
 
 @dataclass(frozen=True)

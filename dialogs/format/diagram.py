@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dialogs.lint_graph import edges
-from dialogs.schema import (
+from dialogs.engine.texts import pick
+from dialogs.format.schema import (
     CalculatorStep,
     ConsentStep,
     EndStep,
@@ -11,7 +11,7 @@ from dialogs.schema import (
     SingleChoiceStep,
     Step,
 )
-from dialogs.texts import pick
+from dialogs.lint.graph import edges
 
 SHAPES = {  # Mermaid node shapes by kind: questions are hexagons, ends are stadiums
     "message": ('["', '"]'), "single_choice": ('{{"', '"}}'), "multiple_choice": ('{{"', '"}}'),

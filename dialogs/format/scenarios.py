@@ -24,16 +24,16 @@ from typing import Any
 
 import yaml
 
-from dialogs import callback
-from dialogs.actions import (
+from dialogs.engine import callback
+from dialogs.engine.actions import (
     Action,
     GiveReward,
     RecordQualification,
     ScheduleFollowUp,
     SendMessage,
 )
-from dialogs.engine import step
-from dialogs.events import (
+from dialogs.engine.core import step
+from dialogs.engine.events import (
     Back,
     ChangeLanguage,
     ContactShared,
@@ -44,10 +44,10 @@ from dialogs.events import (
     Tap,
     TextMessage,
 )
-from dialogs.problems import Problem
-from dialogs.schema import Flow
-from dialogs.state import State
-from dialogs.yamlsource import parse_yaml
+from dialogs.engine.state import State
+from dialogs.format.problems import Problem
+from dialogs.format.schema import Flow
+from dialogs.format.yamlsource import parse_yaml
 
 TAP_WORDS = {"continue": callback.CONTINUE, "done": callback.DONE, "skip": callback.SKIP,
              "back": callback.BACK, "agree": callback.ACCEPT, "decline": callback.DECLINE,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dialogs.kinds import choice, consent, contact, end, inputs, showing
-from dialogs.kinds.base import Kind, remind
-from dialogs.schema import Step
-from dialogs.turn import Turn
+from dialogs.engine.kinds import choice, consent, contact, end, inputs, showing
+from dialogs.engine.kinds.base import Kind, remind
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import Step
 
 KINDS: dict[str, Kind] = {
     **choice.KINDS, **inputs.KINDS, **contact.KINDS, **consent.KINDS, **showing.KINDS,

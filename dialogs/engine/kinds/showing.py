@@ -7,12 +7,12 @@ import base64
 import hashlib
 import math
 
-from dialogs import callback
-from dialogs.actions import Button, GiveReward, SendMessage
-from dialogs.expressions import ExpressionError, evaluate
-from dialogs.kinds.base import Kind, no_prompt
-from dialogs.schema import CalculatorStep, MessageStep, RewardStep
-from dialogs.turn import Turn
+from dialogs.engine import callback
+from dialogs.engine.actions import Button, GiveReward, SendMessage
+from dialogs.engine.kinds.base import Kind, no_prompt
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import CalculatorStep, MessageStep, RewardStep
+from dialogs.rules.expressions import ExpressionError, evaluate
 
 
 def prompt_message(turn: Turn, step: MessageStep) -> SendMessage:

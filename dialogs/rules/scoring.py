@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs.actions import RecordQualification, ScoreItem
-from dialogs.expressions import Record, is_true
-from dialogs.schema import (
+from dialogs.engine.actions import RecordQualification, ScoreItem
+from dialogs.engine.state import AnswerValue, State
+from dialogs.format.schema import (
     QUESTION_KINDS,
     ChoiceStep,
     Flow,
@@ -19,7 +19,7 @@ from dialogs.schema import (
     NumberStep,
     SingleChoiceStep,
 )
-from dialogs.state import AnswerValue, State
+from dialogs.rules.expressions import Record, is_true
 
 
 @dataclass(frozen=True, slots=True)

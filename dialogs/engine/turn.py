@@ -11,8 +11,8 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from dialogs import callback
-from dialogs.actions import (
+from dialogs.engine import callback
+from dialogs.engine.actions import (
     Action,
     AnswerTap,
     Button,
@@ -22,12 +22,12 @@ from dialogs.actions import (
     RecordAnswer,
     SendMessage,
 )
-from dialogs.expressions import is_true
-from dialogs.schema import Flow, Step
-from dialogs.scoring import Facts, answer_points, facts_of, names_of
-from dialogs.state import AnswerValue, State
-from dialogs.texts import engine_text, fill, pick
-from dialogs.validators import format_number
+from dialogs.engine.state import AnswerValue, State
+from dialogs.engine.texts import engine_text, fill, pick
+from dialogs.format.schema import Flow, Step
+from dialogs.rules.expressions import is_true
+from dialogs.rules.scoring import Facts, answer_points, facts_of, names_of
+from dialogs.rules.validators import format_number
 
 MAX_AUTO_STEPS = 100  # steps entered in one turn; a safety net under the linter's loop check
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs import callback
-from dialogs.actions import SendMessage
-from dialogs.kinds.base import Kind
-from dialogs.schema import FreeTextStep, NumberStep
-from dialogs.turn import Turn
-from dialogs.validators import Ambiguous, format_number, parse_number
+from dialogs.engine import callback
+from dialogs.engine.actions import SendMessage
+from dialogs.engine.kinds.base import Kind
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import FreeTextStep, NumberStep
+from dialogs.rules.validators import Ambiguous, format_number, parse_number
 
 
 def prompt_free_text(turn: Turn, step: FreeTextStep) -> SendMessage:

@@ -6,9 +6,9 @@ in the prospect's language, a stale or repeated tap is recognised and changes no
 
 from __future__ import annotations
 
-from dialogs import callback
-from dialogs.actions import Action, SendMessage
-from dialogs.events import (
+from dialogs.engine import callback
+from dialogs.engine.actions import Action, SendMessage
+from dialogs.engine.events import (
     Back,
     ChangeLanguage,
     ContactShared,
@@ -19,11 +19,11 @@ from dialogs.events import (
     Tap,
     TextMessage,
 )
-from dialogs.kinds import KINDS, enter_step, remind
-from dialogs.schema import Flow
-from dialogs.state import State
-from dialogs.texts import SUPPORTED_LANGUAGES
-from dialogs.turn import Turn
+from dialogs.engine.kinds import KINDS, enter_step, remind
+from dialogs.engine.state import State
+from dialogs.engine.texts import SUPPORTED_LANGUAGES
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import Flow
 
 Result = tuple[State, list[Action]]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dialogs.schema import Flow, MessageStep, RewardStep
-from dialogs.texts import SUPPORTED_LANGUAGES, placeholders
-from dialogs.yamlsource import Path
+from dialogs.engine.texts import SUPPORTED_LANGUAGES, placeholders
+from dialogs.format.schema import Flow, MessageStep, RewardStep
+from dialogs.format.yamlsource import Path
 
 MAX_MESSAGE = 4096  # Bot API sendMessage: 1-4096 characters after entities parsing
 MAX_CAPTION = 1024  # Bot API sendDocument caption

@@ -6,11 +6,11 @@ consent must be demonstrable). A prospect who declines goes to `declined`, nothi
 
 from __future__ import annotations
 
-from dialogs import callback
-from dialogs.actions import Button, RecordConsent, SendMessage
-from dialogs.kinds.base import Kind
-from dialogs.schema import ConsentStep
-from dialogs.turn import Turn
+from dialogs.engine import callback
+from dialogs.engine.actions import Button, RecordConsent, SendMessage
+from dialogs.engine.kinds.base import Kind
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import ConsentStep
 
 
 def enter_consent(turn: Turn, step: ConsentStep) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dialogs.expressions import FUNCTIONS, ExpressionError, references
-from dialogs.schema import (
+from dialogs.format.schema import (
     CalculatorStep,
     ChoiceStep,
     Flow,
@@ -13,7 +12,8 @@ from dialogs.schema import (
     NumberStep,
     SingleChoiceStep,
 )
-from dialogs.yamlsource import Path
+from dialogs.format.yamlsource import Path
+from dialogs.rules.expressions import FUNCTIONS, ExpressionError, references
 
 BASE_NAMES = {"score", "tags", "discount", "answers", "values", "language", "source",
               "has_name", "has_phone", "has_email", "consent", "marketing"}

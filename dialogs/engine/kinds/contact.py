@@ -6,12 +6,12 @@ sender's own) or typed, checked with `phonenumbers` and stored as E.164.
 
 from __future__ import annotations
 
-from dialogs import callback
-from dialogs.actions import ReplyKeyboard, SendMessage, SetContact
-from dialogs.kinds.base import Kind
-from dialogs.schema import ContactStep
-from dialogs.turn import Turn
-from dialogs.validators import (
+from dialogs.engine import callback
+from dialogs.engine.actions import ReplyKeyboard, SendMessage, SetContact
+from dialogs.engine.kinds.base import Kind
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import ContactStep
+from dialogs.rules.validators import (
     example_phone,
     normalize_email,
     normalize_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialogs.yamlsource import Path
+from dialogs.format.yamlsource import Path
 
 
 @dataclass(frozen=True, order=True)

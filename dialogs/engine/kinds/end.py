@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs.actions import Close, HandOff, ScheduleFollowUp
-from dialogs.expressions import is_true
-from dialogs.kinds.base import Kind, no_prompt
-from dialogs.schema import ConsentStep, EndStep
-from dialogs.scoring import qualify
-from dialogs.turn import Turn
+from dialogs.engine.actions import Close, HandOff, ScheduleFollowUp
+from dialogs.engine.kinds.base import Kind, no_prompt
+from dialogs.engine.turn import Turn
+from dialogs.format.schema import ConsentStep, EndStep
+from dialogs.rules.expressions import is_true
+from dialogs.rules.scoring import qualify
 
 
 def enter_end(turn: Turn, step: EndStep) -> None:
