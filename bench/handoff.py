@@ -30,11 +30,11 @@ from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from bot.flows import FlowRegistry  # noqa: E402
-from bot.handoff import HandoffConfig, Handoffs  # noqa: E402
-from bot.limits import Limits  # noqa: E402
-from bot.sender import Sender  # noqa: E402
-from bot.service import Incoming, Service  # noqa: E402
+from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
+from bot.outbox.limits import Limits  # noqa: E402
+from bot.outbox.sender import Sender  # noqa: E402
+from bot.service.core import Incoming, Service  # noqa: E402
+from bot.service.flows import FlowRegistry  # noqa: E402
 from dialogs.engine.events import Tap, TextMessage  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

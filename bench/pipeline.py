@@ -32,12 +32,12 @@ from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from aiogram.types import Update  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from bot.adapter import build_router  # noqa: E402
-from bot.flows import FlowRegistry  # noqa: E402
-from bot.limits import Limits  # noqa: E402
-from bot.runner import tune_gc  # noqa: E402
-from bot.sender import Sender  # noqa: E402
-from bot.service import Service  # noqa: E402
+from bot.cli.run import tune_gc  # noqa: E402
+from bot.outbox.limits import Limits  # noqa: E402
+from bot.outbox.sender import Sender  # noqa: E402
+from bot.service.core import Service  # noqa: E402
+from bot.service.flows import FlowRegistry  # noqa: E402
+from bot.telegram.router import build_router  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.flows import FlowRegistry  # noqa: E402
 from bot.logsafe import PersonalDataFilter  # noqa: E402
-from bot.service import Incoming, Service  # noqa: E402
+from bot.service.core import Incoming, Service  # noqa: E402
+from bot.service.flows import FlowRegistry  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
 from storage import crypto, privacy  # noqa: E402

@@ -24,20 +24,20 @@ from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.adapter import build_router
 from bot.database import DatabaseError, open_database
-from bot.flows import FlowRegistry
-from bot.followups import deliver_due
-from bot.handoff import HandoffConfig, Handoffs
-from bot.limits import Limits
-from bot.periodic import every
-from bot.polling import ALLOWED_UPDATES, Poller
-from bot.rights import Operator
-from bot.sender import Sender
-from bot.service import Service
+from bot.handoff.handoffs import HandoffConfig, Handoffs
+from bot.jobs.followups import deliver_due
+from bot.jobs.periodic import every
+from bot.outbox.limits import Limits
+from bot.outbox.sender import Sender
+from bot.service.core import Service
+from bot.service.flows import FlowRegistry
+from bot.service.rights import Operator
 from bot.settings import Settings
+from bot.telegram.polling import ALLOWED_UPDATES, Poller
+from bot.telegram.router import build_router
 from bot.texts import COMMANDS
-from bot.webhook import WEBHOOK_PATH, build_app
+from bot.web.server import WEBHOOK_PATH, build_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
 from storage import crypto, privacy

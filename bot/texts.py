@@ -21,7 +21,8 @@ def language_of(code: str | None) -> str:
     primary = (code or "").lower().split("-")[0]
     return primary if primary in MENU else "en"
 
-# The prospect's rights (bot/rights.py). {company}, {contact}, {days}, {policy_url} filled in.
+# The prospect's rights (bot/service/rights.py); {company}, {contact}, {days}, {policy_url}
+# are filled in.
 RIGHTS = {
     "ru": {
         "privacy": (

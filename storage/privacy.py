@@ -288,7 +288,7 @@ async def _conversations(uow: UnitOfWork, user_id: int,
 async def _free_text_steps(uow: UnitOfWork, conversations: list[Conversation]
                            ) -> dict[int | None, set[str]]:
     """Per conversation, the steps whose answers are the prospect's own words. A flow
-    version never snapshotted (every one that runs is: bot/flows.py) counts every answer
+    version never snapshotted (every one that runs is: bot/service/flows.py) counts every answer
     as such: erasing too much beats keeping personal words."""
     steps: dict[int | None, set[str]] = {}
     for conversation in conversations:

@@ -1,5 +1,5 @@
 """What the engine's actions leave in the database: answers, consents, the lead, events,
-follow-ups. Messages to send are the transport's (bot/render.py), not ours."""
+follow-ups. Messages to send are the transport's (bot/outbox/messages.py), not ours."""
 
 from __future__ import annotations
 

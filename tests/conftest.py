@@ -64,7 +64,7 @@ FAST = None
 
 def fast_limits():
     """Telegram's limits sped up 20x: same shapes, tests that take seconds, not minutes."""
-    from bot.limits import Limits
+    from bot.outbox.limits import Limits
 
     return Limits().scaled(20)
 

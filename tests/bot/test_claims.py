@@ -8,9 +8,9 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.flows import FlowRegistry
-from bot.handoff import HandoffConfig, Handoffs, ManagerTap
-from bot.service import Incoming, Service
+from bot.handoff.handoffs import HandoffConfig, Handoffs, ManagerTap
+from bot.service.core import Incoming, Service
+from bot.service.flows import FlowRegistry
 from storage.db import create_engine, sessionmaker
 from storage.models import Event, Handoff, OutboxMessage
 from storage.uow import UnitOfWork
@@ -90,7 +90,7 @@ async def test_two_processes_claim_at_the_same_moment_and_exactly_one_wins(engin
 
 async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_claimable(
         sessions, bot, telegram):
-    from bot.sender import Sender
+    from bot.outbox.sender import Sender
     from tests.conftest import fast_limits
 
     service = service_for(sessions)

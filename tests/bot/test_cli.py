@@ -139,7 +139,7 @@ def test_graph_prints_mermaid():
      "LEADBOT_DEFAULT_FLOW: no flow 'nope'"),
 ])
 def test_run_refuses_to_start_with_one_clear_line(tmp_path, capsys, env, message):
-    from bot.runner import run
+    from bot.cli.run import run
     from bot.settings import Settings
 
     env.setdefault("LEADBOT_DATABASE_URL", f"sqlite:///{tmp_path}/bot.db")

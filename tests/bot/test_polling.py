@@ -8,7 +8,7 @@ from aiogram import Dispatcher, Router
 from aiogram.types import Message, Update
 from sqlalchemy.exc import OperationalError
 
-from bot.polling import MAX_FAILURES, Poller
+from bot.telegram.polling import MAX_FAILURES, Poller
 
 
 def text_update(update_id: int, text: str) -> dict:

@@ -9,9 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.flows import FlowRegistry
 from bot.logsafe import PersonalDataFilter
-from bot.service import Service
+from bot.service.core import Service
+from bot.service.flows import FlowRegistry
 from storage.models import Answer, Conversation, Event, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.bot.test_service import Prospectus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.sender import Sender
+from bot.outbox.sender import Sender
 from storage.models import Event, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 from tests.conftest import fast_limits

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot.flows import FlowRegistry
-from bot.service import Incoming, Service, parse_payload
+from bot.service.core import Incoming, Service, parse_payload
+from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared, Restart, Tap, TextMessage
 from storage.models import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
@@ -213,7 +213,7 @@ async def nurtured(service, user_id: int, marketing: str) -> Prospectus:
 async def test_follow_ups_go_out_when_due_and_only_with_the_opt_in(service, sessions):
     from datetime import timedelta
 
-    from bot.followups import deliver_due
+    from bot.jobs.followups import deliver_due
     from storage.models import FollowUp, utcnow
 
     await nurtured(service, 11, "~mkyes")

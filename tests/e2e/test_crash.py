@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import bootstrap, serve
-from bot.service import Incoming
+from bot.service.core import Incoming
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for
 from tests.e2e.harness import Running, eventually

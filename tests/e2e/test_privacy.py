@@ -18,7 +18,7 @@ from sqlalchemy import String, Text, select, text
 from sqlalchemy.types import JSON
 
 from bot.app import StartupError, anonymise_expired
-from bot.followups import deliver_due
+from bot.jobs.followups import deliver_due
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
 from storage import crypto

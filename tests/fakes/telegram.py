@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.limits import Limits, RateLimiter
+from bot.outbox.limits import Limits, RateLimiter
 
 BOT_ID = 777000
 IN_FLIGHT = 0.05  # requests arriving this soon after a 429 were already on their way

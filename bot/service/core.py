@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import logsafe
-from bot.flows import FlowRegistry, RunnableFlow
-from bot.handoff import HandoffConfig, Handoffs, ManagerTap
-from bot.render import inline_markup, render
-from bot.rights import Operator, Rights
+from bot.handoff.handoffs import HandoffConfig, Handoffs, ManagerTap
+from bot.outbox.messages import inline_markup, render
+from bot.service.flows import FlowRegistry, RunnableFlow
+from bot.service.rights import Operator, Rights
 from bot.texts import MENU, language_of
 from dialogs.engine.actions import AnswerTap, Button, SetContact
 from dialogs.engine.core import step
@@ -39,7 +39,7 @@ MENU_PREFIX = "menu:"
 
 @dataclass(frozen=True)
 class Incoming:
-    """An update as the service needs it; the transport builds it (bot/adapter.py)."""
+    """An update as the service needs it; the transport builds it (bot/telegram/router.py)."""
 
     update_id: int
     user_id: int
@@ -50,7 +50,7 @@ class Incoming:
     menu_flow: str | None = None  # a tap on the menu
     callback_query_id: str | None = None
     blocked: bool | None = None  # my_chat_member: the prospect blocked / unblocked the bot
-    command: str | None = None  # /privacy, /mydata, /stop, /forget (bot/rights.py)
+    command: str | None = None  # /privacy, /mydata, /stop, /forget (bot/service/rights.py)
     rights_data: str | None = None  # a tap on a confirmation of one of those
     message_id: int | None = None  # the message whose button was tapped
     manager_tap: ManagerTap | None = None  # a manager's Claim or status button

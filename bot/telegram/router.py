@@ -8,9 +8,9 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
-from bot import rights
-from bot.handoff import CLAIM, RELAY, STATUS, ManagerTap
-from bot.service import MENU_PREFIX, Incoming, Service
+from bot.handoff.handoffs import CLAIM, RELAY, STATUS, ManagerTap
+from bot.service import rights
+from bot.service.core import MENU_PREFIX, Incoming, Service
 from dialogs.engine import callback
 from dialogs.engine.events import (
     Back,

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.render import inline_markup
+from bot.outbox.messages import inline_markup
 from bot.settings import Settings
 from bot.texts import AFTER, MANAGERS, PROSPECT_HANDOFF, WEEKDAYS, language_of
 from dialogs.engine.actions import Action, Button, RecordQualification

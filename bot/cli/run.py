@@ -7,9 +7,9 @@ import gc
 import signal
 import sys
 
-from bot.flows import FlowRegistry
 from bot.logsafe import configure_logging
-from bot.service import PAYLOAD
+from bot.service.core import PAYLOAD
+from bot.service.flows import FlowRegistry
 from bot.settings import Settings
 from dialogs.format.problems import FlowError
 

@@ -1,7 +1,7 @@
 """The outbox sender: the one place that talks to Telegram (DESIGN.md, step 4).
 
 Per-chat order (only the oldest pending row of a chat is tried), the limits of
-bot/limits.py, `retry_after` on 429 honoured for every send, a blocked prospect (403)
+bot/outbox/limits.py, `retry_after` on 429 honoured for every send, a blocked prospect (403)
 marked and never retried, other 4xx recorded as failed, network errors and 5xx retried with
 capped backoff. Callback answers go in their own lane, so a button never spins behind a
 queue of messages. At-least-once: a row is marked sent only after Telegram accepted it.
@@ -31,8 +31,8 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, FSInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.limits import Limits, RateLimiter
-from bot.periodic import OUTAGES
+from bot.jobs.periodic import OUTAGES
+from bot.outbox.limits import Limits, RateLimiter
 from storage import privacy
 from storage.models import Event, OutboxMessage, utcnow
 from storage.uow import UnitOfWork

@@ -21,12 +21,12 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Update
 
-from bot.periodic import OUTAGES
+from bot.jobs.periodic import OUTAGES
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_FAILURES = 3  # an update whose handling hits a bug is skipped after this many tries
-# The database or the network being away (bot/periodic.py OUTAGES) is not the update's
+# The database or the network being away (bot/jobs/periodic.py OUTAGES) is not the update's
 # fault: such updates are retried for as long as it takes, never skipped.
 
 

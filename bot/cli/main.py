@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.cli.simulate import TerminalChat
 from bot.settings import Settings
-from bot.simulate import TerminalChat
 from dialogs.format.diagram import mermaid
 from dialogs.format.loader import LoadedFlow, flow_files, load_flows, read_flow
 from dialogs.format.problems import FlowError
@@ -138,13 +138,13 @@ def run_graph(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bot(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runner import run
+    from bot.cli.run import run
 
     return run(settings, webhook=args.webhook)
 
 
 def run_links(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runner import deep_links
+    from bot.cli.run import deep_links
 
     return deep_links(settings, args.source, args.username)
 

@@ -9,9 +9,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.flows import FlowRegistry
-from bot.handoff import Handoffs
-from bot.render import inline_markup
+from bot.handoff.handoffs import Handoffs
+from bot.outbox.messages import inline_markup
+from bot.service.flows import FlowRegistry
 from bot.texts import RIGHTS, language_of
 from dialogs.engine.actions import Button
 from dialogs.format.schema import ConsentStep, Flow
@@ -69,7 +69,7 @@ class Rights:
         self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts[f'yes_{command}']}")
         shown = hashlib.sha256(asked.encode()).hexdigest()  # the ledger's proof of the text
         if command == "mydata":
-            # Built when sent (bot/sender.py), so it is exactly what is stored then, and no
+            # Built when sent (bot/outbox/sender.py), so it is exactly what is stored then, and no
             # copy of the personal data waits in the outbox.
             uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendDocument",
                       payload={"chat_id": prospect.chat_id, "export_of": prospect.user_id,

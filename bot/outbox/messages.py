@@ -1,4 +1,4 @@
-"""Engine messages -> Bot API calls, stored as outbox rows (sent later by bot/sender.py).
+"""Engine messages -> Bot API calls, stored as outbox rows (sent later by bot/outbox/sender.py).
 
 Plain text, no parse_mode: flow texts are written by marketers and must never break on a
 stray '<' or '*'.
@@ -72,7 +72,7 @@ async def render(uow: UnitOfWork, conversation: Conversation, actions: list[Acti
             row = {"method": method, "payload": payload, "step": action.step}
         elif isinstance(action, EditMessage):
             # Which message to edit is decided by the sender: the latest one sent for this
-            # step (bot/sender.py), so a reminder that never went out is never the target.
+            # step (bot/outbox/sender.py), so a reminder that never went out is never the target.
             payload = {"chat_id": chat_id, "text": action.text,
                        "reply_markup": inline_markup(action.buttons)}
             row = {"method": "editMessageText", "payload": payload, "step": action.step}
