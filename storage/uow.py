@@ -47,6 +47,7 @@ class UnitOfWork:
         self.follow_ups = repos.FollowUps(session)
         self.outbox = repos.Outbox(session)
         self.flow_versions = repos.FlowVersions(session)
+        self.handoffs = repos.Handoffs(session)
         return self
 
     def stage(self, model: type[SQLModel], **values: Any) -> None:
