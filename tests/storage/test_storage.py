@@ -149,7 +149,7 @@ async def test_database_errors_do_not_carry_the_values_of_the_statement(sessions
     assert "hidden" in str(caught.value)
 
 
-async def test_the_consent_ledger_refuses_update_and_delete(sessions):
+async def test_the_consent_ledger_refuses_update_delete_and_truncate(sessions):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
@@ -161,7 +161,11 @@ async def test_the_consent_ledger_refuses_update_and_delete(sessions):
         uow.stage(Consent, user_id=1, purpose="processing", granted=True,
                   policy_version="1", text_sha256="a" * 64, language="en")
         await uow.commit()
-    for statement in ("UPDATE consents SET granted = false", "DELETE FROM consents"):
+    statements = ["UPDATE consents SET granted = false", "DELETE FROM consents",
+                  "DELETE FROM consents WHERE id > 0"]
+    if sessions.kw["bind"].dialect.name == "postgresql":  # SQLite has no TRUNCATE
+        statements += ["TRUNCATE consents", "TRUNCATE consents RESTART IDENTITY CASCADE"]
+    for statement in statements:
         async with UnitOfWork(sessions) as uow:
             with pytest.raises(DBAPIError, match="append-only"):
                 await uow.session.execute(text(statement))
