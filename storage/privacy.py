@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select, update
+from sqlalchemy import false, func, literal_column, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage import crypto
@@ -71,16 +71,24 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
 
     conversations = await rows(Conversation, Conversation.user_id == user_id)
     ids = [c["id"] for c in conversations]
+    leads = await rows(Lead, Lead.user_id == user_id)
+    handoffs = await rows(Handoff, Handoff.user_id == user_id)
+    own_cards = await _own_cards(session, [h["id"] for h in handoffs])
     return {
         "exported_at": now.isoformat(),
         "telegram_user_id": user_id,
         "prospect": _row(prospect),
         "conversations": conversations,
         "answers": await rows(Answer, Answer.conversation_id.in_(ids)),
-        "leads": await rows(Lead, Lead.user_id == user_id),
+        "leads": leads,
         "consents": await rows(Consent, Consent.user_id == user_id),
         "follow_ups": await rows(FollowUp, FollowUp.user_id == user_id),
         "events": await rows(Event, Event.user_id == user_id),
+        "handoffs": handoffs,
+        # every message to them or about them (the managers' cards, copies, relayed words);
+        # a digest of several leads is left out: their card text above is theirs
+        "messages": await rows(OutboxMessage, _about(user_id, ids, [lead["id"] for lead in leads],
+                                                     own_cards)),
     }
 
 
@@ -142,6 +150,11 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         Answer.conversation_id.in_(ids)))).scalars())
 
     secrets: set[str] = set()
+    handoffs = list((await session.execute(select(Handoff).where(
+        Handoff.conversation_id.in_(ids)))).scalars())
+    for handoff in handoffs:  # the card as managers saw it: in every message sent about it
+        if handoff.card_text:
+            secrets.add(handoff.card_text)
     for lead in leads:
         secrets.update(v for v in (lead.name, lead.phone, lead.email) if v)
         lead.name = lead.phone = lead.email = lead.phone_hash = None
@@ -170,17 +183,23 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
     secrets = {s for s in secrets if len(s) >= 2}
 
     messages = 0
-    outbox = (await session.execute(select(OutboxMessage).where(or_(
-        OutboxMessage.conversation_id.in_(ids),
-        OutboxMessage.chat_id == user_id if conversation_ids is None else False)))).scalars()
+    # Every message about these leads, whoever it went to (the prospect, the managers'
+    # group, a manager's private chat): by conversation, by lead, by the card it edits.
+    cards = {h.card_id for h in handoffs if h.card_id is not None}
+    shared = await _shared_cards(session, cards, {h.id for h in handoffs})
+    outbox = (await session.execute(select(OutboxMessage).where(_about(
+        user_id if conversation_ids is None else None, ids, [lead.id for lead in leads],
+        cards)))).scalars()
     for row in outbox:
         payload = _scrub(row.payload, secrets)
         if row.step and row.step.endswith(":r") and "text" in payload:  # relayed words
             payload = {**payload, "text": ERASED}
-        if payload != row.payload or row.status == "pending":
+        queued = row.status in ("pending", "waiting")  # waiting: for a manager's chat
+        if payload != row.payload or queued:
             row.payload = payload
             messages += 1
-        if row.status == "pending" and row.method != "answerCallbackQuery":
+        if queued and row.method != "answerCallbackQuery" and not (
+                {row.id, row.edit_of} & shared):  # a digest still shows other leads
             row.status, row.error = "dropped", "personal data erased"
     follow_ups = 0
     for follow_up in (await session.execute(select(FollowUp).where(
@@ -190,9 +209,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             follow_up.text, follow_ups = text, follow_ups + 1
         if follow_up.status == "pending" and conversation_ids is None:
             follow_up.status = "cancelled"
-    for handoff in (await session.execute(select(Handoff).where(
-            Handoff.conversation_id.in_(ids)))).scalars():
-        handoff.card_text = _scrub(handoff.card_text, secrets)
+    for handoff in handoffs:
+        handoff.card_text = ERASED if handoff.card_text else None
     for event in (await session.execute(select(Event).where(Event.user_id == user_id))
                   ).scalars():
         data = _scrub(event.data, secrets)
@@ -273,6 +291,37 @@ async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
             last = rows[-1].id
             await session.flush()
     return done
+
+
+def _about(user_id: int | None, conversation_ids: list[int], lead_ids: list[int],
+           cards: Iterable[int]) -> Any:
+    """Outbox rows to or about a prospect: their conversations', their private chat's (when
+    `user_id` is given), and every row about their leads: by lead, or a card (or an edit of
+    one) that shows them."""
+    cards = list(cards)
+    return or_(OutboxMessage.conversation_id.in_(conversation_ids),
+               OutboxMessage.chat_id == user_id if user_id is not None else false(),
+               OutboxMessage.lead_id.in_(lead_ids), OutboxMessage.id.in_(cards),
+               OutboxMessage.edit_of.in_(cards))
+
+
+async def _shared_cards(session: Any, cards: set[int], handoff_ids: set[int]) -> set[int]:
+    """Of these cards, the digests that also show other prospects' leads."""
+    if not cards:
+        return set()
+    result = await session.execute(select(Handoff.card_id).where(
+        Handoff.card_id.in_(cards), Handoff.id.notin_(handoff_ids)))
+    return {card_id for (card_id,) in result}
+
+
+async def _own_cards(session: Any, handoff_ids: list[int]) -> set[int]:
+    """The cards that show only these hand-offs (not a digest with other prospects)."""
+    if not handoff_ids:
+        return set()
+    cards = {card_id for (card_id,) in await session.execute(
+        select(Handoff.card_id).where(Handoff.id.in_(handoff_ids),
+                                      Handoff.card_id.isnot(None)))}
+    return cards - await _shared_cards(session, cards, set(handoff_ids))
 
 
 async def _conversations(uow: UnitOfWork, user_id: int,
