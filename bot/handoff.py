@@ -115,6 +115,11 @@ class Handoffs:
             await session.flush()
             lead = await uow.leads.for_conversation(conversation.id)
         assert lead is not None and lead.id is not None
+        if "processing" not in state.consents:
+            # No card, no manager, no link to their account without consent to processing
+            # (LEADBOT_HANDOFF_ALSO may name the temperature of a prospect who declined).
+            log.info("lead %s: not handed off, no consent to processing", lead.id)
+            return
         if (await session.execute(select(Handoff.id).where(Handoff.lead_id == lead.id))
                 ).first() is not None:
             return  # one hand-off per lead

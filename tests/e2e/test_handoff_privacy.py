@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import handoff_timers
+from dialogs.scenarios import TAP_WORDS
 from storage.models import Handoff, Lead, OutboxMessage, utcnow
 from tests.e2e.conftest import bot_running
 from tests.e2e.test_handoff import (
@@ -125,6 +126,20 @@ async def test_forget_ends_the_relay_both_ways(managed_on_both):
     assert "Алло?" not in " ".join(prospect.said()[said:])
     assert running.telegram.texts(ANNA)[-1] == (
         "The client erased their data: you can no longer write to them through the bot.")
+
+
+async def test_a_prospect_who_declined_consent_is_never_handed_off(telegram, tmp_path):
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db",
+                           handoff_also=["hot", "warm", "cold"], **SETTINGS) as running:
+        prospect = running.prospect(8105, "en")
+        await prospect.start("kitchen-quiz__ads")
+        for option in ("continue", "city", "island", "large", "veneer", "appliances",
+                       "lighting", "done", "month", "decline"):
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        assert "we are not saving anything" in prospect.said()[-1]
+        assert cards(running) == []
+        async with running.app.sessions() as session:
+            assert (await session.execute(select(Handoff))).scalars().all() == []
 
 
 async def test_mydata_holds_the_hand_off_and_the_messages_about_the_prospect(
