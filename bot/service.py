@@ -185,9 +185,8 @@ class Service:
             await self._menu(uow, prospect, incoming)
             return
         runnable, state, event = target
-        if state is not None and state.phase == "name" and isinstance(event, TextMessage):
-            logsafe.FILTER.remember(event.text)  # a name, maybe: never in a log line
         new_state, actions = step(runnable.flow, state, event)
+        # accepted names only (bounded words): what a prospect merely types is not kept
         logsafe.FILTER.remember(*(a.name for a in actions if isinstance(a, SetContact)))
         if incoming.callback_query_id and not any(isinstance(a, AnswerTap) for a in actions):
             actions = [AnswerTap(), *actions]  # every tap is answered, or its button spins

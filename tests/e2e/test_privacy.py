@@ -260,6 +260,8 @@ async def test_privacy_answers_in_the_prospects_language(running):
 async def test_logs_carry_no_phone_email_or_name(running):
     stream = io.StringIO()
     handler = configure_logging("DEBUG", stream)
+    sql_log = logging.getLogger("sqlalchemy.engine")
+    sql_log.setLevel(logging.DEBUG)  # an operator who turns SQLAlchemy's log on, too
     try:
         prospect = running.prospect(7012, "en")
         await checklist_lead(prospect)
@@ -274,10 +276,50 @@ async def test_logs_carry_no_phone_email_or_name(running):
     finally:
         logging.getLogger().removeHandler(handler)
         logging.getLogger().setLevel(logging.WARNING)
+        sql_log.setLevel(logging.WARNING)
     logged = stream.getvalue()
     assert "careless traceback" in logged and "ValueError" in logged
-    assert len(logged.splitlines()) > 50  # DEBUG really was on
+    assert logged.count("INSERT INTO leads") >= 1 and len(logged.splitlines()) > 50
     for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME, "Olena", "Olivia"):  # + profile name
+        assert secret not in logged
+
+
+async def test_after_a_restart_debug_logs_still_carry_no_name(tmp_path, telegram,
+                                                               monkeypatch):
+    """The bot remembers no names across a restart: parameters must not be logged at all
+    (aiosqlite logged them, JSON-escaped, around SQLAlchemy's hide_parameters)."""
+    from bot import logsafe
+
+    database = f"sqlite:///{tmp_path}/bot.db"
+    cyrillic = "Олена Ковальчук"
+    escaped = json.dumps(cyrillic)[1:-1]  # \u041e\u043b...
+    async with bot_running(telegram, database) as running:
+        prospect = running.prospect(7016, "uk")
+        await prospect.start("renovation-checklist")
+        for option in ("continue", "planning", "quarter", "maybe", "agree", "marketing_yes"):
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        await prospect.send(cyrillic)
+        await prospect.send(EMAIL)
+    monkeypatch.setattr(logsafe, "FILTER", logsafe.PersonalDataFilter())  # a new process
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", stream)
+    sql_log = logging.getLogger("sqlalchemy.engine")
+    sql_log.setLevel(logging.DEBUG)
+    try:
+        async with bot_running(telegram, database) as running:
+            prospect = running.prospect(7016, "uk")
+            prospect.messages = 100
+            await prospect.share_contact(PHONE)
+            await confirm(prospect, "mydata")
+            await confirm(prospect, "forget")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+        sql_log.setLevel(logging.WARNING)
+    logged = stream.getvalue()
+    assert logged.count("UPDATE leads") >= 1 and len(logged.splitlines()) > 50
+    for secret in (cyrillic, escaped, "Олена", "Ковальчук", escaped[:30], PHONE,
+                   PHONE.lstrip("+"), EMAIL):
         assert secret not in logged
 
 
