@@ -11,13 +11,15 @@ rows, and nothing personal was ever in it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, literal_column, or_, select, update
+from sqlalchemy import Text, cast, false, func, literal_column, or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import SQLModel
 
 from storage import crypto
 from storage.models import (
@@ -31,9 +33,11 @@ from storage.models import (
     OutboxMessage,
     Prospect,
 )
+from storage.types import Sealed, SealedJSON, StateJSON
 from storage.uow import UnitOfWork
 
 ERASED = "[erased]"
+SEALED = re.compile(re.escape(crypto.PREFIX) + r"[A-Za-z0-9_=-]+")
 PURPOSES = ("processing", "marketing")
 
 
@@ -239,20 +243,34 @@ async def expired(uow: UnitOfWork, before: datetime, limit: int = 200
     return found
 
 
-async def sealed_sample(uow: UnitOfWork) -> str | None:
-    """One encrypted value as stored (read around the column type), if any: what
-    LEADBOT_PII_KEY must open."""
+def sealed_columns() -> list[tuple[Any, tuple[str, ...]]]:
+    """Every table with values encrypted under LEADBOT_PII_KEY, and those columns: read from
+    the column types, so a new sealed column is rotated and checked without a list here to
+    keep up to date."""
+    found = []
+    for mapper in sorted(SQLModel._sa_registry.mappers, key=lambda m: m.local_table.name):
+        names = tuple(c.name for c in mapper.local_table.columns
+                      if isinstance(c.type, Sealed | SealedJSON | StateJSON))
+        if names:
+            found.append((mapper.class_, names))
+    return found
+
+
+async def sealed_samples(uow: UnitOfWork) -> list[str]:
+    """One encrypted value as stored (read around the column types) from each table that
+    holds any: what LEADBOT_PII_KEY must open."""
     session = uow.session
     assert session is not None
-    table = Lead.__table__
-    result = await session.execute(
-        select(literal_column("name"), literal_column("phone"), literal_column("email"))
-        .select_from(table).where(or_(*(literal_column(c).like(f"{crypto.PREFIX}%")
-                                        for c in ("name", "phone", "email")))).limit(1))
-    row = result.first()
-    if row is None:
-        return None
-    return next(v for v in row if v and v.startswith(crypto.PREFIX))
+    samples = []
+    for model, names in sealed_columns():
+        columns = [cast(model.__table__.c[name], Text) for name in names]
+        row = (await session.execute(
+            select(*columns).select_from(model.__table__)
+            .where(or_(*(c.like(f"%{crypto.PREFIX}%") for c in columns))).limit(1))).first()
+        if row is not None:
+            samples.append(next(SEALED.search(v).group(0) for v in row
+                                if v and SEALED.search(v)))
+    return samples
 
 
 async def unsealed_count(uow: UnitOfWork) -> int:
@@ -267,14 +285,13 @@ async def unsealed_count(uow: UnitOfWork) -> int:
 
 
 async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
-    """Every stored name, phone, email and contact in a conversation's state written again
-    with the newest key of LEADBOT_PII_KEY (plain values get encrypted): key rotation and
-    encrypting a database that started without a key. Returns the rows rewritten."""
+    """Every sealed column of every table (`sealed_columns`) written again with the newest
+    key of LEADBOT_PII_KEY (plain values get encrypted): key rotation and encrypting a
+    database that started without a key. Returns the rows rewritten."""
     session = uow.session
     assert session is not None
     done = 0
-    for model, columns in ((Lead, ("name", "phone", "email")), (Conversation, ("state",)),
-                           (OutboxMessage, ("payload",)), (FollowUp, ("text",))):
+    for model, columns in sealed_columns():
         last = 0
         while True:
             rows = list((await session.execute(

@@ -27,6 +27,7 @@ from storage.models import (
     Conversation,
     Event,
     FollowUp,
+    Handoff,
     Lead,
     OutboxMessage,
     SQLModel,
@@ -357,8 +358,9 @@ async def test_a_new_policy_version_asks_returning_prospects_again(tmp_path, tel
 async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tmp_path):
     key = crypto.new_key()
     url = f"sqlite:///{tmp_path}/sealed.db"
-    try:
-        async with bot_running(telegram, url, pii_key=key) as running:
+    try:  # handed off too: the card text is sealed as well
+        async with bot_running(telegram, url, pii_key=key, managers_chat_id=-100111,
+                               handoff_also=["warm"]) as running:
             prospect = running.prospect(7014, "en")
             await checklist_lead(prospect)
             async with running.app.sessions() as session:
@@ -393,7 +395,9 @@ async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tm
             async with running.app.sessions() as session:
                 lead = (await session.execute(select(Lead))).scalar_one()
                 conversation = (await session.execute(select(Conversation))).scalar_one()
+                handoff = (await session.execute(select(Handoff))).scalar_one()
             assert lead.phone == PHONE and conversation.state["contact"]["email"] == EMAIL
+            assert NAME in handoff.card_text
     finally:
         crypto.configure(None)
 
