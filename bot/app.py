@@ -161,6 +161,8 @@ async def anonymise_expired(app: App, now: datetime | None = None) -> int:
         done += sum(len(ids) for ids in found.values())
         if not found:
             break
+    if done:  # old copies: the SQLite log, PostgreSQL's dead tuples
+        await privacy.purge_old_copies(app.engine, vacuum=True)
     if done:
         log.info("retention: anonymised %s conversations older than %s days", done,
                  app.settings.retention_days)

@@ -52,20 +52,21 @@ class Rights:
 
     async def tap(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
                   data: str, language: str, *, query_id: str | None, message_id: int | None,
-                  update_id: int, now: datetime) -> None:
+                  update_id: int, now: datetime) -> bool:
+        """A tap on a confirmation. True when personal data was erased (/forget)."""
         language = language_of(language)
         texts = RIGHTS[language]
         command, _, answer = data.removeprefix(PREFIX).partition(":")
         if command not in CONFIRMED or answer not in ("yes", "no"):
             self._answer(uow, prospect, query_id, texts["use_buttons"])
-            return
+            return False
         self._answer(uow, prospect, query_id)
         words = self._words(current, language)
         asked = texts[f"ask_{command}"].format(**words)
         if answer == "no":
             self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts['cancel']}")
             self._send(uow, prospect, texts["cancelled"])
-            return
+            return False
         self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts[f'yes_{command}']}")
         shown = hashlib.sha256(asked.encode()).hexdigest()  # the ledger's proof of the text
         if command == "mydata":
@@ -87,6 +88,8 @@ class Rights:
             await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
             prospect.relay_handoff_id = None
             self._send(uow, prospect, texts["forgotten"])
+            return True
+        return False
 
     # -- words ----------------------------------------------------------------------------
     def _words(self, current: Conversation | None, language: str) -> dict[str, object]:

@@ -11,6 +11,7 @@ rows, and nothing personal was ever in it.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, false, func, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import SQLModel
 
@@ -36,7 +38,11 @@ from storage.models import (
 from storage.types import Sealed, SealedJSON, StateJSON
 from storage.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 ERASED = "[erased]"
+# where erasure writes over personal data (the tables `erase` changes)
+ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
+                  "events")
 SEALED = re.compile(re.escape(crypto.PREFIX) + r"[A-Za-z0-9_=-]+")
 PURPOSES = ("processing", "marketing")
 
@@ -226,6 +232,30 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
                                                            **receipt.as_dict()},
               created_at=now)
     return receipt
+
+
+async def purge_old_copies(engine: AsyncEngine, *, vacuum: bool = False) -> None:
+    """After an erasure has committed: the database's own old copies of what was erased.
+
+    SQLite keeps the pages as they were before the erasure in its write-ahead log (the
+    `-wal` file) until a checkpoint; `secure_delete` covers the database file, not those
+    frames. A TRUNCATE checkpoint writes the log into the database and empties it.
+    PostgreSQL keeps updated rows' old versions (dead tuples) in the table files until a
+    VACUUM lets the space be reused; `vacuum` runs one on the tables erasure touches (the
+    retention job does; the README says what else the operator must do)."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = await cursor.fetchone()
+            await cursor.close()
+        if busy:  # a reader held on past the busy timeout: the next erasure checkpoints
+            log.warning("after an erasure the SQLite log could not be emptied yet (busy)")
+        return
+    if vacuum:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql(f"VACUUM {', '.join(ERASURE_TABLES)}")
 
 
 async def expired(uow: UnitOfWork, before: datetime, limit: int = 200

@@ -220,6 +220,18 @@ async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both
     assert "By pressing “I agree”" in prospect.said()[-1]
 
 
+async def test_forget_leaves_nothing_in_the_sqlite_files_while_the_bot_runs(running,
+                                                                           tmp_path):
+    prospect = running.prospect(7017, "en")
+    await checklist_lead(prospect)
+    files = [tmp_path / "bot.db", tmp_path / "bot.db-wal"]
+    assert EMAIL.encode() in b"".join(p.read_bytes() for p in files if p.exists())
+    await confirm(prospect, "forget")
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("bot.db*"))
+    for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME):
+        assert secret.encode() not in raw
+
+
 async def test_retention_anonymises_on_schedule_with_a_controlled_clock(running):
     prospect = running.prospect(7007, "en")
     await checklist_lead(prospect)
