@@ -46,6 +46,9 @@ RIGHTS = {
         "cancelled": "Отменено, ничего не изменилось.",
         "mydata_caption": "Все данные о вас, которые хранит бот (JSON).",
         "stopped": "Готово: рекламных сообщений больше не будет. Отказ записан.",
+        "unsubscribe": "Отписаться",
+        "unsubscribe_hint": "Не хотите таких сообщений? Нажмите «Отписаться» или отправьте "
+                            "/stop.",
         "not_subscribed": "Вы не подписаны на рассылку — присылать нечего. Отложенные "
                           "рекламные сообщения отменены.",
         "forgotten": "Готово: ваше имя, телефон, e-mail и ответы своими словами удалены, "
@@ -76,6 +79,9 @@ RIGHTS = {
         "cancelled": "Скасовано, нічого не змінилося.",
         "mydata_caption": "Усі дані про вас, які зберігає бот (JSON).",
         "stopped": "Готово: рекламних повідомлень більше не буде. Відмову записано.",
+        "unsubscribe": "Відписатися",
+        "unsubscribe_hint": "Не хочете таких повідомлень? Натисніть «Відписатися» або "
+                            "надішліть /stop.",
         "not_subscribed": "Ви не підписані на розсилку — надсилати нічого. Відкладені "
                           "рекламні повідомлення скасовано.",
         "forgotten": "Готово: ваше ім'я, телефон, e-mail і відповіді своїми словами видалено, "
@@ -106,6 +112,8 @@ RIGHTS = {
         "cancelled": "Cancelled, nothing changed.",
         "mydata_caption": "Everything the bot stores about you (JSON).",
         "stopped": "Done: no more marketing messages. Your withdrawal is recorded.",
+        "unsubscribe": "Unsubscribe",
+        "unsubscribe_hint": "Don't want these messages? Tap “Unsubscribe” or send /stop.",
         "not_subscribed": "You are not subscribed to marketing messages, so there is nothing "
                           "to stop. Any pending ones are cancelled.",
         "forgotten": "Done: your name, phone, email and the answers in your own words are "

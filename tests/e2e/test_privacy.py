@@ -178,6 +178,46 @@ async def test_stop_withdraws_marketing_and_cancels_pending_marketing_at_once(ru
     assert prospect.said()[-1].startswith("You are not subscribed")
 
 
+async def test_every_marketing_message_carries_a_one_tap_unsubscribe(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7018, "uk")
+    await checklist_lead(prospect)
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=15)) == 1
+    await running.settle()
+    [message] = [c for c in running.telegram.sent(7018, "sendMessage")
+                 if "rights:unsubscribe" in str(c.params.get("reply_markup"))]
+    assert message.params["text"].endswith(
+        "Не хочете таких повідомлень? Натисніть «Відписатися» або надішліть /stop.")
+    [[button]] = message.params["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Відписатися"
+    await prospect.tap(data=button["callback_data"])  # no second question
+    assert prospect.said()[-1].startswith("Готово: рекламних повідомлень більше не буде")
+    async with running.app.sessions() as session:
+        ledger = [(c.purpose, c.granted, c.language) for c in (await session.execute(
+            select(Consent).order_by(Consent.id))).scalars()]
+        follow_ups = {f.key: f.status for f in (await session.execute(select(FollowUp)))
+                      .scalars()}
+    assert ledger[-1] == ("marketing", False, "uk")
+    assert follow_ups == {"how-did-it-go": "sent", "tips": "cancelled"}
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40)) == 0
+
+
+@pytest.mark.parametrize("language", ["ru", "uk", "en"])
+@pytest.mark.parametrize("alias", ["/unsubscribe", "/revoke"])
+async def test_unsubscribe_and_revoke_are_stop(running, alias, language):
+    prospect = running.prospect(7019, language)
+    await checklist_lead(prospect)
+    await prospect.command(alias)
+    assert prospect.said()[-1].startswith({"ru": "Отказаться от рекламной рассылки",
+                                           "uk": "Відмовитися від рекламної розсилки",
+                                           "en": "Stop marketing messages"}[language])
+    await prospect.tap(data="rights:stop:yes")
+    async with running.app.sessions() as session:
+        last = (await session.execute(select(Consent).order_by(Consent.id.desc()).limit(1))
+                ).scalar_one()
+    assert (last.purpose, last.granted) == ("marketing", False)
+
+
 async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both):
     running = running_on_both
     prospect = running.prospect(7006, "en")
