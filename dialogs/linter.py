@@ -11,7 +11,12 @@ from pathlib import Path as FilePath
 from dialogs import callback
 from dialogs.lint_expressions import check_expressions, formula_steps, result_names
 from dialogs.lint_graph import can_finish, edges, path_to, reachable
-from dialogs.lint_texts import check_languages, check_placeholders, check_texts
+from dialogs.lint_texts import (
+    check_consent_texts,
+    check_languages,
+    check_placeholders,
+    check_texts,
+)
 from dialogs.problems import Problem, split_path
 from dialogs.schema import (
     CalculatorStep,
@@ -19,6 +24,7 @@ from dialogs.schema import (
     ContactStep,
     EndStep,
     Flow,
+    FreeTextStep,
     MessageStep,
     MultipleChoiceStep,
     RewardStep,
@@ -39,6 +45,7 @@ def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = 
                   check_calculators, check_follow_ups):
         found.extend(check(flow))
     found.extend(check_placeholders(flow, result_names(flow)))
+    found.extend(check_consent_texts(flow))
     if base_dir is not None:
         found.extend(check_files(flow, base_dir))
     problems = []
@@ -136,6 +143,12 @@ def check_graph(flow: Flow) -> Iterator[Found]:
             route = " -> ".join(path_to(before_consent, step_id))
             yield ("steps", step_id), (f"contact details asked before consent (path: {route}); "
                                        "put a consent step before it")
+        elif isinstance(step, FreeTextStep) and step_id in before_consent:
+            # the prospect's own words may say who they are: stored only after consent
+            route = " -> ".join(path_to(before_consent, step_id))
+            yield ("steps", step_id), (f"free text asked before consent (path: {route}); the "
+                                       "prospect's own words are personal data: put a consent "
+                                       "step before it")
 
 
 def check_calculators(flow: Flow) -> Iterator[Found]:

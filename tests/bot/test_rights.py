@@ -23,9 +23,9 @@ WORDS = "my flat is at 12 Baker Street, ring twice"
 @pytest.fixture
 async def service(sessions, tmp_path):
     flow = copy.deepcopy(MINIMAL)
-    flow["steps"]["ask"]["options"][0]["next"] = "notes"
+    flow["steps"]["agree"]["next"] = "notes"  # own words: only after consent (the linter)
     flow["steps"]["notes"] = {"kind": "free_text", "text": t("Anything else?"),
-                              "next": "agree"}
+                              "next": "contact"}
     flow["steps"]["bye"]["text"] = t("Bye, {name}: {answers.notes}")
     (tmp_path / "demo.yaml").write_text(json.dumps(flow))  # JSON is YAML
     flows = FlowRegistry.from_dir(tmp_path)
@@ -39,8 +39,8 @@ async def test_forget_erases_free_text_answers_and_what_echoed_them(service, ses
     prospect = Prospectus(service, user_id=555)
     await prospect.start("demo")
     await prospect.tap("a")
-    await prospect.text(WORDS)
     await prospect.tap("~yes")
+    await prospect.text(WORDS)
     await prospect.text("Sherlock Holmes")
     await prospect.text("+44 7911 123456")
     async with sessions() as session:
@@ -128,8 +128,8 @@ async def test_junk_typed_at_the_name_question_leaves_the_log_filter_bounded(
     prospect = Prospectus(service, user_id=557)
     await prospect.start("demo")
     await prospect.tap("a")
-    await prospect.text(WORDS)
     await prospect.tap("~yes")
+    await prospect.text(WORDS)
     for i in range(250):  # junk "names", each refused: none of it is kept
         await prospect.text(chr(ord("a") + i % 26) * 4096)
     assert log_filter.footprint() == (0, 0)
@@ -160,8 +160,8 @@ async def test_after_forget_mid_quiz_the_prospect_can_write_and_start_again(serv
     prospect = Prospectus(service, user_id=556)
     await prospect.start("demo")
     await prospect.tap("a")
-    await prospect.text(WORDS)
     await prospect.tap("~yes")
+    await prospect.text(WORDS)
     await prospect.text("Sherlock Holmes")  # the phone is still to come
     await prospect.send(command="forget")
     await prospect.send(rights_data="rights:forget:yes", callback_query_id="cb-f")
