@@ -35,6 +35,7 @@ from storage.models import (
 )
 from tests.conftest import FLOWS_DIR
 from tests.e2e.conftest import bot_running
+from tests.e2e.traces import Person, traces
 
 PHONE, EMAIL, NAME = "+380671234567", "olena.k@gmail.com", "Olena Kovalchuk"
 
@@ -238,6 +239,7 @@ async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both
     stored = await everything_stored(running)
     for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME):
         assert secret not in stored
+    assert await traces(Person(PHONE, EMAIL, (NAME,)), running.app.engine, "") == {}
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead))).scalar_one()
         receipt = (await session.execute(select(Event).where(Event.kind == "erased"))
@@ -282,6 +284,7 @@ async def test_retention_anonymises_on_schedule_with_a_controlled_clock(running)
     assert await anonymise_expired(running.app, now + timedelta(days=366)) == 1
     stored = await everything_stored(running)
     assert PHONE not in stored and EMAIL not in stored and NAME not in stored
+    assert await traces(Person(PHONE, EMAIL, (NAME,)), running.app.engine, "") == {}
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead))).scalar_one()
         conversation = (await session.execute(select(Conversation))).scalar_one()
