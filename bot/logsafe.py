@@ -27,7 +27,8 @@ from collections import OrderedDict
 from typing import TextIO
 
 MASK = "[hidden]"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# (Matches start only where a word starts: a long word costs its length, not its square.)
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone-shaped: a run of digits with maybe a leading + and spaces, dashes, dots or brackets
 # between. Masked when it has a + or separators and 7+ digits, or 10+ digits in a row; so
 # update and message ids (up to 9 digits) and dates stay readable.
@@ -35,7 +36,8 @@ PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){6,16}(?!\w)")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 # A word with characters escaped as \uXXXX (JSON, repr) or a run of \xNN bytes (UTF-8 in a
 # bytes repr): the whole word goes, letters around the escapes included.
-ESCAPED = re.compile(r"[^\W_]*(?:\\u[0-9a-fA-F]{4}[^\W_]*)+|(?:\\x[0-9a-fA-F]{2}){2,}")
+ESCAPED = re.compile(r"(?<![^\W_])[^\W_]*(?:\\u[0-9a-fA-F]{4}[^\W_]*)+"
+                     r"|(?:\\x[0-9a-fA-F]{2}){2,}")
 WORD = re.compile(r"[^\W\d_]{2,}")  # letters only
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers that write personal data below a level: the drivers log statements with their
