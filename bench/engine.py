@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dialogs import callback  # noqa: E402
+from dialogs.engine import callback  # noqa: E402
 from dialogs.engine.core import step  # noqa: E402
 from dialogs.engine.events import ContactShared, Start, Tap, TextMessage  # noqa: E402
 from dialogs.format.loader import load_flows, read_flow  # noqa: E402

@@ -120,8 +120,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
 async def check_pii_key(uow: UnitOfWork) -> None:
     """Encrypted personal data and LEADBOT_PII_KEY must match: a missing or wrong key is a
     refusal to start, never garbage read or plain text mixed in silently."""
-    sample = await privacy.sealed_sample(uow)
-    if sample is None:
+    samples = await privacy.sealed_samples(uow)  # one from every table that has any
+    if not samples:
         if crypto.current() is not None and (plain := await privacy.unsealed_count(uow)):
             log.warning("%s leads hold personal data stored before LEADBOT_PII_KEY was set; "
                         "`leadbot db rotate-key` encrypts them", plain)
@@ -129,7 +129,8 @@ async def check_pii_key(uow: UnitOfWork) -> None:
     if crypto.current() is None:
         raise StartupError("the database holds encrypted personal data but LEADBOT_PII_KEY "
                            "is not set")
-    crypto.unseal(sample)  # raises PiiKeyError naming the problem
+    for sample in samples:
+        crypto.unseal(sample)  # raises PiiKeyError naming the problem
 
 
 async def handoff_timers(app: App, now: datetime | None = None) -> int:
@@ -160,6 +161,8 @@ async def anonymise_expired(app: App, now: datetime | None = None) -> int:
         done += sum(len(ids) for ids in found.values())
         if not found:
             break
+    if done:  # old copies: the SQLite log, PostgreSQL's dead tuples
+        await privacy.purge_old_copies(app.engine, vacuum=True)
     if done:
         log.info("retention: anonymised %s conversations older than %s days", done,
                  app.settings.retention_days)

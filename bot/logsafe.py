@@ -1,9 +1,19 @@
-"""No personal data in logs: a filter that masks phone numbers, emails and prospects' names
-in every record (its message, its arguments, its exception and stack), whatever logger wrote
-it — ours, aiogram's, SQLAlchemy's, asyncio's.
+"""No personal data in logs, by three means, none of which needs to know anyone's name:
 
-Phones and emails are found by their shape. Names have no shape, so the service tells the
-filter each name it sees (`remember`): a bounded set kept in memory only, never written.
+1. Parameters are never logged at their source: SQLAlchemy hides statement parameters
+   (`hide_parameters`, storage/db.py), the database drivers' own loggers (aiosqlite logs
+   every statement with its parameters at DEBUG, around SQLAlchemy) are kept at WARNING and
+   their records below it dropped, and so are SQLAlchemy's result rows (DEBUG) should an
+   operator switch its statement log on. Our own code logs ids, never values.
+2. A filter masks by shape in every record (message, arguments, exception, stack), whatever
+   logger wrote it: phone-shaped and email-shaped text, and text escaped out of the
+   readable (`\\u041e\\u043b...` from JSON, `\\xd0\\x9e...` from bytes), which is how
+   Cyrillic names reach a log line.
+3. As a last net, the words of the names the bot has accepted (`remember`) are masked: a
+   bounded set of short words looked up per word of a line, so memory and the cost of a
+   line stay bounded whatever prospects type. It is empty after a restart; the first two
+   do not depend on it.
+
 Installed on the handlers by `configure_logging`, so a record is masked before any handler
 formats it.
 """
@@ -17,43 +27,59 @@ from collections import OrderedDict
 from typing import TextIO
 
 MASK = "[hidden]"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# (Matches start only where a word starts: a long word costs its length, not its square.)
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone-shaped: a run of digits with maybe a leading + and spaces, dashes, dots or brackets
 # between. Masked when it has a + or separators and 7+ digits, or 10+ digits in a row; so
 # update and message ids (up to 9 digits) and dates stay readable.
 PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){6,16}(?!\w)")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# A word with characters escaped as \uXXXX (JSON, repr) or a run of \xNN bytes (UTF-8 in a
+# bytes repr): the whole word goes, letters around the escapes included.
+ESCAPED = re.compile(r"(?<![^\W_])[^\W_]*(?:\\u[0-9a-fA-F]{4}[^\W_]*)+"
+                     r"|(?:\\x[0-9a-fA-F]{2}){2,}")
+WORD = re.compile(r"[^\W\d_]{2,}")  # letters only
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Loggers that write personal data below a level: the drivers log statements with their
+# parameters; SQLAlchemy logs result rows at DEBUG (its INFO statements hide parameters).
+QUIET = {"aiosqlite": logging.WARNING, "asyncpg": logging.WARNING,
+         "sqlalchemy.engine": logging.INFO, "sqlalchemy.pool": logging.INFO}
+MAX_WORD = 30  # longer "words" are nobody's name: not remembered
+CAPACITY = 20_000  # words remembered at most (the oldest forgotten first)
 
 
 class PersonalDataFilter(logging.Filter):
-    def __init__(self, capacity: int = 100_000) -> None:
+    def __init__(self, capacity: int = CAPACITY) -> None:
         super().__init__()
-        self._names: OrderedDict[str, None] = OrderedDict()
+        self._words: OrderedDict[str, None] = OrderedDict()
         self._capacity = capacity
-        self._pattern: re.Pattern[str] | None = None
 
     def remember(self, *names: str | None) -> None:
-        """Names (and any other personal words) to mask from now on."""
-        for name in names:  # words with letters: masking digits would hide ids and times
-            if name and len(name.strip()) >= 2 and any(c.isalpha() for c in name):
-                self._names[name.strip()] = None
-                self._names.move_to_end(name.strip())
-                self._pattern = None
-        while len(self._names) > self._capacity:
-            self._names.popitem(last=False)
+        """Accepted names: their words are masked from now on (a last net, see above)."""
+        for name in names:
+            for word in WORD.findall((name or "")[:100])[:8]:  # a name has a few words
+                if len(word) <= MAX_WORD:
+                    self._words[word] = None
+                    self._words.move_to_end(word)
+        while len(self._words) > self._capacity:
+            self._words.popitem(last=False)
+
+    def footprint(self) -> tuple[int, int]:
+        """What is remembered: (words, characters). Bounded by capacity and MAX_WORD."""
+        return len(self._words), sum(map(len, self._words))
 
     def mask(self, text: str) -> str:
         text = EMAIL.sub(MASK, text)
         text = PHONE.sub(_phone, text)
-        if self._names:
-            if self._pattern is None:
-                words = sorted(self._names, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, words)))
-            text = self._pattern.sub(MASK, text)
+        text = ESCAPED.sub(MASK, text)
+        if self._words:  # one look-up per word of the line, however many are remembered
+            words = self._words
+            text = WORD.sub(lambda m: MASK if m.group(0) in words else m.group(0), text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < _quiet_below(record.name):
+            return False  # a statement's parameters or a result row: personal data
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep what there is, masked
@@ -66,6 +92,14 @@ class PersonalDataFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.mask(record.stack_info)
         return True
+
+
+def _quiet_below(name: str) -> int:
+    while name:
+        if name in QUIET:
+            return QUIET[name]
+        name = name.rpartition(".")[0]
+    return 0
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -102,6 +136,8 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logg
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(FILTER)
     root = logging.getLogger()
+    for name in ("aiosqlite", "asyncpg"):  # their statement logs never even get made
+        logging.getLogger(name).setLevel(QUIET[name])
     if _installed is not None:
         root.removeHandler(_installed)
     root.addHandler(handler)

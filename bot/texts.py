@@ -47,6 +47,9 @@ RIGHTS = {
         "cancelled": "Отменено, ничего не изменилось.",
         "mydata_caption": "Все данные о вас, которые хранит бот (JSON).",
         "stopped": "Готово: рекламных сообщений больше не будет. Отказ записан.",
+        "unsubscribe": "Отписаться",
+        "unsubscribe_hint": "Не хотите таких сообщений? Нажмите «Отписаться» или отправьте "
+                            "/stop.",
         "not_subscribed": "Вы не подписаны на рассылку — присылать нечего. Отложенные "
                           "рекламные сообщения отменены.",
         "forgotten": "Готово: ваше имя, телефон, e-mail и ответы своими словами удалены, "
@@ -77,6 +80,9 @@ RIGHTS = {
         "cancelled": "Скасовано, нічого не змінилося.",
         "mydata_caption": "Усі дані про вас, які зберігає бот (JSON).",
         "stopped": "Готово: рекламних повідомлень більше не буде. Відмову записано.",
+        "unsubscribe": "Відписатися",
+        "unsubscribe_hint": "Не хочете таких повідомлень? Натисніть «Відписатися» або "
+                            "надішліть /stop.",
         "not_subscribed": "Ви не підписані на розсилку — надсилати нічого. Відкладені "
                           "рекламні повідомлення скасовано.",
         "forgotten": "Готово: ваше ім'я, телефон, e-mail і відповіді своїми словами видалено, "
@@ -107,6 +113,8 @@ RIGHTS = {
         "cancelled": "Cancelled, nothing changed.",
         "mydata_caption": "Everything the bot stores about you (JSON).",
         "stopped": "Done: no more marketing messages. Your withdrawal is recorded.",
+        "unsubscribe": "Unsubscribe",
+        "unsubscribe_hint": "Don't want these messages? Tap “Unsubscribe” or send /stop.",
         "not_subscribed": "You are not subscribed to marketing messages, so there is nothing "
                           "to stop. Any pending ones are cancelled.",
         "forgotten": "Done: your name, phone, email and the answers in your own words are "
@@ -152,6 +160,7 @@ MANAGERS = {
         "relay_from": "💬 {name}: {text}", "relay_media": "(прислал(а) {kind} — откройте чат)",
         "end_chat": "Завершить переписку", "relay_ended": "Переписка с клиентом завершена.",
         "not_your_chat": "Этот лид ведёт другой менеджер.",
+        "relay_erased": "Клиент удалил свои данные: писать ему через бота больше нельзя.",
         "start_me": "{name}, я не могу написать вам в личку: откройте {link} и нажмите "
                     "«Запустить» — карточка лида придёт туда.",
     },
@@ -180,6 +189,7 @@ MANAGERS = {
         "relay_from": "💬 {name}: {text}", "relay_media": "(надіслав(ла) {kind} — відкрийте чат)",
         "end_chat": "Завершити листування", "relay_ended": "Листування з клієнтом завершено.",
         "not_your_chat": "Цей лід веде інший менеджер.",
+        "relay_erased": "Клієнт видалив свої дані: писати йому через бота більше не можна.",
         "start_me": "{name}, я не можу написати вам в особисті: відкрийте {link} і натисніть "
                     "«Запустити» — картка ліда прийде туди.",
     },
@@ -208,6 +218,8 @@ MANAGERS = {
         "relay_from": "💬 {name}: {text}", "relay_media": "(sent {kind}: open the chat)",
         "end_chat": "End the chat", "relay_ended": "The chat with the client has ended.",
         "not_your_chat": "Another manager has this lead.",
+        "relay_erased": "The client erased their data: you can no longer write to them "
+                        "through the bot.",
         "start_me": "{name}, I cannot write to you privately: open {link} and press Start, "
                     "and the lead's card will follow.",
     },

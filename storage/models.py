@@ -163,6 +163,9 @@ class OutboxMessage(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
     step: str | None = Field(default=None, max_length=32)  # the question this message asks
     edit_of: int | None = Field(default=None, foreign_key="outbox.id")
+    # the lead the message is about, whoever it goes to (a card, a manager's copy, a relayed
+    # message): how erasure and /mydata find it. None on a digest of several leads.
+    lead_id: int | None = Field(default=None, index=True)
     marketing: bool = False
     status: str = Field(default="pending", max_length=12)  # pending, sent, failed, dropped
     attempts: int = 0

@@ -11,13 +11,17 @@ rows, and nothing personal was ever in it.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select, update
+from sqlalchemy import Text, cast, false, func, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import SQLModel
 
 from storage import crypto
 from storage.models import (
@@ -31,9 +35,15 @@ from storage.models import (
     OutboxMessage,
     Prospect,
 )
+from storage.types import Sealed, SealedJSON, StateJSON
 from storage.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 ERASED = "[erased]"
+# where erasure writes over personal data (the tables `erase` changes)
+ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
+                  "events")
+SEALED = re.compile(re.escape(crypto.PREFIX) + r"[A-Za-z0-9_=-]+")
 PURPOSES = ("processing", "marketing")
 
 
@@ -71,16 +81,24 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
 
     conversations = await rows(Conversation, Conversation.user_id == user_id)
     ids = [c["id"] for c in conversations]
+    leads = await rows(Lead, Lead.user_id == user_id)
+    handoffs = await rows(Handoff, Handoff.user_id == user_id)
+    own_cards = await _own_cards(session, [h["id"] for h in handoffs])
     return {
         "exported_at": now.isoformat(),
         "telegram_user_id": user_id,
         "prospect": _row(prospect),
         "conversations": conversations,
         "answers": await rows(Answer, Answer.conversation_id.in_(ids)),
-        "leads": await rows(Lead, Lead.user_id == user_id),
+        "leads": leads,
         "consents": await rows(Consent, Consent.user_id == user_id),
         "follow_ups": await rows(FollowUp, FollowUp.user_id == user_id),
         "events": await rows(Event, Event.user_id == user_id),
+        "handoffs": handoffs,
+        # every message to them or about them (the managers' cards, copies, relayed words);
+        # a digest of several leads is left out: their card text above is theirs
+        "messages": await rows(OutboxMessage, _about(user_id, ids, [lead["id"] for lead in leads],
+                                                     own_cards)),
     }
 
 
@@ -142,6 +160,11 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         Answer.conversation_id.in_(ids)))).scalars())
 
     secrets: set[str] = set()
+    handoffs = list((await session.execute(select(Handoff).where(
+        Handoff.conversation_id.in_(ids)))).scalars())
+    for handoff in handoffs:  # the card as managers saw it: in every message sent about it
+        if handoff.card_text:
+            secrets.add(handoff.card_text)
     for lead in leads:
         secrets.update(v for v in (lead.name, lead.phone, lead.email) if v)
         lead.name = lead.phone = lead.email = lead.phone_hash = None
@@ -170,17 +193,23 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
     secrets = {s for s in secrets if len(s) >= 2}
 
     messages = 0
-    outbox = (await session.execute(select(OutboxMessage).where(or_(
-        OutboxMessage.conversation_id.in_(ids),
-        OutboxMessage.chat_id == user_id if conversation_ids is None else False)))).scalars()
+    # Every message about these leads, whoever it went to (the prospect, the managers'
+    # group, a manager's private chat): by conversation, by lead, by the card it edits.
+    cards = {h.card_id for h in handoffs if h.card_id is not None}
+    shared = await _shared_cards(session, cards, {h.id for h in handoffs})
+    outbox = (await session.execute(select(OutboxMessage).where(_about(
+        user_id if conversation_ids is None else None, ids, [lead.id for lead in leads],
+        cards)))).scalars()
     for row in outbox:
         payload = _scrub(row.payload, secrets)
         if row.step and row.step.endswith(":r") and "text" in payload:  # relayed words
             payload = {**payload, "text": ERASED}
-        if payload != row.payload or row.status == "pending":
+        queued = row.status in ("pending", "waiting")  # waiting: for a manager's chat
+        if payload != row.payload or queued:
             row.payload = payload
             messages += 1
-        if row.status == "pending" and row.method != "answerCallbackQuery":
+        if queued and row.method != "answerCallbackQuery" and not (
+                {row.id, row.edit_of} & shared):  # a digest still shows other leads
             row.status, row.error = "dropped", "personal data erased"
     follow_ups = 0
     for follow_up in (await session.execute(select(FollowUp).where(
@@ -190,9 +219,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             follow_up.text, follow_ups = text, follow_ups + 1
         if follow_up.status == "pending" and conversation_ids is None:
             follow_up.status = "cancelled"
-    for handoff in (await session.execute(select(Handoff).where(
-            Handoff.conversation_id.in_(ids)))).scalars():
-        handoff.card_text = _scrub(handoff.card_text, secrets)
+    for handoff in handoffs:
+        handoff.card_text = ERASED if handoff.card_text else None
     for event in (await session.execute(select(Event).where(Event.user_id == user_id))
                   ).scalars():
         data = _scrub(event.data, secrets)
@@ -204,6 +232,30 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
                                                            **receipt.as_dict()},
               created_at=now)
     return receipt
+
+
+async def purge_old_copies(engine: AsyncEngine, *, vacuum: bool = False) -> None:
+    """After an erasure has committed: the database's own old copies of what was erased.
+
+    SQLite keeps the pages as they were before the erasure in its write-ahead log (the
+    `-wal` file) until a checkpoint; `secure_delete` covers the database file, not those
+    frames. A TRUNCATE checkpoint writes the log into the database and empties it.
+    PostgreSQL keeps updated rows' old versions (dead tuples) in the table files until a
+    VACUUM lets the space be reused; `vacuum` runs one on the tables erasure touches (the
+    retention job does; the README says what else the operator must do)."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = await cursor.fetchone()
+            await cursor.close()
+        if busy:  # a reader held on past the busy timeout: the next erasure checkpoints
+            log.warning("after an erasure the SQLite log could not be emptied yet (busy)")
+        return
+    if vacuum:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql(f"VACUUM {', '.join(ERASURE_TABLES)}")
 
 
 async def expired(uow: UnitOfWork, before: datetime, limit: int = 200
@@ -221,20 +273,34 @@ async def expired(uow: UnitOfWork, before: datetime, limit: int = 200
     return found
 
 
-async def sealed_sample(uow: UnitOfWork) -> str | None:
-    """One encrypted value as stored (read around the column type), if any: what
-    LEADBOT_PII_KEY must open."""
+def sealed_columns() -> list[tuple[Any, tuple[str, ...]]]:
+    """Every table with values encrypted under LEADBOT_PII_KEY, and those columns: read from
+    the column types, so a new sealed column is rotated and checked without a list here to
+    keep up to date."""
+    found = []
+    for mapper in sorted(SQLModel._sa_registry.mappers, key=lambda m: m.local_table.name):
+        names = tuple(c.name for c in mapper.local_table.columns
+                      if isinstance(c.type, Sealed | SealedJSON | StateJSON))
+        if names:
+            found.append((mapper.class_, names))
+    return found
+
+
+async def sealed_samples(uow: UnitOfWork) -> list[str]:
+    """One encrypted value as stored (read around the column types) from each table that
+    holds any: what LEADBOT_PII_KEY must open."""
     session = uow.session
     assert session is not None
-    table = Lead.__table__
-    result = await session.execute(
-        select(literal_column("name"), literal_column("phone"), literal_column("email"))
-        .select_from(table).where(or_(*(literal_column(c).like(f"{crypto.PREFIX}%")
-                                        for c in ("name", "phone", "email")))).limit(1))
-    row = result.first()
-    if row is None:
-        return None
-    return next(v for v in row if v and v.startswith(crypto.PREFIX))
+    samples = []
+    for model, names in sealed_columns():
+        columns = [cast(model.__table__.c[name], Text) for name in names]
+        row = (await session.execute(
+            select(*columns).select_from(model.__table__)
+            .where(or_(*(c.like(f"%{crypto.PREFIX}%") for c in columns))).limit(1))).first()
+        if row is not None:
+            samples.append(next(SEALED.search(v).group(0) for v in row
+                                if v and SEALED.search(v)))
+    return samples
 
 
 async def unsealed_count(uow: UnitOfWork) -> int:
@@ -249,14 +315,13 @@ async def unsealed_count(uow: UnitOfWork) -> int:
 
 
 async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
-    """Every stored name, phone, email and contact in a conversation's state written again
-    with the newest key of LEADBOT_PII_KEY (plain values get encrypted): key rotation and
-    encrypting a database that started without a key. Returns the rows rewritten."""
+    """Every sealed column of every table (`sealed_columns`) written again with the newest
+    key of LEADBOT_PII_KEY (plain values get encrypted): key rotation and encrypting a
+    database that started without a key. Returns the rows rewritten."""
     session = uow.session
     assert session is not None
     done = 0
-    for model, columns in ((Lead, ("name", "phone", "email")), (Conversation, ("state",)),
-                           (OutboxMessage, ("payload",)), (FollowUp, ("text",))):
+    for model, columns in sealed_columns():
         last = 0
         while True:
             rows = list((await session.execute(
@@ -273,6 +338,37 @@ async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
             last = rows[-1].id
             await session.flush()
     return done
+
+
+def _about(user_id: int | None, conversation_ids: list[int], lead_ids: list[int],
+           cards: Iterable[int]) -> Any:
+    """Outbox rows to or about a prospect: their conversations', their private chat's (when
+    `user_id` is given), and every row about their leads: by lead, or a card (or an edit of
+    one) that shows them."""
+    cards = list(cards)
+    return or_(OutboxMessage.conversation_id.in_(conversation_ids),
+               OutboxMessage.chat_id == user_id if user_id is not None else false(),
+               OutboxMessage.lead_id.in_(lead_ids), OutboxMessage.id.in_(cards),
+               OutboxMessage.edit_of.in_(cards))
+
+
+async def _shared_cards(session: Any, cards: set[int], handoff_ids: set[int]) -> set[int]:
+    """Of these cards, the digests that also show other prospects' leads."""
+    if not cards:
+        return set()
+    result = await session.execute(select(Handoff.card_id).where(
+        Handoff.card_id.in_(cards), Handoff.id.notin_(handoff_ids)))
+    return {card_id for (card_id,) in result}
+
+
+async def _own_cards(session: Any, handoff_ids: list[int]) -> set[int]:
+    """The cards that show only these hand-offs (not a digest with other prospects)."""
+    if not handoff_ids:
+        return set()
+    cards = {card_id for (card_id,) in await session.execute(
+        select(Handoff.card_id).where(Handoff.id.in_(handoff_ids),
+                                      Handoff.card_id.isnot(None)))}
+    return cards - await _shared_cards(session, cards, set(handoff_ids))
 
 
 async def _conversations(uow: UnitOfWork, user_id: int,

@@ -115,6 +115,11 @@ class Handoffs:
             await session.flush()
             lead = await uow.leads.for_conversation(conversation.id)
         assert lead is not None and lead.id is not None
+        if "processing" not in state.consents:
+            # No card, no manager, no link to their account without consent to processing
+            # (LEADBOT_HANDOFF_ALSO may name the temperature of a prospect who declined).
+            log.info("lead %s: not handed off, no consent to processing", lead.id)
+            return
         if (await session.execute(select(Handoff.id).where(Handoff.lead_id == lead.id))
                 ).first() is not None:
             return  # one hand-off per lead
@@ -285,9 +290,10 @@ class Handoffs:
             if len(members) < DIGEST_SIZE:
                 handoff.card_id = waiting.id
                 waiting.payload = {"chat_id": chat_id, **self.render([*members, handoff])}
+                waiting.lead_id = None  # about several leads: found by handoffs.card_id
                 return
         row = await uow.outbox.add_now(OutboxMessage(
-            chat_id=chat_id, method="sendMessage", step=CARD,
+            chat_id=chat_id, method="sendMessage", step=CARD, lead_id=handoff.lead_id,
             payload={"chat_id": chat_id, **self.render([handoff])}))
         handoff.card_id = row.id
 
@@ -311,10 +317,11 @@ class Handoffs:
         if card_id is None:
             return
         card = await uow.outbox.get(card_id)
-        if card is None:
+        if card is None or card.status == "dropped":  # never shown: nothing to change
             return
         members = await self._members(uow, card_id)
         payload = {"chat_id": card.chat_id, **self.render(members)}
+        lead_id = members[0].lead_id if len(members) == 1 else None
         head = await self._head(uow, card.chat_id)
         if card.status == "pending" and card.id != head:
             card.payload = payload
@@ -325,10 +332,10 @@ class Handoffs:
             OutboxMessage.edit_of == card_id, OutboxMessage.status == "pending")
             .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
         if waiting is not None and waiting.id != head:
-            waiting.payload = payload
+            waiting.payload, waiting.lead_id = payload, lead_id
             return
         uow.stage(OutboxMessage, chat_id=card.chat_id, method="editMessageText",
-                  edit_of=card_id, payload=payload)
+                  edit_of=card_id, lead_id=lead_id, payload=payload)
 
     # -- manager's taps ------------------------------------------------------------------
     def is_manager(self, tap: ManagerTap, route_name: str | None = None) -> bool:
@@ -404,7 +411,7 @@ class Handoffs:
         # the lead in the manager's private chat; replying to it writes to the client
         uow.stage(OutboxMessage, chat_id=manager, method="sendMessage",
                   step=f"lead:{handoff.id}", conversation_id=handoff.conversation_id,
-                  payload={"chat_id": manager,
+                  lead_id=handoff.lead_id, payload={"chat_id": manager,
                            "text": f"{handoff.card_text}\n\n{w['reply_hint']}",
                            "reply_markup": inline_markup(self.status_buttons(handoff))})
 
@@ -433,7 +440,8 @@ class Handoffs:
             self._answer(uow, tap)
             buttons = tuple((Button(text=w[label], data=f"{STATUS}{handoff.id}:lost:{key}"),)
                             for key, label in REASONS.items())
-            self._edit(uow, tap, f"{handoff.card_text}\n\n{w['lost_why']}", buttons)
+            self._edit(uow, tap, f"{handoff.card_text}\n\n{w['lost_why']}", buttons,
+                       handoff.lead_id)
             return
         handoff.status, handoff.status_at, handoff.lost_reason = status, now, reason
         if status in CONTACTED and handoff.first_contact_at is None:
@@ -444,7 +452,7 @@ class Handoffs:
         label = w[status] + (f" ({w[REASONS[reason]]})" if reason else "")
         self._answer(uow, tap, w["status_set"].format(status=label))
         self._edit(uow, tap, f"{handoff.card_text}\n\n{w['status']}: {label}",
-                   self.status_buttons(handoff))
+                   self.status_buttons(handoff), handoff.lead_id)
         claimed = handoff.claimed_at or now
         self._event(uow, handoff, "lead_status", now, status=status, reason=reason,
                     since_claim=int((now - claimed).total_seconds()),
@@ -491,6 +499,11 @@ class Handoffs:
             uow.stage(OutboxMessage, chat_id=manager, method="sendMessage",
                       payload={"chat_id": manager, "text": w["not_your_chat"]})
             return
+        lead = await session.get(Lead, handoff.lead_id)
+        if lead is None or lead.erased_at is not None:  # /forget or retention ended it
+            uow.stage(OutboxMessage, chat_id=manager, method="sendMessage",
+                      payload={"chat_id": manager, "text": w["relay_erased"]})
+            return
         prospect = await uow.prospects.lock(handoff.user_id)
         if prospect is None:
             return
@@ -501,7 +514,7 @@ class Handoffs:
         end = ((Button(text=words["end_chat"], data=f"{RELAY}end:{handoff.id}"),),)
         uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendMessage",
                   conversation_id=handoff.conversation_id, step=f"lead:{handoff.id}:r",
-                  payload={"chat_id": prospect.chat_id,
+                  lead_id=handoff.lead_id, payload={"chat_id": prospect.chat_id,
                            "text": words["relay"].format(name=name.split()[0] if name
                                                          else "", text=text),
                            "reply_markup": inline_markup(end)})
@@ -517,12 +530,14 @@ class Handoffs:
             return False
         w = self.words
         lead = await session.get(Lead, handoff.lead_id)
-        who = (lead.name if lead and lead.name else None) or f"#{handoff.id}"
+        if lead is None or lead.erased_at is not None:  # erased: the relay is over
+            return False
+        who = lead.name or f"#{handoff.id}"
         body = text if text is not None else w["relay_media"].format(kind=kind)
         end = ((Button(text=w["end_chat"], data=f"{RELAY}end:{handoff.id}"),),)
         uow.stage(OutboxMessage, chat_id=handoff.claimed_by, method="sendMessage",
                   conversation_id=handoff.conversation_id, step=f"lead:{handoff.id}:r",
-                  payload={"chat_id": handoff.claimed_by,
+                  lead_id=handoff.lead_id, payload={"chat_id": handoff.claimed_by,
                            "text": w["relay_from"].format(name=who, text=body),
                            "reply_markup": inline_markup(end)})
         self._event(uow, handoff, "relay_message", now, side="prospect")
@@ -593,7 +608,8 @@ class Handoffs:
             text += "👤"
         payload = {"chat_id": chat_id, **self.render([handoff], prefix=text + "\n\n")}
         payload["entities"] = mentions + payload["entities"]
-        uow.stage(OutboxMessage, chat_id=chat_id, method="sendMessage", payload=payload)
+        uow.stage(OutboxMessage, chat_id=chat_id, method="sendMessage", lead_id=handoff.lead_id,
+                  payload=payload)
 
     # -- erasure -------------------------------------------------------------------------
     async def erased(self, uow: UnitOfWork, user_id: int,
@@ -619,7 +635,7 @@ class Handoffs:
     def _to_prospect(self, uow: UnitOfWork, handoff: Handoff, key: str, **values: str) -> None:
         language = language_of(handoff.language)
         uow.stage(OutboxMessage, chat_id=handoff.user_id, method="sendMessage",
-                  conversation_id=handoff.conversation_id,
+                  conversation_id=handoff.conversation_id, lead_id=handoff.lead_id,
                   payload={"chat_id": handoff.user_id,
                            "text": PROSPECT_HANDOFF[language][key].format(**values)})
 
@@ -631,10 +647,12 @@ class Handoffs:
         uow.stage(OutboxMessage, chat_id=tap.chat_id, lane="tap",
                   method="answerCallbackQuery", payload=payload)
 
-    def _edit(self, uow: UnitOfWork, tap: ManagerTap, text: str, buttons: tuple) -> None:
+    def _edit(self, uow: UnitOfWork, tap: ManagerTap, text: str, buttons: tuple,
+              lead_id: int | None = None) -> None:
         if tap.message_id is None:
             return
-        uow.stage(OutboxMessage, chat_id=tap.chat_id, method="editMessageText", payload={
+        uow.stage(OutboxMessage, chat_id=tap.chat_id, method="editMessageText",
+                  lead_id=lead_id, payload={
             "chat_id": tap.chat_id, "message_id": tap.message_id, "text": text,
             "reply_markup": inline_markup(buttons)})
 

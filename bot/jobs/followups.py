@@ -1,6 +1,7 @@
 """Follow-ups the prospect agreed to, sent when due. Durable rows, not in-memory timers:
 a restart loses none. A follow-up goes out only while the prospect has not blocked the bot
-and still has the consent it needs (marketing ones: the marketing opt-in)."""
+and still has the consent it needs (marketing ones: the marketing opt-in). A marketing one
+says how to stop and carries a one-tap Unsubscribe button."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.service.rights import unsubscribe_footer, unsubscribe_markup
 from dialogs.engine.state import State
 from storage.models import Event, OutboxMessage
 from storage.uow import UnitOfWork
@@ -27,8 +29,13 @@ async def deliver_due(sessions: async_sessionmaker[AsyncSession], now: datetime)
             follow_up.status = "sent" if allowed else "cancelled"
             if not allowed:
                 continue
+            payload: dict = {"chat_id": follow_up.chat_id, "text": follow_up.text}
+            if follow_up.marketing:  # how to stop, and a one-tap way to (38-FZ Art. 18)
+                language = prospect.language or "en"
+                payload["text"] = f"{follow_up.text}\n\n{unsubscribe_footer(language)}"
+                payload["reply_markup"] = unsubscribe_markup(language)
             uow.stage(OutboxMessage, chat_id=follow_up.chat_id, method="sendMessage",
-                      payload={"chat_id": follow_up.chat_id, "text": follow_up.text},
+                      payload=payload,
                       conversation_id=follow_up.conversation_id,
                       marketing=follow_up.marketing)
             uow.stage(Event, user_id=follow_up.user_id, kind="follow_up",

@@ -27,6 +27,7 @@ from dialogs.engine.actions import AnswerTap, Button, SetContact
 from dialogs.engine.core import step
 from dialogs.engine.events import Event, OtherMessage, Restart, Start, Tap, TextMessage
 from dialogs.engine.state import State
+from storage import privacy
 from storage.models import Conversation, OutboxMessage, Prospect, utcnow
 from storage.models import Event as EventRow
 from storage.record import Recorder
@@ -110,16 +111,19 @@ class Service:
                 await uow.commit()  # a manager opened the chat: their leads follow
                 return True
             prospect, current = await self._prospect(uow, incoming, now)
+            erased = False
             if incoming.blocked is not None:
                 await self._membership(uow, prospect, incoming.blocked, now)
             elif incoming.command is not None or incoming.rights_data is not None:
-                await self._rights(uow, prospect, current, incoming, now)
+                erased = await self._rights(uow, prospect, current, incoming, now)
             else:
                 if prospect.blocked:  # they wrote to us: they no longer block the bot
                     prospect.blocked, prospect.updated_at = False, now
                 if not await self._relay(uow, prospect, incoming, now):
                     await self._converse(uow, prospect, current, incoming, now)
             await uow.commit()
+        if erased:  # the database's own old copies of the erased values go too
+            await privacy.purge_old_copies(self.sessions.kw["bind"])
         return True
 
     async def _prospect(self, uow: UnitOfWork, incoming: Incoming, now: datetime
@@ -166,16 +170,17 @@ class Service:
         return False
 
     async def _rights(self, uow: UnitOfWork, prospect: Prospect,
-                      current: Conversation | None, incoming: Incoming, now: datetime) -> None:
+                      current: Conversation | None, incoming: Incoming, now: datetime) -> bool:
+        """True when personal data was erased."""
         language = prospect.language or language_of(incoming.language_code)
         if incoming.command is not None:
             await self.rights.command(uow, prospect, current, incoming.command, language)
-            return
+            return False
         assert incoming.rights_data is not None
-        await self.rights.tap(uow, prospect, current, incoming.rights_data, language,
-                              query_id=incoming.callback_query_id,
-                              message_id=incoming.message_id, update_id=incoming.update_id,
-                              now=now)
+        return await self.rights.tap(uow, prospect, current, incoming.rights_data, language,
+                                     query_id=incoming.callback_query_id,
+                                     message_id=incoming.message_id,
+                                     update_id=incoming.update_id, now=now)
 
     async def _converse(self, uow: UnitOfWork, prospect: Prospect,
                         current: Conversation | None, incoming: Incoming,
@@ -185,9 +190,8 @@ class Service:
             await self._menu(uow, prospect, incoming)
             return
         runnable, state, event = target
-        if state is not None and state.phase == "name" and isinstance(event, TextMessage):
-            logsafe.FILTER.remember(event.text)  # a name, maybe: never in a log line
         new_state, actions = step(runnable.flow, state, event)
+        # accepted names only (bounded words): what a prospect merely types is not kept
         logsafe.FILTER.remember(*(a.name for a in actions if isinstance(a, SetContact)))
         if incoming.callback_query_id and not any(isinstance(a, AnswerTap) for a in actions):
             actions = [AnswerTap(), *actions]  # every tap is answered, or its button spins

@@ -20,8 +20,10 @@ from storage.models import Conversation, Event, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 
 COMMANDS = ("privacy", "mydata", "stop", "forget")
+ALIASES = {"unsubscribe": "stop", "revoke": "stop"}  # the words people try, in any language
 CONFIRMED = ("mydata", "stop", "forget")
 PREFIX = "rights:"  # callback data: rights:<command>:<yes|no>
+UNSUBSCRIBE = f"{PREFIX}unsubscribe"  # the button on every marketing message: no question
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,16 @@ class Operator:
     retention_days: int = 365
 
 
+def unsubscribe_footer(language: str) -> str:
+    """What every marketing message ends with: how to stop (and a button that does)."""
+    return RIGHTS[language_of(language)]["unsubscribe_hint"]
+
+
+def unsubscribe_markup(language: str) -> dict:
+    return inline_markup(((Button(text=RIGHTS[language_of(language)]["unsubscribe"],
+                                  data=UNSUBSCRIBE),),))
+
+
 class Rights:
     def __init__(self, flows: FlowRegistry, operator: Operator, handoffs: Handoffs) -> None:
         self.flows, self.operator, self.handoffs = flows, operator, handoffs
@@ -41,6 +53,7 @@ class Rights:
     async def command(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
                       command: str, language: str) -> None:
         language = language_of(language)
+        command = ALIASES.get(command, command)
         words = self._words(current, language)
         if command == "privacy":
             self._send(uow, prospect, RIGHTS[language]["privacy"].format(**words))
@@ -52,20 +65,29 @@ class Rights:
 
     async def tap(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
                   data: str, language: str, *, query_id: str | None, message_id: int | None,
-                  update_id: int, now: datetime) -> None:
+                  update_id: int, now: datetime) -> bool:
+        """A tap on a confirmation. True when personal data was erased (/forget)."""
         language = language_of(language)
         texts = RIGHTS[language]
+        if data == UNSUBSCRIBE:  # one tap, like /stop confirmed (the button was the question)
+            self._answer(uow, prospect, query_id)
+            shown = hashlib.sha256(unsubscribe_footer(language).encode()).hexdigest()
+            withdrawn = await privacy.withdraw(
+                uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
+                language=language, update_id=update_id)
+            self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
+            return False
         command, _, answer = data.removeprefix(PREFIX).partition(":")
         if command not in CONFIRMED or answer not in ("yes", "no"):
             self._answer(uow, prospect, query_id, texts["use_buttons"])
-            return
+            return False
         self._answer(uow, prospect, query_id)
         words = self._words(current, language)
         asked = texts[f"ask_{command}"].format(**words)
         if answer == "no":
             self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts['cancel']}")
             self._send(uow, prospect, texts["cancelled"])
-            return
+            return False
         self._edit(uow, prospect, message_id, f"{asked}\n\n— {texts[f'yes_{command}']}")
         shown = hashlib.sha256(asked.encode()).hexdigest()  # the ledger's proof of the text
         if command == "mydata":
@@ -87,6 +109,8 @@ class Rights:
             await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
             prospect.relay_handoff_id = None
             self._send(uow, prospect, texts["forgotten"])
+            return True
+        return False
 
     # -- words ----------------------------------------------------------------------------
     def _words(self, current: Conversation | None, language: str) -> dict[str, object]:

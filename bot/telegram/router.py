@@ -48,7 +48,7 @@ def build_router(service: Service) -> Router:
     async def back(message: Message, event_update: Update) -> None:
         await say(message, event_update, Back())
 
-    @router.message(Command(*rights.COMMANDS))
+    @router.message(Command(*rights.COMMANDS, *rights.ALIASES))
     async def right(message: Message, command: CommandObject, event_update: Update) -> None:
         await service.handle(incoming(event_update, message, command=command.command.lower()))
 

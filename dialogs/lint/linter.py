@@ -16,6 +16,7 @@ from dialogs.format.schema import (
     ContactStep,
     EndStep,
     Flow,
+    FreeTextStep,
     MessageStep,
     MultipleChoiceStep,
     RewardStep,
@@ -24,7 +25,12 @@ from dialogs.format.schema import (
 from dialogs.format.yamlsource import Path, YamlSource
 from dialogs.lint.expressions import check_expressions, formula_steps, result_names
 from dialogs.lint.graph import can_finish, edges, path_to, reachable
-from dialogs.lint.texts import check_languages, check_placeholders, check_texts
+from dialogs.lint.texts import (
+    check_consent_texts,
+    check_languages,
+    check_placeholders,
+    check_texts,
+)
 
 MAX_BUTTONS = 100  # Bot API: an inline keyboard holds at most 100 buttons
 MAX_PER_ROW = 8  # ... and at most 8 in a row
@@ -39,6 +45,7 @@ def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = 
                   check_calculators, check_follow_ups):
         found.extend(check(flow))
     found.extend(check_placeholders(flow, result_names(flow)))
+    found.extend(check_consent_texts(flow))
     if base_dir is not None:
         found.extend(check_files(flow, base_dir))
     problems = []
@@ -136,6 +143,12 @@ def check_graph(flow: Flow) -> Iterator[Found]:
             route = " -> ".join(path_to(before_consent, step_id))
             yield ("steps", step_id), (f"contact details asked before consent (path: {route}); "
                                        "put a consent step before it")
+        elif isinstance(step, FreeTextStep) and step_id in before_consent:
+            # the prospect's own words may say who they are: stored only after consent
+            route = " -> ".join(path_to(before_consent, step_id))
+            yield ("steps", step_id), (f"free text asked before consent (path: {route}); the "
+                                       "prospect's own words are personal data: put a consent "
+                                       "step before it")
 
 
 def check_calculators(flow: Flow) -> Iterator[Found]:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from dialogs.engine.texts import SUPPORTED_LANGUAGES, placeholders
-from dialogs.format.schema import Flow, MessageStep, RewardStep
+from dialogs.format.schema import ConsentStep, Flow, MessageStep, RewardStep
 from dialogs.format.yamlsource import Path
 
 MAX_MESSAGE = 4096  # Bot API sendMessage: 1-4096 characters after entities parsing
@@ -91,3 +91,33 @@ def check_placeholders(flow: Flow, results: set[str]) -> Iterator[Found]:
                 if name not in allowed:
                     yield path, (f"unknown placeholder {{{name}}} in the '{language}' text "
                                  f"(known: {', '.join(sorted(allowed - answers))}, answers.STEP)")
+
+
+# What a consent text must say, in every language (GDPR Art. 13, 152-FZ Art. 9): who (the
+# company), how long, whom to ask, the rights and how to use them, and why: a purpose clause.
+CONSENT_NEEDS = (("{company}", "the company ({company})"),
+                 ("{retention_days}", "how long data is kept ({retention_days})"),
+                 ("{company_contact}", "the contact for questions ({company_contact})"),
+                 ("/mydata", "the right of access (/mydata)"),
+                 ("/forget", "the right to withdraw and erase (/forget)"))
+PURPOSE_WORDS = {"ru": ("чтобы", "для "), "uk": ("щоб", "для "), "en": (" to ", " for ")}
+
+
+def check_consent_texts(flow: Flow) -> Iterator[Found]:
+    for step_id, step in flow.steps.items():
+        if not isinstance(step, ConsentStep):
+            continue
+        for language, value in step.text.items():
+            missing = [what for needed, what in CONSENT_NEEDS if needed not in value]
+            words = PURPOSE_WORDS.get(language, ())
+            if words and not any(word in value.lower() for word in words):
+                missing.append("the purpose (a clause with " + " / ".join(
+                    repr(w.strip()) for w in words) + ")")
+            if missing:
+                yield ("steps", step_id, "text", language), (
+                    f"the '{language}' consent text must name {', '.join(missing)}")
+        if step.marketing is not None:
+            for language, value in step.marketing.text.items():
+                if "/stop" not in value:
+                    yield ("steps", step_id, "marketing", "text", language), (
+                        f"the '{language}' marketing opt-in must say how to stop (/stop)")

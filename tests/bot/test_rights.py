@@ -23,9 +23,9 @@ WORDS = "my flat is at 12 Baker Street, ring twice"
 @pytest.fixture
 async def service(sessions, tmp_path):
     flow = copy.deepcopy(MINIMAL)
-    flow["steps"]["ask"]["options"][0]["next"] = "notes"
+    flow["steps"]["agree"]["next"] = "notes"  # own words: only after consent (the linter)
     flow["steps"]["notes"] = {"kind": "free_text", "text": t("Anything else?"),
-                              "next": "agree"}
+                              "next": "contact"}
     flow["steps"]["bye"]["text"] = t("Bye, {name}: {answers.notes}")
     (tmp_path / "demo.yaml").write_text(json.dumps(flow))  # JSON is YAML
     flows = FlowRegistry.from_dir(tmp_path)
@@ -39,8 +39,8 @@ async def test_forget_erases_free_text_answers_and_what_echoed_them(service, ses
     prospect = Prospectus(service, user_id=555)
     await prospect.start("demo")
     await prospect.tap("a")
-    await prospect.text(WORDS)
     await prospect.tap("~yes")
+    await prospect.text(WORDS)
     await prospect.text("Sherlock Holmes")
     await prospect.text("+44 7911 123456")
     async with sessions() as session:
@@ -106,13 +106,62 @@ def test_the_log_filter_masks_remembered_names_in_messages_and_tracebacks():
     assert "Sherlock" not in formatted and "ValueError: bad name [hidden]" in formatted
 
 
+@pytest.mark.parametrize("line", [
+    'UPDATE conversations SET state=? (\'{"contact": {"name": "\\u041e\\u043b\\u0435\\u043d'
+    '\\u0430 K"}}\',)',  # JSON's escapes, as aiosqlite logged parameters
+    "got b'\\xd0\\x9e\\xd0\\xbb\\xd0\\xb5\\xd0\\xbd\\xd0\\xb0' from the socket",  # bytes
+    'name "Ren\\u00e9e" refused',
+])
+def test_the_log_filter_masks_escaped_text_without_knowing_any_name(line):
+    masked = PersonalDataFilter().mask(line)
+    assert "[hidden]" in masked
+    for escaped in ("\\u041e", "\\u043d", "\\xd0\\x9e", "Ren", "\\u00e9"):
+        assert escaped not in masked
+
+
+async def test_junk_typed_at_the_name_question_leaves_the_log_filter_bounded(
+        service, monkeypatch):
+    from bot import logsafe
+
+    log_filter = logsafe.PersonalDataFilter()
+    monkeypatch.setattr(logsafe, "FILTER", log_filter)
+    prospect = Prospectus(service, user_id=557)
+    await prospect.start("demo")
+    await prospect.tap("a")
+    await prospect.tap("~yes")
+    await prospect.text(WORDS)
+    for i in range(250):  # junk "names", each refused: none of it is kept
+        await prospect.text(chr(ord("a") + i % 26) * 4096)
+    assert log_filter.footprint() == (0, 0)
+    await prospect.text("Sherlock Holmes")  # an accepted name: its words, a last net
+    assert log_filter.footprint() == (2, 14)
+    # however many names were accepted, memory stays bounded...
+    log_filter.remember(*(f"Name{chr(65 + i % 26)}{i:x} " * 5 + "x" * 90
+                          for i in range(3 * logsafe.CAPACITY)))
+    words, characters = log_filter.footprint()
+    assert words <= logsafe.CAPACITY and characters <= logsafe.CAPACITY * logsafe.MAX_WORD
+    # ...and a log line costs one look-up per word in it, not one per name remembered
+
+    class Counting(dict):
+        lookups = 0
+
+        def __contains__(self, word):
+            Counting.lookups += 1
+            return super().__contains__(word)
+
+    log_filter._words = Counting(log_filter._words)
+    line = "outbox row 48213 (sendMessage) failed: Bad Request: chat not found"
+    assert log_filter.mask(line) == line
+    assert Counting.lookups == 9  # outbox row sendMessage failed Bad Request chat not found
+
+
 async def test_after_forget_mid_quiz_the_prospect_can_write_and_start_again(service,
                                                                            sessions):
     prospect = Prospectus(service, user_id=556)
     await prospect.start("demo")
     await prospect.tap("a")
-    await prospect.text(WORDS)
     await prospect.tap("~yes")
+    await prospect.text(WORDS)
     await prospect.text("Sherlock Holmes")  # the phone is still to come
     await prospect.send(command="forget")
     await prospect.send(rights_data="rights:forget:yes", callback_query_id="cb-f")

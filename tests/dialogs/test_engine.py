@@ -197,17 +197,20 @@ def test_where_only_one_reading_fits_the_step_it_is_taken(shipped, typed, value)
 
 
 def test_free_text_lengths_and_skip(make_flow, flow_data):
-    flow_data["steps"]["ask"] = {
+    flow_data["steps"]["agree"]["next"] = "notes"  # the prospect's own words: after consent
+    flow_data["steps"]["notes"] = {
         "kind": "free_text", "text": {"ru": "?", "uk": "?", "en": "?"}, "min_length": 3,
-        "max_length": 10, "optional": True, "next": "agree"}
-    flow_data["qualification"] = {}
+        "max_length": 10, "optional": True, "next": "contact"}
     chat = Chat(make_flow(flow_data))
+    chat.tap("a")
+    chat.tap("agree")
+    assert chat.state.step == "notes"
     chat.text("ab")
     assert "at least 3" in chat.said()
     chat.text("x" * 11)
     assert "under 10" in chat.said()
     chat.tap("skip")
-    assert chat.of(RecordAnswer)[0].value is None and chat.state.step == "agree"
+    assert chat.of(RecordAnswer)[-1].value is None and chat.state.step == "contact"
 
 
 def test_consent_records_version_and_the_hash_of_the_text_shown(shipped):

@@ -130,6 +130,64 @@ def test_contact_before_consent(write_flow, flow_data):
            r"step 'contact': contact details asked before consent \(path: ask -> contact\)")
 
 
+def test_free_text_before_consent(write_flow, flow_data):
+    flow_data["steps"]["ask"]["options"][0]["next"] = "notes"
+    flow_data["steps"]["notes"] = {"kind": "free_text", "text": t("Anything else?"),
+                                   "next": "agree"}
+    refuse(write_flow, flow_data,
+           r"step 'notes': free text asked before consent \(path: ask -> notes\)")
+
+
+def test_free_text_after_consent_is_fine(make_flow, flow_data):
+    flow_data["steps"]["agree"]["next"] = "notes"
+    flow_data["steps"]["notes"] = {"kind": "free_text", "text": t("Anything else?"),
+                                   "next": "contact"}
+    assert "notes" in make_flow(flow_data).steps
+
+
+@pytest.mark.parametrize(("language", "cut", "expected"), [
+    ("uk", "{company_contact}", r"the contact for questions \({company_contact}\)"),
+    ("ru", "{company}", r"the company \({company}\)"),
+    ("en", "{retention_days}", r"how long data is kept"),
+    ("ru", "/forget", r"the right to withdraw and erase \(/forget\)"),
+    ("uk", "/mydata", r"the right of access \(/mydata\)"),
+    ("ru", "чтобы", r"the purpose \(a clause with 'чтобы' / 'для'\)"),
+    ("en", " to contact you", r"the purpose"),
+])
+def test_consent_text_must_name_company_purpose_retention_contact_and_rights(
+        write_flow, flow_data, language, cut, expected):
+    text = flow_data["steps"]["agree"]["text"]
+    text[language] = text[language].replace(cut, "")
+    refuse(write_flow, flow_data,
+           rf"step 'agree', field 'text\.{language}': the '{language}' consent text must name "
+           rf".*{expected}")
+
+
+def test_marketing_opt_in_must_say_how_to_stop(write_flow, flow_data):
+    flow_data["steps"]["agree"]["marketing"] = {
+        "text": {"ru": "Рассылка? /stop", "uk": "Розсилка?", "en": "News? /stop"},
+        "accept": t("Yes"), "decline": t("No")}
+    refuse(write_flow, flow_data, r"the 'uk' marketing opt-in must say how to stop \(/stop\)")
+
+
+def test_every_shipped_consent_text_names_everything_in_every_language(shipped):
+    from dialogs.format.schema import ConsentStep
+
+    checked = 0
+    for flow in shipped.values():
+        for step in flow.steps.values():
+            if not isinstance(step, ConsentStep):
+                continue
+            for language in flow.languages:
+                text = step.text[language]
+                for needed in ("{company}", "{retention_days}", "{company_contact}",
+                               "/mydata", "/forget", "{policy_url}"):
+                    assert needed in text, (flow.id, language, needed)
+                assert "/stop" in step.marketing.text[language], (flow.id, language)
+                checked += 1
+    assert checked == 9  # three flows, three languages
+
+
 def test_callback_data_over_64_bytes(write_flow, flow_data):
     flow_data["id"] = "a-very-long-flow-identifier-xyz"
     long_option = "option-with-a-rather-long-id-xy"

@@ -27,6 +27,7 @@ from storage.models import (
     Conversation,
     Event,
     FollowUp,
+    Handoff,
     Lead,
     OutboxMessage,
     SQLModel,
@@ -34,6 +35,7 @@ from storage.models import (
 )
 from tests.conftest import FLOWS_DIR
 from tests.e2e.conftest import bot_running
+from tests.e2e.traces import Person, traces
 
 PHONE, EMAIL, NAME = "+380671234567", "olena.k@gmail.com", "Olena Kovalchuk"
 
@@ -177,6 +179,46 @@ async def test_stop_withdraws_marketing_and_cancels_pending_marketing_at_once(ru
     assert prospect.said()[-1].startswith("You are not subscribed")
 
 
+async def test_every_marketing_message_carries_a_one_tap_unsubscribe(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7018, "uk")
+    await checklist_lead(prospect)
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=15)) == 1
+    await running.settle()
+    [message] = [c for c in running.telegram.sent(7018, "sendMessage")
+                 if "rights:unsubscribe" in str(c.params.get("reply_markup"))]
+    assert message.params["text"].endswith(
+        "Не хочете таких повідомлень? Натисніть «Відписатися» або надішліть /stop.")
+    [[button]] = message.params["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Відписатися"
+    await prospect.tap(data=button["callback_data"])  # no second question
+    assert prospect.said()[-1].startswith("Готово: рекламних повідомлень більше не буде")
+    async with running.app.sessions() as session:
+        ledger = [(c.purpose, c.granted, c.language) for c in (await session.execute(
+            select(Consent).order_by(Consent.id))).scalars()]
+        follow_ups = {f.key: f.status for f in (await session.execute(select(FollowUp)))
+                      .scalars()}
+    assert ledger[-1] == ("marketing", False, "uk")
+    assert follow_ups == {"how-did-it-go": "sent", "tips": "cancelled"}
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40)) == 0
+
+
+@pytest.mark.parametrize("language", ["ru", "uk", "en"])
+@pytest.mark.parametrize("alias", ["/unsubscribe", "/revoke"])
+async def test_unsubscribe_and_revoke_are_stop(running, alias, language):
+    prospect = running.prospect(7019, language)
+    await checklist_lead(prospect)
+    await prospect.command(alias)
+    assert prospect.said()[-1].startswith({"ru": "Отказаться от рекламной рассылки",
+                                           "uk": "Відмовитися від рекламної розсилки",
+                                           "en": "Stop marketing messages"}[language])
+    await prospect.tap(data="rights:stop:yes")
+    async with running.app.sessions() as session:
+        last = (await session.execute(select(Consent).order_by(Consent.id.desc()).limit(1))
+                ).scalar_one()
+    assert (last.purpose, last.granted) == ("marketing", False)
+
+
 async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both):
     running = running_on_both
     prospect = running.prospect(7006, "en")
@@ -197,6 +239,7 @@ async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both
     stored = await everything_stored(running)
     for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME):
         assert secret not in stored
+    assert await traces(Person(PHONE, EMAIL, (NAME,)), running.app.engine, "") == {}
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead))).scalar_one()
         receipt = (await session.execute(select(Event).where(Event.kind == "erased"))
@@ -219,6 +262,18 @@ async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both
     assert "By pressing “I agree”" in prospect.said()[-1]
 
 
+async def test_forget_leaves_nothing_in_the_sqlite_files_while_the_bot_runs(running,
+                                                                           tmp_path):
+    prospect = running.prospect(7017, "en")
+    await checklist_lead(prospect)
+    files = [tmp_path / "bot.db", tmp_path / "bot.db-wal"]
+    assert EMAIL.encode() in b"".join(p.read_bytes() for p in files if p.exists())
+    await confirm(prospect, "forget")
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("bot.db*"))
+    for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME):
+        assert secret.encode() not in raw
+
+
 async def test_retention_anonymises_on_schedule_with_a_controlled_clock(running):
     prospect = running.prospect(7007, "en")
     await checklist_lead(prospect)
@@ -229,6 +284,7 @@ async def test_retention_anonymises_on_schedule_with_a_controlled_clock(running)
     assert await anonymise_expired(running.app, now + timedelta(days=366)) == 1
     stored = await everything_stored(running)
     assert PHONE not in stored and EMAIL not in stored and NAME not in stored
+    assert await traces(Person(PHONE, EMAIL, (NAME,)), running.app.engine, "") == {}
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead))).scalar_one()
         conversation = (await session.execute(select(Conversation))).scalar_one()
@@ -260,6 +316,8 @@ async def test_privacy_answers_in_the_prospects_language(running):
 async def test_logs_carry_no_phone_email_or_name(running):
     stream = io.StringIO()
     handler = configure_logging("DEBUG", stream)
+    sql_log = logging.getLogger("sqlalchemy.engine")
+    sql_log.setLevel(logging.DEBUG)  # an operator who turns SQLAlchemy's log on, too
     try:
         prospect = running.prospect(7012, "en")
         await checklist_lead(prospect)
@@ -274,10 +332,50 @@ async def test_logs_carry_no_phone_email_or_name(running):
     finally:
         logging.getLogger().removeHandler(handler)
         logging.getLogger().setLevel(logging.WARNING)
+        sql_log.setLevel(logging.WARNING)
     logged = stream.getvalue()
     assert "careless traceback" in logged and "ValueError" in logged
-    assert len(logged.splitlines()) > 50  # DEBUG really was on
+    assert logged.count("INSERT INTO leads") >= 1 and len(logged.splitlines()) > 50
     for secret in (PHONE, PHONE.lstrip("+"), EMAIL, NAME, "Olena", "Olivia"):  # + profile name
+        assert secret not in logged
+
+
+async def test_after_a_restart_debug_logs_still_carry_no_name(tmp_path, telegram,
+                                                               monkeypatch):
+    """The bot remembers no names across a restart: parameters must not be logged at all
+    (aiosqlite logged them, JSON-escaped, around SQLAlchemy's hide_parameters)."""
+    from bot import logsafe
+
+    database = f"sqlite:///{tmp_path}/bot.db"
+    cyrillic = "Олена Ковальчук"
+    escaped = json.dumps(cyrillic)[1:-1]  # \u041e\u043b...
+    async with bot_running(telegram, database) as running:
+        prospect = running.prospect(7016, "uk")
+        await prospect.start("renovation-checklist")
+        for option in ("continue", "planning", "quarter", "maybe", "agree", "marketing_yes"):
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        await prospect.send(cyrillic)
+        await prospect.send(EMAIL)
+    monkeypatch.setattr(logsafe, "FILTER", logsafe.PersonalDataFilter())  # a new process
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", stream)
+    sql_log = logging.getLogger("sqlalchemy.engine")
+    sql_log.setLevel(logging.DEBUG)
+    try:
+        async with bot_running(telegram, database) as running:
+            prospect = running.prospect(7016, "uk")
+            prospect.messages = 100
+            await prospect.share_contact(PHONE)
+            await confirm(prospect, "mydata")
+            await confirm(prospect, "forget")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+        sql_log.setLevel(logging.WARNING)
+    logged = stream.getvalue()
+    assert logged.count("UPDATE leads") >= 1 and len(logged.splitlines()) > 50
+    for secret in (cyrillic, escaped, "Олена", "Ковальчук", escaped[:30], PHONE,
+                   PHONE.lstrip("+"), EMAIL):
         assert secret not in logged
 
 
@@ -315,8 +413,9 @@ async def test_a_new_policy_version_asks_returning_prospects_again(tmp_path, tel
 async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tmp_path):
     key = crypto.new_key()
     url = f"sqlite:///{tmp_path}/sealed.db"
-    try:
-        async with bot_running(telegram, url, pii_key=key) as running:
+    try:  # handed off too: the card text is sealed as well
+        async with bot_running(telegram, url, pii_key=key, managers_chat_id=-100111,
+                               handoff_also=["warm"]) as running:
             prospect = running.prospect(7014, "en")
             await checklist_lead(prospect)
             async with running.app.sessions() as session:
@@ -351,7 +450,9 @@ async def test_with_a_key_the_database_file_holds_no_phone_in_clear(telegram, tm
             async with running.app.sessions() as session:
                 lead = (await session.execute(select(Lead))).scalar_one()
                 conversation = (await session.execute(select(Conversation))).scalar_one()
+                handoff = (await session.execute(select(Handoff))).scalar_one()
             assert lead.phone == PHONE and conversation.state["contact"]["email"] == EMAIL
+            assert NAME in handoff.card_text
     finally:
         crypto.configure(None)
 

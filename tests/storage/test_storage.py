@@ -149,7 +149,7 @@ async def test_database_errors_do_not_carry_the_values_of_the_statement(sessions
     assert "hidden" in str(caught.value)
 
 
-async def test_the_consent_ledger_refuses_update_and_delete(sessions):
+async def test_the_consent_ledger_refuses_update_delete_and_truncate(sessions):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
@@ -161,7 +161,11 @@ async def test_the_consent_ledger_refuses_update_and_delete(sessions):
         uow.stage(Consent, user_id=1, purpose="processing", granted=True,
                   policy_version="1", text_sha256="a" * 64, language="en")
         await uow.commit()
-    for statement in ("UPDATE consents SET granted = false", "DELETE FROM consents"):
+    statements = ["UPDATE consents SET granted = false", "DELETE FROM consents",
+                  "DELETE FROM consents WHERE id > 0"]
+    if sessions.kw["bind"].dialect.name == "postgresql":  # SQLite has no TRUNCATE
+        statements += ["TRUNCATE consents", "TRUNCATE consents RESTART IDENTITY CASCADE"]
+    for statement in statements:
         async with UnitOfWork(sessions) as uow:
             with pytest.raises(DBAPIError, match="append-only"):
                 await uow.session.execute(text(statement))
@@ -171,3 +175,50 @@ async def test_the_consent_ledger_refuses_update_and_delete(sessions):
         await uow.commit()
     async with UnitOfWork(sessions) as uow:
         assert [c.granted for c in await uow.consents.for_user(1)] == [True, False]
+
+
+async def test_rotation_and_the_key_check_cover_every_sealed_column(sessions):
+    """A hand-off's card text is sealed like the lead's contact details: rotate-key
+    re-encrypts it, and the start-up check samples it (and every other sealed table)."""
+    from sqlalchemy import text
+
+    from storage import crypto, privacy
+    from storage.models import Handoff, Lead
+
+    old, new = crypto.new_key(), crypto.new_key()
+    try:
+        crypto.configure(old)
+        async with UnitOfWork(sessions) as uow:
+            uow.prospects.add(Prospect(user_id=1, chat_id=1))
+            await uow.session.flush()
+            conversation = await uow.conversations.add_now(Conversation(
+                user_id=1, chat_id=1, flow_id="f", flow_version=1, step="s"))
+            lead = Lead(conversation_id=conversation.id, user_id=1, flow_id="f",
+                        flow_version=1)  # no contact details: only the card holds them
+            uow.leads.add(lead)
+            await uow.session.flush()
+            uow.session.add(Handoff(lead_id=lead.id, conversation_id=conversation.id,
+                                    user_id=1, chat_id=-100, temperature="hot",
+                                    language="en", submitted_at=datetime.now(UTC),
+                                    card_text="Olivia · +79161234567"))
+            await uow.commit()
+        covered = {model.__tablename__: names for model, names in privacy.sealed_columns()}
+        assert covered["handoffs"] == ("card_text",) and "leads" in covered
+        crypto.configure(new)  # the old key dropped without rotating: refused at start
+        async with UnitOfWork(sessions) as uow:
+            samples = await privacy.sealed_samples(uow)
+        assert len(samples) == 1
+        with pytest.raises(crypto.PiiKeyError):
+            crypto.unseal(samples[0])
+        crypto.configure(f"{new},{old}")
+        async with UnitOfWork(sessions) as uow:
+            assert await privacy.reseal(uow) >= 3
+            await uow.commit()
+        crypto.configure(new)  # rotated: the new key alone opens everything
+        async with UnitOfWork(sessions) as uow:
+            for sample in await privacy.sealed_samples(uow):
+                crypto.unseal(sample)
+            handoff = (await uow.session.execute(text("SELECT id FROM handoffs"))).scalar()
+            assert (await uow.session.get(Handoff, handoff)).card_text.startswith("Olivia")
+    finally:
+        crypto.configure(None)
