@@ -14,13 +14,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import Update
 from aiohttp import web
-from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.polling import chat_of
+from bot.updates import Counters, Tries, answer_skipped, is_outage, parse, update_id_of
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -51,25 +50,41 @@ class ChatQueue:
                 del self._waiting[chat_id], self._locks[chat_id]
 
 
-def build_app(bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine,
-              secret: str) -> web.Application:
+def build_app(bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine, secret: str,
+              counters: Counters | None = None) -> web.Application:
     app = web.Application()
     queue = ChatQueue()
+    counters = counters or Counters()
+    tries = Tries(counters)
 
     async def webhook(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
             return web.Response(status=401, text="wrong secret token")
         try:
-            update = Update.model_validate(await request.json(), context={"bot": bot})
-        except (ValueError, ValidationError):
+            raw = await request.json()
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
+            log.warning("webhook: a body that is not JSON (or nested too deep); answered 400")
             return web.Response(status=400, text="not an update")
+        if update_id_of(raw) is None:
+            log.warning("webhook: JSON without an update_id; answered 400")
+            return web.Response(status=400, text="not an update")
+        update = parse(raw, bot, counters)
+        if update is None:  # logged and counted; sent again, it would fail again
+            return web.Response(text="skipped")
         try:
             async with queue.turn(chat_of(update)):
                 await dispatcher.feed_update(bot, update)
-        except Exception:
-            log.exception("update %s failed; Telegram will send it again", update.update_id)
-            return web.Response(status=500, text="failed, send again")
+        except Exception as error:
+            if is_outage(error):
+                log.warning("update %s not handled: %s; Telegram will send it again",
+                            update.update_id, type(error).__name__)
+                return web.Response(status=500, text="failed, send again")
+            if not tries.failed(update):
+                return web.Response(status=500, text="failed, send again")
+            await answer_skipped(bot, update)
+            return web.Response(text="skipped")
+        tries.done(update)
         return web.Response(text="ok")
 
     async def healthz(_: web.Request) -> web.Response:

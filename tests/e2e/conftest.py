@@ -47,7 +47,8 @@ async def webhook_running(telegram, database_url: str, **settings):
                           **settings)
     app = await bootstrap(config, limits=fast_limits())
     secret = webhook_secret(config)
-    client = TestClient(TestServer(build_app(app.bot, app.dispatcher, app.engine, secret)))
+    client = TestClient(TestServer(build_app(app.bot, app.dispatcher, app.engine, secret,
+                                             app.counters)))
     stop = asyncio.Event()
     background = []
     try:

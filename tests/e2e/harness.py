@@ -60,7 +60,10 @@ class Running:
         service = self.app.service
 
         async def done() -> bool:
-            if not self.answered and service.handled + service.duplicates < self.pushed:
+            counters = self.app.counters
+            done_with = (service.handled + service.duplicates + service.ignored
+                         + counters.unreadable + counters.skipped)
+            if not self.answered and done_with < self.pushed:
                 return False
             async with self.app.sessions() as session:
                 pending = await session.scalar(select(func.count()).where(
