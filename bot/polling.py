@@ -56,6 +56,7 @@ class Poller:
         self.counters = counters or Counters()
         self.offset: int | None = None
         self.tries = Tries(self.counters)
+        self.parsed: dict[int, Update | None] = {}  # the batch in hand, read once
         self.batches = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -96,12 +97,23 @@ class Poller:
     async def handle_raw(self, raw: list[dict]) -> bool:
         """A batch as getUpdates gave it: each update parsed on its own; one that cannot
         be read is skipped (bot/updates.py parse), the others handled."""
-        updates = [u for u in (parse(item, self.bot, self.counters) for item in raw) if u]
+        updates = []
+        for item in raw:
+            update_id = update_id_of(item)
+            if update_id is None or update_id not in self.parsed:  # not again when retried
+                update = parse(item, self.bot, self.counters)
+                if update_id is not None:
+                    self.parsed[update_id] = update
+            else:
+                update = self.parsed[update_id]
+            if update is not None:
+                updates.append(update)
         if updates and not await self.handle_batch(updates):
             return False
         ids = [i for i in map(update_id_of, raw) if i is not None]
         if ids:
             self.offset = max(self.offset or 0, max(ids) + 1)
+        self.parsed.clear()
         return True
 
     async def handle_batch(self, updates: list[Update]) -> bool:

@@ -98,8 +98,8 @@ def parse(raw: Any, bot: Bot, counters: Counters) -> Update | None:
         kinds = sorted(k for k in raw if k != "update_id") if isinstance(raw, dict) else []
         reason = (f"{error.error_count()} fields wrong or missing"
                   if isinstance(error, ValidationError) else str(error) or type(error).__name__)
-        log.error("update %s (%s) cannot be read (%s); skipped", update_id_of(raw),
-                  ", ".join(kinds) or "?", reason)
+        log.error("update %s (%s) cannot be read (%s); skipped (%s so far)",
+                  update_id_of(raw), ", ".join(kinds) or "?", reason, counters.unreadable)
         return None
 
 
@@ -118,7 +118,8 @@ class Tries:
             return False
         self.failures.pop(update.update_id, None)
         self.counters.skipped += 1
-        log.error("update %s skipped after %s failures", update.update_id, count)
+        log.error("update %s skipped after %s failures (%s so far)", update.update_id, count,
+                  self.counters.skipped)
         return True
 
     def done(self, update: Update) -> None:

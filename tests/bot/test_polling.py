@@ -167,3 +167,18 @@ async def test_a_refused_statement_is_a_bug_and_an_unreachable_database_an_outag
         raise AssertionError("an unreachable database answered")
     finally:
         await away.dispose()
+
+
+async def test_an_update_that_cannot_be_parsed_is_skipped_alone_and_counted_once(bot):
+    outage = OperationalError("SELECT 1", {}, ConnectionRefusedError("database away"))
+    dp, seen = dispatcher({"after": [outage]})
+    poller = Poller(bot, dp)
+    broken = text_update(1, "x")
+    broken["message"]["poll"] = {"id": "p1", "question": "?"}  # no options, no type ...
+    del broken["message"]["text"]
+    raw = [text_update(0, "before"), broken, text_update(2, "after")]
+    assert not await poller.handle_raw(raw)  # the database away for "after": again
+    assert await poller.handle_raw(raw)
+    # the chat's batch again (the service drops "before" as a duplicate), the poll once
+    assert poller.offset == 3 and seen == ["before", "after", "before", "after"]
+    assert poller.counters.unreadable == 1
