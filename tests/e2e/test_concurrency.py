@@ -47,3 +47,39 @@ async def test_ticks_and_taps_at_once_are_each_counted_once(every_mode):
                       if user == prospect.user_id and step == "extras")
         assert sorted(extras) == sorted(EXTRAS), (prospect.user_id, extras)
     assert set(getattr(running, "statuses", [200])) == {200}
+
+
+def tap(prospect, data: str) -> dict:
+    return {"callback_query": {
+        "id": f"q{prospect.messages}-{prospect.user_id}", "from": prospect.user,
+        "chat_instance": "ci", "data": data, "message": prospect.message(text="(question)")}}
+
+
+async def test_ticks_at_once_through_two_webhook_processes(telegram, tmp_path):
+    """The set-up for scaling: two processes behind one webhook URL, one PostgreSQL. Their
+    in-process queues do not see each other; the prospect's row lock must do."""
+    from tests.databases import database_url, fresh_engine
+    from tests.e2e.conftest import webhook_running
+
+    engine = await fresh_engine("postgresql", tmp_path)
+    await engine.dispose()
+    url = await database_url("postgresql", tmp_path)
+    async with webhook_running(telegram, url) as one, webhook_running(telegram, url) as two:
+        prospects = [one.prospect(920 + i) for i in range(6)]
+        await asyncio.gather(*(p.start("kitchen-quiz") for p in prospects))
+        for label in TO_EXTRAS:
+            await all_tap(one, prospects, label)
+        ticks = [(p, p.button(option=option)["callback_data"]) for p in prospects
+                 for option in EXTRAS]
+        await asyncio.gather(*((one, two)[i % 2].deliver(tap(p, data))
+                               for i, (p, data) in enumerate(ticks)))
+        await one.settle()
+        await all_tap(one, prospects, "✅ Done")
+        async with one.app.sessions() as session:
+            extras = dict((await session.execute(
+                select(Conversation.user_id, Answer.value)
+                .join(Conversation, Conversation.id == Answer.conversation_id)
+                .where(Answer.step == "extras"))).all())
+        assert set(one.statuses + two.statuses) == {200}
+    for prospect in prospects:
+        assert sorted(extras[prospect.user_id]) == sorted(EXTRAS), extras
