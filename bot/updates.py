@@ -66,9 +66,12 @@ def is_outage(error: BaseException) -> bool:
 
 def clean(value: Any, depth: int = 0) -> Any:
     """The update's JSON without NUL characters or lone surrogates in any string; ValueError
-    when it nests deeper than any update does."""
+    when it nests deeper than any update does or holds a number no id column takes (Telegram's
+    ids fit in 64 bits)."""
     if depth > MAX_DEPTH:
         raise ValueError("nested too deep")
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("a number past 64 bits")
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "")

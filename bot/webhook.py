@@ -1,7 +1,10 @@
 """Webhook mode: an aiohttp server that answers 200 only after the update's commit.
 
 A wrong or missing X-Telegram-Bot-Api-Secret-Token gets 401 and nothing is stored
-(Bot API, setWebhook: secret_token). /healthz says the process is alive; /readyz that the
+(Bot API, setWebhook: secret_token). A body that is not an update gets 400; an update that
+cannot be read, or failed MAX_FAILURES times for a bug, gets 200 and is skipped (logged,
+counted: bot/updates.py), so Telegram does not send it again and again; an outage gets 500
+(Telegram sends it again later). /healthz says the process is alive; /readyz that the
 database answers.
 """
 

@@ -59,11 +59,14 @@ async def test_an_update_that_cannot_be_parsed_is_skipped_and_counted(every_mode
     running = every_mode
     prospect = running.prospect(952)
     await running.deliver({"message": prospect.message(poll={"id": "p1", "question": "?"})})
+    forged = prospect.message(text="hi")
+    forged["from"]["id"] = forged["chat"]["id"] = 2**64  # past any id column
+    await running.deliver({"message": forged})
     await still_served(running)
-    assert running.app.counters.unreadable == 1
+    assert running.app.counters.unreadable == 2
     assert "cannot be read" in caplog.text
     if isinstance(running, WebhookRunning):
-        assert running.statuses[0] == 200  # skipped: Telegram must not send it again
+        assert running.statuses[:2] == [200, 200]  # skipped: not to be sent again
 
 
 async def test_a_private_message_without_a_sender_is_skipped_with_a_log_line(every_mode,
