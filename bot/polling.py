@@ -1,8 +1,9 @@
 """Long polling that acknowledges an update only after its transaction committed.
 
 aiogram's own polling confirms the offset whatever its handlers did; here the offset moves
-past a batch only when every update of it was handled (or kept failing, see below). Updates
-of one chat are handled in order, one at a time; different chats concurrently.
+past a batch only when every update of it was handled, or skipped on purpose: it could not
+be read, or it kept failing for a bug (bot/updates.py). Updates of one chat are handled in
+order, one at a time; different chats concurrently.
 """
 
 from __future__ import annotations
