@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiogram import Bot, Dispatcher
@@ -36,6 +36,7 @@ from bot.service.rights import Operator
 from bot.settings import Settings
 from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
+from bot.telegram.updates import Counters
 from bot.texts import COMMANDS
 from bot.web.server import WEBHOOK_PATH, build_app
 from dialogs.rules.hours import HoursError
@@ -64,6 +65,7 @@ class App:
     sender: Sender
     service: Service
     dispatcher: Dispatcher
+    counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -252,7 +254,7 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
                 await app.bot.delete_webhook(drop_pending_updates=False)
             except (TelegramAPIError, OSError) as error:
                 raise StartupError(f"cannot switch the bot to polling: {error}") from None
-            await Poller(app.bot, app.dispatcher).run(stop)
+            await Poller(app.bot, app.dispatcher, counters=app.counters).run(stop)
     finally:
         stop.set()
         await asyncio.gather(*background, return_exceptions=True)
@@ -263,8 +265,8 @@ async def serve_webhook(app: App, stop: asyncio.Event) -> None:
     if not settings.webhook_url:
         raise StartupError("LEADBOT_WEBHOOK_URL is not set (the public https URL of this bot)")
     secret = webhook_secret(settings)
-    server = web.AppRunner(build_app(app.bot, app.dispatcher, app.engine, secret),
-                           access_log=None)
+    server = web.AppRunner(build_app(app.bot, app.dispatcher, app.engine, secret,
+                                     app.counters), access_log=None)
     await server.setup()
     try:
         site = web.TCPSite(server, settings.host, settings.port)

@@ -45,6 +45,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = {"aiosqlite": logging.WARNING, "asyncpg": logging.WARNING,
          "sqlalchemy.engine": logging.INFO, "sqlalchemy.pool": logging.INFO}
 MAX_WORD = 30  # longer "words" are nobody's name: not remembered
+# Shorter words are not remembered either: "Jo Be" must not hide "be", "to", "no", "на" from
+# every log line after it (a short name alone identifies nobody; the shapes above still go).
+MIN_WORD = 3
 CAPACITY = 20_000  # words remembered at most (the oldest forgotten first)
 
 
@@ -58,11 +61,14 @@ class PersonalDataFilter(logging.Filter):
         """Accepted names: their words are masked from now on (a last net, see above)."""
         for name in names:
             for word in WORD.findall((name or "")[:100])[:8]:  # a name has a few words
-                if len(word) <= MAX_WORD:
+                if MIN_WORD <= len(word) <= MAX_WORD:
                     self._words[word] = None
                     self._words.move_to_end(word)
         while len(self._words) > self._capacity:
             self._words.popitem(last=False)
+
+    def forget(self) -> None:
+        self._words.clear()
 
     def footprint(self) -> tuple[int, int]:
         """What is remembered: (words, characters). Bounded by capacity and MAX_WORD."""

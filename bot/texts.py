@@ -7,6 +7,11 @@ MENU = {
     "uk": "Вітаємо! Оберіть, що вас цікавить:",
     "en": "Hello! Choose what interests you:",
 }
+TAP_FAILED = {  # a tap that failed for a bug and was given up on (bot/telegram/updates.py)
+    "ru": "Извините, не получилось. Попробуйте ещё раз или напишите /restart.",
+    "uk": "Вибачте, не вдалося. Спробуйте ще раз або напишіть /restart.",
+    "en": "Sorry, that did not work. Please try again, or send /restart.",
+}
 COMMANDS = {  # setMyCommands, per language
     "ru": [("start", "Начать"), ("restart", "Начать заново"), ("back", "Назад"),
            ("lang", "Язык: /lang uk, /lang en")],

@@ -59,13 +59,29 @@ class Prospects(Repository):
 
     async def lock_with_conversation(self, user_id: int
                                      ) -> tuple[Prospect | None, Conversation | None]:
-        """The prospect's row, locked, and their latest conversation: one round trip."""
+        """The prospect's row, locked, and their latest conversation as the update before
+        this one committed it.
+
+        PostgreSQL (READ COMMITTED) reads every table of a statement from the snapshot taken
+        when the statement began; a statement that waited for the lock re-reads only the
+        locked row. A conversation read in the same statement would be the one from before
+        the previous update of this prospect committed, and that update's answer would be
+        lost: there it is read in a second statement, after the lock. SQLite's BEGIN
+        IMMEDIATE takes the lock before anything is read, so one statement does."""
+        if self.session.get_bind().dialect.name != "sqlite":
+            prospect = await self.lock(user_id)
+            if prospect is None:
+                return None, None
+            result = await self.session.execute(
+                select(Conversation).where(Conversation.user_id == user_id)
+                .order_by(Conversation.id.desc()).limit(1))
+            return prospect, result.scalar_one_or_none()
         latest = (select(func.max(Conversation.id)).where(Conversation.user_id == user_id)
                   .scalar_subquery())
         result = await self.session.execute(
             select(Prospect, Conversation)
             .outerjoin(Conversation, Conversation.id == latest)
-            .where(Prospect.user_id == user_id).with_for_update(of=Prospect))
+            .where(Prospect.user_id == user_id))
         row = result.first()
         return (row[0], row[1]) if row is not None else (None, None)
 

@@ -37,6 +37,17 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def forgotten_names():
+    """The log filter's remembered names are the process's: each test starts with none,
+    so one test's prospects cannot change what another's log lines say."""
+    from bot import logsafe
+
+    logsafe.FILTER.forget()
+    yield
+    logsafe.FILTER.forget()
+
+
 @pytest.fixture(scope="session")
 def shipped() -> dict[str, Flow]:
     return {flow_id: loaded.flow for flow_id, loaded in load_flows([FLOWS_DIR]).items()}

@@ -40,6 +40,17 @@ REASONS = {"price": "price_reason", "competitor": "competitor", "no_answer": "no
 CONTACTED = ("contacted", "meeting", "won")  # statuses that mean the prospect was reached
 DIGEST_SIZE = 8  # leads per digest message (text and buttons stay readable on a phone)
 CARD = "card"  # outbox.step of cards and digests in a managers' chat
+MAX_ROW_ID = 2**31 - 1  # handoffs.id is an INTEGER (PostgreSQL's int4)
+
+
+def row_id(text: str) -> int | None:
+    """A hand-off id from button data: ASCII digits in the column's range, else None (a
+    forged or garbled button; a number past the range would make PostgreSQL refuse the
+    whole statement)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class ManagerTap:
     data: str
     query_id: str
     message_id: int | None = None
+    language_code: str | None = None  # the tapper's: a refusal is said in their language
 
 
 def utf16(text: str) -> int:
@@ -362,16 +374,15 @@ class Handoffs:
         w = self.words
         session = uow.session
         assert session is not None
-        try:
-            handoff_id = int(tap.data.removeprefix(CLAIM))
-        except ValueError:
+        handoff_id = row_id(tap.data.removeprefix(CLAIM))
+        if handoff_id is None:
             self._answer(uow, tap)
             return
         route = await session.scalar(select(Handoff.route).where(Handoff.id == handoff_id))
         if not self.is_manager(tap, route) or tap.chat_id == tap.user_id:
             log.warning("claim refused: user %s is not a manager (chat %s)", tap.user_id,
                         tap.chat_id)
-            self._answer(uow, tap, w["not_manager"], alert=True)
+            self._answer(uow, tap, self._words_for(tap)["not_manager"], alert=True)
             return
         # The first claim wins, atomically: the row is claimed only while nobody has it
         # (another process's claim waits for the row lock, then finds it taken).
@@ -424,17 +435,15 @@ class Handoffs:
         session = uow.session
         assert session is not None
         parts = tap.data.removeprefix(STATUS).split(":")
-        try:
-            handoff = await session.get(Handoff, int(parts[0]))
-        except ValueError:
-            handoff = None
+        handoff_id = row_id(parts[0])
+        handoff = await session.get(Handoff, handoff_id) if handoff_id else None
         status = parts[1] if len(parts) > 1 else ""
         reason = parts[2] if len(parts) > 2 else None
         if handoff is None or status not in STATUSES or (reason and reason not in REASONS):
             self._answer(uow, tap)
             return
         if handoff.claimed_by != tap.user_id:
-            self._answer(uow, tap, w["not_yours"], alert=True)
+            self._answer(uow, tap, self._words_for(tap)["not_yours"], alert=True)
             return
         if status == "lost" and reason is None:  # first the reason
             self._answer(uow, tap)
@@ -546,10 +555,8 @@ class Handoffs:
     async def end_relay(self, uow: UnitOfWork, tap: ManagerTap, now: datetime) -> None:
         session = uow.session
         assert session is not None
-        try:
-            handoff = await session.get(Handoff, int(tap.data.rsplit(":", 1)[1]))
-        except ValueError:
-            handoff = None
+        handoff_id = row_id(tap.data.rsplit(":", 1)[-1])
+        handoff = await session.get(Handoff, handoff_id) if handoff_id else None
         if handoff is None or tap.user_id not in (handoff.claimed_by, handoff.user_id):
             self._answer(uow, tap)
             return
@@ -638,6 +645,10 @@ class Handoffs:
                   conversation_id=handoff.conversation_id, lead_id=handoff.lead_id,
                   payload={"chat_id": handoff.user_id,
                            "text": PROSPECT_HANDOFF[language][key].format(**values)})
+
+    def _words_for(self, tap: ManagerTap) -> Mapping[str, str]:
+        """A refusal goes to whoever tapped, maybe not a manager: in their language."""
+        return MANAGERS[language_of(tap.language_code)] if tap.language_code else self.words
 
     def _answer(self, uow: UnitOfWork, tap: ManagerTap, text: str | None = None,
                 alert: bool = False) -> None:

@@ -76,7 +76,12 @@ class Service:
         self.handoffs = handoffs or Handoffs(HandoffConfig())
         self.rights = Rights(flows, operator or Operator(), self.handoffs)
         self.clock, self.on_commit = clock, on_commit
-        self.handled = self.duplicates = 0
+        self.handled = self.duplicates = self.ignored = 0
+
+    def ignore(self, update_id: int, why: str) -> None:
+        """An update with nothing to do (a message without a sender): logged, counted."""
+        self.ignored += 1
+        log.info("update %s skipped: %s", update_id, why)
 
     async def handle(self, incoming: Incoming) -> bool:
         """True when handled, False for a duplicate. Retried once when another process

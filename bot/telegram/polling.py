@@ -1,8 +1,9 @@
 """Long polling that acknowledges an update only after its transaction committed.
 
 aiogram's own polling confirms the offset whatever its handlers did; here the offset moves
-past a batch only when every update of it was handled (or kept failing, see below). Updates
-of one chat are handled in order, one at a time; different chats concurrently.
+past a batch only when every update of it was handled, or skipped on purpose: it could not
+be read, or it kept failing for a bug (bot/telegram/updates.py). Updates of one chat are handled in
+order, one at a time; different chats concurrently.
 """
 
 from __future__ import annotations
@@ -21,12 +22,21 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Update
 
-from bot.jobs.periodic import OUTAGES
+from bot.telegram.updates import (
+    MAX_FAILURES,
+    Counters,
+    GetRawUpdates,
+    Tries,
+    answer_skipped,
+    is_outage,
+    parse,
+    update_id_of,
+)
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-MAX_FAILURES = 3  # an update whose handling hits a bug is skipped after this many tries
-# The database or the network being away (bot/jobs/periodic.py OUTAGES) is not the update's
+__all__ = ["ALLOWED_UPDATES", "MAX_FAILURES", "Poller", "chat_of"]
+# The database or the network being away (bot/telegram/updates.py is_outage) is not the update's
 # fault: such updates are retried for as long as it takes, never skipped.
 
 
@@ -41,17 +51,20 @@ def chat_of(update: Update) -> int:
 
 
 class Poller:
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, timeout: int = 25) -> None:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, timeout: int = 25,
+                 counters: Counters | None = None) -> None:
         self.bot, self.dispatcher, self.timeout = bot, dispatcher, timeout
+        self.counters = counters or Counters()
         self.offset: int | None = None
-        self.failures: dict[int, int] = {}
+        self.tries = Tries(self.counters)
+        self.parsed: dict[int, Update | None] = {}  # the batch in hand, read once
         self.batches = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 1.0
         while not stop.is_set():
-            fetch = asyncio.create_task(self.bot.get_updates(
-                offset=self.offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES))
+            fetch = asyncio.create_task(self.bot(GetRawUpdates(
+                offset=self.offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES)))
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
@@ -59,7 +72,7 @@ class Poller:
                 fetch.cancel()
                 break
             try:
-                updates = fetch.result()
+                raw = fetch.result()
             except TelegramUnauthorizedError:
                 raise
             except TelegramRetryAfter as error:
@@ -75,12 +88,34 @@ class Poller:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            if updates and not await self.handle_batch(updates):
+            if raw and not await self.handle_raw(raw):
                 log.warning("batch not done (the database away?); again in %.0f s", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
+
+    async def handle_raw(self, raw: list[dict]) -> bool:
+        """A batch as getUpdates gave it: each update parsed on its own; one that cannot
+        be read is skipped (bot/telegram/updates.py parse), the others handled."""
+        updates = []
+        for item in raw:
+            update_id = update_id_of(item)
+            if update_id is None or update_id not in self.parsed:  # not again when retried
+                update = parse(item, self.bot, self.counters)
+                if update_id is not None:
+                    self.parsed[update_id] = update
+            else:
+                update = self.parsed[update_id]
+            if update is not None:
+                updates.append(update)
+        if updates and not await self.handle_batch(updates):
+            return False
+        ids = [i for i in map(update_id_of, raw) if i is not None]
+        if ids:
+            self.offset = max(self.offset or 0, max(ids) + 1)
+        self.parsed.clear()
+        return True
 
     async def handle_batch(self, updates: list[Update]) -> bool:
         """Handles a batch; the offset moves past it only when all of it is done with."""
@@ -90,7 +125,7 @@ class Poller:
         results = await asyncio.gather(*(self.handle_chat(batch) for batch in chats.values()))
         self.batches += 1
         if all(results):
-            self.offset = updates[-1].update_id + 1
+            self.offset = max(self.offset or 0, updates[-1].update_id + 1)
             return True
         return False
 
@@ -99,16 +134,15 @@ class Poller:
         for update in updates:
             try:
                 await self.dispatcher.feed_update(self.bot, update)
-            except OUTAGES as error:
-                log.warning("update %s not handled: %s", update.update_id, type(error).__name__)
-                return False
-            except Exception:  # a bug in one update must not stop every other chat
-                count = self.failures[update.update_id] = self.failures.get(
-                    update.update_id, 0) + 1
-                log.exception("update %s failed (try %s of %s)", update.update_id, count,
-                              MAX_FAILURES)
-                if count < MAX_FAILURES:
+            except Exception as error:
+                if is_outage(error):
+                    log.warning("update %s not handled: %s", update.update_id,
+                                type(error).__name__)
+                    return False
+                # a bug, or a statement the database refused: one update must not stop
+                # every other chat
+                if not self.tries.failed(update):
                     return False  # not acknowledged: Telegram gives it to us again
-                log.error("update %s skipped after %s failures", update.update_id, count)
-            self.failures.pop(update.update_id, None)
+                await answer_skipped(self.bot, update)
+            self.tries.done(update)
         return True

@@ -36,6 +36,10 @@ def build_router(service: Service) -> Router:
     router = Router(name="prospects")
     router.message.filter(PRIVATE)
 
+    @router.message(lambda message: message.from_user is None)
+    async def anonymous(message: Message, event_update: Update) -> None:
+        service.ignore(event_update.update_id, "a private message without a sender")
+
     @router.message(CommandStart())
     async def start(message: Message, command: CommandObject, event_update: Update) -> None:
         await service.handle(incoming(event_update, message, start_payload=command.args or ""))
@@ -69,7 +73,8 @@ def build_router(service: Service) -> Router:
     async def text(message: Message, event_update: Update) -> None:
         user = message.from_user
         await service.handle(incoming(
-            event_update, message, event=TextMessage(message.text or ""),
+            event_update, message, event=TextMessage(
+                message.text or "", forwarded=message.forward_origin is not None),
             reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
             sender_name=" ".join(p for p in (user.first_name, user.last_name) if p)
             if user else ""))
@@ -89,7 +94,8 @@ def build_router(service: Service) -> Router:
             manager_tap=ManagerTap(
                 update_id=event_update.update_id, user_id=user.id, chat_id=chat_id,
                 name=name, data=query.data or "", query_id=query.id,
-                message_id=query.message.message_id if query.message else None)))
+                message_id=query.message.message_id if query.message else None,
+                language_code=user.language_code)))
 
     @router.callback_query(F.message.chat.type == ChatType.PRIVATE)
     async def tap(query: CallbackQuery, event_update: Update) -> None:

@@ -23,6 +23,6 @@ def pack(flow_id: str, version: int, step: str, option: str) -> str:
 def unpack(data: str) -> Tap:
     """Button data back into a tap; data that is not ours becomes a tap nothing matches."""
     parts = data.split(":")
-    if len(parts) == 4 and parts[1].isdigit():
+    if len(parts) == 4 and parts[1].isascii() and parts[1].isdigit():  # not "²": int() fails
         return Tap(flow_id=parts[0], flow_version=int(parts[1]), step=parts[2], option=parts[3])
     return Tap(flow_id="", flow_version=0, step="", option="")

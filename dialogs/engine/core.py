@@ -127,6 +127,8 @@ def on_text(turn: Turn, message: TextMessage) -> None:
     kind = KINDS[turn.step.kind]
     if kind.text is None:
         remind(turn, kind)
+    elif message.forwarded and turn.step.kind == "contact" and turn.phase == "name":
+        turn.send(turn.say("name_forwarded"))  # someone else's words are not their name
     else:
         kind.text(turn, turn.step, message.text)
 

@@ -27,9 +27,11 @@ class Tap:
 
 @dataclass(frozen=True, slots=True)
 class TextMessage:
-    """Any text the prospect types, numbers included (Telegram has no separate number)."""
+    """Any text the prospect types, numbers included (Telegram has no separate number).
+    `forwarded`: someone else's words passed on, not typed by the prospect."""
 
     text: str
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

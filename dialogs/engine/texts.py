@@ -113,6 +113,11 @@ ENGINE_TEXTS: dict[str, dict[str, str]] = {
         "uk": "Напишіть, будь ласка, ім'я літерами (від 2 до 60 символів).",
         "en": "Please write your name in letters (2 to 60 characters).",
     },
+    "name_forwarded": {
+        "ru": "Это пересланное сообщение. Напишите, пожалуйста, своё имя сами.",
+        "uk": "Це переслане повідомлення. Напишіть, будь ласка, своє ім'я самі.",
+        "en": "That is a forwarded message. Please type your name yourself.",
+    },
     "phone_invalid": {
         "ru": "Не получается распознать номер. Напишите его с кодом страны, например: {example}",
         "uk": "Не вдається розпізнати номер. Напишіть його з кодом країни, наприклад: {example}",

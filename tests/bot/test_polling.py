@@ -77,3 +77,108 @@ async def test_an_unreadable_get_updates_answer_does_not_stop_polling(bot, teleg
     stop.set()
     await task
     assert seen == ["still here"]
+
+
+def tap_update(update_id: int, language: str = "uk") -> dict:
+    user = {"id": 4, "is_bot": False, "first_name": "P", "language_code": language}
+    return {"update_id": update_id, "callback_query": {
+        "id": f"tap{update_id}", "from": user, "chat_instance": "c", "data": "x:1:y:z",
+        "message": {"message_id": 1, "date": int(time.time()), "text": "?",
+                    "chat": {"id": 4, "type": "private"}}}}
+
+
+def failing_taps() -> Dispatcher:
+    router = Router()
+
+    @router.callback_query()
+    async def handle(_: object) -> None:
+        raise KeyError("bug")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+def answers_to(telegram, query_id: str) -> list[str]:
+    return [c.params.get("text", "") for c in telegram.sent(method="answerCallbackQuery")
+            if c.params["callback_query_id"] == query_id]
+
+
+async def test_a_tap_skipped_after_its_tries_is_still_answered_by_polling(bot, telegram):
+    from bot.texts import TAP_FAILED
+
+    poller = Poller(bot, failing_taps())
+    updates = [Update.model_validate(tap_update(7), context={"bot": bot})]
+    for _ in range(MAX_FAILURES - 1):
+        assert not await poller.handle_batch(updates)
+    assert answers_to(telegram, "tap7") == []
+    assert await poller.handle_batch(updates)
+    assert poller.offset == 8 and poller.counters.skipped == 1
+    assert answers_to(telegram, "tap7") == [TAP_FAILED["uk"]]  # the button stops spinning
+
+
+async def test_a_tap_skipped_after_its_tries_is_still_answered_by_the_webhook(
+        bot, telegram, engine):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.texts import TAP_FAILED
+    from bot.web.server import SECRET_HEADER, WEBHOOK_PATH, build_app
+
+    client = TestClient(TestServer(build_app(bot, failing_taps(), engine, "s3cret")))
+    await client.start_server()
+    try:
+        statuses = []
+        for _ in range(MAX_FAILURES):  # Telegram sends it again after each 500
+            response = await client.post(WEBHOOK_PATH, json=tap_update(9, "en"),
+                                         headers={SECRET_HEADER: "s3cret"})
+            statuses.append(response.status)
+    finally:
+        await client.close()
+    assert statuses == [500] * (MAX_FAILURES - 1) + [200]
+    assert answers_to(telegram, "tap9") == [TAP_FAILED["en"]]
+
+
+async def test_a_refused_statement_is_a_bug_and_an_unreachable_database_an_outage(
+        engine, tmp_path):
+    """asyncpg refuses an int4 out of range and a NUL in text; neither is an outage."""
+    from sqlalchemy import text
+
+    from bot.telegram.updates import is_outage
+    from storage.db import create_engine
+
+    refused = []
+    for statement, value in (("SELECT CAST(:v AS INTEGER)", 2**31),
+                             ("SELECT CAST(:v AS TEXT)", "a\x00b")):
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement), {"v": value})
+        except Exception as error:  # what each database says, whatever its type
+            refused.append(error)
+    assert refused if engine.dialect.name == "postgresql" else True
+    assert not any(is_outage(error) for error in refused)
+    away = create_engine("postgresql://postgres@127.0.0.1:1/none"
+                         if engine.dialect.name == "postgresql" else f"sqlite:///{tmp_path}")
+    try:
+        async with away.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:
+        assert is_outage(error), type(error)
+    else:
+        raise AssertionError("an unreachable database answered")
+    finally:
+        await away.dispose()
+
+
+async def test_an_update_that_cannot_be_parsed_is_skipped_alone_and_counted_once(bot):
+    outage = OperationalError("SELECT 1", {}, ConnectionRefusedError("database away"))
+    dp, seen = dispatcher({"after": [outage]})
+    poller = Poller(bot, dp)
+    broken = text_update(1, "x")
+    broken["message"]["poll"] = {"id": "p1", "question": "?"}  # no options, no type ...
+    del broken["message"]["text"]
+    raw = [text_update(0, "before"), broken, text_update(2, "after")]
+    assert not await poller.handle_raw(raw)  # the database away for "after": again
+    assert await poller.handle_raw(raw)
+    # the chat's batch again (the service drops "before" as a duplicate), the poll once
+    assert poller.offset == 3 and seen == ["before", "after", "before", "after"]
+    assert poller.counters.unreadable == 1

@@ -106,6 +106,13 @@ def test_the_log_filter_masks_remembered_names_in_messages_and_tracebacks():
     assert "Sherlock" not in formatted and "ValueError: bad name [hidden]" in formatted
 
 
+def test_a_short_name_does_not_hide_common_words_from_every_log_line():
+    log_filter = PersonalDataFilter()
+    log_filter.remember("Jo Be", "Ян Ли")
+    line = "update 1 cannot be read; no answer to Ян or Li"
+    assert log_filter.mask(line) == line and log_filter.footprint() == (0, 0)
+
+
 @pytest.mark.parametrize("line", [
     'UPDATE conversations SET state=? (\'{"contact": {"name": "\\u041e\\u043b\\u0435\\u043d'
     '\\u0430 K"}}\',)',  # JSON's escapes, as aiosqlite logged parameters

@@ -8,7 +8,7 @@ import pytest
 from bot.app import bootstrap, serve
 from bot.settings import Settings
 from tests.conftest import FLOWS_DIR, fast_limits
-from tests.e2e.harness import Running
+from tests.e2e.harness import Running, WebhookRunning
 
 
 def settings_for(telegram, database_url: str, **extra) -> Settings:
@@ -31,6 +31,53 @@ async def bot_running(telegram, database_url: str, **settings):
             await task  # raises what serve() raised (a StartupError, say)
         finally:
             await app.close()
+
+
+@contextlib.asynccontextmanager
+async def webhook_running(telegram, database_url: str, **settings):
+    """The bot in webhook mode: its webhook app (the one `serve --webhook` runs) on a test
+    server, the sender and the hand-off timers beside it, as in serve()."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import check_telegram, handoff_timers, webhook_secret
+    from bot.jobs.periodic import every
+    from bot.web.server import build_app
+
+    config = settings_for(telegram, database_url, webhook_url="https://bot.example",
+                          **settings)
+    app = await bootstrap(config, limits=fast_limits())
+    secret = webhook_secret(config)
+    client = TestClient(TestServer(build_app(app.bot, app.dispatcher, app.engine, secret,
+                                             app.counters)))
+    stop = asyncio.Event()
+    background = []
+    try:
+        await check_telegram(app)
+        await client.start_server()
+        background = [asyncio.create_task(app.sender.run(stop)),
+                      asyncio.create_task(every(10, stop, lambda: handoff_timers(app),
+                                                "hand-off timers"))]
+        yield WebhookRunning(app, telegram, client=client, secret=secret)
+    finally:
+        stop.set()
+        await asyncio.gather(*background, return_exceptions=True)
+        await client.close()
+        await app.close()
+
+
+@pytest.fixture(params=[("sqlite", "polling"), ("sqlite", "webhook"),
+                        ("postgresql", "polling"), ("postgresql", "webhook")],
+                ids=lambda p: "-".join(p))
+async def every_mode(request, telegram, tmp_path):
+    """The bot on both databases, by long polling and by webhook."""
+    from tests.databases import database_url, fresh_engine
+
+    backend, mode = request.param
+    engine = await fresh_engine(backend, tmp_path)  # migrated and empty
+    await engine.dispose()
+    start = webhook_running if mode == "webhook" else bot_running
+    async with start(telegram, await database_url(backend, tmp_path)) as bot:
+        yield bot
 
 
 @pytest.fixture

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.web.server import SECRET_HEADER, WEBHOOK_PATH
 from storage.models import OutboxMessage
 from tests.fakes.telegram import FakeTelegram
 
 NAMES = {"ru": "Иван", "uk": "Олена", "en": "Olivia"}
+REDELIVERIES = 5
 
 
 async def eventually(condition, timeout: float = 15.0, what: str = "condition") -> None:
@@ -36,16 +39,31 @@ class Running:
     app: App
     telegram: FakeTelegram
     pushed: int = 0
+    answered: bool = False  # each update handled before deliver() returns (the webhook)
 
     def prospect(self, user_id: int, language: str = "en") -> Prospect:
         return Prospect(self, user_id, language)
+
+    async def deliver(self, update: dict[str, Any], update_id: int | None = None) -> int:
+        """Long polling: the update waits in the fake for getUpdates. `update_id` given: a
+        redelivery of that update."""
+        if update_id is not None:
+            self.telegram.updates.append({"update_id": update_id, **update})
+            self.telegram._arrived.set()
+        else:
+            update_id = self.telegram.push(update)
+        self.pushed += 1
+        return update_id
 
     async def settle(self) -> None:
         """Until the bot has handled everything pushed and sent everything queued."""
         service = self.app.service
 
         async def done() -> bool:
-            if service.handled + service.duplicates < self.pushed:
+            counters = self.app.counters
+            done_with = (service.handled + service.duplicates + service.ignored
+                         + counters.unreadable + counters.skipped)
+            if not self.answered and done_with < self.pushed:
                 return False
             async with self.app.sessions() as session:
                 pending = await session.scalar(select(func.count()).where(
@@ -53,6 +71,31 @@ class Running:
             return pending == 0
 
         await eventually(done, what=f"the bot to handle {self.pushed} updates")
+
+
+@dataclass
+class WebhookRunning(Running):
+    """The bot in webhook mode: each update is POSTed as Telegram does, and the answer (200
+    only after the commit) is kept in `statuses`."""
+
+    client: TestClient | None = None
+    secret: str = ""
+    statuses: list[int] = field(default_factory=list)
+    answered: bool = True
+
+    async def deliver(self, update: dict[str, Any], update_id: int | None = None) -> int:
+        assert self.client is not None
+        if update_id is None:
+            update_id = next(self.telegram._update_ids)
+        self.pushed += 1
+        for _ in range(REDELIVERIES):  # Telegram sends it again after a 5xx
+            response = await self.client.post(
+                WEBHOOK_PATH, json={"update_id": update_id, **update},
+                headers={SECRET_HEADER: self.secret})
+            self.statuses.append(response.status)
+            if response.status < 500:
+                break
+        return update_id
 
 
 @dataclass
@@ -78,12 +121,7 @@ class Prospect:
 
     async def push(self, update: dict[str, Any], update_id: int | None = None,
                    settle: bool = True) -> int:
-        if update_id is not None:  # a redelivery: the same update again
-            self.telegram.updates.append({"update_id": update_id, **update})
-            self.telegram._arrived.set()
-        else:
-            update_id = self.telegram.push(update)
-        self.running.pushed += 1
+        update_id = await self.running.deliver(update, update_id)
         if settle:
             await self.running.settle()
         return update_id

@@ -222,3 +222,39 @@ async def test_rotation_and_the_key_check_cover_every_sealed_column(sessions):
             assert (await uow.session.get(Handoff, handoff)).card_text.startswith("Olivia")
     finally:
         crypto.configure(None)
+
+
+async def test_a_waiting_lock_sees_the_state_the_holder_committed(sessions):
+    """The update that waited for the prospect's lock must read the conversation as the
+    update before it left it (PostgreSQL: not the state from when it began waiting)."""
+    await add_prospect(sessions, 7)
+    async with UnitOfWork(sessions) as uow:
+        conversation = await uow.conversations.add_now(Conversation(
+            user_id=7, chat_id=7, flow_id="f", flow_version=1, step="a", state={"n": 0}))
+        await uow.commit()
+    holding, waiting = asyncio.Event(), None
+
+    async def first() -> None:
+        async with UnitOfWork(sessions) as uow:
+            await uow.prospects.lock_with_conversation(7)
+            holding.set()
+            while waiting is None or not waiting.started:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)  # the second is blocked on the lock meanwhile
+            await uow.conversations.save_state(conversation.id, state={"n": 1}, step="b")
+            await uow.commit()
+
+    class Second:
+        started = False
+
+        async def __call__(self) -> Conversation | None:
+            await holding.wait()
+            self.started = True
+            async with UnitOfWork(sessions) as uow:
+                _, current = await uow.prospects.lock_with_conversation(7)
+                await uow.commit()
+            return current
+
+    waiting = Second()
+    _, seen = await asyncio.wait_for(asyncio.gather(first(), waiting()), 60)
+    assert seen is not None and (seen.step, seen.state) == ("b", {"n": 1})
