@@ -165,7 +165,7 @@ MANAGERS = {
         "relay_from": "💬 {name}: {text}", "relay_media": "(прислал(а) {kind} — откройте чат)",
         "end_chat": "Завершить переписку", "relay_ended": "Переписка с клиентом завершена.",
         "not_your_chat": "Этот лид ведёт другой менеджер.",
-        "relay_erased": "Клиент удалил свои данные: писать ему через бота больше нельзя.",
+        "relay_erased": "Данные клиента удалены: писать ему через бота больше нельзя.",
         "start_me": "{name}, я не могу написать вам в личку: откройте {link} и нажмите "
                     "«Запустить» — карточка лида придёт туда.",
     },
@@ -194,7 +194,7 @@ MANAGERS = {
         "relay_from": "💬 {name}: {text}", "relay_media": "(надіслав(ла) {kind} — відкрийте чат)",
         "end_chat": "Завершити листування", "relay_ended": "Листування з клієнтом завершено.",
         "not_your_chat": "Цей лід веде інший менеджер.",
-        "relay_erased": "Клієнт видалив свої дані: писати йому через бота більше не можна.",
+        "relay_erased": "Дані клієнта видалено: писати йому через бота більше не можна.",
         "start_me": "{name}, я не можу написати вам в особисті: відкрийте {link} і натисніть "
                     "«Запустити» — картка ліда прийде туди.",
     },
@@ -223,8 +223,8 @@ MANAGERS = {
         "relay_from": "💬 {name}: {text}", "relay_media": "(sent {kind}: open the chat)",
         "end_chat": "End the chat", "relay_ended": "The chat with the client has ended.",
         "not_your_chat": "Another manager has this lead.",
-        "relay_erased": "The client erased their data: you can no longer write to them "
-                        "through the bot.",
+        "relay_erased": "The client's data has been erased: you can no longer write to "
+                        "them through the bot.",
         "start_me": "{name}, I cannot write to you privately: open {link} and press Start, "
                     "and the lead's card will follow.",
     },

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, false, func, literal_column, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import SQLModel
@@ -243,19 +245,22 @@ async def purge_old_copies(engine: AsyncEngine, *, vacuum: bool = False) -> None
     PostgreSQL keeps updated rows' old versions (dead tuples) in the table files until a
     VACUUM lets the space be reused; `vacuum` runs one on the tables erasure touches (the
     retention job does; the README says what else the operator must do)."""
-    if engine.dialect.name == "sqlite":
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _, _ = await cursor.fetchone()
-            await cursor.close()
-        if busy:  # a reader held on past the busy timeout: the next erasure checkpoints
-            log.warning("after an erasure the SQLite log could not be emptied yet (busy)")
-        return
-    if vacuum:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.exec_driver_sql(f"VACUUM {', '.join(ERASURE_TABLES)}")
+    try:
+        if engine.dialect.name == "sqlite":
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _, _ = await cursor.fetchone()
+                await cursor.close()
+            if busy:  # a reader held on past the busy timeout: the next erasure checkpoints
+                log.warning("after an erasure the SQLite log could not be emptied yet (busy)")
+        elif vacuum:
+            async with engine.connect() as connection:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.exec_driver_sql(f"VACUUM {', '.join(ERASURE_TABLES)}")
+    except (OSError, SQLAlchemyError, sqlite3.Error) as error:  # the erasure itself stands
+        log.warning("after an erasure the database's old copies were not purged: %s",
+                    type(error).__name__)
 
 
 async def expired(uow: UnitOfWork, before: datetime, limit: int = 200

@@ -124,6 +124,7 @@ async def test_nothing_personal_survives_erasure(backend, how, telegram, tmp_pat
             said = len(prospect.said())
             await push(running, manager_says(ANNA, "Алло?", annas_copy))
             assert not any("Алло" in t for t in prospect.said()[said:])
+            assert running.telegram.texts(ANNA)[-1].startswith("The client's data has been erased")
             found = await traces(OLENA, running.app.engine, stream.getvalue())
     finally:
         logging.getLogger().removeHandler(handler)

@@ -125,7 +125,7 @@ async def test_forget_ends_the_relay_both_ways(managed_on_both):
     await push(running, manager_says(ANNA, "Алло?", card.telegram_message_id))
     assert "Алло?" not in " ".join(prospect.said()[said:])
     assert running.telegram.texts(ANNA)[-1] == (
-        "The client erased their data: you can no longer write to them through the bot.")
+        "The client's data has been erased: you can no longer write to them through the bot.")
 
 
 async def test_a_prospect_who_declined_consent_is_never_handed_off(telegram, tmp_path):
