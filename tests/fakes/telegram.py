@@ -2,7 +2,8 @@
 
 It keeps what the bot sent, enforces Telegram's limits (64-byte callback data, 4096-character
 texts, 1024-character captions, 200-character alerts, per-chat / per-bot / per-group rates)
-and can be told to answer 429 with retry_after, 403, a 5xx or a timeout. Updates are queued for getUpdates, or posted to a webhook.
+and can be told to answer 429 with retry_after, 403, a 5xx or a timeout. Updates are queued
+for getUpdates, or posted to a webhook.
 """
 
 from __future__ import annotations
