@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ MAX_BACKOFF = 60.0
 MAX_ATTEMPTS = 20  # 5xx for one row while other calls go through: about 15 minutes of tries
 TAP_ANSWER_TTL = timedelta(seconds=60)  # a tap's answer after that is of no use
 BATCH = 200
+TOO_LONG = re.compile(r"too long|MESSAGE_TOO_LONG", re.IGNORECASE)
 
 
 @dataclass
@@ -156,6 +158,8 @@ class Sender:
         except TelegramBadRequest as error:
             if "message is not modified" in error.message:
                 await self._finish(row, "sent")
+            elif TOO_LONG.search(error.message):
+                await self._too_long(row, error.message)
             else:
                 await self._failed(row, error.message)
         except TelegramNotFound as error:
@@ -241,6 +245,25 @@ class Sender:
             stored.payload, stored.error = rest, None
             await uow.commit()
         self.wake()
+
+    async def _too_long(self, row: OutboxMessage, reason: str) -> None:
+        """Telegram found a text too long that we counted within its limit: tried again at
+        once, held to half the limit (a long message in more parts, an edit or alert
+        shorter), never given up while that could help."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is None:
+                return
+            payload = textlimits.smaller(stored.payload)
+            if payload is not None:
+                stored.payload, stored.error = payload, reason[:500]
+                stored.attempts += 1
+                self.counters.retried += 1
+                await uow.commit()
+        if payload is None:
+            await self._failed(row, reason)
+        else:
+            self.wake()
 
     async def _failed(self, row: OutboxMessage, reason: str) -> None:
         self.counters.failed += 1

@@ -4,7 +4,9 @@ lose the message): 4096 for a message's text, 1024 for a caption, 200 for a tap'
 Telegram counts in UTF-16 code units (an emoji outside the BMP is two), as its entity
 offsets do; so does everything here. A message too long is split at a paragraph, line or
 word boundary into messages sent one after another (the buttons go with the last part); an
-edit or an alert cannot be split, so it is shortened with "…".
+edit or an alert cannot be split, so it is shortened with "…". Should Telegram still answer
+"too long", the row is tried again held to half the limit (the sender), so a count of ours
+that differs from Telegram's never loses the message.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ TEXT = 4096
 CAPTION = 1024
 ALERT = 200
 ELLIPSIS = "…"
+HALVED = "leadbot_halved"  # a payload key, never sent: this row's limits halved n times
+MAX_HALVED = 4
 
 
 def units(text: str) -> int:
@@ -73,24 +77,42 @@ def fit(method: str, payload: dict[str, Any]
 
     A message over 4096 goes as its first part now, the rest (with the buttons) after it;
     a document whose caption is over 1024 goes after its caption's text, sent as messages
-    first; edits and alerts are shortened."""
-    if method == "sendMessage" and units(payload.get("text") or "") > TEXT:
-        return _first_part(payload, "text", "entities", TEXT)
-    if method == "sendDocument" and units(payload.get("caption") or "") > CAPTION:
-        return _first_part(payload, "caption", "caption_entities", TEXT)
+    first; edits and alerts are shortened. A payload with HALVED (set by the sender when
+    Telegram found a text too long all the same) is held to half the limits, or a quarter…"""
+    payload = dict(payload)
+    halved = payload.pop(HALVED, 0)
+    method, now, rest = _fit(method, payload, TEXT >> halved, CAPTION >> halved,
+                             ALERT >> halved)
+    if rest is not None and halved:
+        rest[HALVED] = halved
+    return method, now, rest
+
+
+def _fit(method: str, payload: dict[str, Any], text_limit: int, caption_limit: int,
+         alert_limit: int) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    if method == "sendMessage" and units(payload.get("text") or "") > text_limit:
+        return _first_part(payload, "text", "entities", text_limit)
+    if method == "sendDocument" and units(payload.get("caption") or "") > caption_limit:
+        return _first_part(payload, "caption", "caption_entities", text_limit)
     if method in ("editMessageText", "editMessageCaption", "answerCallbackQuery"):
         field, entities_field, limit = {
-            "editMessageText": ("text", "entities", TEXT),
-            "editMessageCaption": ("caption", "caption_entities", CAPTION),
-            "answerCallbackQuery": ("text", None, ALERT)}[method]
+            "editMessageText": ("text", "entities", text_limit),
+            "editMessageCaption": ("caption", "caption_entities", caption_limit),
+            "answerCallbackQuery": ("text", None, alert_limit)}[method]
         text = payload.get(field)
         if text and units(text) > limit:
-            payload = dict(payload)
             short, entities = shorten(text, limit, payload.get(entities_field or ""))
             payload[field] = short
             if entities_field and entities is not None:
                 payload[entities_field] = entities
     return method, payload, None
+
+
+def smaller(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload held to half the limits it was last tried with (Telegram said "too
+    long" all the same), or None past a sixteenth: then it is not the length."""
+    halved = payload.get(HALVED, 0) + 1
+    return {**payload, HALVED: halved} if halved <= MAX_HALVED else None
 
 
 def _first_part(payload: dict[str, Any], field: str, entities_field: str, limit: int

@@ -281,3 +281,24 @@ async def test_a_row_that_keeps_failing_while_others_go_through_fails_with_an_ev
     async with sessions() as session:
         kinds = (await session.execute(select(Event.kind))).scalars().all()
     assert kinds == ["send_failed"]
+
+
+async def test_too_long_all_the_same_is_tried_again_shorter_never_lost(sessions, bot,
+                                                                       telegram):
+    """Should Telegram count a text longer than we do and answer 400 "too long", the row
+    goes again at once held to half the limit: in more parts, or shortened."""
+    long = "\n".join(f"line {i}: " + "word " * 10 for i in range(50))  # ~2900 characters
+    await queue(sessions, OutboxMessage(chat_id=60, method="sendMessage", payload={
+        "chat_id": 60, "text": long}), OutboxMessage(
+            chat_id=60, lane="tap", method="answerCallbackQuery",
+            payload={"callback_query_id": "q", "text": "Noted! " * 20}))
+    telegram.fail(400, "Bad Request: message is too long", method="sendMessage")
+    telegram.fail(400, "Bad Request: MESSAGE_TOO_LONG", method="answerCallbackQuery")
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.failed == 0
+    parts = [c.params["text"] for c in telegram.sent(60, "sendMessage")]
+    assert len(parts) == 2 and "".join(parts) == long
+    assert all(utf16(p) <= 2048 for p in parts)
+    [alert] = telegram.sent(method="answerCallbackQuery")
+    assert utf16(alert.params["text"]) <= 100 and "leadbot_halved" not in alert.params
+    assert [r.status for r in await stored(sessions)] == ["sent", "sent"]
