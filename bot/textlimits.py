@@ -1,12 +1,14 @@
 """Telegram's length limits, kept before a call is made (a 400 "message is too long" would
 lose the message): 4096 for a message's text, 1024 for a caption, 200 for a tap's alert.
 
-Telegram counts in UTF-16 code units (an emoji outside the BMP is two), as its entity
-offsets do; so does everything here. A message too long is split at a paragraph, line or
-word boundary into messages sent one after another (the buttons go with the last part); an
-edit or an alert cannot be split, so it is shortened with "…". Should Telegram still answer
-"too long", the row is tried again held to half the limit (the sender), so a count of ours
-that differs from Telegram's never loses the message.
+Everything here counts UTF-16 code units, as Telegram counts entity offsets: never fewer
+than the characters (an emoji outside the BMP is two), so the stricter count.
+
+A message too long is split at a paragraph, line or word boundary into messages sent one
+after another (the buttons go with the last part); an edit or an alert cannot be split, so
+it is shortened with "…". Should Telegram still answer "too long", the row is tried again
+held to half the limits (the sender), so a count of ours that differs from Telegram's never
+loses the message.
 """
 
 from __future__ import annotations
