@@ -146,7 +146,7 @@ class Sender:
         try:
             call, rest = await self._call_for(row)
             if call is None:
-                await self._finish(row, "dropped", error="the message to edit was never sent")
+                await self._dropped(row, "the message to edit was never sent")
                 return
             result = await self.bot(call)
         except TelegramRetryAfter as error:
@@ -341,11 +341,11 @@ class Sender:
                 await uow.commit()
                 return
         if expired:
-            await self._expired(row, f"the tap is over {TAP_ANSWER_TTL.seconds} s old")
+            await self._dropped(row, f"the tap is over {TAP_ANSWER_TTL.seconds} s old")
         else:
             await self._failed(row, f"gave up after {MAX_ATTEMPTS} tries: {error}")
 
-    async def _expired(self, row: OutboxMessage, reason: str) -> None:
+    async def _dropped(self, row: OutboxMessage, reason: str) -> None:
         """A message that no longer makes sense: dropped on purpose, with an event."""
         self.counters.dropped += 1
         log.warning("outbox row %s (%s) dropped: %s", row.id, row.method, reason)

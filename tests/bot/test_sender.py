@@ -302,3 +302,17 @@ async def test_too_long_all_the_same_is_tried_again_shorter_never_lost(sessions,
     [alert] = telegram.sent(method="answerCallbackQuery")
     assert utf16(alert.params["text"]) <= 100 and "leadbot_halved" not in alert.params
     assert [r.status for r in await stored(sessions)] == ["sent", "sent"]
+
+
+async def test_an_edit_of_a_message_never_sent_is_dropped_with_an_event(sessions, bot,
+                                                                       telegram):
+    await queue(sessions, OutboxMessage(chat_id=70, method="editMessageText", edit_of=None,
+                                        conversation_id=None, step=None,
+                                        payload={"chat_id": 70, "text": "edited"}))
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.dropped == 1 and telegram.sent(70) == []
+    [row] = await stored(sessions)
+    assert row.status == "dropped" and row.error == "the message to edit was never sent"
+    async with sessions() as session:
+        [event] = (await session.execute(select(Event))).scalars().all()
+    assert event.kind == "send_dropped" and event.data["method"] == "editMessageText"
