@@ -48,7 +48,7 @@ from storage.models import utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-KEEP_UPDATE_IDS = timedelta(hours=48)  # Telegram redelivers for up to 24 h
+PRUNE_BATCH = 5000  # outbox rows deleted per transaction
 
 
 class StartupError(Exception):
@@ -221,12 +221,29 @@ async def check_managers_chats(app: App) -> None:
                                f"to the group; ids of groups are negative): {error}") from None
 
 
-async def prune_updates(app: App) -> None:
+async def prune(app: App, now: datetime | None = None) -> dict[str, int]:
+    """The clean-up job: sent (and failed, dropped) outbox rows, update ids and delivery
+    events older than LEADBOT_PRUNE_AFTER_DAYS are deleted, in batches; the rows still
+    needed and every event of the funnel are kept (storage/repositories.py). Returns how
+    many rows of each."""
+    now = now or utcnow()
+    before = now - timedelta(days=app.settings.prune_after_days)
     async with UnitOfWork(app.sessions) as uow:
-        removed = await uow.updates.prune(utcnow() - KEEP_UPDATE_IDS)
+        removed = {"update ids": await uow.updates.prune(before),
+                   "delivery events": await uow.events.prune_delivery(before),
+                   "outbox rows": 0}
         await uow.commit()
-    if removed:
-        log.info("forgot %s update ids older than 48 h", removed)
+    while True:  # in batches: a first run over a big backlog holds no lock for long
+        async with UnitOfWork(app.sessions) as uow:
+            batch = await uow.outbox.prune(before, PRUNE_BATCH)
+            await uow.commit()
+        removed["outbox rows"] += batch
+        if batch < PRUNE_BATCH:
+            break
+    if any(removed.values()):
+        log.info("pruned what is older than %s days: %s", app.settings.prune_after_days,
+                 ", ".join(f"{count} {what}" for what, count in removed.items()))
+    return removed
 
 
 async def send_follow_ups(app: App) -> None:
@@ -238,8 +255,7 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
     """Runs until `stop` is set; the update in hand is finished first."""
     await check_telegram(app)
     background = [asyncio.create_task(app.sender.run(stop)),
-                  asyncio.create_task(every(3600, stop, lambda: prune_updates(app),
-                                            "pruning update ids")),
+                  asyncio.create_task(every(3600, stop, lambda: prune(app), "pruning")),
                   asyncio.create_task(every(30, stop, lambda: send_follow_ups(app),
                                             "follow-ups")),
                   asyncio.create_task(every(3600, stop, lambda: anonymise_expired(app),

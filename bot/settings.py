@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     privacy_url: str | None = None  # the full policy, for /privacy (default: the flow's)
     retention_days: int = Field(365, ge=1)  # leads untouched this long are anonymised
     pii_key: SecretStr | None = None  # Fernet key(s), newest first: encrypts name/phone/email
+    # sent outbox rows and update ids older than this are deleted (README, "Disk")
+    prune_after_days: int = Field(7, ge=1)  # at least a day: Telegram redelivers for 24 h
     # Hand-off to the sales managers (README, "Hand-off")
     managers_chat_id: int | None = None  # the managers' group: lead cards, claims
     manager_ids: Annotated[list[int], NoDecode] = []  # when set, only these users may claim

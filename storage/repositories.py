@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Consent,
     Conversation,
+    Event,
     FlowVersion,
     FollowUp,
     Handoff,
@@ -118,8 +120,19 @@ class Consents(Repository):
         return list(result.scalars())
 
 
+DELIVERY_EVENTS = ("send_failed", "send_dropped")  # about an outbox row, not the funnel
+
+
 class Events(Repository):
     """The funnel's touches; written with add(), or staged by the unit of work."""
+
+    async def prune_delivery(self, before: datetime) -> int:
+        """Events about delivering a message, older than `before`: they go with the outbox
+        rows they are about. Every event of the funnel (steps, answers, consents, outcomes,
+        hand-offs, claims, statuses, relays, erasures) is kept."""
+        result = await self.session.execute(delete(Event).where(
+            Event.kind.in_(DELIVERY_EVENTS), Event.created_at < before))
+        return result.rowcount or 0
 
 
 class FollowUps(Repository):
@@ -195,6 +208,26 @@ class Outbox(Repository):
             update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
                                         OutboxMessage.status == "waiting")
             .values(status="pending", error=None))
+        return result.rowcount or 0
+
+    async def prune(self, before: datetime, limit: int) -> int:
+        """Deletes up to `limit` rows that were sent, failed or dropped before `before`,
+        except those still needed: lead cards (claims and erasure edit them) and a
+        manager's lead messages (a reply to one reaches the prospect), any row an edit
+        points at, and the question an unfinished conversation waits on (a tap on it edits
+        it). Returns how many."""
+        row, other = aliased(OutboxMessage), aliased(OutboxMessage)
+        cards = select(Handoff.card_id).where(Handoff.card_id.is_not(None))
+        edited = select(other.edit_of).where(other.edit_of.is_not(None))
+        waited_on = exists().where(Conversation.id == row.conversation_id,
+                                   Conversation.step == row.step,
+                                   Conversation.finished.is_(False))
+        doomed = select(row.id).where(
+            row.status.in_(("sent", "failed", "dropped")), row.created_at < before,
+            or_(row.step.is_(None), and_(row.step != "card", ~row.step.like("lead:%"))),
+            row.id.not_in(cards), row.id.not_in(edited), ~waited_on).limit(limit)
+        result = await self.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
         return result.rowcount or 0
 
     async def drop_chat(self, chat_id: int, reason: str) -> int:

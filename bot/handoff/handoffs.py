@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.outbox import textlimits
 from bot.outbox.messages import inline_markup
 from bot.settings import Settings
 from bot.texts import AFTER, MANAGERS, PROSPECT_HANDOFF, WEEKDAYS, language_of
@@ -51,6 +52,9 @@ def row_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ROW_ID else None
+
+CARD_TEXT = 3000  # a lead's own text at most: with its links, claim and status lines,
+#                   and the reply hint in the private chat, a card fits one message
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,12 @@ class Handoffs:
             f"{w['took']} {took // 60} min {took % 60} s") if part))
         if self.config.hours is not None and not self.config.hours.is_open(now):
             lines.append(f"🌙 {w['after_hours_note']}")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        if answers and textlimits.units(text) > CARD_TEXT:  # many long answers: cut them
+            line = f"{w['answers']}: {answers}"
+            room = CARD_TEXT - (textlimits.units(text) - textlimits.units(line))
+            text = text.replace(line, textlimits.shorten(line, max(room, 1))[0], 1)
+        return text
 
     def answer(self, flow: Flow, step_id: str, value: object) -> str:
         """An answer in short, in the managers' language."""
@@ -298,16 +307,24 @@ class Handoffs:
                                         OutboxMessage.method == "sendMessage")
             .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
         if waiting is not None and waiting.id != await self._head(uow, chat_id):
-            members = await self._members(uow, waiting.id)
-            if len(members) < DIGEST_SIZE:
+            members = [*await self._members(uow, waiting.id), handoff]
+            payload = self.render(members)
+            if len(members) <= DIGEST_SIZE and self.fits(members, payload["text"]):
                 handoff.card_id = waiting.id
-                waiting.payload = {"chat_id": chat_id, **self.render([*members, handoff])}
+                waiting.payload = {"chat_id": chat_id, **payload}
                 waiting.lead_id = None  # about several leads: found by handoffs.card_id
                 return
         row = await uow.outbox.add_now(OutboxMessage(
             chat_id=chat_id, method="sendMessage", step=CARD, lead_id=handoff.lead_id,
             payload={"chat_id": chat_id, **self.render([handoff])}))
         handoff.card_id = row.id
+
+    def fits(self, handoffs: list[Handoff], text: str) -> bool:
+        """A digest stays one message (its Claim buttons with it) also once every lead in
+        it is claimed by a manager with a long name: the edits must fit too."""
+        room = textlimits.units(self.words["claimed"].format(name="W" * 128,
+                                                             seconds=10**7)) + 1
+        return textlimits.units(text) + room * len(handoffs) <= textlimits.TEXT
 
     async def _head(self, uow: UnitOfWork, chat_id: int) -> int | None:
         session = uow.session

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from aiogram.types import BufferedInputFile, FSInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.periodic import OUTAGES
+from bot.outbox import textlimits
 from bot.outbox.limits import Limits, RateLimiter
 from storage import privacy
 from storage.models import Event, OutboxMessage, utcnow
@@ -46,8 +48,10 @@ METHODS = {
     "answerCallbackQuery": methods.AnswerCallbackQuery,
 }
 MAX_BACKOFF = 60.0
-MAX_ATTEMPTS = 20  # network errors / 5xx: about 15 minutes of tries, then failed
+MAX_ATTEMPTS = 20  # 5xx for one row while other calls go through: about 15 minutes of tries
+TAP_ANSWER_TTL = timedelta(seconds=60)  # a tap's answer after that is of no use
 BATCH = 200
+TOO_LONG = re.compile(r"too long|MESSAGE_TOO_LONG", re.IGNORECASE)
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Counters:
     failed: int = 0
     blocked: int = 0
     rate_limited: int = 0
+    dropped: int = 0  # given up on purpose (README, "What happens to an update")
 
 
 class Sender:
@@ -71,6 +76,7 @@ class Sender:
         self.counters = Counters()
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()  # chats with a call under way
+        self.last_accepted: datetime | None = None  # Telegram's last success: no outage
 
     def wake(self) -> None:
         """Called after a commit that added outbox rows."""
@@ -138,9 +144,9 @@ class Sender:
 
     async def _deliver(self, row: OutboxMessage) -> None:
         try:
-            call = await self._call_for(row)
+            call, rest = await self._call_for(row)
             if call is None:
-                await self._finish(row, "dropped", error="the message to edit was never sent")
+                await self._dropped(row, "the message to edit was never sent")
                 return
             result = await self.bot(call)
         except TelegramRetryAfter as error:
@@ -152,6 +158,8 @@ class Sender:
         except TelegramBadRequest as error:
             if "message is not modified" in error.message:
                 await self._finish(row, "sent")
+            elif TOO_LONG.search(error.message):
+                await self._too_long(row, error.message)
             else:
                 await self._failed(row, error.message)
         except TelegramNotFound as error:
@@ -166,16 +174,22 @@ class Sender:
             log.exception("outbox row %s cannot be sent", row.id)
             await self._failed(row, f"not sendable: {type(error).__name__}")
         else:
-            message_id = result.message_id if isinstance(result, Message) else None
-            await self._finish(row, "sent", message_id=message_id)
+            self.last_accepted = self.clock()
+            if rest is not None:  # a long text: its next part goes on the next pass
+                await self._rest(row, rest)
+            else:
+                message_id = result.message_id if isinstance(result, Message) else None
+                await self._finish(row, "sent", message_id=message_id)
         finally:
             self._in_flight.discard(row.chat_id)
 
-    async def _call_for(self, row: OutboxMessage) -> Any:
+    async def _call_for(self, row: OutboxMessage) -> tuple[Any, dict | None]:
+        """The Bot API call for a row, within Telegram's length limits, and what of the
+        row remains to send after it (a long text's next parts), if anything."""
         payload = dict(row.payload)
         method = row.method
         if "export_of" in payload:
-            return await self._export(payload)
+            return await self._export(payload), None
         if row.method.startswith("edit") and "message_id" not in payload:
             async with UnitOfWork(self.sessions) as uow:
                 if row.edit_of is not None:
@@ -186,14 +200,15 @@ class Sender:
                 else:
                     original = None
             if original is None or original.telegram_message_id is None:
-                return None
+                return None, None
             payload["message_id"] = original.telegram_message_id
             if original.method == "sendDocument":  # a file's text is its caption
                 method = "editMessageCaption"
                 payload["caption"] = payload.pop("text")
+        method, payload, rest = textlimits.fit(method, payload)
         if isinstance(payload.get("document"), dict):
             payload["document"] = FSInputFile(payload["document"]["path"])
-        return METHODS[method].model_validate(payload)
+        return METHODS[method].model_validate(payload), rest
 
     async def _export(self, payload: dict) -> Any:
         """/mydata: everything stored about the user, read now, sent only to their own
@@ -218,6 +233,37 @@ class Sender:
                 stored.sent_at, stored.telegram_message_id = self.clock(), message_id
                 self.counters.sent += 1
             await uow.commit()
+
+    async def _rest(self, row: OutboxMessage, rest: dict) -> None:
+        """A part of a long text was accepted: the row keeps what remains, and stays the
+        chat's next (the limits pace the parts like any message; a retry resends no part
+        already accepted)."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is None:
+                return
+            stored.payload, stored.error = rest, None
+            await uow.commit()
+        self.wake()
+
+    async def _too_long(self, row: OutboxMessage, reason: str) -> None:
+        """Telegram found a text too long that we counted within its limit: tried again at
+        once, held to half the limit (a long message in more parts, an edit or alert
+        shorter), never given up while that could help."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is None:
+                return
+            payload = textlimits.smaller(stored.payload)
+            if payload is not None:
+                stored.payload, stored.error = payload, reason[:500]
+                stored.attempts += 1
+                self.counters.retried += 1
+                await uow.commit()
+        if payload is None:
+            await self._failed(row, reason)
+        else:
+            self.wake()
 
     async def _failed(self, row: OutboxMessage, reason: str) -> None:
         self.counters.failed += 1
@@ -269,17 +315,47 @@ class Sender:
         self.wake()
 
     async def _retry(self, row: OutboxMessage, error: BaseException) -> None:
+        """Network errors and 5xx: tried again with backoff (capped at a minute) for as long
+        as the message still makes sense. An outage of the Bot API gives nothing up: a
+        card, a question, a follow-up wait for it to end. Given up on purpose, each with
+        an event: a tap's answer once the tap is older than TAP_ANSWER_TTL (the spinner
+        stopped long ago and Telegram refuses answers that late), and a row that fails
+        MAX_ATTEMPTS times while Telegram accepts other calls (it is the row, not an
+        outage)."""
+        now = self.clock()
         async with UnitOfWork(self.sessions) as uow:
             stored = await uow.outbox.get(row.id)
             if stored is None:
                 return
             stored.attempts += 1
-            if stored.attempts >= MAX_ATTEMPTS:
-                stored.status, stored.error = "failed", f"gave up: {error}"[:500]
-                self.counters.failed += 1
+            if stored.lane == "tap" and now - stored.created_at > TAP_ANSWER_TTL:
+                expired = True
+            elif stored.attempts >= MAX_ATTEMPTS and self.last_accepted is not None and (
+                    now - self.last_accepted < timedelta(seconds=2 * MAX_BACKOFF)):
+                expired = False
             else:
-                delay = min(MAX_BACKOFF, 0.5 * 2 ** (stored.attempts - 1))
-                stored.not_before = self.clock() + timedelta(seconds=delay)
+                delay = min(MAX_BACKOFF, 0.5 * 2 ** min(stored.attempts - 1, 10))
+                stored.not_before = now + timedelta(seconds=delay)
                 stored.error = str(error)[:500]
                 self.counters.retried += 1
+                await uow.commit()
+                return
+        if expired:
+            await self._dropped(row, f"the tap is over {TAP_ANSWER_TTL.seconds} s old")
+        else:
+            await self._failed(row, f"gave up after {MAX_ATTEMPTS} tries: {error}")
+
+    async def _dropped(self, row: OutboxMessage, reason: str) -> None:
+        """A message that no longer makes sense: dropped on purpose, with an event."""
+        self.counters.dropped += 1
+        log.warning("outbox row %s (%s) dropped: %s", row.id, row.method, reason)
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is not None:
+                stored.status, stored.error = "dropped", reason[:500]
+                stored.attempts += 1
+            uow.events.add(Event(user_id=row.chat_id, conversation_id=row.conversation_id,
+                                 kind="send_dropped", data={"method": row.method,
+                                                            "reason": reason[:200]},
+                                 created_at=self.clock()))
             await uow.commit()

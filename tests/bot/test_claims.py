@@ -31,14 +31,15 @@ async def snapshot(service: Service) -> None:
         await uow.commit()
 
 
-async def quiz(service: Service, user_id: int) -> None:
+async def quiz(service: Service, user_id: int, name: str = "Client ", source: str = "",
+               extras: tuple[str, ...] = ("appliances",)) -> None:
     """The kitchen quiz to a hot lead handed off, a distinct name and phone per user."""
     prospect = Prospectus(service, user_id=user_id)
-    await prospect.start("kitchen-quiz")
-    for option in ("~go", "city", "island", "large", "veneer", "appliances", "~done",
+    await prospect.start("kitchen-quiz" + (f"__{source}" if source else ""))
+    for option in ("~go", "city", "island", "large", "veneer", *extras, "~done",
                    "month", "~yes", "~mkno"):
         await prospect.tap(option)
-    await prospect.text("Client " + "".join(chr(97 + int(d)) for d in str(user_id)))
+    await prospect.text(name + "".join(chr(97 + int(d)) for d in str(user_id)))
     await prospect.text(f"+7 916 123-45-{user_id % 100:02d}")
 
 
@@ -49,10 +50,10 @@ async def hot_lead(service: Service) -> int:
         return (await session.execute(select(Handoff))).scalar_one().id
 
 
-def claim(update_id: int, manager: int, handoff_id: int) -> Incoming:
+def claim(update_id: int, manager: int, handoff_id: int, name: str = "") -> Incoming:
     return Incoming(update_id=update_id, user_id=manager, chat_id=GROUP,
                     manager_tap=ManagerTap(update_id=update_id, user_id=manager,
-                                           chat_id=GROUP, name=f"Manager {manager}",
+                                           chat_id=GROUP, name=name or f"Manager {manager}",
                                            data=f"claim:{handoff_id}",
                                            query_id=f"q{update_id}"))
 
@@ -113,6 +114,42 @@ async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_cl
     assert buttons == {f"claim:{h.id}" for h in handoffs}  # nothing dropped
     assert all(len(call.params["text"]) <= 4096 for call in sent)
     assert "New leads (8):" in sent[-2].params["text"]
+
+
+async def test_hot_leads_with_long_names_and_sources_each_get_a_digest_that_fits(
+        sessions, bot, telegram):
+    """Long names and sources made an 8-lead digest of over 4096 characters: Telegram
+    refused it and 8 leads had no card. A digest is one message within the limit, also
+    once every lead in it is claimed (by a manager with a long name: the edits must fit
+    too), and every lead keeps its Claim button."""
+    from bot.outbox.sender import Sender
+    from bot.outbox.textlimits import units
+    from tests.conftest import fast_limits
+
+    service = service_for(sessions)
+    await snapshot(service)
+    name = "Konstantin-Maximilian Alexandrovich Vasilyevsky-Ostrogr "  # 60 with the suffix
+    for user_id in range(1, 25):
+        await quiz(service, user_id, name=name, source="instagram_stories_" + "x" * 32,
+                   extras=("appliances", "stone-top", "lighting", "sink"))
+    async with sessions() as session:
+        handoffs = (await session.execute(select(Handoff))).scalars().all()
+    sender = Sender(bot, sessions, fast_limits())
+    counters = await sender.drain(timeout=60)
+    assert counters.failed == 0 and len(handoffs) == 24
+    sent = telegram.sent(GROUP, "sendMessage")
+    assert all(units(call.params["text"]) <= 4096 and "reply_markup" in call.params
+               for call in sent)  # each digest is one message, its buttons with it
+    buttons = {b["callback_data"] for call in sent
+               for row in call.params["reply_markup"]["inline_keyboard"] for b in row}
+    assert buttons == {f"claim:{h.id}" for h in handoffs}
+    manager = "Anna-Maria " + "Wolkonskaya-Trubetskaya " * 5  # Telegram allows 64 + 64
+    for handoff in handoffs:
+        await service.handle(claim(50_000 + handoff.id, 1, handoff.id, name=manager))
+    assert (await sender.drain(timeout=60)).failed == 0
+    edits = telegram.sent(GROUP, "editMessageText")
+    assert edits and all(units(e.params["text"]) <= 4096 and not e.params["text"].endswith(
+        "…") for e in edits)  # whole, not shortened
 
 
 async def test_least_loaded_assignment_gives_the_lead_to_the_freest_manager(sessions):

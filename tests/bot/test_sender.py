@@ -73,12 +73,19 @@ async def test_a_blocked_prospect_is_marked_and_never_retried(sessions, bot, tel
         assert (await uow.prospects.get(5)).blocked
 
 
+def refused(chat_id: int, **fields) -> OutboxMessage:
+    """A message Telegram refuses with a 400: button data over 64 bytes."""
+    markup = {"inline_keyboard": [[{"text": "x", "callback_data": "x" * 65}]]}
+    return OutboxMessage(chat_id=chat_id, method="sendMessage", payload={
+        "chat_id": chat_id, "text": "refused", "reply_markup": markup}, **fields)
+
+
 async def test_a_refused_message_is_recorded_as_failed_not_retried(sessions, bot, telegram):
-    await queue(sessions, text(7, "x" * 5000), text(7, "after"))
+    await queue(sessions, refused(7), text(7, "after"))
     counters = await Sender(bot, sessions, fast_limits()).drain()
     assert counters.failed == 1 and counters.sent == 1
     rows = await stored(sessions)
-    assert rows[0].status == "failed" and "too long" in rows[0].error
+    assert rows[0].status == "failed" and "BUTTON_DATA_INVALID" in rows[0].error
     async with sessions() as session:
         kinds = (await session.execute(select(Event.kind))).scalars().all()
     assert kinds == ["send_failed"]
@@ -112,7 +119,7 @@ async def test_an_edit_goes_to_the_latest_message_of_its_step_that_was_sent(
             user_id=10, chat_id=10, flow_id="f", flow_version=1, step="q"))
         await uow.commit()
     ask = text(10, "question?", conversation_id=conversation.id, step="q")
-    reminder = text(10, "x" * 5000, conversation_id=conversation.id, step="q")  # refused
+    reminder = refused(10, conversation_id=conversation.id, step="q")
     edit = OutboxMessage(chat_id=10, method="editMessageText", conversation_id=conversation.id,
                          step="q", payload={"chat_id": 10, "text": "question? — yes"})
     await queue(sessions, ask, reminder, edit)
@@ -162,3 +169,150 @@ async def test_the_fake_catches_a_bot_that_sends_without_a_limiter(bot, telegram
             refused += 1
     assert refused > 0
     assert "rate: sendMessage to 7" in telegram.violations
+
+
+def utf16(words: str) -> int:
+    return len(words.encode("utf-16-le")) // 2
+
+
+async def test_a_message_over_4096_goes_in_parts_with_its_buttons_on_the_last(
+        sessions, bot, telegram):
+    """Telegram refuses a text over 4096 (UTF-16) characters with a 400: the message would be
+    lost. It goes in parts cut at paragraphs, in order, paced like any message, entities
+    moved with their text; the buttons come with the last part."""
+    long = "\n\n".join(f"{i}: " + "слово 🔥 " * 40 for i in range(40))
+    buttons = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
+    whole = {"type": "bold", "offset": 0, "length": utf16(long)}
+    await queue(sessions, OutboxMessage(chat_id=30, method="sendMessage", payload={
+        "chat_id": 30, "text": long, "entities": [whole], "reply_markup": buttons}),
+        text(30, "after"))
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.failed == 0 and telegram.violations == []
+    calls = telegram.sent(30, "sendMessage")
+    parts = [c.params["text"] for c in calls[:-1]]
+    assert len(parts) >= 4 and calls[-1].params["text"] == "after"
+    assert "".join(parts) == long
+    assert all(utf16(p) <= 4096 and p[0].isdigit() for p in parts)  # cut at paragraphs
+    assert [("reply_markup" in c.params) for c in calls[:-1]] == [False] * (
+        len(parts) - 1) + [True]
+    for call, part in zip(calls, parts, strict=False):
+        [entity] = call.params["entities"]
+        assert entity["offset"] == 0 and entity["length"] == utf16(part)
+    assert [r.status for r in await stored(sessions)] == ["sent", "sent"]
+
+
+async def test_a_long_caption_edit_and_alert_fit_telegrams_limits(sessions, bot, telegram,
+                                                                  tmp_path):
+    pdf = tmp_path / "list.pdf"
+    pdf.write_bytes(b"%PDF-1.4 checklist")
+    caption = "Ваш чек-лист. " * 100  # 1400 characters: over a caption's 1024
+    buttons = {"inline_keyboard": [[{"text": "Next", "callback_data": "next"}]]}
+    await queue(
+        sessions,
+        OutboxMessage(chat_id=31, method="sendDocument", payload={
+            "chat_id": 31, "caption": caption, "document": {"path": str(pdf)},
+            "reply_markup": buttons}),
+        OutboxMessage(chat_id=31, method="editMessageText", payload={
+            "chat_id": 31, "message_id": 1, "text": "x " * 2500}),
+        OutboxMessage(chat_id=31, lane="tap", method="answerCallbackQuery", payload={
+            "callback_query_id": "q", "text": "Noted! " * 50, "show_alert": True}))
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.failed == 0 and counters.sent == 3
+    [message] = telegram.sent(31, "sendMessage")
+    [document] = telegram.sent(31, "sendDocument")
+    assert message.params["text"] == caption and not document.params.get("caption")
+    assert document.params["reply_markup"] == buttons
+    assert telegram.calls.index(message) < telegram.calls.index(document)
+    [edit] = telegram.sent(31, "editMessageText")
+    assert utf16(edit.params["text"]) <= 4096 and edit.params["text"].endswith("…")
+    [alert] = [c for c in telegram.sent(method="answerCallbackQuery")]
+    assert utf16(alert.params["text"]) <= 200 and alert.params["text"].startswith("Noted!")
+
+
+async def test_a_long_bot_api_outage_gives_up_nothing_but_stale_tap_answers(
+        sessions, bot, telegram):
+    """Sends fail for 40 minutes (a controlled clock, a minute a pass): a prospect's welcome
+    and a lead's card are still waiting when it ends, and go out; a tap's answer, of no use
+    a minute later, is dropped on purpose with an event."""
+    from datetime import timedelta
+
+    from storage.models import utcnow
+
+    now = [utcnow()]
+    await queue(sessions, text(40, "welcome"), text(-100500, "🔥 Hot lead"),
+                OutboxMessage(chat_id=41, lane="tap", method="answerCallbackQuery",
+                              payload={"callback_query_id": "tap"}))
+    telegram.fail(502, "Bad Gateway", times=1_000_000)
+    sender = Sender(bot, sessions, fast_limits(), clock=lambda: now[0],
+                    monotonic=lambda: now[0].timestamp())
+    for _ in range(40):
+        await sender.drain_once()
+        now[0] += timedelta(minutes=1)
+    assert [r.status for r in await stored(sessions)] == ["pending", "pending", "dropped"]
+    assert sender.counters.retried >= 60
+    async with sessions() as session:
+        [event] = (await session.execute(select(Event))).scalars().all()
+    assert event.kind == "send_dropped" and event.data["method"] == "answerCallbackQuery"
+    telegram.faults.clear()  # the Bot API is back
+    for _ in range(3):
+        await sender.drain_once()
+        now[0] += timedelta(minutes=1)
+    assert telegram.texts(40) == ["welcome"] and telegram.texts(-100500) == ["🔥 Hot lead"]
+
+
+async def test_a_row_that_keeps_failing_while_others_go_through_fails_with_an_event(
+        sessions, bot, telegram):
+    from datetime import timedelta
+
+    from storage.models import utcnow
+
+    now = [utcnow()]
+    await queue(sessions, OutboxMessage(chat_id=50, method="editMessageText", payload={
+        "chat_id": 50, "message_id": 1, "text": "edited"}))
+    telegram.fail(500, "Internal Server Error", method="editMessageText", times=1_000_000)
+    sender = Sender(bot, sessions, fast_limits(), clock=lambda: now[0],
+                    monotonic=lambda: now[0].timestamp())
+    for i in range(30):
+        await queue(sessions, text(51 + i, "fine"))
+        await sender.drain_once()
+        now[0] += timedelta(minutes=1)
+    [row] = [r for r in await stored(sessions) if r.chat_id == 50]
+    assert row.status == "failed" and "gave up" in row.error
+    async with sessions() as session:
+        kinds = (await session.execute(select(Event.kind))).scalars().all()
+    assert kinds == ["send_failed"]
+
+
+async def test_too_long_all_the_same_is_tried_again_shorter_never_lost(sessions, bot,
+                                                                       telegram):
+    """Should Telegram count a text longer than we do and answer 400 "too long", the row
+    goes again at once held to half the limit: in more parts, or shortened."""
+    long = "\n".join(f"line {i}: " + "word " * 10 for i in range(50))  # ~2900 characters
+    await queue(sessions, OutboxMessage(chat_id=60, method="sendMessage", payload={
+        "chat_id": 60, "text": long}), OutboxMessage(
+            chat_id=60, lane="tap", method="answerCallbackQuery",
+            payload={"callback_query_id": "q", "text": "Noted! " * 20}))
+    telegram.fail(400, "Bad Request: message is too long", method="sendMessage")
+    telegram.fail(400, "Bad Request: MESSAGE_TOO_LONG", method="answerCallbackQuery")
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.failed == 0
+    parts = [c.params["text"] for c in telegram.sent(60, "sendMessage")]
+    assert len(parts) == 2 and "".join(parts) == long
+    assert all(utf16(p) <= 2048 for p in parts)
+    [alert] = telegram.sent(method="answerCallbackQuery")
+    assert utf16(alert.params["text"]) <= 100 and "leadbot_halved" not in alert.params
+    assert [r.status for r in await stored(sessions)] == ["sent", "sent"]
+
+
+async def test_an_edit_of_a_message_never_sent_is_dropped_with_an_event(sessions, bot,
+                                                                       telegram):
+    await queue(sessions, OutboxMessage(chat_id=70, method="editMessageText", edit_of=None,
+                                        conversation_id=None, step=None,
+                                        payload={"chat_id": 70, "text": "edited"}))
+    counters = await Sender(bot, sessions, fast_limits()).drain()
+    assert counters.dropped == 1 and telegram.sent(70) == []
+    [row] = await stored(sessions)
+    assert row.status == "dropped" and row.error == "the message to edit was never sent"
+    async with sessions() as session:
+        [event] = (await session.execute(select(Event))).scalars().all()
+    assert event.kind == "send_dropped" and event.data["method"] == "editMessageText"

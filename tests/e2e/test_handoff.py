@@ -13,6 +13,7 @@ from bot.app import handoff_timers
 from dialogs.format.scenarios import TAP_WORDS
 from storage.models import Event, Handoff, Lead, utcnow
 from tests.e2e.conftest import bot_running
+from tests.e2e.harness import eventually
 
 GROUP, ESCALATION = -100111, -100222
 ANNA, BORIS, STRANGER = 9001, 9002, 9003
@@ -263,6 +264,43 @@ async def test_relay_works_both_ways_and_either_side_ends_it(managed):
             Event.kind.like("relay%")).order_by(Event.id))).scalars()]
     assert kinds == ["relay_started", "relay_message", "relay_message", "relay_message",
                      "relay_ended"]
+
+
+def sent_at_least(running, chat_id: int, count: int):
+    async def condition() -> bool:
+        return len(running.telegram.sent(chat_id)) >= count
+    return condition
+
+
+async def test_relayed_messages_of_4096_characters_arrive_whole_on_both_sides(managed):
+    """The "💬 Name: " prefix pushed a message Telegram allows (4096) over its limit: it was
+    refused and neither side knew. It arrives in two parts, the End button on the last."""
+    prospect = managed.prospect(8010, "en")
+    await hot_lead(prospect, name="Ivan")
+    data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await push(managed, manager_tap(managed, ANNA, data))
+    async with managed.app.sessions() as session:
+        from storage.models import OutboxMessage
+
+        card = (await session.execute(select(OutboxMessage).where(
+            OutboxMessage.chat_id == ANNA, OutboxMessage.method == "sendMessage"))
+        ).scalars().first()
+    offer = "\n".join(f"{i}. A kitchen option with its price." for i in range(1, 200))[:4096]
+    before = len(managed.telegram.sent(8010))
+    await push(managed, manager_says(ANNA, offer, card.telegram_message_id))
+    await eventually(sent_at_least(managed, 8010, before + 2), 60, "the offer's two parts")
+    parts = managed.telegram.sent(8010)[before:]
+    assert "".join(p.params["text"] for p in parts) == f"💬 Anna: {offer}"
+    assert "reply_markup" in parts[-1].params and "reply_markup" not in parts[0].params
+    before = len(managed.telegram.sent(ANNA))
+    answer = "Thanks! " * 512  # 4096 characters
+    await prospect.send(answer)
+    await eventually(sent_at_least(managed, ANNA, before + 2), 60, "the answer's two parts")
+    assert "".join(p.params["text"] for p in managed.telegram.sent(ANNA)[before:]) == (
+        f"💬 Ivan: {answer}")
+    async with managed.app.sessions() as session:
+        assert (await session.execute(select(Event).where(
+            Event.kind == "send_failed"))).first() is None
 
 
 async def test_a_manager_who_never_started_the_bot_is_told_and_loses_nothing(managed):

@@ -1,8 +1,9 @@
 """A fake Telegram Bot API served over HTTP on 127.0.0.1, for the real aiogram Bot to talk to.
 
 It keeps what the bot sent, enforces Telegram's limits (64-byte callback data, 4096-character
-texts, per-chat / per-bot / per-group rates) and can be told to answer 429 with retry_after,
-403, a 5xx or a timeout. Updates are queued for getUpdates, or posted to a webhook.
+texts, 1024-character captions, 200-character alerts, per-chat / per-bot / per-group rates)
+and can be told to answer 429 with retry_after, 403, a 5xx or a timeout. Updates are queued
+for getUpdates, or posted to a webhook.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ BOT_ID = 777000
 IN_FLIGHT = 0.05  # requests arriving this soon after a 429 were already on their way
 MESSAGE_METHODS = {"sendMessage", "sendDocument", "editMessageText", "editMessageCaption",
                    "editMessageReplyMarkup"}
+
+
+def utf16(text: str) -> int:
+    return len(str(text).encode("utf-16-le")) // 2
 
 
 @dataclass
@@ -153,8 +158,12 @@ class FakeTelegram:
             if now - self._paused_at > IN_FLIGHT:  # sent after the 429 reached the bot
                 self.violations.append(f"{method} during retry_after")
             return 429, "Too Many Requests: retry later", max(1, int(self._paused_until - now))
-        text = params.get("text") or params.get("caption") or ""
-        if len(text) > 4096:
+        # Telegram counts UTF-16 code units (an emoji outside the BMP is two)
+        if method == "answerCallbackQuery" and utf16(params.get("text") or "") > 200:
+            return 400, "Bad Request: MESSAGE_TOO_LONG"
+        if utf16(params.get("caption") or "") > 1024:
+            return 400, "Bad Request: message caption is too long"
+        if utf16(params.get("text") or "") > 4096:
             return 400, "Bad Request: message is too long"
         for row in (params.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
