@@ -152,7 +152,8 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "chat_id", "id"),
-                      Index("ix_outbox_step", "conversation_id", "step", "id"))
+                      Index("ix_outbox_step", "conversation_id", "step", "id"),
+                      Index("ix_outbox_reply", "chat_id", "telegram_message_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_type=BigInteger)
@@ -161,7 +162,11 @@ class OutboxMessage(SQLModel, table=True):
     # the Bot API call's parameters; sealed (encrypted) when LEADBOT_PII_KEY is set
     payload: dict = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
     conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
-    step: str | None = Field(default=None, max_length=32)  # the question this message asks
+    step: str | None = Field(default=None, max_length=32)  # the flow step this message asks
+    # what else a message is: "card" (a lead's card or digest in a managers' chat), "lead"
+    # (the lead in a manager's private chat: a reply to it reaches the prospect), "relay"
+    # (words passed between manager and prospect); None for the flow's own messages
+    purpose: str | None = Field(default=None, max_length=8)
     edit_of: int | None = Field(default=None, foreign_key="outbox.id")
     # the lead the message is about, whoever it goes to (a card, a manager's copy, a relayed
     # message): how erasure and /mydata find it. None on a digest of several leads.

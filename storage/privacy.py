@@ -204,7 +204,7 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         cards)))).scalars()
     for row in outbox:
         payload = _scrub(row.payload, secrets)
-        if row.step and row.step.endswith(":r") and "text" in payload:  # relayed words
+        if row.purpose == "relay" and "text" in payload:  # relayed words
             payload = {**payload, "text": ERASED}
         queued = row.status in ("pending", "waiting")  # waiting: for a manager's chat
         if payload != row.payload or queued:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,8 +21,6 @@ from storage.models import (
     ProcessedUpdate,
     Prospect,
 )
-
-CARD = "card"  # outbox.step of cards and digests in a managers' chat
 
 
 class Repository:
@@ -224,7 +222,7 @@ class Outbox(Repository):
                                    Conversation.finished.is_(False))
         doomed = select(row.id).where(
             row.status.in_(("sent", "failed", "dropped")), row.created_at < before,
-            or_(row.step.is_(None), and_(row.step != "card", ~row.step.like("lead:%"))),
+            row.purpose.is_(None),
             row.id.not_in(cards), row.id.not_in(edited), ~waited_on).limit(limit)
         result = await self.session.execute(
             delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
@@ -311,7 +309,7 @@ class Handoffs(Repository):
         return (await self.session.execute(
             select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
                                         OutboxMessage.status == "pending",
-                                        OutboxMessage.step == CARD,
+                                        OutboxMessage.purpose == "card",
                                         OutboxMessage.method == "sendMessage")
             .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
 
@@ -321,6 +319,20 @@ class Handoffs(Repository):
             select(OutboxMessage).where(OutboxMessage.edit_of == card_id,
                                         OutboxMessage.status == "pending")
             .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+
+    async def replied_to(self, chat_id: int, message_id: int) -> Handoff | None:
+        """The hand-off whose lead (or relayed message) a manager replied to in their chat."""
+        lead_id = await self.session.scalar(select(OutboxMessage.lead_id).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.telegram_message_id == message_id,
+            OutboxMessage.purpose.in_(("lead", "relay"))).limit(1))
+        if lead_id is None:
+            return None
+        return await self.session.scalar(select(Handoff).where(Handoff.lead_id == lead_id))
+
+    async def of_lead(self, lead_id: int | None) -> Handoff | None:
+        if lead_id is None:
+            return None
+        return await self.session.scalar(select(Handoff).where(Handoff.lead_id == lead_id))
 
     async def next_to_send(self, chat_id: int) -> int | None:
         """The chat's next message: the sender may be sending it right now, so it is never

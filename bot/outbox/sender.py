@@ -278,7 +278,7 @@ class Sender:
 
     async def _blocked(self, row: OutboxMessage, error: TelegramAPIError) -> None:
         self.counters.blocked += 1
-        if row.step and row.step.startswith("lead:") and self.on_unreachable is not None:
+        if row.purpose in ("lead", "relay") and self.on_unreachable is not None:
             await self._unreachable_manager(row, error)
             return
         if row.chat_id < 0:  # a group: the managers' chat, and the bot was removed from it

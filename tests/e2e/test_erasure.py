@@ -66,7 +66,8 @@ async def everything(running, prospect) -> int:
                                     chat_id=ANNA, message_id=77))
     async with running.app.sessions() as session:
         copy = (await session.execute(select(OutboxMessage).where(
-            OutboxMessage.chat_id == ANNA, OutboxMessage.step == f"lead:{kitchen.id}"))
+            OutboxMessage.chat_id == ANNA, OutboxMessage.purpose == "lead",
+            OutboxMessage.lead_id == kitchen.lead_id))
         ).scalar_one()
     await push(running, manager_says(ANNA, "Добрий день! Коли зручно подзвонити?",
                                      copy.telegram_message_id))

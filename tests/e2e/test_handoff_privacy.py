@@ -51,7 +51,7 @@ async def claim(running, manager: int = ANNA) -> int:
 async def private_copy(running, manager: int = ANNA) -> OutboxMessage:
     async with running.app.sessions() as session:
         return (await session.execute(select(OutboxMessage).where(
-            OutboxMessage.chat_id == manager, OutboxMessage.step.like("lead:%"))
+            OutboxMessage.chat_id == manager, OutboxMessage.purpose.in_(("lead", "relay")))
             .order_by(OutboxMessage.id))).scalars().first()
 
 
@@ -104,7 +104,8 @@ async def test_a_card_waiting_for_a_manager_is_dropped_by_forget(managed_on_both
     assert not any("lead" in t or "erased" in t for t in running.telegram.texts(ANNA))
     async with running.app.sessions() as session:
         statuses = {r.status for r in (await session.execute(select(OutboxMessage).where(
-            OutboxMessage.chat_id == ANNA, OutboxMessage.step.like("lead:%")))).scalars()}
+            OutboxMessage.chat_id == ANNA,
+            OutboxMessage.purpose.in_(("lead", "relay"))))).scalars()}
     assert statuses == {"dropped"}
 
 
