@@ -28,9 +28,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from bot.app import prune  # noqa: E402
-from bot.handoff.handoffs import HandoffConfig, Handoffs, ManagerTap  # noqa: E402
-from bot.service.core import Incoming, Service  # noqa: E402
+from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
+from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
+from bot.service.intents import ManagerTap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
@@ -38,6 +39,7 @@ from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Handoff, OutboxMessage, ProcessedUpdate, utcnow  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
+from tests.intents import intent  # noqa: E402
 
 GROUP, MANAGER = -100500, 4242
 KITCHEN = ["~go", "city", "island", "large", "veneer", "appliances", "lighting", "~done",
@@ -51,7 +53,7 @@ class Driver:
 
     async def send(self, user_id: int, chat_id: int | None = None, **fields) -> None:
         self.update_id += 1
-        await self.service.handle(Incoming(update_id=self.update_id, user_id=user_id,
+        await self.service.handle(intent(update_id=self.update_id, user_id=user_id,
                                            chat_id=chat_id or user_id, language_code="en",
                                            **fields))
 

@@ -33,13 +33,14 @@ from sqlalchemy import text  # noqa: E402
 from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
 from bot.outbox.sender import Sender  # noqa: E402
-from bot.service.core import Incoming, Service  # noqa: E402
+from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
 from dialogs.engine.events import Tap, TextMessage  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
+from tests.intents import intent  # noqa: E402
 
 GROUP = -100777
 STEPS = [("intro", "~go"), ("location", "city"), ("layout", "island"), ("size", "large"),
@@ -76,7 +77,7 @@ async def main() -> None:
     async def send(user_id: int, **fields) -> None:
         nonlocal update_id
         update_id += 1
-        await service.handle(Incoming(update_id=update_id, user_id=user_id, chat_id=user_id,
+        await service.handle(intent(update_id=update_id, user_id=user_id, chat_id=user_id,
                                       language_code="en", **fields))
 
     started = time.monotonic()

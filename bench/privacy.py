@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.logsafe import PersonalDataFilter  # noqa: E402
-from bot.service.core import Incoming, Service  # noqa: E402
+from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
@@ -31,6 +31,7 @@ from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import utcnow  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
+from tests.intents import intent  # noqa: E402
 
 TAPS = ["~go", "planning", "quarter", "maybe", "~yes", "~mkyes"]
 
@@ -74,7 +75,7 @@ async def rights(prospects: int) -> None:
     async def send(user_id: int, **fields) -> None:
         nonlocal update_id
         update_id += 1
-        await service.handle(Incoming(update_id=update_id, user_id=user_id, chat_id=user_id,
+        await service.handle(intent(update_id=update_id, user_id=user_id, chat_id=user_id,
                                       language_code="en", **fields))
 
     for user_id in range(1, prospects + 1):

@@ -1,4 +1,7 @@
-"""Engine messages -> Bot API calls, stored as outbox rows (sent later by bot/outbox/sender.py).
+"""Messages as outbox rows, the one place they are built: `send`, `edit` and `answer` for
+every part of the bot (the service, the prospect's rights, the hand-off, the jobs), and
+`render` for the engine's actions. Each row is staged in the caller's transaction and sent by
+bot/outbox/sender.py after the commit.
 
 Plain text, no parse_mode: flow texts are written by marketers and must never break on a
 stray '<' or '*'.
@@ -19,6 +22,50 @@ from dialogs.engine.actions import (
 )
 from storage.models import Conversation, OutboxMessage
 from storage.uow import UnitOfWork
+
+NO_PREVIEW = {"is_disabled": True}
+
+
+def send(uow: UnitOfWork, chat_id: int, text: str, buttons: Keyboard = (), *,
+         entities: list[dict[str, Any]] | None = None, preview: bool = True,
+         markup: dict[str, Any] | None = None, **row: Any) -> None:
+    """A sendMessage row. `row`: the outbox columns that say what it is about
+    (conversation_id, lead_id, purpose, marketing)."""
+    payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
+    if entities is not None:
+        payload["entities"] = entities
+    if markup is not None or buttons:
+        payload["reply_markup"] = markup if markup is not None else inline_markup(buttons)
+    if not preview:
+        payload["link_preview_options"] = NO_PREVIEW
+    uow.stage(OutboxMessage, chat_id=chat_id, method="sendMessage", payload=payload, **row)
+
+
+def edit(uow: UnitOfWork, chat_id: int, message_id: int | None, text: str,
+         buttons: Keyboard | None = None, **row: Any) -> None:
+    """An editMessageText row for a message whose Telegram id is known (a tapped one);
+    nothing when it is not."""
+    if message_id is None:
+        return
+    payload: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
+    if buttons is not None:
+        payload["reply_markup"] = inline_markup(buttons)
+    uow.stage(OutboxMessage, chat_id=chat_id, method="editMessageText", payload=payload,
+              **row)
+
+
+def answer(uow: UnitOfWork, chat_id: int, query_id: str | None, text: str | None = None,
+           alert: bool | None = None) -> None:
+    """The answer to a tap, in the fast lane (a button never spins behind a queue)."""
+    if query_id is None:
+        return
+    payload: dict[str, Any] = {"callback_query_id": query_id}
+    if text:
+        payload["text"] = text
+        if alert is not None:
+            payload["show_alert"] = alert
+    uow.stage(OutboxMessage, chat_id=chat_id, lane="tap", method="answerCallbackQuery",
+              payload=payload)
 
 
 def inline_markup(keyboard: Keyboard) -> dict[str, Any]:

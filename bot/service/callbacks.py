@@ -9,10 +9,10 @@ Telegram gives a button 64 bytes (InlineKeyboardButton.callback_data). The kinds
 | `FLOW:VERSION:STEP:OPTION` | a prospect's answer (dialogs.engine.callback) |
 | `menu:FLOW` | a flow picked from the menu |
 | `rights:COMMAND:yes` / `:no` | the confirmation of /mydata, /stop, /forget |
+| `rights:unsubscribe` | the one-tap unsubscribe under a marketing message |
 | `claim:ID` | a manager claims a lead's hand-off |
 | `lead:ID:STATUS[:REASON]` | a manager's status for their lead |
 | `relay:end:ID` | the end of a manager-prospect chat |
-| `unsub:` | the one-tap unsubscribe under a marketing message |
 
 Ids are read only as decimal numbers within the database's integer range: anything else
 is Unreadable, answered politely and never sent to the database.
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from dialogs.engine import callback
 from dialogs.engine.events import Tap
 
-MENU, RIGHTS, CLAIM, STATUS, RELAY_END, UNSUBSCRIBE = (
-    "menu:", "rights:", "claim:", "lead:", "relay:end:", "unsub:")
-MANAGER_PREFIXES = (CLAIM, STATUS, RELAY_END)
+MENU, RIGHTS, CLAIM, STATUS, RELAY_END = "menu:", "rights:", "claim:", "lead:", "relay:end:"
+UNSUBSCRIBE = f"{RIGHTS}unsubscribe"  # no second question: the button was the question
+MANAGER_PREFIXES = (CLAIM, STATUS, "relay:")  # any relay data: a manager's, answered there
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: handoffs.id
 
 
@@ -39,7 +39,7 @@ class MenuPick:
 @dataclass(frozen=True)
 class RightsAnswer:
     command: str
-    answer: str  # "yes", "no" (anything else: the rights module answers "use the buttons")
+    answer: str  # "yes", "no"; "" for unsubscribe (else: answered "use the buttons")
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,13 @@ class EndRelay:
 
 
 @dataclass(frozen=True)
-class Unsubscribe:
-    pass
-
-
-@dataclass(frozen=True)
 class Unreadable:
     """Data no button of ours carries (forged, or from a bot version long gone)."""
 
     data: str
 
 
-Pressed = Tap | MenuPick | RightsAnswer | Claim | SetStatus | EndRelay | Unsubscribe | Unreadable
+Pressed = Tap | MenuPick | RightsAnswer | Claim | SetStatus | EndRelay | Unreadable
 ManagerPress = Claim | SetStatus | EndRelay
 
 
@@ -93,8 +88,6 @@ def decode(data: str) -> Pressed:
     if data.startswith(RIGHTS):
         command, _, answer = data.removeprefix(RIGHTS).partition(":")
         return RightsAnswer(command, answer)
-    if data == UNSUBSCRIBE:
-        return Unsubscribe()
     return callback.unpack(data)  # a tap nothing matches when it is not a flow's either
 
 

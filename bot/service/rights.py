@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.handoff.handoffs import Handoffs
-from bot.outbox.messages import inline_markup
+from bot.outbox import messages
+from bot.service import callbacks
 from bot.service.flows import FlowRegistry
 from bot.texts import RIGHTS, language_of
 from dialogs.engine.actions import Button
@@ -22,9 +23,7 @@ from storage.uow import UnitOfWork
 COMMANDS = ("privacy", "mydata", "stop", "forget")
 ALIASES = {"unsubscribe": "stop", "revoke": "stop"}  # the words people try, in any language
 CONFIRMED = ("mydata", "stop", "forget")
-PREFIX = "rights:"  # callback data: rights:<command>:<yes|no>
-UNSUBSCRIBE = f"{PREFIX}unsubscribe"  # the button on every marketing message: no question
-
+UNSUBSCRIBE = callbacks.UNSUBSCRIBE  # the button on every marketing message
 
 @dataclass(frozen=True)
 class Operator:
@@ -42,8 +41,8 @@ def unsubscribe_footer(language: str) -> str:
 
 
 def unsubscribe_markup(language: str) -> dict:
-    return inline_markup(((Button(text=RIGHTS[language_of(language)]["unsubscribe"],
-                                  data=UNSUBSCRIBE),),))
+    return messages.inline_markup(((Button(text=RIGHTS[language_of(language)]["unsubscribe"],
+                                           data=UNSUBSCRIBE),),))
 
 
 class Rights:
@@ -59,17 +58,19 @@ class Rights:
             self._send(uow, prospect, RIGHTS[language]["privacy"].format(**words))
             return
         texts = RIGHTS[language]
-        buttons = ((Button(text=texts[f"yes_{command}"], data=f"{PREFIX}{command}:yes"),),
-                   (Button(text=texts["cancel"], data=f"{PREFIX}{command}:no"),))
+        buttons = ((Button(text=texts[f"yes_{command}"],
+                           data=callbacks.rights(command, "yes")),),
+                   (Button(text=texts["cancel"], data=callbacks.rights(command, "no")),))
         self._send(uow, prospect, texts[f"ask_{command}"].format(**words), buttons)
 
     async def tap(self, uow: UnitOfWork, prospect: Prospect, current: Conversation | None,
-                  data: str, language: str, *, query_id: str | None, message_id: int | None,
-                  update_id: int, now: datetime) -> bool:
+                  press: callbacks.RightsAnswer, language: str, *, query_id: str | None,
+                  message_id: int | None, update_id: int, now: datetime) -> bool:
         """A tap on a confirmation. True when personal data was erased (/forget)."""
         language = language_of(language)
         texts = RIGHTS[language]
-        if data == UNSUBSCRIBE:  # one tap, like /stop confirmed (the button was the question)
+        command, answer = press.command, press.answer
+        if command == "unsubscribe" and not answer:  # one tap: the button was the question
             self._answer(uow, prospect, query_id)
             shown = hashlib.sha256(unsubscribe_footer(language).encode()).hexdigest()
             withdrawn = await privacy.withdraw(
@@ -77,7 +78,6 @@ class Rights:
                 language=language, update_id=update_id)
             self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
             return False
-        command, _, answer = data.removeprefix(PREFIX).partition(":")
         if command not in CONFIRMED or answer not in ("yes", "no"):
             self._answer(uow, prospect, query_id, texts["use_buttons"])
             return False
@@ -141,31 +141,16 @@ class Rights:
     # -- messages -------------------------------------------------------------------------
     def _send(self, uow: UnitOfWork, prospect: Prospect, text: str,
               buttons: tuple = ()) -> None:
-        payload: dict = {"chat_id": prospect.chat_id, "text": text,
-                         "link_preview_options": {"is_disabled": True}}
-        if buttons:
-            payload["reply_markup"] = inline_markup(buttons)
-        uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendMessage",
-                  payload=payload)
+        messages.send(uow, prospect.chat_id, text, buttons, preview=False)
 
     def _edit(self, uow: UnitOfWork, prospect: Prospect, message_id: int | None,
               text: str) -> None:
         """The confirmation, with its buttons gone and the choice shown."""
-        if message_id is None:
-            return
-        uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="editMessageText",
-                  payload={"chat_id": prospect.chat_id, "message_id": message_id,
-                           "text": text})
+        messages.edit(uow, prospect.chat_id, message_id, text)
 
     def _answer(self, uow: UnitOfWork, prospect: Prospect, query_id: str | None,
                 text: str | None = None) -> None:
-        if query_id is None:
-            return
-        payload: dict = {"callback_query_id": query_id}
-        if text:
-            payload["text"] = text
-        uow.stage(OutboxMessage, chat_id=prospect.chat_id, lane="tap",
-                  method="answerCallbackQuery", payload=payload)
+        messages.answer(uow, prospect.chat_id, query_id, text)
 
     def _event(self, uow: UnitOfWork, prospect: Prospect, kind: str, now: datetime) -> None:
         uow.stage(Event, user_id=prospect.user_id, kind=kind, created_at=now)

@@ -12,7 +12,6 @@ from bot.service.callbacks import (
     RightsAnswer,
     SetStatus,
     Unreadable,
-    Unsubscribe,
     decode,
 )
 from dialogs.engine.events import Tap
@@ -25,7 +24,7 @@ from dialogs.engine.events import Tap
     (callbacks.end_relay(7), EndRelay(7)),
     (callbacks.menu("kitchen-quiz"), MenuPick("kitchen-quiz")),
     (callbacks.rights("forget", "yes"), RightsAnswer("forget", "yes")),
-    (callbacks.UNSUBSCRIBE, Unsubscribe()),
+    (callbacks.UNSUBSCRIBE, RightsAnswer("unsubscribe", "")),
     ("kitchen-quiz:3:size:small", Tap("kitchen-quiz", 3, "size", "small")),
 ])
 def test_what_is_written_reads_back(data, pressed):

@@ -8,14 +8,16 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.handoff.handoffs import HandoffConfig, Handoffs, ManagerTap
-from bot.service.core import Incoming, Service
+from bot.handoff.handoffs import HandoffConfig, Handoffs
+from bot.service.core import Service
 from bot.service.flows import FlowRegistry
+from bot.service.intents import ManagerTap
 from storage.db import create_engine, sessionmaker
 from storage.models import Event, Handoff, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.bot.test_service import Prospectus
 from tests.conftest import FLOWS_DIR
+from tests.intents import intent
 
 GROUP = -100500
 
@@ -50,8 +52,8 @@ async def hot_lead(service: Service) -> int:
         return (await session.execute(select(Handoff))).scalar_one().id
 
 
-def claim(update_id: int, manager: int, handoff_id: int, name: str = "") -> Incoming:
-    return Incoming(update_id=update_id, user_id=manager, chat_id=GROUP,
+def claim(update_id: int, manager: int, handoff_id: int, name: str = "") -> ManagerTap:
+    return intent(update_id=update_id, user_id=manager, chat_id=GROUP,
                     manager_tap=ManagerTap(update_id=update_id, user_id=manager,
                                            chat_id=GROUP, name=name or f"Manager {manager}",
                                            data=f"claim:{handoff_id}",

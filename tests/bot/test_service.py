@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot.service.core import Incoming, Service, parse_payload
+from bot.service.core import Service, parse_payload
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared, Restart, Tap, TextMessage
 from storage.models import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
+from tests.intents import intent
 
 USER = 4242
 
@@ -26,7 +27,7 @@ class Prospectus:
 
     async def send(self, **fields) -> bool:
         self.update_id += 1
-        incoming = Incoming(update_id=self.update_id, user_id=self.user_id,
+        incoming = intent(update_id=self.update_id, user_id=self.user_id,
                             chat_id=self.user_id, language_code=self.language, **fields)
         self.last = incoming
         return await self.service.handle(incoming)
