@@ -1,4 +1,4 @@
-"""A crash at any point loses nothing (DESIGN.md): before the commit the update comes back
+"""A crash at any point loses nothing: before the commit the update comes back
 and is deduplicated; after it, the outbox is still there at restart."""
 
 from __future__ import annotations
@@ -6,17 +6,17 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import bootstrap, serve
-from bot.service.core import Incoming
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for
 from tests.e2e.harness import Running, eventually
+from tests.intents import intent
 
 
 async def test_a_crash_after_commit_and_before_sending_still_delivers(telegram, tmp_path):
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db")
     first = await bootstrap(settings, limits=fast_limits())
     # The update is handled and committed, and the process dies before its sender ran.
-    await first.service.handle(Incoming(update_id=10**6, user_id=801, chat_id=801,
+    await first.service.handle(intent(update_id=10**6, user_id=801, chat_id=801,
                                         language_code="en", start_payload="kitchen-quiz"))
     await first.close()
     assert telegram.sent(801) == []

@@ -1,4 +1,4 @@
-"""Consent and personal data through Telegram (issue 5): the real bot against the fake Bot
+"""Consent and personal data through Telegram: the real bot against the fake Bot
 API, on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
