@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text, update  # noqa: E402
 
-from bot.app import prune  # noqa: E402
 from bot.handoff.handoffs import HandoffConfig, Handoffs, ManagerTap  # noqa: E402
+from bot.jobs.pruning import prune  # noqa: E402
 from bot.service.core import Incoming, Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.settings import Settings  # noqa: E402

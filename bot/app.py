@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -26,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.database import DatabaseError, open_database
 from bot.handoff.handoffs import HandoffConfig, Handoffs
-from bot.jobs.followups import deliver_due
-from bot.jobs.periodic import every
+from bot.jobs import schedule
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
@@ -44,11 +42,9 @@ from dialogs.rules.routing import RoutingError
 from storage import crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
-from storage.models import utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-PRUNE_BATCH = 5000  # outbox rows deleted per transaction
 
 
 class StartupError(Exception):
@@ -135,42 +131,6 @@ async def check_pii_key(uow: UnitOfWork) -> None:
         crypto.unseal(sample)  # raises PiiKeyError naming the problem
 
 
-async def handoff_timers(app: App, now: datetime | None = None) -> int:
-    """SLA reminders and escalations that are due (durable rows: they fire after a
-    restart too). Returns how many leads were handled."""
-    async with UnitOfWork(app.sessions) as uow:
-        fired = await app.service.handoffs.tick(uow, now or utcnow())
-        await uow.commit()
-    if fired:
-        app.sender.wake()
-    return fired
-
-
-async def anonymise_expired(app: App, now: datetime | None = None) -> int:
-    """The retention job: conversations (and their leads) untouched for
-    LEADBOT_RETENTION_DAYS are anonymised as /forget does. Returns how many."""
-    now = now or utcnow()
-    before = now - timedelta(days=app.settings.retention_days)
-    done = 0
-    while True:
-        async with UnitOfWork(app.sessions) as uow:
-            found = await privacy.expired(uow, before)
-            for user_id, ids in found.items():
-                await privacy.erase(uow, user_id, now=now, reason="retention",
-                                    conversation_ids=ids)
-                await app.service.handoffs.erased(uow, user_id, ids)
-            await uow.commit()
-        done += sum(len(ids) for ids in found.values())
-        if not found:
-            break
-    if done:  # old copies: the SQLite log, PostgreSQL's dead tuples
-        await privacy.purge_old_copies(app.engine, vacuum=True)
-    if done:
-        log.info("retention: anonymised %s conversations older than %s days", done,
-                 app.settings.retention_days)
-    return done
-
-
 def webhook_secret(settings: Settings) -> str:
     """LEADBOT_WEBHOOK_SECRET, or one derived from the token: the same in every process."""
     if settings.webhook_secret:
@@ -221,47 +181,10 @@ async def check_managers_chats(app: App) -> None:
                                f"to the group; ids of groups are negative): {error}") from None
 
 
-async def prune(app: App, now: datetime | None = None) -> dict[str, int]:
-    """The clean-up job: sent (and failed, dropped) outbox rows, update ids and delivery
-    events older than LEADBOT_PRUNE_AFTER_DAYS are deleted, in batches; the rows still
-    needed and every event of the funnel are kept (storage/repositories.py). Returns how
-    many rows of each."""
-    now = now or utcnow()
-    before = now - timedelta(days=app.settings.prune_after_days)
-    async with UnitOfWork(app.sessions) as uow:
-        removed = {"update ids": await uow.updates.prune(before),
-                   "delivery events": await uow.events.prune_delivery(before),
-                   "outbox rows": 0}
-        await uow.commit()
-    while True:  # in batches: a first run over a big backlog holds no lock for long
-        async with UnitOfWork(app.sessions) as uow:
-            batch = await uow.outbox.prune(before, PRUNE_BATCH)
-            await uow.commit()
-        removed["outbox rows"] += batch
-        if batch < PRUNE_BATCH:
-            break
-    if any(removed.values()):
-        log.info("pruned what is older than %s days: %s", app.settings.prune_after_days,
-                 ", ".join(f"{count} {what}" for what, count in removed.items()))
-    return removed
-
-
-async def send_follow_ups(app: App) -> None:
-    if await deliver_due(app.sessions, utcnow()):
-        app.sender.wake()
-
-
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
     """Runs until `stop` is set; the update in hand is finished first."""
     await check_telegram(app)
-    background = [asyncio.create_task(app.sender.run(stop)),
-                  asyncio.create_task(every(3600, stop, lambda: prune(app), "pruning")),
-                  asyncio.create_task(every(30, stop, lambda: send_follow_ups(app),
-                                            "follow-ups")),
-                  asyncio.create_task(every(3600, stop, lambda: anonymise_expired(app),
-                                            "retention")),
-                  asyncio.create_task(every(10, stop, lambda: handoff_timers(app),
-                                            "hand-off timers"))]
+    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
     try:
         if webhook:
             await serve_webhook(app, stop)

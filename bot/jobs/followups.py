@@ -9,9 +9,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.jobs.context import Running
 from bot.service.rights import unsubscribe_footer, unsubscribe_markup
 from dialogs.engine.state import State
-from storage.models import Event, OutboxMessage
+from storage.models import Event, OutboxMessage, utcnow
 from storage.uow import UnitOfWork
 
 
@@ -44,3 +45,9 @@ async def deliver_due(sessions: async_sessionmaker[AsyncSession], now: datetime)
             queued += 1
         await uow.commit()
     return queued
+
+
+async def send_follow_ups(app: Running) -> None:
+    """The follow-ups job: queues what is due and wakes the sender."""
+    if await deliver_due(app.sessions, utcnow()):
+        app.sender.wake()
