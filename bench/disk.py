@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text, update  # noqa: E402
 
-from bot.app import prune  # noqa: E402
 from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
+from bot.jobs.pruning import prune  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.service.intents import ManagerTap  # noqa: E402

@@ -1,58 +1,58 @@
 """Wiring in one place: `bootstrap()` builds the app from settings (the CLI and the tests call
-it), `serve()` runs it until asked to stop. Nothing is built at import time."""
+it), `serve()` runs it until asked to stop. Nothing is built at import time.
+
+May import: anything in bot/, storage, dialogs; never a Telegram library (bot/telegram/ is
+the transport: the Bot, its checks, polling and the webhook).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from typing import Any
 
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    AiogramError,
-    ClientDecodeError,
-    TelegramAPIError,
-    TelegramNetworkError,
-    TelegramUnauthorizedError,
-)
-from aiogram.types import BotCommand
-from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.database import DatabaseError, open_database
 from bot.handoff.handoffs import HandoffConfig, Handoffs
-from bot.jobs.followups import deliver_due
-from bot.jobs.periodic import every
+from bot.jobs import schedule
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.rights import Operator
 from bot.settings import Settings
-from bot.telegram.polling import ALLOWED_UPDATES, Poller
-from bot.telegram.router import build_router
+from bot.telegram import checks, client
+from bot.telegram.errors import TelegramRefused
+from bot.telegram.polling import poll
 from bot.telegram.updates import Counters
-from bot.texts import COMMANDS
-from bot.web.server import WEBHOOK_PATH, build_app
+from bot.telegram.webhook import WEBHOOK_PATH, set_webhook, webhook_secret
+from bot.web.server import build_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
 from storage import crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
-from storage.models import utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-PRUNE_BATCH = 5000  # outbox rows deleted per transaction
 
 
 class StartupError(Exception):
     """Why the bot cannot start, in one line for the operator."""
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """Telegram's refusals (bot/telegram/errors.py) as StartupError, with the same line."""
+    try:
+        yield
+    except TelegramRefused as error:
+        raise StartupError(str(error)) from None
 
 
 @dataclass
@@ -61,14 +61,14 @@ class App:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     flows: FlowRegistry
-    bot: Bot
+    bot: Any  # the transport's (bot/telegram/client.py), as is the dispatcher
     sender: Sender
     service: Service
-    dispatcher: Dispatcher
+    dispatcher: Any
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
 
     async def close(self) -> None:
-        await self.bot.session.close()
+        await client.close(self.bot)
         await self.engine.dispose()
 
 
@@ -80,16 +80,12 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     if settings.default_flow and settings.default_flow not in flows.latest:
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
                            f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
-    try:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        bot = Bot(settings.bot_token.get_secret_value(), session=session)
-    except TokenValidationError:
-        raise StartupError("LEADBOT_BOT_TOKEN is malformed: it looks like "
-                           "123456789:AAE... (digits, a colon, then letters)") from None
+    with refusals():
+        bot = client.build_bot(settings)
     try:
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
-        await session.close()
+        await client.close(bot)
         raise StartupError(str(error)) from None
     sessions = sessionmaker(engine)
     try:
@@ -99,13 +95,13 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
             await flows.snapshot(uow)
             await uow.commit()
     except (PiiKeyError, StartupError) as error:
-        await session.close()
+        await client.close(bot)
         await engine.dispose()
         raise StartupError(str(error)) from None
     try:
         handoffs = Handoffs(HandoffConfig.from_settings(settings))
     except (HoursError, RoutingError) as error:
-        await session.close()
+        await client.close(bot)
         await engine.dispose()
         raise StartupError(f"hand-off settings: {error}") from None
     sender = Sender(bot, sessions, limits, on_unreachable=handoffs.unreachable)
@@ -114,8 +110,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
                         retention_days=settings.retention_days)
     service = Service(sessions, flows, default_flow=settings.default_flow,
                       on_commit=sender.wake, operator=operator, handoffs=handoffs)
-    dispatcher = Dispatcher()
-    dispatcher.include_router(build_router(service))
+    dispatcher = client.build_dispatcher(service)
     return App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
 
 
@@ -135,142 +130,22 @@ async def check_pii_key(uow: UnitOfWork) -> None:
         crypto.unseal(sample)  # raises PiiKeyError naming the problem
 
 
-async def handoff_timers(app: App, now: datetime | None = None) -> int:
-    """SLA reminders and escalations that are due (durable rows: they fire after a
-    restart too). Returns how many leads were handled."""
-    async with UnitOfWork(app.sessions) as uow:
-        fired = await app.service.handoffs.tick(uow, now or utcnow())
-        await uow.commit()
-    if fired:
-        app.sender.wake()
-    return fired
-
-
-async def anonymise_expired(app: App, now: datetime | None = None) -> int:
-    """The retention job: conversations (and their leads) untouched for
-    LEADBOT_RETENTION_DAYS are anonymised as /forget does. Returns how many."""
-    now = now or utcnow()
-    before = now - timedelta(days=app.settings.retention_days)
-    done = 0
-    while True:
-        async with UnitOfWork(app.sessions) as uow:
-            found = await privacy.expired(uow, before)
-            for user_id, ids in found.items():
-                await privacy.erase(uow, user_id, now=now, reason="retention",
-                                    conversation_ids=ids)
-                await app.service.handoffs.erased(uow, user_id, ids)
-            await uow.commit()
-        done += sum(len(ids) for ids in found.values())
-        if not found:
-            break
-    if done:  # old copies: the SQLite log, PostgreSQL's dead tuples
-        await privacy.purge_old_copies(app.engine, vacuum=True)
-    if done:
-        log.info("retention: anonymised %s conversations older than %s days", done,
-                 app.settings.retention_days)
-    return done
-
-
-def webhook_secret(settings: Settings) -> str:
-    """LEADBOT_WEBHOOK_SECRET, or one derived from the token: the same in every process."""
-    if settings.webhook_secret:
-        return settings.webhook_secret.get_secret_value()
-    assert settings.bot_token is not None
-    return hashlib.sha256(b"leadbot-webhook:" + settings.bot_token.get_secret_value()
-                          .encode()).hexdigest()[:48]
-
-
 async def check_telegram(app: App) -> None:
-    try:
-        me = await app.bot.get_me()
-    except TelegramUnauthorizedError:
-        raise StartupError("Telegram refused LEADBOT_BOT_TOKEN (revoked or mistyped?)") from None
-    except (TelegramNetworkError, TelegramAPIError, OSError) as error:
-        raise StartupError(f"cannot reach the Bot API at {app.settings.telegram_api_url}: "
-                           f"{error}") from None
-    log.info("running as @%s", me.username)
-    app.service.handoffs.bot_username = me.username or ""
-    await check_managers_chats(app)
-    try:
-        for language, commands in COMMANDS.items():
-            await app.bot.set_my_commands([BotCommand(command=c, description=d)
-                                           for c, d in commands], language_code=language)
-        await app.bot.set_my_commands([BotCommand(command=c, description=d)
-                                       for c, d in COMMANDS["en"]])
-    except (TelegramAPIError, OSError) as error:  # a menu of commands is not worth a refusal
-        log.warning("could not register the bot's commands: %s", error)
-
-
-async def check_managers_chats(app: App) -> None:
-    """Every chat cards go to must be one the bot is in: a card sent nowhere is a lead
-    nobody calls. One clear line instead."""
-    config = app.service.handoffs.config
-    chats = {("LEADBOT_MANAGERS_CHAT_ID", config.chat_id),
-             ("LEADBOT_ESCALATION_CHAT_ID", config.escalation_chat_id)}
-    chats |= {(f"route '{r.name}' in LEADBOT_ROUTING_FILE", r.chat_id)
-              for r in config.routing.routes}
-    for setting, chat_id in sorted(chats, key=str):
-        if chat_id is None:
-            continue
-        try:
-            await app.bot.get_chat(chat_id)
-        except ClientDecodeError:
-            continue  # Telegram said ok; only its answer is newer than our client's model
-        except (AiogramError, OSError) as error:
-            raise StartupError(f"{setting}: the bot cannot reach chat {chat_id} (add the bot "
-                               f"to the group; ids of groups are negative): {error}") from None
-
-
-async def prune(app: App, now: datetime | None = None) -> dict[str, int]:
-    """The clean-up job: sent (and failed, dropped) outbox rows, update ids and delivery
-    events older than LEADBOT_PRUNE_AFTER_DAYS are deleted, in batches; the rows still
-    needed and every event of the funnel are kept (storage/repositories.py). Returns how
-    many rows of each."""
-    now = now or utcnow()
-    before = now - timedelta(days=app.settings.prune_after_days)
-    async with UnitOfWork(app.sessions) as uow:
-        removed = {"update ids": await uow.updates.prune(before),
-                   "delivery events": await uow.events.prune_delivery(before),
-                   "outbox rows": 0}
-        await uow.commit()
-    while True:  # in batches: a first run over a big backlog holds no lock for long
-        async with UnitOfWork(app.sessions) as uow:
-            batch = await uow.outbox.prune(before, PRUNE_BATCH)
-            await uow.commit()
-        removed["outbox rows"] += batch
-        if batch < PRUNE_BATCH:
-            break
-    if any(removed.values()):
-        log.info("pruned what is older than %s days: %s", app.settings.prune_after_days,
-                 ", ".join(f"{count} {what}" for what, count in removed.items()))
-    return removed
-
-
-async def send_follow_ups(app: App) -> None:
-    if await deliver_due(app.sessions, utcnow()):
-        app.sender.wake()
+    """The token, the managers' chats and the menu of commands (bot/telegram/checks.py)."""
+    with refusals():
+        await checks.check_telegram(app.bot, app.settings, app.service.handoffs)
 
 
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
     """Runs until `stop` is set; the update in hand is finished first."""
     await check_telegram(app)
-    background = [asyncio.create_task(app.sender.run(stop)),
-                  asyncio.create_task(every(3600, stop, lambda: prune(app), "pruning")),
-                  asyncio.create_task(every(30, stop, lambda: send_follow_ups(app),
-                                            "follow-ups")),
-                  asyncio.create_task(every(3600, stop, lambda: anonymise_expired(app),
-                                            "retention")),
-                  asyncio.create_task(every(10, stop, lambda: handoff_timers(app),
-                                            "hand-off timers"))]
+    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
     try:
         if webhook:
             await serve_webhook(app, stop)
         else:
-            try:  # polling and a webhook exclude each other (Bot API, getUpdates)
-                await app.bot.delete_webhook(drop_pending_updates=False)
-            except (TelegramAPIError, OSError) as error:
-                raise StartupError(f"cannot switch the bot to polling: {error}") from None
-            await Poller(app.bot, app.dispatcher, counters=app.counters).run(stop)
+            with refusals():  # TokenRevoked, while polling, goes to the caller
+                await poll(app.bot, app.dispatcher, app.counters, stop)
     finally:
         stop.set()
         await asyncio.gather(*background, return_exceptions=True)
@@ -291,13 +166,8 @@ async def serve_webhook(app: App, stop: asyncio.Event) -> None:
         except OSError as error:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port} "
                                f"(LEADBOT_HOST, LEADBOT_PORT): {error.strerror}") from None
-        url = settings.webhook_url.rstrip("/") + WEBHOOK_PATH
-        try:
-            await app.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        except (TelegramAPIError, OSError) as error:
-            raise StartupError(f"Telegram refused the webhook {url} (LEADBOT_WEBHOOK_URL must "
-                               f"be public https; LEADBOT_WEBHOOK_SECRET A-Z a-z 0-9 _ -): "
-                               f"{error}") from None
+        with refusals():
+            await set_webhook(app.bot, settings, secret)
         log.info("webhook on %s:%s%s", settings.host, settings.port, WEBHOOK_PATH)
         await stop.wait()
     finally:

@@ -14,6 +14,10 @@ IO = {"aiogram", "telegram", "aiohttp", "httpx", "requests", "urllib3", "socket"
       "subprocess", "sqlalchemy", "sqlmodel", "alembic", "asyncpg", "aiosqlite", "psycopg",
       "psycopg2", "redis", "logging"}
 TELEGRAM = {"aiogram", "telegram"}
+TRANSPORT = "bot/telegram/"  # the only code that talks to Telegram's library
+NOT_YET_IN_THE_TRANSPORT = {
+    "bot/outbox/sender.py",  # being moved to bot/telegram/delivery.py
+}
 
 
 def imports(path: Path, root: Path) -> list[tuple[int, str]]:
@@ -42,6 +46,28 @@ def violations(folder: str, forbidden: set[str], root: Path = ROOT) -> list[str]
 ])
 def test_each_layer_imports_only_what_lies_below_it(folder, forbidden):
     assert violations(folder, forbidden) == []
+
+
+def outside_the_transport(root: Path = ROOT) -> list[str]:
+    """Every import of aiogram in bot/ that is not in the transport."""
+    return [found for found in violations("bot", {"aiogram"}, root)
+            if not found.startswith(TRANSPORT)
+            and found.split(":")[0] not in NOT_YET_IN_THE_TRANSPORT]
+
+
+def test_only_the_transport_imports_aiogram():
+    assert outside_the_transport() == []
+
+
+def test_the_transport_check_sees_a_violation(tmp_path):
+    """A lazy import of aiogram outside bot/telegram/ is named; inside it, it is not."""
+    (tmp_path / "bot" / "telegram").mkdir(parents=True)
+    (tmp_path / "bot" / "cli").mkdir()
+    (tmp_path / "bot" / "telegram" / "client.py").write_text(
+        "from aiogram import Bot\n", encoding="utf-8")
+    (tmp_path / "bot" / "cli" / "probe.py").write_text(
+        "def f():\n    from aiogram.exceptions import TelegramAPIError\n", encoding="utf-8")
+    assert outside_the_transport(tmp_path) == ["bot/cli/probe.py:2 imports aiogram"]
 
 
 def test_the_check_sees_a_violation(tmp_path):

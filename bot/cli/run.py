@@ -25,10 +25,9 @@ def tune_gc() -> None:
 
 
 def run(settings: Settings, webhook: bool = False) -> int:
-    # aiogram takes ~2 s to import: only when running
-    from aiogram.exceptions import TelegramUnauthorizedError
-
+    # the transport (aiogram) takes ~2 s to import: only when running
     from bot.app import StartupError
+    from bot.telegram.errors import TokenRevoked
 
     configure_logging(settings.log_level)  # phones, emails and names masked (bot/logsafe.py)
     try:
@@ -39,7 +38,7 @@ def run(settings: Settings, webhook: bool = False) -> int:
     except FlowError as error:
         print(f"leadbot: a flow is broken, not starting:\n{error}", file=sys.stderr)
         return 1
-    except TelegramUnauthorizedError:
+    except TokenRevoked:
         print("leadbot: Telegram refused LEADBOT_BOT_TOKEN while running (revoked?); stopped",
               file=sys.stderr)
         return 1
@@ -68,8 +67,10 @@ def deep_links(settings: Settings, source: str | None, username: str | None) -> 
         return 2
     flows = FlowRegistry.from_dir(settings.flows_dir)
     if username is None:
+        from bot.telegram.client import bot_username  # the transport: only when asked
+
         try:
-            username = asyncio.run(_username(settings))
+            username = asyncio.run(bot_username(settings))
         except LookupError as error:
             print(f"leadbot links: {error} (or give --username)", file=sys.stderr)
             return 1
@@ -81,26 +82,3 @@ def deep_links(settings: Settings, source: str | None, username: str | None) -> 
             return 2
         print(f"{flow_id}: https://t.me/{username.lstrip('@')}?start={payload}")
     return 0
-
-
-async def _username(settings: Settings) -> str:
-    """The bot's @username from getMe; LookupError saying why it could not be had."""
-    from aiogram import Bot
-    from aiogram.client.session.aiohttp import AiohttpSession
-    from aiogram.client.telegram import TelegramAPIServer
-    from aiogram.exceptions import TelegramAPIError
-    from aiogram.utils.token import TokenValidationError
-
-    if settings.bot_token is None:
-        raise LookupError("LEADBOT_BOT_TOKEN is not set")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    try:
-        bot = Bot(settings.bot_token.get_secret_value(), session=session)
-        me = await bot.get_me()
-    except TokenValidationError:
-        raise LookupError("LEADBOT_BOT_TOKEN is malformed") from None
-    except (TelegramAPIError, OSError) as error:
-        raise LookupError(f"cannot ask Telegram for the bot's name: {error}") from None
-    finally:
-        await session.close()
-    return me.username or ""

@@ -1,5 +1,7 @@
-"""Work the running bot does on a clock: follow-ups when due, and the loop that runs a job
-every N seconds and waits out outages (periodic.py).
+"""Work the running bot does on a clock, one job a module: follow-ups when due
+(followups.py), hand-off reminders and escalations (handoff_timers.py), retention
+(retention.py), clean-up (pruning.py); how often each runs (schedule.py), and the loop that
+runs a job every N seconds and waits out outages (periodic.py).
 
-May import: storage, dialogs, bot.outbox. Never a Telegram library.
+May import: storage, dialogs, bot.service, bot.settings, bot.outbox. Never a Telegram library.
 """

@@ -9,9 +9,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.jobs.context import Running
+from bot.outbox import messages
 from bot.service.rights import unsubscribe_footer, unsubscribe_markup
 from dialogs.engine.state import State
-from storage.models import Event, OutboxMessage
+from dialogs.rules.handoff import may_follow_up
+from storage.models import Event, utcnow
 from storage.uow import UnitOfWork
 
 
@@ -24,23 +27,28 @@ async def deliver_due(sessions: async_sessionmaker[AsyncSession], now: datetime)
             conversation = await uow.conversations.latest(follow_up.user_id)
             consents = State.from_dict(conversation.state).consents if (
                 conversation and conversation.state) else {}
-            allowed = prospect is not None and not prospect.blocked and (
-                "marketing" in consents if follow_up.marketing else "processing" in consents)
+            allowed = prospect is not None and may_follow_up(
+                marketing=follow_up.marketing, consents=consents, blocked=prospect.blocked)
             follow_up.status = "sent" if allowed else "cancelled"
-            if not allowed:
+            if not allowed or prospect is None:
                 continue
-            payload: dict = {"chat_id": follow_up.chat_id, "text": follow_up.text}
+            text, markup = follow_up.text, None
             if follow_up.marketing:  # how to stop, and a one-tap way to (38-FZ Art. 18)
                 language = prospect.language or "en"
-                payload["text"] = f"{follow_up.text}\n\n{unsubscribe_footer(language)}"
-                payload["reply_markup"] = unsubscribe_markup(language)
-            uow.stage(OutboxMessage, chat_id=follow_up.chat_id, method="sendMessage",
-                      payload=payload,
-                      conversation_id=follow_up.conversation_id,
-                      marketing=follow_up.marketing)
+                text = f"{follow_up.text}\n\n{unsubscribe_footer(language)}"
+                markup = unsubscribe_markup(language)
+            messages.send(uow, follow_up.chat_id, text, markup=markup,
+                          conversation_id=follow_up.conversation_id,
+                          marketing=follow_up.marketing)
             uow.stage(Event, user_id=follow_up.user_id, kind="follow_up",
                       conversation_id=follow_up.conversation_id, data={"key": follow_up.key},
                       created_at=now)
             queued += 1
         await uow.commit()
     return queued
+
+
+async def send_follow_ups(app: Running) -> None:
+    """The follow-ups job: queues what is due and wakes the sender."""
+    if await deliver_due(app.sessions, utcnow()):
+        app.sender.wake()

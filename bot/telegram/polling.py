@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramConflictError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -22,6 +23,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Update
 
+from bot.telegram.errors import TelegramRefused, TokenRevoked
 from bot.telegram.updates import (
     MAX_FAILURES,
     Counters,
@@ -35,7 +37,7 @@ from bot.telegram.updates import (
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-__all__ = ["ALLOWED_UPDATES", "MAX_FAILURES", "Poller", "chat_of"]
+__all__ = ["ALLOWED_UPDATES", "MAX_FAILURES", "Poller", "chat_of", "poll"]
 # The database or the network being away (bot/telegram/updates.py is_outage) is not the update's
 # fault: such updates are retried for as long as it takes, never skipped.
 
@@ -146,3 +148,17 @@ class Poller:
                 await answer_skipped(self.bot, update)
             self.tries.done(update)
         return True
+
+
+async def poll(bot: Bot, dispatcher: Dispatcher, counters: Counters,
+               stop: asyncio.Event) -> None:
+    """Long polling until `stop`. TelegramRefused when the webhook cannot be switched off
+    first; TokenRevoked when Telegram refuses the token while polling."""
+    try:  # polling and a webhook exclude each other (Bot API, getUpdates)
+        await bot.delete_webhook(drop_pending_updates=False)
+    except (TelegramAPIError, OSError) as error:
+        raise TelegramRefused(f"cannot switch the bot to polling: {error}") from None
+    try:
+        await Poller(bot, dispatcher, counters=counters).run(stop)
+    except TelegramUnauthorizedError as error:
+        raise TokenRevoked(str(error)) from None

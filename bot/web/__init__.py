@@ -1,4 +1,6 @@
-"""The aiohttp server: the webhook route (200 only after the commit), /healthz, /readyz.
+"""The aiohttp server of webhook mode (server.py): Telegram's webhook route, mounted from
+the transport (bot/telegram/webhook.py), /healthz, /readyz.
 
-May import: aiohttp, storage, the transport's update handling.
+May import: aiohttp, sqlalchemy, storage, bot.telegram (the webhook route). Never a Telegram
+library itself.
 """

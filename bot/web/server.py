@@ -1,94 +1,24 @@
-"""Webhook mode: an aiohttp server that answers 200 only after the update's commit.
-
-A wrong or missing X-Telegram-Bot-Api-Secret-Token gets 401 and nothing is stored
-(Bot API, setWebhook: secret_token). A body that is not an update gets 400; an update that
-cannot be read, or failed MAX_FAILURES times for a bug, gets 200 and is skipped (logged,
-counted: bot/telegram/updates.py), so Telegram does not send it again and again; an outage gets 500
-(Telegram sends it again later). /healthz says the process is alive; /readyz that the
-database answers.
+"""The aiohttp application of webhook mode: Telegram's webhook route (bot/telegram/webhook.py:
+200 only after the update's commit), /healthz (the process is alive) and /readyz (the
+database answers).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hmac
-import logging
-from collections.abc import AsyncIterator
+from typing import Any
 
-from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.telegram.polling import chat_of
-from bot.telegram.updates import Counters, Tries, answer_skipped, is_outage, parse, update_id_of
-
-log = logging.getLogger(__name__)
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-WEBHOOK_PATH = "/telegram/webhook"
+from bot.telegram.updates import Counters
+from bot.telegram.webhook import WEBHOOK_PATH, webhook_route
 
 
-class ChatQueue:
-    """One update per chat at a time in this process, in the order they arrived.
-
-    Telegram may post one prospect's updates at the same time (four ticks in a second);
-    the prospect's row lock keeps them apart in the database, and this keeps them in order
-    here, without each waiting update holding a database connection."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, chat_id: int) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())  # FIFO: arrival order
-        self._waiting[chat_id] = self._waiting.get(chat_id, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._waiting[chat_id] -= 1
-            if not self._waiting[chat_id]:  # nobody else in line: forget the chat
-                del self._waiting[chat_id], self._locks[chat_id]
-
-
-def build_app(bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine, secret: str,
+def build_app(bot: Any, dispatcher: Any, engine: AsyncEngine, secret: str,
               counters: Counters | None = None) -> web.Application:
+    """`bot` and `dispatcher` are the transport's (bot/telegram/client.py)."""
     app = web.Application()
-    queue = ChatQueue()
-    counters = counters or Counters()
-    tries = Tries(counters)
-
-    async def webhook(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.Response(status=401, text="wrong secret token")
-        try:
-            raw = await request.json()
-        except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
-            log.warning("webhook: a body that is not JSON (or nested too deep); answered 400")
-            return web.Response(status=400, text="not an update")
-        if update_id_of(raw) is None:
-            log.warning("webhook: JSON without an update_id; answered 400")
-            return web.Response(status=400, text="not an update")
-        update = parse(raw, bot, counters)
-        if update is None:  # logged and counted; sent again, it would fail again
-            return web.Response(text="skipped")
-        try:
-            async with queue.turn(chat_of(update)):
-                await dispatcher.feed_update(bot, update)
-        except Exception as error:
-            if is_outage(error):
-                log.warning("update %s not handled: %s; Telegram will send it again",
-                            update.update_id, type(error).__name__)
-                return web.Response(status=500, text="failed, send again")
-            if not tries.failed(update):
-                return web.Response(status=500, text="failed, send again")
-            await answer_skipped(bot, update)
-            return web.Response(text="skipped")
-        tries.done(update)
-        return web.Response(text="ok")
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -101,7 +31,7 @@ def build_app(bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine, secret: str
             return web.Response(status=503, text=f"database: {type(error).__name__}")
         return web.Response(text="ready")
 
-    app.router.add_post(WEBHOOK_PATH, webhook)
+    app.router.add_post(WEBHOOK_PATH, webhook_route(bot, dispatcher, secret, counters))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -121,8 +121,9 @@ async def test_a_tap_skipped_after_its_tries_is_still_answered_by_the_webhook(
         bot, telegram, engine):
     from aiohttp.test_utils import TestClient, TestServer
 
+    from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
     from bot.texts import TAP_FAILED
-    from bot.web.server import SECRET_HEADER, WEBHOOK_PATH, build_app
+    from bot.web.server import build_app
 
     client = TestClient(TestServer(build_app(bot, failing_taps(), engine, "s3cret")))
     await client.start_server()

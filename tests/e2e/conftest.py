@@ -39,8 +39,10 @@ async def webhook_running(telegram, database_url: str, **settings):
     server, the sender and the hand-off timers beside it, as in serve()."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.app import check_telegram, handoff_timers, webhook_secret
+    from bot.app import check_telegram
+    from bot.jobs.handoff_timers import handoff_timers
     from bot.jobs.periodic import every
+    from bot.telegram.webhook import webhook_secret
     from bot.web.server import build_app
 
     config = settings_for(telegram, database_url, webhook_url="https://bot.example",

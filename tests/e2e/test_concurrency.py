@@ -39,7 +39,8 @@ async def test_ticks_and_taps_at_once_are_each_counted_once(every_mode):
     async with running.app.sessions() as session:
         answers = (await session.execute(
             select(Conversation.user_id, Answer.step, Answer.value)
-            .join(Conversation, Conversation.id == Answer.conversation_id))).all()
+            .join(Conversation, Conversation.id == Answer.conversation_id)
+            .order_by(Answer.id))).all()  # the order they were answered in
     for prospect in prospects:
         steps = [step for user, step, _ in answers if user == prospect.user_id]
         assert steps == ["location", "layout", "size", "facades", "extras"], steps

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import logsafe
-from bot.app import anonymise_expired, handoff_timers
+from bot.jobs.handoff_timers import handoff_timers
+from bot.jobs.retention import anonymise_expired
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
 from storage.models import FollowUp, Handoff, OutboxMessage, utcnow

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import handoff_timers
+from bot.jobs.handoff_timers import handoff_timers
 from dialogs.format.scenarios import TAP_WORDS
 from storage.models import Event, Handoff, Lead, utcnow
 from tests.e2e.conftest import bot_running

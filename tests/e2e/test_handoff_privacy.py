@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import handoff_timers
+from bot.jobs.handoff_timers import handoff_timers
 from dialogs.format.scenarios import TAP_WORDS
 from storage.models import Handoff, Lead, OutboxMessage, utcnow
 from tests.e2e.conftest import bot_running
@@ -76,7 +76,7 @@ async def test_forget_erases_every_message_sent_to_the_managers(managed_on_both)
 
 
 async def test_retention_erases_the_messages_sent_to_the_managers(telegram, tmp_path):
-    from bot.app import anonymise_expired
+    from bot.jobs.retention import anonymise_expired
 
     async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", **SETTINGS) as running:
         prospect = running.prospect(8102, "en")

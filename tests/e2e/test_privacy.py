@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import String, Text, select, text
 from sqlalchemy.types import JSON
 
-from bot.app import StartupError, anonymise_expired
+from bot.app import StartupError
 from bot.jobs.followups import deliver_due
+from bot.jobs.retention import anonymise_expired
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
 from storage import crypto

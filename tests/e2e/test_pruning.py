@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import prune
+from bot.jobs.pruning import prune
 from dialogs.format.scenarios import TAP_WORDS
 from storage.models import Conversation, Event, OutboxMessage, ProcessedUpdate, utcnow
 from storage.uow import UnitOfWork

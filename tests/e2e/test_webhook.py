@@ -8,8 +8,9 @@ import time
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from bot.app import bootstrap, serve, webhook_secret
-from bot.web.server import SECRET_HEADER, WEBHOOK_PATH, build_app
+from bot.app import bootstrap, serve
+from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+from bot.web.server import build_app
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for

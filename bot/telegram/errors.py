@@ -1,0 +1,16 @@
+"""What the transport tells the rest of the bot when Telegram says no, without a Telegram
+library's exception classes: bot/app.py turns a refusal at start into its StartupError,
+and `leadbot run` (bot/cli/run.py) stops with one line when the token is revoked.
+
+May import: nothing (the standard library only).
+"""
+
+from __future__ import annotations
+
+
+class TelegramRefused(Exception):
+    """Why Telegram does not let the bot start, in one line for the operator."""
+
+
+class TokenRevoked(Exception):
+    """Telegram refused the bot's token while it was running (revoked, most likely)."""
