@@ -34,6 +34,7 @@ from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.rights import Operator
 from bot.settings import Settings
+from bot.telegram.delivery import sender_for
 from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
 from bot.telegram.updates import Counters
@@ -108,7 +109,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
         await session.close()
         await engine.dispose()
         raise StartupError(f"hand-off settings: {error}") from None
-    sender = Sender(bot, sessions, limits, on_unreachable=handoffs.unreachable)
+    sender = sender_for(bot, sessions, limits, on_unreachable=handoffs.unreachable)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
