@@ -32,9 +32,9 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
-from bot.outbox.sender import Sender  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
+from bot.telegram.delivery import sender_for  # noqa: E402
 from dialogs.engine.events import Tap, TextMessage  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -69,7 +69,7 @@ async def main() -> None:
         await uow.commit()
     bot = Bot(telegram.token, session=AiohttpSession(
         api=TelegramAPIServer.from_base(telegram.url)))
-    sender = Sender(bot, sessions, limits)
+    sender = sender_for(bot, sessions, limits)
     service = Service(sessions, flows, on_commit=sender.wake,
                       handoffs=Handoffs(HandoffConfig(chat_id=GROUP, language="en")))
     update_id = 0

@@ -34,9 +34,9 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.cli.run import tune_gc  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
-from bot.outbox.sender import Sender  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
+from bot.telegram.delivery import sender_for  # noqa: E402
 from bot.telegram.router import build_router  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -151,7 +151,7 @@ async def drain(chats: int, folder: str) -> None:
         await uow.commit()
     session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url))
     bot = Bot(telegram.token, session=session)
-    sender = Sender(bot, sessions, Limits())
+    sender = sender_for(bot, sessions, Limits())
     started = time.perf_counter()
     counters = await sender.drain(timeout=chats / 20 + 60)
     elapsed = time.perf_counter() - started

@@ -27,6 +27,7 @@ from bot.service.flows import FlowRegistry
 from bot.service.rights import Operator
 from bot.settings import Settings
 from bot.telegram import checks, client
+from bot.telegram.delivery import sender_for
 from bot.telegram.errors import TelegramRefused
 from bot.telegram.polling import poll
 from bot.telegram.updates import Counters
@@ -104,7 +105,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
         await client.close(bot)
         await engine.dispose()
         raise StartupError(f"hand-off settings: {error}") from None
-    sender = Sender(bot, sessions, limits, on_unreachable=handoffs.unreachable)
+    sender = sender_for(bot, sessions, limits, on_unreachable=handoffs.unreachable)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)

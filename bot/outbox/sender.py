@@ -1,10 +1,13 @@
-"""The outbox sender: the one place that talks to Telegram (DESIGN.md, step 4).
+"""The outbox sender: per-chat order (only the oldest pending row of a chat is tried), the
+limits of bot/outbox/limits.py, `retry_after` on 429 honoured for every send, a blocked
+prospect (403) marked and never retried, other 4xx recorded as failed, network errors and 5xx
+retried with capped backoff. Callback answers go in their own lane, so a button never spins
+behind a queue of messages. At-least-once: a row is marked sent only after Telegram accepted
+it. Telegram itself is reached through the port (port.py); bot/telegram/delivery.py is the
+aiogram side of it.
 
-Per-chat order (only the oldest pending row of a chat is tried), the limits of
-bot/outbox/limits.py, `retry_after` on 429 honoured for every send, a blocked prospect (403)
-marked and never retried, other 4xx recorded as failed, network errors and 5xx retried with
-capped backoff. Callback answers go in their own lane, so a button never spins behind a
-queue of messages. At-least-once: a row is marked sent only after Telegram accepted it.
+May import: storage, bot.outbox, bot.jobs.periodic (what counts as an outage); no Telegram
+library.
 """
 
 from __future__ import annotations
@@ -12,46 +15,41 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from aiogram import Bot, methods
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.types import BufferedInputFile, FSInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.periodic import OUTAGES
 from bot.outbox import textlimits
 from bot.outbox.limits import Limits, RateLimiter
+from bot.outbox.port import (
+    BadRequest,
+    Blocked,
+    Call,
+    Delivery,
+    NotFound,
+    NotModified,
+    NotSendable,
+    Refused,
+    Result,
+    RetryAfter,
+    Sent,
+    Unavailable,
+    Upload,
+)
 from storage import privacy
 from storage.models import Event, OutboxMessage, utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-METHODS = {
-    "sendMessage": methods.SendMessage, "sendDocument": methods.SendDocument,
-    "editMessageText": methods.EditMessageText,
-    "editMessageCaption": methods.EditMessageCaption,
-    "answerCallbackQuery": methods.AnswerCallbackQuery,
-}
 MAX_BACKOFF = 60.0
 MAX_ATTEMPTS = 20  # 5xx for one row while other calls go through: about 15 minutes of tries
 TAP_ANSWER_TTL = timedelta(seconds=60)  # a tap's answer after that is of no use
 BATCH = 200
-TOO_LONG = re.compile(r"too long|MESSAGE_TOO_LONG", re.IGNORECASE)
 
 
 @dataclass
@@ -65,12 +63,16 @@ class Counters:
 
 
 class Sender:
-    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession],
+    """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
+    over an aiogram Bot)."""
+
+    def __init__(self, delivery: Delivery, sessions: async_sessionmaker[AsyncSession],
                  limits: Limits | None = None, clock: Callable[[], datetime] = utcnow,
                  monotonic: Callable[[], float] = time.monotonic,
                  on_unreachable: Callable[[UnitOfWork, OutboxMessage], Awaitable[None]]
                  | None = None) -> None:
-        self.bot, self.sessions, self.clock, self.monotonic = bot, sessions, clock, monotonic
+        self.delivery, self.sessions = delivery, sessions
+        self.clock, self.monotonic = clock, monotonic
         self.on_unreachable = on_unreachable  # a manager's private chat refused (403)
         self.limiter = RateLimiter(limits or Limits())
         self.counters = Counters()
@@ -144,48 +146,55 @@ class Sender:
 
     async def _deliver(self, row: OutboxMessage) -> None:
         try:
-            call, rest = await self._call_for(row)
-            if call is None:
-                await self._dropped(row, "the message to edit was never sent")
-                return
-            result = await self.bot(call)
-        except TelegramRetryAfter as error:
-            self.counters.rate_limited += 1
-            self.limiter.pause(self.monotonic(), float(error.retry_after))
-            log.warning("429 from Telegram: every send paused for %s s", error.retry_after)
-        except TelegramForbiddenError as error:
-            await self._blocked(row, error)
-        except TelegramBadRequest as error:
-            if "message is not modified" in error.message:
-                await self._finish(row, "sent")
-            elif TOO_LONG.search(error.message):
-                await self._too_long(row, error.message)
-            else:
-                await self._failed(row, error.message)
-        except TelegramNotFound as error:
-            await self._failed(row, error.message)
-        except (TimeoutError, TelegramNetworkError, TelegramServerError, OSError) as error:
-            await self._retry(row, error)
-        except TelegramAPIError as error:
-            await self._failed(row, error.message)
-        except OUTAGES:
-            raise  # the row stays pending; run() waits for the database
-        except Exception as error:  # a bug in one row must not stop every other message
-            log.exception("outbox row %s cannot be sent", row.id)
-            await self._failed(row, f"not sendable: {type(error).__name__}")
-        else:
-            self.last_accepted = self.clock()
-            if rest is not None:  # a long text: its next part goes on the next pass
-                await self._rest(row, rest)
-            else:
-                message_id = result.message_id if isinstance(result, Message) else None
-                await self._finish(row, "sent", message_id=message_id)
+            rest = None
+            try:
+                call, rest = await self._call_for(row)
+                if call is None:
+                    await self._dropped(row, "the message to edit was never sent")
+                    return
+                result = await self.delivery.deliver(call)
+            except (TimeoutError, OSError) as error:
+                result = Unavailable(str(error))
+            except OUTAGES:
+                raise  # the row stays pending; run() waits for the database
+            except Exception as error:  # a bug in one row must not stop every other message
+                result = NotSendable(error)
+            await self._act(row, result, rest)
         finally:
             self._in_flight.discard(row.chat_id)
 
-    async def _call_for(self, row: OutboxMessage) -> tuple[Any, dict | None]:
+    async def _act(self, row: OutboxMessage, result: Result, rest: dict | None) -> None:
+        """What Telegram's answer to a row's call means for the row (port.py's results)."""
+        match result:
+            case Sent(message_id=message_id):
+                self.last_accepted = self.clock()
+                if rest is not None:  # a long text: its next part goes on the next pass
+                    await self._rest(row, rest)
+                else:
+                    await self._finish(row, "sent", message_id=message_id)
+            case NotModified():
+                await self._finish(row, "sent")
+            case RetryAfter(seconds=seconds):
+                self.counters.rate_limited += 1
+                self.limiter.pause(self.monotonic(), seconds)
+                log.warning("429 from Telegram: every send paused for %g s", seconds)
+            case Blocked(message=message):
+                await self._blocked(row, message)
+            case BadRequest(message=message) if result.too_long:
+                await self._too_long(row, message)
+            case Unavailable(reason=reason):
+                await self._retry(row, reason)
+            case NotSendable(error=error):
+                log.error("outbox row %s cannot be sent", row.id, exc_info=error)
+                await self._failed(row, f"not sendable: {type(error).__name__}")
+            case BadRequest(message=message) | NotFound(message=message) | Refused(
+                    message=message):
+                await self._failed(row, message)
+
+    async def _call_for(self, row: OutboxMessage) -> tuple[Call | None, dict | None]:
         """The Bot API call for a row, within Telegram's length limits, and what of the
-        row remains to send after it (a long text's next parts), if anything."""
+        row remains to send after it (a long text's next parts), if anything. None if the
+        message an edit is for was never sent."""
         payload = dict(row.payload)
         method = row.method
         if "export_of" in payload:
@@ -206,11 +215,9 @@ class Sender:
                 method = "editMessageCaption"
                 payload["caption"] = payload.pop("text")
         method, payload, rest = textlimits.fit(method, payload)
-        if isinstance(payload.get("document"), dict):
-            payload["document"] = FSInputFile(payload["document"]["path"])
-        return METHODS[method].model_validate(payload), rest
+        return Call(method, payload), rest
 
-    async def _export(self, payload: dict) -> Any:
+    async def _export(self, payload: dict) -> Call:
         """/mydata: everything stored about the user, read now, sent only to their own
         private chat (whose id is their user id)."""
         user_id = int(payload.pop("export_of"))
@@ -219,8 +226,7 @@ class Sender:
         async with UnitOfWork(self.sessions) as uow:
             data = await privacy.export(uow, user_id, self.clock())
         body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-        payload["document"] = BufferedInputFile(body, filename=f"my-data-{user_id}.json")
-        return methods.SendDocument.model_validate(payload)
+        return Call("sendDocument", payload, Upload(f"my-data-{user_id}.json", body))
 
     async def _finish(self, row: OutboxMessage, status: str, message_id: int | None = None,
                       error: str | None = None) -> None:
@@ -276,19 +282,19 @@ class Sender:
                                  created_at=self.clock()))
             await uow.commit()
 
-    async def _blocked(self, row: OutboxMessage, error: TelegramAPIError) -> None:
+    async def _blocked(self, row: OutboxMessage, message: str) -> None:
         self.counters.blocked += 1
         if row.purpose in ("lead", "relay") and self.on_unreachable is not None:
-            await self._unreachable_manager(row, error)
+            await self._unreachable_manager(row, message)
             return
         if row.chat_id < 0:  # a group: the managers' chat, and the bot was removed from it
             log.error("the bot may no longer write to chat %s (%s): was it removed from the "
                       "group? Its messages are dropped; SLA escalation still runs",
-                      row.chat_id, error.message)
+                      row.chat_id, message)
         async with UnitOfWork(self.sessions) as uow:
             stored = await uow.outbox.get(row.id)
             if stored is not None:
-                stored.status, stored.error = "dropped", error.message[:500]
+                stored.status, stored.error = "dropped", message[:500]
                 stored.attempts += 1
             await uow.outbox.drop_chat(row.chat_id, "blocked by the prospect")
             prospect = await uow.prospects.get(row.chat_id)
@@ -298,7 +304,7 @@ class Sender:
                                      created_at=self.clock()))
             await uow.commit()
 
-    async def _unreachable_manager(self, row: OutboxMessage, error: TelegramAPIError) -> None:
+    async def _unreachable_manager(self, row: OutboxMessage, message: str) -> None:
         """A manager who never started a private chat with the bot (Telegram refuses to
         write first): their messages wait, not dropped, until they press Start."""
         assert self.on_unreachable is not None
@@ -307,14 +313,14 @@ class Sender:
             if stored is None:
                 return
             first = await uow.outbox.waiting_count(row.chat_id) == 0
-            stored.status, stored.error = "waiting", error.message[:500]
+            stored.status, stored.error = "waiting", message[:500]
             stored.attempts += 1
             if first:
                 await self.on_unreachable(uow, stored)
             await uow.commit()
         self.wake()
 
-    async def _retry(self, row: OutboxMessage, error: BaseException) -> None:
+    async def _retry(self, row: OutboxMessage, error: str) -> None:
         """Network errors and 5xx: tried again with backoff (capped at a minute) for as long
         as the message still makes sense. An outage of the Bot API gives nothing up: a
         card, a question, a follow-up wait for it to end. Given up on purpose, each with
@@ -336,7 +342,7 @@ class Sender:
             else:
                 delay = min(MAX_BACKOFF, 0.5 * 2 ** min(stored.attempts - 1, 10))
                 stored.not_before = now + timedelta(seconds=delay)
-                stored.error = str(error)[:500]
+                stored.error = error[:500]
                 self.counters.retried += 1
                 await uow.commit()
                 return

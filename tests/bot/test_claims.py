@@ -93,7 +93,7 @@ async def test_two_processes_claim_at_the_same_moment_and_exactly_one_wins(engin
 
 async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_claimable(
         sessions, bot, telegram):
-    from bot.outbox.sender import Sender
+    from bot.telegram.delivery import sender_for
     from tests.conftest import fast_limits
 
     service = service_for(sessions)
@@ -107,7 +107,7 @@ async def test_a_burst_of_60_hot_leads_keeps_the_groups_budget_and_every_lead_cl
     assert len(handoffs) == 60
     # one card, then digests of up to 8: 1 + ceil(59 / 8) = 9 messages, not 60
     assert len(messages) == 9
-    counters = await Sender(bot, sessions, fast_limits()).drain(timeout=60)
+    counters = await sender_for(bot, sessions, fast_limits()).drain(timeout=60)
     assert counters.rate_limited == 0 and telegram.violations == []
     sent = telegram.sent(GROUP, "sendMessage")
     assert len(sent) == 9
@@ -124,8 +124,8 @@ async def test_hot_leads_with_long_names_and_sources_each_get_a_digest_that_fits
     refused it and 8 leads had no card. A digest is one message within the limit, also
     once every lead in it is claimed (by a manager with a long name: the edits must fit
     too), and every lead keeps its Claim button."""
-    from bot.outbox.sender import Sender
     from bot.outbox.textlimits import units
+    from bot.telegram.delivery import sender_for
     from tests.conftest import fast_limits
 
     service = service_for(sessions)
@@ -136,7 +136,7 @@ async def test_hot_leads_with_long_names_and_sources_each_get_a_digest_that_fits
                    extras=("appliances", "stone-top", "lighting", "sink"))
     async with sessions() as session:
         handoffs = (await session.execute(select(Handoff))).scalars().all()
-    sender = Sender(bot, sessions, fast_limits())
+    sender = sender_for(bot, sessions, fast_limits())
     counters = await sender.drain(timeout=60)
     assert counters.failed == 0 and len(handoffs) == 24
     sent = telegram.sent(GROUP, "sendMessage")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.outbox.sender import Sender
+from bot.telegram.delivery import sender_for
 from storage.models import Event, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 from tests.conftest import fast_limits
@@ -34,7 +34,7 @@ async def test_messages_go_out_in_order_per_chat_and_edits_find_their_message(
                             *(text(2, f"two {i}") for i in range(3)))
     await queue(sessions, OutboxMessage(chat_id=1, method="editMessageText", edit_of=first,
                                         payload={"chat_id": 1, "text": "one 0, edited"}))
-    sender = Sender(bot, sessions, fast_limits())
+    sender = sender_for(bot, sessions, fast_limits())
     counters = await sender.drain()
     assert counters.sent == 9 and counters.failed == 0
     assert telegram.texts(1) == [f"one {i}" for i in range(5)] + ["one 0, edited"]
@@ -50,7 +50,7 @@ async def test_a_429_storm_delivers_everything_and_sends_nothing_during_retry_af
         sessions, bot, telegram):
     await queue(sessions, *(text(chat, f"m{chat}") for chat in range(1, 7)))
     telegram.fail(429, "Too Many Requests: retry after 1", retry_after=1, times=2)
-    sender = Sender(bot, sessions, fast_limits())
+    sender = sender_for(bot, sessions, fast_limits())
     counters = await sender.drain()
     assert counters.sent == 6 and counters.rate_limited >= 1
     assert telegram.violations == []  # nothing was sent while paused
@@ -64,7 +64,7 @@ async def test_a_blocked_prospect_is_marked_and_never_retried(sessions, bot, tel
         await uow.commit()
     await queue(sessions, text(5, "hello"), text(5, "again"), text(6, "other"))
     telegram.fail(403, "Forbidden: bot was blocked by the user", method="sendMessage")
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.blocked == 1
     calls_to_5 = [c for c in telegram.calls if c.params.get("chat_id") == 5]
     assert len(calls_to_5) == 1
@@ -82,7 +82,7 @@ def refused(chat_id: int, **fields) -> OutboxMessage:
 
 async def test_a_refused_message_is_recorded_as_failed_not_retried(sessions, bot, telegram):
     await queue(sessions, refused(7), text(7, "after"))
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.failed == 1 and counters.sent == 1
     rows = await stored(sessions)
     assert rows[0].status == "failed" and "BUTTON_DATA_INVALID" in rows[0].error
@@ -94,7 +94,7 @@ async def test_a_refused_message_is_recorded_as_failed_not_retried(sessions, bot
 async def test_server_errors_and_timeouts_are_retried(sessions, bot, telegram):
     await queue(sessions, text(8, "eventually"))
     telegram.fail(502, "Bad Gateway", times=2)
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.retried == 2 and counters.sent == 1
     assert telegram.texts(8) == ["eventually"]
 
@@ -103,7 +103,7 @@ async def test_taps_are_answered_without_waiting_for_the_chat_queue(sessions, bo
     await queue(sessions, *(text(9, f"q{i}") for i in range(6)),
                 OutboxMessage(chat_id=9, lane="tap", method="answerCallbackQuery",
                               payload={"callback_query_id": "c1"}))
-    await Sender(bot, sessions, fast_limits()).drain_once()
+    await sender_for(bot, sessions, fast_limits()).drain_once()
     methods = [c.method for c in telegram.calls]
     assert "answerCallbackQuery" in methods[:2]
 
@@ -123,7 +123,7 @@ async def test_an_edit_goes_to_the_latest_message_of_its_step_that_was_sent(
     edit = OutboxMessage(chat_id=10, method="editMessageText", conversation_id=conversation.id,
                          step="q", payload={"chat_id": 10, "text": "question? — yes"})
     await queue(sessions, ask, reminder, edit)
-    await Sender(bot, sessions, fast_limits()).drain()
+    await sender_for(bot, sessions, fast_limits()).drain()
     rows = await stored(sessions)
     assert [r.status for r in rows] == ["sent", "failed", "sent"]
     [call] = telegram.sent(10, "editMessageText")
@@ -133,7 +133,7 @@ async def test_an_edit_goes_to_the_latest_message_of_its_step_that_was_sent(
 async def test_a_row_that_cannot_be_sent_fails_alone(sessions, bot, telegram):
     broken = OutboxMessage(chat_id=11, method="sendCarrierPigeon", payload={"chat_id": 11})
     await queue(sessions, broken, text(11, "after it"), text(12, "elsewhere"))
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.failed == 1 and counters.sent == 2
     assert telegram.texts(11) == ["after it"] and telegram.texts(12) == ["elsewhere"]
     assert (await stored(sessions))[0].error == "not sendable: KeyError"
@@ -145,7 +145,7 @@ async def test_the_sender_waits_out_a_database_outage(bot, caplog):
     from storage.db import create_engine, sessionmaker
 
     engine = create_engine("postgresql://postgres@127.0.0.1:9/nowhere")  # nobody listens
-    sender = Sender(bot, sessionmaker(engine), fast_limits())
+    sender = sender_for(bot, sessionmaker(engine), fast_limits())
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     await asyncio.sleep(1.5)  # long enough for a few tries; it must still be running
@@ -186,7 +186,7 @@ async def test_a_message_over_4096_goes_in_parts_with_its_buttons_on_the_last(
     await queue(sessions, OutboxMessage(chat_id=30, method="sendMessage", payload={
         "chat_id": 30, "text": long, "entities": [whole], "reply_markup": buttons}),
         text(30, "after"))
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.failed == 0 and telegram.violations == []
     calls = telegram.sent(30, "sendMessage")
     parts = [c.params["text"] for c in calls[:-1]]
@@ -216,7 +216,7 @@ async def test_a_long_caption_edit_and_alert_fit_telegrams_limits(sessions, bot,
             "chat_id": 31, "message_id": 1, "text": "x " * 2500}),
         OutboxMessage(chat_id=31, lane="tap", method="answerCallbackQuery", payload={
             "callback_query_id": "q", "text": "Noted! " * 50, "show_alert": True}))
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.failed == 0 and counters.sent == 3
     [message] = telegram.sent(31, "sendMessage")
     [document] = telegram.sent(31, "sendDocument")
@@ -243,7 +243,7 @@ async def test_a_long_bot_api_outage_gives_up_nothing_but_stale_tap_answers(
                 OutboxMessage(chat_id=41, lane="tap", method="answerCallbackQuery",
                               payload={"callback_query_id": "tap"}))
     telegram.fail(502, "Bad Gateway", times=1_000_000)
-    sender = Sender(bot, sessions, fast_limits(), clock=lambda: now[0],
+    sender = sender_for(bot, sessions, fast_limits(), clock=lambda: now[0],
                     monotonic=lambda: now[0].timestamp())
     for _ in range(40):
         await sender.drain_once()
@@ -270,7 +270,7 @@ async def test_a_row_that_keeps_failing_while_others_go_through_fails_with_an_ev
     await queue(sessions, OutboxMessage(chat_id=50, method="editMessageText", payload={
         "chat_id": 50, "message_id": 1, "text": "edited"}))
     telegram.fail(500, "Internal Server Error", method="editMessageText", times=1_000_000)
-    sender = Sender(bot, sessions, fast_limits(), clock=lambda: now[0],
+    sender = sender_for(bot, sessions, fast_limits(), clock=lambda: now[0],
                     monotonic=lambda: now[0].timestamp())
     for i in range(30):
         await queue(sessions, text(51 + i, "fine"))
@@ -294,7 +294,7 @@ async def test_too_long_all_the_same_is_tried_again_shorter_never_lost(sessions,
             payload={"callback_query_id": "q", "text": "Noted! " * 20}))
     telegram.fail(400, "Bad Request: message is too long", method="sendMessage")
     telegram.fail(400, "Bad Request: MESSAGE_TOO_LONG", method="answerCallbackQuery")
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.failed == 0
     parts = [c.params["text"] for c in telegram.sent(60, "sendMessage")]
     assert len(parts) == 2 and "".join(parts) == long
@@ -309,7 +309,7 @@ async def test_an_edit_of_a_message_never_sent_is_dropped_with_an_event(sessions
     await queue(sessions, OutboxMessage(chat_id=70, method="editMessageText", edit_of=None,
                                         conversation_id=None, step=None,
                                         payload={"chat_id": 70, "text": "edited"}))
-    counters = await Sender(bot, sessions, fast_limits()).drain()
+    counters = await sender_for(bot, sessions, fast_limits()).drain()
     assert counters.dropped == 1 and telegram.sent(70) == []
     [row] = await stored(sessions)
     assert row.status == "dropped" and row.error == "the message to edit was never sent"
