@@ -90,7 +90,14 @@ def generated_flow(size: int) -> dict:
             "branches": [{"when": f"answers.q{index} == 'o2' and score > {index}",
                           "next": following}],
         }
-    steps["consent"] = {"kind": "consent", "text": text("Consent {policy_url}"),
+    consent = {  # what the linter requires of every consent text, in every language
+        "ru": "{company} обработает имя и телефон, чтобы связаться с вами; хранит "
+              "{retention_days} дней. /mydata, /forget. Вопросы: {company_contact}. {policy_url}",
+        "uk": "{company} обробить ім'я та телефон, щоб зв'язатися з вами; зберігає "
+              "{retention_days} днів. /mydata, /forget. Питання: {company_contact}. {policy_url}",
+        "en": "{company} processes your name and phone to contact you; kept {retention_days} "
+              "days. /mydata, /forget. Questions: {company_contact}. {policy_url}"}
+    steps["consent"] = {"kind": "consent", "text": consent,
                         "policy_url": "https://x.example/p", "policy_version": "1",
                         "accept": text("Yes"), "decline": text("No"), "declined": "end",
                         "next": "contact"}
@@ -98,6 +105,7 @@ def generated_flow(size: int) -> dict:
     steps["end"] = {"kind": "end", "text": text("Bye")}
     return {"id": "big", "version": 1, "title": text("Big"), "languages": ["ru", "uk", "en"],
             "start": "q0", "discount": {"per_answer": 1, "max": 20}, "steps": steps,
+            "operator": {"company": "Bench Ltd", "contact": "privacy@bench.example"},
             "qualification": {"target": "'t3' in tags",
                               "temperature": {"hot": "score > 600", "warm": "score > 300"}}}
 
