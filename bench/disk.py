@@ -5,7 +5,7 @@
 Half the leads finish the kitchen quiz hot (name, phone, a card in the managers' group,
 claimed by a manager: the lead in their private chat, a status set); half finish the
 renovation checklist (name, email, phone, the PDF, follow-ups). Every message is then taken
-as sent (as the sender would mark it), and the clean-up job (bot/app.py `prune`) runs as it
+as sent (as the sender would mark it), and the clean-up job (bot/jobs/pruning.py `prune`) runs as it
 would LEADBOT_PRUNE_AFTER_DAYS later. Bytes are the SQLite pages in use (page_count minus
 free pages, which the file reuses), per table where SQLite has `dbstat`.
 """

@@ -1,4 +1,6 @@
-"""The bot's own words outside any flow: the menu of lead magnets and the command list."""
+"""The bot's own words outside any flow, in ru / uk / en: the menu of lead magnets, the
+command list, the prospect's rights (RIGHTS), the managers' cards and buttons (MANAGERS),
+what the prospect is told about the hand-off (PROSPECT_HANDOFF), and `language_of`."""
 
 from __future__ import annotations
 
@@ -139,7 +141,7 @@ RIGHTS_COMMANDS = {
 for _language, _commands in RIGHTS_COMMANDS.items():
     COMMANDS[_language].extend(_commands)
 
-# The managers' side (bot/handoff.py), in LEADBOT_MANAGERS_LANGUAGE; to the prospect, theirs.
+# The managers' side (bot/handoff/), in LEADBOT_MANAGERS_LANGUAGE; to the prospect, theirs.
 MANAGERS = {
     "ru": {
         "hot": "🔥 Горячий", "warm": "🌤 Тёплый", "cold": "❄️ Холодный",

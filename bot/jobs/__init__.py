@@ -3,5 +3,6 @@
 (retention.py), clean-up (pruning.py); how often each runs (schedule.py), and the loop that
 runs a job every N seconds and waits out outages (periodic.py).
 
-May import: storage, dialogs, bot.service, bot.settings, bot.outbox. Never a Telegram library.
+May import: storage (SQLAlchemy too), dialogs, bot.service, bot.settings, bot.outbox. Never a
+Telegram library.
 """

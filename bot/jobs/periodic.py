@@ -1,4 +1,5 @@
-"""Background jobs of the running bot, and what counts as an outage for them.
+"""The loop that runs a job every N seconds, and what counts as an outage for it (the jobs
+themselves are modules of their own, listed in schedule.py).
 
 An outage (the database or the network away) pauses a job, never ends it: a job that died
 would silently stop follow-ups or pruning until the next restart.

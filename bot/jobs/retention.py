@@ -33,9 +33,9 @@ async def anonymise_expired(app: Running, now: datetime | None = None) -> int:
         done += sum(len(ids) for ids in found.values())
         if not found:
             break
-    if done:  # old copies: the SQLite log, PostgreSQL's dead tuples
+    if done:  # the cards' edits ("data erased") go now; old copies: the SQLite log,
+        app.sender.wake()  # PostgreSQL's dead tuples
         await privacy.purge_old_copies(app.engine, vacuum=True)
-    if done:
         log.info("retention: anonymised %s conversations older than %s days", done,
                  app.settings.retention_days)
     return done

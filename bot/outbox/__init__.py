@@ -3,6 +3,7 @@ order, Telegram's limits (limits.py, textlimits.py), retries, the message builde
 (messages.py). The sender reaches Telegram through port.py; a transport implements it
 (bot/telegram/delivery.py for aiogram).
 
-May import: storage, dialogs, bot.jobs.periodic (what counts as an outage); never a Telegram
+May import: storage (SQLAlchemy too), dialogs, bot.jobs.periodic (what counts as an outage);
+never a Telegram
 library (that is the transport's side of the port).
 """

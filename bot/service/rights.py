@@ -1,7 +1,8 @@
 """The prospect's rights as commands (GDPR Art. 7(3), 13, 15, 17, 20; 152-FZ; Telegram's
 Bot Platform Developer Terms): /privacy, /mydata, /stop, /forget, each but /privacy confirmed
-with a button first. Runs inside the service's transaction for the update; what is stored is
-changed by storage/privacy.py."""
+with a button first, and the one-tap Unsubscribe under every marketing message (no second
+question: the button was it). Runs inside the service's transaction for the update; what
+is stored is changed by storage/privacy.py."""
 
 from __future__ import annotations
 
