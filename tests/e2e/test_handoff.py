@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -191,13 +192,15 @@ async def test_sla_reminds_then_escalates_on_a_controlled_clock_also_after_a_res
 
 async def test_outside_working_hours_the_prospect_is_told_when_to_expect_a_call(
         telegram, tmp_path):
-    tomorrow = (datetime.now().astimezone() + timedelta(days=1)).strftime("%a").lower()
+    # "Tomorrow" where the bot's hours are (Europe/Kyiv, not this machine's zone), taken once:
+    # from now until then 09:00 the bot is closed and next opens then, even across midnight.
+    day = datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)
+    tomorrow, weekday = day.strftime("%a").lower(), day.strftime("%A")
     async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", managers_chat_id=GROUP,
                            managers_language="en", working_hours=f"{tomorrow} 09:00-18:00",
                            timezone="Europe/Kyiv") as running:
         prospect = running.prospect(8006, "en")
         await hot_lead(prospect)
-        weekday = (datetime.now().astimezone() + timedelta(days=1)).strftime("%A")
         assert prospect.said()[-1] == (
             f"We are closed right now. A manager will contact you on {weekday} after 09:00 "
             f"(Europe/Kyiv time).")
