@@ -92,11 +92,24 @@ async def telegram():
 
 @pytest.fixture
 async def bot(telegram):
+    import time
+
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url))
+    from tests.fakes.telegram import SENT_AT
+
+    class StampedSession(AiohttpSession):
+        """Each request carries the moment the bot sent it, for the fake to tell a request
+        sent after a 429 from one already on its way (however late it arrives)."""
+
+        def build_form_data(self, bot, method):
+            form = super().build_form_data(bot, method)
+            form.add_field(SENT_AT, repr(time.monotonic()))
+            return form
+
+    session = StampedSession(api=TelegramAPIServer.from_base(telegram.url))
     real_bot = Bot(telegram.token, session=session)
     yield real_bot
     await session.close()

@@ -57,8 +57,11 @@ def service(sessions):
 
 
 async def rows(sessions, model, *where):
+    """In the order they were written: PostgreSQL returns rows in any order without one."""
+    order = model.__table__.primary_key.columns
     async with sessions() as session:
-        return list((await session.execute(select(model).where(*where))).scalars())
+        return list((await session.execute(select(model).where(*where).order_by(*order)))
+                    .scalars())
 
 
 @pytest.mark.parametrize(("payload", "expected"), [

@@ -39,7 +39,9 @@ def update(kind: str, **content) -> dict:
 async def said(telegram, words: str) -> None:
     async def arrived() -> bool:
         return any(words in text for text in telegram.texts(USER))
-    await eventually(arrived, timeout=30, what=f"the bot to say {words!r}")
+    # the first words wait for a new process to start (imports, migrations): on a loaded
+    # machine that alone can take tens of seconds
+    await eventually(arrived, timeout=120, what=f"the bot to say {words!r}")
 
 
 def answers(database: Path) -> list[tuple[str, str]]:

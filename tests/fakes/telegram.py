@@ -23,6 +23,10 @@ from bot.outbox.limits import Limits, RateLimiter
 
 BOT_ID = 777000
 IN_FLIGHT = 0.05  # requests arriving this soon after a 429 were already on their way
+# A client that says when it sent a request (tests/conftest.py's `bot` does, same process and
+# clock): then "already on its way" is exact, not a guess from the arrival time, which a
+# loaded machine can put well after IN_FLIGHT for requests sent together with the first.
+SENT_AT = "fake_sent_at"
 MESSAGE_METHODS = {"sendMessage", "sendDocument", "editMessageText", "editMessageCaption",
                    "editMessageReplyMarkup"}
 
@@ -102,6 +106,7 @@ class FakeTelegram:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
+        sent_at = params.pop(SENT_AT, None)
         call = Call(method, params, time.monotonic())
         self.calls.append(call)
         fault = self._fault_for(method)
@@ -110,7 +115,8 @@ class FakeTelegram:
                 await asyncio.sleep(fault.delay)
             call.status = fault.status
             return self._error(fault.status, fault.description, fault.retry_after)
-        problem = self._check(method, params, call.at)
+        problem = self._check(method, params, call.at,
+                              None if sent_at is None else float(sent_at))
         if problem is not None:
             call.status = problem[0]
             return self._error(*problem)
@@ -152,10 +158,13 @@ class FakeTelegram:
                 return fault
         return None
 
-    def _check(self, method: str, params: dict, now: float) -> tuple | None:
+    def _check(self, method: str, params: dict, now: float,
+               sent_at: float | None = None) -> tuple | None:
         """Telegram's own refusals: what a careless bot gets in production."""
         if now < self._paused_until and method != "getUpdates":
-            if now - self._paused_at > IN_FLIGHT:  # sent after the 429 reached the bot
+            after_429 = (sent_at > self._paused_at if sent_at is not None
+                         else now - self._paused_at > IN_FLIGHT)
+            if after_429:  # sent after the 429 reached the bot, not on its way already
                 self.violations.append(f"{method} during retry_after")
             return 429, "Too Many Requests: retry later", max(1, int(self._paused_until - now))
         # Telegram counts UTF-16 code units (an emoji outside the BMP is two)
