@@ -7,6 +7,7 @@ digests. Runs in the transaction of the update that qualified the lead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ class Cards:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
 
-    def wanted(self, actions: list[Action], consents: object = ("processing",)
+    def wanted(self, actions: list[Action], consents: Collection[str]
                ) -> RecordQualification | None:
         """The qualification that hands this lead off, if any: the flow says hand-off or
         the temperature is one LEADBOT_HANDOFF_ALSO names; never without consent."""
@@ -42,7 +43,7 @@ class Cards:
         for action in actions:
             if isinstance(action, RecordQualification) and hands_off(
                     outcome=action.outcome, temperature=action.temperature,
-                    also=config.also, consented="processing" in consents):  # type: ignore
+                    also=config.also, consented="processing" in consents):
                 return action
         return None
 

@@ -11,6 +11,7 @@ messages are outbox rows, so the card goes out the moment the transaction commit
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -54,8 +55,10 @@ class Handoffs:
         self.desk.bot_username = value
 
     # -- handing a lead off ----------------------------------------------------------------
-    def wanted(self, actions: list[Action], consents: object = ("processing",)
+    def wanted(self, actions: list[Action], consents: Collection[str]
                ) -> RecordQualification | None:
+        """The qualification that hands this lead off, if any: never without consent to
+        processing (`consents`: the purposes the prospect has agreed to)."""
         return self.cards.wanted(actions, consents)
 
     async def announce(self, uow: UnitOfWork, conversation: Conversation, state: State,

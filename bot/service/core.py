@@ -227,7 +227,7 @@ class Service:
             prospect.language, prospect.updated_at = new_state.language, now
         await Recorder(uow, conversation, now, intent.update_id).record(actions)
         await render(uow, conversation, actions, query_id, runnable.base_dir)
-        qualification = self.handoffs.wanted(actions)
+        qualification = self.handoffs.wanted(actions, new_state.consents)
         if qualification is not None:
             await self.handoffs.announce(uow, conversation, new_state, runnable.flow,
                                          qualification, now)
