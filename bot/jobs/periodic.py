@@ -21,12 +21,15 @@ OUTAGES = (DBAPIError, OSError, TimeoutError)
 async def every(seconds: float, stop: asyncio.Event, job: Callable[[], Awaitable[object]],
                 name: str) -> None:
     """Runs `job` now and then every `seconds` until `stop`; outages are logged and waited
-    out."""
+    out, and a bug is logged with its traceback and the job runs again next time (a loop
+    that ended would stop follow-ups or timers silently until a restart)."""
     while not stop.is_set():
         try:
             await job()
         except OUTAGES as error:
             log.warning("%s: the database or network is away (%s); trying again later",
                         name, type(error).__name__)
+        except Exception:
+            log.exception("%s failed; it runs again in %g s", name, seconds)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)

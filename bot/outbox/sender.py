@@ -96,6 +96,9 @@ class Sender:
                 log.warning("sender: the database is away (%s); again in %.0f s",
                             type(error).__name__, backoff)
                 delay, backoff = backoff, min(backoff * 2, 30.0)
+            except Exception:  # a row it cannot read (a dropped key), a bug: never the end
+                log.exception("sender: a pass failed; again in %.0f s", backoff)
+                delay, backoff = backoff, min(backoff * 2, 30.0)
             self._wake.clear()
             waiting = asyncio.create_task(self._wake.wait())
             stopping = asyncio.create_task(stop.wait())
