@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,16 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text, update  # noqa: E402
 
+from bench.common import fresh_sqlite  # noqa: E402
 from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
 from bot.jobs.pruning import prune  # noqa: E402
 from bot.service.core import Service  # noqa: E402
-from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.service.intents import ManagerTap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.models import Handoff, OutboxMessage, ProcessedUpdate, utcnow  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.intents import intent  # noqa: E402
@@ -105,14 +102,7 @@ async def in_use(sessions) -> tuple[int, dict[str, int]]:
 
 
 async def measure(leads: int) -> None:
-    folder = tempfile.mkdtemp()
-    engine = create_engine(f"sqlite:///{folder}/disk.db")
-    await upgrade(engine)
-    sessions = sessionmaker(engine)
-    flows = FlowRegistry.from_dir(ROOT / "dialogs" / "flows")
-    async with UnitOfWork(sessions) as uow:
-        await flows.snapshot(uow)
-        await uow.commit()
+    engine, sessions, flows = await fresh_sqlite("disk.db")
     service = Service(sessions, flows, handoffs=Handoffs(HandoffConfig(chat_id=GROUP,
                                                                        language="en")))
     driver = Driver(service)
@@ -131,7 +121,7 @@ async def measure(leads: int) -> None:
     removed = await prune(app, now=utcnow() + timedelta(days=Settings().prune_after_days + 1))
     after, tables_after = await in_use(sessions)
     await engine.dispose()
-    path = Path(folder) / "disk.db"
+    path = Path(engine.url.database or "")
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.execute("VACUUM")  # outside the bot's BEGIN IMMEDIATE transactions
     file_size = path.stat().st_size

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,15 +29,12 @@ from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import fresh_sqlite  # noqa: E402
 from bot.handoff.handoffs import HandoffConfig, Handoffs  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
 from bot.service.core import Service  # noqa: E402
-from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.telegram.delivery import sender_for  # noqa: E402
 from dialogs.engine.events import Tap, TextMessage  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.intents import intent  # noqa: E402
 
@@ -60,13 +56,7 @@ async def main() -> None:
     limits = Limits().scaled(args.scale)
     telegram = FakeTelegram(limits=limits)
     await telegram.start()
-    engine = create_engine(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    await upgrade(engine)
-    sessions = sessionmaker(engine)
-    flows = FlowRegistry.from_dir(ROOT / "dialogs" / "flows")
-    async with UnitOfWork(sessions) as uow:
-        await flows.snapshot(uow)
-        await uow.commit()
+    engine, sessions, flows = await fresh_sqlite("bench.db")
     bot = Bot(telegram.token, session=AiohttpSession(
         api=TelegramAPIServer.from_base(telegram.url)))
     sender = sender_for(bot, sessions, limits)

@@ -14,21 +14,18 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_sqlite  # noqa: E402
 from bot.logsafe import PersonalDataFilter  # noqa: E402
 from bot.service.core import Service  # noqa: E402
-from bot.service.flows import FlowRegistry  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
 from storage import crypto, privacy  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.models import utcnow  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.intents import intent  # noqa: E402
@@ -61,14 +58,7 @@ def log_filter() -> None:
 
 
 async def rights(prospects: int) -> None:
-    folder = tempfile.mkdtemp()
-    engine = create_engine(f"sqlite:///{folder}/bench.db")
-    await upgrade(engine)
-    sessions = sessionmaker(engine)
-    flows = FlowRegistry.from_dir(ROOT / "dialogs" / "flows")
-    async with UnitOfWork(sessions) as uow:
-        await flows.snapshot(uow)
-        await uow.commit()
+    engine, sessions, flows = await fresh_sqlite("bench.db")
     service = Service(sessions, flows)
     update_id = 0
 
