@@ -1,23 +1,20 @@
-"""The aiohttp application of webhook mode: Telegram's webhook route (bot/telegram/webhook.py:
+"""The aiohttp application of webhook mode: Telegram's webhook route (bot/transport/webhook.py:
 200 only after the update's commit), /healthz (the process is alive) and /readyz (the
 database answers).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.telegram.updates import Counters
-from bot.telegram.webhook import WEBHOOK_PATH, webhook_route
+from bot.transport.webhook import WEBHOOK_PATH, Route
 
 
-def build_app(bot: Any, dispatcher: Any, engine: AsyncEngine, secret: str,
-              counters: Counters | None = None) -> web.Application:
-    """`bot` and `dispatcher` are the transport's (bot/telegram/client.py)."""
+def build_app(route: Route, engine: AsyncEngine) -> web.Application:
+    """`route` is the webhook's (bot/transport/webhook.py webhook_route, over the transport
+    LEADBOT_TRANSPORT names: App.webhook_route)."""
     app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
@@ -31,7 +28,7 @@ def build_app(bot: Any, dispatcher: Any, engine: AsyncEngine, secret: str,
             return web.Response(status=503, text=f"database: {type(error).__name__}")
         return web.Response(text="ready")
 
-    app.router.add_post(WEBHOOK_PATH, webhook_route(bot, dispatcher, secret, counters))
+    app.router.add_post(WEBHOOK_PATH, route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -67,6 +67,9 @@ class FakeTelegram:
     # users who never pressed Start: Telegram refuses to write to them first
     closed_chats: set[int] = field(default_factory=set)
     unknown_chats: set[int] = field(default_factory=set)  # groups without the bot
+    # not Telegram's: the transport the bot under test runs on (LEADBOT_TRANSPORT), for
+    # tests/e2e/conftest.py to build the bot's settings with
+    transport: str = "aiogram"
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
