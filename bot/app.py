@@ -93,7 +93,6 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
                            f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
     with refusals():
         transport = open_transport(settings)
-    log.info("transport: %s (LEADBOT_TRANSPORT)", transport.name)
     try:
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
@@ -143,7 +142,10 @@ async def check_pii_key(uow: UnitOfWork) -> None:
 
 
 async def check_telegram(app: App) -> None:
-    """The token, the managers' chats and the menu of commands (the transport's checks)."""
+    """The token, the managers' chats and the menu of commands (the transport's checks).
+    The first thing serve() does: the transport in use is named here, once the settings
+    proved good (a bad setting stays the one line it is)."""
+    log.info("transport: %s (LEADBOT_TRANSPORT)", app.transport.name)
     with refusals():
         await app.transport.check(app.settings, app.service.handoffs)
 

@@ -70,7 +70,8 @@ class PtbDelivery:
         except Forbidden as error:
             return Blocked(error.message)
         except PtbBadRequest as error:  # before NetworkError: PTB makes 400 a NetworkError
-            if "message is not modified" in error.message:
+            # PTB shortens Telegram's description: "Bad Request: " cut, the rest capitalised
+            if "message is not modified" in error.message.lower():
                 return NotModified()
             return BadRequest(error.message)
         except EndPointNotFound as error:

@@ -126,12 +126,10 @@ async def test_a_tap_skipped_after_its_tries_is_still_answered_by_the_webhook(
         bot, telegram, engine):
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH
-    from bot.texts import TAP_FAILED
-    from bot.web.server import build_app
-
     from bot.telegram.wire import AiogramWire
-    from bot.transport.webhook import webhook_route
+    from bot.texts import TAP_FAILED
+    from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_route
+    from bot.web.server import build_app
 
     route = webhook_route(AiogramWire(bot, failing_taps()), "s3cret")
     client = TestClient(TestServer(build_app(route, engine)))

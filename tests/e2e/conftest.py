@@ -6,8 +6,7 @@ import contextlib
 import pytest
 
 from bot.app import bootstrap, serve
-from bot.settings import Settings
-from bot.settings import TRANSPORTS
+from bot.settings import TRANSPORTS, Settings
 from tests.conftest import FLOWS_DIR, fast_limits
 from tests.e2e.harness import Running, WebhookRunning
 
