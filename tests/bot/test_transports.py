@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from pydantic import SecretStr
 
 from bot.outbox.port import (
     BadRequest,
@@ -149,3 +150,15 @@ async def test_the_transport_in_use_is_logged_at_start(name, telegram, tmp_path,
         assert f"transport: {name} (LEADBOT_TRANSPORT)" in caplog.text
     finally:
         await app.close()
+
+
+@pytest.mark.parametrize("name", TRANSPORTS)
+async def test_links_ask_telegram_for_the_bots_name_on_either_transport(name, telegram):
+    from bot.transport import bot_username
+
+    settings = Settings(_env_file=None, bot_token=telegram.token,
+                        telegram_api_url=telegram.url, transport=name)
+    assert await bot_username(settings) == "leadbot_test_bot"
+    wrong = settings.model_copy(update={"bot_token": SecretStr("123456:revoked")})
+    with pytest.raises(LookupError):
+        await bot_username(wrong)
