@@ -33,13 +33,13 @@ from typing import Any  # noqa: E402
 import asyncpg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import transport_for  # noqa: E402
 from bot.cli.run import tune_gc  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
 from bot.outbox.sender import Sender  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.settings import TRANSPORTS, Settings  # noqa: E402
-from bot.transport import open_transport  # noqa: E402
 from bot.transport.base import Transport  # noqa: E402
 from bot.transport.updates import Counters  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
@@ -54,14 +54,6 @@ QUIZ = ["kitchen-quiz:1:intro:~go", "kitchen-quiz:1:location:city",
         "kitchen-quiz:1:layout:island", "kitchen-quiz:1:size:large",
         "kitchen-quiz:1:facades:veneer", "kitchen-quiz:1:extras:lighting",
         "kitchen-quiz:1:extras:~done", "kitchen-quiz:1:timing:month"]
-
-
-def transport_for(name: str, api_url: str = "http://127.0.0.1:9",
-                  token: str = "123456:BENCH-token") -> Transport:
-    """The transport as `leadbot run` builds it from the settings (the default URL is never
-    called)."""
-    return open_transport(Settings(_env_file=None, bot_token=token, telegram_api_url=api_url,
-                                   transport=name))
 
 
 class Updates:
