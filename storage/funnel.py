@@ -254,9 +254,12 @@ def _steps(r: dict[str, Any], definition: dict[str, Any] | None,
     previous = None
     consent_steps = {step for step, kind in order if kind == "consent"}
     answered_consent = 0
+    contact_steps = [step for step, kind in order if kind == "contact"]
     for step, kind in order:
         reached = touched.get(("step", step), 0)
         answered = touched.get(("answer", step), 0)
+        if contact_steps == [step]:  # a contact is recorded as given, not as an answer
+            answered = r["contact"]
         if step in consent_steps:
             answered_consent = max(answered_consent, answered)
         r["steps"].append({"step": step, "kind": kind, "reached": reached,

@@ -78,7 +78,8 @@ class History:
     async def lead(self, c: Conversation, temperature: str, *, target: bool, mql: bool,
                    sql: bool, outcome: str, phone: str | None = None) -> Lead:
         lead = Lead(conversation_id=c.id, user_id=c.user_id, flow_id=c.flow_id,
-                    flow_version=1, source=c.source, name="Иван" if phone else None,
+                    flow_version=1, source=c.source,
+                    name=("Иван" if phone == PHONE else "Олена") if phone else None,
                     phone=phone, score=50, temperature=temperature, target=target, mql=mql,
                     sql=sql, outcome=outcome, status=outcome,
                     created_at=c.started_at + timedelta(minutes=2),
