@@ -1,5 +1,6 @@
 """`leadbot report` and `leadbot export leads`: the funnel (storage/funnel.py) and the leads
-(storage/export.py) printed as a terminal table, CSV or JSON."""
+(storage/export.py) printed as a terminal table, CSV or JSON. The database and the table
+library are imported when these commands run, not for every `leadbot` command."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import json
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tabulate import tabulate
-
 from bot.settings import Settings
-from storage.funnel import DIMENSIONS, FunnelError, FunnelQuery
+
+if TYPE_CHECKING:
+    from storage.funnel import FunnelQuery
 
 FORMATS = ("table", "csv", "json")
 DEFAULT_DAYS = 30
@@ -40,8 +41,8 @@ def add_commands(commands: Any) -> None:
     report.add_argument("--flow", required=True, help="the flow id, e.g. kitchen-quiz")
     period(report)
     report.add_argument("--source", help="only people who came by this deep-link source")
-    report.add_argument("--by", choices=list(DIMENSIONS),
-                        help="one group per source, version, variant, language or day")
+    report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
+                        "variant, language or day")
     report.add_argument("--format", choices=FORMATS, default="table")
     report.set_defaults(command=run_report)
 
@@ -65,6 +66,11 @@ def period(parser: argparse.ArgumentParser) -> None:
 
 
 def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
+    from storage.funnel import DIMENSIONS, FunnelError, FunnelQuery
+
+    by = getattr(args, "by", None)
+    if by is not None and by not in DIMENSIONS:
+        raise FunnelError(f"cannot group by {by!r}: use one of {', '.join(DIMENSIONS)}")
     try:
         zone = ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -74,7 +80,7 @@ def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
     since = args.since or until - timedelta(days=DEFAULT_DAYS - 1)
     return FunnelQuery(flow=args.flow or "", since=since, until=until,
                        timezone=settings.timezone, source=args.source,
-                       by=getattr(args, "by", None))
+                       by=by)
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,6 +93,7 @@ def run_export_leads(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
     from bot.database import DatabaseError
+    from storage.funnel import FunnelError
 
     try:
         asked = query(args, settings)
@@ -107,7 +114,7 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
     from bot.database import open_database
     from storage.db import sessionmaker
-    from storage.funnel import funnel
+    from storage.funnel import FunnelError, funnel
     from storage.models import Conversation, FlowVersion
 
     engine = await open_database(settings.database_url)
@@ -135,6 +142,7 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from storage import crypto
     from storage.db import sessionmaker
     from storage.export import leads
+    from storage.funnel import FunnelError
     from storage.uow import UnitOfWork
 
     try:
@@ -214,6 +222,8 @@ def duration(seconds: float | None) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
+    from tabulate import tabulate
+
     out = [f"{result['flow']}: people who started {result['since']} .. {result['until']} "
            f"({result['timezone']})" + (f", source {result['source']}"
                                         if result["source"] else "")]

@@ -81,7 +81,8 @@ async def test_report_table_and_csv(db):
     (("--flow", "quiz", "--since", "2026-11-31"), "'2026-11-31' is not a date"),
     (("--flow", "quiz", "--since", "2026-11-05", "--until", "2026-11-01"),
      "--until 2026-11-01 is before --since 2026-11-05"),
-    (("--flow", "quiz", "--by", "colour"), "invalid choice: 'colour'"),
+    (("--flow", "quiz", "--by", "colour"),
+     "cannot group by 'colour': use one of source, version, variant, language, day"),
     (("--flow", "quiz", "--format", "xml"), "invalid choice: 'xml'"),
     (("--since", "2026-11-01",), "the following arguments are required: --flow"),
 ])
