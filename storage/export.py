@@ -66,6 +66,13 @@ async def _answers(uow: UnitOfWork, conversations: list[int]) -> dict[int, dict[
     return answered
 
 
+def header(with_contacts: bool) -> list[str]:
+    """The fields of a row (without `answers`), in order: a CSV's header with no rows."""
+    blank = Lead(id=0, conversation_id=0, user_id=0, flow_id="", flow_version=0)
+    row = _row(blank, datetime.min, None, None, {}, with_contacts)
+    return [field for field in row if field != "answers"]
+
+
 def _time(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 

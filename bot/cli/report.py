@@ -141,6 +141,7 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from bot.database import open_database
     from storage import crypto
     from storage.db import sessionmaker
+    from storage.export import header as fields
     from storage.export import leads
     from storage.funnel import FunnelError
     from storage.uow import UnitOfWork
@@ -162,20 +163,11 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     if args.format == "json":
         return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     steps = list(dict.fromkeys(step for row in rows for step in row["answers"]))
-    header = [k for k in (rows[0] if rows else _empty_header(args.with_contacts))
-              if k != "answers"]
+    header = fields(args.with_contacts)
     flat = [[*(row[k] for k in header), *(row["answers"].get(s) for s in steps)]
             for row in rows]
     return csv_bytes(header + [f"answer: {s}" for s in steps], flat, phones=("phone",),
                      header_names=header)
-
-
-def _empty_header(with_contacts: bool) -> list[str]:
-    from storage.export import _row
-    from storage.models import Lead
-
-    lead = Lead(id=0, conversation_id=0, user_id=0, flow_id="", flow_version=0)
-    return list(_row(lead, datetime.now(UTC), None, None, {}, with_contacts))
 
 
 def report_rows(result: dict[str, Any]) -> list[list[Any]]:

@@ -127,6 +127,10 @@ async def test_export_without_contacts_has_none_and_records_nothing(db):
     assert rows[0]["minutes_to_claim"] == "1.0" and rows[0]["handoff_status"] == "won"
     assert rows[1]["answer: consent"] == "declined"
     assert await export_events(engine) == []
+    empty = run(env, "export", "leads", "--since", "2025-01-01", "--until", "2025-01-31",
+                binary=True)
+    assert empty.returncode == 0
+    assert empty.stdout.startswith(b"\xef\xbb\xbflead_id,") and empty.stdout.count(b"\r\n") == 1
 
 
 async def test_export_with_contacts_for_excel_and_its_event(db):
