@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from dialogs.rules.funnel import drop_off, step_order, timing
+from storage.db import READ_ONLY
 from storage.models import Conversation, Event, FlowVersion, Handoff, Lead, Prospect
 
 NONE = "—"  # the group of conversations with no value for the dimension (no source)
@@ -108,6 +109,8 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
                           f"{', '.join(DIMENSIONS)}")
     if query.until < query.since:
         raise FunnelError(f"--until {query.until} is before --since {query.since}")
+    # on SQLite, no write lock while counting (when the session has not begun already)
+    await session.connection(execution_options={READ_ONLY: True})
     start, end = query.bounds()
     group = DIMENSIONS[query.by](query) if query.by else null()
     where = [Conversation.flow_id == query.flow, Conversation.started_at >= start,

@@ -99,3 +99,18 @@ def test_percentiles_and_step_order():
     assert percentile([60, 180], 50) == 120 and percentile([60, 180], 90) == 168
     assert [s for s, _ in step_order({"start": "b", "steps": {"a": {}, "b": {}}})] == [
         "b", "a"]
+
+
+async def test_counting_holds_no_write_lock(history):
+    """On SQLite the report's transaction is a plain BEGIN: the bot writes while a report
+    (or the dashboard) is still reading (with BEGIN IMMEDIATE this write would wait for the
+    busy timeout and fail with "database is locked")."""
+    from storage.models import Prospect
+
+    async with history() as reading:
+        result = await funnel(reading, PERIOD)
+        assert reading.in_transaction()
+        async with UnitOfWork(history) as uow:
+            uow.prospects.add(Prospect(user_id=99, chat_id=99))
+            await uow.commit()
+    assert result["groups"][0]["started"] == 4
