@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, distinct, func, literal, null, or_, select
+from sqlalchemy import String, and_, case, distinct, func, literal, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -91,14 +91,20 @@ def _day(query: FunnelQuery) -> ColumnElement:
     return case(*whens, else_=literal(NONE, String))
 
 
-# How conversations are grouped: name -> the SQL value of a conversation's group. Adding a
-# dimension is one line (variants: `"variant": lambda q: Conversation.variant`).
-DIMENSIONS: dict[str, Callable[[FunnelQuery], ColumnElement]] = {
-    "source": lambda q: Conversation.source,
-    "version": lambda q: null(),  # every group is per version already
-    "variant": lambda q: null(),  # until conversations record one: a single group
-    "language": lambda q: Prospect.language,
-    "day": _day,
+@dataclass(frozen=True)
+class Dimension:
+    value: Callable[[FunnelQuery], ColumnElement]  # a conversation's group, in SQL
+    prospect: bool = False  # the value is the prospect's: join prospects
+
+
+# How conversations are grouped. Adding a dimension is one line (variants, once
+# conversations record one: `"variant": Dimension(lambda q: Conversation.variant)`).
+DIMENSIONS: dict[str, Dimension] = {
+    "source": Dimension(lambda q: Conversation.source),
+    "version": Dimension(lambda q: null()),  # every group is per version already
+    "variant": Dimension(lambda q: null()),  # until conversations record one: one group
+    "language": Dimension(lambda q: Prospect.language, prospect=True),
+    "day": Dimension(_day),
 }
 
 
@@ -110,18 +116,25 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
     if query.until < query.since:
         raise FunnelError(f"--until {query.until} is before --since {query.since}")
     # on SQLite, no write lock while counting (when the session has not begun already)
-    await session.connection(execution_options={READ_ONLY: True})
+    if not session.in_transaction():
+        await session.connection(execution_options={READ_ONLY: True})
     start, end = query.bounds()
-    group = DIMENSIONS[query.by](query) if query.by else null()
+    dimension = DIMENSIONS[query.by] if query.by else Dimension(lambda q: null())
+    group = dimension.value(query)
     where = [Conversation.flow_id == query.flow, Conversation.started_at >= start,
              Conversation.started_at < end]
     if query.source is not None:
         where.append(Conversation.source == query.source)
     cohort = (select(Conversation.id.label("id"), Conversation.user_id.label("user_id"),
                      Conversation.flow_version.label("version"), group.label("grp"))
-              .select_from(Conversation)
-              .join(Prospect, Prospect.user_id == Conversation.user_id)
-              .where(*where).cte("cohort"))
+              .select_from(Conversation))
+    if dimension.prospect:
+        cohort = cohort.join(Prospect, Prospect.user_id == Conversation.user_id)
+    cohort = cohort.where(*where).cte("cohort")
+    if session.get_bind().dialect.name == "postgresql":
+        # room to count distinct people in memory, this transaction only (default 4 MB:
+        # a month of a busy flow sorts on disk)
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
     keys = (cohort.c.version, cohort.c.grp)
     groups: dict[tuple[int, Any], dict[str, Any]] = {}
 
