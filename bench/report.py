@@ -75,9 +75,14 @@ def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[st
         at = NOW - timedelta(seconds=rng.randrange(90 * 86400))
         language = rng.choice(("ru", "ru", "uk", "en"))
         rows["prospects"].append((user, user, language, False, at, at))
-        steps = orders[flow]
+        # the main path runs to the first end step; the other ends are branches (out of
+        # the area, consent declined) some take after the first question
+        ends = [i for i, (_, kind) in enumerate(orders[flow]) if kind == "end"]
+        steps = orders[flow][:ends[0] + 1]
+        if len(ends) > 1 and rng.random() < 0.08:
+            steps = steps[:2] + [orders[flow][rng.choice(ends[1:])]]
         # some finish; the others leave early rather than late (about ten events each)
-        stop = len(steps) if rng.random() < 0.15 else 1 + int(len(steps) * rng.random() ** 2.2)
+        stop = len(steps) if rng.random() < 0.25 else 1 + int(len(steps) * rng.random() ** 1.5)
 
         def event(kind: str, step: str | None, data: dict, when: datetime,
                   flow: str = flow, user: int = user, source: str | None = source) -> None:
