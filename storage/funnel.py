@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import String, and_, case, distinct, func, literal, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,6 +115,10 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
                           f"{', '.join(DIMENSIONS)}")
     if query.until < query.since:
         raise FunnelError(f"--until {query.until} is before --since {query.since}")
+    try:
+        ZoneInfo(query.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FunnelError(f"unknown time zone {query.timezone!r}") from None
     # on SQLite, no write lock while counting (when the session has not begun already)
     if not session.in_transaction():
         await session.connection(execution_options={READ_ONLY: True})

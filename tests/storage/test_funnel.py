@@ -91,6 +91,8 @@ async def test_an_empty_period_and_bad_queries(history):
         await report(history, since=date(2026, 11, 3), until=date(2026, 11, 2))
     with pytest.raises(FunnelError, match="cannot group by"):
         await report(history, by="colour")
+    with pytest.raises(FunnelError, match="unknown time zone 'Mars/Olympus'"):
+        await report(history, timezone="Mars/Olympus")
 
 
 def test_percentiles_and_step_order():
