@@ -38,7 +38,8 @@ class Prospect(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_user_started", "user_id", "id"),
-                      Index("ix_conversations_updated_erased", "erased_at", "updated_at"))
+                      Index("ix_conversations_updated_erased", "erased_at", "updated_at"),
+                      Index("ix_conversations_flow_started", "flow_id", "started_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("prospects.user_id"),
@@ -74,6 +75,7 @@ class Lead(SQLModel, table=True):
     """One per conversation that gave contact details or was qualified."""
 
     __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_created", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", unique=True)
@@ -124,7 +126,9 @@ class Event(SQLModel, table=True):
     """Every touch, for the funnel: unique people per step, per source, per flow version."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),)
+    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),
+                      Index("ix_events_conversation_kind", "conversation_id", "kind", "step",
+                            "user_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_type=BigInteger, index=True)
@@ -202,7 +206,8 @@ class Handoff(SQLModel, table=True):
     and its SLA timers (durable: a restart fires them)."""
 
     __tablename__ = "handoffs"
-    __table_args__ = (Index("ix_handoffs_due", "claimed_at", "due_at"),)
+    __table_args__ = (Index("ix_handoffs_due", "claimed_at", "due_at"),
+                      Index("ix_handoffs_conversation", "conversation_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="leads.id", unique=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import TerminalChat
 from bot.settings import Settings
 from dialogs.format.diagram import mermaid
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
     graph.add_argument("--lang", help="the language of the labels")
     graph.set_defaults(command=run_graph)
+    add_report_commands(commands)
     return parser
 
 
