@@ -19,6 +19,7 @@ May import: aiohttp, the standard library.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -86,6 +87,7 @@ class Slowdown:
         self.monotonic = monotonic
         self.failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
         self.waiting = 0
+        self.closing = asyncio.Event()  # the server stops: nobody waits any longer
 
     def delay(self, address: str) -> float:
         """Counts a failure from `address` and returns how long its answer waits."""
@@ -111,7 +113,8 @@ class Slowdown:
                                           headers={"Retry-After": str(int(MAX_DELAY))})
         self.waiting += 1
         try:
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.closing.wait(), delay)
         finally:
             self.waiting -= 1
 

@@ -68,4 +68,9 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     app.router.add_get("/metrics", scrape)
     if guard is not None:
         Admin(guard, running.flows).routes(app)
+
+        async def release(_: web.Application) -> None:  # slowed failures: no stop waits
+            guard.slowdown.closing.set()
+
+        app.on_shutdown.append(release)
     return app
