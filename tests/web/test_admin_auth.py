@@ -21,7 +21,7 @@ def assert_protected_headers(response) -> None:
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'none'
     assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -214,3 +214,19 @@ def test_templates_escape_what_they_show():
         panel_data={}, flows=[FlowItem("x", 1, "<script>alert(1)</script>")], flow=None)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert not re.search(r"<script|\son\w+=", page)
+
+
+def test_templates_and_static_files_ship_in_the_package():
+    """pyproject's package-data globs cover every file the dashboard reads."""
+    import tomllib
+    from pathlib import Path
+
+    import bot
+
+    root = Path(bot.__file__).parent
+    data = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = data["tool"]["setuptools"]["package-data"]["bot"]
+    shipped = {path for pattern in globs for path in root.glob(pattern)}
+    needed = {p for folder in ("web/templates", "web/static")
+              for p in (root / folder).rglob("*") if p.is_file()}
+    assert needed and needed <= shipped
