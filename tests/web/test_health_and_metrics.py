@@ -143,3 +143,41 @@ async def test_database_errors_are_counted(telegram, tmp_path):
                 await connection.execute(text("SELECT * FROM no_such_table"))
         counted = samples((await running.app.metrics.render(running.app.sessions)).decode())
         assert counted[("leadbot_database_errors_total", ())] == 1
+
+
+async def test_webhook_mode_serves_the_same_pages_beside_the_webhook(telegram, tmp_path):
+    import aiohttp
+
+    from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+    from tests.e2e.test_webhook import start_update
+
+    settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", admin_token=TOKEN,
+                            webhook_url="https://bot.example")
+    app = await bootstrap(settings, limits=fast_limits())
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, webhook=True))
+    try:
+        async def registered() -> bool:
+            return bool(telegram.webhook) and app.address is not None
+
+        await eventually(registered, what="the webhook to be registered")
+        base = f"http://127.0.0.1:{app.address[1]}"
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"{base}/readyz") as response:
+                assert response.status == 200
+            async with client.post(f"{base}{WEBHOOK_PATH}", json={"update_id": 1},
+                                   headers={SECRET_HEADER: "wrong"}) as response:
+                assert response.status == 401
+            async with client.post(f"{base}{WEBHOOK_PATH}", json=start_update(2),
+                                   headers={SECRET_HEADER: webhook_secret(settings)}) as r:
+                assert r.status == 200  # after the commit
+            async with client.get(f"{base}/metrics",
+                                  headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+                assert response.status == 200
+                assert "leadbot_updates_handled_total 1.0" in await response.text()
+            async with client.get(f"{base}/admin") as response:
+                assert response.status == 401
+    finally:
+        stop.set()
+        await task
+        await app.close()
