@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.database import DatabaseError, open_database
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
+from bot.metrics import Metrics
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
@@ -32,7 +33,7 @@ from bot.telegram.errors import TelegramRefused
 from bot.telegram.polling import poll
 from bot.telegram.updates import Counters
 from bot.telegram.webhook import WEBHOOK_PATH, set_webhook, webhook_secret
-from bot.web.server import build_app
+from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
 from storage import crypto, privacy
@@ -67,6 +68,8 @@ class App:
     service: Service
     dispatcher: Any
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
+    metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
+    address: tuple[str, int] | None = None  # where the web server listens, once it does
 
     async def close(self) -> None:
         await client.close(self.bot)
@@ -112,7 +115,11 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     service = Service(sessions, flows, default_flow=settings.default_flow,
                       on_commit=sender.wake, operator=operator, handoffs=handoffs)
     dispatcher = client.build_dispatcher(service)
-    return App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
+    app = App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
+    app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
+    service.received = app.metrics.received  # when updates arrive
+    sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
+    return app
 
 
 async def check_pii_key(uow: UnitOfWork) -> None:
@@ -138,27 +145,36 @@ async def check_telegram(app: App) -> None:
 
 
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
-    """Runs until `stop` is set; the update in hand is finished first."""
-    await check_telegram(app)
-    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
-    try:
-        if webhook:
-            await serve_webhook(app, stop)
-        else:
-            with refusals():  # TokenRevoked, while polling, goes to the caller
-                await poll(app.bot, app.dispatcher, app.counters, stop)
-    finally:
-        stop.set()
-        await asyncio.gather(*background, return_exceptions=True)
-
-
-async def serve_webhook(app: App, stop: asyncio.Event) -> None:
+    """Runs until `stop` is set; the update in hand is finished first. The web server
+    (health, metrics, dashboard; the webhook in webhook mode) runs in both modes."""
     settings = app.settings
-    if not settings.webhook_url:
+    if webhook and not settings.webhook_url:
         raise StartupError("LEADBOT_WEBHOOK_URL is not set (the public https URL of this bot)")
-    secret = webhook_secret(settings)
-    server = web.AppRunner(build_app(app.bot, app.dispatcher, app.engine, secret,
-                                     app.counters), access_log=None)
+    await check_telegram(app)
+    secret = webhook_secret(settings) if webhook else None
+    async with listening(app, secret):
+        background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
+        try:
+            if webhook:
+                with refusals():
+                    await set_webhook(app.bot, settings, secret)
+                log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
+                await stop.wait()
+            else:
+                with refusals():  # TokenRevoked, while polling, goes to the caller
+                    await poll(app.bot, app.dispatcher, app.counters, stop)
+        finally:
+            stop.set()
+            await asyncio.gather(*background, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def listening(app: App, secret: str | None) -> AsyncIterator[None]:
+    """The web server on LEADBOT_HOST:LEADBOT_PORT. A port that is taken stops the start
+    with a clear line: health checks and metrics that silently are not there would mislead
+    whatever watches the bot (port 0: any free port, for tests)."""
+    settings = app.settings
+    server = web.AppRunner(web_app(app, app.metrics, secret), access_log=None)
     await server.setup()
     try:
         site = web.TCPSite(server, settings.host, settings.port)
@@ -167,9 +183,9 @@ async def serve_webhook(app: App, stop: asyncio.Event) -> None:
         except OSError as error:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port} "
                                f"(LEADBOT_HOST, LEADBOT_PORT): {error.strerror}") from None
-        with refusals():
-            await set_webhook(app.bot, settings, secret)
-        log.info("webhook on %s:%s%s", settings.host, settings.port, WEBHOOK_PATH)
-        await stop.wait()
+        app.address = (settings.host, server.addresses[0][1])  # the port 0 gave
+        log.info("web server on %s:%s (/healthz, /readyz, /metrics%s)", *app.address,
+                 ", /admin" if settings.admin_token else "")
+        yield
     finally:
         await server.cleanup()  # waits for requests in hand: their updates commit first

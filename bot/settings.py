@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = None  # public https base URL, for `leadbot run --webhook`
     webhook_secret: SecretStr | None = None  # default: derived from the token
     host: str = "0.0.0.0"
-    port: int = 8080
+    port: int = Field(8080, ge=0, le=65535)  # the web server, in both modes; 0: any free
+    admin_token: SecretStr | None = None  # /admin and /metrics need it; unset: no /admin
     log_level: str = "INFO"
     # Personal data (README, "Personal data")
     company_name: str | None = None  # names the data controller in consent texts: {company}

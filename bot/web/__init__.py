@@ -1,6 +1,8 @@
-"""The aiohttp server of webhook mode (server.py): Telegram's webhook route, mounted from
-the transport (bot/telegram/webhook.py), /healthz, /readyz.
+"""The web server (server.py), in polling and webhook mode: /healthz, /readyz, /metrics, the
+dashboard under /admin (admin.py, its templates and static files shipped in the package) with
+its sign-in (security.py) and languages (i18n.py), and, in webhook mode, Telegram's webhook
+route mounted from the transport (bot/telegram/webhook.py).
 
-May import: aiohttp, sqlalchemy, storage, bot.telegram (the webhook route). Never a Telegram
-library itself.
+May import: aiohttp, jinja2, sqlalchemy, storage, bot.metrics, bot.telegram (the webhook
+route). Never a Telegram library itself.
 """

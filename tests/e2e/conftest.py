@@ -12,8 +12,10 @@ from tests.e2e.harness import Running, WebhookRunning
 
 
 def settings_for(telegram, database_url: str, **extra) -> Settings:
+    """The web server on a free port of 127.0.0.1 (tests run side by side)."""
     return Settings(**{"bot_token": telegram.token, "telegram_api_url": telegram.url,
-                       "database_url": database_url, "flows_dir": FLOWS_DIR, **extra})
+                       "database_url": database_url, "flows_dir": FLOWS_DIR,
+                       "host": "127.0.0.1", "port": 0, **extra})
 
 
 @contextlib.asynccontextmanager
