@@ -76,6 +76,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._in_flight: dict[str, set[int]] = {name: set() for name in self.targets}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._alerting = asyncio.Lock()
 
     def wake(self) -> None:
         """Called after a commit that may have written delivery rows."""
@@ -199,7 +200,7 @@ class Worker:
         delay = error.after if error.after is not None else self.backoff.delay(attempts)
         self.counters.retried += 1
         told = False
-        async with UnitOfWork(self.sessions) as uow:
+        async with self._alerting, UnitOfWork(self.sessions) as uow:  # one alert at a time
             values: dict[str, object] = {"not_before": now + timedelta(seconds=delay),
                                          "error": error.reason[:120]}
             if now - row.created_at >= self.alert_after and not row.alerted:
