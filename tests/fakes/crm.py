@@ -14,6 +14,7 @@ the client), before or after doing what was asked (`after=True`: the ambiguous f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -49,7 +50,7 @@ class FakeCrm:
         self._bucket = Bucket(self.rate, self.burst + self.rate)  # + 1 s of jitter
         self.runner: web.AppRunner | None = None
         self.url = ""
-        self.arrived = asyncio.Event()
+        self.released = asyncio.Event()  # set at stop: hanging answers end
 
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError
@@ -65,6 +66,7 @@ class FakeCrm:
         return self.url
 
     async def stop(self) -> None:
+        self.released.set()
         if self.runner is not None:
             await self.runner.cleanup()
 
@@ -88,12 +90,12 @@ class FakeCrm:
             if fault.after:
                 await handler(request)
             if fault.hang:
-                await asyncio.sleep(fault.hang)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.released.wait(), fault.hang)
             self.requests.append((request.path, now, fault.status))
             return web.json_response(fault.body, status=fault.status)
         response = await handler(request)
         self.requests.append((request.path, now, response.status))
-        self.arrived.set()
         return response
 
 
