@@ -45,6 +45,8 @@ class FakeCrm:
     requests: list[tuple[str, float, int]] = field(default_factory=list)
     refused: int = 0  # requests past the rate limit
     faults: list[Fault] = field(default_factory=list)
+    arrived: dict[int, float] = field(default_factory=dict)  # leadbot's lead id -> when
+    #                                                          its record was first made
 
     def __post_init__(self) -> None:
         self._bucket = Bucket(self.rate, self.burst + self.rate)  # + 1 s of jitter
@@ -146,6 +148,8 @@ class FakeBitrix24(FakeCrm):
             self._multi(fields, current)
             current.update(fields)
             self.leads[lead_id] = current
+            self.arrived.setdefault(int(fields.get("ORIGIN_ID") or 0),
+                                    asyncio.get_running_loop().time())
             return web.json_response({"result": lead_id})
         if method == "crm.lead.list":
             wanted = params.get("filter") or {}
@@ -206,6 +210,9 @@ class FakeAmoCrm(FakeCrm):
                 self.contacts[contact_id] = {"id": contact_id, **contact}
             self.leads[lead_id] = {"id": lead_id, **item, "tags": embedded.get("tags", []),
                                    "contacts": [contact_id] if contact_id else []}
+            mark = str(item.get("name", "")).rpartition("[leadbot-")[2].rstrip("]")
+            if mark.isdigit():
+                self.arrived.setdefault(int(mark), asyncio.get_running_loop().time())
             answer.append({"id": lead_id, "contact_id": contact_id, "company_id": None,
                            "request_id": [item.get("request_id")], "merged": False})
         return web.json_response(answer)
@@ -277,4 +284,5 @@ class FakeWebhook(FakeCrm):
         assert request.headers["X-Leadbot-Delivery"] == body["delivery_id"]
         assert request.headers["X-Leadbot-Event"] == body["event"]
         self.received.append(body)
+        self.arrived.setdefault(body["lead"]["id"], asyncio.get_running_loop().time())
         return web.json_response({"ok": True})
