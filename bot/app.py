@@ -126,7 +126,9 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     worker = Worker(sessions, targets, managers_chat_id=settings.managers_chat_id,
                     language=handoffs.config.language,
                     alert_after=timedelta(hours=settings.crm_alert_hours),
-                    on_outbox=sender.wake) if targets else None
+                    on_outbox=sender.wake,
+                    lease=timedelta(seconds=(crm_limits or CrmLimits()).timeout + 15)
+                    ) if targets else None
 
     def committed() -> None:
         sender.wake()

@@ -9,10 +9,10 @@ Which targets are configured is the process's (like the PII key: storage/crypto.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from storage.models import Answer, Conversation, CrmDelivery, CrmLink, Handoff, Lead
@@ -61,28 +61,41 @@ async def due(uow: UnitOfWork, now: datetime, limit: int = 200) -> list[CrmDeliv
 async def next_due(uow: UnitOfWork) -> datetime | None:
     session = uow.session
     assert session is not None
-    from sqlalchemy import func
     return await session.scalar(select(func.min(CrmDelivery.not_before)).where(
         CrmDelivery.status == "pending"))
 
 
-async def attempt(uow: UnitOfWork, row_id: int) -> int | None:
+async def attempt(uow: UnitOfWork, row_id: int, now: datetime,
+                  lease: timedelta) -> int | None:
     """Counts a try before it is made (committed by the caller first): after a crash the
-    row says a CRM may have it. Returns the attempts before this one (None: not pending)."""
+    row says a CRM may have it. The row is also leased (not due again for `lease`), and
+    only if it is due now: of two processes that picked it, one gets it. Returns the
+    attempts before this one (None: not ours to try)."""
     session = uow.session
     assert session is not None
-    row = await session.get(CrmDelivery, row_id)
-    if row is None or row.status != "pending":
+    result = await session.execute(
+        update(CrmDelivery).where(CrmDelivery.id == row_id, CrmDelivery.status == "pending",
+                                  CrmDelivery.not_before <= now)
+        .values(attempts=CrmDelivery.attempts + 1, not_before=now + lease))
+    if not result.rowcount:
         return None
-    before = row.attempts
-    row.attempts = before + 1
-    return before
+    attempts = await session.scalar(select(CrmDelivery.attempts).where(
+        CrmDelivery.id == row_id))
+    return int(attempts or 1) - 1
+
+
+async def prune(uow: UnitOfWork, before: datetime) -> int:
+    """Sent and failed rows older than `before` (the pruning job): nothing waits on them."""
+    session = uow.session
+    assert session is not None
+    result = await session.execute(delete(CrmDelivery).where(
+        CrmDelivery.status.in_(("sent", "failed")), CrmDelivery.created_at < before))
+    return result.rowcount or 0
 
 
 async def pending_count(uow: UnitOfWork, target: str | None = None) -> int:
     session = uow.session
     assert session is not None
-    from sqlalchemy import func
     query = select(func.count()).select_from(CrmDelivery).where(
         CrmDelivery.status == "pending")
     if target is not None:

@@ -67,11 +67,13 @@ class Worker:
                  managers_chat_id: int | None = None, language: str = "ru",
                  alert_after: timedelta = timedelta(hours=2), backoff: Backoff | None = None,
                  clock: Callable[[], datetime] = utcnow,
-                 on_outbox: Callable[[], None] = lambda: None) -> None:
+                 on_outbox: Callable[[], None] = lambda: None,
+                 lease: timedelta = timedelta(seconds=30)) -> None:
         self.sessions, self.clock, self.on_outbox = sessions, clock, on_outbox
         self.targets = {t.name: t for t in targets}
         self.managers_chat_id, self.language = managers_chat_id, language
         self.alert_after, self.backoff = alert_after, backoff or Backoff()
+        self.lease = lease  # a row in hand is not due again for this long (a crash: retried)
         self.counters = Counters()
         self._wake = asyncio.Event()
         self._in_flight: dict[str, set[int]] = {name: set() for name in self.targets}
@@ -156,8 +158,8 @@ class Worker:
         target = self.targets[row.target]
         try:
             async with UnitOfWork(self.sessions) as uow:
-                before = await crm.attempt(uow, row.id or 0)
-                if before is None:  # sent or failed by another process meanwhile
+                before = await crm.attempt(uow, row.id or 0, self.clock(), self.lease)
+                if before is None:  # taken, sent or failed by another process meanwhile
                     return
                 facts = await crm.facts(uow, row.lead_id)
                 known = await crm.link(uow, row.lead_id, row.target)

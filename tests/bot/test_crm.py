@@ -270,3 +270,55 @@ def test_the_signature_verifies_as_the_readme_shows():
     assert hmac.compare_digest(header, expected)
     assert json.loads(raw)["lead"]["name"] == "Олена"
     assert not hmac.compare_digest(payload.signature("other", raw), expected)
+
+
+async def test_retention_sends_an_erased_event_too(sessions, fakes):
+    """Erasure notes an `erased` delivery for every target, whoever erases (here the
+    retention job's call: some conversations of the prospect, reason "retention")."""
+    from storage import privacy
+
+    _, _, hook = fakes
+    found = targets(fakes)[2:]
+    [lead_id] = await add_leads(sessions, 1, names=["webhook"])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    async with UnitOfWork(sessions) as uow:
+        lead = await uow.session.get(Lead, lead_id)
+        await privacy.erase(uow, lead.user_id, now=utcnow(), reason="retention",
+                            conversation_ids=[lead.conversation_id])
+        await uow.commit()
+    await worker.drain()
+    erased = hook.received[-1]
+    assert erased["event"] == "erased" and erased["data"] == {"reason": "retention"}
+    assert erased["lead"]["contact"] is None and erased["lead"]["erased_at"]
+    await worker.close()
+
+
+async def test_a_row_in_hand_is_not_taken_by_a_second_worker(sessions, fakes):
+    """Two processes pick the same due row: the lease gives it to one."""
+    [lead_id] = await add_leads(sessions, 1, names=["webhook"])
+    now = utcnow()
+    async with UnitOfWork(sessions) as uow:
+        [row] = await crm.due(uow, now)
+        first = await crm.attempt(uow, row.id, now, timedelta(seconds=30))
+        second = await crm.attempt(uow, row.id, now, timedelta(seconds=30))
+        await uow.commit()
+    assert (first, second) == (0, None)
+    async with UnitOfWork(sessions) as uow:
+        assert await crm.due(uow, now + timedelta(seconds=10)) == []
+        assert [r.lead_id for r in await crm.due(uow, now + timedelta(seconds=31))] == [
+            lead_id]
+
+
+async def test_pruning_deletes_old_sent_rows_and_keeps_pending_ones(sessions, fakes):
+    found = targets(fakes)[2:]
+    await add_leads(sessions, 2, names=["webhook"])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    await add_leads(sessions, 1, user=7000, names=["webhook"])
+    async with UnitOfWork(sessions) as uow:
+        removed = await crm.prune(uow, utcnow() + timedelta(seconds=1))
+        await uow.commit()
+    assert removed == 2
+    assert [r.status for r in await rows(sessions, CrmDelivery)] == ["pending"]
+    await worker.close()
