@@ -250,3 +250,29 @@ async def test_a_broken_mapping_file_refuses_to_start_naming_the_field(telegram,
         await bootstrap(settings)
     assert str(refused.value) == (f"LEADBOT_CRM_FILE {mapping}: bitrix24.fields.nowhere: "
                                   f"no flow has a step 'nowhere'")
+
+
+async def crm_test_command(**environment: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_")}
+    process = await asyncio.create_subprocess_exec(
+        LEADBOT, "crm", "test", env={**env, **environment}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, output.decode()
+
+
+async def test_crm_test_sends_a_sample_lead_to_each_target_and_says_what_each_answered(fakes):
+    bitrix, amo, hook = fakes
+    code, text = await crm_test_command(**{f"LEADBOT_{k.upper()}": v
+                                           for k, v in crm_settings(fakes).items()})
+    assert code == 0, text
+    assert "webhook: ok, HTTP 200" in text
+    assert "bitrix24: ok, crm.lead.add: 1" in text
+    assert "amocrm: ok, leads/complex: lead 5001" in text
+    [sample] = bitrix.leads.values()
+    assert sample["NAME"] == "leadbot test lead" and sample["TITLE"].startswith("leadbot-test")
+    assert hook.received[0]["data"] == {"test": True} and hook.bad_signatures == 0
+    code, text = await crm_test_command(LEADBOT_AMOCRM_URL=amo.url,
+                                        LEADBOT_AMOCRM_TOKEN="a-wrong-token")
+    assert code == 1 and "amocrm: FAILED, HTTP 401 Unauthorized" in text, text
+    assert "Traceback" not in text
