@@ -12,11 +12,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.crm.http import CrmLimits
+from bot.crm.targets import CrmConfigError, check_telegram_webhook, targets_from
+from bot.crm.worker import Worker
 from bot.database import DatabaseError, open_database
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
@@ -36,7 +40,7 @@ from bot.telegram.webhook import WEBHOOK_PATH, set_webhook, webhook_secret
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
-from storage import crypto, privacy
+from storage import crm, crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
 from storage.uow import UnitOfWork
@@ -70,13 +74,17 @@ class App:
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
     metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
     address: tuple[str, int] | None = None  # where the web server listens, once it does
+    crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
 
     async def close(self) -> None:
+        if self.crm is not None:
+            await self.crm.close()
         await client.close(self.bot)
         await self.engine.dispose()
 
 
-async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
+async def bootstrap(settings: Settings, limits: Limits | None = None,
+                    crm_limits: CrmLimits | None = None) -> App:
     """Raises StartupError, or FlowError naming file, step and field of a broken flow."""
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
@@ -84,6 +92,12 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     if settings.default_flow and settings.default_flow not in flows.latest:
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
                            f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
+    steps = {step for r in flows.latest.values() for step in r.flow.steps}
+    try:
+        targets = targets_from(settings, crm_limits, steps)
+    except CrmConfigError as error:
+        raise StartupError(str(error)) from None
+    crm.configure([target.name for target in targets])
     with refusals():
         bot = client.build_bot(settings)
     try:
@@ -112,10 +126,23 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
+    worker = Worker(sessions, targets, managers_chat_id=settings.managers_chat_id,
+                    language=handoffs.config.language,
+                    alert_after=timedelta(hours=settings.crm_alert_hours),
+                    on_outbox=sender.wake,
+                    lease=timedelta(seconds=(crm_limits or CrmLimits()).timeout + 15)
+                    ) if targets else None
+
+    def committed() -> None:
+        sender.wake()
+        if worker is not None:
+            worker.wake()
+
     service = Service(sessions, flows, default_flow=settings.default_flow,
-                      on_commit=sender.wake, operator=operator, handoffs=handoffs)
+                      on_commit=committed, operator=operator, handoffs=handoffs)
     dispatcher = client.build_dispatcher(service)
-    app = App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
+    app = App(settings, engine, sessions, flows, bot, sender, service, dispatcher,
+              crm=worker)
     app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
     service.received = app.metrics.received  # when updates arrive
     sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
@@ -148,12 +175,17 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
     """Runs until `stop` is set; the update in hand is finished first. The web server
     (health, metrics, dashboard; the webhook in webhook mode) runs in both modes."""
     settings = app.settings
-    if webhook and not settings.webhook_url:
-        raise StartupError("LEADBOT_WEBHOOK_URL is not set (the public https URL of this bot)")
+    if webhook:
+        try:
+            check_telegram_webhook(settings)
+        except CrmConfigError as error:
+            raise StartupError(str(error)) from None
     await check_telegram(app)
     secret = webhook_secret(settings) if webhook else None
     async with listening(app, secret):
         background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
+        if app.crm is not None:
+            background.append(asyncio.create_task(app.crm.run(stop)))
         try:
             if webhook:
                 with refusals():

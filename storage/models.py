@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -247,3 +248,39 @@ class FlowVersion(SQLModel, table=True):
     definition: dict = Field(sa_column=Column(JSON, nullable=False))
     base_dir: str
     loaded_at: datetime = _time()
+
+
+class CrmDelivery(SQLModel, table=True):
+    """A lead's event for one CRM target (bot/crm/), written in the lead's transaction and
+    delivered after it. No personal data: what is sent is built from the lead at send time,
+    so erasure need not touch these rows (and `error` keeps only a status and a code)."""
+
+    __tablename__ = "crm_deliveries"
+    __table_args__ = (Index("ix_crm_deliveries_due", "status", "not_before"),
+                      Index("ix_crm_deliveries_lead", "target", "lead_id", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(default_factory=lambda: uuid4().hex, max_length=32, unique=True)
+    target: str = Field(max_length=16)  # webhook, bitrix24, amocrm
+    lead_id: int = Field(foreign_key="leads.id")
+    event: str = Field(max_length=16)  # qualified, handoff, claimed, status, erased
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=12)  # pending, sent, failed
+    attempts: int = 0  # raised (and committed) before each try: > 0 means "may have arrived"
+    not_before: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=120)
+    alerted: bool = False  # the managers were told it is late
+
+
+class CrmLink(SQLModel, table=True):
+    """Which CRM record a lead became: how later events update it, never create it again."""
+
+    __tablename__ = "crm_links"
+
+    lead_id: int = Field(foreign_key="leads.id", primary_key=True)
+    target: str = Field(primary_key=True, max_length=16)
+    remote_id: str = Field(max_length=64)
+    contact_id: str | None = Field(default=None, max_length=64)  # amoCRM's contact
+    created_at: datetime = _time()

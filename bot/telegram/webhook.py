@@ -100,22 +100,23 @@ def webhook_route(bot: Bot, dispatcher: Dispatcher, secret: str,
 
 
 def webhook_secret(settings: Settings) -> str:
-    """LEADBOT_WEBHOOK_SECRET, or one derived from the token: the same in every process."""
-    if settings.webhook_secret:
-        return settings.webhook_secret.get_secret_value()
+    """LEADBOT_TELEGRAM_WEBHOOK_SECRET, or one derived from the token: the same in every
+    process."""
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret.get_secret_value()
     assert settings.bot_token is not None
     return hashlib.sha256(b"leadbot-webhook:" + settings.bot_token.get_secret_value()
                           .encode()).hexdigest()[:48]
 
 
 async def set_webhook(bot: Bot, settings: Settings, secret: str) -> None:
-    """Tells Telegram to post updates to LEADBOT_WEBHOOK_URL (which must be set);
+    """Tells Telegram to post updates to LEADBOT_TELEGRAM_WEBHOOK_URL (which must be set);
     TelegramRefused, in one line, when it will not."""
-    assert settings.webhook_url
-    url = settings.webhook_url.rstrip("/") + WEBHOOK_PATH
+    assert settings.telegram_webhook_url
+    url = settings.telegram_webhook_url.rstrip("/") + WEBHOOK_PATH
     try:
         await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
     except (TelegramAPIError, OSError) as error:
-        raise TelegramRefused(f"Telegram refused the webhook {url} (LEADBOT_WEBHOOK_URL must "
-                              f"be public https; LEADBOT_WEBHOOK_SECRET A-Z a-z 0-9 _ -): "
-                              f"{error}") from None
+        raise TelegramRefused(f"Telegram refused the webhook {url} (LEADBOT_TELEGRAM_WEBHOOK_URL "
+                              f"must be public https; LEADBOT_TELEGRAM_WEBHOOK_SECRET "
+                              f"A-Z a-z 0-9 _ -): {error}") from None

@@ -47,7 +47,7 @@ async def webhook_running(telegram, database_url: str, **settings):
     from bot.telegram.webhook import webhook_secret
     from bot.web.server import build_app
 
-    config = settings_for(telegram, database_url, webhook_url="https://bot.example",
+    config = settings_for(telegram, database_url, telegram_webhook_url="https://bot.example",
                           **settings)
     app = await bootstrap(config, limits=fast_limits())
     secret = webhook_secret(config)

@@ -152,7 +152,7 @@ async def test_webhook_mode_serves_the_same_pages_beside_the_webhook(telegram, t
     from tests.e2e.test_webhook import start_update
 
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", admin_token=TOKEN,
-                            webhook_url="https://bot.example")
+                            telegram_webhook_url="https://bot.example")
     app = await bootstrap(settings, limits=fast_limits())
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, webhook=True))
