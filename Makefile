@@ -31,6 +31,8 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/privacy.py
 	$(BIN)/python bench/handoff.py
 	$(BIN)/python bench/disk.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/crm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

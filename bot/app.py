@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.crm.http import CrmLimits
+from bot.crm.targets import CrmConfigError, check_telegram_webhook, targets_from
+from bot.crm.worker import Worker
 from bot.database import DatabaseError, open_database
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
+from bot.metrics import Metrics
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
@@ -34,10 +39,10 @@ from bot.transport.errors import TelegramRefused
 from bot.transport.polling import ALLOWED_UPDATES, Poller
 from bot.transport.updates import Counters
 from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, webhook_url
-from bot.web.server import build_app
+from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
-from storage import crypto, privacy
+from storage import crm, crypto, privacy
 from storage.crypto import PiiKeyError
 from storage.db import sessionmaker
 from storage.uow import UnitOfWork
@@ -68,6 +73,9 @@ class App:
     sender: Sender
     service: Service
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
+    metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
+    address: tuple[str, int] | None = None  # where the web server listens, once it does
+    crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
 
     @property
     def bot(self) -> Any:
@@ -79,11 +87,14 @@ class App:
         return webhook_route(self.transport, secret, self.counters)
 
     async def close(self) -> None:
+        if self.crm is not None:
+            await self.crm.close()
         await self.transport.close()
         await self.engine.dispose()
 
 
-async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
+async def bootstrap(settings: Settings, limits: Limits | None = None,
+                    crm_limits: CrmLimits | None = None) -> App:
     """Raises StartupError, or FlowError naming file, step and field of a broken flow."""
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
@@ -91,6 +102,12 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     if settings.default_flow and settings.default_flow not in flows.latest:
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
                            f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
+    steps = {step for r in flows.latest.values() for step in r.flow.steps}
+    try:
+        targets = targets_from(settings, crm_limits, steps)
+    except CrmConfigError as error:
+        raise StartupError(str(error)) from None
+    crm.configure([target.name for target in targets])
     with refusals():
         transport = open_transport(settings)
     try:
@@ -119,10 +136,26 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
+    worker = Worker(sessions, targets, managers_chat_id=settings.managers_chat_id,
+                    language=handoffs.config.language,
+                    alert_after=timedelta(hours=settings.crm_alert_hours),
+                    on_outbox=sender.wake,
+                    lease=timedelta(seconds=(crm_limits or CrmLimits()).timeout + 15)
+                    ) if targets else None
+
+    def committed() -> None:
+        sender.wake()
+        if worker is not None:
+            worker.wake()
+
     service = Service(sessions, flows, default_flow=settings.default_flow,
-                      on_commit=sender.wake, operator=operator, handoffs=handoffs)
+                      on_commit=committed, operator=operator, handoffs=handoffs)
     transport.attach(service)
-    return App(settings, engine, sessions, flows, transport, sender, service)
+    app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker)
+    app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
+    service.received = app.metrics.received  # when updates arrive
+    sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
+    return app
 
 
 async def check_pii_key(uow: UnitOfWork) -> None:
@@ -151,27 +184,43 @@ async def check_telegram(app: App) -> None:
 
 
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
-    """Runs until `stop` is set; the update in hand is finished first."""
-    await check_telegram(app)
-    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
-    try:
-        if webhook:
-            await serve_webhook(app, stop)
-        else:
-            with refusals():  # TokenRevoked, while polling, goes to the caller
-                await app.transport.delete_webhook()
-            await Poller(app.transport, counters=app.counters).run(stop)
-    finally:
-        stop.set()
-        await asyncio.gather(*background, return_exceptions=True)
-
-
-async def serve_webhook(app: App, stop: asyncio.Event) -> None:
+    """Runs until `stop` is set; the update in hand is finished first. The web server
+    (health, metrics, dashboard; the webhook in webhook mode) runs in both modes."""
     settings = app.settings
-    if not settings.webhook_url:
-        raise StartupError("LEADBOT_WEBHOOK_URL is not set (the public https URL of this bot)")
-    secret = webhook_secret(settings)
-    server = web.AppRunner(build_app(app.webhook_route(secret), app.engine), access_log=None)
+    if webhook:
+        try:
+            check_telegram_webhook(settings)
+        except CrmConfigError as error:
+            raise StartupError(str(error)) from None
+    await check_telegram(app)
+    secret = webhook_secret(settings) if webhook else None
+    async with listening(app, secret):
+        background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
+        if app.crm is not None:
+            background.append(asyncio.create_task(app.crm.run(stop)))
+        try:
+            if webhook:
+                with refusals():
+                    await app.transport.set_webhook(webhook_url(settings), secret,
+                                                    ALLOWED_UPDATES)
+                log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
+                await stop.wait()
+            else:
+                with refusals():  # TokenRevoked, while polling, goes to the caller
+                    await app.transport.delete_webhook()
+                await Poller(app.transport, counters=app.counters).run(stop)
+        finally:
+            stop.set()
+            await asyncio.gather(*background, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def listening(app: App, secret: str | None) -> AsyncIterator[None]:
+    """The web server on LEADBOT_HOST:LEADBOT_PORT. A port that is taken stops the start
+    with a clear line: health checks and metrics that silently are not there would mislead
+    whatever watches the bot (port 0: any free port, for tests)."""
+    settings = app.settings
+    server = web.AppRunner(web_app(app, app.metrics, secret), access_log=None)
     await server.setup()
     try:
         site = web.TCPSite(server, settings.host, settings.port)
@@ -180,9 +229,9 @@ async def serve_webhook(app: App, stop: asyncio.Event) -> None:
         except OSError as error:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port} "
                                f"(LEADBOT_HOST, LEADBOT_PORT): {error.strerror}") from None
-        with refusals():
-            await app.transport.set_webhook(webhook_url(settings), secret, ALLOWED_UPDATES)
-        log.info("webhook on %s:%s%s", settings.host, settings.port, WEBHOOK_PATH)
-        await stop.wait()
+        app.address = (settings.host, server.addresses[0][1])  # the port 0 gave
+        log.info("web server on %s:%s (/healthz, /readyz, /metrics%s)", *app.address,
+                 ", /admin" if settings.admin_token else "")
+        yield
     finally:
         await server.cleanup()  # waits for requests in hand: their updates commit first

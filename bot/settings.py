@@ -85,10 +85,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///leadbot.db"
     flows_dir: Path = SHIPPED_FLOWS
     default_flow: str | None = None  # entered on a plain /start instead of the menu
-    webhook_url: str | None = None  # public https base URL, for `leadbot run --webhook`
-    webhook_secret: SecretStr | None = None  # default: derived from the token
+    # `leadbot run --webhook`: the public https base URL; the secret Telegram must send
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None  # default: derived from the token
     host: str = "0.0.0.0"
-    port: int = 8080
+    port: int = Field(8080, ge=0, le=65535)  # the web server, in both modes; 0: any free
+    admin_token: SecretStr | None = None  # /admin and /metrics need it; unset: no /admin
     log_level: str = "INFO"
     # Personal data (README, "Personal data")
     company_name: str | None = None  # names the data controller in consent texts: {company}
@@ -108,3 +110,11 @@ class Settings(BaseSettings):
     routing_file: Path | None = None  # rules: which group or managers get which lead
     working_hours: str | None = None  # "mon-fri 09:00-19:00"; unset: always open
     timezone: str = "UTC"  # of the working hours: "Europe/Moscow", "Europe/Kyiv"
+    # Leads into the sales team's CRM (README, "CRM"); each target is on when it is set
+    webhook_url: str | None = None  # the signed CRM webhook (not Telegram's: see above)
+    webhook_secret: SecretStr | None = None  # its HMAC-SHA256 key: required with the URL
+    bitrix24_webhook_url: SecretStr | None = None  # an incoming webhook (its path is a key)
+    amocrm_url: str | None = None  # https://SUBDOMAIN.amocrm.ru (or .kommo.com)
+    amocrm_token: SecretStr | None = None  # a long-lived token
+    crm_file: Path | None = None  # field mapping: answers -> CRM fields, pipeline / stage
+    crm_alert_hours: float = Field(2.0, gt=0)  # undelivered this long: the managers are told

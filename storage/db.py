@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 DEFAULT_URL = "sqlite:///leadbot.db"
 BUSY_TIMEOUT_MS = 10_000
+# An execution option: `await session.connection(execution_options={READ_ONLY: True})` as a
+# session's first statement makes its SQLite transaction a plain (deferred) BEGIN.
+READ_ONLY = "leadbot_read_only"
 
 
 class DatabaseUrlError(ValueError):
@@ -75,7 +78,10 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (the funnel, the dashboard) takes no write lock: it would hold the bot's
+        # writes back for as long as its queries run.
+        reading = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 

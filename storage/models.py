@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -38,7 +39,8 @@ class Prospect(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_user_started", "user_id", "id"),
-                      Index("ix_conversations_updated_erased", "erased_at", "updated_at"))
+                      Index("ix_conversations_updated_erased", "erased_at", "updated_at"),
+                      Index("ix_conversations_flow_started", "flow_id", "started_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("prospects.user_id"),
@@ -74,6 +76,7 @@ class Lead(SQLModel, table=True):
     """One per conversation that gave contact details or was qualified."""
 
     __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_created", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", unique=True)
@@ -124,7 +127,9 @@ class Event(SQLModel, table=True):
     """Every touch, for the funnel: unique people per step, per source, per flow version."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),)
+    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),
+                      Index("ix_events_conversation_kind", "conversation_id", "kind", "step",
+                            "user_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_type=BigInteger, index=True)
@@ -202,7 +207,8 @@ class Handoff(SQLModel, table=True):
     and its SLA timers (durable: a restart fires them)."""
 
     __tablename__ = "handoffs"
-    __table_args__ = (Index("ix_handoffs_due", "claimed_at", "due_at"),)
+    __table_args__ = (Index("ix_handoffs_due", "claimed_at", "due_at"),
+                      Index("ix_handoffs_conversation", "conversation_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="leads.id", unique=True)
@@ -242,3 +248,39 @@ class FlowVersion(SQLModel, table=True):
     definition: dict = Field(sa_column=Column(JSON, nullable=False))
     base_dir: str
     loaded_at: datetime = _time()
+
+
+class CrmDelivery(SQLModel, table=True):
+    """A lead's event for one CRM target (bot/crm/), written in the lead's transaction and
+    delivered after it. No personal data: what is sent is built from the lead at send time,
+    so erasure need not touch these rows (and `error` keeps only a status and a code)."""
+
+    __tablename__ = "crm_deliveries"
+    __table_args__ = (Index("ix_crm_deliveries_due", "status", "not_before"),
+                      Index("ix_crm_deliveries_lead", "target", "lead_id", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(default_factory=lambda: uuid4().hex, max_length=32, unique=True)
+    target: str = Field(max_length=16)  # webhook, bitrix24, amocrm
+    lead_id: int = Field(foreign_key="leads.id")
+    event: str = Field(max_length=16)  # qualified, handoff, claimed, status, erased
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=12)  # pending, sent, failed
+    attempts: int = 0  # raised (and committed) before each try: > 0 means "may have arrived"
+    not_before: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=120)
+    alerted: bool = False  # the managers were told it is late
+
+
+class CrmLink(SQLModel, table=True):
+    """Which CRM record a lead became: how later events update it, never create it again."""
+
+    __tablename__ = "crm_links"
+
+    lead_id: int = Field(foreign_key="leads.id", primary_key=True)
+    target: str = Field(primary_key=True, max_length=16)
+    remote_id: str = Field(max_length=64)
+    contact_id: str | None = Field(default=None, max_length=64)  # amoCRM's contact
+    created_at: datetime = _time()

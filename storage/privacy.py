@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import SQLModel
 
-from storage import crypto
+from storage import crm, crypto
 from storage.models import (
     Answer,
     Consent,
@@ -171,6 +171,7 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         secrets.update(v for v in (lead.name, lead.phone, lead.email) if v)
         lead.name = lead.phone = lead.email = lead.phone_hash = None
         lead.erased_at = lead.updated_at = now
+        crm.note(uow, lead.id, "erased", now, reason=reason)  # the CRMs clear it too
     personal_answers = [a for a in answers if a.step in free_text.get(a.conversation_id, ())]
     for answer in personal_answers:
         if isinstance(answer.value, str) and answer.value:

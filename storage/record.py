@@ -18,7 +18,7 @@ from dialogs.engine.actions import (
     ScheduleFollowUp,
     SetContact,
 )
-from storage import crypto
+from storage import crm, crypto
 from storage.models import Answer, Consent, Conversation, Event, FollowUp, Lead
 from storage.uow import UnitOfWork
 
@@ -94,6 +94,10 @@ class Recorder:
         lead.status = {"handoff": "handoff", "nurture": "nurture"}.get(action.outcome, "closed")
         self.event("qualified", temperature=action.temperature, outcome=action.outcome,
                    score=action.score)
+        if crm.targets():  # the CRM gets the lead after the commit (bot/crm/)
+            if lead.id is None:
+                await self.uow.session.flush()
+            crm.note(self.uow, lead.id, "qualified", self.now)
 
     async def handoff(self, action: HandOff) -> None:
         self.event("handoff", temperature=action.temperature, score=action.score)

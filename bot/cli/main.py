@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import TerminalChat
 from bot.settings import Settings
 from dialogs.format.diagram import mermaid
@@ -41,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
     run.add_argument("--webhook", action="store_true",
-                     help="serve a webhook on LEADBOT_HOST:LEADBOT_PORT for LEADBOT_WEBHOOK_URL")
+                     help="serve a webhook on LEADBOT_HOST:LEADBOT_PORT for "
+                          "LEADBOT_TELEGRAM_WEBHOOK_URL")
     run.set_defaults(command=run_bot)
 
     links = commands.add_parser("links", help="print the t.me deep link of every flow")
@@ -72,10 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-key", help="re-encrypt personal data with the first key of LEADBOT_PII_KEY")
     rotate.set_defaults(command=run_db_rotate_key)
 
+    crm_parser = commands.add_parser("crm", help="the CRM targets (Bitrix24, amoCRM, webhook)")
+    crm_commands = crm_parser.add_subparsers(dest="crm_command", required=True,
+                                             metavar="COMMAND")
+    crm_test = crm_commands.add_parser(
+        "test", help="send a sample lead to every configured target; print what each said")
+    crm_test.set_defaults(command=run_crm_test)
+
     graph = commands.add_parser("graph", help="print the dialog tree as a Mermaid diagram")
     graph.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
     graph.add_argument("--lang", help="the language of the labels")
     graph.set_defaults(command=run_graph)
+    add_report_commands(commands)
     return parser
 
 
@@ -147,6 +157,12 @@ def run_links(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.run import deep_links
 
     return deep_links(settings, args.source, args.username)
+
+
+def run_crm_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.crm import crm_test
+
+    return crm_test(settings)
 
 
 def run_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,6 +16,7 @@ from bot.outbox import messages
 from bot.service import callbacks
 from dialogs.engine.actions import Button
 from dialogs.rules.handoff import CONTACTED, LOST_REASONS, STATUSES, status_step
+from storage import crm
 from storage.models import Handoff, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 
@@ -76,6 +77,7 @@ class Claims:
         seconds = int((now - handoff.submitted_at).total_seconds())
         desk.event(uow, handoff, kind, now, manager=manager, seconds=seconds,
                    route=handoff.route)
+        crm.note(uow, handoff.lead_id, "claimed", now, how=kind)
         desk.to_prospect(uow, handoff, "claimed", name=name.split()[0] if name else "")
         # the lead in the manager's private chat; replying to it writes to the client
         messages.send(uow, manager, f"{handoff.card_text}\n\n{desk.words['reply_hint']}",
@@ -117,6 +119,7 @@ class Claims:
         lead = await uow.session.get(Lead, handoff.lead_id)
         if lead is not None:
             lead.status, lead.updated_at = status, now
+        crm.note(uow, handoff.lead_id, "status", now, status=status, reason=reason)
         label = w[status] + (f" ({w[REASONS[reason]]})" if reason else "")
         desk.answer(uow, tap, w["status_set"].format(status=label))
         desk.edit(uow, tap, f"{handoff.card_text}\n\n{w['status']}: {label}",

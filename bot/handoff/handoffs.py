@@ -27,6 +27,7 @@ from dialogs.engine.state import State
 from dialogs.format.schema import Flow
 from dialogs.rules.handoff import IN_HAND, Assignment, pick_manager
 from dialogs.rules.routing import Manager, Route, facts
+from storage import crm
 from storage.models import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 
@@ -96,6 +97,7 @@ class Handoffs:
         uow.handoffs.add(handoff)
         await uow.session.flush()
         lead.status = "handoff"
+        crm.note(uow, lead.id, "handoff", now, route=handoff.route)
         if manager is not None:  # straight to one manager: claimed on their behalf
             handoff.assigned = True
             handoff.claimed_by, handoff.claimed_by_name = manager.id, manager.name or str(

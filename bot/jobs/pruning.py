@@ -9,6 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
+from storage import crm
 from storage.models import utcnow
 from storage.uow import UnitOfWork
 
@@ -26,6 +27,7 @@ async def prune(app: Running, now: datetime | None = None) -> dict[str, int]:
     async with UnitOfWork(app.sessions) as uow:
         removed = {"update ids": await uow.updates.prune(before),
                    "delivery events": await uow.events.prune_delivery(before),
+                   "CRM deliveries": await crm.prune(uow, before),
                    "outbox rows": 0}
         await uow.commit()
     while True:  # in batches: a first run over a big backlog holds no lock for long

@@ -79,6 +79,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()  # chats with a call under way
         self.last_accepted: datetime | None = None  # Telegram's last success: no outage
+        # metrics (bot/metrics.py, set by bot/app.py): told of every row Telegram accepts
+        self.accepted: Callable[[OutboxMessage, datetime], None] = lambda row, at: None
 
     def wake(self) -> None:
         """Called after a commit that added outbox rows."""
@@ -171,6 +173,7 @@ class Sender:
         match result:
             case Sent(message_id=message_id):
                 self.last_accepted = self.clock()
+                self.accepted(row, self.last_accepted)  # metrics: reply/hand-off latency
                 if rest is not None:  # a long text: its next part goes on the next pass
                     await self._rest(row, rest)
                 else:

@@ -69,6 +69,8 @@ class Service:
         self.rights = Rights(flows, operator or Operator(), self.handoffs)
         self.clock, self.on_commit = clock, on_commit
         self.handled = self.duplicates = self.ignored = 0
+        # metrics (bot/metrics.py, set by bot/app.py): an update arrived at (None: forget it)
+        self.received: Callable[[int, datetime | None], None] = lambda chat_id, at: None
 
     def ignore(self, update_id: int, why: str) -> None:
         """An update with nothing to do (a message without a sender): logged, counted."""
@@ -78,6 +80,7 @@ class Service:
     async def handle(self, intent: Intent) -> bool:
         """True when handled, False for a duplicate. Retried once when another process
         created the same prospect at the same moment."""
+        self.received(intent.chat_id, self.clock())  # metrics: reply latency starts
         try:
             handled = await self._handle(intent)
         except IntegrityError:
@@ -87,6 +90,7 @@ class Service:
             self.on_commit()
         else:
             self.duplicates += 1
+            self.received(intent.chat_id, None)  # metrics: no reply is coming
         return handled
 
     async def _handle(self, intent: Intent) -> bool:

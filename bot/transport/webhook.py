@@ -96,19 +96,20 @@ def webhook_route(wire: Wire, secret: str, counters: Counters | None = None) -> 
 
 
 def webhook_secret(settings: Settings) -> str:
-    """LEADBOT_WEBHOOK_SECRET, or one derived from the token: the same in every process."""
-    if settings.webhook_secret:
-        return settings.webhook_secret.get_secret_value()
+    """LEADBOT_TELEGRAM_WEBHOOK_SECRET, or one derived from the token: the same in every
+    process."""
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret.get_secret_value()
     assert settings.bot_token is not None
     return hashlib.sha256(b"leadbot-webhook:" + settings.bot_token.get_secret_value()
                           .encode()).hexdigest()[:48]
 
 
 def webhook_url(settings: Settings) -> str:
-    assert settings.webhook_url
-    return settings.webhook_url.rstrip("/") + WEBHOOK_PATH
+    assert settings.telegram_webhook_url
+    return settings.telegram_webhook_url.rstrip("/") + WEBHOOK_PATH
 
 
 def refusal_of_webhook(url: str, error: BaseException) -> str:
-    return (f"Telegram refused the webhook {url} (LEADBOT_WEBHOOK_URL must be public https; "
-            f"LEADBOT_WEBHOOK_SECRET A-Z a-z 0-9 _ -): {error}")
+    return (f"Telegram refused the webhook {url} (LEADBOT_TELEGRAM_WEBHOOK_URL must be public "
+            f"https; LEADBOT_TELEGRAM_WEBHOOK_SECRET A-Z a-z 0-9 _ -): {error}")

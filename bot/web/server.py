@@ -1,22 +1,28 @@
-"""The aiohttp application of webhook mode: Telegram's webhook route (bot/transport/webhook.py:
-200 only after the update's commit), /healthz (the process is alive) and /readyz (the
-database answers).
+"""The aiohttp application, in polling and webhook mode alike: /healthz (the process is
+alive), /readyz (the database answers), /metrics (Prometheus, bot/metrics.py), /admin (the
+dashboard, bot/web/admin.py) and, in webhook mode, Telegram's webhook route
+(bot/transport/webhook.py: 200 only after the update's commit, over the transport
+LEADBOT_TRANSPORT names).
+
+LEADBOT_ADMIN_TOKEN unset: no /admin (404) and /metrics open to whoever reaches the port.
+Set: /admin and /metrics need it (bot/web/security.py).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.transport.webhook import WEBHOOK_PATH, Route
+from bot.web.admin import Admin
+from bot.web.security import Guard, security_headers, unauthorized
 
 
-def build_app(route: Route, engine: AsyncEngine) -> web.Application:
-    """`route` is the webhook's (bot/transport/webhook.py webhook_route, over the transport
-    LEADBOT_TRANSPORT names: App.webhook_route)."""
-    app = web.Application()
-
+def health_routes(app: web.Application, engine: AsyncEngine) -> None:
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
@@ -28,7 +34,42 @@ def build_app(route: Route, engine: AsyncEngine) -> web.Application:
             return web.Response(status=503, text=f"database: {type(error).__name__}")
         return web.Response(text="ready")
 
-    app.router.add_post(WEBHOOK_PATH, route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+
+def build_app(route: Route, engine: AsyncEngine) -> web.Application:
+    """The webhook route and the health checks alone. `route` is the webhook's
+    (bot/transport/webhook.py webhook_route, over the transport LEADBOT_TRANSPORT names:
+    App.webhook_route)."""
+    app = web.Application()
+    app.router.add_post(WEBHOOK_PATH, route)
+    health_routes(app, engine)
+    return app
+
+
+def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Application:
+    """Everything the running bot serves (`running` is bot.app.App); the webhook route only
+    with its `secret` (webhook mode)."""
+    app = web.Application(middlewares=[security_headers])
+    if secret is not None:
+        app.router.add_post(WEBHOOK_PATH, running.webhook_route(secret))
+    health_routes(app, running.engine)
+    token = running.settings.admin_token
+    guard = Guard(token.get_secret_value()) if token and token.get_secret_value() else None
+
+    async def scrape(request: web.Request) -> web.Response:
+        if guard is not None and not await guard.allowed(request):
+            raise unauthorized()
+        body = await metrics.render(running.sessions)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    app.router.add_get("/metrics", scrape)
+    if guard is not None:
+        Admin(guard, running.flows).routes(app)
+
+        async def release(_: web.Application) -> None:  # slowed failures: no stop waits
+            guard.slowdown.closing.set()
+
+        app.on_shutdown.append(release)
     return app

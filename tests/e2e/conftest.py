@@ -25,9 +25,11 @@ async def telegram(request):
 
 
 def settings_for(telegram, database_url: str, **extra) -> Settings:
+    """The web server on a free port of 127.0.0.1 (tests run side by side)."""
     return Settings(**{"bot_token": telegram.token, "telegram_api_url": telegram.url,
                        "database_url": database_url, "flows_dir": FLOWS_DIR,
-                       "transport": telegram.transport, **extra})
+                       "host": "127.0.0.1", "port": 0, "transport": telegram.transport,
+                       **extra})
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +61,7 @@ async def webhook_running(telegram, database_url: str, **settings):
     from bot.transport.webhook import webhook_secret
     from bot.web.server import build_app
 
-    config = settings_for(telegram, database_url, webhook_url="https://bot.example",
+    config = settings_for(telegram, database_url, telegram_webhook_url="https://bot.example",
                           **settings)
     app = await bootstrap(config, limits=fast_limits())
     secret = webhook_secret(config)

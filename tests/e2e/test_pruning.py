@@ -54,7 +54,8 @@ async def test_pruning_keeps_cards_questions_waited_on_and_every_funnel_event(
     outbox_before = await count(sessions, OutboxMessage)
 
     nothing_yet = await prune(running.app)  # within the week: only the month-old event
-    assert nothing_yet == {"update ids": 0, "delivery events": 1, "outbox rows": 0}
+    assert nothing_yet == {"update ids": 0, "delivery events": 1, "CRM deliveries": 0,
+                           "outbox rows": 0}
 
     removed = await prune(running.app, now=utcnow() + timedelta(days=8))
     assert removed["update ids"] > 0 and await count(sessions, ProcessedUpdate) == 0

@@ -32,7 +32,7 @@ async def count(app, model) -> int:
 
 async def test_right_and_wrong_secret(telegram, tmp_path):
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db",
-                            webhook_url="https://bot.example")
+                            telegram_webhook_url="https://bot.example")
     app = await bootstrap(settings, limits=fast_limits())
     secret = webhook_secret(settings)
     client = TestClient(TestServer(build_app(app.webhook_route(secret), app.engine)))
@@ -60,7 +60,7 @@ async def test_right_and_wrong_secret(telegram, tmp_path):
 
 async def test_serve_registers_the_webhook_with_its_secret(telegram, tmp_path):
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", port=0,
-                            host="127.0.0.1", webhook_url="https://bot.example/")
+                            host="127.0.0.1", telegram_webhook_url="https://bot.example/")
     app = await bootstrap(settings, limits=fast_limits())
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, webhook=True))
@@ -89,7 +89,7 @@ async def test_a_refused_webhook_or_a_busy_port_stops_the_start_with_a_clear_lin
     telegram.fail(400, "Bad Request: bad webhook: HTTPS url must be provided",
                   method="setWebhook")
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", port=0,
-                            host="127.0.0.1", webhook_url="http://bot.example")
+                            host="127.0.0.1", telegram_webhook_url="http://bot.example")
     app = await bootstrap(settings, limits=fast_limits())
     try:
         with pytest.raises(StartupError, match="Telegram refused the webhook"):
@@ -102,7 +102,7 @@ async def test_a_refused_webhook_or_a_busy_port_stops_the_start_with_a_clear_lin
     taken.listen()
     port = taken.getsockname()[1]
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", port=port,
-                            host="127.0.0.1", webhook_url="https://bot.example")
+                            host="127.0.0.1", telegram_webhook_url="https://bot.example")
     app = await bootstrap(settings, limits=fast_limits())
     try:
         with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}"):

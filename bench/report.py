@@ -1,0 +1,242 @@
+"""How long the funnel takes on a big history. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/report.py [--quick] [--prospects N] [--only sqlite|postgresql]
+
+Generates N prospects (default 100,000; --quick 10,000) over 90 days, about ten events
+each (1,000,000 by default): the shipped flows' steps, answers, some going back, consents,
+contacts, leads and hand-offs; written in bulk (executemany into SQLite, COPY into
+PostgreSQL). Then times `leadbot report` (the real command, a process of its own) for the
+kitchen quiz and the last 30 days, and the funnel function alone, on each database.
+
+PostgreSQL: LEADBOT_BENCH_POSTGRES (default postgresql://postgres@127.0.0.1:5432/
+leadbot_bench_report; the database is dropped and made again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.service.flows import FlowRegistry  # noqa: E402
+from dialogs.rules.funnel import step_order  # noqa: E402
+from storage.db import create_engine, sessionmaker  # noqa: E402
+from storage.funnel import FunnelQuery, funnel  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.uow import UnitOfWork  # noqa: E402
+
+POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",
+                          "postgresql://postgres@127.0.0.1:5432/leadbot_bench_report")
+LEADBOT = str(Path(sys.executable).with_name("leadbot"))
+NOW = datetime.now(UTC).replace(microsecond=0)
+FLOWS = [("kitchen-quiz", 0.6), ("renovation-calculator", 0.2),
+         ("renovation-checklist", 0.2)]
+SOURCES = ["instagram", "vk", "youtube", "ads", None]
+QUESTIONS = {"single_choice", "multiple_choice", "free_text", "number", "calculator"}
+
+PROSPECT = ("user_id", "chat_id", "language", "blocked", "created_at", "updated_at")
+CONVERSATION = ("id", "user_id", "chat_id", "flow_id", "flow_version", "step", "finished",
+                "source", "state", "started_at", "updated_at")
+EVENT = ("user_id", "conversation_id", "kind", "flow_id", "flow_version", "step", "source",
+         "data", "created_at")
+LEAD = ("id", "conversation_id", "user_id", "flow_id", "flow_version", "source", "score",
+        "temperature", "mql", "sql", "target", "outcome", "status", "breakdown", "tags",
+        "created_at", "updated_at", "qualified_at")
+HANDOFF = ("lead_id", "conversation_id", "user_id", "chat_id", "assigned", "temperature",
+           "language", "submitted_at", "claimed_by", "claimed_at", "status", "status_at",
+           "first_contact_at", "created_at")
+
+
+def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[str, list]:
+    """Rows per table: tuples in the column order above, times as aware datetimes."""
+    rng = random.Random(13)
+    rows: dict[str, list] = {"prospects": [], "conversations": [], "events": [],
+                             "leads": [], "handoffs": []}
+    names, weights = zip(*FLOWS, strict=True)
+    events = rows["events"]
+    for user in range(1, prospects + 1):
+        flow = rng.choices(names, weights)[0]
+        source = rng.choice(SOURCES)
+        at = NOW - timedelta(seconds=rng.randrange(90 * 86400))
+        language = rng.choice(("ru", "ru", "uk", "en"))
+        rows["prospects"].append((user, user, language, False, at, at))
+        # the main path runs to the first end step; the other ends are branches (out of
+        # the area, consent declined) some take after the first question
+        ends = [i for i, (_, kind) in enumerate(orders[flow]) if kind == "end"]
+        steps = orders[flow][:ends[0] + 1]
+        if len(ends) > 1 and rng.random() < 0.08:
+            steps = steps[:2] + [orders[flow][rng.choice(ends[1:])]]
+        # some finish; the others leave early rather than late (about ten events each)
+        stop = len(steps) if rng.random() < 0.25 else 1 + int(len(steps) * rng.random() ** 1.5)
+
+        def event(kind: str, step: str | None, data: dict, when: datetime,
+                  flow: str = flow, user: int = user, source: str | None = source) -> None:
+            events.append((user, user, kind, flow, 1, step, source, json.dumps(data), when))
+
+        when = at
+        for step, kind in steps[:stop]:
+            when += timedelta(seconds=rng.randrange(3, 40))
+            event("step", step, {"step_kind": kind}, when)
+            if kind in QUESTIONS:
+                event("answer", step, {"points": 5}, when)
+                if rng.random() < 0.08:  # went back and answered again
+                    event("answer", step, {"points": 5}, when)
+            elif kind == "consent":
+                event("answer", step, {"points": 0}, when)
+                event("consent", step, {"purpose": "processing", "granted": True}, when)
+            elif kind == "contact":
+                event("contact", None, {"fields": ["phone"]}, when)
+        rows["conversations"].append((user, user, user, flow, 1, steps[stop - 1][0],
+                                      stop == len(steps), source, "{}", at, when))
+        if stop < len(steps) * 0.7:
+            continue
+        temperature = rng.choice(("hot", "warm", "cold"))
+        outcome = {"hot": "handoff", "warm": "nurture", "cold": "close"}[temperature]
+        event("qualified", None, {"temperature": temperature, "outcome": outcome}, when)
+        rows["leads"].append((user, user, user, flow, 1, source, rng.randrange(100),
+                              temperature, temperature != "cold", temperature == "hot",
+                              temperature != "cold", outcome, outcome, "[]", "[]",
+                              when, when, when))
+        if outcome == "handoff":
+            event("handoff", None, {"temperature": temperature}, when)
+            claimed = when + timedelta(seconds=rng.randrange(30, 7200))
+            contacted = claimed + timedelta(seconds=rng.randrange(60, 3600))
+            status = rng.choice(("claimed", "contacted", "won", "lost"))
+            rows["handoffs"].append((user, user, user, -100, False, temperature, language,
+                                     when, 7, claimed, status, contacted, contacted, when))
+    return rows
+
+
+async def snapshot(url: str) -> dict[str, list[tuple[str, str]]]:
+    engine = create_engine(url)
+    await upgrade(engine)
+    flows = FlowRegistry.from_dir(ROOT / "dialogs" / "flows")
+    async with UnitOfWork(sessionmaker(engine)) as uow:
+        await flows.snapshot(uow)
+        await uow.commit()
+    await engine.dispose()
+    return {flow_id: step_order(runnable.flow.model_dump(mode="json"))
+            for flow_id, runnable in flows.latest.items()}
+
+
+TABLES = [("prospects", PROSPECT), ("conversations", CONVERSATION), ("events", EVENT),
+          ("leads", LEAD), ("handoffs", HANDOFF)]
+
+
+def fill_sqlite(path: str, rows: dict[str, list]) -> None:
+    def plain(value):  # SQLAlchemy's SQLite format: naive UTC text
+        return value.replace(tzinfo=None).isoformat(" ") if isinstance(value, datetime) \
+            else value
+    db = sqlite3.connect(path)
+    for table, columns in TABLES:
+        marks = ", ".join("?" * len(columns))
+        db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                       ([plain(v) for v in row] for row in rows[table]))
+    db.commit()
+    db.execute("ANALYZE")
+    db.close()
+
+
+async def fill_postgres(url: str, rows: dict[str, list]) -> None:
+    db = await asyncpg.connect(url)
+    for table, columns in TABLES:
+        await db.copy_records_to_table(table, records=rows[table], columns=list(columns))
+    await db.execute("SELECT setval('conversations_id_seq', (SELECT max(id) FROM conversations))")
+    await db.execute("ANALYZE")
+    await db.close()
+
+
+async def fresh_postgres() -> str:
+    admin = await asyncpg.connect(POSTGRES.rsplit("/", 1)[0] + "/postgres")
+    name = POSTGRES.rsplit("/", 1)[1]
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return POSTGRES
+
+
+def timed_command(url: str, since: date, until: date) -> tuple[float, float, str]:
+    """The command's wall time and its CPU time (user + system: what a loaded machine
+    does not inflate), and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_")}
+    env["LEADBOT_DATABASE_URL"] = url
+    started = time.perf_counter()
+    result = subprocess.run([LEADBOT, "report", "--flow", "kitchen-quiz", "--since",
+                             since.isoformat(), "--until", until.isoformat(), "--format",
+                             "json"], capture_output=True, text=True, env=env, timeout=300)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode:
+        raise SystemExit(result.stderr)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu, result.stdout
+
+
+async def timed_function(url: str, query: FunnelQuery) -> float:
+    engine = create_engine(url)
+    async with sessionmaker(engine)() as session:
+        await funnel(session, query)  # warm: connection, caches
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            await funnel(session, query)
+            best = min(best, time.perf_counter() - started)
+    await engine.dispose()
+    return best
+
+
+async def bench(kind: str, prospects: int, folder: str) -> None:
+    url = f"sqlite:///{folder}/report.db" if kind == "sqlite" else await fresh_postgres()
+    orders = await snapshot(url)
+    rows = history(prospects, orders)
+    started = time.perf_counter()
+    if kind == "sqlite":
+        fill_sqlite(f"{folder}/report.db", rows)
+    else:
+        await fill_postgres(url, rows)
+    filled = time.perf_counter() - started
+    until = NOW.date()
+    since = until - timedelta(days=29)
+    command, cpu, output = timed_command(url, since, until)
+    started_people = sum(g["started"] for g in json.loads(output)["groups"])
+    alone = await timed_function(url, FunnelQuery("kitchen-quiz", since, until))
+    by_day = await timed_function(url, FunnelQuery("kitchen-quiz", since, until, by="day"))
+    print(f"{kind}: {len(rows['prospects']):,} prospects, {len(rows['events']):,} events, "
+          f"{len(rows['leads']):,} leads, {len(rows['handoffs']):,} hand-offs "
+          f"(written in {filled:.1f} s)")
+    print(f"  leadbot report, kitchen-quiz, 30 days ({started_people:,} people): "
+          f"{command:.2f} s, {cpu:.2f} s of CPU (the whole command: start, migrations "
+          f"check, query, print)")
+    print(f"  funnel() alone: {alone * 1000:.0f} ms; --by day: {by_day * 1000:.0f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="10,000 prospects")
+    parser.add_argument("--prospects", type=int)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = parser.parse_args()
+    prospects = args.prospects or (10_000 if args.quick else 100_000)
+    with tempfile.TemporaryDirectory() as folder:
+        for kind in (args.only,) if args.only else ("sqlite", "postgresql"):
+            await bench(kind, prospects, folder)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

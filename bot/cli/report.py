@@ -1,0 +1,284 @@
+"""`leadbot report` and `leadbot export leads`: the funnel (storage/funnel.py) and the leads
+(storage/export.py) printed as a terminal table, CSV or JSON. The database and the table
+library are imported when these commands run, not for every `leadbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import re
+import sys
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.funnel import FunnelQuery
+
+FORMATS = ("table", "csv", "json")
+DEFAULT_DAYS = 30
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Cyrillic intact) only with it
+PHONE = re.compile(r"^\+?\d{3,20}$")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell Excel would run as a formula
+
+
+def day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01") from None
+
+
+def add_commands(commands: Any) -> None:
+    report = commands.add_parser("report", help="the funnel of a flow: people per step, "
+                                 "leads, hand-offs (dates in LEADBOT_TIMEZONE)")
+    report.add_argument("--flow", required=True, help="the flow id, e.g. kitchen-quiz")
+    period(report)
+    report.add_argument("--source", help="only people who came by this deep-link source")
+    report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
+                        "variant, language or day")
+    report.add_argument("--format", choices=FORMATS, default="table")
+    report.set_defaults(command=run_report)
+
+    export = commands.add_parser("export", help="export data: `leadbot export leads`")
+    what = export.add_subparsers(dest="export_what", required=True, metavar="WHAT")
+    leads = what.add_parser("leads", help="the leads created in a period, as CSV or JSON")
+    period(leads)
+    leads.add_argument("--flow", help="only this flow's leads")
+    leads.add_argument("--source", help="only leads from this deep-link source")
+    leads.add_argument("--format", choices=("csv", "json"), default="csv")
+    leads.add_argument("--with-contacts", action="store_true",
+                       help="include name, phone and email (the export is recorded)")
+    leads.set_defaults(command=run_export_leads)
+
+
+def period(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=day, metavar="YYYY-MM-DD",
+                        help=f"the first day (default: {DEFAULT_DAYS} days before --until)")
+    parser.add_argument("--until", type=day, metavar="YYYY-MM-DD",
+                        help="the last day, included (default: today)")
+
+
+def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
+    from storage.funnel import DIMENSIONS, FunnelError, FunnelQuery
+
+    by = getattr(args, "by", None)
+    if by is not None and by not in DIMENSIONS:
+        raise FunnelError(f"cannot group by {by!r}: use one of {', '.join(DIMENSIONS)}")
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FunnelError(f"LEADBOT_TIMEZONE: unknown time zone {settings.timezone!r}"
+                          ) from None
+    until = args.until or datetime.now(zone).date()
+    since = args.since or until - timedelta(days=DEFAULT_DAYS - 1)
+    return FunnelQuery(flow=args.flow or "", since=since, until=until,
+                       timezone=settings.timezone, source=args.source,
+                       by=by)
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _report)
+
+
+def run_export_leads(args: argparse.Namespace, settings: Settings) -> int:
+    return _run(args, settings, _export)
+
+
+def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
+    from bot.database import DatabaseError
+    from storage.funnel import FunnelError
+
+    try:
+        asked = query(args, settings)
+        output = asyncio.run(action(settings, asked, args))
+    except (FunnelError, DatabaseError) as error:
+        print(f"leadbot {args.name}: {error}", file=sys.stderr)
+        return 2 if isinstance(error, FunnelError) else 1
+    if isinstance(output, bytes):
+        sys.stdout.buffer.write(output)
+    else:
+        sys.stdout.write(output)
+    sys.stdout.flush()
+    return 0
+
+
+async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
+    from sqlalchemy import select
+
+    from bot.database import open_database
+    from storage.db import sessionmaker
+    from storage.funnel import FunnelError, funnel
+    from storage.models import Conversation, FlowVersion
+
+    engine = await open_database(settings.database_url)
+    try:
+        async with sessionmaker(engine)() as session:
+            known = set((await session.execute(select(FlowVersion.flow_id))).scalars())
+            if asked.flow not in known:
+                known |= set((await session.execute(
+                    select(Conversation.flow_id).distinct())).scalars())
+            if asked.flow not in known:
+                raise FunnelError(f"no flow {asked.flow!r} in the database (flows: "
+                                  f"{', '.join(sorted(known)) or 'none yet'})")
+            result = await funnel(session, asked)
+    finally:
+        await engine.dispose()
+    if args.format == "json":
+        return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    if args.format == "csv":
+        return csv_bytes(["version", "group", "metric", "step", "value"], report_rows(result))
+    return table(result)
+
+
+async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
+    from bot.database import open_database
+    from storage import crypto
+    from storage.db import sessionmaker
+    from storage.export import header as fields
+    from storage.export import leads
+    from storage.funnel import FunnelError
+    from storage.uow import UnitOfWork
+
+    try:
+        crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
+    except crypto.PiiKeyError as error:
+        raise FunnelError(str(error)) from None
+    engine = await open_database(settings.database_url)
+    try:
+        async with UnitOfWork(sessionmaker(engine)) as uow:
+            rows = await leads(uow, asked, with_contacts=args.with_contacts,
+                               now=datetime.now(UTC))
+            await uow.commit()  # the export's event, before anything is printed
+    except crypto.PiiKeyError as error:
+        raise FunnelError(str(error)) from None
+    finally:
+        await engine.dispose()
+    if args.format == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    steps = list(dict.fromkeys(step for row in rows for step in row["answers"]))
+    header = fields(args.with_contacts)
+    flat = [[*(row[k] for k in header), *(row["answers"].get(s) for s in steps)]
+            for row in rows]
+    return csv_bytes(header + [f"answer: {s}" for s in steps], flat, phones=("phone",),
+                     header_names=header)
+
+
+def report_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """The funnel as long rows (version, group, metric, step, value): one a number."""
+    rows: list[list[Any]] = []
+    for g in result["groups"]:
+        def add(metric: str, value: Any, step: str = "", g: dict = g) -> None:
+            rows.append([g["version"], g["group"] or "", metric, step, value])
+        add("started", g["started"])
+        for s in g["steps"]:
+            add("reached", s["reached"], s["step"])
+            add("answered", s["answered"], s["step"])
+            add("drop_off_pct", s["drop_off"], s["step"])
+        for name, value in summary(g):
+            add(name, value)
+    return rows
+
+
+def summary(g: dict[str, Any]) -> list[tuple[str, Any]]:
+    claim, contact = g["time_to_claim"], g["time_to_first_contact"]
+    return [
+        ("consent_given", g["consent"]["given"]),
+        ("consent_declined", g["consent"]["declined"]), ("contact_given", g["contact"]),
+        ("leads", g["leads"]),
+        *((f"temperature_{t}", n) for t, n in g["temperature"].items()),
+        ("target", g["target"]["yes"]), ("non_target", g["target"]["no"]),
+        ("mql", g["mql"]), ("sql", g["sql"]),
+        *((f"outcome_{o}", n) for o, n in g["outcomes"].items()),
+        ("handoffs", g["handoffs"]), ("claimed", g["claimed"]),
+        ("time_to_claim_p50_s", claim["p50"]), ("time_to_claim_p90_s", claim["p90"]),
+        ("first_contact_p50_s", contact["p50"]), ("first_contact_p90_s", contact["p90"]),
+        ("won", g["won"]), ("lost", g["lost"]),
+    ]
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def table(result: dict[str, Any]) -> str:
+    from tabulate import tabulate
+
+    out = [f"{result['flow']}: people who started {result['since']} .. {result['until']} "
+           f"({result['timezone']})" + (f", source {result['source']}"
+                                        if result["source"] else "")]
+    if not result["groups"]:
+        out.append("nobody started this flow in that period")
+    for g in result["groups"]:
+        title = f"version {g['version']}"
+        if g["group"] is not None:
+            title += f" · {result['by']}: {g['group']}"
+        out += ["", f"{title} · started: {g['started']}"]
+        out.append(tabulate(
+            [[s["step"], s["kind"], s["reached"], s["answered"] if s["kind"] not in (
+                "message", "end", "reward", "") else "",
+              "" if s["drop_off"] is None else f"{s['drop_off']:.1f} %"] for s in g["steps"]],
+            headers=["step", "kind", "reached", "answered", "drop-off"],
+            tablefmt="simple", disable_numparse=True, colalign=(
+                "left", "left", "right", "right", "right")))
+        t, o, claim, first = (g["temperature"], g["outcomes"], g["time_to_claim"],
+                              g["time_to_first_contact"])
+        out.append("")
+        out.append(tabulate([
+            ["consent given / declined", f"{g['consent']['given']} / "
+             f"{g['consent']['declined']}"],
+            ["contact given", g["contact"]],
+            ["leads hot / warm / cold", f"{g['leads']}: {t['hot']} / {t['warm']} / "
+             f"{t['cold']}"],
+            ["target / non-target", f"{g['target']['yes']} / {g['target']['no']}"],
+            ["MQL / SQL", f"{g['mql']} / {g['sql']}"],
+            ["hand-off / nurture / close", f"{o['handoff']} / {o['nurture']} / {o['close']}"],
+            ["hand-offs claimed", f"{g['claimed']} of {g['handoffs']}"],
+            ["time to claim p50 / p90", f"{duration(claim['p50'])} / "
+             f"{duration(claim['p90'])}"],
+            ["first contact p50 / p90", f"{duration(first['p50'])} / "
+             f"{duration(first['p90'])}"],
+            ["won / lost", f"{g['won']} / {g['lost']}"],
+        ], tablefmt="plain", disable_numparse=True))
+    return "\n".join(out) + "\n"
+
+
+def cell(value: Any, phone: bool = False) -> Any:
+    """A CSV cell Excel shows as written: a phone stays text (="+7999...": no number, no
+    lost + or leading zero), text that starts like a formula gets a ' (OWASP CSV injection),
+    booleans as yes/no."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        if phone and PHONE.match(value):
+            return f'="{value}"'
+        if value.startswith(FORMULA):
+            return "'" + value
+    return value
+
+
+def csv_bytes(header: list[str], rows: list[list[Any]], phones: tuple[str, ...] = (),
+              header_names: list[str] | None = None) -> bytes:
+    """UTF-8 with a BOM, CRLF line ends: what Excel opens with Cyrillic intact."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([cell(h) for h in header])
+    names = header_names or header
+    phone_columns = {i for i, name in enumerate(names) if name in phones}
+    for row in rows:
+        writer.writerow([cell(v, i in phone_columns) for i, v in enumerate(row)])
+    return (BOM + text.getvalue()).encode("utf-8")

@@ -1,0 +1,130 @@
+"""What the CRMs are sent, built from the lead when sent (storage.crm.facts), never stored:
+the signed webhook's versioned JSON, and the plain words a CRM shows (a title, comments).
+
+Contacts (name, phone, email) are included only while the prospect's consent to processing
+is in force; after erasure they are gone from the lead, so nothing can carry them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.crm import LeadFacts
+
+VERSION = 1  # of the webhook's JSON: raised when a field changes meaning or goes
+SIGNATURE_HEADER = "X-Leadbot-Signature"
+DELIVERY_HEADER = "X-Leadbot-Delivery"
+TIMESTAMP_HEADER = "X-Leadbot-Timestamp"
+EVENT_HEADER = "X-Leadbot-Event"
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def seconds(start: Any, end: Any) -> int | None:
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return int((end - start).total_seconds())
+    return None
+
+
+def contact(facts: LeadFacts) -> dict[str, str | None] | None:
+    """Name, phone, email: only with consent to processing in force, and only what is kept."""
+    lead = facts.lead
+    if "processing" not in facts.consents or lead.get("erased_at"):
+        return None
+    found = {k: lead.get(k) for k in ("name", "phone", "email")}
+    return found if any(found.values()) else None
+
+
+def price(facts: LeadFacts) -> float | None:
+    value = facts.conversation["results"].get("price")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def body(event: str, delivery_id: str, facts: LeadFacts, data: dict[str, Any],
+         now: datetime) -> dict[str, Any]:
+    """The webhook's JSON, version VERSION (the README documents every field)."""
+    lead, conversation, handoff = facts.lead, facts.conversation, facts.handoff
+    timings = None
+    if handoff is not None:
+        submitted = handoff.get("submitted_at")
+        timings = {
+            "submitted_at": iso(submitted), "claimed_at": iso(handoff.get("claimed_at")),
+            "first_contact_at": iso(handoff.get("first_contact_at")),
+            "status": handoff.get("status"), "status_at": iso(handoff.get("status_at")),
+            "lost_reason": handoff.get("lost_reason"), "route": handoff.get("route"),
+            "manager_id": handoff.get("claimed_by"),
+            "manager_name": handoff.get("claimed_by_name"),
+            "seconds_to_claim": seconds(submitted, handoff.get("claimed_at")),
+            "seconds_to_first_contact": seconds(submitted, handoff.get("first_contact_at"))}
+    return {
+        "version": VERSION, "event": event, "delivery_id": delivery_id,
+        "timestamp": int(now.timestamp()), "data": data,
+        "lead": {
+            "id": lead["id"], "status": lead.get("status"),
+            "flow": {"id": conversation["flow_id"], "version": conversation["flow_version"],
+                     "variant": conversation.get("variant")},
+            "source": conversation.get("source"), "language": conversation.get("language"),
+            "answers": facts.answers,
+            "score": lead.get("score"),
+            "breakdown": lead.get("breakdown") or [],
+            "temperature": lead.get("temperature"), "mql": lead.get("mql"),
+            "sql": lead.get("sql"), "target": lead.get("target"),
+            "outcome": lead.get("outcome"), "tags": lead.get("tags") or [],
+            "discount": lead.get("discount"), "reward_code": lead.get("reward_code"),
+            "price": price(facts),
+            "contact": contact(facts),
+            "started_at": iso(conversation.get("started_at")),
+            "qualified_at": iso(lead.get("qualified_at")),
+            "erased_at": iso(lead.get("erased_at")),
+            "handoff": timings,
+        },
+    }
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"),
+                      default=str).encode()
+
+
+def signature(secret: str, raw: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of the raw body>`, as X-Leadbot-Signature carries it."""
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def title(facts: LeadFacts) -> str:
+    """A CRM record's title: nothing personal in it (erasure need not find it)."""
+    lead = facts.lead
+    temperature = lead.get("temperature") or "new"
+    return f"{facts.conversation['flow_id']}: {temperature} lead {marker(lead['id'])}"
+
+
+def marker(lead_id: int) -> str:
+    """leadbot's lead id as a CRM's search finds it: `[leadbot-12]` (never `-123`)."""
+    return f"[leadbot-{lead_id}]"
+
+
+def comments(facts: LeadFacts) -> str:
+    """Answers with their points, score, temperature, MQL / SQL, price, status: the lead as
+    a manager reads it in the CRM."""
+    lead = facts.lead
+    lines = [f"{a['label']} ({a['points']:+d})" if a.get("points") else str(a["label"])
+             for a in facts.answers]
+    yes = {True: "yes", False: "no", None: "—"}
+    summary = [f"Score {lead.get('score')} · {lead.get('temperature') or '—'} · "
+               f"MQL {yes[lead.get('mql')]} · SQL {yes[lead.get('sql')]} · "
+               f"target {yes[lead.get('target')]}"]
+    if price(facts) is not None:
+        summary.append(f"Price {price(facts):,.0f}")
+    if lead.get("discount"):
+        summary.append(f"Discount {lead['discount']:g} %"
+                       + (f" · code {lead['reward_code']}" if lead.get("reward_code") else ""))
+    conversation = facts.conversation
+    summary.append(f"{conversation['flow_id']} v{conversation['flow_version']} · "
+                   f"source {conversation.get('source') or '—'} · status {lead.get('status')}")
+    return "\n".join(["Answers:", *lines, "", *summary])

@@ -1,0 +1,94 @@
+"""Which CRM targets the settings turn on, checked before the bot starts: a webhook URL
+without its secret (deliveries nobody could verify), a URL that is not http(s), a broken
+mapping file: each stops the start with one line naming the setting or field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from bot.crm.amocrm import AmoCrmTarget
+from bot.crm.bitrix24 import Bitrix24Target
+from bot.crm.http import CrmLimits, Delivered, Job
+from bot.crm.webhook import WebhookTarget
+from bot.settings import Settings
+from dialogs.rules.crm import CrmMapping, CrmMappingError
+
+
+class CrmConfigError(ValueError):
+    """CRM settings that cannot be used: one line for the operator."""
+
+
+class Target(Protocol):
+    name: str
+
+    async def deliver(self, job: Job) -> Delivered: ...
+
+    async def close(self) -> None: ...
+
+
+def _url(name: str, value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CrmConfigError(f"{name}: not an http(s) URL")
+    return value.strip()
+
+
+def mapping_from(settings: Settings, steps: Collection[str] = ()) -> CrmMapping:
+    if settings.crm_file is None:
+        return CrmMapping()
+    try:
+        text = settings.crm_file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CrmConfigError(f"LEADBOT_CRM_FILE {settings.crm_file}: "
+                             f"{error.strerror}") from None
+    try:
+        return CrmMapping.from_yaml(text, f"LEADBOT_CRM_FILE {settings.crm_file}", steps)
+    except CrmMappingError as error:
+        raise CrmConfigError(str(error)) from None
+
+
+def targets_from(settings: Settings, limits: CrmLimits | None = None,
+                 steps: Collection[str] = ()) -> list[Target]:
+    """The configured targets (none: an empty list). Raises CrmConfigError."""
+    limits = limits or CrmLimits()
+    mapping = mapping_from(settings, steps)
+    found: list[Target] = []
+    if settings.webhook_url:
+        url = _url("LEADBOT_WEBHOOK_URL", settings.webhook_url)
+        if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
+            raise CrmConfigError("LEADBOT_WEBHOOK_URL is set without LEADBOT_WEBHOOK_SECRET: "
+                                 "leads are never sent unsigned (set a long random secret; "
+                                 "for Telegram's webhook mode the settings are now "
+                                 "LEADBOT_TELEGRAM_WEBHOOK_URL / _SECRET)")
+        found.append(WebhookTarget(url, settings.webhook_secret.get_secret_value(), limits))
+    if settings.bitrix24_webhook_url is not None:
+        url = _url("LEADBOT_BITRIX24_WEBHOOK_URL",
+                   settings.bitrix24_webhook_url.get_secret_value())
+        found.append(Bitrix24Target(url, mapping.bitrix24, limits))
+    if settings.amocrm_url or settings.amocrm_token:
+        if not settings.amocrm_url or settings.amocrm_token is None:
+            raise CrmConfigError("amoCRM needs both LEADBOT_AMOCRM_URL and "
+                                 "LEADBOT_AMOCRM_TOKEN")
+        url = _url("LEADBOT_AMOCRM_URL", settings.amocrm_url)
+        found.append(AmoCrmTarget(url, settings.amocrm_token.get_secret_value(),
+                                  mapping.amocrm, limits))
+    return found
+
+
+def check_telegram_webhook(settings: Settings) -> None:
+    """`leadbot run --webhook` after the rename: LEADBOT_WEBHOOK_URL used to be Telegram's.
+    Set alone, it now means "post leads there": starting would send leads to the bot's own
+    Telegram endpoint, so the start is refused, naming the rename."""
+    if settings.telegram_webhook_url:
+        return
+    if settings.webhook_url:
+        raise CrmConfigError(
+            "LEADBOT_TELEGRAM_WEBHOOK_URL is not set, but LEADBOT_WEBHOOK_URL is: Telegram's "
+            "webhook settings were renamed to LEADBOT_TELEGRAM_WEBHOOK_URL and "
+            "LEADBOT_TELEGRAM_WEBHOOK_SECRET; LEADBOT_WEBHOOK_URL / _SECRET now name the "
+            "signed CRM webhook (README, Upgrading). Rename yours, then start again")
+    raise CrmConfigError("LEADBOT_TELEGRAM_WEBHOOK_URL is not set (the public https URL of "
+                         "this bot)")

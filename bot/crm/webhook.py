@@ -1,0 +1,36 @@
+"""The signed webhook (LEADBOT_WEBHOOK_URL, LEADBOT_WEBHOOK_SECRET): every event POSTed as
+payload.py's versioned JSON, with X-Leadbot-Signature (`sha256=` + the HMAC-SHA256 of the
+raw body under the secret), X-Leadbot-Delivery (the delivery id: the same on every retry,
+so the receiver can drop a repeat), X-Leadbot-Timestamp and X-Leadbot-Event.
+
+Any 2xx is success. 429, 408, 5xx and timeouts are tried again later; any other answer is
+a refusal (the receiver's choice, recorded as failed).
+"""
+
+from __future__ import annotations
+
+from bot.crm import payload
+from bot.crm.http import Client, CrmLimits, Delivered, Job, Throttle
+
+
+class WebhookTarget:
+    name = "webhook"
+
+    def __init__(self, url: str, secret: str, limits: CrmLimits) -> None:
+        self.url, self.secret = url, secret
+        self.client = Client(Throttle(limits.webhook_rate, limits.webhook_burst),
+                             limits.timeout)
+
+    async def deliver(self, job: Job) -> Delivered:
+        data = payload.body(job.event, job.key, job.facts, job.data, job.now)
+        raw = payload.encode(data)
+        status, _ = await self.client.call("POST", self.url, body=raw, headers={
+            "Content-Type": "application/json",
+            payload.SIGNATURE_HEADER: payload.signature(self.secret, raw),
+            payload.DELIVERY_HEADER: job.key,
+            payload.TIMESTAMP_HEADER: str(data["timestamp"]),
+            payload.EVENT_HEADER: job.event})
+        return Delivered(answer=f"HTTP {status}")
+
+    async def close(self) -> None:
+        await self.client.close()

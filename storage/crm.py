@@ -1,0 +1,177 @@
+"""Leads into the sales team's CRM, the storage side: the delivery rows written in the
+lead's transaction (`note`), the queries of the worker (bot/crm/worker.py), the CRM's own
+ids (`crm_links`), and one lead read whole for a payload (`facts`).
+
+Which targets are configured is the process's (like the PII key: storage/crypto.py):
+`configure` is called by bootstrap; with none, `note` writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from storage.models import Answer, Conversation, CrmDelivery, CrmLink, Handoff, Lead
+from storage.uow import UnitOfWork
+
+EVENTS = ("qualified", "handoff", "claimed", "status", "erased")
+_targets: tuple[str, ...] = ()
+
+
+def configure(targets: tuple[str, ...] | list[str]) -> None:
+    global _targets
+    _targets = tuple(targets)
+
+
+def targets() -> tuple[str, ...]:
+    return _targets
+
+
+def note(uow: UnitOfWork, lead_id: int | None, event: str, now: datetime,
+         **data: Any) -> None:
+    """A delivery row per configured target, in the caller's transaction. `data` must hold
+    nothing personal (a status, a reason): the payload is built from the lead when sent."""
+    assert event in EVENTS, event
+    if lead_id is None:
+        return
+    for target in _targets:
+        uow.stage(CrmDelivery, target=target, lead_id=lead_id, event=event, data=data,
+                  not_before=now, created_at=now)
+
+
+async def due(uow: UnitOfWork, now: datetime, limit: int = 200) -> list[CrmDelivery]:
+    """Pending rows that may go now: per target and lead only the oldest (events in order)."""
+    session = uow.session
+    assert session is not None
+    earlier = aliased(CrmDelivery)
+    blocked = exists().where(and_(earlier.target == CrmDelivery.target,
+                                  earlier.lead_id == CrmDelivery.lead_id,
+                                  earlier.status == "pending", earlier.id < CrmDelivery.id))
+    result = await session.execute(
+        select(CrmDelivery).where(CrmDelivery.status == "pending",
+                                  CrmDelivery.not_before <= now, ~blocked)
+        .order_by(CrmDelivery.id).limit(limit))
+    return list(result.scalars())
+
+
+async def next_due(uow: UnitOfWork) -> datetime | None:
+    session = uow.session
+    assert session is not None
+    return await session.scalar(select(func.min(CrmDelivery.not_before)).where(
+        CrmDelivery.status == "pending"))
+
+
+async def attempt(uow: UnitOfWork, row_id: int, now: datetime,
+                  lease: timedelta) -> int | None:
+    """Counts a try before it is made (committed by the caller first): after a crash the
+    row says a CRM may have it. The row is also leased (not due again for `lease`), and
+    only if it is due now: of two processes that picked it, one gets it. Returns the
+    attempts before this one (None: not ours to try)."""
+    session = uow.session
+    assert session is not None
+    result = await session.execute(
+        update(CrmDelivery).where(CrmDelivery.id == row_id, CrmDelivery.status == "pending",
+                                  CrmDelivery.not_before <= now)
+        .values(attempts=CrmDelivery.attempts + 1, not_before=now + lease))
+    if not result.rowcount:
+        return None
+    attempts = await session.scalar(select(CrmDelivery.attempts).where(
+        CrmDelivery.id == row_id))
+    return int(attempts or 1) - 1
+
+
+async def prune(uow: UnitOfWork, before: datetime) -> int:
+    """Sent and failed rows older than `before` (the pruning job): nothing waits on them."""
+    session = uow.session
+    assert session is not None
+    result = await session.execute(delete(CrmDelivery).where(
+        CrmDelivery.status.in_(("sent", "failed")), CrmDelivery.created_at < before))
+    return result.rowcount or 0
+
+
+async def pending_count(uow: UnitOfWork, target: str | None = None) -> int:
+    session = uow.session
+    assert session is not None
+    query = select(func.count()).select_from(CrmDelivery).where(
+        CrmDelivery.status == "pending")
+    if target is not None:
+        query = query.where(CrmDelivery.target == target)
+    return int(await session.scalar(query) or 0)
+
+
+async def alerted(uow: UnitOfWork, target: str) -> bool:
+    """Whether the managers were already told about this target's current failure."""
+    session = uow.session
+    assert session is not None
+    return bool(await session.scalar(select(exists().where(
+        CrmDelivery.target == target, CrmDelivery.status == "pending",
+        CrmDelivery.alerted.is_(True)))))
+
+
+async def link(uow: UnitOfWork, lead_id: int, target: str) -> CrmLink | None:
+    session = uow.session
+    assert session is not None
+    return await session.get(CrmLink, (lead_id, target))
+
+
+async def remember(uow: UnitOfWork, lead_id: int, target: str, remote_id: str,
+                   contact_id: str | None, now: datetime) -> None:
+    found = await link(uow, lead_id, target)
+    if found is None:
+        uow.session.add(CrmLink(lead_id=lead_id, target=target, remote_id=remote_id,
+                                contact_id=contact_id, created_at=now))
+    else:
+        found.remote_id = remote_id
+        found.contact_id = contact_id or found.contact_id
+
+
+async def finish(uow: UnitOfWork, row_id: int, **values: Any) -> None:
+    session = uow.session
+    assert session is not None
+    await session.execute(update(CrmDelivery).where(CrmDelivery.id == row_id)
+                          .values(**values))
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """One lead as a payload needs it, read in one transaction (plain values)."""
+
+    lead: dict[str, Any]
+    conversation: dict[str, Any]
+    answers: list[dict[str, Any]]  # the last answer per step, in the order given
+    handoff: dict[str, Any] | None
+    consents: dict[str, str] = field(default_factory=dict)  # in force on the conversation
+
+
+async def facts(uow: UnitOfWork, lead_id: int) -> LeadFacts | None:
+    session = uow.session
+    assert session is not None
+    lead = await session.get(Lead, lead_id)
+    if lead is None:
+        return None
+    conversation = await session.get(Conversation, lead.conversation_id)
+    assert conversation is not None
+    rows = (await session.execute(select(Answer).where(
+        Answer.conversation_id == conversation.id).order_by(Answer.id))).scalars()
+    last: dict[str, Answer] = {}
+    for row in rows:  # going back and answering again adds a row: the last one counts
+        last.pop(row.step, None)
+        last[row.step] = row
+    handoff = (await session.execute(select(Handoff).where(Handoff.lead_id == lead_id))
+               ).scalar_one_or_none()
+    state = conversation.state or {}
+    return LeadFacts(
+        lead=lead.model_dump(exclude={"phone_hash"}),
+        conversation={"id": conversation.id, "flow_id": conversation.flow_id,
+                      "flow_version": conversation.flow_version,
+                      "source": conversation.source, "language": state.get("language"),
+                      "variant": state.get("variant"), "started_at": conversation.started_at,
+                      "results": dict(state.get("results") or {})},
+        answers=[{"step": a.step, "value": a.value, "label": a.label, "points": a.points}
+                 for a in last.values()],
+        handoff=handoff.model_dump(exclude={"card_text", "card_id"}) if handoff else None,
+        consents=dict(state.get("consents") or {}))

@@ -1,0 +1,111 @@
+"""`leadbot export leads`: the leads of a period as rows, for a spreadsheet or a CRM import.
+
+Contacts (name, phone, email) only when asked for, and each such export leaves an `export`
+event (when, how many rows, which period; never the contacts themselves). An erased
+(anonymised) lead exports no personal data: no contacts, free-text answers as erasure left
+them ("[erased]").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.funnel import NONE, FunnelQuery
+from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
+from storage.uow import UnitOfWork
+
+OPERATOR = 0  # the user id an operator's own events (an export) are recorded under
+CONTACTS = ("name", "phone", "email")
+
+
+async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
+                now: datetime) -> list[dict[str, Any]]:
+    """The leads created in the period (`period.flow` and `.source` filter when set), oldest
+    first; answers are the last one given at each step."""
+    session = uow.session
+    assert session is not None
+    start, end = period.bounds()
+    where = [Lead.created_at >= start, Lead.created_at < end]
+    if period.flow:
+        where.append(Lead.flow_id == period.flow)
+    if period.source is not None:
+        where.append(Lead.source == period.source)
+    result = await session.execute(
+        select(Lead, Conversation.started_at, Prospect.language, Handoff)
+        .join(Conversation, Conversation.id == Lead.conversation_id)
+        .join(Prospect, Prospect.user_id == Lead.user_id)
+        .outerjoin(Handoff, Handoff.lead_id == Lead.id)
+        .where(*where).order_by(Lead.created_at, Lead.id))
+    found = result.all()
+    answers = await _answers(uow, [lead.conversation_id for lead, *_ in found])
+    rows = [_row(lead, started, language, handoff, answers.get(lead.conversation_id, {}),
+                 with_contacts) for lead, started, language, handoff in found]
+    if with_contacts:
+        uow.stage(Event, user_id=OPERATOR, kind="export", data={
+            "what": "leads", "rows": len(rows), "with_contacts": True,
+            "since": period.since.isoformat(), "until": period.until.isoformat(),
+            "flow": period.flow or None, "source": period.source}, created_at=now)
+    return rows
+
+
+async def _answers(uow: UnitOfWork, conversations: list[int]) -> dict[int, dict[str, str]]:
+    """conversation -> {step: label of the last answer there}, in the order first answered."""
+    session = uow.session
+    assert session is not None
+    answered: dict[int, dict[str, str]] = {}
+    for chunk in range(0, len(conversations), 500):
+        result = await session.execute(
+            select(Answer.conversation_id, Answer.step, Answer.label)
+            .where(Answer.conversation_id.in_(conversations[chunk:chunk + 500]))
+            .order_by(Answer.conversation_id, Answer.id))
+        for conversation, step, label in result:
+            answered.setdefault(conversation, {})[step] = label
+    return answered
+
+
+def header(with_contacts: bool) -> list[str]:
+    """The fields of a row (without `answers`), in order: a CSV's header with no rows."""
+    blank = Lead(id=0, conversation_id=0, user_id=0, flow_id="", flow_version=0)
+    row = _row(blank, datetime.min, None, None, {}, with_contacts)
+    return [field for field in row if field != "answers"]
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _minutes(since: datetime | None, until: datetime | None) -> float | None:
+    if since is None or until is None:
+        return None
+    return round((until - since).total_seconds() / 60, 1)
+
+
+def _row(lead: Lead, started: datetime, language: str | None, handoff: Handoff | None,
+         answers: dict[str, str], with_contacts: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "lead_id": lead.id, "created_at": _time(lead.created_at),
+        "started_at": _time(started), "flow": lead.flow_id, "version": lead.flow_version,
+        "source": lead.source, "variant": NONE, "language": language,
+        "score": lead.score, "temperature": lead.temperature, "target": lead.target,
+        "mql": lead.mql, "sql": lead.sql, "outcome": lead.outcome, "status": lead.status,
+        "qualified_at": _time(lead.qualified_at),
+        "handed_off_at": _time(handoff.created_at) if handoff else None,
+        "claimed_at": _time(handoff.claimed_at) if handoff else None,
+        "minutes_to_claim": _minutes(handoff.created_at, handoff.claimed_at)
+        if handoff else None,
+        "first_contact_at": _time(handoff.first_contact_at) if handoff else None,
+        "minutes_to_first_contact": _minutes(handoff.created_at, handoff.first_contact_at)
+        if handoff else None,
+        "handoff_status": handoff.status if handoff else None,
+        "handoff_status_at": _time(handoff.status_at) if handoff else None,
+        "lost_reason": handoff.lost_reason if handoff else None,
+        "erased": lead.erased_at is not None,
+        "answers": answers,
+    }
+    if with_contacts:
+        erased = lead.erased_at is not None
+        row.update({field: None if erased else getattr(lead, field) for field in CONTACTS})
+    return row

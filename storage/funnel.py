@@ -1,0 +1,289 @@
+"""The marketer's funnel: unique people per flow, version and step, from what is recorded.
+
+One function, `funnel(session, FunnelQuery(...))`, used by `leadbot report` and the
+dashboard alike, so both show the same numbers. It returns plain JSON-serialisable data:
+
+    {
+      "flow": "kitchen-quiz", "since": "2026-11-01", "until": "2026-11-30",  # inclusive
+      "timezone": "Europe/Moscow", "source": null, "by": "source",           # or null
+      "groups": [                                       # per flow version, then `by` value
+        {"version": 1, "group": "instagram",            # "—": none recorded; null: no `by`
+         "started": 120,                                # unique people who started
+         "steps": [{"step": "intro", "kind": "message", "reached": 120, "answered": 0,
+                    "drop_off": null}, ...],            # in flow order; drop_off: percent
+                                                        # lost since the step before
+         "consent": {"given": 40, "declined": 3},
+         "contact": 38,                                 # gave a phone / email / name
+         "leads": 45,
+         "temperature": {"hot": 10, "warm": 20, "cold": 15},
+         "target": {"yes": 40, "no": 5}, "mql": 30, "sql": 10,
+         "outcomes": {"handoff": 10, "nurture": 20, "close": 15},
+         "handoffs": 10, "claimed": 9,
+         "time_to_claim": {"count": 9, "p50": 240.0, "p90": 1800.0},       # seconds
+         "time_to_first_contact": {"count": 7, "p50": 600.0, "p90": 3600.0},
+         "won": 3, "lost": 2},
+        ...]
+    }
+
+Who counts: the people whose conversation with the flow STARTED between `since` and
+`until` (dates in the operator's time zone, LEADBOT_TIMEZONE; `until` included), and
+everything they did in those conversations, whenever they did it. Every number is of
+distinct people (user ids), not events: a prospect who goes back and answers a question
+again, or restarts the quiz, counts once. Time to claim and to first contact are measured
+from the hand-off (the card posted) to the claim / to the first contact, per hand-off.
+
+Grouping dimensions are the table DIMENSIONS: a new one (variants) is one line there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import String, and_, case, distinct, func, literal, null, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from dialogs.rules.funnel import drop_off, step_order, timing
+from storage.db import READ_ONLY
+from storage.models import Conversation, Event, FlowVersion, Handoff, Lead, Prospect
+
+NONE = "—"  # the group of conversations with no value for the dimension (no source)
+MAX_DAYS = 400  # `by day` over more days than this: ask for a shorter range
+
+
+@dataclass(frozen=True)
+class FunnelQuery:
+    flow: str
+    since: date
+    until: date  # included
+    timezone: str = "UTC"
+    source: str | None = None  # only conversations from this deep-link source
+    by: str | None = None  # a key of DIMENSIONS
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start of `since`, start of the day after `until`) in UTC."""
+        zone = ZoneInfo(self.timezone)
+        return (_midnight(self.since, zone), _midnight(self.until + timedelta(days=1), zone))
+
+
+class FunnelError(ValueError):
+    """A query that cannot be answered (bad dimension, dates the wrong way round)."""
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _day(query: FunnelQuery) -> ColumnElement:
+    """The local date a conversation started on, as a CASE over the days' UTC bounds:
+    the same SQL on SQLite and PostgreSQL, and right across daylight-saving changes."""
+    zone = ZoneInfo(query.timezone)
+    days = (query.until - query.since).days + 1
+    if days > MAX_DAYS:
+        raise FunnelError(f"--by day over {days} days: give a range of at most {MAX_DAYS}")
+    whens = [(Conversation.started_at < _midnight(query.since + timedelta(days=i + 1), zone),
+              literal((query.since + timedelta(days=i)).isoformat(), String)) for i in range(days)]
+    return case(*whens, else_=literal(NONE, String))
+
+
+@dataclass(frozen=True)
+class Dimension:
+    value: Callable[[FunnelQuery], ColumnElement]  # a conversation's group, in SQL
+    prospect: bool = False  # the value is the prospect's: join prospects
+
+
+# How conversations are grouped. Adding a dimension is one line (variants, once
+# conversations record one: `"variant": Dimension(lambda q: Conversation.variant)`).
+DIMENSIONS: dict[str, Dimension] = {
+    "source": Dimension(lambda q: Conversation.source),
+    "version": Dimension(lambda q: null()),  # every group is per version already
+    "variant": Dimension(lambda q: null()),  # until conversations record one: one group
+    "language": Dimension(lambda q: Prospect.language, prospect=True),
+    "day": Dimension(_day),
+}
+
+
+async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
+    """The funnel of one flow (see the module's docstring for the result's shape)."""
+    if query.by is not None and query.by not in DIMENSIONS:
+        raise FunnelError(f"cannot group by {query.by!r}: use one of "
+                          f"{', '.join(DIMENSIONS)}")
+    if query.until < query.since:
+        raise FunnelError(f"--until {query.until} is before --since {query.since}")
+    try:
+        ZoneInfo(query.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FunnelError(f"unknown time zone {query.timezone!r}") from None
+    # on SQLite, no write lock while counting (when the session has not begun already)
+    if not session.in_transaction():
+        await session.connection(execution_options={READ_ONLY: True})
+    start, end = query.bounds()
+    dimension = DIMENSIONS[query.by] if query.by else Dimension(lambda q: null())
+    group = dimension.value(query)
+    where = [Conversation.flow_id == query.flow, Conversation.started_at >= start,
+             Conversation.started_at < end]
+    if query.source is not None:
+        where.append(Conversation.source == query.source)
+    cohort = (select(Conversation.id.label("id"), Conversation.user_id.label("user_id"),
+                     Conversation.flow_version.label("version"), group.label("grp"))
+              .select_from(Conversation))
+    if dimension.prospect:
+        cohort = cohort.join(Prospect, Prospect.user_id == Conversation.user_id)
+    cohort = cohort.where(*where).cte("cohort")
+    if session.get_bind().dialect.name == "postgresql":
+        # room to count distinct people in memory, this transaction only (default 4 MB:
+        # a month of a busy flow sorts on disk)
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    keys = (cohort.c.version, cohort.c.grp)
+    groups: dict[tuple[int, Any], dict[str, Any]] = {}
+
+    def row(version: int, grp: Any) -> dict[str, Any]:
+        key = (version, grp)
+        if key not in groups:
+            groups[key] = _empty(version, grp, query.by)
+        return groups[key]
+
+    started = await session.execute(
+        select(*keys, func.count(distinct(cohort.c.user_id))).group_by(*keys))
+    for version, grp, count in started:
+        row(version, grp)["started"] = count
+
+    touched: dict[tuple[int, Any], dict[tuple[str, str], int]] = defaultdict(dict)
+    steps = await session.execute(
+        select(*keys, Event.kind, Event.step, func.count(distinct(Event.user_id)))
+        .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
+        .where(Event.kind.in_(("step", "answer")))
+        .group_by(*keys, Event.kind, Event.step))
+    for version, grp, kind, step, count in steps:
+        touched[(version, grp)][(kind, step)] = count
+
+    consent = and_(Event.kind == "consent",
+                   Event.data["purpose"].as_string() == "processing")
+    people = await session.execute(
+        select(*keys,
+               func.count(distinct(case((consent, Event.user_id)))),
+               func.count(distinct(case((Event.kind == "contact", Event.user_id)))))
+        .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
+        .where(or_(Event.kind == "contact", Event.kind == "consent"))
+        .group_by(*keys))
+    for version, grp, given, contact in people:
+        r = row(version, grp)
+        r["consent"]["given"], r["contact"] = given, contact
+
+    await _leads(session, cohort, keys, row)
+    await _handoffs(session, cohort, keys, row)
+
+    definitions = await _definitions(session, query.flow, {v for v, _ in groups})
+    for (version, grp), r in groups.items():
+        _steps(r, definitions.get(version), touched.get((version, grp), {}))
+    ordered = sorted(groups.values(), key=lambda r: (r["version"], _sortable(r["group"])))
+    return {"flow": query.flow, "since": query.since.isoformat(),
+            "until": query.until.isoformat(), "timezone": query.timezone,
+            "source": query.source, "by": query.by, "groups": ordered}
+
+
+def _empty(version: int, grp: Any, by: str | None) -> dict[str, Any]:
+    group = None if by in (None, "version") else (NONE if grp is None else str(grp))
+    return {"version": version, "group": group, "started": 0, "steps": [],
+            "consent": {"given": 0, "declined": 0}, "contact": 0, "leads": 0,
+            "temperature": {"hot": 0, "warm": 0, "cold": 0}, "target": {"yes": 0, "no": 0},
+            "mql": 0, "sql": 0, "outcomes": {"handoff": 0, "nurture": 0, "close": 0},
+            "handoffs": 0, "claimed": 0, "time_to_claim": timing(()),
+            "time_to_first_contact": timing(()), "won": 0, "lost": 0}
+
+
+def _sortable(group: str | None) -> tuple[bool, str]:
+    return (group == NONE, group or "")
+
+
+def _people(condition: ColumnElement, user: ColumnElement) -> ColumnElement:
+    return func.count(distinct(case((condition, user))))
+
+
+async def _leads(session: AsyncSession, cohort: Any, keys: tuple, row: Callable) -> None:
+    columns = {
+        "leads": Lead.id.is_not(None),
+        "hot": Lead.temperature == "hot", "warm": Lead.temperature == "warm",
+        "cold": Lead.temperature == "cold",
+        "yes": Lead.target.is_(True), "no": Lead.target.is_(False),
+        "mql": Lead.mql.is_(True), "sql": Lead.sql.is_(True),
+        "handoff": Lead.outcome == "handoff", "nurture": Lead.outcome == "nurture",
+        "close": Lead.outcome == "close",
+    }
+    result = await session.execute(
+        select(*keys, *(_people(c, Lead.user_id) for c in columns.values()))
+        .select_from(Lead).join(cohort, Lead.conversation_id == cohort.c.id)
+        .group_by(*keys))
+    for version, grp, *counts in result:
+        r = row(version, grp)
+        found = dict(zip(columns, counts, strict=True))
+        r["leads"], r["mql"], r["sql"] = found["leads"], found["mql"], found["sql"]
+        r["temperature"] = {t: found[t] for t in ("hot", "warm", "cold")}
+        r["target"] = {t: found[t] for t in ("yes", "no")}
+        r["outcomes"] = {o: found[o] for o in ("handoff", "nurture", "close")}
+
+
+async def _handoffs(session: AsyncSession, cohort: Any, keys: tuple, row: Callable) -> None:
+    result = await session.execute(
+        select(*keys, Handoff.user_id, Handoff.created_at, Handoff.claimed_at,
+               Handoff.first_contact_at, Handoff.status)
+        .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id))
+    seen: dict[tuple[int, Any], dict[str, set[int]]] = defaultdict(
+        lambda: {"handoffs": set(), "claimed": set(), "won": set(), "lost": set()})
+    claims: dict[tuple[int, Any], list[float]] = defaultdict(list)
+    contacts: dict[tuple[int, Any], list[float]] = defaultdict(list)
+    for version, grp, user, handed, claimed, contacted, status in result:
+        people = seen[(version, grp)]
+        people["handoffs"].add(user)
+        if claimed is not None:
+            people["claimed"].add(user)
+            claims[(version, grp)].append((claimed - handed).total_seconds())
+        if contacted is not None:
+            contacts[(version, grp)].append((contacted - handed).total_seconds())
+        if status in ("won", "lost"):
+            people[status].add(user)
+    for key, people in seen.items():
+        r = row(*key)
+        for name, users in people.items():
+            r[name] = len(users)
+        r["time_to_claim"] = timing(claims[key])
+        r["time_to_first_contact"] = timing(contacts[key])
+
+
+async def _definitions(session: AsyncSession, flow: str, versions: set[int]
+                       ) -> dict[int, dict[str, Any]]:
+    if not versions:
+        return {}
+    result = await session.execute(select(FlowVersion.version, FlowVersion.definition).where(
+        FlowVersion.flow_id == flow, FlowVersion.version.in_(versions)))
+    return dict(result.all())
+
+
+def _steps(r: dict[str, Any], definition: dict[str, Any] | None,
+           touched: dict[tuple[str, str], int]) -> None:
+    """The group's steps in flow order (steps no longer in the definition after them)."""
+    order = step_order(definition or {})
+    known = {step for step, _ in order}
+    order += [(step, "") for kind, step in sorted(touched, key=lambda k: k[1] or "")
+              if kind == "step" and step not in known and not known.add(step)]
+    previous = None
+    consent_steps = {step for step, kind in order if kind == "consent"}
+    answered_consent = 0
+    contact_steps = [step for step, kind in order if kind == "contact"]
+    for step, kind in order:
+        reached = touched.get(("step", step), 0)
+        answered = touched.get(("answer", step), 0)
+        if contact_steps == [step]:  # a contact is recorded as given, not as an answer
+            answered = r["contact"]
+        if step in consent_steps:
+            answered_consent = max(answered_consent, answered)
+        r["steps"].append({"step": step, "kind": kind, "reached": reached,
+                           "answered": answered, "drop_off": drop_off(previous, reached)})
+        previous = reached
+    # Declining is an answer at the consent step that grants nothing.
+    r["consent"]["declined"] = max(0, answered_consent - r["consent"]["given"])

@@ -1,0 +1,324 @@
+"""The CRM worker and clients against fake Bitrix24, amoCRM and webhook servers (aiohttp on
+127.0.0.1, tests/fakes/crm.py) that keep their rate limits and fail on demand: retries,
+refusals, the look-up after an ambiguous failure, a burst within every rate limit, the
+managers told once, and the signature."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.cli.crm import sample
+from bot.crm import payload
+from bot.crm.amocrm import AmoCrmTarget
+from bot.crm.bitrix24 import Bitrix24Target
+from bot.crm.http import CrmLimits, Job
+from bot.crm.webhook import WebhookTarget
+from bot.crm.worker import Backoff, Worker
+from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
+from storage import crm
+from storage.models import (
+    Answer,
+    Conversation,
+    CrmDelivery,
+    CrmLink,
+    Event,
+    Lead,
+    OutboxMessage,
+    Prospect,
+    utcnow,
+)
+from storage.uow import UnitOfWork
+from tests.fakes.crm import FakeAmoCrm, FakeBitrix24, FakeWebhook
+
+SCALE = 2.0  # the fakes and the clients' limits sped up alike
+LIMITS = CrmLimits().scaled(SCALE, timeout=1.0)
+FAST = Backoff(first=0.05, cap=0.2)
+GROUP = -100500
+
+
+@pytest.fixture(autouse=True)
+def no_targets():
+    yield
+    crm.configure(())
+
+
+@pytest.fixture
+async def fakes():
+    found = (FakeBitrix24(rate=2 * SCALE), FakeAmoCrm(rate=7 * SCALE), FakeWebhook())
+    for fake in found:
+        await fake.start()
+    yield found
+    for fake in found:
+        await fake.stop()
+
+
+def targets(fakes, limits: CrmLimits = LIMITS) -> list:
+    bitrix, amo, hook = fakes
+    return [Bitrix24Target(bitrix.webhook_url, Bitrix24Mapping(stages={"hot": "IN_PROCESS"}),
+                           limits),
+            AmoCrmTarget(amo.url, amo.token, AmoCrmMapping(), limits),
+            WebhookTarget(hook.hook_url, hook.secret, limits)]
+
+
+async def add_leads(sessions, count: int, *, user: int = 5000, phone: str = "+79161234567",
+                    names: tuple[str, ...] = ("crm",)) -> list[int]:
+    """`count` hot leads with consent and contacts, each noted for every configured target,
+    written as the service writes them: in one transaction with the lead."""
+    crm.configure(names)
+    now = utcnow()
+    ids = []
+    async with UnitOfWork(sessions) as uow:
+        for n in range(count):
+            uow.session.add(Prospect(user_id=user + n, chat_id=user + n, language="en"))
+            await uow.session.flush()
+            conversation = Conversation(
+                user_id=user + n, chat_id=user + n, flow_id="kitchen-quiz", flow_version=1,
+                step="done", finished=True, source="instagram",
+                state={"language": "en", "consents": {"processing": "1"},
+                       "results": {"price": 150000}})
+            uow.session.add(conversation)
+            await uow.session.flush()
+            uow.session.add(Answer(conversation_id=conversation.id, step="layout",
+                                   value="island", label="With an island", points=20))
+            lead = Lead(conversation_id=conversation.id, user_id=user + n,
+                        flow_id="kitchen-quiz", flow_version=1, source="instagram",
+                        name="Olivia", phone=phone, email="olivia@example.com", score=98,
+                        temperature="hot", mql=True, sql=True, target=True,
+                        outcome="handoff", status="handoff", qualified_at=now)
+            uow.session.add(lead)
+            await uow.session.flush()
+            crm.note(uow, lead.id, "qualified", now)
+            ids.append(lead.id)
+        await uow.commit()
+    return ids
+
+
+async def note(sessions, lead_id: int, event: str, **data) -> None:
+    async with UnitOfWork(sessions) as uow:
+        crm.note(uow, lead_id, event, utcnow(), **data)
+        await uow.commit()
+
+
+async def rows(sessions, model, *where):
+    async with sessions() as session:
+        return list((await session.execute(select(model).where(*where))).scalars())
+
+
+async def test_a_lead_reaches_bitrix24_amocrm_and_the_webhook(sessions, fakes):
+    bitrix, amo, hook = fakes
+    found = targets(fakes)
+    [lead_id] = await add_leads(sessions, 1, names=[t.name for t in found])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    [created] = bitrix.by_origin(lead_id)
+    assert created["NAME"] == "Olivia" and created["UTM_SOURCE"] == "instagram"
+    assert [v["VALUE"] for v in created["PHONE"]] == ["+79161234567"]
+    assert created["EMAIL"][0]["VALUE"] == "olivia@example.com"
+    assert "With an island (+20)" in created["COMMENTS"] and "Score 98" in created["COMMENTS"]
+    assert created["STATUS_ID"] == "IN_PROCESS" and created["OPPORTUNITY"] == 150000
+    [deal] = amo.by_marker(lead_id)
+    assert deal["price"] == 150000 and {"name": "hot"} in deal["tags"]
+    [contact_id] = deal["contacts"]
+    phones = [f for f in amo.contacts[contact_id]["custom_fields_values"]
+              if f["field_code"] == "PHONE"]
+    assert phones[0]["values"][0]["value"] == "+79161234567"
+    [event] = hook.received
+    assert event["version"] == 1 and event["event"] == "qualified"
+    assert event["lead"]["id"] == lead_id and event["lead"]["source"] == "instagram"
+    assert event["lead"]["answers"][0]["label"] == "With an island"
+    assert event["lead"]["contact"]["phone"] == "+79161234567"
+    assert hook.bad_signatures == 0
+    links = {link.target: link.remote_id for link in await rows(sessions, CrmLink)}
+    assert links == {"bitrix24": created["ID"], "amocrm": str(deal["id"])}
+    # a status change updates the same records
+    async with UnitOfWork(sessions) as uow:
+        (await uow.session.get(Lead, lead_id)).status = "won"
+        crm.note(uow, lead_id, "status", utcnow(), status="won")
+        await uow.commit()
+    await worker.drain()
+    assert len(bitrix.leads) == 1 and bitrix.leads[int(created["ID"])]["STATUS_ID"] == "PROCESSED"
+    assert [v["VALUE"] for v in bitrix.leads[int(created["ID"])]["PHONE"]] == ["+79161234567"]
+    assert len(amo.leads) == 1 and amo.leads[deal["id"]]["status_id"] == 142
+    assert [e["event"] for e in hook.received] == ["qualified", "status"]
+    assert hook.received[1]["data"] == {"status": "won"}
+    await worker.close()
+
+
+@pytest.mark.parametrize("fault", ["429", "503", "500", "timeout"])
+async def test_transient_failures_are_retried_until_the_lead_arrives_once(sessions, fakes,
+                                                                          fault):
+    bitrix, amo, hook = fakes
+    for fake in fakes:
+        if fault == "timeout":
+            fake.fail(200, hang=3.0, times=2)  # longer than the client's 1 s
+        elif fault == "503":
+            fake.fail(503, {"error": "QUERY_LIMIT_EXCEEDED"}, times=2)
+        else:
+            fake.fail(int(fault), {"error": "busy"}, times=2)
+    found = targets(fakes)
+    [lead_id] = await add_leads(sessions, 1, names=[t.name for t in found])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    assert len(bitrix.by_origin(lead_id)) == 1 and len(amo.by_marker(lead_id)) == 1
+    assert len(hook.deliveries()) == 1
+    sent = await rows(sessions, CrmDelivery, CrmDelivery.status == "sent")
+    assert len(sent) == 3 and all(row.attempts == 3 for row in sent)
+    await worker.close()
+
+
+async def test_an_ambiguous_failure_looks_the_lead_up_instead_of_creating_it_again(
+        sessions, fakes):
+    """The CRM created the lead, then the answer never came (a timeout after sending)."""
+    bitrix, amo, _ = fakes
+    bitrix.fail(200, hang=3.0, after=True, path="crm.lead.add")
+    amo.fail(504, {"title": "Gateway Timeout"}, after=True, path="complex")
+    found = targets(fakes)[:2]
+    [lead_id] = await add_leads(sessions, 1, names=[t.name for t in found])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    assert len(bitrix.leads) == 1 and len(amo.leads) == 1
+    assert any("crm.lead.list" in path for path, _, _ in bitrix.requests)
+    assert any(path == "/api/v4/leads" for path, _, _ in amo.requests)
+    links = {link.target: link.remote_id for link in await rows(sessions, CrmLink)}
+    assert links == {"bitrix24": bitrix.by_origin(lead_id)[0]["ID"],
+                     "amocrm": str(amo.by_marker(lead_id)[0]["id"])}
+    await worker.close()
+
+
+async def test_a_refusal_is_not_retried_and_leaves_an_event(sessions, fakes, caplog):
+    bitrix, _, _ = fakes
+    bitrix.fail(400, {"error": "INVALID_FIELD", "error_description": "+79161234567 bad"})
+    found = targets(fakes)[:1]
+    [lead_id] = await add_leads(sessions, 1, names=["bitrix24"])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    [row] = await rows(sessions, CrmDelivery)
+    assert row.status == "failed" and row.attempts == 1
+    assert row.error == "HTTP 400 INVALID_FIELD"  # the code, never the CRM's words
+    [event] = await rows(sessions, Event, Event.kind == "crm_failed")
+    assert event.data["target"] == "bitrix24" and event.data["lead"] == lead_id
+    assert bitrix.leads == {}
+    assert "refused lead" in caplog.text and "+7916" not in caplog.text
+    await worker.close()
+
+
+async def test_the_managers_are_told_once_when_a_crm_is_down_for_hours(sessions, fakes):
+    bitrix, _, _ = fakes
+    bitrix.fail(503, {"error": "INTERNAL_SERVER_ERROR"}, times=10**6)
+    found = targets(fakes)[:1]
+    await add_leads(sessions, 2, names=["bitrix24"])
+    later = utcnow() + timedelta(hours=3)
+    worker = Worker(sessions, found, backoff=FAST, managers_chat_id=GROUP, language="en",
+                    clock=lambda: later)
+    for _ in range(3):  # three rounds of tries of both rows, all failing
+        async with UnitOfWork(sessions) as uow:
+            await uow.session.execute(CrmDelivery.__table__.update().values(
+                not_before=utcnow()))
+            await uow.commit()
+        await worker.pass_once()
+        while worker._tasks:
+            await next(iter(worker._tasks))
+    alerts = await rows(sessions, OutboxMessage, OutboxMessage.chat_id == GROUP)
+    assert len(alerts) == 1
+    assert "Leads have not reached Bitrix24 for 2 h" in alerts[0].payload["text"]
+    assert all(row.status == "pending" for row in await rows(sessions, CrmDelivery))
+    await worker.close()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # the rates are the CRMs'
+async def test_a_burst_of_100_hot_leads_keeps_every_rate_limit(sessions, fakes):
+    bitrix, amo, hook = fakes
+    found = targets(fakes)
+    ids = await add_leads(sessions, 100, names=[t.name for t in found])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain(timeout=300)
+    assert (bitrix.refused, amo.refused) == (0, 0)
+    assert all(len(bitrix.by_origin(i)) == 1 and len(amo.by_marker(i)) == 1 for i in ids)
+    assert len(hook.deliveries()) == 100
+    await worker.close()
+
+
+async def test_the_fakes_refuse_a_client_with_no_limiter(fakes):
+    """The burst test above can fail: the same clients without their limits, 100 leads at
+    once, are refused by both fakes."""
+    bitrix, amo, _ = fakes
+    unlimited = CrmLimits(bitrix24_rate=10_000, bitrix24_burst=10_000, amocrm_rate=10_000,
+                          amocrm_burst=10_000, timeout=10.0)
+    found = targets(fakes, unlimited)[:2]
+    now = utcnow()
+    jobs = [Job(key=f"k{n}", event="qualified", data={}, facts=sample(now), remote_id=None,
+                contact_id=None, retried=False, now=now) for n in range(100)]
+    await asyncio.gather(*(target.deliver(job) for target in found for job in jobs),
+                         return_exceptions=True)
+    assert bitrix.refused > 0 and amo.refused > 0
+    for target in found:
+        await target.close()
+
+
+def test_the_signature_verifies_as_the_readme_shows():
+    raw = payload.encode({"event": "qualified", "lead": {"id": 1, "name": "Олена"}})
+    header = payload.signature("s3cret", raw)
+    # the README's snippet, verbatim in spirit: the raw body, the secret, compare_digest
+    expected = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(header, expected)
+    assert json.loads(raw)["lead"]["name"] == "Олена"
+    assert not hmac.compare_digest(payload.signature("other", raw), expected)
+
+
+async def test_retention_sends_an_erased_event_too(sessions, fakes):
+    """Erasure notes an `erased` delivery for every target, whoever erases (here the
+    retention job's call: some conversations of the prospect, reason "retention")."""
+    from storage import privacy
+
+    _, _, hook = fakes
+    found = targets(fakes)[2:]
+    [lead_id] = await add_leads(sessions, 1, names=["webhook"])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    async with UnitOfWork(sessions) as uow:
+        lead = await uow.session.get(Lead, lead_id)
+        await privacy.erase(uow, lead.user_id, now=utcnow(), reason="retention",
+                            conversation_ids=[lead.conversation_id])
+        await uow.commit()
+    await worker.drain()
+    erased = hook.received[-1]
+    assert erased["event"] == "erased" and erased["data"] == {"reason": "retention"}
+    assert erased["lead"]["contact"] is None and erased["lead"]["erased_at"]
+    await worker.close()
+
+
+async def test_a_row_in_hand_is_not_taken_by_a_second_worker(sessions, fakes):
+    """Two processes pick the same due row: the lease gives it to one."""
+    [lead_id] = await add_leads(sessions, 1, names=["webhook"])
+    now = utcnow()
+    async with UnitOfWork(sessions) as uow:
+        [row] = await crm.due(uow, now)
+        first = await crm.attempt(uow, row.id, now, timedelta(seconds=30))
+        second = await crm.attempt(uow, row.id, now, timedelta(seconds=30))
+        await uow.commit()
+    assert (first, second) == (0, None)
+    async with UnitOfWork(sessions) as uow:
+        assert await crm.due(uow, now + timedelta(seconds=10)) == []
+        assert [r.lead_id for r in await crm.due(uow, now + timedelta(seconds=31))] == [
+            lead_id]
+
+
+async def test_pruning_deletes_old_sent_rows_and_keeps_pending_ones(sessions, fakes):
+    found = targets(fakes)[2:]
+    await add_leads(sessions, 2, names=["webhook"])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    await add_leads(sessions, 1, user=7000, names=["webhook"])
+    async with UnitOfWork(sessions) as uow:
+        removed = await crm.prune(uow, utcnow() + timedelta(seconds=1))
+        await uow.commit()
+    assert removed == 2
+    assert [r.status for r in await rows(sessions, CrmDelivery)] == ["pending"]
+    await worker.close()
