@@ -14,6 +14,7 @@ May import: bot.web, storage, dialogs.rules.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.filters import PAGE_SIZE, Filters
 from dialogs.rules.funnel import share
+from storage.db import READ_ONLY
 from storage.export import LeadFilter, page
 from storage.funnel import FunnelQuery, funnel
 from storage.handoff_speed import handoff_speed
@@ -75,17 +77,28 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
         return [g for g in result["groups"]
                 if filters.version is None or g["version"] == filters.version]
 
-    async with sessions() as session:
-        main = mine(await funnel(session, asked))
-        sources = mine(await funnel(session, FunnelQuery(**{**vars(asked), "by": "source"})))
-        variants = mine(await funnel(session, FunnelQuery(**{**vars(asked), "by": "variant"})))
-        managers = await handoff_speed(session, asked, version=filters.version)
-    async with UnitOfWork(sessions) as uow:
-        total, rows = await page(
-            uow, asked, LeadFilter(filters.version, filters.temperature, filters.outcome),
-            size=PAGE_SIZE, number=filters.page, with_contacts=filters.contacts,
-            now=datetime.now(UTC))
-        await uow.commit()  # the contacts' event, before they are shown
+    async def counted(by: str | None) -> list[dict[str, Any]]:
+        async with sessions() as session:
+            return mine(await funnel(session, FunnelQuery(**{**vars(asked), "by": by})))
+
+    async def speed() -> list[dict[str, Any]]:
+        async with sessions() as session:
+            return await handoff_speed(session, asked, version=filters.version)
+
+    async def leads() -> tuple[int, list[dict[str, Any]]]:
+        async with UnitOfWork(sessions) as uow:
+            if not filters.contacts:  # nothing to record: on SQLite, no write lock
+                await uow.session.connection(execution_options={READ_ONLY: True})
+            found = await page(
+                uow, asked, LeadFilter(filters.version, filters.temperature, filters.outcome),
+                size=PAGE_SIZE, number=filters.page, with_contacts=filters.contacts,
+                now=datetime.now(UTC))
+            await uow.commit()  # the contacts' event, before they are shown
+            return found
+
+    # each on a connection of its own, at once: the database counts them side by side
+    main, sources, variants, managers, (total, rows) = await asyncio.gather(
+        counted(None), counted("source"), counted("variant"), speed(), leads())
     pages = max(1, -(-total // PAGE_SIZE))
     return {
         "funnel": [{**g, "chart": funnel_chart(g)} for g in main],
