@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 FLOW ?= kitchen-quiz
 
-.PHONY: run simulate test bench clean
+.PHONY: run simulate test bench screenshot clean
 
 $(BIN)/leadbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/disk.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/crm.py
+
+# docs/dashboard.png, the README's picture: the funnel page with demo data in Chromium.
+screenshot: $(BIN)/leadbot
+	LEADBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png $(BIN)/pytest -q \
+		tests/web/test_dashboard_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -6,7 +6,10 @@ Generates N prospects (default 100,000; --quick 10,000) over 90 days, about ten 
 each (1,000,000 by default): the shipped flows' steps, answers, some going back, consents,
 contacts, leads and hand-offs; written in bulk (executemany into SQLite, COPY into
 PostgreSQL). Then times `leadbot report` (the real command, a process of its own) for the
-kitchen quiz and the last 30 days, and the funnel function alone, on each database.
+kitchen quiz and the last 30 days, the funnel function alone, and the dashboard's flow page
+(GET /admin?flow=kitchen-quiz with the same 30 days, through the real aiohttp server of
+bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page), on each
+database.
 
 PostgreSQL: LEADBOT_BENCH_POSTGRES (default postgresql://postgres@127.0.0.1:5432/
 leadbot_bench_report; the database is dropped and made again).
@@ -28,12 +31,16 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import asyncpg
+from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.metrics import Metrics  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
+from bot.web.server import web_app  # noqa: E402
 from dialogs.rules.funnel import step_order  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
 from storage.funnel import FunnelQuery, funnel  # noqa: E402
@@ -201,6 +208,46 @@ async def timed_function(url: str, query: FunnelQuery) -> float:
     return best
 
 
+async def timed_page(url: str, since: date, until: date) -> tuple[float, float, int]:
+    """The flow page through the real server: (best, median) wall seconds of 5 GETs after a
+    warm one, and the page's size in bytes."""
+    from types import SimpleNamespace
+
+    from aiohttp import web
+
+    engine = create_engine(url)
+    token = "bench-token"
+    running = SimpleNamespace(
+        settings=SimpleNamespace(admin_token=SecretStr(token), timezone="UTC"),
+        engine=engine, sessions=sessionmaker(engine),
+        flows=FlowRegistry.from_dir(ROOT / "dialogs" / "flows"))
+    runner = web.AppRunner(web_app(running, Metrics()))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    page = (f"http://{host}:{port}/admin?flow=kitchen-quiz&since={since.isoformat()}"
+            f"&until={until.isoformat()}")
+    times, size = [], 0
+    try:
+        async with aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {token}"}) as client:
+            for attempt in range(6):
+                started = time.perf_counter()
+                async with client.get(page) as response:
+                    body = await response.read()
+                    if response.status != 200:
+                        raise SystemExit(f"the flow page: {response.status} {body[:300]!r}")
+                if attempt:  # the first one warms connections and templates
+                    times.append(time.perf_counter() - started)
+                size = len(body)
+    finally:
+        await runner.cleanup()
+        await engine.dispose()
+    times.sort()
+    return times[0], times[len(times) // 2], size
+
+
 async def bench(kind: str, prospects: int, folder: str) -> None:
     url = f"sqlite:///{folder}/report.db" if kind == "sqlite" else await fresh_postgres()
     orders = await snapshot(url)
@@ -224,6 +271,11 @@ async def bench(kind: str, prospects: int, folder: str) -> None:
           f"{command:.2f} s, {cpu:.2f} s of CPU (the whole command: start, migrations "
           f"check, query, print)")
     print(f"  funnel() alone: {alone * 1000:.0f} ms; --by day: {by_day * 1000:.0f} ms")
+    best, median, size = await timed_page(url, since, until)
+    print(f"  dashboard flow page (GET /admin?flow=kitchen-quiz, 30 days, real server, "
+          f"{size:,} bytes): best {best * 1000:.0f} ms, median {median * 1000:.0f} ms "
+          f"of 5 (target < 500 ms)")
+    print(f"  machine load (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 async def main() -> None:

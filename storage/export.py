@@ -8,10 +8,11 @@ them ("[erased]").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.funnel import NONE, FunnelQuery
 from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
@@ -21,34 +22,87 @@ OPERATOR = 0  # the user id an operator's own events (an export) are recorded un
 CONTACTS = ("name", "phone", "email")
 
 
-async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
-                now: datetime) -> list[dict[str, Any]]:
-    """The leads created in the period (`period.flow` and `.source` filter when set), oldest
-    first; answers are the last one given at each step."""
-    session = uow.session
-    assert session is not None
+@dataclass(frozen=True)
+class LeadFilter:
+    """The dashboard's narrowing of a period's leads (None: any)."""
+    version: int | None = None
+    temperature: str | None = None  # hot, warm, cold
+    outcome: str | None = None  # handoff, nurture, close
+
+
+def _where(period: FunnelQuery, narrow: LeadFilter) -> list[Any]:
     start, end = period.bounds()
     where = [Lead.created_at >= start, Lead.created_at < end]
     if period.flow:
         where.append(Lead.flow_id == period.flow)
     if period.source is not None:
         where.append(Lead.source == period.source)
-    result = await session.execute(
+    if narrow.version is not None:
+        where.append(Lead.flow_version == narrow.version)
+    if narrow.temperature is not None:
+        where.append(Lead.temperature == narrow.temperature)
+    if narrow.outcome is not None:
+        where.append(Lead.outcome == narrow.outcome)
+    return where
+
+
+async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
+                now: datetime) -> list[dict[str, Any]]:
+    """The leads created in the period (`period.flow` and `.source` filter when set), oldest
+    first; answers are the last one given at each step."""
+    rows = await _rows(uow, _where(period, LeadFilter()), with_contacts, None, 0)
+    if with_contacts:
+        record(uow, period, len(rows), now)
+    return rows
+
+
+async def page(uow: UnitOfWork, period: FunnelQuery, narrow: LeadFilter, *, size: int,
+               number: int, with_contacts: bool, now: datetime,
+               via: str = "dashboard") -> tuple[int, list[dict[str, Any]]]:
+    """(how many leads match, the rows of page `number` (1, 2, ...) of `size`), newest
+    first: the dashboard's leads table. Contacts recorded like an export when shown."""
+    session = uow.session
+    assert session is not None
+    where = _where(period, narrow)
+    total = (await session.execute(select(func.count(Lead.id)).where(*where))).scalar_one()
+    rows = await _rows(uow, where, with_contacts, size, (number - 1) * size, newest=True)
+    if with_contacts and rows:
+        record(uow, period, len(rows), now, via=via, narrow=narrow)
+    return total, rows
+
+
+def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
+           via: str | None = None, narrow: LeadFilter | None = None) -> None:
+    """The `export` event of contacts given out: when, how many rows, which period (never
+    the contacts themselves)."""
+    data: dict[str, Any] = {
+        "what": "leads", "rows": rows, "with_contacts": True,
+        "since": period.since.isoformat(), "until": period.until.isoformat(),
+        "flow": period.flow or None, "source": period.source}
+    if via is not None:
+        data["via"] = via
+    if narrow is not None:
+        data.update({k: v for k, v in vars(narrow).items() if v is not None})
+    uow.stage(Event, user_id=OPERATOR, kind="export", data=data, created_at=now)
+
+
+async def _rows(uow: UnitOfWork, where: list[Any], with_contacts: bool, limit: int | None,
+                offset: int, newest: bool = False) -> list[dict[str, Any]]:
+    session = uow.session
+    assert session is not None
+    order = (Lead.created_at.desc(), Lead.id.desc()) if newest else (Lead.created_at, Lead.id)
+    statement = (
         select(Lead, Conversation.started_at, Prospect.language, Handoff)
         .join(Conversation, Conversation.id == Lead.conversation_id)
         .join(Prospect, Prospect.user_id == Lead.user_id)
         .outerjoin(Handoff, Handoff.lead_id == Lead.id)
-        .where(*where).order_by(Lead.created_at, Lead.id))
-    found = result.all()
+        .where(*where).order_by(*order))
+    if limit is not None:
+        statement = statement.limit(limit).offset(offset)
+    found = (await session.execute(statement)).all()
     answers = await _answers(uow, [lead.conversation_id for lead, *_ in found])
-    rows = [_row(lead, started, language, handoff, answers.get(lead.conversation_id, {}),
+    return [_row(lead, started, language, handoff, answers.get(lead.conversation_id, {}),
                  with_contacts) for lead, started, language, handoff in found]
-    if with_contacts:
-        uow.stage(Event, user_id=OPERATOR, kind="export", data={
-            "what": "leads", "rows": len(rows), "with_contacts": True,
-            "since": period.since.isoformat(), "until": period.until.isoformat(),
-            "flow": period.flow or None, "source": period.source}, created_at=now)
-    return rows
 
 
 async def _answers(uow: UnitOfWork, conversations: list[int]) -> dict[int, dict[str, str]]:

@@ -2,9 +2,11 @@
 
 Server-side HTML from Jinja2 templates (bot/web/templates, escaping on by default), one style
 sheet from bot/web/static, no script and nothing from outside. The shell lists the flows the
-app loaded and, for the flow picked (`/admin?flow=<id>`), one panel per entry of PANELS: a
-panel is `templates/panel_<key>.html` when it exists, else the placeholder. A panel's data
-goes into the page's context from `panel_data` (today: none).
+app loaded and, for the flow picked (`/admin?flow=<id>`), the filters (bot/web/filters.py:
+period in the operator's time zone, source, version; the leads' temperature, outcome, page)
+and one panel per entry of PANELS: a panel is `templates/panel_<key>.html` when it exists,
+else the placeholder. A panel's data goes into the page's context as `panel_data[key]`
+(bot/web/panels.py reads it). Bad filter values: the page says so politely, with a 400.
 
 Routes: GET /admin, GET+POST /admin/login, POST /admin/logout, GET /admin/static/<file>.
 
@@ -21,7 +23,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.web import filters as formats
 from bot.web import i18n
+from bot.web.panels import gather
 from bot.web.security import SESSION_COOKIE, Guard, same_origin, unauthorized
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +61,9 @@ def render(request: web.Request, template: str, status: int = 200,
     context.setdefault("flow", None)
     html = ENVIRONMENT.get_template(template).render(
         lang=lang, t=i18n.words(lang), languages=i18n.LANGUAGES,
+        n=lambda value: formats.number(value, lang),
+        pct=lambda value: formats.percent(value, lang),
+        dur=lambda value: formats.duration(value, lang),
         static=lambda name: f"/admin/static/{name}", **context)
     response = web.Response(text=html, status=status, content_type="text/html")
     i18n.remember(request, response)
@@ -64,8 +71,11 @@ def render(request: web.Request, template: str, status: int = 200,
 
 
 class Admin:
-    def __init__(self, guard: Guard, flows: Any) -> None:
-        self.guard, self.flows = guard, flows
+    def __init__(self, guard: Guard, flows: Any, sessions: Any, timezone: str) -> None:
+        """`flows`: the app's FlowRegistry; `sessions`: its async_sessionmaker; `timezone`:
+        LEADBOT_TIMEZONE, the one the filters' dates are in (as `leadbot report`'s)."""
+        self.guard, self.flows, self.sessions = guard, flows, sessions
+        self.timezone = timezone
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/admin", self.signed_in(self.dashboard))
@@ -96,8 +106,17 @@ class Admin:
         flow = next((item for item in flows if item.id == picked), None)
         if picked is not None and flow is None:
             raise web.HTTPNotFound(text=f"no flow '{picked}'")
+        if flow is None:
+            return render(request, "dashboard.html", flows=flows, flow=None, panels=PANELS,
+                          panel_data={}, filters=None)
+        asked = formats.read(request.query, flow.id, self.timezone)
+        if asked.problems:
+            return render(request, "dashboard.html", status=400, flows=flows, flow=flow,
+                          panels=PANELS, panel_data={}, filters=asked)
+        data = await gather(self.sessions, asked, self.timezone)
         return render(request, "dashboard.html", flows=flows, flow=flow, panels=PANELS,
-                      panel_data={})
+                      panel_data=data, filters=asked,
+                      when=lambda text: formats.local_time(text, self.timezone))
 
     async def login_page(self, request: web.Request) -> web.Response:
         if self.guard.session_valid(request.cookies.get(SESSION_COOKIE)):

@@ -1,0 +1,166 @@
+"""The flow page's panels through the real server (the bot running, aiohttp client with the
+bearer token): each panel with no data and with demo data, the figures equal to the data
+layer's, the contacts toggle (hidden by default, each showing recorded), bad filters."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from storage.funnel import FunnelQuery, funnel
+from storage.handoff_speed import handoff_speed
+from storage.models import Event
+from tests.web.conftest import TOKEN
+from tests.web.demo import MANAGERS, fill
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+FLOW = "kitchen-quiz"
+
+
+async def get(client, url: str, **params):
+    async with client.get(url, params={"flow": FLOW, **params}, headers=BEARER) as response:
+        return response.status, await response.text(), response.headers
+
+
+def panel(html: str, key: str) -> str:
+    """The HTML of one panel's section."""
+    found = re.search(rf'<section class="card panel" id="panel-{key}">(.*?)</section>', html,
+                      re.S)
+    assert found, f"no panel {key}"
+    return found.group(1)
+
+
+def attributes(html: str, name: str) -> list[str]:
+    return re.findall(rf'{name}="([^"]*)"', html)
+
+
+async def test_every_panel_with_no_data(admin_web):
+    _, client, base = admin_web
+    status, html, headers = await get(client, f"{base}/admin")
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert "Not built yet" not in html  # no placeholder is left
+    for key in ("funnel", "sources", "variants", "temperature"):
+        assert "Nobody started this flow in the period." in panel(html, key)
+    assert "No manager claimed a lead" in panel(html, "handoff_speed")
+    leads = panel(html, "leads")
+    assert 'data-total="0"' in leads and "No leads match." in leads
+    assert 'id="since"' in html and 'id="until"' in html and 'id="source"' in html
+
+
+async def test_panels_show_the_data_layers_figures(admin_web):
+    running, client, base = admin_web
+    app = running.app
+    await fill(app.sessions, app.flows, prospects=150)
+    status, html, _ = await get(client, f"{base}/admin")
+    assert status == 200
+    today = datetime.now(UTC).date()
+    asked = FunnelQuery(FLOW, today - timedelta(days=29), today, "UTC")
+    async with app.sessions() as session:
+        expected = await funnel(session, asked)
+        by_source = await funnel(session, FunnelQuery(**{**vars(asked), "by": "source"}))
+        managers = await handoff_speed(session, asked)
+    [group] = expected["groups"]
+    assert group["started"] > 50 and group["temperature"]["hot"] > 0  # the demo reached here
+
+    chart = panel(html, "funnel")
+    assert f'data-started="{group["started"]}"' in chart
+    shown = re.findall(r'<g class="step" data-step="([^"]+)" data-kind="[^"]*" '
+                       r'data-reached="(\d+)" data-answered="(\d+)"', chart)
+    assert shown == [(s["step"], str(s["reached"]), str(s["answered"])) for s in group["steps"]]
+    assert "<title id=" in chart and "<desc id=" in chart  # accessible: named, described
+
+    sources = panel(html, "sources")
+    rows = re.findall(r'data-group="([^"]*)" data-started="(\d+)" data-leads="(\d+)"', sources)
+    assert rows == [(g["group"], str(g["started"]), str(g["leads"]))
+                    for g in by_source["groups"]]
+    variants = panel(html, "variants")
+    assert attributes(variants, "data-group") == ["—"]  # no experiment: one group
+
+    temperature = panel(html, "temperature")
+    for name in ("hot", "warm", "cold"):
+        count = group["temperature"][name]
+        assert re.search(rf'<li data-temperature="{name}">.*?<strong>{count}</strong>',
+                         temperature)
+
+    speed = panel(html, "handoff_speed")
+    assert [int(c) for c in attributes(speed, "data-claimed")] == [m["claimed"] for m in managers]
+    assert sum(m["claimed"] for m in managers) == group["time_to_claim"]["count"]
+    assert {m["manager"] for m in managers} <= {name for _, name in MANAGERS}
+    assert "Иван" in speed or "Olga" in speed
+
+    leads = panel(html, "leads")
+    assert f'data-total="{group["leads"]}"' in leads
+    assert len(re.findall(r"<tr data-lead=", leads)) == min(25, group["leads"])
+    assert 'rel="next"' in leads  # more than a page
+
+
+async def test_filters_narrow_the_leads_and_the_funnel(admin_web):
+    running, client, base = admin_web
+    await fill(running.app.sessions, running.app.flows, prospects=150)
+    _, everything, _ = await get(client, f"{base}/admin")
+    _, hot, _ = await get(client, f"{base}/admin", temperature="hot")
+    total = int(attributes(panel(everything, "leads"), "data-total")[0])
+    hot_total = int(attributes(panel(hot, "leads"), "data-total")[0])
+    assert 0 < hot_total < total
+    assert re.search(r'<li data-temperature="hot">.*?<strong>' + str(hot_total) + "</strong>",
+                     panel(hot, "temperature"))  # every lead of the flow is in the period
+    _, vk, _ = await get(client, f"{base}/admin", source="vk")
+    assert attributes(panel(vk, "sources"), "data-group") == ["vk"]
+    _, nobody, _ = await get(client, f"{base}/admin", since="2020-01-01", until="2020-01-31")
+    assert "Nobody started this flow in the period." in panel(nobody, "funnel")
+    _, other, _ = await get(client, f"{base}/admin", version="999")
+    assert "Nobody started" in panel(other, "funnel")
+
+
+async def test_contacts_hidden_by_default_and_each_showing_recorded(admin_web):
+    running, client, base = admin_web
+    await fill(running.app.sessions, running.app.flows, prospects=80)
+
+    async def exports():
+        async with running.app.sessions() as session:
+            return (await session.execute(
+                select(Event.data).where(Event.kind == "export"))).scalars().all()
+
+    status, html, _ = await get(client, f"{base}/admin")
+    leads = panel(html, "leads")
+    assert status == 200 and "+7999" not in html and 'class="contact"' not in leads
+    assert 'id="show-contacts"' in leads and await exports() == []
+
+    status, html, headers = await get(client, f"{base}/admin", contacts="1")
+    leads = panel(html, "leads")
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert "+7999" in leads and 'id="hide-contacts"' in leads
+    shown = len(re.findall(r"<tr data-lead=", leads))
+    [event] = await exports()
+    assert event["with_contacts"] is True and event["via"] == "dashboard"
+    assert event["rows"] == shown and event["flow"] == FLOW
+    assert "+7999" not in str(event)  # the event never holds the contacts
+
+
+async def test_bad_filters_get_a_polite_page(admin_web):
+    _, client, base = admin_web
+    cases = [({"since": "yesterday"}, "YYYY-MM-DD"), ({"until": "2026-13-45"}, "YYYY-MM-DD"),
+             ({"since": "2026-11-10", "until": "2026-11-01"}, "at most 400 days"),
+             ({"version": "abc"}, "whole numbers"), ({"page": "0"}, "whole numbers"),
+             ({"temperature": "tepid"}, "from the lists"), ({"outcome": "<b>"}, "from the lists"),
+             ({"source": "x" * 65}, "64 characters")]
+    for params, words in cases:
+        status, html, _ = await get(client, f"{base}/admin", **params)
+        assert status == 400, params
+        assert 'id="problems"' in html and words in html, params
+        assert "Traceback" not in html and 'id="filters"' in html
+    status, html, _ = await get(client, f"{base}/admin", since="вчера", lang="uk")
+    assert status == 400 and "РРРР-ММ-ДД" in html
+
+
+async def test_words_and_numbers_in_each_language(admin_web):
+    running, client, base = admin_web
+    await fill(running.app.sessions, running.app.flows, prospects=40)
+    for lang, word in (("ru", "Скорость менеджеров"), ("uk", "Швидкість менеджерів"),
+                       ("en", "Hand-off speed per manager")):
+        status, html, _ = await get(client, f"{base}/admin", lang=lang)
+        assert status == 200 and word in html
+    _, html, _ = await get(client, f"{base}/admin", lang="ru")
+    assert re.search(r"\d+,\d %", html) and not re.search(r"\d+\.\d %", html)  # 12,5 %
