@@ -1,8 +1,10 @@
 """Wiring in one place: `bootstrap()` builds the app from settings (the CLI and the tests call
 it), `serve()` runs it until asked to stop. Nothing is built at import time.
 
-May import: anything in bot/, storage, dialogs; never a Telegram library (bot/telegram/ is
-the transport: the Bot, its checks, polling and the webhook).
+May import: anything in bot/, storage, dialogs; never a Telegram library (the transport,
+bot/telegram/ for aiogram or bot/ptb/ for python-telegram-bot, is chosen by
+LEADBOT_TRANSPORT and reached through bot/transport/: the Bot, its checks, polling and the
+webhook).
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.rights import Operator
 from bot.settings import Settings
-from bot.telegram import checks, client
-from bot.telegram.delivery import sender_for
-from bot.telegram.errors import TelegramRefused
-from bot.telegram.polling import poll
-from bot.telegram.updates import Counters
-from bot.telegram.webhook import WEBHOOK_PATH, set_webhook, webhook_secret
+from bot.transport import open_transport
+from bot.transport.base import Transport
+from bot.transport.errors import TelegramRefused
+from bot.transport.polling import ALLOWED_UPDATES, Poller
+from bot.transport.updates import Counters
+from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, webhook_url
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
@@ -54,7 +56,7 @@ class StartupError(Exception):
 
 @contextlib.contextmanager
 def refusals() -> Iterator[None]:
-    """Telegram's refusals (bot/telegram/errors.py) as StartupError, with the same line."""
+    """Telegram's refusals (bot/transport/errors.py) as StartupError, with the same line."""
     try:
         yield
     except TelegramRefused as error:
@@ -67,19 +69,27 @@ class App:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     flows: FlowRegistry
-    bot: Any  # the transport's (bot/telegram/client.py), as is the dispatcher
+    transport: Transport  # LEADBOT_TRANSPORT's (bot/transport/)
     sender: Sender
     service: Service
-    dispatcher: Any
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
     metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
     address: tuple[str, int] | None = None  # where the web server listens, once it does
     crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
 
+    @property
+    def bot(self) -> Any:
+        """The transport's Bot (aiogram's or python-telegram-bot's)."""
+        return self.transport.bot
+
+    def webhook_route(self, secret: str) -> Any:
+        """The handler of POST WEBHOOK_PATH (bot/transport/webhook.py), for bot/web/server.py."""
+        return webhook_route(self.transport, secret, self.counters)
+
     async def close(self) -> None:
         if self.crm is not None:
             await self.crm.close()
-        await client.close(self.bot)
+        await self.transport.close()
         await self.engine.dispose()
 
 
@@ -99,11 +109,11 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise StartupError(str(error)) from None
     crm.configure([target.name for target in targets])
     with refusals():
-        bot = client.build_bot(settings)
+        transport = open_transport(settings)
     try:
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
-        await client.close(bot)
+        await transport.close()
         raise StartupError(str(error)) from None
     sessions = sessionmaker(engine)
     try:
@@ -113,16 +123,16 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
             await flows.snapshot(uow)
             await uow.commit()
     except (PiiKeyError, StartupError) as error:
-        await client.close(bot)
+        await transport.close()
         await engine.dispose()
         raise StartupError(str(error)) from None
     try:
         handoffs = Handoffs(HandoffConfig.from_settings(settings))
     except (HoursError, RoutingError) as error:
-        await client.close(bot)
+        await transport.close()
         await engine.dispose()
         raise StartupError(f"hand-off settings: {error}") from None
-    sender = sender_for(bot, sessions, limits, on_unreachable=handoffs.unreachable)
+    sender = Sender(transport.delivery, sessions, limits, on_unreachable=handoffs.unreachable)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
@@ -140,9 +150,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
 
     service = Service(sessions, flows, default_flow=settings.default_flow,
                       on_commit=committed, operator=operator, handoffs=handoffs)
-    dispatcher = client.build_dispatcher(service)
-    app = App(settings, engine, sessions, flows, bot, sender, service, dispatcher,
-              crm=worker)
+    transport.attach(service)
+    app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker)
     app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
     service.received = app.metrics.received  # when updates arrive
     sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
@@ -166,9 +175,12 @@ async def check_pii_key(uow: UnitOfWork) -> None:
 
 
 async def check_telegram(app: App) -> None:
-    """The token, the managers' chats and the menu of commands (bot/telegram/checks.py)."""
+    """The token, the managers' chats and the menu of commands (the transport's checks).
+    The first thing serve() does: the transport in use is named here, once the settings
+    proved good (a bad setting stays the one line it is)."""
+    log.info("transport: %s (LEADBOT_TRANSPORT)", app.transport.name)
     with refusals():
-        await checks.check_telegram(app.bot, app.settings, app.service.handoffs)
+        await app.transport.check(app.settings, app.service.handoffs)
 
 
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
@@ -189,12 +201,14 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
         try:
             if webhook:
                 with refusals():
-                    await set_webhook(app.bot, settings, secret)
+                    await app.transport.set_webhook(webhook_url(settings), secret,
+                                                    ALLOWED_UPDATES)
                 log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
                 await stop.wait()
             else:
                 with refusals():  # TokenRevoked, while polling, goes to the caller
-                    await poll(app.bot, app.dispatcher, app.counters, stop)
+                    await app.transport.delete_webhook()
+                await Poller(app.transport, counters=app.counters).run(stop)
         finally:
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)

@@ -42,8 +42,11 @@ WORD = re.compile(r"[^\W\d_]{2,}")  # letters only
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers that write personal data below a level: the drivers log statements with their
 # parameters; SQLAlchemy logs result rows at DEBUG (its INFO statements hide parameters).
+# python-telegram-bot (`telegram`) logs every call's parameters and answer at DEBUG (texts,
+# names, phones); httpx logs each request's URL at INFO, and that URL holds the bot's token.
 QUIET = {"aiosqlite": logging.WARNING, "asyncpg": logging.WARNING,
-         "sqlalchemy.engine": logging.INFO, "sqlalchemy.pool": logging.INFO}
+         "sqlalchemy.engine": logging.INFO, "sqlalchemy.pool": logging.INFO,
+         "telegram": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 MAX_WORD = 30  # longer "words" are nobody's name: not remembered
 # Shorter words are not remembered either: "Jo Be" must not hide "be", "to", "no", "на" from
 # every log line after it (a short name alone identifies nobody; the shapes above still go).
@@ -142,7 +145,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logg
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(FILTER)
     root = logging.getLogger()
-    for name in ("aiosqlite", "asyncpg"):  # their statement logs never even get made
+    for name in ("aiosqlite", "asyncpg", "telegram", "httpx", "httpcore"):  # never even made
         logging.getLogger(name).setLevel(QUIET[name])
     if _installed is not None:
         root.removeHandler(_installed)

@@ -13,6 +13,7 @@ import dialogs
 
 SHIPPED_FLOWS = Path(dialogs.__file__).parent / "flows"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TRANSPORTS = ("aiogram", "ptb")  # the Telegram libraries leadbot runs on (bot/transport/)
 
 
 class Settings(BaseSettings):
@@ -71,7 +72,15 @@ class Settings(BaseSettings):
             raise ValueError(f"{value}: use one of {', '.join(LOG_LEVELS)}")
         return value.upper()
 
+    @field_validator("transport")
+    @classmethod
+    def _transport(cls, value: str) -> str:
+        if value.strip().lower() not in TRANSPORTS:
+            raise ValueError(f"{value!r}: use one of {', '.join(TRANSPORTS)}")
+        return value.strip().lower()
+
     bot_token: SecretStr | None = None
+    transport: str = "aiogram"  # the Telegram library: aiogram or ptb (python-telegram-bot)
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite:///leadbot.db"
     flows_dir: Path = SHIPPED_FLOWS

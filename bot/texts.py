@@ -9,7 +9,7 @@ MENU = {
     "uk": "Вітаємо! Оберіть, що вас цікавить:",
     "en": "Hello! Choose what interests you:",
 }
-TAP_FAILED = {  # a tap that failed for a bug and was given up on (bot/telegram/updates.py)
+TAP_FAILED = {  # a tap that failed for a bug and was given up on (bot/transport/updates.py)
     "ru": "Извините, не получилось. Попробуйте ещё раз или напишите /restart.",
     "uk": "Вибачте, не вдалося. Спробуйте ще раз або напишіть /restart.",
     "en": "Sorry, that did not work. Please try again, or send /restart.",

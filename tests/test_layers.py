@@ -1,5 +1,7 @@
 """The import rule, checked on every module (lazy imports inside functions too):
-bot -> storage -> dialogs, and only the transport talks to a Telegram library."""
+bot -> storage -> dialogs, and only a transport talks to a Telegram library: bot/telegram/
+to aiogram, bot/ptb/ to python-telegram-bot (whose top-level package is `telegram`: not our
+`bot.telegram`, which is absolute `bot` here), neither to the other."""
 
 from __future__ import annotations
 
@@ -14,27 +16,44 @@ IO = {"aiogram", "telegram", "aiohttp", "httpx", "requests", "urllib3", "socket"
       "subprocess", "sqlalchemy", "sqlmodel", "alembic", "asyncpg", "aiosqlite", "psycopg",
       "psycopg2", "redis", "logging"}
 TELEGRAM = {"aiogram", "telegram"}
-TRANSPORT = "bot/telegram/"  # the only code that talks to Telegram's library
+TRANSPORT = "bot/telegram/"  # the only code that talks to aiogram
+PTB = "bot/ptb/"  # the only code that talks to python-telegram-bot (package `telegram`)
 
 
-def imports(path: Path, root: Path) -> list[tuple[int, str]]:
-    """(line, top-level package) of every import in a module, relative ones resolved."""
+def imports(path: Path, root: Path, depth: int = 1) -> list[tuple[int, str]]:
+    """(line, package) of every import in a module, relative ones resolved: its first
+    `depth` dotted names (2 tells `bot.telegram` from `bot.ptb`)."""
     found = []
+
+    def head(name: str) -> str:
+        return ".".join(name.split(".")[:depth])
+
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+            found += [(node.lineno, head(alias.name)) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: inside the package the file is in
-                found.append((node.lineno, path.relative_to(root).parts[0]))
+                parts = path.relative_to(root).parts[:-1]
+                base = ".".join(parts[:len(parts) - node.level + 1])
+                found.append((node.lineno, head(f"{base}.{node.module}" if node.module
+                                                else base)))
             elif node.module:
-                found.append((node.lineno, node.module.split(".")[0]))
+                found.append((node.lineno, head(node.module)))
     return found
 
 
 def violations(folder: str, forbidden: set[str], root: Path = ROOT) -> list[str]:
-    return [f"{path.relative_to(root)}:{line} imports {name}"
-            for path in sorted((root / folder).rglob("*.py"))
-            for line, name in imports(path, root) if name in forbidden]
+    """Imports of a forbidden package: a top-level name ("aiogram") or a dotted one
+    ("bot.telegram", matching its modules too)."""
+    found = []
+    for path in sorted((root / folder).rglob("*.py")):
+        for line, name in imports(path, root, depth=2):
+            top = name.split(".")[0]
+            if top in forbidden or any(name == f or name.startswith(f + ".")
+                                       for f in forbidden if "." in f):
+                found.append(f"{path.relative_to(root)}:{line} imports "
+                             f"{top if top in forbidden else name}")
+    return found
 
 
 @pytest.mark.parametrize(("folder", "forbidden"), [
@@ -53,6 +72,39 @@ def outside_the_transport(root: Path = ROOT) -> list[str]:
 
 def test_only_the_transport_imports_aiogram():
     assert outside_the_transport() == []
+
+
+def outside_ptb(root: Path = ROOT) -> list[str]:
+    """Every import of python-telegram-bot (`telegram`) in bot/ that is not in bot/ptb/."""
+    return [found for found in violations("bot", {"telegram"}, root)
+            if not found.startswith(PTB)]
+
+
+def test_only_the_ptb_transport_imports_python_telegram_bot():
+    assert outside_ptb() == []
+
+
+def test_neither_transport_imports_the_other():
+    assert violations("bot/telegram", {"telegram", "bot.ptb"}) == []
+    assert violations("bot/ptb", {"aiogram", "bot.telegram"}) == []
+
+
+def test_the_ptb_check_tells_ptb_from_our_bot_telegram(tmp_path):
+    """`telegram` (PTB) outside bot/ptb/ is named; `bot.telegram` (ours) and relative imports
+    inside bot/telegram/ are not PTB; bot/ptb/ reaching into bot/telegram/ is named."""
+    for folder in ("telegram", "ptb", "cli"):
+        (tmp_path / "bot" / folder).mkdir(parents=True)
+    (tmp_path / "bot" / "ptb" / "client.py").write_text(
+        "from telegram import Bot\nfrom bot.telegram.wire import chat_of\n", encoding="utf-8")
+    (tmp_path / "bot" / "telegram" / "x.py").write_text(
+        "from . import wire\nfrom .wire import chat_of\n", encoding="utf-8")
+    (tmp_path / "bot" / "cli" / "probe.py").write_text(
+        "from bot.telegram import client\n\ndef f():\n    import telegram.error\n",
+        encoding="utf-8")
+    assert outside_ptb(tmp_path) == ["bot/cli/probe.py:4 imports telegram"]
+    assert violations("bot/telegram", {"telegram", "bot.ptb"}, tmp_path) == []
+    assert violations("bot/ptb", {"aiogram", "bot.telegram"}, tmp_path) == [
+        "bot/ptb/client.py:2 imports bot.telegram"]
 
 
 def test_the_transport_check_sees_a_violation(tmp_path):

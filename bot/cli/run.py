@@ -15,9 +15,9 @@ from dialogs.format.problems import FlowError
 
 
 def tune_gc() -> None:
-    """After start-up: aiogram's types, SQLAlchemy and the flows are a large heap that lives
-    as long as the process, and every full collection scanned all of it. Freezing it and
-    collecting the youngest generation less often: PostgreSQL 325 -> ~417 updates/s
+    """After start-up: the Telegram library's types, SQLAlchemy and the flows are a large
+    heap that lives as long as the process, and every full collection scanned all of it.
+    Freezing it and collecting the youngest generation less often: PostgreSQL 325 -> ~417 updates/s
     through the dispatcher (bench/pipeline.py; with the collector off: 409)."""
     gc.collect()
     gc.freeze()
@@ -25,9 +25,9 @@ def tune_gc() -> None:
 
 
 def run(settings: Settings, webhook: bool = False) -> int:
-    # the transport (aiogram) takes ~2 s to import: only when running
+    # the transport (a Telegram library) takes ~2 s to import: only when running
     from bot.app import StartupError
-    from bot.telegram.errors import TokenRevoked
+    from bot.transport.errors import TokenRevoked
 
     configure_logging(settings.log_level)  # phones, emails and names masked (bot/logsafe.py)
     try:
@@ -67,7 +67,7 @@ def deep_links(settings: Settings, source: str | None, username: str | None) -> 
         return 2
     flows = FlowRegistry.from_dir(settings.flows_dir)
     if username is None:
-        from bot.telegram.client import bot_username  # the transport: only when asked
+        from bot.transport import bot_username  # the transport: only when asked
 
         try:
             username = asyncio.run(bot_username(settings))

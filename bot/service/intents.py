@@ -1,6 +1,7 @@
 """What an update asks of the service, one small frozen record per intent. A transport
-(bot/telegram/router.py today) builds one from each update it receives; the service has one
-handler per kind (bot/service/core.py, HANDLERS). Transport-neutral: no Telegram library.
+(bot/telegram/router.py, bot/ptb/router.py) builds one from each update it receives; the
+service has one handler per kind (bot/service/core.py, HANDLERS). Transport-neutral: no
+Telegram library.
 
 | intent | from |
 | --- | --- |

@@ -1,7 +1,7 @@
 """What is checked with Telegram before the bot takes updates: the token (getMe), every
 chat cards go to, and the menu of commands (setMyCommands).
 
-May import: aiogram, bot.handoff, bot.settings, bot.texts, bot.telegram.
+May import: aiogram, bot.handoff, bot.settings, bot.texts, bot.transport.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from aiogram.types import BotCommand
 
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.settings import Settings
-from bot.telegram.errors import TelegramRefused
 from bot.texts import COMMANDS
+from bot.transport.errors import TelegramRefused
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from aiogram.utils.token import TokenValidationError
 
 from bot.service.core import Service
 from bot.settings import Settings
-from bot.telegram.errors import TelegramRefused
 from bot.telegram.router import build_router
+from bot.transport.errors import TelegramRefused
 
 
 def build_bot(settings: Settings) -> Bot:

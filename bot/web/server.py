@@ -1,7 +1,8 @@
 """The aiohttp application, in polling and webhook mode alike: /healthz (the process is
 alive), /readyz (the database answers), /metrics (Prometheus, bot/metrics.py), /admin (the
 dashboard, bot/web/admin.py) and, in webhook mode, Telegram's webhook route
-(bot/telegram/webhook.py: 200 only after the update's commit).
+(bot/transport/webhook.py: 200 only after the update's commit, over the transport
+LEADBOT_TRANSPORT names).
 
 LEADBOT_ADMIN_TOKEN unset: no /admin (404) and /metrics open to whoever reaches the port.
 Set: /admin and /metrics need it (bot/web/security.py).
@@ -16,8 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import CONTENT_TYPE, Metrics
-from bot.telegram.updates import Counters
-from bot.telegram.webhook import WEBHOOK_PATH, webhook_route
+from bot.transport.webhook import WEBHOOK_PATH, Route
 from bot.web.admin import Admin
 from bot.web.security import Guard, security_headers, unauthorized
 
@@ -38,12 +38,12 @@ def health_routes(app: web.Application, engine: AsyncEngine) -> None:
     app.router.add_get("/readyz", readyz)
 
 
-def build_app(bot: Any, dispatcher: Any, engine: AsyncEngine, secret: str,
-              counters: Counters | None = None) -> web.Application:
-    """The webhook route and the health checks alone. `bot` and `dispatcher` are the
-    transport's (bot/telegram/client.py)."""
+def build_app(route: Route, engine: AsyncEngine) -> web.Application:
+    """The webhook route and the health checks alone. `route` is the webhook's
+    (bot/transport/webhook.py webhook_route, over the transport LEADBOT_TRANSPORT names:
+    App.webhook_route)."""
     app = web.Application()
-    app.router.add_post(WEBHOOK_PATH, webhook_route(bot, dispatcher, secret, counters))
+    app.router.add_post(WEBHOOK_PATH, route)
     health_routes(app, engine)
     return app
 
@@ -53,8 +53,7 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     with its `secret` (webhook mode)."""
     app = web.Application(middlewares=[security_headers])
     if secret is not None:
-        app.router.add_post(WEBHOOK_PATH, webhook_route(running.bot, running.dispatcher,
-                                                        secret, running.counters))
+        app.router.add_post(WEBHOOK_PATH, running.webhook_route(secret))
     health_routes(app, running.engine)
     token = running.settings.admin_token
     guard = Guard(token.get_secret_value()) if token and token.get_secret_value() else None

@@ -175,6 +175,9 @@ def test_run_refuses_a_broken_flow_naming_file_step_and_field(tmp_path):
      "leadbot: LEADBOT_DATABASE_URL: {tmp}/file is a file, not a folder"),
     ({"LEADBOT_LOG_LEVEL": "LOUD"},
      "leadbot: bad setting: LEADBOT_LOG_LEVEL: Value error, LOUD: use one of DEBUG, INFO"),
+    ({"LEADBOT_TRANSPORT": "telethon"},
+     "leadbot: bad setting: LEADBOT_TRANSPORT: Value error, 'telethon': use one of aiogram, "
+     "ptb"),
 ])
 def test_bad_database_and_log_settings_get_one_clear_line(tmp_path, env, message):
     (tmp_path / "file").write_text("not a folder")
@@ -194,6 +197,13 @@ def test_the_log_level_may_be_written_in_lower_case():
     from bot.settings import Settings
 
     assert Settings(log_level="debug").log_level == "DEBUG"
+
+
+def test_the_transport_is_aiogram_unless_told_and_may_be_written_in_any_case():
+    from bot.settings import Settings
+
+    assert Settings(_env_file=None).transport == "aiogram"
+    assert Settings(transport=" PTB ").transport == "ptb"
 
 
 def test_run_refuses_a_yaml_bomb_in_a_flow_at_once_naming_the_file(tmp_path):

@@ -126,11 +126,13 @@ async def test_a_tap_skipped_after_its_tries_is_still_answered_by_the_webhook(
         bot, telegram, engine):
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
+    from bot.telegram.wire import AiogramWire
     from bot.texts import TAP_FAILED
+    from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_route
     from bot.web.server import build_app
 
-    client = TestClient(TestServer(build_app(bot, failing_taps(), engine, "s3cret")))
+    route = webhook_route(AiogramWire(bot, failing_taps()), "s3cret")
+    client = TestClient(TestServer(build_app(route, engine)))
     await client.start_server()
     try:
         statuses = []
@@ -149,7 +151,7 @@ async def test_a_refused_statement_is_a_bug_and_an_unreachable_database_an_outag
     """asyncpg refuses an int4 out of range and a NUL in text; neither is an outage."""
     from sqlalchemy import text
 
-    from bot.telegram.updates import is_outage
+    from bot.transport.updates import is_outage
     from storage.db import create_engine
 
     refused = []

@@ -6,16 +6,30 @@ import contextlib
 import pytest
 
 from bot.app import bootstrap, serve
-from bot.settings import Settings
+from bot.settings import TRANSPORTS, Settings
 from tests.conftest import FLOWS_DIR, fast_limits
 from tests.e2e.harness import Running, WebhookRunning
+
+
+@pytest.fixture(params=TRANSPORTS)
+async def telegram(request):
+    """The fake Bot API, once for each transport (LEADBOT_TRANSPORT): every end-to-end test
+    runs the bot on aiogram and on python-telegram-bot. The fake carries the transport's
+    name to settings_for (and to `leadbot run` in test_kill.py)."""
+    from tests.fakes.telegram import FakeTelegram
+
+    fake = FakeTelegram(limits=fast_limits(), transport=request.param)
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 def settings_for(telegram, database_url: str, **extra) -> Settings:
     """The web server on a free port of 127.0.0.1 (tests run side by side)."""
     return Settings(**{"bot_token": telegram.token, "telegram_api_url": telegram.url,
                        "database_url": database_url, "flows_dir": FLOWS_DIR,
-                       "host": "127.0.0.1", "port": 0, **extra})
+                       "host": "127.0.0.1", "port": 0, "transport": telegram.transport,
+                       **extra})
 
 
 @contextlib.asynccontextmanager
@@ -44,15 +58,14 @@ async def webhook_running(telegram, database_url: str, **settings):
     from bot.app import check_telegram
     from bot.jobs.handoff_timers import handoff_timers
     from bot.jobs.periodic import every
-    from bot.telegram.webhook import webhook_secret
+    from bot.transport.webhook import webhook_secret
     from bot.web.server import build_app
 
     config = settings_for(telegram, database_url, telegram_webhook_url="https://bot.example",
                           **settings)
     app = await bootstrap(config, limits=fast_limits())
     secret = webhook_secret(config)
-    client = TestClient(TestServer(build_app(app.bot, app.dispatcher, app.engine, secret,
-                                             app.counters)))
+    client = TestClient(TestServer(build_app(app.webhook_route(secret), app.engine)))
     stop = asyncio.Event()
     background = []
     try:

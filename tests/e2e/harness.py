@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
+from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH
 from storage.models import OutboxMessage
 from tests.fakes.telegram import FakeTelegram
 

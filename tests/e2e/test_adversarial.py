@@ -90,7 +90,7 @@ async def test_the_webhook_answers_400_to_json_nested_too_deep(backend, telegram
     engine = await fresh_engine(backend, tmp_path)
     await engine.dispose()
     async with webhook_running(telegram, await database_url(backend, tmp_path)) as running:
-        from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
+        from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH
 
         deep = '{"update_id": 1, "message": ' + "[" * 100_000 + "]" * 100_000 + "}"
         nested: list = []

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import bootstrap, serve
-from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
 from bot.web.server import build_app
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.conftest import fast_limits
@@ -35,7 +35,7 @@ async def test_right_and_wrong_secret(telegram, tmp_path):
                             telegram_webhook_url="https://bot.example")
     app = await bootstrap(settings, limits=fast_limits())
     secret = webhook_secret(settings)
-    client = TestClient(TestServer(build_app(app.bot, app.dispatcher, app.engine, secret)))
+    client = TestClient(TestServer(build_app(app.webhook_route(secret), app.engine)))
     await client.start_server()
     try:
         for headers in ({}, {SECRET_HEADER: "wrong"}):

@@ -27,6 +27,12 @@ IN_FLIGHT = 0.05  # requests arriving this soon after a 429 were already on thei
 # clock): then "already on its way" is exact, not a guess from the arrival time, which a
 # loaded machine can put well after IN_FLIGHT for requests sent together with the first.
 SENT_AT = "fake_sent_at"
+# Parameters the Bot API reads as strings whatever they look like: a form (aiogram's
+# multipart, python-telegram-bot's url-encoded form) carries every value as text, and a
+# prospect's "42" or "[draft]" must reach the fake as the text it is, not a number or a list.
+STRING_PARAMS = {"text", "caption", "callback_query_id", "parse_mode", "secret_token", "url",
+                 "language_code", "description", "short_description", "name", "title",
+                 "first_name", "last_name"}
 MESSAGE_METHODS = {"sendMessage", "sendDocument", "editMessageText", "editMessageCaption",
                    "editMessageReplyMarkup"}
 
@@ -67,6 +73,9 @@ class FakeTelegram:
     # users who never pressed Start: Telegram refuses to write to them first
     closed_chats: set[int] = field(default_factory=set)
     unknown_chats: set[int] = field(default_factory=set)  # groups without the bot
+    # not Telegram's: the transport the bot under test runs on (LEADBOT_TRANSPORT), for
+    # tests/e2e/conftest.py to build the bot's settings with
+    transport: str = "aiogram"
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -141,6 +150,9 @@ class FakeTelegram:
                                "content": content}
                 continue
             text = str(value)
+            if key in STRING_PARAMS:
+                params[key] = text
+                continue
             try:
                 params[key] = json.loads(text) if text[:1] in "[{" or text in (
                     "true", "false") or text.lstrip("-").isdigit() else text

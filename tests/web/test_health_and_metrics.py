@@ -148,7 +148,7 @@ async def test_database_errors_are_counted(telegram, tmp_path):
 async def test_webhook_mode_serves_the_same_pages_beside_the_webhook(telegram, tmp_path):
     import aiohttp
 
-    from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
+    from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
     from tests.e2e.test_webhook import start_update
 
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", admin_token=TOKEN,

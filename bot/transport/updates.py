@@ -1,28 +1,25 @@
-"""Updates as they arrive, before the dispatcher, for polling and the webhook alike.
+"""Updates as they arrive, whatever the library: read one by one, outages told from bugs.
 
-Each update is read on its own: one that cannot be read (a field aiogram requires missing,
-nesting no update has) is logged by its id, counted and skipped, never allowed to hold up
-the others. NUL characters are taken out of every string (PostgreSQL refuses them in text;
-no prospect means one). An update that keeps failing for a bug is skipped after
+Each update is read on its own: one that cannot be read (a field Telegram always sends
+missing, nesting no update has) is logged by its id, counted and skipped, never allowed to
+hold up the others. NUL characters are taken out of every string (PostgreSQL refuses them in
+text; no prospect means one). An update that keeps failing for a bug is skipped after
 MAX_FAILURES tries; an outage (the database or the network away) is not the update's fault
-and is waited out instead. A skipped button tap is still answered, so it stops spinning.
+and is waited out instead. A skipped button tap is still answered, so it stops spinning
+(each transport's answer_skipped).
+
+May import: SQLAlchemy's errors, bot.texts.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import GetUpdates
-from aiogram.types import Update
-from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-from bot.texts import TAP_FAILED, language_of
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3  # an update whose handling hits a bug is skipped after this many tries
@@ -31,6 +28,7 @@ MAX_DEPTH = 32  # Telegram's updates nest a few levels (a reply in a message); n
 # connection (08), transaction rollback (40: serialization, deadlock), insufficient
 # resources (53), operator intervention (57: shut down, restarting), system error (58).
 OUTAGE_SQLSTATES = ("08", "40", "53", "57", "58", "55P03")
+U = TypeVar("U")
 
 
 @dataclass
@@ -39,13 +37,6 @@ class Counters:
 
     unreadable: int = 0  # could not be parsed: skipped at once
     skipped: int = 0  # failed MAX_FAILURES times for a bug: skipped
-
-
-class GetRawUpdates(GetUpdates):
-    """getUpdates whose updates stay plain JSON, to be parsed one by one: aiogram's own
-    method fails the whole batch for one update it cannot parse, and then again, forever."""
-
-    __returning__ = list[dict[str, Any]]
 
 
 def is_outage(error: BaseException) -> bool:
@@ -92,28 +83,31 @@ def update_id_of(raw: Any) -> int | None:
     return update_id if isinstance(update_id, int) and not isinstance(update_id, bool) else None
 
 
-def parse(raw: Any, bot: Bot, counters: Counters) -> Update | None:
-    """The update, cleaned; None (logged and counted) when it cannot be read."""
+def read(raw: Any, counters: Counters, build: Callable[[Any], U],
+         unreadable: tuple[type[BaseException], ...], describe: Callable[[BaseException], str]
+         = lambda error: str(error) or type(error).__name__) -> U | None:
+    """`build` (the library's parser) applied to the cleaned update; None, logged and
+    counted, when it raises one of `unreadable` (or the update is too deep or too big)."""
     try:
-        return Update.model_validate(clean(raw), context={"bot": bot})
-    except (ValidationError, ValueError, RecursionError) as error:
+        return build(clean(raw))
+    except (*unreadable, ValueError, RecursionError) as error:
         counters.unreadable += 1
         kinds = sorted(k for k in raw if k != "update_id") if isinstance(raw, dict) else []
-        reason = (f"{error.error_count()} fields wrong or missing"
-                  if isinstance(error, ValidationError) else str(error) or type(error).__name__)
         log.error("update %s (%s) cannot be read (%s); skipped (%s so far)",
-                  update_id_of(raw), ", ".join(kinds) or "?", reason, counters.unreadable)
+                  update_id_of(raw), ", ".join(kinds) or "?", describe(error),
+                  counters.unreadable)
         return None
 
 
 class Tries:
-    """How often each update failed for a bug; it is skipped after MAX_FAILURES."""
+    """How often each update failed for a bug; it is skipped after MAX_FAILURES. Updates are
+    any library's: each has an `update_id`."""
 
     def __init__(self, counters: Counters) -> None:
         self.counters = counters
         self.failures: dict[int, int] = {}
 
-    def failed(self, update: Update) -> bool:
+    def failed(self, update: Any) -> bool:
         """Logs the failure (the exception being handled); True when the update is given up."""
         count = self.failures[update.update_id] = self.failures.get(update.update_id, 0) + 1
         log.exception("update %s failed (try %s of %s)", update.update_id, count, MAX_FAILURES)
@@ -125,19 +119,5 @@ class Tries:
                   self.counters.skipped)
         return True
 
-    def done(self, update: Update) -> None:
+    def done(self, update: Any) -> None:
         self.failures.pop(update.update_id, None)
-
-
-async def answer_skipped(bot: Bot, update: Update) -> None:
-    """A tap given up on is answered all the same (a sorry, in the tapper's language):
-    a button never answered spins until Telegram's client gives up."""
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await bot.answer_callback_query(
-            query.id, text=TAP_FAILED[language_of(query.from_user.language_code)])
-    except (TelegramAPIError, OSError) as error:  # too late (15 s), or Telegram away
-        log.warning("could not answer the skipped tap of update %s: %s", update.update_id,
-                    type(error).__name__)

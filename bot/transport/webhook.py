@@ -1,14 +1,14 @@
-"""Webhook mode, Telegram's side: the route that answers 200 only after the update's
-commit, the secret Telegram must present, and registering the webhook (setWebhook).
+"""Webhook mode, Telegram's side, for any transport (its Wire: bot/transport/base.py): the
+route that answers 200 only after the update's commit, and the secret Telegram must present.
 
 A wrong or missing X-Telegram-Bot-Api-Secret-Token gets 401 and nothing is stored
 (Bot API, setWebhook: secret_token). A body that is not an update gets 400; an update that
 cannot be read, or failed MAX_FAILURES times for a bug, gets 200 and is skipped (logged,
-counted: bot/telegram/updates.py), so Telegram does not send it again and again; an outage
+counted: bot/transport/updates.py), so Telegram does not send it again and again; an outage
 gets 500 (Telegram sends it again later). The aiohttp application around the route is
 bot/web/server.py.
 
-May import: aiogram, aiohttp, bot.settings, bot.telegram.
+May import: aiohttp, bot.settings, bot.transport.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.telegram.errors import TelegramRefused
-from bot.telegram.polling import ALLOWED_UPDATES, chat_of
-from bot.telegram.updates import Counters, Tries, answer_skipped, is_outage, parse, update_id_of
+from bot.transport.base import Wire
+from bot.transport.updates import Counters, Tries, is_outage, update_id_of
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram/webhook"
+Route = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class ChatQueue:
@@ -58,10 +56,8 @@ class ChatQueue:
                 del self._waiting[chat_id], self._locks[chat_id]
 
 
-def webhook_route(bot: Bot, dispatcher: Dispatcher, secret: str,
-                  counters: Counters | None = None
-                  ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The handler of POST WEBHOOK_PATH: Telegram's updates fed to the dispatcher."""
+def webhook_route(wire: Wire, secret: str, counters: Counters | None = None) -> Route:
+    """The handler of POST WEBHOOK_PATH: Telegram's updates fed to the transport."""
     queue = ChatQueue()
     counters = counters or Counters()
     tries = Tries(counters)
@@ -78,12 +74,12 @@ def webhook_route(bot: Bot, dispatcher: Dispatcher, secret: str,
         if update_id_of(raw) is None:
             log.warning("webhook: JSON without an update_id; answered 400")
             return web.Response(status=400, text="not an update")
-        update = parse(raw, bot, counters)
+        update = wire.parse(raw, counters)
         if update is None:  # logged and counted; sent again, it would fail again
             return web.Response(text="skipped")
         try:
-            async with queue.turn(chat_of(update)):
-                await dispatcher.feed_update(bot, update)
+            async with queue.turn(wire.chat_of(update)):
+                await wire.feed(update)
         except Exception as error:
             if is_outage(error):
                 log.warning("update %s not handled: %s; Telegram will send it again",
@@ -91,7 +87,7 @@ def webhook_route(bot: Bot, dispatcher: Dispatcher, secret: str,
                 return web.Response(status=500, text="failed, send again")
             if not tries.failed(update):
                 return web.Response(status=500, text="failed, send again")
-            await answer_skipped(bot, update)
+            await wire.answer_skipped(update)
             return web.Response(text="skipped")
         tries.done(update)
         return web.Response(text="ok")
@@ -109,14 +105,11 @@ def webhook_secret(settings: Settings) -> str:
                           .encode()).hexdigest()[:48]
 
 
-async def set_webhook(bot: Bot, settings: Settings, secret: str) -> None:
-    """Tells Telegram to post updates to LEADBOT_TELEGRAM_WEBHOOK_URL (which must be set);
-    TelegramRefused, in one line, when it will not."""
+def webhook_url(settings: Settings) -> str:
     assert settings.telegram_webhook_url
-    url = settings.telegram_webhook_url.rstrip("/") + WEBHOOK_PATH
-    try:
-        await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-    except (TelegramAPIError, OSError) as error:
-        raise TelegramRefused(f"Telegram refused the webhook {url} (LEADBOT_TELEGRAM_WEBHOOK_URL "
-                              f"must be public https; LEADBOT_TELEGRAM_WEBHOOK_SECRET "
-                              f"A-Z a-z 0-9 _ -): {error}") from None
+    return settings.telegram_webhook_url.rstrip("/") + WEBHOOK_PATH
+
+
+def refusal_of_webhook(url: str, error: BaseException) -> str:
+    return (f"Telegram refused the webhook {url} (LEADBOT_TELEGRAM_WEBHOOK_URL must be public "
+            f"https; LEADBOT_TELEGRAM_WEBHOOK_SECRET A-Z a-z 0-9 _ -): {error}")

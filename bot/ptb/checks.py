@@ -1,0 +1,64 @@
+"""What is checked with Telegram before the bot takes updates, with PTB: the token (getMe),
+every chat cards go to, and the menu of commands (setMyCommands). The same checks and
+refusals as bot/telegram/checks.py.
+
+May import: telegram (PTB), bot.handoff, bot.settings, bot.texts, bot.transport.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand
+from telegram.error import InvalidToken, TelegramError
+
+from bot.handoff.handoffs import HandoffConfig, Handoffs
+from bot.settings import Settings
+from bot.texts import COMMANDS
+from bot.transport.errors import TelegramRefused
+
+log = logging.getLogger(__name__)
+
+
+async def check_telegram(bot: Bot, settings: Settings, handoffs: Handoffs) -> None:
+    """TelegramRefused, in one line, when the token or a managers' chat is not usable;
+    the bot's @username goes to the hand-offs (the link a manager opens). getMe is asked
+    here rather than through Bot.initialize, whose refusal quotes the token."""
+    try:
+        me = await bot.get_me()
+    except InvalidToken:
+        raise TelegramRefused("Telegram refused LEADBOT_BOT_TOKEN (revoked or mistyped?)"
+                              ) from None
+    except (TelegramError, OSError) as error:
+        raise TelegramRefused(f"cannot reach the Bot API at {settings.telegram_api_url}: "
+                              f"{error}") from None
+    log.info("running as @%s", me.username)
+    handoffs.bot_username = me.username or ""
+    await check_managers_chats(bot, handoffs.config)
+    try:
+        for language, commands in COMMANDS.items():
+            await bot.set_my_commands([BotCommand(c, d) for c, d in commands],
+                                      language_code=language)
+        await bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS["en"]])
+    except (TelegramError, OSError) as error:  # a menu of commands is not worth a refusal
+        log.warning("could not register the bot's commands: %s", error)
+
+
+async def check_managers_chats(bot: Bot, config: HandoffConfig) -> None:
+    """Every chat cards go to must be one the bot is in: a card sent nowhere is a lead
+    nobody calls. One clear line instead."""
+    chats = {("LEADBOT_MANAGERS_CHAT_ID", config.chat_id),
+             ("LEADBOT_ESCALATION_CHAT_ID", config.escalation_chat_id)}
+    chats |= {(f"route '{r.name}' in LEADBOT_ROUTING_FILE", r.chat_id)
+              for r in config.routing.routes}
+    for setting, chat_id in sorted(chats, key=str):
+        if chat_id is None:
+            continue
+        try:
+            await bot.get_chat(chat_id)
+        except (TelegramError, OSError) as error:
+            raise TelegramRefused(f"{setting}: the bot cannot reach chat {chat_id} (add the "
+                                  f"bot to the group; ids of groups are negative): {error}"
+                                  ) from None
+        except (TypeError, KeyError, ValueError):
+            continue  # Telegram said ok; only its answer is newer than PTB's model

@@ -1,0 +1,45 @@
+"""What every Telegram transport shares, and the choice between them.
+
+leadbot runs on aiogram (bot/telegram/) or on python-telegram-bot (bot/ptb/), picked by
+LEADBOT_TRANSPORT. Both keep leadbot's pipeline in charge: an update is acknowledged (the
+polling offset moves past it, the webhook answers 200) only after its transaction
+committed, and messages leave through the outbox (bot/outbox/port.py). What does not depend
+on the library lives here: the polling loop (polling.py), the webhook route (webhook.py),
+reading raw updates and telling an outage from a bug (updates.py), the refusals the rest of
+the bot sees (errors.py) and the transport's shape (base.py).
+
+May import: aiohttp, SQLAlchemy's errors, bot.settings, bot.texts, bot.outbox; never a
+Telegram library (importlib loads the chosen transport by name).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from bot.settings import TRANSPORTS
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.transport.base import Transport
+
+MODULES = {"aiogram": "bot.telegram.transport", "ptb": "bot.ptb.transport"}
+assert set(MODULES) == set(TRANSPORTS)
+
+
+def module_for(name: str) -> ModuleType:
+    """The transport module for LEADBOT_TRANSPORT; imported only when asked (a Telegram
+    library takes a second or two to import)."""
+    return importlib.import_module(MODULES[name])
+
+
+def open_transport(settings: Settings) -> Transport:
+    """The transport LEADBOT_TRANSPORT names, its Bot built (no request made yet);
+    TelegramRefused when the token is malformed."""
+    return module_for(settings.transport).open_transport(settings)
+
+
+async def bot_username(settings: Settings) -> str:
+    """The bot's @username from getMe; LookupError saying why it could not be had."""
+    return await module_for(settings.transport).bot_username(settings)
