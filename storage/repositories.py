@@ -143,6 +143,12 @@ class FollowUps(Repository):
             .with_for_update(skip_locked=True))
         return list(result.scalars())
 
+    async def next_due(self) -> datetime | None:
+        """When the next pending follow-up falls due (the job waits until then)."""
+        result = await self.session.execute(
+            select(func.min(FollowUp.due_at)).where(FollowUp.status == "pending"))
+        return result.scalar_one_or_none()
+
     async def schedule(self, follow_up: FollowUp) -> None:
         """One follow-up per key per conversation; scheduling again moves it. The reminder
         is sent once: once sent (or stopped) it is not scheduled again."""

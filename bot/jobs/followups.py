@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.context import Running
+from bot.jobs.periodic import Sooner
 from bot.outbox import messages
 from bot.service.rights import unsubscribe_footer, unsubscribe_markup
 from bot.settings import Settings
@@ -61,16 +62,22 @@ async def deliver_due(sessions: async_sessionmaker[AsyncSession], now: datetime,
                       config: NurtureConfig | None = None, batch: int = BATCH) -> int:
     """Handles every follow-up due at `now`, a batch per transaction; returns how many
     were queued in the outbox."""
-    config = config or NurtureConfig()
+    return (await deliver(sessions, now, config or NurtureConfig(), batch))[0]
+
+
+async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
+                  config: NurtureConfig, batch: int = BATCH) -> tuple[int, datetime | None]:
+    """deliver_due, and when the next pending row falls due (None: none is pending)."""
     queued = 0
     while True:
         async with UnitOfWork(sessions) as uow:
             rows = await uow.follow_ups.due(now, batch)
             for row in rows:
                 queued += await _one(uow, row, now, config)
+            following = await uow.follow_ups.next_due() if len(rows) < batch else None
             await uow.commit()
         if len(rows) < batch:
-            return queued
+            return queued, following
 
 
 async def _one(uow: UnitOfWork, row: FollowUp, now: datetime, config: NurtureConfig) -> int:
@@ -155,7 +162,13 @@ def _event(uow: UnitOfWork, row: FollowUp, kind: str, now: datetime, **data: obj
               data={"key": row.key, **data}, created_at=now)
 
 
-async def send_follow_ups(app: Running) -> None:
-    """The follow-ups job: handles what is due and wakes the sender."""
-    if await deliver_due(app.sessions, utcnow(), NurtureConfig.from_settings(app.settings)):
+async def send_follow_ups(app: Running) -> Sooner:
+    """The follow-ups job: handles what is due, wakes the sender, and says when the next
+    row falls due (the runner comes back then, if that is before its next run)."""
+    now = utcnow()
+    queued, following = await deliver(app.sessions, now,
+                                      NurtureConfig.from_settings(app.settings))
+    if queued:
         app.sender.wake()
+    return Sooner(float("inf") if following is None else
+                  max((following - utcnow()).total_seconds(), 0.0))
