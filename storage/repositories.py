@@ -152,6 +152,16 @@ class FollowUps(Repository):
     async def schedule(self, follow_up: FollowUp) -> None:
         """One follow-up per key per conversation; scheduling again moves it. The reminder
         is sent once: once sent (or stopped) it is not scheduled again."""
+        if follow_up.kind == "reminder":  # moved on every turn: one statement when it can
+            moved = await self.session.execute(
+                update(FollowUp).where(FollowUp.conversation_id == follow_up.conversation_id,
+                                       FollowUp.key == follow_up.key,
+                                       FollowUp.status == "pending")
+                .values(due_at=follow_up.due_at, text=follow_up.text,
+                        markup=follow_up.markup)
+                .execution_options(synchronize_session=False))
+            if moved.rowcount:
+                return
         result = await self.session.execute(select(FollowUp).where(
             FollowUp.conversation_id == follow_up.conversation_id,
             FollowUp.key == follow_up.key))
