@@ -30,6 +30,7 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/privacy.py
 	$(BIN)/python bench/handoff.py
+	$(BIN)/python bench/nurture.py
 	$(BIN)/python bench/disk.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/crm.py

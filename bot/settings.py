@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import dialogs
+from dialogs.rules.nurture import parse_quiet, zone_named
 
 SHIPPED_FLOWS = Path(dialogs.__file__).parent / "flows"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -118,3 +119,21 @@ class Settings(BaseSettings):
     amocrm_token: SecretStr | None = None  # a long-lived token
     crm_file: Path | None = None  # field mapping: answers -> CRM fields, pipeline / stage
     crm_alert_hours: float = Field(2.0, gt=0)  # undelivered this long: the managers are told
+    # Nurture: follow-up sequences and the abandoned-quiz reminder (README, "Nurture")
+    quiet_hours: str = "21:00-09:00"  # nothing that can wait goes then; "off": no quiet hours
+    nurture_timezone: str | None = None  # the prospects' zone; unset: guessed from language
+    nurture_weekly_cap: int = Field(3, ge=0)  # marketing follow-ups per prospect a week; 0: no cap
+    nurture_stale_hours: float = Field(12, ge=0)  # due longer ago (downtime): dropped; 0: never
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet(value)  # ValueError says how to write it
+        return value
+
+    @field_validator("nurture_timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value and zone_named(value) is None:
+            raise ValueError(f"unknown time zone {value!r} (like Europe/Moscow)")
+        return value or None

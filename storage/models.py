@@ -188,7 +188,8 @@ class OutboxMessage(SQLModel, table=True):
 
 class FollowUp(SQLModel, table=True):
     __tablename__ = "follow_ups"
-    __table_args__ = (UniqueConstraint("conversation_id", "key"),)
+    __table_args__ = (UniqueConstraint("conversation_id", "key"),
+                      Index("ix_follow_ups_user_sent", "user_id", "sent_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id")
@@ -198,8 +199,22 @@ class FollowUp(SQLModel, table=True):
     text: str = Field(sa_type=Sealed)  # may quote the name
     marketing: bool = True
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    status: str = Field(default="pending", max_length=12)  # pending, sent, cancelled
+    # pending (due at due_at), waiting (for the one before it in its sequence), sent,
+    # cancelled (a stop condition), dropped (stale after downtime)
+    status: str = Field(default="pending", max_length=12)
     created_at: datetime = _time()
+    # nurture (0013): which sequence and where in it, the delay from the one before, the
+    # buttons (an inline keyboard; labels may quote the name), quiet hours and time zone
+    # the flow set, whether anything the prospect writes ends it, when it went out
+    kind: str = Field(default="sequence", max_length=12)  # sequence, reminder
+    sequence: str | None = Field(default=None, max_length=32)
+    position: int = 0
+    delay_seconds: int = 0
+    markup: dict | None = Field(default=None, sa_column=Column(SealedJSON, nullable=True))
+    zone: str | None = Field(default=None, max_length=64)
+    quiet: str | None = Field(default=None, max_length=16)
+    stop_on_message: bool = False
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Handoff(SQLModel, table=True):

@@ -130,9 +130,13 @@ async def withdraw(uow: UnitOfWork, user_id: int, purposes: Iterable[str], *, no
                   purpose=purpose, granted=False,
                   policy_version=in_force[purpose].policy_version, text_sha256=text_sha256,
                   language=language, update_id=update_id, created_at=now)
-    marketing_only = [FollowUp.marketing.is_(True)] if "processing" not in purposes else []
+    # /stop ends the marketing follow-ups and the abandoned-quiz reminder (not marketing,
+    # but still a message they did not ask for now); withdrawing processing ends them all
+    marketing_only = [or_(FollowUp.marketing.is_(True), FollowUp.kind == "reminder")
+                      ] if "processing" not in purposes else []
     await session.execute(
-        update(FollowUp).where(FollowUp.user_id == user_id, FollowUp.status == "pending",
+        update(FollowUp).where(FollowUp.user_id == user_id,
+                               FollowUp.status.in_(("pending", "waiting")),
                                *marketing_only).values(status="cancelled"))
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.chat_id == user_id,
@@ -217,10 +221,11 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
     follow_ups = 0
     for follow_up in (await session.execute(select(FollowUp).where(
             FollowUp.conversation_id.in_(ids)))).scalars():
-        text = _scrub(follow_up.text, secrets)
-        if text != follow_up.text or follow_up.status == "pending":
-            follow_up.text, follow_ups = text, follow_ups + 1
-        if follow_up.status == "pending" and conversation_ids is None:
+        text, markup = _scrub(follow_up.text, secrets), _scrub(follow_up.markup, secrets)
+        queued = follow_up.status in ("pending", "waiting")  # waiting: later in a sequence
+        if text != follow_up.text or markup != follow_up.markup or queued:
+            follow_up.text, follow_up.markup, follow_ups = text, markup, follow_ups + 1
+        if queued and conversation_ids is None:
             follow_up.status = "cancelled"
     for handoff in handoffs:
         handoff.card_text = ERASED if handoff.card_text else None

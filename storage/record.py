@@ -103,10 +103,19 @@ class Recorder:
         self.event("handoff", temperature=action.temperature, score=action.score)
 
     async def follow_up(self, action: ScheduleFollowUp) -> None:
+        """The first message of a sequence (and the reminder) is due after its delay; each
+        later one waits until the one before it went out."""
         c = self.conversation
+        markup = {"inline_keyboard": [
+            [{"text": b.text, **({"url": b.url} if b.url else {"callback_data": b.data})}
+             for b in row] for row in action.buttons]} if action.buttons else None
         await self.uow.follow_ups.schedule(FollowUp(
             conversation_id=c.id, user_id=c.user_id, chat_id=c.chat_id, key=action.key,
-            text=action.text, marketing=action.marketing,
+            text=action.text, marketing=action.marketing, kind=action.kind,
+            sequence=action.sequence, position=action.position,
+            delay_seconds=action.delay_seconds, markup=markup, zone=action.zone,
+            quiet=action.quiet, stop_on_message=action.stop_on_message,
+            status="pending" if action.position == 0 else "waiting",
             due_at=self.now + timedelta(seconds=action.delay_seconds), created_at=self.now))
 
     async def reward(self, action: GiveReward) -> None:

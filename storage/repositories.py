@@ -14,7 +14,6 @@ from storage.models import (
     Conversation,
     Event,
     FlowVersion,
-    FollowUp,
     Handoff,
     Lead,
     OutboxMessage,
@@ -131,27 +130,6 @@ class Events(Repository):
         result = await self.session.execute(delete(Event).where(
             Event.kind.in_(DELIVERY_EVENTS), Event.created_at < before))
         return result.rowcount or 0
-
-
-class FollowUps(Repository):
-    async def due(self, now: datetime, limit: int = 100) -> list[FollowUp]:
-        """Due follow-ups, locked; another process's sender skips them (PostgreSQL)."""
-        result = await self.session.execute(
-            select(FollowUp).where(FollowUp.status == "pending", FollowUp.due_at <= now)
-            .order_by(FollowUp.due_at).limit(limit).with_for_update(skip_locked=True))
-        return list(result.scalars())
-
-    async def schedule(self, follow_up: FollowUp) -> None:
-        """One follow-up per key per conversation; scheduling again moves it."""
-        result = await self.session.execute(select(FollowUp).where(
-            FollowUp.conversation_id == follow_up.conversation_id,
-            FollowUp.key == follow_up.key))
-        existing = result.scalar_one_or_none()
-        if existing is None:
-            self.session.add(follow_up)
-        else:
-            existing.due_at, existing.text, existing.status = (
-                follow_up.due_at, follow_up.text, "pending")
 
 
 class Outbox(Repository):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 from storage import repositories as repos
+from storage.followups import FollowUps
 
 
 @cache
@@ -44,7 +45,7 @@ class UnitOfWork:
         self.leads = repos.Leads(session)
         self.consents = repos.Consents(session)
         self.events = repos.Events(session)
-        self.follow_ups = repos.FollowUps(session)
+        self.follow_ups = FollowUps(session)
         self.outbox = repos.Outbox(session)
         self.flow_versions = repos.FlowVersions(session)
         self.handoffs = repos.Handoffs(session)

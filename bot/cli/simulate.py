@@ -117,8 +117,10 @@ class TerminalChat:
         elif isinstance(action, HandOff):
             self.print(f"  » handed off to the managers ({action.temperature}, "
                        f"score {action.score})")
-        elif isinstance(action, ScheduleFollowUp):
-            self.print(f"  » follow-up '{action.key}' scheduled in {action.delay_seconds} s")
+        elif isinstance(action, ScheduleFollowUp) and action.kind != "reminder":
+            self.print(f"  » follow-up '{action.key}' scheduled in {action.delay_seconds} s"
+                       + (f" after the one before ({action.sequence})" if action.position
+                          else ""))
         elif isinstance(action, GiveReward):
             self.print(f"  » reward given: {action.code or action.file or action.url}")
         elif isinstance(action, Close):

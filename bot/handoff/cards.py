@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.handoff.desk import Desk, utf16
@@ -48,7 +48,8 @@ class Cards:
         return None
 
     def text(self, lead: Lead, conversation: Conversation, state: State, flow: Flow,
-             q: RecordQualification, now: datetime) -> str:
+             q: RecordQualification, now: datetime,
+             nurtured_since: datetime | None = None) -> str:
         w, config = self.desk.words, self.desk.config
         grade = "SQL" if q.sql else "MQL" if q.mql else ""
         head = " · ".join(part for part in (
@@ -84,6 +85,9 @@ class Cards:
             f"{w['source']}: {conversation.source}" if conversation.source else "",
             f"{flow.id} v{flow.version}", state.language,
             f"{w['took']} {took // 60} min {took % 60} s") if part))
+        if nurtured_since is not None:  # a follow-up's answer made it hot
+            lines.append(f"🌱 {w['nurtured']} {nurtured(now - nurtured_since, w)}: "
+                         + "; ".join(self.nurture_answers(flow, state)))
         if config.hours is not None and not config.hours.is_open(now):
             lines.append(f"🌙 {w['after_hours_note']}")
         text = "\n".join(lines)
@@ -92,6 +96,17 @@ class Cards:
             room = CARD_TEXT - (textlimits.units(text) - textlimits.units(line))
             text = text.replace(line, textlimits.shorten(line, max(room, 1))[0], 1)
         return text
+
+    def nurture_answers(self, flow: Flow, state: State) -> list[str]:
+        """The answers to follow-ups' questions, in the managers' language."""
+        language, found = self.desk.config.language, []
+        for key, value in state.answers.items():
+            message = flow.nurture_message(key[1:]) if key.startswith("~") else None
+            option = next((o for o in message.question if o.id == value), None
+                          ) if message else None
+            if option is not None:
+                found.append(pick(option.text, language, flow.language))
+        return found
 
     def answer(self, flow: Flow, step_id: str, value: object) -> str:
         """An answer in short, in the managers' language."""
@@ -210,3 +225,12 @@ class Cards:
             handoff.card_text = self.desk.words["erased"]
         for card_id in {h.card_id for h in handoffs}:
             await self.refresh(uow, card_id)
+
+
+def nurtured(took: timedelta, w: dict[str, str]) -> str:
+    """How long nurture took: "3 d 4 h", "5 h", "12 min"."""
+    minutes = max(int(took.total_seconds()) // 60, 0)
+    days, hours = minutes // 1440, minutes % 1440 // 60
+    if days:
+        return f"{days} {w['days']} {hours} {w['hours']}"
+    return f"{hours} {w['hours']}" if hours else f"{minutes} min"

@@ -63,7 +63,10 @@ class Handoffs:
         return self.cards.wanted(actions, consents)
 
     async def announce(self, uow: UnitOfWork, conversation: Conversation, state: State,
-                       flow: Flow, qualification: RecordQualification, now: datetime) -> None:
+                       flow: Flow, qualification: RecordQualification, now: datetime,
+                       nurtured_since: datetime | None = None) -> None:
+        """`nurtured_since`: the lead warmed up through nurture (the card says after how
+        long), from when its sequences began."""
         lead = await uow.leads.for_conversation(conversation.id)
         if lead is None or lead.id is None:
             await uow.session.flush()
@@ -93,7 +96,8 @@ class Handoffs:
                           temperature=q.temperature, language=state.language,
                           submitted_at=now, due_at=self.desk.due(now, q.temperature),
                           created_at=now)
-        handoff.card_text = self.cards.text(lead, conversation, state, flow, q, now)
+        handoff.card_text = self.cards.text(lead, conversation, state, flow, q, now,
+                                            nurtured_since)
         uow.handoffs.add(handoff)
         await uow.session.flush()
         lead.status = "handoff"

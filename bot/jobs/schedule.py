@@ -27,7 +27,7 @@ class Job:
 
 SCHEDULE = (
     Job("pruning", 3600, prune),
-    Job("follow-ups", 30, send_follow_ups),
+    Job("follow-ups", 5, send_follow_ups),  # a due row waits at most this long
     Job("retention", 3600, anonymise_expired),
     Job("hand-off timers", 10, handoff_timers),
 )

@@ -36,9 +36,18 @@ from bot.service.intents import (
 )
 from bot.service.rights import Operator, Rights
 from bot.texts import MENU, language_of
+from dialogs.engine import callback
 from dialogs.engine.actions import AnswerTap, Button, SetContact
 from dialogs.engine.core import step
-from dialogs.engine.events import Event, OtherMessage, Restart, Start, Tap, TextMessage
+from dialogs.engine.events import (
+    ContactShared,
+    Event,
+    OtherMessage,
+    Restart,
+    Start,
+    Tap,
+    TextMessage,
+)
 from dialogs.engine.state import State
 from storage import privacy
 from storage.models import Conversation, Prospect, utcnow
@@ -220,6 +229,10 @@ class Service:
                 user_id=prospect.user_id, chat_id=prospect.chat_id, flow_id=new_state.flow_id,
                 flow_version=new_state.flow_version, step=new_state.step,
                 source=new_state.source, state={}, started_at=now, updated_at=now))
+            if current is not None:  # started over: what the old one scheduled ends
+                await uow.follow_ups.stop([current.id])
+        elif isinstance(event, TextMessage | OtherMessage | ContactShared):
+            await uow.follow_ups.stop([current.id], on_message=True)  # if the flow says so
         assert conversation is not None and conversation.id is not None
         uow.session.expunge(conversation)  # written below in one statement, not tracked
         conversation.state = new_state.to_dict()
@@ -227,14 +240,18 @@ class Service:
         await uow.conversations.save_state(
             conversation.id, state=conversation.state, step=new_state.step,
             finished=new_state.finished, updated_at=now)
+        if new_state.finished and (state is None or not state.finished):
+            await uow.follow_ups.stop([conversation.id], kind="reminder")  # not needed now
         if prospect.language != new_state.language:
             prospect.language, prospect.updated_at = new_state.language, now
         await Recorder(uow, conversation, now, intent.update_id).record(actions)
         await render(uow, conversation, actions, query_id, runnable.base_dir)
         qualification = self.handoffs.wanted(actions, new_state.consents)
         if qualification is not None:
+            nurtured = await uow.follow_ups.started(conversation.id) if isinstance(
+                event, Tap) and event.step.startswith(callback.NURTURE_STEP) else None
             await self.handoffs.announce(uow, conversation, new_state, runnable.flow,
-                                         qualification, now)
+                                         qualification, now, nurtured_since=nurtured)
 
     async def _target(self, uow: UnitOfWork, intent: Begin | Say | PickFlow,
                       current: Conversation | None

@@ -116,10 +116,21 @@ class HandOff:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleFollowUp:
+    """A message for later: one of a nurture sequence (`position` 0 is due `delay_seconds`
+    after now; each later one that long after the one before it went out), or the
+    abandoned-quiz reminder (kind "reminder", scheduled again on every turn, sent once)."""
+
     key: str
     delay_seconds: int
     text: str
     marketing: bool
+    kind: str = "sequence"  # sequence, reminder
+    sequence: str | None = None
+    position: int = 0
+    buttons: Keyboard = ()
+    zone: str | None = None  # the flow's time zone for its prospects, if it names one
+    quiet: str | None = None  # the flow's quiet hours ("21:00-09:00"), if it sets them
+    stop_on_message: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,10 @@ MAX_CALLBACK_BYTES = 64
 DONE, SKIP, BACK, CONTINUE = "~done", "~skip", "~back", "~go"
 ACCEPT, DECLINE, MARKETING_YES, MARKETING_NO = "~yes", "~no", "~mkyes", "~mkno"
 ENGINE_OPTIONS = (DONE, SKIP, BACK, CONTINUE, ACCEPT, DECLINE, MARKETING_YES, MARKETING_NO)
+# Nurture: the reminder's Continue (any step), a follow-up's file; a follow-up's buttons
+# carry the step `~MESSAGE_ID` (no step id starts with '~').
+RESUME, FILE = "~resume", "~file"
+NURTURE_STEP = "~"
 
 
 def pack(flow_id: str, version: int, step: str, option: str) -> str:

@@ -20,6 +20,7 @@ from dialogs.engine.events import (
     TextMessage,
 )
 from dialogs.engine.kinds import KINDS, enter_step, remind
+from dialogs.engine.nurture import on_nurture_tap, on_resume, schedule_reminder
 from dialogs.engine.state import State
 from dialogs.engine.texts import SUPPORTED_LANGUAGES
 from dialogs.engine.turn import Turn
@@ -78,7 +79,9 @@ def _turn(flow: Flow, state: State) -> Turn:
 
 
 def close_turn(turn: Turn, keyboard_open: bool | None = None) -> Result:
-    """Whatever happened, a reply keyboard left open by the phone question is closed."""
+    """Whatever happened, a reply keyboard left open by the phone question is closed; a
+    quiz still waiting has its reminder moved to `after` from now."""
+    schedule_reminder(turn)
     if keyboard_open is None:
         keyboard_open = turn.original.phase == "phone"
     if keyboard_open and turn.phase != "phone" and not any(
@@ -101,7 +104,12 @@ def reprompt(turn: Turn) -> None:
 
 def on_tap(turn: Turn, tap: Tap) -> None:
     flow, state = turn.flow, turn.original
-    if (tap.flow_id, tap.flow_version) != (flow.id, flow.version):
+    ours = (tap.flow_id, tap.flow_version) == (flow.id, flow.version)
+    if ours and tap.option == callback.RESUME:
+        on_resume(turn)
+    elif ours and tap.step.startswith(callback.NURTURE_STEP):
+        on_nurture_tap(turn, tap)
+    elif not ours:
         turn.answer_tap(turn.say("stale_version"))
         reprompt(turn)
     elif state.finished:

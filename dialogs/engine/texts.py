@@ -172,6 +172,20 @@ ENGINE_TEXTS: dict[str, dict[str, str]] = {
         "en": "This is the first question — there is nothing to go back to.",
     },
     "noted": {"ru": "Принято", "uk": "Прийнято", "en": "Noted"},
+    "reminder": {
+        "ru": "Вы остановились на середине — осталось совсем немного. Продолжим с того же места?",
+        "uk": "Ви зупинилися на середині — лишилося зовсім трохи. Продовжимо з того ж місця?",
+        "en": "You stopped halfway, and there is only a little left. Shall we carry on?",
+    },
+    "resume": {"ru": "▶ Продолжить", "uk": "▶ Продовжити", "en": "▶ Continue"},
+    "nurture_thanks": {
+        "ru": "Спасибо, учли 👍", "uk": "Дякуємо, врахували 👍", "en": "Thank you, noted 👍",
+    },
+    "nurture_hot": {
+        "ru": "Спасибо! Передали менеджеру — он скоро свяжется с вами.",
+        "uk": "Дякуємо! Передали менеджеру — він незабаром зв'яжеться з вами.",
+        "en": "Thank you! A manager has your request and will be in touch shortly.",
+    },
     "welcome_back": {
         "ru": "С возвращением! Продолжим с того же места 👇",
         "uk": "З поверненням! Продовжимо з того ж місця 👇",

@@ -115,6 +115,8 @@ class Turn:
         for key, number in self.results.items():
             values[key] = format_number(number, self.language)
         for step_id, answer in self.answers.items():
+            if step_id not in self.flow.steps:  # a follow-up's question ("~id")
+                continue
             values[f"answers.{step_id}"] = self.answer_label(step_id, answer, self.language)
         values.update(extra)
         return values

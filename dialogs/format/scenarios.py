@@ -13,6 +13,12 @@
         expect: {temperature: hot, outcome: handoff, discount: 15}
 
 Taps name options by id, so one scenario works in every language.
+
+Nurture on a scenario's own clock: `wait: 2d` lets that much time pass and delivers every
+follow-up and reminder that fell due (`expect: {delivered: [gallery, reminder]}`); after
+one, `tap: resume` is the reminder's Continue, `tap: OPTION` answers a delivered
+follow-up's question, `tap: file` its file. Quiet hours and caps are the running bot's (a
+scenario's clock has no time of day).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from dialogs.engine import callback
 from dialogs.engine.actions import (
     Action,
     GiveReward,
+    HandOff,
     RecordQualification,
     ScheduleFollowUp,
     SendMessage,
@@ -44,9 +51,10 @@ from dialogs.engine.events import (
     Tap,
     TextMessage,
 )
+from dialogs.engine.nurture import REMINDER
 from dialogs.engine.state import State
 from dialogs.format.problems import Problem
-from dialogs.format.schema import Flow
+from dialogs.format.schema import Flow, duration_seconds
 from dialogs.format.yamlsource import parse_yaml
 
 TAP_WORDS = {"continue": callback.CONTINUE, "done": callback.DONE, "skip": callback.SKIP,
@@ -54,7 +62,8 @@ TAP_WORDS = {"continue": callback.CONTINUE, "done": callback.DONE, "skip": callb
              "marketing_yes": callback.MARKETING_YES, "marketing_no": callback.MARKETING_NO}
 USER_ID = 1000001
 EXPECTATIONS = ("step", "finished", "outcome", "temperature", "score", "discount", "target",
-                "mql", "sql", "tags", "says", "results", "follow_ups", "reward", "language")
+                "mql", "sql", "tags", "says", "results", "follow_ups", "reward", "language",
+                "delivered")
 
 
 @dataclass
@@ -63,6 +72,48 @@ class Run:
 
     state: State
     actions: list[Action] = field(default_factory=list)
+    clock: int = 0  # seconds since the scenario began
+    due: dict[str, tuple[int, ScheduleFollowUp]] = field(default_factory=dict)
+    waiting: dict[tuple[str, int], ScheduleFollowUp] = field(default_factory=dict)
+    delivered: list[ScheduleFollowUp] = field(default_factory=list)
+
+    def take(self, actions: list[Action], restarted: bool = False) -> None:
+        """One turn's actions: follow-ups scheduled, those a restart or hand-off ends gone."""
+        self.actions.extend(actions)
+        if restarted:
+            self.due.clear()
+            self.waiting.clear()
+        for action in actions:
+            if isinstance(action, ScheduleFollowUp):
+                if action.kind == "reminder":
+                    if not any(d.key == REMINDER for d in self.delivered):
+                        self.due[REMINDER] = (self.clock + action.delay_seconds, action)
+                elif action.position == 0:
+                    self.due[action.key] = (self.clock + action.delay_seconds, action)
+                else:
+                    self.waiting[(action.sequence or "", action.position)] = action
+            elif isinstance(action, HandOff):  # a manager has the lead: sequences end
+                self.due = {k: v for k, v in self.due.items() if v[1].kind == "reminder"}
+                self.waiting.clear()
+        if self.state.finished:
+            self.due.pop(REMINDER, None)
+
+    def wait(self, seconds: int) -> None:
+        """Time passes: what falls due is delivered, each one's successor scheduled."""
+        end = self.clock + seconds
+        while self.due:
+            key, (when, action) = min(self.due.items(), key=lambda item: item[1][0])
+            if when > end:
+                break
+            del self.due[key]
+            self.delivered.append(action)
+            following = self.waiting.pop((action.sequence or "", action.position + 1), None)
+            if following is not None:
+                self.due[following.key] = (when + following.delay_seconds, following)
+        self.clock = end
+
+    def delivered_keys(self) -> list[str]:
+        return ["reminder" if d.key == REMINDER else d.key for d in self.delivered]
 
     @property
     def qualification(self) -> RecordQualification | None:
@@ -70,21 +121,26 @@ class Run:
                     None)
 
     def texts(self) -> Iterator[str]:
-        return (a.text for a in self.actions if isinstance(a, SendMessage))
+        yield from (a.text for a in self.actions if isinstance(a, SendMessage))
+        yield from (d.text for d in self.delivered)
 
 
 class ScenarioError(ValueError):
     pass
 
 
-def event_for(flow: Flow, state: State, item: Any) -> list[Event]:
+def event_for(flow: Flow, state: State, item: Any,
+              delivered: list[ScheduleFollowUp] | None = None) -> list[Event]:
     """One scripted input -> the engine events a prospect would cause."""
     if not isinstance(item, dict) or len(item) != 1:
         raise ScenarioError(f"each input is one of tap/text/contact/foreign_contact/media/"
-                            f"command/language, got {item!r}")
+                            f"command/language/wait, got {item!r}")
     (verb, value), = item.items()
     if verb == "tap":
         options = value if isinstance(value, list) else [value]
+        follow_up = nurture_tap(flow, state, str(value), delivered or [])
+        if follow_up is not None:
+            return [follow_up]
         events: list[Event] = [tap(flow, state, str(option)) for option in options]
         if isinstance(value, list):
             events.append(tap(flow, state, "done"))
@@ -103,6 +159,24 @@ def event_for(flow: Flow, state: State, item: Any) -> list[Event]:
     raise ScenarioError(f"unknown input {verb}: {value!r}")
 
 
+def nurture_tap(flow: Flow, state: State, option: str,
+                delivered: list[ScheduleFollowUp]) -> Tap | None:
+    """`resume` after the reminder; a delivered follow-up's answer or `file`."""
+    if option == "resume":
+        if not any(d.key == REMINDER for d in delivered):
+            raise ScenarioError("tap: resume, but no reminder was delivered (wait first)")
+        return Tap(flow.id, flow.version, state.step, callback.RESUME)
+    for sent in reversed(delivered):
+        message = flow.nurture_message(sent.key)
+        if message is None:
+            continue
+        if option == "file" and message.file is not None:
+            return Tap(flow.id, flow.version, callback.NURTURE_STEP + message.id, callback.FILE)
+        if any(o.id == option for o in message.question):
+            return Tap(flow.id, flow.version, callback.NURTURE_STEP + message.id, option)
+    return None
+
+
 def tap(flow: Flow, state: State, option: str) -> Tap:
     engine_option = TAP_WORDS.get(option, option)
     current = flow.steps[state.step]
@@ -117,16 +191,28 @@ def run(flow: Flow, inputs: list[Any], language: str | None = None,
         source: str | None = None) -> Run:
     state, actions = step(flow, None, Start(user_id=USER_ID, language_code=language,
                                             source=source, seed="scenario"))
-    result = Run(state, list(actions))
+    result = Run(state)
+    result.take(list(actions))
     for index, item in enumerate(inputs, start=1):
         try:
-            events = event_for(flow, result.state, item)
+            if isinstance(item, dict) and list(item) == ["wait"]:
+                result.wait(wait_seconds(item["wait"]))
+                continue
+            events = event_for(flow, result.state, item, result.delivered)
         except ScenarioError as error:
             raise ScenarioError(f"input {index}: {error}") from None
         for event in events:
             result.state, actions = step(flow, result.state, event)
-            result.actions.extend(actions)
+            result.take(list(actions), restarted=isinstance(event, Restart))
     return result
+
+
+def wait_seconds(value: Any) -> int:
+    try:
+        return duration_seconds(str(value))
+    except ValueError:
+        raise ScenarioError(f"wait: {value!r}: write a duration like 30m, 2h, 3d or 1w"
+                            ) from None
 
 
 def check(run_: Run, expect: dict[str, Any]) -> list[str]:
@@ -159,9 +245,14 @@ def check(run_: Run, expect: dict[str, Any]) -> list[str]:
                     failures.append(f"expected {name} = {value}, got "
                                     f"{run_.state.results.get(name)}")
         elif key == "follow_ups":
-            keys = [a.key for a in run_.actions if isinstance(a, ScheduleFollowUp)]
+            keys = list(dict.fromkeys(a.key for a in run_.actions
+                                      if isinstance(a, ScheduleFollowUp) and a.kind != "reminder"))
             if keys != list(wanted or []):
                 failures.append(f"expected follow-ups {list(wanted)}, got {keys}")
+        elif key == "delivered":
+            if run_.delivered_keys() != list(wanted or []):
+                failures.append(f"expected delivered {list(wanted or [])}, got "
+                                f"{run_.delivered_keys()}")
         elif key == "reward":
             rewarded = any(isinstance(a, GiveReward) for a in run_.actions)
             if rewarded != bool(wanted):

@@ -243,7 +243,23 @@ class Qualification(Model):
     outcome: tuple[OutcomeRule, ...] = DEFAULT_OUTCOMES
 
 
+def duration_seconds(value: str) -> int:
+    """`30m`, `2h`, `3d`, `1w` -> seconds; ValueError for anything else."""
+    match = _DURATION.match(value.strip())
+    if match is None:
+        raise ValueError("write a duration like 30m, 2h, 3d or 1w")
+    return int(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def _a_duration(value: str) -> str:
+    duration_seconds(value)
+    return value.strip()
+
+
 class FollowUp(Model):
+    """One message after the end (the original format): a sequence of one, `after` counted
+    from the end of the quiz."""
+
     id: Id
     after: str
     text: Text
@@ -251,18 +267,78 @@ class FollowUp(Model):
     outcomes: tuple[Outcome, ...] = ("nurture",)
     marketing: bool = True  # needs the separate marketing opt-in (38-FZ Art. 18, ePrivacy)
 
-    @field_validator("after")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not _DURATION.match(value.strip()):
-            raise ValueError("write a duration like 30m, 2h, 3d or 1w")
-        return value.strip()
+    _duration = field_validator("after")(_a_duration)
 
     @property
     def delay_seconds(self) -> int:
-        match = _DURATION.match(self.after)
-        assert match is not None
-        return int(match.group(1)) * _SECONDS[match.group(2)]
+        return duration_seconds(self.after)
+
+
+class NurtureOption(Model):
+    """An answer to a follow-up's question: it adds to the lead's score and tags, and the
+    flow's qualification runs again."""
+
+    id: Id
+    text: Text
+    score: int = 0
+    tags: tuple[Id, ...] = ()
+
+
+class NurtureLink(Model):
+    text: Text
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+
+
+class NurtureFile(Model):
+    text: Text  # the button's label; a tap sends the file
+    file: dict[str, str] | str  # one file, or one per language, next to the flow
+
+
+class NurtureMessage(Model):
+    id: Id
+    after: str  # from the previous message of the sequence (the first: from the end)
+    text: Text
+    link: NurtureLink | None = None
+    file: NurtureFile | None = None
+    question: tuple[NurtureOption, ...] = ()
+
+    _duration = field_validator("after")(_a_duration)
+
+    @property
+    def delay_seconds(self) -> int:
+        return duration_seconds(self.after)
+
+
+class Sequence(Model):
+    """Messages one after another for the leads an outcome (and `when`) picks."""
+
+    id: Id
+    outcomes: tuple[Outcome, ...] = ("nurture",)
+    when: str | None = None
+    marketing: bool = True
+    messages: tuple[NurtureMessage, ...] = Field(min_length=1)
+
+
+class Reminder(Model):
+    """The abandoned-quiz reminder: once per conversation, with a Continue button."""
+
+    after: str = "3h"
+    text: Text | None = None  # default: the engine's own words
+
+    _duration = field_validator("after")(_a_duration)
+
+    @property
+    def delay_seconds(self) -> int:
+        return duration_seconds(self.after)
+
+
+class Nurture(Model):
+    sequences: tuple[Sequence, ...] = ()
+    reminder: Reminder | None = Reminder()  # null: no reminder
+    quiet_hours: Annotated[str, StringConstraints(
+        pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")] | None = None  # default: LEADBOT_QUIET_HOURS
+    timezone: str | None = None  # the prospects' usual zone; unknown: guessed from language
+    stop_on_message: bool = False  # anything the prospect writes ends their sequences
 
 
 class Operator(Model):
@@ -287,7 +363,23 @@ class Flow(Model):
     steps: dict[Id, Step] = Field(min_length=1)
     qualification: Qualification = Qualification()
     follow_ups: tuple[FollowUp, ...] = ()
+    nurture: Nurture = Nurture()
     operator: Operator = Operator()
+
+    @property
+    def sequences(self) -> tuple[Sequence, ...]:
+        """Every sequence: `nurture.sequences`, and each of `follow_ups` as one of its own."""
+        single = tuple(Sequence(id=f.id, outcomes=f.outcomes, when=f.when, marketing=f.marketing,
+                                messages=(NurtureMessage(id=f.id, after=f.after, text=f.text),))
+                       for f in self.follow_ups)
+        return single + self.nurture.sequences
+
+    def nurture_message(self, message_id: str) -> NurtureMessage | None:
+        for sequence in self.nurture.sequences:
+            for message in sequence.messages:
+                if message.id == message_id:
+                    return message
+        return None
 
     @property
     def language(self) -> str:

@@ -29,6 +29,10 @@ def declared_tags(flow: Flow) -> set[str]:
             tags.update(option.tags)
         for rule in getattr(step, "scoring", ()):
             tags.update(rule.tags)
+    for sequence in flow.nurture.sequences:  # a follow-up's answers bring tags too
+        for message in sequence.messages:
+            for option in message.question:
+                tags.update(option.tags)
     return tags
 
 
@@ -71,6 +75,9 @@ def expressions(flow: Flow) -> Iterator[tuple[Path, str, set[str]]]:
     for index, follow_up in enumerate(flow.follow_ups):
         if follow_up.when is not None:
             yield ("follow_ups", index, "when"), follow_up.when, known | {"outcome"}
+    for index, sequence in enumerate(flow.nurture.sequences):
+        if sequence.when is not None:
+            yield ("nurture", "sequences", index, "when"), sequence.when, known | {"outcome"}
 
 
 def check_expressions(flow: Flow) -> Iterator[Found]:

@@ -25,6 +25,7 @@ from dialogs.format.schema import (
 from dialogs.format.yamlsource import Path, YamlSource
 from dialogs.lint.expressions import check_expressions, formula_steps, result_names
 from dialogs.lint.graph import can_finish, edges, path_to, reachable
+from dialogs.lint.nurture import check_nurture, check_nurture_files
 from dialogs.lint.texts import (
     check_consent_texts,
     check_languages,
@@ -42,12 +43,13 @@ def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = 
          ) -> list[Problem]:
     found: list[Found] = []
     for check in (check_languages, check_steps, check_graph, check_texts, check_expressions,
-                  check_calculators, check_follow_ups):
+                  check_calculators, check_nurture):
         found.extend(check(flow))
     found.extend(check_placeholders(flow, result_names(flow)))
     found.extend(check_consent_texts(flow))
     if base_dir is not None:
         found.extend(check_files(flow, base_dir))
+        found.extend(check_nurture_files(flow, base_dir))
     problems = []
     for path, message in found:
         step, field = split_path(path)
@@ -163,14 +165,6 @@ def check_calculators(flow: Flow) -> Iterator[Found]:
                 yield ("steps", step_id, "formula"), (
                     f"step '{needed}' can be skipped on the way here, so its answer may be "
                     "missing")
-
-
-def check_follow_ups(flow: Flow) -> Iterator[Found]:
-    seen: set[str] = set()
-    for index, follow_up in enumerate(flow.follow_ups):
-        if follow_up.id in seen:
-            yield ("follow_ups", index, "id"), f"duplicate follow-up id '{follow_up.id}'"
-        seen.add(follow_up.id)
 
 
 def check_files(flow: Flow, base_dir: FilePath) -> Iterator[Found]:

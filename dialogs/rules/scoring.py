@@ -41,7 +41,12 @@ def answer_points(flow: Flow, step_id: str, value: AnswerValue) -> tuple[int, tu
     """The points and tags one answer brings."""
     step = flow.steps.get(step_id)
     points, tags = 0, []
-    if isinstance(step, SingleChoiceStep) and isinstance(value, str):
+    if step is None and step_id.startswith("~") and isinstance(value, str):
+        message = flow.nurture_message(step_id[1:])  # an answer to a follow-up's question
+        option = next((o for o in message.question if o.id == value), None) if message else None
+        if option is not None:
+            points, tags = option.score, list(option.tags)
+    elif isinstance(step, SingleChoiceStep) and isinstance(value, str):
         option = option_of(step, value)
         if option is not None:
             points, tags = option.score, list(option.tags)

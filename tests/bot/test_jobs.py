@@ -64,3 +64,24 @@ async def test_the_sender_outlives_a_row_it_cannot_read_and_sends_once_it_can(
         stop.set()
         crypto.configure(None)
     await asyncio.wait_for(task, 30)
+
+
+async def test_a_job_that_says_sooner_runs_again_sooner():
+    """The follow-ups job returns when its next row falls due: the runner comes back then,
+    not a whole interval later (and never later than the interval)."""
+    from bot.jobs.periodic import Sooner
+
+    calls: list[float] = []
+
+    async def job() -> Sooner:
+        calls.append(asyncio.get_running_loop().time())
+        return Sooner(0.01)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(every(3600, stop, job, "probe"))  # an hour, unless sooner
+    try:
+        await eventually(lambda: len(calls) >= 3 or task.done())
+        assert not task.done(), task.exception()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

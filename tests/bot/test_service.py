@@ -217,21 +217,23 @@ async def nurtured(service, user_id: int, marketing: str) -> Prospectus:
 async def test_follow_ups_go_out_when_due_and_only_with_the_opt_in(service, sessions):
     from datetime import timedelta
 
-    from bot.jobs.followups import deliver_due
+    from bot.jobs.followups import NurtureConfig, deliver_due
     from storage.models import FollowUp, utcnow
 
     await nurtured(service, 11, "~mkyes")
     await nurtured(service, 12, "~mkno")  # no marketing opt-in: nothing scheduled
-    scheduled = await rows(sessions, FollowUp)
-    assert sorted((f.user_id, f.key) for f in scheduled) == [(11, "code-expires"),
-                                                            (11, "gallery")]
-    assert await deliver_due(sessions, utcnow()) == 0  # not due yet
-    assert await deliver_due(sessions, utcnow() + timedelta(days=3)) == 1
+    scheduled = await rows(sessions, FollowUp, FollowUp.kind == "sequence")
+    assert sorted((f.user_id, f.key, f.status) for f in scheduled) == [
+        (11, "code-expires", "waiting"), (11, "gallery", "pending"), (11, "ready", "waiting")]
+    anytime = NurtureConfig(quiet="off", stale=timedelta(0))  # this test is not about hours
+    assert await deliver_due(sessions, utcnow(), anytime) == 0  # not due yet
+    assert await deliver_due(sessions, utcnow() + timedelta(days=3), anytime) == 1
     sent = await rows(sessions, OutboxMessage, OutboxMessage.marketing.is_(True))
     assert [m.payload["text"][:24] for m in sent] == ["Here are 12 kitchens we "]
     async with UnitOfWork(sessions) as uow:  # the prospect blocks the bot meanwhile
         (await uow.prospects.get(11)).blocked = True
         await uow.commit()
-    assert await deliver_due(sessions, utcnow() + timedelta(days=30)) == 0
-    statuses = sorted(f.status for f in await rows(sessions, FollowUp))
-    assert statuses == ["cancelled", "sent"]
+    assert await deliver_due(sessions, utcnow() + timedelta(days=30), anytime) == 0
+    statuses = sorted(f.status for f in await rows(sessions, FollowUp,
+                                                   FollowUp.kind == "sequence"))
+    assert statuses == ["cancelled", "cancelled", "sent"]

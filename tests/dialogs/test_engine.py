@@ -298,7 +298,7 @@ def test_reward_code_is_stable_per_conversation_and_unguessable_across(shipped):
 
 def test_follow_ups_only_with_the_marketing_opt_in(shipped):
     warm = ["continue", "suburbs", "corner", "medium", "enamel", "~done", "quarter", "agree"]
-    for choice, expected in (("marketing_yes", ["gallery", "code-expires"]),
+    for choice, expected in (("marketing_yes", ["gallery", "ready", "code-expires"]),
                              ("marketing_no", [])):
         chat = quiz(shipped, upto=[*warm, choice])
         chat.text("Anna")

@@ -42,7 +42,8 @@ def test_a_failing_expectation_is_reported_in_words(shipped):
         "expected outcome 'handoff', got 'close'",
         "expected the bot to say 'nowhere'",
         "unknown expectation 'tempreature' (known: step, finished, outcome, temperature, "
-        "score, discount, target, mql, sql, tags, says, results, follow_ups, reward, language)",
+        "score, discount, target, mql, sql, tags, says, results, follow_ups, reward, language, "
+        "delivered)",
     ]
 
 

@@ -3,13 +3,19 @@ name options by id, so the same script works in every language)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from bot.jobs.followups import NurtureConfig, deliver
+from dialogs.engine import callback
 from dialogs.format.loader import flow_files
 from dialogs.format.scenarios import TAP_WORDS, scenario_file
+from dialogs.format.schema import duration_seconds
 from dialogs.format.yamlsource import parse_yaml
-from storage.models import Lead
+from storage.models import Lead, utcnow
+from storage.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
 
 
@@ -35,11 +41,28 @@ def cases() -> list:
     return result
 
 
-async def replay(prospect, item: dict) -> None:
+NURTURE_TAPS = {"resume": callback.RESUME, "file": callback.FILE}
+# The bot's clock is real; a scenario's `wait` runs the follow-ups job that much later.
+# Quiet hours are tested on a controlled clock (tests/bot/test_nurture.py): off here.
+ANYTIME = NurtureConfig(quiet="off", stale=timedelta(0))
+
+
+async def replay(prospect, item: dict, waited: list[float]) -> None:
     (verb, value), = item.items()
-    if verb == "tap":
+    if verb == "wait":
+        waited[0] += duration_seconds(str(value))
+        app, until = prospect.running.app, utcnow() + timedelta(seconds=waited[0])
+        async with UnitOfWork(app.sessions) as uow:
+            following = await uow.follow_ups.next_due()
+        while following is not None and following <= until:  # as the job would, in time
+            queued, following = await deliver(app.sessions, following, ANYTIME)
+            if queued:
+                app.sender.wake()
+                await prospect.running.settle()
+    elif verb == "tap":
         for option in value if isinstance(value, list) else [value]:
-            await prospect.tap(option=TAP_WORDS.get(str(option), str(option)))
+            option = NURTURE_TAPS.get(str(option), str(option))
+            await prospect.tap(option=TAP_WORDS.get(option, option))
         if isinstance(value, list):
             await prospect.tap(option=TAP_WORDS["done"])
     elif verb == "text":
@@ -59,8 +82,9 @@ async def test_scenario_through_telegram(running, flow_id, scenario, language):
     prospect = running.prospect(600 + abs(hash((flow_id, scenario["name"], language))) % 10**6,
                                 language)
     await prospect.start(f"{flow_id}__e2e")
+    waited = [0.0]
     for item in scenario["do"]:
-        await replay(prospect, item)
+        await replay(prospect, item, waited)
     expect = scenario.get("expect") or {}
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead).where(

@@ -18,7 +18,7 @@ from sqlalchemy import String, Text, select, text
 from sqlalchemy.types import JSON
 
 from bot.app import StartupError
-from bot.jobs.followups import deliver_due
+from bot.jobs.followups import NurtureConfig, deliver_due
 from bot.jobs.retention import anonymise_expired
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
@@ -39,6 +39,9 @@ from tests.e2e.conftest import bot_running
 from tests.e2e.traces import Person, traces
 
 PHONE, EMAIL, NAME = "+380671234567", "olena.k@gmail.com", "Olena Kovalchuk"
+
+ANYTIME = NurtureConfig(quiet="off", stale=timedelta(0))  # not about hours here
+SEQUENCES = select(FollowUp).where(FollowUp.kind == "sequence")  # not the reminder
 
 
 async def checklist_lead(prospect, marketing: bool = True, phone: str | None = PHONE) -> None:
@@ -143,7 +146,7 @@ async def test_mydata_sends_exactly_what_is_stored_only_to_its_owner(running_on_
     assert (lead["name"], lead["email"], lead["phone"]) == (NAME, EMAIL, PHONE)
     assert [c["purpose"] for c in data["consents"]] == ["processing", "marketing"]
     assert {"answer", "consent", "contact", "qualified"} <= {e["kind"] for e in data["events"]}
-    assert len(data["answers"]) == 4 and len(data["follow_ups"]) == 2
+    assert len(data["answers"]) == 4 and len(data["follow_ups"]) == 3  # 2 + the reminder
     async with running.app.sessions() as session:
         stored = (await session.execute(select(Lead).where(Lead.user_id == 7003))).scalar_one()
     assert lead["score"] == stored.score and lead["id"] == stored.id
@@ -161,19 +164,19 @@ async def test_stop_withdraws_marketing_and_cancels_pending_marketing_at_once(ru
     await prospect.tap(data="rights:stop:no")  # cancel: nothing changes
     assert prospect.said()[-1] == "Cancelled, nothing changed."
     async with running.app.sessions() as session:
-        assert {f.status for f in (await session.execute(select(FollowUp))).scalars()} == {
+        assert {f.status for f in (await session.execute(SEQUENCES)).scalars()} == {
             "pending"}
     await confirm(prospect, "stop")
     assert prospect.said()[-1].startswith("Done: no more marketing messages")
     async with running.app.sessions() as session:
-        follow_ups = {f.key: f.status for f in (await session.execute(select(FollowUp)))
+        follow_ups = {f.key: f.status for f in (await session.execute(SEQUENCES))
                       .scalars()}
         ledger = [(c.purpose, c.granted) for c in (await session.execute(
             select(Consent).order_by(Consent.id))).scalars()]
     assert follow_ups == {"tips": "cancelled", "how-did-it-go": "cancelled"}  # both marketing
     assert ledger == [("processing", True), ("marketing", True), ("marketing", False)]
     # due or not, nothing is sent
-    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40)) == 0
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40), ANYTIME) == 0
     await running.settle()
     assert not any(t.startswith(("7 mistakes", "How did")) for t in prospect.said())
     await confirm(prospect, "stop")  # again: nothing to stop, said so
@@ -184,7 +187,7 @@ async def test_every_marketing_message_carries_a_one_tap_unsubscribe(running_on_
     running = running_on_both
     prospect = running.prospect(7018, "uk")
     await checklist_lead(prospect)
-    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=15)) == 1
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=15), ANYTIME) == 1
     await running.settle()
     [message] = [c for c in running.telegram.sent(7018, "sendMessage")
                  if "rights:unsubscribe" in str(c.params.get("reply_markup"))]
@@ -197,11 +200,11 @@ async def test_every_marketing_message_carries_a_one_tap_unsubscribe(running_on_
     async with running.app.sessions() as session:
         ledger = [(c.purpose, c.granted, c.language) for c in (await session.execute(
             select(Consent).order_by(Consent.id))).scalars()]
-        follow_ups = {f.key: f.status for f in (await session.execute(select(FollowUp)))
+        follow_ups = {f.key: f.status for f in (await session.execute(SEQUENCES))
                       .scalars()}
     assert ledger[-1] == ("marketing", False, "uk")
     assert follow_ups == {"how-did-it-go": "sent", "tips": "cancelled"}
-    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40)) == 0
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=40), ANYTIME) == 0
 
 
 @pytest.mark.parametrize("language", ["ru", "uk", "en"])
@@ -249,7 +252,7 @@ async def test_forget_leaves_no_trace_of_phone_or_email_anywhere(running_on_both
             select(Consent).order_by(Consent.id))).scalars()]
         pending = (await session.execute(select(OutboxMessage).where(
             OutboxMessage.status == "pending"))).scalars().all()
-        follow_ups = {f.status for f in (await session.execute(select(FollowUp))).scalars()}
+        follow_ups = {f.status for f in (await session.execute(SEQUENCES)).scalars()}
     # an anonymised lead stays for the funnel
     assert (lead.temperature, lead.outcome, lead.source) == ("warm", "nurture", "ads")
     assert lead.erased_at is not None and lead.score is not None
