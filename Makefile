@@ -31,6 +31,7 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/privacy.py
 	$(BIN)/python bench/handoff.py
 	$(BIN)/python bench/disk.py
+	$(BIN)/python bench/reply.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
