@@ -110,7 +110,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
     service = Service(sessions, flows, default_flow=settings.default_flow,
-                      on_commit=sender.wake, operator=operator, handoffs=handoffs)
+                      on_commit=sender.wake, on_outbox=sender.submit, operator=operator,
+                      handoffs=handoffs)
     dispatcher = client.build_dispatcher(service)
     return App(settings, engine, sessions, flows, bot, sender, service, dispatcher)
 
