@@ -92,6 +92,7 @@ class Watched(FakeTelegram):
 @dataclass
 class Figures:
     latencies: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     updates: int = 0
     finished: int = 0
     lost: int = 0  # replies that never came within the deadline
@@ -126,6 +127,7 @@ async def prospect(telegram: Watched, user_id: int, think: float, figures: Figur
             figures.lost += 1
             return
         figures.latencies.append((arrived - sent) * 1000)
+        figures.by_step.setdefault(step, []).append((arrived - sent) * 1000)
         await asyncio.sleep(think * rng.uniform(0.8, 1.2))
     figures.finished += 1
 
@@ -154,7 +156,7 @@ async def started(telegram: Watched, process: asyncio.subprocess.Process) -> Non
 
 
 async def one_run(bot: str, kind: str | None, prospects: int, think: float,
-                  folder: str) -> Run:
+                  folder: str, profile: str | None = None) -> Run:
     telegram = Watched(limits=Limits())
     url = await telegram.start()
     folder = tempfile.mkdtemp(dir=folder)
@@ -174,10 +176,18 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
         figures, rng = Figures(), random.Random(prospects)
         calls_before = len(telegram.calls)
         cpu_before, begin = cpu_seconds(process.pid), time.monotonic()
+        spy = None
+        if profile:
+            spy = await asyncio.create_subprocess_exec(
+                str(BIN / "py-spy"), "record", "--pid", str(process.pid), "--format", "raw",
+                "-o", f"{profile}/{bot}-{kind}-{prospects}.txt", "--nonblocking")
         await asyncio.gather(*(prospect(telegram, 100_000 + n, think, figures, rng)
                                for n in range(prospects)))
         elapsed = time.monotonic() - begin
         cpu = cpu_seconds(process.pid) - cpu_before
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -187,6 +197,11 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
     counted = sum(1 for c in calls if c.status == 200 and c.method in (
         "sendMessage", "sendDocument", "editMessageText", "editMessageCaption"))
     latencies = sorted(figures.latencies) or [float("nan")]
+    if os.environ.get("BENCH_STEPS"):
+        for step, values in figures.by_step.items():
+            values.sort()
+            print(f"    {bot} {kind} {step}: p50 {values[len(values) // 2]:.0f} ms, "
+                  f"max {values[-1]:.0f} ms")
     if figures.lost or figures.finished < prospects:
         tail = errors.decode(errors="replace").strip().splitlines()[-5:]
         print(f"    ({bot}: {figures.lost} replies never came; stderr tail: {tail})")
@@ -221,7 +236,10 @@ async def main() -> None:
                         help="crowd sizes, comma-separated (default 30,60)")
     parser.add_argument("--think", type=float, default=2.5, help="seconds per step (±20 %%)")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--bots", default="aiogram,leadbot")
     parser.add_argument("--quick", action="store_true", help="10 prospects only")
+    parser.add_argument("--profile", metavar="FOLDER",
+                        help="py-spy (if installed) samples leadbot into FOLDER/*.txt")
     args = parser.parse_args()
     try:
         crowds = [int(n) for n in args.prospects.split(",")]
@@ -238,9 +256,12 @@ async def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         for crowd in crowds:
-            runs.append(await one_run("aiogram", None, crowd, think, folder))
-            for kind in kinds:
-                runs.append(await one_run("leadbot", kind, crowd, think, folder))
+            if "aiogram" in args.bots:
+                runs.append(await one_run("aiogram", None, crowd, think, folder))
+            if "leadbot" in args.bots:
+                for kind in kinds:
+                    runs.append(await one_run("leadbot", kind, crowd, think, folder,
+                                              args.profile))
     table(runs)
 
 

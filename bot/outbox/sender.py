@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 200  # rows a scan reads at most
 SCAN_EVERY = 1.0  # seconds: the outbox is read at least this often
-COSMETIC_RESERVE = 5.0  # bot-wide messages kept for replies before a cosmetic edit may go
+COSMETIC_RESERVE = 0.5  # of the bot-wide burst, kept for replies: a cosmetic edit waits below it
 COSMETIC_PATIENCE = 2.0  # seconds a cosmetic edit waits for budget before it is dropped
+MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (a write each)
 
 
 class Sender(Outcomes):
@@ -80,7 +81,8 @@ class Sender(Outcomes):
         self.pending = Pending()  # rows in memory, by chat and lane
         self.ids = MessageIds()  # Telegram's ids of recent sends, for the edits that follow
         self.marks = Marks(sessions)  # accepted rows waiting to be marked sent, in batches
-        self._kick = asyncio.Event()  # something to do: a commit, a call answered, a wake
+        self._kick = asyncio.Event()  # something to do: a commit, a call answered
+        self._scan_wanted = asyncio.Event()  # the outbox has rows memory does not
         self._scan_due = True
         self._next_scan = 0.0
         self._calls: set[asyncio.Task] = set()
@@ -91,8 +93,11 @@ class Sender(Outcomes):
     def wake(self) -> None:
         """Called after a commit that added or changed outbox rows other than an update's
         (the jobs, the hand-off): the outbox is read again."""
+        self._want_scan()
+
+    def _want_scan(self) -> None:
         self._scan_due = True
-        self._kick.set()
+        self._scan_wanted.set()
 
     def submit(self, rows: list[dict], reread: bool = False) -> None:
         """The short path: the outbox rows an update just committed, each a dict of its
@@ -100,12 +105,12 @@ class Sender(Outcomes):
         erasure, a withdrawal): what memory holds is stale and the outbox is read again."""
         if reread:
             self.pending.evict()
-            self._scan_due = True
+            self._want_scan()
         now = self.monotonic()
         for data in rows:
             row = Row.of(data)
             if row.key in self.pending.held:  # behind a retry: the scan brings it, in order
-                self._scan_due = True
+                self._want_scan()
             else:
                 self.pending.add(row, now)
         self._kick.set()
@@ -114,43 +119,61 @@ class Sender(Outcomes):
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: the database being away pauses sending, it never ends it (the rows
         wait in the outbox; a dead sender would leave every message unsent until restart).
-        The calls in hand are finished and marked before it returns."""
-        marking = asyncio.create_task(self._marking(stop))
-        stopping = asyncio.create_task(self._kick_on(stop))
-        backoff = 1.0
+        Calls are started here; the outbox is read and rows marked in tasks of their own,
+        so no call waits for the database. The calls in hand are finished and marked before
+        it returns."""
+        helpers = [asyncio.create_task(self._marking(stop)),
+                   asyncio.create_task(self._scanning(stop)),
+                   asyncio.create_task(self._kick_on(stop))]
         try:
             while not stop.is_set():
                 self._kick.clear()
                 try:
-                    if self._scan_due or self.monotonic() >= self._next_scan:
-                        await self.scan()
-                    delay = min(self.dispatch(), max(0.0, self._next_scan - self.monotonic()))
-                    backoff = 1.0
-                except OUTAGES as error:
-                    log.warning("sender: the database is away (%s); again in %.0f s",
-                                type(error).__name__, backoff)
-                    delay, backoff = backoff, min(backoff * 2, 30.0)
-                    self._next_scan = self.monotonic() + delay
-                except Exception:  # a row it cannot read (a dropped key), a bug: never the end
-                    log.exception("sender: a pass failed; again in %.0f s", backoff)
-                    delay, backoff = backoff, min(backoff * 2, 30.0)
-                    self._next_scan = self.monotonic() + delay
+                    delay = self.dispatch()
+                except Exception:  # a bug: logged, never the end of sending
+                    log.exception("sender: a pass failed")
+                    delay = 1.0
                 if delay > 0 and not self._kick.is_set():
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
                             await self._kick.wait()
         finally:
             await asyncio.gather(*self._calls, return_exceptions=True)
-            stopping.cancel()
-            marking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await marking
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             with contextlib.suppress(*OUTAGES):  # unmarked rows are sent again: at-least-once
                 self._marked(await self.marks.flush())
 
     async def _kick_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
         self._kick.set()
+        self._scan_wanted.set()
+
+    async def _scanning(self, stop: asyncio.Event) -> None:
+        """Reads the outbox when woken (a job's rows, a retry handed back, a scanned row
+        finished) and at least every SCAN_EVERY seconds."""
+        backoff = 1.0
+        while not stop.is_set():
+            self._scan_wanted.clear()
+            try:
+                await self.scan()
+                backoff = 1.0
+                self._kick.set()
+            except OUTAGES as error:
+                log.warning("sender: the database is away (%s); again in %.0f s",
+                            type(error).__name__, backoff)
+                self._next_scan = self.monotonic() + backoff
+                backoff = min(backoff * 2, 30.0)
+            except Exception:  # a row it cannot read (a dropped key), a bug: never the end
+                log.exception("sender: a pass failed; again in %.0f s", backoff)
+                self._next_scan = self.monotonic() + backoff
+                backoff = min(backoff * 2, 30.0)
+            delay = max(0.0, self._next_scan - self.monotonic())
+            if delay > 0 and not self._scan_due:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._scan_wanted.wait()
 
     async def _marking(self, stop: asyncio.Event) -> None:
         """Marks accepted rows as they come: each batch is whatever was accepted while the
@@ -158,6 +181,7 @@ class Sender(Outcomes):
         backoff = 0.5
         while not stop.is_set():
             await self.marks.ready.wait()
+            await asyncio.sleep(MARK_EVERY)  # at a human pace, one write for several rows
             try:
                 self._marked(await self.marks.flush())
                 backoff = 0.5
@@ -173,7 +197,7 @@ class Sender(Outcomes):
             if mark.status == "sent":
                 self.counters.sent += 1
             if mark.row.from_scan:  # the chat's next row, if any, is in the outbox only
-                self._scan_due = True
+                self._want_scan()
         if batch:
             self._kick.set()
 
@@ -256,22 +280,25 @@ class Sender(Outcomes):
         return max(0.0, min(waits))
 
     def _cosmetic(self, row: Row, now: float) -> Row | None:
-        """A cosmetic edit at the head of its queue: itself while the bot-wide budget has
-        room to spare; when it is short, the reply behind it goes first, and the edit is
-        dropped once it waited COSMETIC_PATIENCE (or at once if a later edit of the same
-        question supersedes it). None: nothing of this queue goes now."""
+        """A cosmetic edit at the head of its queue. A reply behind it (the next question,
+        committed with it) goes first: the prospect waits for that, not for the edit. Alone,
+        it goes while the bot-wide budget has room to spare; when that is short it waits,
+        and is dropped once it waited COSMETIC_PATIENCE (at once if a later edit of the
+        same question supersedes it). None: nothing of this queue goes now."""
         queue = self.pending.queues[row.key]
         later = next((r for r in queue if r is not row and r.rank == COSMETIC
                       and (r.conversation_id, r.step) == (row.conversation_id, row.step)), None)
         if later is not None:
             self._drop(row, "folded into a later edit of the same message")
             return None
-        if self.limiter.spare(now) >= COSMETIC_RESERVE + 1:
+        behind = next((r for r in queue if r.rank != COSMETIC), None)
+        if behind is not None:
+            return behind
+        if self.limiter.spare(now) >= COSMETIC_RESERVE * self.limiter.limits.bot_burst + 1:
             return row
         if now - row.queued_at >= COSMETIC_PATIENCE:
             self._drop(row, "a cosmetic edit: the bot-wide budget went to replies")
-            return None
-        return next((r for r in queue if r.rank != COSMETIC), None)
+        return None
 
     def _drop(self, row: Row, reason: str) -> None:
         self.pending.take(row)
@@ -315,7 +342,7 @@ class Sender(Outcomes):
         self.pending.leave(row.id)
         if hold:
             self.pending.evict(row.key, hold=True)
-        self._scan_due = True
+        self._want_scan()
 
     async def _act(self, row: Row, result: Result, rest: dict | None) -> None:
         """What Telegram's answer to a row's call means for the row (port.py's results)."""
