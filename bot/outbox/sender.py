@@ -280,11 +280,12 @@ class Sender(Outcomes):
         return max(0.0, min(waits))
 
     def _cosmetic(self, row: Row, now: float) -> Row | None:
-        """A cosmetic edit at the head of its queue. A reply behind it (the next question,
-        committed with it) goes first: the prospect waits for that, not for the edit. Alone,
-        it goes while the bot-wide budget has room to spare; when that is short it waits,
-        and is dropped once it waited COSMETIC_PATIENCE (at once if a later edit of the
-        same question supersedes it). None: nothing of this queue goes now."""
+        """A cosmetic edit at the head of its queue. While the bot-wide budget has room to
+        spare (and the chat's for the reply behind it too), it goes first, in the order the
+        prospect reads them. Short of that, the reply behind it (the next question,
+        committed with it) goes first: the prospect waits for that, not for the edit; the
+        edit waits, and is dropped once it waited COSMETIC_PATIENCE (at once if a later edit
+        of the same question supersedes it). None: nothing of this queue goes now."""
         queue = self.pending.queues[row.key]
         later = next((r for r in queue if r is not row and r.rank == COSMETIC
                       and (r.conversation_id, r.step) == (row.conversation_id, row.step)), None)
@@ -292,10 +293,11 @@ class Sender(Outcomes):
             self._drop(row, "folded into a later edit of the same message")
             return None
         behind = next((r for r in queue if r.rank != COSMETIC), None)
+        spare = self.limiter.spare(now) >= COSMETIC_RESERVE * self.limiter.limits.bot_burst + 1
+        if spare and (behind is None or self.limiter.chat_spare(row.chat_id, now) >= 2):
+            return row  # room for both: the edit first, as the prospect reads them
         if behind is not None:
             return behind
-        if self.limiter.spare(now) >= COSMETIC_RESERVE * self.limiter.limits.bot_burst + 1:
-            return row
         if now - row.queued_at >= COSMETIC_PATIENCE:
             self._drop(row, "a cosmetic edit: the bot-wide budget went to replies")
         return None
