@@ -87,6 +87,7 @@ class Sender(Outcomes):
         self._next_scan = 0.0
         self._calls: set[asyncio.Task] = set()
         self._in_flight: set[int] = set()  # chats with a call under way
+        self._queued = 0  # counted messages in memory at the last dispatch
         self.last_accepted: datetime | None = None  # Telegram's last success: no outage
 
     # -- what comes in ------------------------------------------------------------------
@@ -257,6 +258,9 @@ class Sender(Outcomes):
         heads = [queue[0] for (chat_id, lane), queue in self.pending.queues.items()
                  if lane == "tap" or chat_id not in self._in_flight]
         heads.sort(key=lambda r: (r.rank, r.id))
+        # messages waiting to go: the bot-wide budget is short when they would eat its spare
+        self._queued = sum(len(q) for (_, lane), q in self.pending.queues.items()
+                           if lane != "tap")
         waits = [SCAN_EVERY]
         for row in heads:
             counted = row.lane != "tap"
@@ -280,12 +284,13 @@ class Sender(Outcomes):
         return max(0.0, min(waits))
 
     def _cosmetic(self, row: Row, now: float) -> Row | None:
-        """A cosmetic edit at the head of its queue. While the bot-wide budget has room to
-        spare (and the chat's for the reply behind it too), it goes first, in the order the
-        prospect reads them. Short of that, the reply behind it (the next question,
-        committed with it) goes first: the prospect waits for that, not for the edit; the
-        edit waits, and is dropped once it waited COSMETIC_PATIENCE (at once if a later edit
-        of the same question supersedes it). None: nothing of this queue goes now."""
+        """A cosmetic edit at the head of its queue. While the bot-wide budget has half its
+        burst to spare after every queued message (and the chat's budget room for the reply
+        behind it too), it goes first, in the order the prospect reads them. Short of that,
+        the reply behind it (the next question, committed with it) goes first: the prospect
+        waits for that, not for the edit; the edit waits, and is dropped once it waited
+        COSMETIC_PATIENCE (at once if a later edit of the same question supersedes it).
+        None: nothing of this queue goes now."""
         queue = self.pending.queues[row.key]
         later = next((r for r in queue if r is not row and r.rank == COSMETIC
                       and (r.conversation_id, r.step) == (row.conversation_id, row.step)), None)
@@ -293,7 +298,8 @@ class Sender(Outcomes):
             self._drop(row, "folded into a later edit of the same message")
             return None
         behind = next((r for r in queue if r.rank != COSMETIC), None)
-        spare = self.limiter.spare(now) >= COSMETIC_RESERVE * self.limiter.limits.bot_burst + 1
+        spare = self.limiter.spare(now) - self._queued >= (
+            COSMETIC_RESERVE * self.limiter.limits.bot_burst)
         if spare and (behind is None or self.limiter.chat_spare(row.chat_id, now) >= 2):
             return row  # room for both: the edit first, as the prospect reads them
         if behind is not None:
