@@ -82,12 +82,6 @@ class RateLimiter:
         self._bot.refill(now)
         return self._bot.tokens
 
-    def chat_spare(self, chat_id: int, now: float) -> float:
-        """Messages the chat's own budget allows at once now."""
-        chat = self._buckets(chat_id)[1]
-        chat.refill(now)
-        return chat.tokens
-
     def take(self, chat_id: int, now: float, counted: bool = True) -> None:
         if counted:
             for bucket in self._buckets(chat_id):

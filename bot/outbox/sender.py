@@ -285,8 +285,9 @@ class Sender(Outcomes):
 
     def _cosmetic(self, row: Row, now: float) -> Row | None:
         """A cosmetic edit at the head of its queue. While the bot-wide budget has half its
-        burst to spare after every queued message (and the chat's budget room for the reply
-        behind it too), it goes first, in the order the prospect reads them. Short of that,
+        burst to spare after every queued message, it goes first, in the order the prospect
+        reads them (a chat's own budget never reorders them: tests and prospects alike see
+        a stable order). Short of that,
         the reply behind it (the next question, committed with it) goes first: the prospect
         waits for that, not for the edit; the edit waits, and is dropped once it waited
         COSMETIC_PATIENCE (at once if a later edit of the same question supersedes it).
@@ -300,7 +301,7 @@ class Sender(Outcomes):
         behind = next((r for r in queue if r.rank != COSMETIC), None)
         spare = self.limiter.spare(now) - self._queued >= (
             COSMETIC_RESERVE * self.limiter.limits.bot_burst)
-        if spare and (behind is None or self.limiter.chat_spare(row.chat_id, now) >= 2):
+        if spare:
             return row  # room for both: the edit first, as the prospect reads them
         if behind is not None:
             return behind
