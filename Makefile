@@ -32,6 +32,7 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/handoff.py
 	$(BIN)/python bench/nurture.py
 	$(BIN)/python bench/disk.py
+	$(BIN)/python bench/reply.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/crm.py
 

@@ -143,13 +143,13 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
                     lease=timedelta(seconds=(crm_limits or CrmLimits()).timeout + 15)
                     ) if targets else None
 
-    def committed() -> None:
-        sender.wake()
-        if worker is not None:
+    def committed() -> None:  # an update's outbox rows reach the sender by on_outbox
+        if worker is not None:  # (the short path); its CRM delivery rows, the worker
             worker.wake()
 
     service = Service(sessions, flows, default_flow=settings.default_flow,
-                      on_commit=committed, operator=operator, handoffs=handoffs)
+                      on_commit=committed, on_outbox=sender.submit, operator=operator,
+                      handoffs=handoffs)
     transport.attach(service)
     app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker)
     app.metrics.watch(app)  # metrics: the app's counters, its database's errors,

@@ -123,6 +123,7 @@ async def withdraw(uow: UnitOfWork, user_id: int, purposes: Iterable[str], *, no
     conversation's state (so no flow carries it on). Returns the purposes withdrawn."""
     session = uow.session
     assert session is not None
+    uow.outbox.changed = True  # queued marketing is dropped below
     in_force = await granted(uow, user_id)
     withdrawn = [p for p in purposes if p in in_force]
     for purpose in withdrawn:
@@ -157,6 +158,7 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
     """Anonymise one prospect (all their conversations, or the ones given: retention)."""
     session = uow.session
     assert session is not None
+    uow.outbox.changed = True  # queued rows about them are scrubbed and dropped
     conversations = await _conversations(uow, user_id, conversation_ids)
     ids = [c.id for c in conversations]
     free_text = await _free_text_steps(uow, conversations)

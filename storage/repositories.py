@@ -133,7 +133,12 @@ class Events(Repository):
 
 
 class Outbox(Repository):
+    # rows added or changed other than by staging (add_now, a status changed in place): the
+    # sender's memory of queued rows is then stale, and it reads the outbox again
+    changed = False
+
     async def add_now(self, message: OutboxMessage) -> OutboxMessage:
+        self.changed = True
         self.session.add(message)
         await self.session.flush()
         return message
@@ -173,6 +178,16 @@ class Outbox(Repository):
             select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending"))
         return result.scalar_one_or_none()
 
+    async def pending_chats(self, chat_ids: list[int]) -> set[int]:
+        """Which of these chats still have a message pending (due or not)."""
+        if not chat_ids:
+            return set()
+        result = await self.session.execute(
+            select(OutboxMessage.chat_id).where(OutboxMessage.status == "pending",
+                                                OutboxMessage.chat_id.in_(chat_ids))
+            .group_by(OutboxMessage.chat_id))
+        return set(result.scalars())
+
     async def waiting_count(self, chat_id: int) -> int:
         result = await self.session.execute(select(func.count()).where(
             OutboxMessage.chat_id == chat_id, OutboxMessage.status == "waiting"))
@@ -180,6 +195,7 @@ class Outbox(Repository):
 
     async def release_waiting(self, chat_id: int) -> int:
         """Messages that waited for this chat to open (a manager pressed Start): sent now."""
+        self.changed = True
         result = await self.session.execute(
             update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
                                         OutboxMessage.status == "waiting")
@@ -208,6 +224,7 @@ class Outbox(Repository):
 
     async def drop_chat(self, chat_id: int, reason: str) -> int:
         """A prospect who blocked the bot: nothing queued for them is ever tried again."""
+        self.changed = True
         result = await self.session.execute(
             update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
                                         OutboxMessage.status == "pending")

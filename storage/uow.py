@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 from storage import repositories as repos
 from storage.followups import FollowUps
+from storage.models import OutboxMessage
 
 
 @cache
@@ -37,6 +38,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self._staged: dict[type[SQLModel], list[dict]] = {}
+        self.committed_outbox: list[dict] = []
         session = self.session = self._sessions()
         await session.begin()
         self.updates = repos.Updates(session)
@@ -61,11 +63,22 @@ class UnitOfWork:
         self._staged.setdefault(model, []).append(row)
 
     async def commit(self) -> None:
+        """Writes the staged rows and commits. The outbox rows written are then in
+        `committed_outbox` (each a dict of its columns with its id), for the sender's short
+        path from commit to reply."""
         assert self.session is not None
+        outbox = self._staged.pop(OutboxMessage, None)
+        if outbox:  # their ids, in the order staged, in the same one executemany
+            table = OutboxMessage.__table__
+            ids = await self.session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), outbox)
+            for row, (row_id,) in zip(outbox, ids.all(), strict=True):
+                row["id"] = row_id
         for model, rows in self._staged.items():
             await self.session.execute(insert(model.__table__), rows)  # one executemany
         self._staged.clear()
         await self.session.commit()
+        self.committed_outbox = outbox or []
 
     async def rollback(self) -> None:
         assert self.session is not None

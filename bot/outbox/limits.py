@@ -73,6 +73,15 @@ class RateLimiter:
             return pause
         return max(pause, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
 
+    def spare(self, now: float) -> float:
+        """Messages the bot-wide budget allows at once now (0 during a 429's pause)."""
+        if now < self.paused_until:
+            return 0.0
+        if self._bot is None:
+            return self.limits.bot_burst
+        self._bot.refill(now)
+        return self._bot.tokens
+
     def take(self, chat_id: int, now: float, counted: bool = True) -> None:
         if counted:
             for bucket in self._buckets(chat_id):

@@ -1,10 +1,19 @@
-"""The outbox sender: per-chat order (only the oldest pending row of a chat is tried), the
-limits of bot/outbox/limits.py, `retry_after` on 429 honoured for every send, a blocked
-prospect (403) marked and never retried, other 4xx recorded as failed, network errors and 5xx
-retried with capped backoff. Callback answers go in their own lane, so a button never spins
-behind a queue of messages. At-least-once: a row is marked sent only after Telegram accepted
-it. Telegram itself is reached through the port (port.py); bot/telegram/delivery.py is the
-aiogram side of it.
+"""The outbox sender: per-chat order (a chat's next row goes only after its previous one was
+answered), the limits of bot/outbox/limits.py, `retry_after` on 429 honoured for every send,
+a blocked prospect (403) marked and never retried, other 4xx recorded as failed, network
+errors and 5xx retried with capped backoff (outcomes.py). Callback answers go in their own
+lane, so a button never spins behind a queue of messages. At-least-once: a row is marked
+sent only after Telegram accepted it. Telegram itself is reached through the port (port.py);
+bot/telegram/delivery.py is the aiogram side of it.
+
+The short path (README, "What happens to an update"): an update's outbox rows come straight
+from its commit (`submit`) into memory (pending.py), each call runs on its own (no chat waits
+for another chat's slow call), accepted rows are marked sent in batches (marks.py), and an
+edit finds the message it changes in memory. The database stays the truth: a scan of the
+outbox (on `wake`, after a retry, and every second) finds what memory does not hold — rows
+of the jobs, retries when due, everything after a restart. Priorities (pending.py's ranks):
+a tap's answer, then the next question or reply, then cards and follow-ups, then cosmetic
+edits, which alone are skipped, folded or dropped when the bot-wide budget is short.
 
 May import: storage, bot.outbox, bot.jobs.periodic (what counts as an outage); no Telegram
 library.
@@ -13,18 +22,20 @@ library.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.periodic import OUTAGES
 from bot.outbox import textlimits
 from bot.outbox.limits import Limits, RateLimiter
+from bot.outbox.marks import Mark, Marks
+from bot.outbox.outcomes import MAX_ATTEMPTS, TAP_ANSWER_TTL, Counters, Outcomes
+from bot.outbox.pending import COSMETIC, Known, MessageIds, Pending, Row
 from bot.outbox.port import (
     BadRequest,
     Blocked,
@@ -38,31 +49,22 @@ from bot.outbox.port import (
     RetryAfter,
     Sent,
     Unavailable,
-    Upload,
 )
-from storage import privacy
-from storage.models import Event, OutboxMessage, utcnow
+from storage.models import OutboxMessage, utcnow
 from storage.uow import UnitOfWork
+
+__all__ = ["BATCH", "MAX_ATTEMPTS", "TAP_ANSWER_TTL", "Counters", "Sender"]
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 60.0
-MAX_ATTEMPTS = 20  # 5xx for one row while other calls go through: about 15 minutes of tries
-TAP_ANSWER_TTL = timedelta(seconds=60)  # a tap's answer after that is of no use
-BATCH = 200
+BATCH = 200  # rows a scan reads at most
+SCAN_EVERY = 1.0  # seconds: the outbox is read at least this often
+COSMETIC_RESERVE = 0.5  # of the bot-wide burst, kept for replies: a cosmetic edit waits below it
+COSMETIC_PATIENCE = 2.0  # seconds a cosmetic edit waits for budget before it is dropped
+MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (a write each)
 
 
-@dataclass
-class Counters:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    blocked: int = 0
-    rate_limited: int = 0
-    dropped: int = 0  # given up on purpose (README, "What happens to an update")
-
-
-class Sender:
+class Sender(Outcomes):
     """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
     over an aiogram Bot)."""
 
@@ -76,38 +78,131 @@ class Sender:
         self.on_unreachable = on_unreachable  # a manager's private chat refused (403)
         self.limiter = RateLimiter(limits or Limits())
         self.counters = Counters()
-        self._wake = asyncio.Event()
+        self.pending = Pending()  # rows in memory, by chat and lane
+        self.ids = MessageIds()  # Telegram's ids of recent sends, for the edits that follow
+        self.marks = Marks(sessions)  # accepted rows waiting to be marked sent, in batches
+        self._kick = asyncio.Event()  # something to do: a commit, a call answered
+        self._scan_wanted = asyncio.Event()  # the outbox has rows memory does not
+        self._scan_due = True
+        self._next_scan = 0.0
+        self._calls: set[asyncio.Task] = set()
         self._in_flight: set[int] = set()  # chats with a call under way
+        self._queued = 0  # counted messages in memory at the last dispatch
         self.last_accepted: datetime | None = None  # Telegram's last success: no outage
         # metrics (bot/metrics.py, set by bot/app.py): told of every row Telegram accepts
         self.accepted: Callable[[OutboxMessage, datetime], None] = lambda row, at: None
 
+    # -- what comes in ------------------------------------------------------------------
     def wake(self) -> None:
-        """Called after a commit that added outbox rows."""
-        self._wake.set()
+        """Called after a commit that added or changed outbox rows other than an update's
+        (the jobs, the hand-off): the outbox is read again."""
+        self._want_scan()
 
+    def _want_scan(self) -> None:
+        self._scan_due = True
+        self._scan_wanted.set()
+
+    def submit(self, rows: list[dict], reread: bool = False) -> None:
+        """The short path: the outbox rows an update just committed, each a dict of its
+        columns with its id. `reread`: the update changed queued rows in place (a block, an
+        erasure, a withdrawal): what memory holds is stale and the outbox is read again."""
+        if reread:
+            self.pending.evict()
+            self._want_scan()
+        now = self.monotonic()
+        for data in rows:
+            row = Row.of(data)
+            if row.key in self.pending.held:  # behind a retry: the scan brings it, in order
+                self._want_scan()
+            else:
+                self.pending.add(row, now)
+        self._kick.set()
+
+    # -- the loop -----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: the database being away pauses sending, it never ends it (the rows
-        wait in the outbox; a dead sender would leave every message unsent until restart)."""
+        wait in the outbox; a dead sender would leave every message unsent until restart).
+        Calls are started here; the outbox is read and rows marked in tasks of their own,
+        so no call waits for the database. The calls in hand are finished and marked before
+        it returns."""
+        helpers = [asyncio.create_task(self._marking(stop)),
+                   asyncio.create_task(self._scanning(stop)),
+                   asyncio.create_task(self._kick_on(stop))]
+        try:
+            while not stop.is_set():
+                self._kick.clear()
+                try:
+                    delay = self.dispatch()
+                except Exception:  # a bug: logged, never the end of sending
+                    log.exception("sender: a pass failed")
+                    delay = 1.0
+                if delay > 0 and not self._kick.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._kick.wait()
+        finally:
+            await asyncio.gather(*self._calls, return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            with contextlib.suppress(*OUTAGES):  # unmarked rows are sent again: at-least-once
+                self._marked(await self.marks.flush())
+
+    async def _kick_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._kick.set()
+        self._scan_wanted.set()
+
+    async def _scanning(self, stop: asyncio.Event) -> None:
+        """Reads the outbox when woken (a job's rows, a retry handed back, a scanned row
+        finished) and at least every SCAN_EVERY seconds."""
         backoff = 1.0
         while not stop.is_set():
+            self._scan_wanted.clear()
             try:
-                delay = await self.drain_once()
+                await self.scan()
                 backoff = 1.0
+                self._kick.set()
             except OUTAGES as error:
                 log.warning("sender: the database is away (%s); again in %.0f s",
                             type(error).__name__, backoff)
-                delay, backoff = backoff, min(backoff * 2, 30.0)
+                self._next_scan = self.monotonic() + backoff
+                backoff = min(backoff * 2, 30.0)
             except Exception:  # a row it cannot read (a dropped key), a bug: never the end
                 log.exception("sender: a pass failed; again in %.0f s", backoff)
-                delay, backoff = backoff, min(backoff * 2, 30.0)
-            self._wake.clear()
-            waiting = asyncio.create_task(self._wake.wait())
-            stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait({waiting, stopping}, timeout=delay,
-                               return_when=asyncio.FIRST_COMPLETED)
-            for task in (waiting, stopping):
-                task.cancel()
+                self._next_scan = self.monotonic() + backoff
+                backoff = min(backoff * 2, 30.0)
+            delay = max(0.0, self._next_scan - self.monotonic())
+            if delay > 0 and not self._scan_due:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._scan_wanted.wait()
+
+    async def _marking(self, stop: asyncio.Event) -> None:
+        """Marks accepted rows as they come: each batch is whatever was accepted while the
+        previous one committed."""
+        backoff = 0.5
+        while not stop.is_set():
+            await self.marks.ready.wait()
+            await asyncio.sleep(MARK_EVERY)  # at a human pace, one write for several rows
+            try:
+                self._marked(await self.marks.flush())
+                backoff = 0.5
+            except OUTAGES as error:
+                log.warning("sender: cannot mark sent rows (%s); again in %.1f s",
+                            type(error).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def _marked(self, batch: list[Mark]) -> None:
+        for mark in batch:
+            self.pending.leave(mark.row.id)
+            if mark.status == "sent":
+                self.counters.sent += 1
+            if mark.row.from_scan:  # the chat's next row, if any, is in the outbox only
+                self._want_scan()
+        if batch:
+            self._kick.set()
 
     async def drain(self, timeout: float = 30.0) -> Counters:
         """Send until nothing is pending (tests, and the benchmark): arq's burst mode."""
@@ -121,83 +216,185 @@ class Sender:
         raise TimeoutError(f"outbox not drained within {timeout} s")
 
     async def drain_once(self) -> float:
-        """One pass: send every chat's next message that the limits allow now. Returns how
-        long to wait before the next pass is worth it."""
+        """One pass, its calls awaited and marked: read the outbox, send every chat's next
+        message that the limits allow now. Returns how long to wait before the next pass is
+        worth it."""
+        wait = await self.scan()
+        delay = self.dispatch()
+        calls = set(self._calls)
+        if calls:
+            await asyncio.gather(*calls)
+        self._marked(await self.marks.flush())
+        if calls:
+            return 0.0
+        self.limiter.forget_idle(self.monotonic())
+        return max(0.0, min(wait, delay))
+
+    async def scan(self) -> float:
+        """Reads the outbox: each chat's oldest pending row, if due and not in memory
+        already. Returns how long until a row not yet due is."""
+        self.pending.gone.clear()  # rows that leave memory from now on: stale in this read
+        self.pending.forget()
+        self._scan_due = False
         now_wall = self.clock()
         async with UnitOfWork(self.sessions) as uow:
             heads = await uow.outbox.heads(now_wall, BATCH)
             next_due = await uow.outbox.next_due()
-        waits, tasks = [1.0], []
+            held = sorted({chat_id for chat_id, _ in self.pending.held})
+            still = await uow.outbox.pending_chats(held)
+        now = self.monotonic()
+        for stored in heads:
+            self.pending.add(Row.of(stored, from_scan=True), now)
+        self.pending.held = {key for key in self.pending.held if key[0] in still}
+        wait = SCAN_EVERY
         if next_due is not None and next_due > now_wall:
-            waits.append((next_due - now_wall).total_seconds())
-        for row in sorted(heads, key=lambda r: (r.lane != "tap", r.id)):
-            if row.chat_id in self._in_flight and row.lane != "tap":
-                continue
-            now = self.monotonic()
+            wait = min(wait, (next_due - now_wall).total_seconds())
+        self._next_scan = now + wait
+        self.limiter.forget_idle(now)
+        return wait
+
+    def dispatch(self) -> float:
+        """Starts a call for each queue's next row the limits allow now, the most waited-for
+        first. Returns how long until one may go."""
+        now = self.monotonic()
+        heads = [queue[0] for (chat_id, lane), queue in self.pending.queues.items()
+                 if lane == "tap" or chat_id not in self._in_flight]
+        heads.sort(key=lambda r: (r.rank, r.id))
+        # messages waiting to go: the bot-wide budget is short when they would eat its spare
+        self._queued = sum(len(q) for (_, lane), q in self.pending.queues.items()
+                           if lane != "tap")
+        waits = [SCAN_EVERY]
+        for row in heads:
             counted = row.lane != "tap"
+            if row.rank == COSMETIC:
+                chosen = self._cosmetic(row, now)
+                if chosen is None:
+                    waits.append(0.05)
+                    continue
+                row = chosen
             wait = self.limiter.wait(row.chat_id, now, counted)
             if wait > 0:
                 waits.append(wait)
                 continue
             self.limiter.take(row.chat_id, now, counted)
+            self.pending.take(row)
             if counted:
                 self._in_flight.add(row.chat_id)
-            tasks.append(asyncio.create_task(self._deliver(row)))
-        if tasks:
-            await asyncio.gather(*tasks)
-            return 0.0
-        self.limiter.forget_idle(self.monotonic())
+            task = asyncio.create_task(self._deliver(row))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
         return max(0.0, min(waits))
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    def _cosmetic(self, row: Row, now: float) -> Row | None:
+        """A cosmetic edit at the head of its queue. While the bot-wide budget has half its
+        burst to spare after every queued message, it goes first, in the order the prospect
+        reads them (a chat's own budget never reorders them: tests and prospects alike see
+        a stable order). Short of that,
+        the reply behind it (the next question, committed with it) goes first: the prospect
+        waits for that, not for the edit; the edit waits, and is dropped once it waited
+        COSMETIC_PATIENCE (at once if a later edit of the same question supersedes it).
+        None: nothing of this queue goes now."""
+        queue = self.pending.queues[row.key]
+        later = next((r for r in queue if r is not row and r.rank == COSMETIC
+                      and (r.conversation_id, r.step) == (row.conversation_id, row.step)), None)
+        if later is not None:
+            self._drop(row, "folded into a later edit of the same message")
+            return None
+        behind = next((r for r in queue if r.rank != COSMETIC), None)
+        spare = self.limiter.spare(now) - self._queued >= (
+            COSMETIC_RESERVE * self.limiter.limits.bot_burst)
+        if spare:
+            return row  # room for both: the edit first, as the prospect reads them
+        if behind is not None:
+            return behind
+        if now - row.queued_at >= COSMETIC_PATIENCE:
+            self._drop(row, "a cosmetic edit: the bot-wide budget went to replies")
+        return None
+
+    def _drop(self, row: Row, reason: str) -> None:
+        self.pending.take(row)
+        self.counters.dropped += 1
+        self.marks.add(Mark(row, "dropped", self.clock(), error=reason))
+        self._kick.set()
+
+    # -- one call -----------------------------------------------------------------------
+    async def _deliver(self, row: Row) -> None:
         try:
             rest = None
             try:
                 call, rest = await self._call_for(row)
                 if call is None:
                     await self._dropped(row, "the message to edit was never sent")
+                    self._hand_back(row)
                     return
                 result = await self.delivery.deliver(call)
             except (TimeoutError, OSError) as error:
                 result = Unavailable(str(error))
             except OUTAGES:
-                raise  # the row stays pending; run() waits for the database
+                raise
             except Exception as error:  # a bug in one row must not stop every other message
                 result = NotSendable(error)
             await self._act(row, result, rest)
+        except OUTAGES as error:  # the row stays pending; the scan finds it when it is back
+            log.warning("sender: the database is away (%s); row %s waits",
+                        type(error).__name__, row.id)
+            self._hand_back(row, hold=True)
+        except Exception:
+            log.exception("sender: row %s: its outcome was not recorded", row.id)
+            self._hand_back(row, hold=True)
         finally:
-            self._in_flight.discard(row.chat_id)
+            if row.lane != "tap":
+                self._in_flight.discard(row.chat_id)
+            self._kick.set()
 
-    async def _act(self, row: OutboxMessage, result: Result, rest: dict | None) -> None:
+    def _hand_back(self, row: Row, hold: bool = False) -> None:
+        """The row's fate is in the database now; `hold`: it is still pending there (a
+        retry), so its chat's later rows wait behind it, read from the outbox."""
+        self.pending.leave(row.id)
+        if hold:
+            self.pending.evict(row.key, hold=True)
+        self._want_scan()
+
+    async def _act(self, row: Row, result: Result, rest: dict | None) -> None:
         """What Telegram's answer to a row's call means for the row (port.py's results)."""
         match result:
             case Sent(message_id=message_id):
                 self.last_accepted = self.clock()
                 self.accepted(row, self.last_accepted)  # metrics: reply/hand-off latency
-                if rest is not None:  # a long text: its next part goes on the next pass
+                if rest is not None:  # a long text: its next part goes next, from the outbox
                     await self._rest(row, rest)
+                    self._hand_back(row, hold=True)
                 else:
-                    await self._finish(row, "sent", message_id=message_id)
+                    self.ids.sent(row, message_id)
+                    self.marks.add(Mark(row, "sent", self.last_accepted, message_id))
             case NotModified():
-                await self._finish(row, "sent")
+                self.marks.add(Mark(row, "sent", self.clock()))
             case RetryAfter(seconds=seconds):
                 self.counters.rate_limited += 1
                 self.limiter.pause(self.monotonic(), seconds)
+                self.pending.put_back(row)  # nothing changed in the database: first again
                 log.warning("429 from Telegram: every send paused for %g s", seconds)
             case Blocked(message=message):
                 await self._blocked(row, message)
+                self._hand_back(row)
+                self.pending.evict((row.chat_id, "chat"))
+                self.pending.evict((row.chat_id, "tap"))
             case BadRequest(message=message) if result.too_long:
                 await self._too_long(row, message)
+                self._hand_back(row, hold=True)
             case Unavailable(reason=reason):
                 await self._retry(row, reason)
+                self._hand_back(row, hold=True)
             case NotSendable(error=error):
                 log.error("outbox row %s cannot be sent", row.id, exc_info=error)
                 await self._failed(row, f"not sendable: {type(error).__name__}")
+                self._hand_back(row)
             case BadRequest(message=message) | NotFound(message=message) | Refused(
                     message=message):
                 await self._failed(row, message)
+                self._hand_back(row)
 
-    async def _call_for(self, row: OutboxMessage) -> tuple[Call | None, dict | None]:
+    async def _call_for(self, row: Row) -> tuple[Call | None, dict | None]:
         """The Bot API call for a row, within Telegram's length limits, and what of the
         row remains to send after it (a long text's next parts), if anything. None if the
         message an edit is for was never sent."""
@@ -205,169 +402,30 @@ class Sender:
         method = row.method
         if "export_of" in payload:
             return await self._export(payload), None
-        if row.method.startswith("edit") and "message_id" not in payload:
-            async with UnitOfWork(self.sessions) as uow:
-                if row.edit_of is not None:
-                    original = await uow.outbox.get(row.edit_of)
-                elif row.conversation_id is not None and row.step is not None:
-                    original = await uow.outbox.sent_for_step(row.conversation_id, row.step,
-                                                              row.id)
-                else:
-                    original = None
-            if original is None or original.telegram_message_id is None:
+        if method.startswith("edit") and "message_id" not in payload:
+            original = self.ids.for_edit(row) or await self._stored_original(row)
+            if original is None:
                 return None, None
-            payload["message_id"] = original.telegram_message_id
+            payload["message_id"] = original.message_id
             if original.method == "sendDocument":  # a file's text is its caption
                 method = "editMessageCaption"
                 payload["caption"] = payload.pop("text")
         method, payload, rest = textlimits.fit(method, payload)
         return Call(method, payload), rest
 
-    async def _export(self, payload: dict) -> Call:
-        """/mydata: everything stored about the user, read now, sent only to their own
-        private chat (whose id is their user id)."""
-        user_id = int(payload.pop("export_of"))
-        if int(payload["chat_id"]) != user_id:
-            raise ValueError("a data export goes only to its owner's private chat")
+    async def _stored_original(self, row: Row) -> Known | None:
+        """What an edit changes, from the outbox (after a restart, or an old message):
+        the accepted rows are marked first, so the read sees them."""
+        self._marked(await self.marks.flush())
         async with UnitOfWork(self.sessions) as uow:
-            data = await privacy.export(uow, user_id, self.clock())
-        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-        return Call("sendDocument", payload, Upload(f"my-data-{user_id}.json", body))
-
-    async def _finish(self, row: OutboxMessage, status: str, message_id: int | None = None,
-                      error: str | None = None) -> None:
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is None:
-                return
-            stored.status, stored.error, stored.attempts = status, error, stored.attempts + 1
-            if status == "sent":
-                stored.sent_at, stored.telegram_message_id = self.clock(), message_id
-                self.counters.sent += 1
-            await uow.commit()
-
-    async def _rest(self, row: OutboxMessage, rest: dict) -> None:
-        """A part of a long text was accepted: the row keeps what remains, and stays the
-        chat's next (the limits pace the parts like any message; a retry resends no part
-        already accepted)."""
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is None:
-                return
-            stored.payload, stored.error = rest, None
-            await uow.commit()
-        self.wake()
-
-    async def _too_long(self, row: OutboxMessage, reason: str) -> None:
-        """Telegram found a text too long that we counted within its limit: tried again at
-        once, held to half the limit (a long message in more parts, an edit or alert
-        shorter), never given up while that could help."""
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is None:
-                return
-            payload = textlimits.smaller(stored.payload)
-            if payload is not None:
-                stored.payload, stored.error = payload, reason[:500]
-                stored.attempts += 1
-                self.counters.retried += 1
-                await uow.commit()
-        if payload is None:
-            await self._failed(row, reason)
-        else:
-            self.wake()
-
-    async def _failed(self, row: OutboxMessage, reason: str) -> None:
-        self.counters.failed += 1
-        log.warning("outbox row %s (%s) failed: %s", row.id, row.method, reason)
-        await self._finish(row, "failed", error=reason[:500])
-        async with UnitOfWork(self.sessions) as uow:
-            uow.events.add(Event(user_id=row.chat_id, conversation_id=row.conversation_id,
-                                 kind="send_failed", data={"method": row.method,
-                                                           "error": reason[:200]},
-                                 created_at=self.clock()))
-            await uow.commit()
-
-    async def _blocked(self, row: OutboxMessage, message: str) -> None:
-        self.counters.blocked += 1
-        if row.purpose in ("lead", "relay") and self.on_unreachable is not None:
-            await self._unreachable_manager(row, message)
-            return
-        if row.chat_id < 0:  # a group: the managers' chat, and the bot was removed from it
-            log.error("the bot may no longer write to chat %s (%s): was it removed from the "
-                      "group? Its messages are dropped; SLA escalation still runs",
-                      row.chat_id, message)
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is not None:
-                stored.status, stored.error = "dropped", message[:500]
-                stored.attempts += 1
-            await uow.outbox.drop_chat(row.chat_id, "blocked by the prospect")
-            prospect = await uow.prospects.get(row.chat_id)
-            if prospect is not None:
-                prospect.blocked = True
-                uow.events.add(Event(user_id=prospect.user_id, kind="blocked",
-                                     created_at=self.clock()))
-            await uow.commit()
-
-    async def _unreachable_manager(self, row: OutboxMessage, message: str) -> None:
-        """A manager who never started a private chat with the bot (Telegram refuses to
-        write first): their messages wait, not dropped, until they press Start."""
-        assert self.on_unreachable is not None
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is None:
-                return
-            first = await uow.outbox.waiting_count(row.chat_id) == 0
-            stored.status, stored.error = "waiting", message[:500]
-            stored.attempts += 1
-            if first:
-                await self.on_unreachable(uow, stored)
-            await uow.commit()
-        self.wake()
-
-    async def _retry(self, row: OutboxMessage, error: str) -> None:
-        """Network errors and 5xx: tried again with backoff (capped at a minute) for as long
-        as the message still makes sense. An outage of the Bot API gives nothing up: a
-        card, a question, a follow-up wait for it to end. Given up on purpose, each with
-        an event: a tap's answer once the tap is older than TAP_ANSWER_TTL (the spinner
-        stopped long ago and Telegram refuses answers that late), and a row that fails
-        MAX_ATTEMPTS times while Telegram accepts other calls (it is the row, not an
-        outage)."""
-        now = self.clock()
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is None:
-                return
-            stored.attempts += 1
-            if stored.lane == "tap" and now - stored.created_at > TAP_ANSWER_TTL:
-                expired = True
-            elif stored.attempts >= MAX_ATTEMPTS and self.last_accepted is not None and (
-                    now - self.last_accepted < timedelta(seconds=2 * MAX_BACKOFF)):
-                expired = False
+            if row.edit_of is not None:
+                original = await uow.outbox.get(row.edit_of)
+            elif row.conversation_id is not None and row.step is not None:
+                original = await uow.outbox.sent_for_step(row.conversation_id, row.step,
+                                                          row.id)
             else:
-                delay = min(MAX_BACKOFF, 0.5 * 2 ** min(stored.attempts - 1, 10))
-                stored.not_before = now + timedelta(seconds=delay)
-                stored.error = error[:500]
-                self.counters.retried += 1
-                await uow.commit()
-                return
-        if expired:
-            await self._dropped(row, f"the tap is over {TAP_ANSWER_TTL.seconds} s old")
-        else:
-            await self._failed(row, f"gave up after {MAX_ATTEMPTS} tries: {error}")
-
-    async def _dropped(self, row: OutboxMessage, reason: str) -> None:
-        """A message that no longer makes sense: dropped on purpose, with an event."""
-        self.counters.dropped += 1
-        log.warning("outbox row %s (%s) dropped: %s", row.id, row.method, reason)
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is not None:
-                stored.status, stored.error = "dropped", reason[:500]
-                stored.attempts += 1
-            uow.events.add(Event(user_id=row.chat_id, conversation_id=row.conversation_id,
-                                 kind="send_dropped", data={"method": row.method,
-                                                            "reason": reason[:200]},
-                                 created_at=self.clock()))
-            await uow.commit()
+                original = None
+        if original is None or original.telegram_message_id is None:
+            return None
+        assert original.id is not None
+        return Known(original.id, original.telegram_message_id, original.method)

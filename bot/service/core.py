@@ -72,11 +72,15 @@ class Service:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], flows: FlowRegistry, *,
                  default_flow: str | None = None, clock: Callable[[], datetime] = utcnow,
                  on_commit: Callable[[], None] = lambda: None,
+                 on_outbox: Callable[[list[dict], bool], None] | None = None,
                  operator: Operator | None = None, handoffs: Handoffs | None = None) -> None:
         self.sessions, self.flows, self.default_flow = sessions, flows, default_flow
         self.handoffs = handoffs or Handoffs(HandoffConfig())
         self.rights = Rights(flows, operator or Operator(), self.handoffs)
         self.clock, self.on_commit = clock, on_commit
+        # the short path: the outbox rows an update committed, straight to the sender (and
+        # whether it must read the outbox again: rows were changed in place, or erased)
+        self.on_outbox = on_outbox
         self.handled = self.duplicates = self.ignored = 0
         # metrics (bot/metrics.py, set by bot/app.py): an update arrived at (None: forget it)
         self.received: Callable[[int, datetime | None], None] = lambda chat_id, at: None
@@ -111,6 +115,8 @@ class Service:
                 return False
             erased = await HANDLERS[type(intent)](self, uow, intent, now)
             await uow.commit()
+        if self.on_outbox is not None:
+            self.on_outbox(uow.committed_outbox, erased or uow.outbox.changed)
         if erased:  # the database's own old copies of the erased values go too
             await privacy.purge_old_copies(self.sessions.kw["bind"])
         return True
