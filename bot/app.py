@@ -78,9 +78,10 @@ async def bootstrap(settings: Settings, limits: Limits | None = None) -> App:
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
     flows = FlowRegistry.from_settings(settings)
-    if settings.default_flow and settings.default_flow not in flows.latest:
+    if settings.default_flow and not flows.knows(settings.default_flow):
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
-                           f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
+                           f"{settings.flows_dir} (flows and experiments: "
+                           f"{', '.join(name for name, _ in flows.entries())})")
     with refusals():
         bot = client.build_bot(settings)
     try:
