@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from storage.funnel import NONE, FunnelQuery
 from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
@@ -23,18 +23,19 @@ CONTACTS = ("name", "phone", "email")
 
 async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
                 now: datetime) -> list[dict[str, Any]]:
-    """The leads created in the period (`period.flow` and `.source` filter when set), oldest
-    first; answers are the last one given at each step."""
+    """The leads created in the period (`period.flow` and `.source` filter when set; the
+    flow may be an A/B experiment's name: all its variants), oldest first; answers are the
+    last one given at each step; `variant` is the A/B variant ("—": none)."""
     session = uow.session
     assert session is not None
     start, end = period.bounds()
     where = [Lead.created_at >= start, Lead.created_at < end]
     if period.flow:
-        where.append(Lead.flow_id == period.flow)
+        where.append(or_(Lead.flow_id == period.flow, Conversation.experiment == period.flow))
     if period.source is not None:
         where.append(Lead.source == period.source)
     result = await session.execute(
-        select(Lead, Conversation.started_at, Prospect.language, Handoff)
+        select(Lead, Conversation.started_at, Conversation.variant, Prospect.language, Handoff)
         .join(Conversation, Conversation.id == Lead.conversation_id)
         .join(Prospect, Prospect.user_id == Lead.user_id)
         .outerjoin(Handoff, Handoff.lead_id == Lead.id)
@@ -42,7 +43,7 @@ async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
     found = result.all()
     answers = await _answers(uow, [lead.conversation_id for lead, *_ in found])
     rows = [_row(lead, started, language, handoff, answers.get(lead.conversation_id, {}),
-                 with_contacts) for lead, started, language, handoff in found]
+                 with_contacts, variant) for lead, started, variant, language, handoff in found]
     if with_contacts:
         uow.stage(Event, user_id=OPERATOR, kind="export", data={
             "what": "leads", "rows": len(rows), "with_contacts": True,
@@ -84,11 +85,12 @@ def _minutes(since: datetime | None, until: datetime | None) -> float | None:
 
 
 def _row(lead: Lead, started: datetime, language: str | None, handoff: Handoff | None,
-         answers: dict[str, str], with_contacts: bool) -> dict[str, Any]:
+         answers: dict[str, str], with_contacts: bool, variant: str | None = None
+         ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "lead_id": lead.id, "created_at": _time(lead.created_at),
         "started_at": _time(started), "flow": lead.flow_id, "version": lead.flow_version,
-        "source": lead.source, "variant": NONE, "language": language,
+        "source": lead.source, "variant": variant or NONE, "language": language,
         "score": lead.score, "temperature": lead.temperature, "target": lead.target,
         "mql": lead.mql, "sql": lead.sql, "outcome": lead.outcome, "status": lead.status,
         "qualified_at": _time(lead.qualified_at),
