@@ -89,8 +89,9 @@ def _percent(value: float) -> str:
 
 def _chance(p_value: float) -> str:
     if p_value < 0.001:
-        return "less than 1 in 1,000"
-    return f"{100 * p_value:.1f} %" if p_value >= 0.01 else f"{100 * p_value:.2f} %"
+        return "fewer than 1 in 1,000 experiments"
+    share = f"{100 * p_value:.1f} %" if p_value >= 0.01 else f"{100 * p_value:.2f} %"
+    return f"{share} of experiments"
 
 
 def compare(totals: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
@@ -131,8 +132,8 @@ def _test(reference: str, ref: Mapping[str, int], name: str, other: Mapping[str,
     if result.p_value < alpha:
         return {**row, "verdict": "significant", "note": (
             f"{head}: more than noise ({result.method}, p = {result.p_value:.2g}: a "
-            f"difference this large comes by chance in {_chance(result.p_value)} of "
-            f"experiments where the variants convert alike; {confidence} confidence)")}
+            f"difference this large comes by chance in {_chance(result.p_value)} where the "
+            f"variants convert alike; {confidence} confidence)")}
     needed = needed_per_variant(r1, r2)
     more = (f"; a difference this size needs about {needed:,} people per variant"
             if needed else "")
