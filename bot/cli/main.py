@@ -101,7 +101,8 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
             count, found = check_file(entry.flow, extra)
             scenarios += count
             problems += found
-    problems += cross_problems(loaded)  # one id in two files; an experiment's variants
+    # one id in two files; an experiment's variants (all of them when a folder was named)
+    problems += cross_problems(loaded, complete=any(Path(p).is_dir() for p in paths))
     flows = len(loaded)
     for problem in sorted(problems, key=lambda p: (p.file, p.line or 0)):
         print(problem)

@@ -70,8 +70,10 @@ def read_entry(path: Path) -> tuple[LoadedFlow | None, list[Problem]]:
     return (None if problems else LoadedFlow(flow, path, source)), problems
 
 
-def cross_problems(loaded: Iterable[LoadedFlow]) -> list[Problem]:
-    """What is wrong between flows: two files with one id, an experiment's variants."""
+def cross_problems(loaded: Iterable[LoadedFlow], complete: bool = True) -> list[Problem]:
+    """What is wrong between flows: two files with one id, an experiment's variants
+    (`complete`: a folder was read, not files named one by one, so a variant alone is an
+    experiment of one)."""
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
     entries = list(loaded)
@@ -80,7 +82,8 @@ def cross_problems(loaded: Iterable[LoadedFlow]) -> list[Problem]:
             problems.append(Problem(str(entry.path), 1, None, "id", (
                 f"flow id '{entry.flow.id}' is also used by {seen[entry.flow.id]}")))
         seen.setdefault(entry.flow.id, entry.path)
-    return problems + check_experiments([(e.flow, str(e.path), e.source) for e in entries])
+    return problems + check_experiments([(e.flow, str(e.path), e.source) for e in entries],
+                                        complete)
 
 
 def load_flow(path: str | Path) -> Flow:
@@ -105,7 +108,7 @@ def load_flows(paths: Iterable[str | Path]) -> dict[str, LoadedFlow]:
         if entry is not None:
             entries.append(entry)
             flows.setdefault(entry.flow.id, entry)
-    problems += cross_problems(entries)
+    problems += cross_problems(entries, complete=any(Path(p).is_dir() for p in paths))
     if problems:
         raise FlowError(problems)
     return flows

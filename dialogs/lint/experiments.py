@@ -21,7 +21,9 @@ from dialogs.format.yamlsource import Path, YamlSource
 Located = tuple[Flow, str, YamlSource | None]  # a flow, its file, its lines
 
 
-def check_experiments(flows: Sequence[Located]) -> list[Problem]:
+def check_experiments(flows: Sequence[Located], complete: bool = True) -> list[Problem]:
+    """`complete`: these are all the flows (a folder), so an experiment with one variant
+    here has one variant; False for files named one by one (a variant linted alone)."""
     problems: list[Problem] = []
     members: dict[str, list[Located]] = defaultdict(list)
     ids = {flow.id: file for flow, file, _ in flows}
@@ -30,13 +32,13 @@ def check_experiments(flows: Sequence[Located]) -> list[Problem]:
             members[entry[0].experiment.name].append(entry)
     for name, variants in sorted(members.items()):
         variants.sort(key=lambda e: (e[0].experiment.variant, e[1]))  # type: ignore[union-attr]
-        for (_, file, source), (path, message) in _check(name, variants, ids):
+        for (_, file, source), (path, message) in _check(name, variants, ids, complete):
             line = source.line(path) if source is not None else None
             problems.append(Problem(file, line, None, ".".join(map(str, path)), message))
     return problems
 
 
-def _check(name: str, variants: list[Located], ids: dict[str, str]
+def _check(name: str, variants: list[Located], ids: dict[str, str], complete: bool
            ) -> Iterator[tuple[Located, tuple[Path, str]]]:
     first = variants[0]
     mine = {flow.id for flow, _, _ in variants}
@@ -45,7 +47,7 @@ def _check(name: str, variants: list[Located], ids: dict[str, str]
             f"experiment '{name}' has the id of flow '{name}' ({ids[name]}), which is not "
             "one of its variants: its deep link and menu entry would be ambiguous; rename "
             "the experiment or make that flow a variant of it"))
-    if len(variants) < 2:
+    if len(variants) < 2 and complete:
         yield first, (("experiment",), (
             f"experiment '{name}' has only this variant: add another flow file with "
             f"`experiment: {{name: {name}, variant: ...}}`, or remove `experiment`"))

@@ -129,6 +129,10 @@ def test_the_lint_command_checks_experiments_too(write_flow):
     result = leadbot("lint", str(paths[0].parent))
     assert result.returncode == 1
     assert "experiment 'demo-test' has only this variant" in result.stdout
+    # a variant's file named alone is linted (and simulated) alone: its sibling is elsewhere
+    alone = leadbot("lint", "--no-scenarios", str(paths[0]))
+    assert alone.returncode == 0, alone.stdout
+    assert load_flows([paths[0]])["demo-a"].flow.experiment.variant == "a"
 
 
 # -- assignment ----------------------------------------------------------------------------
