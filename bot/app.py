@@ -99,9 +99,10 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
     flows = FlowRegistry.from_settings(settings)
-    if settings.default_flow and settings.default_flow not in flows.latest:
+    if settings.default_flow and not flows.knows(settings.default_flow):
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
-                           f"{settings.flows_dir} (flows: {', '.join(sorted(flows.latest))})")
+                           f"{settings.flows_dir} (flows and experiments: "
+                           f"{', '.join(name for name, _ in flows.entries())})")
     steps = {step for r in flows.latest.values() for step in r.flow.steps}
     try:
         targets = targets_from(settings, crm_limits, steps)

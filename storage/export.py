@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from storage.funnel import NONE, FunnelQuery
 from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
@@ -34,7 +34,7 @@ def _where(period: FunnelQuery, narrow: LeadFilter) -> list[Any]:
     start, end = period.bounds()
     where = [Lead.created_at >= start, Lead.created_at < end]
     if period.flow:
-        where.append(Lead.flow_id == period.flow)
+        where.append(or_(Lead.flow_id == period.flow, Conversation.experiment == period.flow))
     if period.source is not None:
         where.append(Lead.source == period.source)
     if narrow.version is not None:
@@ -48,8 +48,9 @@ def _where(period: FunnelQuery, narrow: LeadFilter) -> list[Any]:
 
 async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
                 now: datetime) -> list[dict[str, Any]]:
-    """The leads created in the period (`period.flow` and `.source` filter when set), oldest
-    first; answers are the last one given at each step."""
+    """The leads created in the period (`period.flow` and `.source` filter when set; the
+    flow may be an A/B experiment's name: all its variants), oldest first; answers are the
+    last one given at each step; `variant` is the A/B variant ("—": none)."""
     rows = await _rows(uow, _where(period, LeadFilter()), with_contacts, None, 0)
     if with_contacts:
         record(uow, period, len(rows), now)
@@ -64,7 +65,9 @@ async def page(uow: UnitOfWork, period: FunnelQuery, narrow: LeadFilter, *, size
     session = uow.session
     assert session is not None
     where = _where(period, narrow)
-    total = (await session.execute(select(func.count(Lead.id)).where(*where))).scalar_one()
+    total = (await session.execute(
+        select(func.count(Lead.id)).join(Conversation, Conversation.id == Lead.conversation_id)
+        .where(*where))).scalar_one()
     rows = await _rows(uow, where, with_contacts, size, (number - 1) * size, newest=True)
     if with_contacts and rows:
         record(uow, period, len(rows), now, via=via, narrow=narrow)
@@ -92,7 +95,8 @@ async def _rows(uow: UnitOfWork, where: list[Any], with_contacts: bool, limit: i
     assert session is not None
     order = (Lead.created_at.desc(), Lead.id.desc()) if newest else (Lead.created_at, Lead.id)
     statement = (
-        select(Lead, Conversation.started_at, Prospect.language, Handoff)
+        select(Lead, Conversation.started_at, Conversation.variant, Prospect.language,
+               Handoff)
         .join(Conversation, Conversation.id == Lead.conversation_id)
         .join(Prospect, Prospect.user_id == Lead.user_id)
         .outerjoin(Handoff, Handoff.lead_id == Lead.id)
@@ -102,7 +106,8 @@ async def _rows(uow: UnitOfWork, where: list[Any], with_contacts: bool, limit: i
     found = (await session.execute(statement)).all()
     answers = await _answers(uow, [lead.conversation_id for lead, *_ in found])
     return [_row(lead, started, language, handoff, answers.get(lead.conversation_id, {}),
-                 with_contacts) for lead, started, language, handoff in found]
+                 with_contacts, variant)
+            for lead, started, variant, language, handoff in found]
 
 
 async def _answers(uow: UnitOfWork, conversations: list[int]) -> dict[int, dict[str, str]]:
@@ -138,11 +143,12 @@ def _minutes(since: datetime | None, until: datetime | None) -> float | None:
 
 
 def _row(lead: Lead, started: datetime, language: str | None, handoff: Handoff | None,
-         answers: dict[str, str], with_contacts: bool) -> dict[str, Any]:
+         answers: dict[str, str], with_contacts: bool, variant: str | None = None
+         ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "lead_id": lead.id, "created_at": _time(lead.created_at),
         "started_at": _time(started), "flow": lead.flow_id, "version": lead.flow_version,
-        "source": lead.source, "variant": NONE, "language": language,
+        "source": lead.source, "variant": variant or NONE, "language": language,
         "score": lead.score, "temperature": lead.temperature, "target": lead.target,
         "mql": lead.mql, "sql": lead.sql, "outcome": lead.outcome, "status": lead.status,
         "qualified_at": _time(lead.qualified_at),

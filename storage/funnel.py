@@ -7,7 +7,8 @@ dashboard alike, so both show the same numbers. It returns plain JSON-serialisab
       "flow": "kitchen-quiz", "since": "2026-11-01", "until": "2026-11-30",  # inclusive
       "timezone": "Europe/Moscow", "source": null, "by": "source",           # or null
       "groups": [                                       # per flow version, then `by` value
-        {"version": 1, "group": "instagram",            # "—": none recorded; null: no `by`
+        {"flow": "kitchen-quiz", "version": 1,          # an experiment's: each variant's flow
+         "group": "instagram",                          # "—": none recorded; null: no `by`
          "started": 120,                                # unique people who started
          "steps": [{"step": "intro", "kind": "message", "reached": 120, "answered": 0,
                     "drop_off": null}, ...],            # in flow order; drop_off: percent
@@ -22,8 +23,13 @@ dashboard alike, so both show the same numbers. It returns plain JSON-serialisab
          "time_to_claim": {"count": 9, "p50": 240.0, "p90": 1800.0},       # seconds
          "time_to_first_contact": {"count": 7, "p50": 600.0, "p90": 3600.0},
          "won": 3, "lost": 2},
-        ...]
+        ...],
+      "comparison": {...}   # with `by: variant` only: dialogs/rules/significance.compare()
     }
+
+`flow` is a flow id or an A/B experiment's name: an experiment's report takes every
+conversation recorded with that experiment (all its variants' flows) and the named flow's
+own, so a flow that became an experiment under its own id keeps its history in the report.
 
 Who counts: the people whose conversation with the flow STARTED between `since` and
 `until` (dates in the operator's time zone, LEADBOT_TIMEZONE; `until` included), and
@@ -49,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from dialogs.rules.funnel import drop_off, step_order, timing
+from dialogs.rules.significance import compare
 from storage.db import READ_ONLY
 from storage.models import Conversation, Event, FlowVersion, Handoff, Lead, Prospect
 
@@ -97,12 +104,11 @@ class Dimension:
     prospect: bool = False  # the value is the prospect's: join prospects
 
 
-# How conversations are grouped. Adding a dimension is one line (variants, once
-# conversations record one: `"variant": Dimension(lambda q: Conversation.variant)`).
+# How conversations are grouped. Adding a dimension is one line.
 DIMENSIONS: dict[str, Dimension] = {
     "source": Dimension(lambda q: Conversation.source),
     "version": Dimension(lambda q: null()),  # every group is per version already
-    "variant": Dimension(lambda q: null()),  # until conversations record one: one group
+    "variant": Dimension(lambda q: Conversation.variant),  # A/B: "—" outside experiments
     "language": Dimension(lambda q: Prospect.language, prospect=True),
     "day": Dimension(_day),
 }
@@ -125,11 +131,12 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
     start, end = query.bounds()
     dimension = DIMENSIONS[query.by] if query.by else Dimension(lambda q: null())
     group = dimension.value(query)
-    where = [Conversation.flow_id == query.flow, Conversation.started_at >= start,
+    where = [await _of_flow(session, query.flow), Conversation.started_at >= start,
              Conversation.started_at < end]
     if query.source is not None:
         where.append(Conversation.source == query.source)
     cohort = (select(Conversation.id.label("id"), Conversation.user_id.label("user_id"),
+                     Conversation.flow_id.label("flow"),
                      Conversation.flow_version.label("version"), group.label("grp"))
               .select_from(Conversation))
     if dimension.prospect:
@@ -139,28 +146,28 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
         # room to count distinct people in memory, this transaction only (default 4 MB:
         # a month of a busy flow sorts on disk)
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    keys = (cohort.c.version, cohort.c.grp)
-    groups: dict[tuple[int, Any], dict[str, Any]] = {}
+    keys = (cohort.c.flow, cohort.c.version, cohort.c.grp)
+    groups: dict[tuple[str, int, Any], dict[str, Any]] = {}
 
-    def row(version: int, grp: Any) -> dict[str, Any]:
-        key = (version, grp)
+    def row(flow: str, version: int, grp: Any) -> dict[str, Any]:
+        key = (flow, version, grp)
         if key not in groups:
-            groups[key] = _empty(version, grp, query.by)
+            groups[key] = _empty(flow, version, grp, query.by)
         return groups[key]
 
     started = await session.execute(
         select(*keys, func.count(distinct(cohort.c.user_id))).group_by(*keys))
-    for version, grp, count in started:
-        row(version, grp)["started"] = count
+    for flow, version, grp, count in started:
+        row(flow, version, grp)["started"] = count
 
-    touched: dict[tuple[int, Any], dict[tuple[str, str], int]] = defaultdict(dict)
+    touched: dict[tuple[str, int, Any], dict[tuple[str, str], int]] = defaultdict(dict)
     steps = await session.execute(
         select(*keys, Event.kind, Event.step, func.count(distinct(Event.user_id)))
         .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
         .where(Event.kind.in_(("step", "answer")))
         .group_by(*keys, Event.kind, Event.step))
-    for version, grp, kind, step, count in steps:
-        touched[(version, grp)][(kind, step)] = count
+    for flow, version, grp, kind, step, count in steps:
+        touched[(flow, version, grp)][(kind, step)] = count
 
     consent = and_(Event.kind == "consent",
                    Event.data["purpose"].as_string() == "processing")
@@ -171,25 +178,64 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
         .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
         .where(or_(Event.kind == "contact", Event.kind == "consent"))
         .group_by(*keys))
-    for version, grp, given, contact in people:
-        r = row(version, grp)
+    for flow, version, grp, given, contact in people:
+        r = row(flow, version, grp)
         r["consent"]["given"], r["contact"] = given, contact
 
     await _leads(session, cohort, keys, row)
     await _handoffs(session, cohort, keys, row)
 
-    definitions = await _definitions(session, query.flow, {v for v, _ in groups})
-    for (version, grp), r in groups.items():
-        _steps(r, definitions.get(version), touched.get((version, grp), {}))
-    ordered = sorted(groups.values(), key=lambda r: (r["version"], _sortable(r["group"])))
-    return {"flow": query.flow, "since": query.since.isoformat(),
-            "until": query.until.isoformat(), "timezone": query.timezone,
-            "source": query.source, "by": query.by, "groups": ordered}
+    definitions = await _definitions(session, {(f, v) for f, v, _ in groups})
+    for (flow, version, grp), r in groups.items():
+        _steps(r, definitions.get((flow, version)), touched.get((flow, version, grp), {}))
+    ordered = sorted(groups.values(), key=lambda r: (
+        r["flow"] != query.flow, r["flow"], r["version"], _sortable(r["group"])))
+    result = {"flow": query.flow, "since": query.since.isoformat(),
+              "until": query.until.isoformat(), "timezone": query.timezone,
+              "source": query.source, "by": query.by, "groups": ordered}
+    if query.by == "variant":
+        result["comparison"] = compare(await _variant_totals(session, cohort))
+    return result
 
 
-def _empty(version: int, grp: Any, by: str | None) -> dict[str, Any]:
+async def _of_flow(session: AsyncSession, name: str) -> ColumnElement:
+    """The conversations `--flow NAME` means: the flow's, and when NAME is an A/B
+    experiment (recorded on conversations) every variant's too, whatever its flow id."""
+    experiment = await session.scalar(
+        select(Conversation.id).where(Conversation.experiment == name).limit(1))
+    if experiment is None:
+        return Conversation.flow_id == name
+    return or_(Conversation.flow_id == name, Conversation.experiment == name)
+
+
+async def _variant_totals(session: AsyncSession, cohort: Any) -> dict[str, dict[str, int]]:
+    """Per variant (outside "—"), unique people who started, became a lead, a hot lead,
+    were handed off: what `compare` tests. A prospect keeps their variant, so a person is
+    counted in one variant only, whichever version of its flow they ran."""
+    totals: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"started": 0, "leads": 0, "hot": 0, "handoffs": 0})
+    variant = cohort.c.grp
+    for grp, count in await session.execute(
+            select(variant, func.count(distinct(cohort.c.user_id)))
+            .where(variant.is_not(None)).group_by(variant)):
+        totals[grp]["started"] = count
+    for grp, leads, hot in await session.execute(
+            select(variant, func.count(distinct(Lead.user_id)),
+                   _people(Lead.temperature == "hot", Lead.user_id))
+            .select_from(Lead).join(cohort, Lead.conversation_id == cohort.c.id)
+            .where(variant.is_not(None)).group_by(variant)):
+        totals[grp].update(leads=leads, hot=hot)
+    for grp, handoffs in await session.execute(
+            select(variant, func.count(distinct(Handoff.user_id)))
+            .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id)
+            .where(variant.is_not(None)).group_by(variant)):
+        totals[grp]["handoffs"] = handoffs
+    return dict(totals)
+
+
+def _empty(flow: str, version: int, grp: Any, by: str | None) -> dict[str, Any]:
     group = None if by in (None, "version") else (NONE if grp is None else str(grp))
-    return {"version": version, "group": group, "started": 0, "steps": [],
+    return {"flow": flow, "version": version, "group": group, "started": 0, "steps": [],
             "consent": {"given": 0, "declined": 0}, "contact": 0, "leads": 0,
             "temperature": {"hot": 0, "warm": 0, "cold": 0}, "target": {"yes": 0, "no": 0},
             "mql": 0, "sql": 0, "outcomes": {"handoff": 0, "nurture": 0, "close": 0},
@@ -219,8 +265,8 @@ async def _leads(session: AsyncSession, cohort: Any, keys: tuple, row: Callable)
         select(*keys, *(_people(c, Lead.user_id) for c in columns.values()))
         .select_from(Lead).join(cohort, Lead.conversation_id == cohort.c.id)
         .group_by(*keys))
-    for version, grp, *counts in result:
-        r = row(version, grp)
+    for flow, version, grp, *counts in result:
+        r = row(flow, version, grp)
         found = dict(zip(columns, counts, strict=True))
         r["leads"], r["mql"], r["sql"] = found["leads"], found["mql"], found["sql"]
         r["temperature"] = {t: found[t] for t in ("hot", "warm", "cold")}
@@ -233,18 +279,19 @@ async def _handoffs(session: AsyncSession, cohort: Any, keys: tuple, row: Callab
         select(*keys, Handoff.user_id, Handoff.created_at, Handoff.claimed_at,
                Handoff.first_contact_at, Handoff.status)
         .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id))
-    seen: dict[tuple[int, Any], dict[str, set[int]]] = defaultdict(
+    seen: dict[tuple[str, int, Any], dict[str, set[int]]] = defaultdict(
         lambda: {"handoffs": set(), "claimed": set(), "won": set(), "lost": set()})
-    claims: dict[tuple[int, Any], list[float]] = defaultdict(list)
-    contacts: dict[tuple[int, Any], list[float]] = defaultdict(list)
-    for version, grp, user, handed, claimed, contacted, status in result:
-        people = seen[(version, grp)]
+    claims: dict[tuple[str, int, Any], list[float]] = defaultdict(list)
+    contacts: dict[tuple[str, int, Any], list[float]] = defaultdict(list)
+    for flow, version, grp, user, handed, claimed, contacted, status in result:
+        key = (flow, version, grp)
+        people = seen[key]
         people["handoffs"].add(user)
         if claimed is not None:
             people["claimed"].add(user)
-            claims[(version, grp)].append((claimed - handed).total_seconds())
+            claims[key].append((claimed - handed).total_seconds())
         if contacted is not None:
-            contacts[(version, grp)].append((contacted - handed).total_seconds())
+            contacts[key].append((contacted - handed).total_seconds())
         if status in ("won", "lost"):
             people[status].add(user)
     for key, people in seen.items():
@@ -255,13 +302,16 @@ async def _handoffs(session: AsyncSession, cohort: Any, keys: tuple, row: Callab
         r["time_to_first_contact"] = timing(contacts[key])
 
 
-async def _definitions(session: AsyncSession, flow: str, versions: set[int]
-                       ) -> dict[int, dict[str, Any]]:
-    if not versions:
-        return {}
-    result = await session.execute(select(FlowVersion.version, FlowVersion.definition).where(
-        FlowVersion.flow_id == flow, FlowVersion.version.in_(versions)))
-    return dict(result.all())
+async def _definitions(session: AsyncSession, wanted: set[tuple[str, int]]
+                       ) -> dict[tuple[str, int], dict[str, Any]]:
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for flow in sorted({f for f, _ in wanted}):
+        versions = {v for f, v in wanted if f == flow}
+        result = await session.execute(
+            select(FlowVersion.version, FlowVersion.definition).where(
+                FlowVersion.flow_id == flow, FlowVersion.version.in_(versions)))
+        found.update(((flow, version), definition) for version, definition in result)
+    return found
 
 
 def _steps(r: dict[str, Any], definition: dict[str, Any] | None,

@@ -40,7 +40,8 @@ class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_user_started", "user_id", "id"),
                       Index("ix_conversations_updated_erased", "erased_at", "updated_at"),
-                      Index("ix_conversations_flow_started", "flow_id", "started_at"))
+                      Index("ix_conversations_flow_started", "flow_id", "started_at"),
+                      Index("ix_conversations_experiment_started", "experiment", "started_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(BigInteger, ForeignKey("prospects.user_id"),
@@ -51,6 +52,9 @@ class Conversation(SQLModel, table=True):
     step: str = Field(max_length=32)
     finished: bool = False
     source: str | None = Field(default=None, max_length=64)
+    # the A/B experiment the flow is a variant of, and which variant (None: not in one)
+    experiment: str | None = Field(default=None, max_length=32)
+    variant: str | None = Field(default=None, max_length=16)
     # engine state; its contact details are sealed (encrypted) when LEADBOT_PII_KEY is set
     state: dict = Field(default_factory=dict, sa_column=Column(StateJSON, nullable=False))
     started_at: datetime = _time()

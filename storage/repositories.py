@@ -92,6 +92,14 @@ class Conversations(Repository):
             .order_by(Conversation.id.desc()).limit(1))
         return result.scalar_one_or_none()
 
+    async def variant_in(self, user_id: int, experiment: str) -> str | None:
+        """The variant the prospect last had in this A/B experiment, if any."""
+        result = await self.session.execute(
+            select(Conversation.variant).where(Conversation.user_id == user_id,
+                                               Conversation.experiment == experiment)
+            .order_by(Conversation.id.desc()).limit(1))
+        return result.scalar_one_or_none()
+
     async def add_now(self, conversation: Conversation) -> Conversation:
         self.session.add(conversation)
         await self.session.flush()  # the id, for the rows that point at it

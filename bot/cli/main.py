@@ -13,7 +13,7 @@ from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import TerminalChat
 from bot.settings import Settings
 from dialogs.format.diagram import mermaid
-from dialogs.format.loader import LoadedFlow, flow_files, load_flows, read_flow
+from dialogs.format.loader import LoadedFlow, cross_problems, flow_files, load_flows, read_entry
 from dialogs.format.problems import FlowError
 from dialogs.format.scenarios import check_file, scenario_file
 
@@ -97,18 +97,21 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 2
     files = flow_files(paths)
-    problems, flows, scenarios = [], 0, 0
+    problems, loaded, scenarios = [], [], 0
     for file in files:
-        flow, found = read_flow(file)
+        entry, found = read_entry(file)
         problems += found
-        if flow is None:
+        if entry is None:
             continue
-        flows += 1
+        loaded.append(entry)
         extra = scenario_file(file)
         if not args.no_scenarios and extra.is_file():
-            count, found = check_file(flow, extra)
+            count, found = check_file(entry.flow, extra)
             scenarios += count
             problems += found
+    # one id in two files; an experiment's variants (all of them when a folder was named)
+    problems += cross_problems(loaded, complete=any(Path(p).is_dir() for p in paths))
+    flows = len(loaded)
     for problem in sorted(problems, key=lambda p: (p.file, p.line or 0)):
         print(problem)
     if not files:
@@ -126,6 +129,12 @@ def find_flow(name: str, settings: Settings) -> LoadedFlow:
         return next(iter(load_flows([path]).values()))
     flows = load_flows([settings.flows_dir])
     if name not in flows:
+        variants = sorted(f"{e.flow.id} ({e.flow.experiment.variant})"
+                          for e in flows.values()
+                          if e.flow.experiment and e.flow.experiment.name == name)
+        if variants:
+            raise SystemExit(f"leadbot: '{name}' is an experiment: name one of its variants' "
+                             f"flows: {', '.join(variants)}")
         raise SystemExit(f"leadbot: no flow '{name}' in {settings.flows_dir} "
                          f"(flows: {', '.join(sorted(flows))})")
     return flows[name]

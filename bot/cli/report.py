@@ -38,7 +38,8 @@ def day(value: str) -> date:
 def add_commands(commands: Any) -> None:
     report = commands.add_parser("report", help="the funnel of a flow: people per step, "
                                  "leads, hand-offs (dates in LEADBOT_TIMEZONE)")
-    report.add_argument("--flow", required=True, help="the flow id, e.g. kitchen-quiz")
+    report.add_argument("--flow", required=True, help="a flow id, e.g. kitchen-quiz, or an "
+                        "A/B experiment's name (all its variants)")
     period(report)
     report.add_argument("--source", help="only people who came by this deep-link source")
     report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
@@ -124,6 +125,8 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
             if asked.flow not in known:
                 known |= set((await session.execute(
                     select(Conversation.flow_id).distinct())).scalars())
+                known |= {e for e in (await session.execute(
+                    select(Conversation.experiment).distinct())).scalars() if e}
             if asked.flow not in known:
                 raise FunnelError(f"no flow {asked.flow!r} in the database (flows: "
                                   f"{', '.join(sorted(known)) or 'none yet'})")
@@ -133,7 +136,8 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     if args.format == "json":
         return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     if args.format == "csv":
-        return csv_bytes(["version", "group", "metric", "step", "value"], report_rows(result))
+        return csv_bytes(["flow", "version", "group", "metric", "step", "value"],
+                         report_rows(result))
     return table(result)
 
 
@@ -171,11 +175,12 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
 
 def report_rows(result: dict[str, Any]) -> list[list[Any]]:
-    """The funnel as long rows (version, group, metric, step, value): one a number."""
+    """The funnel as long rows (flow, version, group, metric, step, value): one a number;
+    with `--by variant`, each comparison's p-value and verdict (version empty)."""
     rows: list[list[Any]] = []
     for g in result["groups"]:
         def add(metric: str, value: Any, step: str = "", g: dict = g) -> None:
-            rows.append([g["version"], g["group"] or "", metric, step, value])
+            rows.append([g["flow"], g["version"], g["group"] or "", metric, step, value])
         add("started", g["started"])
         for s in g["steps"]:
             add("reached", s["reached"], s["step"])
@@ -183,6 +188,10 @@ def report_rows(result: dict[str, Any]) -> list[list[Any]]:
             add("drop_off_pct", s["drop_off"], s["step"])
         for name, value in summary(g):
             add(name, value)
+    for test in result.get("comparison", {}).get("tests", []):
+        vs = f"ab_{test['metric']}_vs_{test['reference']}"
+        rows.append([result["flow"], "", test["variant"], f"{vs}_p_value", "", test["p_value"]])
+        rows.append([result["flow"], "", test["variant"], f"{vs}_verdict", "", test["verdict"]])
     return rows
 
 
@@ -223,6 +232,8 @@ def table(result: dict[str, Any]) -> str:
         out.append("nobody started this flow in that period")
     for g in result["groups"]:
         title = f"version {g['version']}"
+        if g["flow"] != result["flow"]:
+            title = f"{g['flow']} {title}"
         if g["group"] is not None:
             title += f" · {result['by']}: {g['group']}"
         out += ["", f"{title} · started: {g['started']}"]
@@ -252,7 +263,41 @@ def table(result: dict[str, Any]) -> str:
              f"{duration(first['p90'])}"],
             ["won / lost", f"{g['won']} / {g['lost']}"],
         ], tablefmt="plain", disable_numparse=True))
+    if "comparison" in result:
+        out += ["", *comparison_lines(result["comparison"])]
     return "\n".join(out) + "\n"
+
+
+def comparison_lines(comparison: dict[str, Any]) -> list[str]:
+    """The A/B comparison: each variant's conversion, then one note per test."""
+    from tabulate import tabulate
+
+    reference = comparison["reference"]
+    if reference is None:
+        return ["A/B comparison: " + comparison["note"]]
+    out = [f"A/B comparison (each variant against {reference}; people who started -> "
+           "lead, hot lead, hand-off):"]
+    rates: dict[str, dict[str, tuple[int, int]]] = {}
+    for t in comparison["tests"]:
+        rates.setdefault(reference, {})[t["metric"]] = (t["reference_converted"],
+                                                         t["reference_started"])
+        rates.setdefault(t["variant"], {})[t["metric"]] = (t["converted"], t["started"])
+    metrics = ("leads", "hot", "handoffs")
+    if rates:
+        out.append(tabulate(
+            [[name, *(_rate(*rates[name][m]) for m in metrics)] for name in sorted(rates)],
+            headers=["variant", "lead", "hot lead", "hand-off"], tablefmt="simple",
+            disable_numparse=True))
+    out += [f"- {t['note']}" for t in comparison["tests"]]
+    if comparison["note"]:
+        out.append(comparison["note"])
+    return out
+
+
+def _rate(converted: int, started: int) -> str:
+    if not started:
+        return f"{converted} of 0"
+    return f"{converted} of {started} ({100 * converted / started:.1f} %)"
 
 
 def cell(value: Any, phone: bool = False) -> Any:

@@ -74,7 +74,7 @@ def deep_links(settings: Settings, source: str | None, username: str | None) -> 
         except LookupError as error:
             print(f"leadbot links: {error} (or give --username)", file=sys.stderr)
             return 1
-    for flow_id in sorted(flows.latest):
+    for flow_id, _ in flows.entries():  # an experiment once, by its name
         payload = f"{flow_id}__{source}" if source else flow_id
         if len(payload) > 64:
             print(f"leadbot links: '{payload}' is over Telegram's 64 characters",

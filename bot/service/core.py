@@ -234,7 +234,8 @@ class Service:
             conversation = await uow.conversations.add_now(Conversation(
                 user_id=prospect.user_id, chat_id=prospect.chat_id, flow_id=new_state.flow_id,
                 flow_version=new_state.flow_version, step=new_state.step,
-                source=new_state.source, state={}, started_at=now, updated_at=now))
+                source=new_state.source, state={}, started_at=now, updated_at=now,
+                **_experiment(runnable)))
             if current is not None:  # started over: what the old one scheduled ends
                 await uow.follow_ups.stop([current.id])
         elif isinstance(event, TextMessage | OtherMessage | ContactShared):
@@ -267,23 +268,26 @@ class Service:
         if isinstance(intent, Begin | PickFlow):
             payload = intent.payload if isinstance(intent, Begin) else intent.flow_id
             flow_id, source = parse_payload(payload)
-            if flow_id not in self.flows.latest and self.default_flow in self.flows.latest:
+            if not self.flows.knows(flow_id) and self.flows.knows(self.default_flow):
                 flow_id, source = self.default_flow, source or (
                     payload if isinstance(intent, Begin) and payload
                     and PAYLOAD.match(payload) else None)
-            if flow_id not in self.flows.latest:
+            if flow_id is None or not self.flows.knows(flow_id):
                 return None
-            runnable = self.flows.latest[flow_id]
+            runnable = await self._entry(uow, flow_id, intent.user_id, current)
+            flow_id = runnable.flow.id
             if state is not None and state.flow_id == flow_id and not state.finished:
                 runnable = await self.flows.pinned(uow, flow_id, state.flow_version) or runnable
             start = Start(user_id=intent.user_id, language_code=intent.language_code,
                           source=source, seed=secrets.token_hex(8))
             return runnable, state, start
         if state is None:
-            if self.default_flow in self.flows.latest and not isinstance(intent.event, Tap):
+            if self.default_flow is not None and self.flows.knows(self.default_flow) \
+                    and not isinstance(intent.event, Tap):
                 start = Start(user_id=intent.user_id, language_code=intent.language_code,
                               seed=secrets.token_hex(8))
-                return self.flows.latest[self.default_flow], None, start
+                runnable = await self._entry(uow, self.default_flow, intent.user_id, current)
+                return runnable, None, start
             return None
         if isinstance(intent.event, Restart):
             latest = self.flows.latest.get(state.flow_id)
@@ -293,6 +297,19 @@ class Service:
             return None
         return pinned, state, intent.event
 
+    async def _entry(self, uow: UnitOfWork, name: str, user_id: int,
+                     current: Conversation | None) -> RunnableFlow:
+        """The flow a deep link or the menu's `name` starts: in an experiment, the
+        prospect's variant (the one they had before, else assigned by the stable hash)."""
+        experiment = self.flows.experiment_of(name)
+        if experiment is None:
+            return self.flows.latest[name]
+        if current is not None and current.experiment == experiment:
+            previous = current.variant
+        else:
+            previous = await uow.conversations.variant_in(user_id, experiment)
+        return self.flows.variant_for(experiment, user_id, previous)
+
     async def _menu(self, uow: UnitOfWork, prospect: Prospect, intent: Intent,
                     query_id: str | None) -> None:
         language = language_of(intent.language_code or prospect.language)
@@ -300,8 +317,15 @@ class Service:
         buttons = tuple((Button(text=runnable.flow.title.get(language)
                                 or runnable.flow.title[runnable.flow.language],
                                 data=callbacks.menu(flow_id)),)
-                        for flow_id, runnable in sorted(self.flows.latest.items()))
+                        for flow_id, runnable in self.flows.entries())
         messages.send(uow, prospect.chat_id, MENU[language], buttons)
+
+
+def _experiment(runnable: RunnableFlow) -> dict[str, str | None]:
+    """What a new conversation records of the experiment its flow is a variant of."""
+    experiment = runnable.flow.experiment
+    return {"experiment": experiment.name if experiment else None,
+            "variant": experiment.variant if experiment else None}
 
 
 HANDLERS: dict[type[Intent], Handler] = {  # type: ignore[dict-item]

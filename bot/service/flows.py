@@ -1,5 +1,9 @@
 """The flows the bot runs: the latest version of each from LEADBOT_FLOWS_DIR, and any older
-version a conversation is pinned to, from the snapshot the database keeps of every version."""
+version a conversation is pinned to, from the snapshot the database keeps of every version.
+
+Entries: what a deep link or the menu names. A flow outside any experiment is entered by its
+id; an A/B experiment by its name, or by any of its variants' ids (a link to one variant
+cannot bypass the split), and the prospect gets their variant (`variant_for`)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 from bot.settings import Settings
 from dialogs.format.loader import load_flows
 from dialogs.format.schema import Flow
+from dialogs.rules.experiments import assign
 from storage.models import FlowVersion
 from storage.uow import UnitOfWork
 
@@ -29,6 +34,42 @@ class FlowRegistry:
         self.latest = latest
         self._pinned: dict[tuple[str, int], RunnableFlow] = {
             (f.flow.id, f.flow.version): f for f in latest.values()}
+        # experiment name -> {variant: its flow}; the loader has checked them
+        self.experiments: dict[str, dict[str, RunnableFlow]] = {}
+        for runnable in latest.values():
+            if runnable.flow.experiment is not None:
+                self.experiments.setdefault(runnable.flow.experiment.name, {})[
+                    runnable.flow.experiment.variant] = runnable
+
+    def entries(self) -> list[tuple[str, RunnableFlow]]:
+        """What the menu and `leadbot links` offer: each plain flow, and each experiment
+        once (its first variant's flow for the title, which every variant shares)."""
+        found = {flow_id: runnable for flow_id, runnable in self.latest.items()
+                 if runnable.flow.experiment is None}
+        for name, variants in self.experiments.items():
+            found[name] = variants[min(variants)]
+        return sorted(found.items())
+
+    def knows(self, name: str | None) -> bool:
+        return name is not None and (name in self.latest or name in self.experiments)
+
+    def experiment_of(self, name: str) -> str | None:
+        """The experiment a deep link or menu name enters, if any."""
+        if name in self.experiments:
+            return name
+        runnable = self.latest.get(name)
+        return runnable.flow.experiment.name if runnable and runnable.flow.experiment else None
+
+    def variant_for(self, experiment: str, user_id: int, previous: str | None = None
+                    ) -> RunnableFlow:
+        """The variant's flow for this prospect: the one they had before (`previous`) while
+        it is still in the experiment, else by the stable hash of their id and the weights."""
+        variants = self.experiments[experiment]
+        if previous not in variants:
+            previous = assign(experiment, user_id, [
+                (name, r.flow.experiment.weight) for name, r in variants.items()
+                if r.flow.experiment is not None])
+        return variants[previous]
 
     @classmethod
     def from_dir(cls, folder: Path, operator: dict[str, object] | None = None) -> FlowRegistry:

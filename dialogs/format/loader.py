@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from dialogs.format.problems import FlowError, Problem, split_path
 from dialogs.format.schema import ID_PATTERN, STEP_KINDS, Flow
 from dialogs.format.yamlsource import YamlSource, parse_yaml
+from dialogs.lint.experiments import check_experiments
 from dialogs.lint.linter import lint
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
@@ -21,6 +22,7 @@ SCENARIO_SUFFIX = ".scenarios.yaml"
 class LoadedFlow:
     flow: Flow
     path: Path
+    source: YamlSource | None = field(default=None, compare=False, repr=False)  # its lines
 
 
 def flow_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -37,6 +39,12 @@ def flow_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_flow(path: Path) -> tuple[Flow | None, list[Problem]]:
     """The flow in `path` and every problem found in it."""
+    loaded, problems = read_entry(path)
+    return (loaded.flow if loaded else None), problems
+
+
+def read_entry(path: Path) -> tuple[LoadedFlow | None, list[Problem]]:
+    """`read_flow`, keeping the file's lines for the checks across flows (experiments)."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -59,7 +67,23 @@ def read_flow(path: Path) -> tuple[Flow | None, list[Problem]]:
     except ValidationError as error:
         return None, problems + schema_problems(error, source, name)
     problems += lint(flow, source, name, path.parent)
-    return (None if problems else flow), problems
+    return (None if problems else LoadedFlow(flow, path, source)), problems
+
+
+def cross_problems(loaded: Iterable[LoadedFlow], complete: bool = True) -> list[Problem]:
+    """What is wrong between flows: two files with one id, an experiment's variants
+    (`complete`: a folder was read, not files named one by one, so a variant alone is an
+    experiment of one)."""
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    entries = list(loaded)
+    for entry in entries:
+        if entry.flow.id in seen:
+            problems.append(Problem(str(entry.path), 1, None, "id", (
+                f"flow id '{entry.flow.id}' is also used by {seen[entry.flow.id]}")))
+        seen.setdefault(entry.flow.id, entry.path)
+    return problems + check_experiments([(e.flow, str(e.path), e.source) for e in entries],
+                                        complete)
 
 
 def load_flow(path: str | Path) -> Flow:
@@ -77,15 +101,14 @@ def load_flows(paths: Iterable[str | Path]) -> dict[str, LoadedFlow]:
     if not files:
         raise FlowError([Problem(", ".join(map(str, paths)) or ".", None, None, None,
                                  "no flow files (*.yaml) found")])
+    entries = []
     for file in files:
-        flow, found = read_flow(file)
+        entry, found = read_entry(file)
         problems.extend(found)
-        if flow is None:
-            continue
-        if flow.id in flows:
-            problems.append(Problem(str(file), 1, None, "id", (
-                f"flow id '{flow.id}' is also used by {flows[flow.id].path}")))
-        flows[flow.id] = LoadedFlow(flow, file)
+        if entry is not None:
+            entries.append(entry)
+            flows.setdefault(entry.flow.id, entry)
+    problems += cross_problems(entries, complete=any(Path(p).is_dir() for p in paths))
     if problems:
         raise FlowError(problems)
     return flows

@@ -350,6 +350,21 @@ class Operator(Model):
     retention_days: int = Field(365, ge=1)
 
 
+VariantName = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=16)]
+
+
+class Experiment(Model):
+    """This flow is one variant of an A/B experiment. Its variants are separate flow files
+    sharing `name`, which is the experiment's entry: its deep link (`?start=NAME`) and its
+    one place in the menu. New prospects are split between the variants by `weight`
+    (relative: 50 and 50, or 1 and 1, split in half); the same person always gets the same
+    variant (dialogs/rules/experiments.py). The linter checks the variants together."""
+
+    name: Id
+    variant: VariantName
+    weight: int = 1  # positive; the linter says so in plain words
+
+
 class Flow(Model):
     id: Id
     version: int = Field(ge=1)
@@ -365,6 +380,7 @@ class Flow(Model):
     follow_ups: tuple[FollowUp, ...] = ()
     nurture: Nurture = Nurture()
     operator: Operator = Operator()
+    experiment: Experiment | None = None
 
     @property
     def sequences(self) -> tuple[Sequence, ...]:

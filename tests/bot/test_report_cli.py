@@ -68,11 +68,11 @@ async def test_report_table_and_csv(db):
     assert claim.split()[-5:] == ["60", "s", "/", "60", "s"]  # ig: u1's hand-off
     raw = run(env, "report", "--flow", "quiz", *PERIOD_ARGS, "--format", "csv", binary=True)
     assert raw.returncode == 0
-    assert raw.stdout.startswith(b"\xef\xbb\xbfversion,group,metric,step,value\r\n")
+    assert raw.stdout.startswith(b"\xef\xbb\xbfflow,version,group,metric,step,value\r\n")
     rows = list(csv.reader(io.StringIO(raw.stdout.decode("utf-8-sig"))))
-    assert ["1", "", "started", "", "4"] in rows
-    assert ["1", "", "drop_off_pct", "consent", "25.0"] in rows
-    assert ["1", "", "time_to_claim_p90_s", "", "168.0"] in rows
+    assert ["quiz", "1", "", "started", "", "4"] in rows
+    assert ["quiz", "1", "", "drop_off_pct", "consent", "25.0"] in rows
+    assert ["quiz", "1", "", "time_to_claim_p90_s", "", "168.0"] in rows
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from bot.service.core import Service, parse_payload
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared, Restart, Tap, TextMessage
+from dialogs.rules.experiments import assign
 from storage.models import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
@@ -91,11 +92,15 @@ async def test_plain_start_shows_the_menu_and_a_menu_tap_enters_the_flow(service
     [menu] = await rows(sessions, OutboxMessage)
     assert menu.payload["text"].startswith("Вітаємо!")
     choices = [row[0]["callback_data"] for row in menu.payload["reply_markup"]["inline_keyboard"]]
+    # the calculator is an A/B experiment of two flows: in the menu once, by its name
     assert choices == ["menu:kitchen-quiz", "menu:renovation-calculator",
                        "menu:renovation-checklist"]
     await prospect.send(menu_flow="renovation-calculator", callback_query_id="c1")
     [conversation] = await rows(sessions, Conversation)
-    assert conversation.flow_id == "renovation-calculator"
+    variant = assign("renovation-calculator", USER, [("a", 50), ("b", 50)])
+    assert (conversation.experiment, conversation.variant) == ("renovation-calculator", variant)
+    assert conversation.flow_id == {"a": "renovation-calculator",
+                                    "b": "renovation-calculator-b"}[variant]
     answered = await rows(sessions, OutboxMessage, OutboxMessage.lane == "tap")
     assert answered[0].payload == {"callback_query_id": "c1"}
 

@@ -3,6 +3,7 @@ name options by id, so the same script works in every language)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -10,13 +11,16 @@ from sqlalchemy import select
 
 from bot.jobs.followups import NurtureConfig, deliver
 from dialogs.engine import callback
-from dialogs.format.loader import flow_files
+from dialogs.format.loader import flow_files, load_flows
 from dialogs.format.scenarios import TAP_WORDS, scenario_file
 from dialogs.format.schema import duration_seconds
 from dialogs.format.yamlsource import parse_yaml
+from dialogs.rules.experiments import assign
 from storage.models import Lead, utcnow
 from storage.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
+
+SHIPPED = load_flows([FLOWS_DIR])
 
 
 def scenarios() -> list[tuple[str, dict]]:
@@ -77,10 +81,22 @@ async def replay(prospect, item: dict, waited: list[float]) -> None:
         await prospect.command(f"/lang {value}")
 
 
+def user_for(flow_id: str, seed: int) -> int:
+    """A user id from `seed` on; for a variant of an A/B experiment, the first one that the
+    experiment assigns to this variant (its link enters the experiment, not the flow)."""
+    experiment = SHIPPED[flow_id].flow.experiment
+    if experiment is None:
+        return seed
+    weights = [(e.flow.experiment.variant, e.flow.experiment.weight) for e in SHIPPED.values()
+               if e.flow.experiment and e.flow.experiment.name == experiment.name]
+    return next(user for user in itertools.count(seed)
+                if assign(experiment.name, user, weights) == experiment.variant)
+
+
 @pytest.mark.parametrize(("flow_id", "scenario", "language"), cases())
 async def test_scenario_through_telegram(running, flow_id, scenario, language):
-    prospect = running.prospect(600 + abs(hash((flow_id, scenario["name"], language))) % 10**6,
-                                language)
+    seed = 600 + abs(hash((flow_id, scenario["name"], language))) % 10**6
+    prospect = running.prospect(user_for(flow_id, seed), language)
     await prospect.start(f"{flow_id}__e2e")
     waited = [0.0]
     for item in scenario["do"]:
