@@ -15,6 +15,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.settings import Settings
 from bot.texts import COMMANDS
+from bot.transport.checks import managers_chats, unreachable
 from bot.transport.errors import TelegramRefused
 
 log = logging.getLogger(__name__)
@@ -47,18 +48,10 @@ async def check_telegram(bot: Bot, settings: Settings, handoffs: Handoffs) -> No
 async def check_managers_chats(bot: Bot, config: HandoffConfig) -> None:
     """Every chat cards go to must be one the bot is in: a card sent nowhere is a lead
     nobody calls. One clear line instead."""
-    chats = {("LEADBOT_MANAGERS_CHAT_ID", config.chat_id),
-             ("LEADBOT_ESCALATION_CHAT_ID", config.escalation_chat_id)}
-    chats |= {(f"route '{r.name}' in LEADBOT_ROUTING_FILE", r.chat_id)
-              for r in config.routing.routes}
-    for setting, chat_id in sorted(chats, key=str):
-        if chat_id is None:
-            continue
+    for setting, chat_id in managers_chats(config):
         try:
             await bot.get_chat(chat_id)
         except (TelegramError, OSError) as error:
-            raise TelegramRefused(f"{setting}: the bot cannot reach chat {chat_id} (add the "
-                                  f"bot to the group; ids of groups are negative): {error}"
-                                  ) from None
+            raise unreachable(setting, chat_id, error) from None
         except (TypeError, KeyError, ValueError):
             continue  # Telegram said ok; only its answer is newer than PTB's model

@@ -6,7 +6,8 @@ polling offset moves past it, the webhook answers 200) only after its transactio
 committed, and messages leave through the outbox (bot/outbox/port.py). What does not depend
 on the library lives here: the polling loop (polling.py), the webhook route (webhook.py),
 reading raw updates and telling an outage from a bug (updates.py), the refusals the rest of
-the bot sees (errors.py) and the transport's shape (base.py).
+the bot sees (errors.py), the managers' chats checked at start (checks.py) and the
+transport's shape (base.py).
 
 May import: aiohttp, SQLAlchemy's errors, bot.settings, bot.texts, bot.outbox; never a
 Telegram library (importlib loads the chosen transport by name).
