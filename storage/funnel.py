@@ -1,7 +1,9 @@
 """The marketer's funnel: unique people per flow, version and step, from what is recorded.
 
 One function, `funnel(session, FunnelQuery(...))`, used by `leadbot report` and the
-dashboard alike, so both show the same numbers. It returns plain JSON-serialisable data:
+dashboard alike, so both show the same numbers (the dashboard asks `funnels(session, query,
+[None, "source", "variant"])`: the same counts, several groupings in one pass over the
+events). It returns plain JSON-serialisable data:
 
     {
       "flow": "kitchen-quiz", "since": "2026-11-01", "until": "2026-11-30",  # inclusive
