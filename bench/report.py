@@ -1,6 +1,7 @@
 """How long the funnel takes on a big history. Prints figures; asserts nothing.
 
     .venv/bin/python bench/report.py [--quick] [--prospects N] [--only sqlite|postgresql]
+                                     [--before CHECKOUT]
 
 Generates N prospects (default 100,000; --quick 10,000) over 90 days, about ten events
 each (1,000,000 by default): the shipped flows' steps, answers, some going back, consents,
@@ -11,6 +12,14 @@ kitchen quiz and the last 30 days, the funnel function alone, and the dashboard'
 bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page), on each
 database.
 
+--before CHECKOUT (another checkout of leadbot, e.g. /work/main at an older commit): also
+times that checkout's storage/funnel.py on the same data, side by side with this one: the
+funnel alone, and the page's three groupings (all, by source, by variant) as the page asked
+for them then (three funnel() calls at once, a session each) against `funnels()` (one
+pass). Wall time (best of 3) and CPU time: this process's plus, on PostgreSQL, the server
+processes' that did the counting (/proc/<backend pid>/stat), which a loaded machine
+inflates far less than wall time.
+
 PostgreSQL: LEADBOT_BENCH_POSTGRES (default postgresql://postgres@127.0.0.1:5432/
 leadbot_bench_report; the database is dropped and made again).
 """
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -43,7 +53,7 @@ from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.web.server import web_app  # noqa: E402
 from dialogs.rules.funnel import step_order  # noqa: E402
 from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.funnel import FunnelQuery, funnel  # noqa: E402
+from storage.funnel import FunnelQuery, funnel, funnels  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 
@@ -208,6 +218,70 @@ async def timed_function(url: str, query: FunnelQuery) -> float:
     return best
 
 
+PAGE = [None, "source", "variant"]  # the flow page's groupings
+
+
+def before_funnel(checkout: str):
+    """`funnel` of another checkout's storage/funnel.py (its imports resolve to this tree)."""
+    spec = importlib.util.spec_from_file_location(
+        "funnel_before", Path(checkout) / "storage" / "funnel.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module.funnel
+
+
+def server_cpu(pids: set[int]) -> float:
+    """CPU seconds (user + system) the PostgreSQL backends `pids` have used so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def timed_side_by_side(url: str, query: FunnelQuery, old) -> dict[str, tuple]:
+    """name -> (best wall s, its CPU s) of 3 runs after a warm one, old and new alike,
+    alternating, on one pool."""
+    from sqlalchemy import text
+
+    engine = create_engine(url)
+    make = sessionmaker(engine)
+    postgres = url.startswith("postgresql")
+    pids: set[int] = set()
+
+    async def session_pid(session) -> None:
+        if postgres:
+            pids.add((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    async def one(count, q):
+        async with make() as session:
+            await session_pid(session)
+            return await count(session, q)
+
+    cases = {
+        "funnel() before": lambda: one(old, query),
+        "funnel() now": lambda: one(funnel, query),
+        "page's 3 groupings before (3 x funnel() at once)": lambda: asyncio.gather(
+            *(one(old, FunnelQuery(**{**vars(query), "by": by})) for by in PAGE)),
+        "page's 3 groupings now (funnels(), one pass)": lambda: one(
+            lambda session, q: funnels(session, q, PAGE), query),
+    }
+    best: dict[str, tuple] = {}
+    for round_ in range(4):
+        for name, run in cases.items():
+            cpu, server = time.process_time(), server_cpu(pids) if postgres else 0.0
+            started = time.perf_counter()
+            await run()
+            wall = time.perf_counter() - started
+            used = time.process_time() - cpu + (server_cpu(pids) - server if postgres
+                                                else 0.0)
+            if round_ and (name not in best or wall < best[name][0]):  # round 0 warms
+                best[name] = (wall, used)
+    await engine.dispose()
+    return best
+
+
 async def timed_page(url: str, since: date, until: date) -> tuple[float, float, int]:
     """The flow page through the real server: (best, median) wall seconds of 5 GETs after a
     warm one, and the page's size in bytes."""
@@ -248,7 +322,7 @@ async def timed_page(url: str, since: date, until: date) -> tuple[float, float, 
     return times[0], times[len(times) // 2], size
 
 
-async def bench(kind: str, prospects: int, folder: str) -> None:
+async def bench(kind: str, prospects: int, folder: str, before: str | None) -> None:
     url = f"sqlite:///{folder}/report.db" if kind == "sqlite" else await fresh_postgres()
     orders = await snapshot(url)
     rows = history(prospects, orders)
@@ -275,6 +349,11 @@ async def bench(kind: str, prospects: int, folder: str) -> None:
     print(f"  dashboard flow page (GET /admin?flow=kitchen-quiz, 30 days, real server, "
           f"{size:,} bytes): best {best * 1000:.0f} ms, median {median * 1000:.0f} ms "
           f"of 5 (target < 500 ms)")
+    if before:
+        figures = await timed_side_by_side(url, FunnelQuery("kitchen-quiz", since, until),
+                                           before_funnel(before))
+        for name, (wall, used) in figures.items():
+            print(f"  {name}: {wall * 1000:.0f} ms wall, {used * 1000:.0f} ms CPU")
     print(f"  machine load (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -283,11 +362,13 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 prospects")
     parser.add_argument("--prospects", type=int)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--before", metavar="CHECKOUT",
+                        help="also time this checkout's funnel, side by side")
     args = parser.parse_args()
     prospects = args.prospects or (10_000 if args.quick else 100_000)
     with tempfile.TemporaryDirectory() as folder:
         for kind in (args.only,) if args.only else ("sqlite", "postgresql"):
-            await bench(kind, prospects, folder)
+            await bench(kind, prospects, folder, args.before)
 
 
 if __name__ == "__main__":

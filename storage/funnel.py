@@ -1,7 +1,9 @@
 """The marketer's funnel: unique people per flow, version and step, from what is recorded.
 
 One function, `funnel(session, FunnelQuery(...))`, used by `leadbot report` and the
-dashboard alike, so both show the same numbers. It returns plain JSON-serialisable data:
+dashboard alike, so both show the same numbers (the dashboard asks `funnels(session, query,
+[None, "source", "variant"])`: the same counts, several groupings in one pass over the
+events). It returns plain JSON-serialisable data:
 
     {
       "flow": "kitchen-quiz", "since": "2026-11-01", "until": "2026-11-30",  # inclusive
@@ -43,9 +45,9 @@ Grouping dimensions are the table DIMENSIONS: a new one (variants) is one line t
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -116,6 +118,38 @@ DIMENSIONS: dict[str, Dimension] = {
 
 async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
     """The funnel of one flow (see the module's docstring for the result's shape)."""
+    return (await funnels(session, query, [query.by]))[0]
+
+
+async def funnels(session: AsyncSession, query: FunnelQuery,
+                  bys: Sequence[str | None]) -> list[dict[str, Any]]:
+    """The funnel of `query` grouped each way of `bys` (`query.by` is ignored), in that
+    order: what `funnel(session, replace(query, by=by))` returns for each, counted in one
+    pass. The dashboard's page wants three (all, by source, by variant): the events are
+    joined and counted once, per version and every dimension at once, and the coarser
+    groupings are sums of those groups. Sums of distinct people are exact only when no
+    person is in two of the fine groups (one source and variant per person and version in
+    the period, the usual case): that is checked first (on the conversations alone, cheap)
+    and, when it does not hold, each grouping is counted on its own."""
+    for by in bys:
+        _check(replace(query, by=by))
+    dims = list(dict.fromkeys(by for by in bys if by is not None))
+    # on SQLite, no write lock while counting (when the session has not begun already)
+    if not session.in_transaction():
+        await session.connection(execution_options={READ_ONLY: True})
+    if session.get_bind().dialect.name == "postgresql":
+        # room to count distinct people in memory, this transaction only (default 4 MB:
+        # a month of a busy flow sorts on disk)
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    flow = await _of_flow(session, query.flow)
+    cohort = _cohort(query, flow, dims)
+    if len(dims) + (None in bys) > 1 and not await _one_group_each(session, cohort, dims):
+        return [(await _counted(session, query, _cohort(query, flow, [by] * bool(by)),
+                                [by] * bool(by), [by]))[0] for by in bys]
+    return await _counted(session, query, cohort, dims, bys)
+
+
+def _check(query: FunnelQuery) -> None:
     if query.by is not None and query.by not in DIMENSIONS:
         raise FunnelError(f"cannot group by {query.by!r}: use one of "
                           f"{', '.join(DIMENSIONS)}")
@@ -125,77 +159,107 @@ async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
         ZoneInfo(query.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise FunnelError(f"unknown time zone {query.timezone!r}") from None
-    # on SQLite, no write lock while counting (when the session has not begun already)
-    if not session.in_transaction():
-        await session.connection(execution_options={READ_ONLY: True})
+
+
+def _cohort(query: FunnelQuery, flow: ColumnElement, dims: list[str]) -> Any:
+    """The conversations counted (`flow`: `_of_flow`'s condition): id, user_id, flow,
+    version and one column per dimension (g0, g1, ...)."""
     start, end = query.bounds()
-    dimension = DIMENSIONS[query.by] if query.by else Dimension(lambda q: null())
-    group = dimension.value(query)
-    where = [await _of_flow(session, query.flow), Conversation.started_at >= start,
+    where = [flow, Conversation.started_at >= start,
              Conversation.started_at < end]
     if query.source is not None:
         where.append(Conversation.source == query.source)
     cohort = (select(Conversation.id.label("id"), Conversation.user_id.label("user_id"),
                      Conversation.flow_id.label("flow"),
-                     Conversation.flow_version.label("version"), group.label("grp"))
+                     Conversation.flow_version.label("version"),
+                     *(DIMENSIONS[d].value(query).label(f"g{i}") for i, d in enumerate(dims)))
               .select_from(Conversation))
-    if dimension.prospect:
+    if any(DIMENSIONS[d].prospect for d in dims):
         cohort = cohort.join(Prospect, Prospect.user_id == Conversation.user_id)
-    cohort = cohort.where(*where).cte("cohort")
-    if session.get_bind().dialect.name == "postgresql":
-        # room to count distinct people in memory, this transaction only (default 4 MB:
-        # a month of a busy flow sorts on disk)
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    keys = (cohort.c.flow, cohort.c.version, cohort.c.grp)
-    groups: dict[tuple[str, int, Any], dict[str, Any]] = {}
+    return cohort.where(*where).cte("cohort")
 
-    def row(flow: str, version: int, grp: Any) -> dict[str, Any]:
-        key = (flow, version, grp)
-        if key not in groups:
-            groups[key] = _empty(flow, version, grp, query.by)
-        return groups[key]
+
+async def _one_group_each(session: AsyncSession, cohort: Any, dims: list[str]) -> bool:
+    """Whether every person's conversations of one flow and version share each dimension's
+    value (None and a value count as two)."""
+    if not dims:
+        return True
+    columns = [cohort.c[f"g{i}"] for i in range(len(dims))]
+    split = or_(*(or_(func.count(distinct(c)) > 1,
+                      and_(func.count(c) > 0, func.count(c) < func.count()))
+                  for c in columns))
+    found = await session.execute(
+        select(cohort.c.user_id)
+        .group_by(cohort.c.user_id, cohort.c.flow, cohort.c.version)
+        .having(split).limit(1))
+    return found.first() is None
+
+
+async def _counted(session: AsyncSession, query: FunnelQuery, cohort: Any, dims: list[str],
+                   bys: Sequence[str | None]) -> list[dict[str, Any]]:
+    """Counts per flow, version and all of `dims` at once, summed up into each of `bys`
+    (each None or one of `dims`)."""
+    keys = (cohort.c.flow, cohort.c.version, *(cohort.c[f"g{i}"] for i in range(len(dims))))
+    fine: dict[tuple, Counter] = defaultdict(Counter)
 
     started = await session.execute(
         select(*keys, func.count(distinct(cohort.c.user_id))).group_by(*keys))
-    for flow, version, grp, count in started:
-        row(flow, version, grp)["started"] = count
+    for *key, count in started:
+        fine[tuple(key)]["started"] = count
 
-    touched: dict[tuple[str, int, Any], dict[tuple[str, str], int]] = defaultdict(dict)
-    steps = await session.execute(
-        select(*keys, Event.kind, Event.step, func.count(distinct(Event.user_id)))
+    # one join of the events for the steps, consents and contacts: per kind and step (a
+    # consent: whether to processing; a contact: one label), the people
+    processing = Event.data["purpose"].as_string() == "processing"
+    label = case((Event.kind == "consent", case((processing, literal("processing", String)),
+                                                 else_=literal("", String))),
+                 (Event.kind == "contact", literal("", String)), else_=Event.step)
+    events = await session.execute(
+        select(*keys, Event.kind, label, func.count(distinct(Event.user_id)))
         .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
-        .where(Event.kind.in_(("step", "answer")))
-        .group_by(*keys, Event.kind, Event.step))
-    for flow, version, grp, kind, step, count in steps:
-        touched[(flow, version, grp)][(kind, step)] = count
+        .where(Event.kind.in_(("step", "answer", "consent", "contact")))
+        .group_by(*keys, Event.kind, label))
+    for *key, kind, step, count in events:
+        if kind == "contact":
+            fine[tuple(key)]["contact"] = count
+        elif kind == "consent":
+            if step == "processing":
+                fine[tuple(key)]["given"] = count
+        else:
+            fine[tuple(key)][(kind, step)] = count
 
-    consent = and_(Event.kind == "consent",
-                   Event.data["purpose"].as_string() == "processing")
-    people = await session.execute(
-        select(*keys,
-               func.count(distinct(case((consent, Event.user_id)))),
-               func.count(distinct(case((Event.kind == "contact", Event.user_id)))))
-        .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
-        .where(or_(Event.kind == "contact", Event.kind == "consent"))
-        .group_by(*keys))
-    for flow, version, grp, given, contact in people:
-        r = row(flow, version, grp)
-        r["consent"]["given"], r["contact"] = given, contact
+    await _leads(session, cohort, keys, fine)
+    handoffs = (await session.execute(
+        select(*keys, Handoff.user_id, Handoff.created_at, Handoff.claimed_at,
+               Handoff.first_contact_at, Handoff.status)
+        .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id))).all()
 
-    await _leads(session, cohort, keys, row)
-    await _handoffs(session, cohort, keys, row)
+    definitions = await _definitions(session, {(key[0], key[1]) for key in fine})
+    results = []
+    for by in bys:
+        at = 2 + dims.index(by) if by is not None else None
 
-    definitions = await _definitions(session, {(f, v) for f, v, _ in groups})
-    for (flow, version, grp), r in groups.items():
-        _steps(r, definitions.get((flow, version)), touched.get((flow, version, grp), {}))
-    ordered = sorted(groups.values(), key=lambda r: (
-        r["flow"] != query.flow, r["flow"], r["version"], _sortable(r["group"])))
-    result = {"flow": query.flow, "since": query.since.isoformat(),
-              "until": query.until.isoformat(), "timezone": query.timezone,
-              "source": query.source, "by": query.by, "groups": ordered}
-    if query.by == "variant":
-        result["comparison"] = compare(await _variant_totals(session, cohort))
-    return result
+        def coarse(key: tuple, at: int | None = at) -> tuple[str, int, Any]:
+            return (key[0], key[1], None if at is None else key[at])
+
+        sums: dict[tuple[str, int, Any], Counter] = defaultdict(Counter)
+        for key, counts in fine.items():
+            sums[coarse(key)].update(counts)
+        groups = {key: _filled(_empty(*key, by), counts) for key, counts in sums.items()}
+        _handoffs(((coarse(tuple(r[:len(keys)])), *r[len(keys):]) for r in handoffs), groups)
+        for (flow, version, grp), r in groups.items():
+            touched = {k: n for k, n in sums[(flow, version, grp)].items()
+                       if isinstance(k, tuple)}
+            _steps(r, definitions.get((flow, version)), touched)
+        ordered = sorted(groups.values(), key=lambda r: (
+            r["flow"] != query.flow, r["flow"], r["version"], _sortable(r["group"])))
+        result = {"flow": query.flow, "since": query.since.isoformat(),
+                  "until": query.until.isoformat(), "timezone": query.timezone,
+                  "source": query.source, "by": by, "groups": ordered}
+        if by == "variant":
+            variant = cohort.c[f"g{dims.index(by)}"]
+            result["comparison"] = compare(await _variant_totals(session, cohort, variant))
+        results.append(result)
+    return results
 
 
 async def _of_flow(session: AsyncSession, name: str) -> ColumnElement:
@@ -208,13 +272,14 @@ async def _of_flow(session: AsyncSession, name: str) -> ColumnElement:
     return or_(Conversation.flow_id == name, Conversation.experiment == name)
 
 
-async def _variant_totals(session: AsyncSession, cohort: Any) -> dict[str, dict[str, int]]:
-    """Per variant (outside "—"), unique people who started, became a lead, a hot lead,
-    were handed off: what `compare` tests. A prospect keeps their variant, so a person is
-    counted in one variant only, whichever version of its flow they ran."""
+async def _variant_totals(session: AsyncSession, cohort: Any, variant: ColumnElement
+                          ) -> dict[str, dict[str, int]]:
+    """Per variant (`variant`: the cohort's column of it; outside "—"), unique people who
+    started, became a lead, a hot lead, were handed off: what `compare` tests. A prospect
+    keeps their variant, so a person is counted in one variant only, whichever version of
+    its flow they ran."""
     totals: dict[str, dict[str, int]] = defaultdict(
         lambda: {"started": 0, "leads": 0, "hot": 0, "handoffs": 0})
-    variant = cohort.c.grp
     for grp, count in await session.execute(
             select(variant, func.count(distinct(cohort.c.user_id)))
             .where(variant.is_not(None)).group_by(variant)):
@@ -251,7 +316,23 @@ def _people(condition: ColumnElement, user: ColumnElement) -> ColumnElement:
     return func.count(distinct(case((condition, user))))
 
 
-async def _leads(session: AsyncSession, cohort: Any, keys: tuple, row: Callable) -> None:
+LEAD_COUNTS = ("leads", "hot", "warm", "cold", "yes", "no", "mql", "sql", "handoff",
+               "nurture", "close")
+
+
+def _filled(r: dict[str, Any], counts: Counter) -> dict[str, Any]:
+    """A group's row with the people counted in `counts` (steps apart)."""
+    r["started"], r["contact"] = counts["started"], counts["contact"]
+    r["consent"]["given"] = counts["given"]
+    r["leads"], r["mql"], r["sql"] = counts["leads"], counts["mql"], counts["sql"]
+    r["temperature"] = {t: counts[t] for t in ("hot", "warm", "cold")}
+    r["target"] = {t: counts[t] for t in ("yes", "no")}
+    r["outcomes"] = {o: counts[o] for o in ("handoff", "nurture", "close")}
+    return r
+
+
+async def _leads(session: AsyncSession, cohort: Any, keys: tuple,
+                 fine: dict[tuple, Counter]) -> None:
     columns = {
         "leads": Lead.id.is_not(None),
         "hot": Lead.temperature == "hot", "warm": Lead.temperature == "warm",
@@ -262,29 +343,23 @@ async def _leads(session: AsyncSession, cohort: Any, keys: tuple, row: Callable)
         "close": Lead.outcome == "close",
     }
     result = await session.execute(
-        select(*keys, *(_people(c, Lead.user_id) for c in columns.values()))
+        select(*keys, *(_people(columns[c], Lead.user_id) for c in LEAD_COUNTS))
         .select_from(Lead).join(cohort, Lead.conversation_id == cohort.c.id)
         .group_by(*keys))
-    for flow, version, grp, *counts in result:
-        r = row(flow, version, grp)
-        found = dict(zip(columns, counts, strict=True))
-        r["leads"], r["mql"], r["sql"] = found["leads"], found["mql"], found["sql"]
-        r["temperature"] = {t: found[t] for t in ("hot", "warm", "cold")}
-        r["target"] = {t: found[t] for t in ("yes", "no")}
-        r["outcomes"] = {o: found[o] for o in ("handoff", "nurture", "close")}
+    for row in result:
+        fine[tuple(row[:len(keys)])].update(
+            dict(zip(LEAD_COUNTS, row[len(keys):], strict=True)))
 
 
-async def _handoffs(session: AsyncSession, cohort: Any, keys: tuple, row: Callable) -> None:
-    result = await session.execute(
-        select(*keys, Handoff.user_id, Handoff.created_at, Handoff.claimed_at,
-               Handoff.first_contact_at, Handoff.status)
-        .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id))
+def _handoffs(rows: Iterable[tuple], groups: dict[tuple[str, int, Any], dict[str, Any]]
+              ) -> None:
+    """Hand-offs (group key, user, handed, claimed, contacted, status), one per row: people
+    and times per group."""
     seen: dict[tuple[str, int, Any], dict[str, set[int]]] = defaultdict(
         lambda: {"handoffs": set(), "claimed": set(), "won": set(), "lost": set()})
     claims: dict[tuple[str, int, Any], list[float]] = defaultdict(list)
     contacts: dict[tuple[str, int, Any], list[float]] = defaultdict(list)
-    for flow, version, grp, user, handed, claimed, contacted, status in result:
-        key = (flow, version, grp)
+    for key, user, handed, claimed, contacted, status in rows:
         people = seen[key]
         people["handoffs"].add(user)
         if claimed is not None:
@@ -295,7 +370,7 @@ async def _handoffs(session: AsyncSession, cohort: Any, keys: tuple, row: Callab
         if status in ("won", "lost"):
             people[status].add(user)
     for key, people in seen.items():
-        r = row(*key)
+        r = groups[key]
         for name, users in people.items():
             r[name] = len(users)
         r["time_to_claim"] = timing(claims[key])

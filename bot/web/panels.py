@@ -3,7 +3,8 @@ and the charts' geometry (the templates only write what is computed here).
 
 - funnel: `storage.funnel.funnel` with the page's filters (the very function `leadbot
   report --format json` prints, so both show the same numbers), a chart per flow version;
-- sources / variants: the same function with `by="source"` / `by="variant"`;
+- sources / variants: the same counts grouped `by="source"` / `by="variant"`
+  (`storage.funnel.funnels`: all three groupings in one pass, equal to `funnel`'s);
 - temperature: the funnel's hot / warm / cold leads;
 - handoff_speed: `storage.handoff_speed.handoff_speed` (per manager who claimed);
 - leads: `storage.export.page`, the export's rows, a page at a time; contacts only when
@@ -24,7 +25,7 @@ from bot.web.filters import PAGE_SIZE, Filters
 from dialogs.rules.funnel import share
 from storage.db import READ_ONLY
 from storage.export import LeadFilter, page
-from storage.funnel import FunnelQuery, funnel
+from storage.funnel import FunnelQuery, funnels
 from storage.handoff_speed import handoff_speed
 from storage.uow import UnitOfWork
 
@@ -77,9 +78,11 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
         return [g for g in result["groups"]
                 if filters.version is None or g["version"] == filters.version]
 
-    async def counted(by: str | None) -> list[dict[str, Any]]:
+    async def counted() -> list[list[dict[str, Any]]]:
+        # all, by source, by variant: one pass over the events (storage.funnel.funnels)
         async with sessions() as session:
-            return mine(await funnel(session, FunnelQuery(**{**vars(asked), "by": by})))
+            return [mine(result) for result in
+                    await funnels(session, asked, [None, "source", "variant"])]
 
     async def speed() -> list[dict[str, Any]]:
         async with sessions() as session:
@@ -97,8 +100,8 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
             return found
 
     # each on a connection of its own, at once: the database counts them side by side
-    main, sources, variants, managers, (total, rows) = await asyncio.gather(
-        counted(None), counted("source"), counted("variant"), speed(), leads())
+    (main, sources, variants), managers, (total, rows) = await asyncio.gather(
+        counted(), speed(), leads())
     pages = max(1, -(-total // PAGE_SIZE))
     return {
         "funnel": [{**g, "chart": funnel_chart(g)} for g in main],
