@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from storage.models import FollowUp, Handoff
 from storage.repositories import Repository
+
+_T = FollowUp.__table__
+# the reminder moved on every turn: built once, its compiled form cached by the engine
+MOVE_REMINDER = (
+    update(_T).where(_T.c.conversation_id == bindparam("cid"), _T.c.key == bindparam("k"),
+                     _T.c.status == "pending")
+    .values(due_at=bindparam("due", type_=_T.c.due_at.type),
+            text=bindparam("t", type_=_T.c.text.type),
+            markup=bindparam("m", type_=_T.c.markup.type)))
 
 
 class FollowUps(Repository):
@@ -27,19 +36,23 @@ class FollowUps(Repository):
             select(func.min(FollowUp.due_at)).where(FollowUp.status == "pending"))
         return result.scalar_one_or_none()
 
-    async def schedule(self, follow_up: FollowUp) -> None:
+    async def move_reminder(self, conversation_id: int, key: str, due_at: datetime,
+                            text: str, markup: dict | None) -> bool:
+        """Moves the pending reminder (one statement, no ORM object on the hot path).
+        False when there is none pending: `schedule` decides then."""
+        moved = await self.session.execute(MOVE_REMINDER, {
+            "cid": conversation_id, "k": key, "due": due_at, "t": text, "m": markup})
+        return bool(moved.rowcount)
+
+    async def schedule(self, follow_up: FollowUp, *,
+                       moved_already_tried: bool = False) -> None:
         """One follow-up per key per conversation; scheduling again moves it. The reminder
         is sent once: once sent (or stopped) it is not scheduled again."""
-        if follow_up.kind == "reminder":  # moved on every turn: one statement when it can
-            moved = await self.session.execute(
-                update(FollowUp).where(FollowUp.conversation_id == follow_up.conversation_id,
-                                       FollowUp.key == follow_up.key,
-                                       FollowUp.status == "pending")
-                .values(due_at=follow_up.due_at, text=follow_up.text,
-                        markup=follow_up.markup)
-                .execution_options(synchronize_session=False))
-            if moved.rowcount:
-                return
+        if follow_up.kind == "reminder" and not moved_already_tried and await (
+                self.move_reminder)(
+                follow_up.conversation_id, follow_up.key, follow_up.due_at, follow_up.text,
+                follow_up.markup):  # moved on every turn: one statement when it can
+            return
         result = await self.session.execute(select(FollowUp).where(
             FollowUp.conversation_id == follow_up.conversation_id,
             FollowUp.key == follow_up.key))

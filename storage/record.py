@@ -109,6 +109,10 @@ class Recorder:
         markup = {"inline_keyboard": [
             [{"text": b.text, **({"url": b.url} if b.url else {"callback_data": b.data})}
              for b in row] for row in action.buttons]} if action.buttons else None
+        due_at = self.now + timedelta(seconds=action.delay_seconds)
+        if action.kind == "reminder" and await self.uow.follow_ups.move_reminder(
+                c.id, action.key, due_at, action.text, markup):
+            return  # moved on every turn: the common case, without building a row
         await self.uow.follow_ups.schedule(FollowUp(
             conversation_id=c.id, user_id=c.user_id, chat_id=c.chat_id, key=action.key,
             text=action.text, marketing=action.marketing, kind=action.kind,
@@ -116,7 +120,8 @@ class Recorder:
             delay_seconds=action.delay_seconds, markup=markup, zone=action.zone,
             quiet=action.quiet, stop_on_message=action.stop_on_message,
             status="pending" if action.position == 0 else "waiting",
-            due_at=self.now + timedelta(seconds=action.delay_seconds), created_at=self.now))
+            due_at=due_at, created_at=self.now),
+            moved_already_tried=action.kind == "reminder")
 
     async def reward(self, action: GiveReward) -> None:
         if action.code:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import Table, Update, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,6 +22,20 @@ from storage.models import (
 )
 
 
+def _prebuilt_update(table: Table, key: str, *columns: str) -> Update:
+    """An UPDATE of these columns of the row whose `key` is `:_key`, built once: the hot
+    path's statements are not rebuilt per update (the engine caches their compiled form)."""
+    return update(table).where(table.c[key] == bindparam("_key")).values(
+        **{name: bindparam(f"_{name}", type_=table.c[name].type) for name in columns})
+
+
+RECORD_UPDATE = insert(ProcessedUpdate.__table__).values(
+    update_id=bindparam("_id", type_=ProcessedUpdate.__table__.c.update_id.type),
+    processed_at=bindparam("_at", type_=ProcessedUpdate.__table__.c.processed_at.type))
+STATE_COLUMNS = ("state", "step", "finished", "updated_at")
+SAVE_STATE = _prebuilt_update(Conversation.__table__, "id", *STATE_COLUMNS)
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -36,8 +50,7 @@ class Updates(Repository):
 
     async def record(self, update_id: int, now: datetime) -> None:
         """Raises IntegrityError when the update was recorded before (a redelivery)."""
-        await self.session.execute(insert(ProcessedUpdate.__table__).values(
-            update_id=update_id, processed_at=now))
+        await self.session.execute(RECORD_UPDATE, {"_id": update_id, "_at": now})
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(
@@ -107,6 +120,10 @@ class Conversations(Repository):
 
     async def save_state(self, conversation_id: int, **values: object) -> None:
         """The new state: one UPDATE, without the ORM's change tracking (the hot path)."""
+        if tuple(values) == STATE_COLUMNS:  # the hot path: the statement built once
+            await self.session.execute(SAVE_STATE, {
+                "_key": conversation_id, **{f"_{k}": v for k, v in values.items()}})
+            return
         await self.session.execute(update(Conversation.__table__).where(
             Conversation.__table__.c.id == conversation_id).values(**values))
 

@@ -70,9 +70,15 @@ class UnitOfWork:
         outbox = self._staged.pop(OutboxMessage, None)
         if outbox:  # their ids, in the order staged, in the same one executemany
             table = OutboxMessage.__table__
-            ids = await self.session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), outbox)
-            for row, (row_id,) in zip(outbox, ids.all(), strict=True):
+            # SQLite: SQLAlchemy keeps RETURNING's order only by inserting row by row (its
+            # RETURNING order is unspecified). Under the write lock BEGIN IMMEDIATE holds, one
+            # multi-row INSERT gives the rows ascending ids in the order of its VALUES: the
+            # sorted ids are the staged order, in one statement instead of one per row.
+            sqlite = self.session.get_bind().dialect.name == "sqlite"
+            result = await self.session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=not sqlite), outbox)
+            ids = [row_id for (row_id,) in result.all()]
+            for row, row_id in zip(outbox, sorted(ids) if sqlite else ids, strict=True):
                 row["id"] = row_id
         for model, rows in self._staged.items():
             await self.session.execute(insert(model.__table__), rows)  # one executemany

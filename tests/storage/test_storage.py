@@ -258,3 +258,43 @@ async def test_a_waiting_lock_sees_the_state_the_holder_committed(sessions):
     waiting = Second()
     _, seen = await asyncio.wait_for(asyncio.gather(first(), waiting()), 60)
     assert seen is not None and (seen.step, seen.state) == ("b", {"n": 1})
+
+
+async def test_committed_outbox_rows_carry_their_own_ids_in_the_order_staged(sessions):
+    """One INSERT for an update's outbox rows (SQLite too): each staged row gets the id of
+    the row stored with its payload, after earlier rows and a deleted one left a gap."""
+    from sqlalchemy import delete, event, select
+
+    from storage.models import OutboxMessage
+
+    def row(n: int) -> dict:
+        return {"chat_id": n % 3 + 1, "method": "sendMessage",
+                "payload": {"text": f"m{n}"}, "step": f"s{n}"}
+
+    async with UnitOfWork(sessions) as uow:
+        for n in range(4):
+            uow.stage(OutboxMessage, **row(n))
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        await uow.session.execute(delete(OutboxMessage).where(OutboxMessage.step == "s3"))
+        await uow.commit()
+    inserts = []
+    engine = sessions.kw["bind"].sync_engine
+    listener = (lambda conn, cursor, statement, params, context, many:  # noqa: E731
+                inserts.append(statement) if statement.startswith("INSERT INTO outbox") else None)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        async with UnitOfWork(sessions) as uow:
+            for n in range(10, 17):
+                uow.stage(OutboxMessage, **row(n))
+            await uow.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    committed = uow.committed_outbox
+    assert [r["step"] for r in committed] == [f"s{n}" for n in range(10, 17)]
+    assert len(inserts) == 1  # one statement, not one per row
+    async with UnitOfWork(sessions) as uow:
+        stored = {r.id: r.step for r in (await uow.session.execute(
+            select(OutboxMessage))).scalars()}
+    assert {r["id"]: r["step"] for r in committed}.items() <= stored.items()
+    assert len(set(r["id"] for r in committed)) == 7
