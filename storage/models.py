@@ -57,6 +57,10 @@ class Conversation(SQLModel, table=True):
     variant: str | None = Field(default=None, max_length=16)
     # engine state; its contact details are sealed (encrypted) when LEADBOT_PII_KEY is set
     state: dict = Field(default_factory=dict, sa_column=Column(StateJSON, nullable=False))
+    # what the funnel counts of it, kept as it goes (dialogs/rules/funnel.py: steps reached
+    # and answered, consent, contact); nothing personal
+    progress: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False,
+                                                                  server_default="{}"))
     started_at: datetime = _time()
     updated_at: datetime = _time()
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # /forget, retention
@@ -128,12 +132,11 @@ class Consent(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Every touch, for the funnel: unique people per step, per source, per flow version."""
+    """Every touch, in order: the history of what happened (the funnel counts each
+    conversation's `progress`, kept from the same actions)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),
-                      Index("ix_events_conversation_kind", "conversation_id", "kind", "step",
-                            "user_id"))
+    __table_args__ = (Index("ix_events_flow_kind", "flow_id", "flow_version", "kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_type=BigInteger, index=True)

@@ -32,7 +32,7 @@ def _prebuilt_update(table: Table, key: str, *columns: str) -> Update:
 RECORD_UPDATE = insert(ProcessedUpdate.__table__).values(
     update_id=bindparam("_id", type_=ProcessedUpdate.__table__.c.update_id.type),
     processed_at=bindparam("_at", type_=ProcessedUpdate.__table__.c.processed_at.type))
-STATE_COLUMNS = ("state", "step", "finished", "updated_at")
+STATE_COLUMNS = ("state", "step", "finished", "progress", "updated_at")
 SAVE_STATE = _prebuilt_update(Conversation.__table__, "id", *STATE_COLUMNS)
 
 

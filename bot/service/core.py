@@ -49,6 +49,7 @@ from dialogs.engine.events import (
     TextMessage,
 )
 from dialogs.engine.state import State
+from dialogs.rules.funnel import progressed
 from storage import privacy
 from storage.models import Conversation, Prospect, utcnow
 from storage.models import Event as EventRow
@@ -244,9 +245,10 @@ class Service:
         uow.session.expunge(conversation)  # written below in one statement, not tracked
         conversation.state = new_state.to_dict()
         conversation.step, conversation.finished = new_state.step, new_state.finished
+        conversation.progress = progressed(conversation.progress, actions)  # the funnel's
         await uow.conversations.save_state(
             conversation.id, state=conversation.state, step=new_state.step,
-            finished=new_state.finished, updated_at=now)
+            finished=new_state.finished, progress=conversation.progress, updated_at=now)
         if new_state.finished and (state is None or not state.finished):
             await uow.follow_ups.stop([conversation.id], kind="reminder")  # not needed now
         if prospect.language != new_state.language:

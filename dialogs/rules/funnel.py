@@ -1,11 +1,61 @@
-"""The funnel's arithmetic: the order of a flow's steps, drop-off between them, percentiles.
-Pure: the counting itself is storage/funnel.py's."""
+"""The funnel's arithmetic: the order of a flow's steps, drop-off between them, percentiles,
+and a conversation's progress. Pure: the counting itself is storage/funnel.py's.
+
+A conversation's progress is what the funnel counts of it, kept on the conversation as it
+goes (so the report does not read every event again):
+
+    {"reached": ["intro", "q1", "q2"], "answered": ["q1"],   # in the order first done
+     "consent": true, "contact": true}                      # only when true
+
+`reached`: the steps entered (the `step` events); `answered`: the steps answered (`answer`
+events); `consent`: consent to processing given (a `consent` event of that purpose);
+`contact`: a phone, email or name given (a `contact` event). Going back and answering again
+changes nothing: each is a set.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from dialogs.engine.actions import EnterStep, RecordAnswer, RecordConsent, SetContact
+
+REACHED, ANSWERED, CONSENT, CONTACT = "reached", "answered", "consent", "contact"
+
+
+def marked(progress: Mapping[str, Any] | None, kind: str, step: str | None = None,
+           purpose: str | None = None) -> dict[str, Any]:
+    """`progress` after one funnel event (kind "step", "answer", "consent" with its purpose,
+    "contact"; other kinds change nothing). A new dict when something changed, else a copy."""
+    after = {key: list(value) if isinstance(value, list) else value
+             for key, value in (progress or {}).items()}
+    if kind in ("step", "answer") and step:
+        done = after.setdefault(REACHED if kind == "step" else ANSWERED, [])
+        if step not in done:
+            done.append(step)
+    elif kind == "consent" and purpose == "processing":
+        after[CONSENT] = True
+    elif kind == "contact":
+        after[CONTACT] = True
+    return after
+
+
+def progressed(progress: Mapping[str, Any] | None, actions: Iterable[object]
+               ) -> dict[str, Any]:
+    """`progress` after one turn's actions: the funnel events they are recorded as
+    (storage/record.py), marked."""
+    after = dict(progress or {})
+    for action in actions:
+        if isinstance(action, EnterStep):
+            after = marked(after, "step", action.step)
+        elif isinstance(action, RecordAnswer):
+            after = marked(after, "answer", action.step)
+        elif isinstance(action, RecordConsent) and action.granted:
+            after = marked(after, "consent", action.step, action.purpose)
+        elif isinstance(action, SetContact):
+            after = marked(after, "contact")
+    return after
 
 
 def step_order(definition: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from dialogs.rules.funnel import marked
 from storage.funnel import FunnelQuery
 from storage.models import (
     Answer,
@@ -72,6 +73,8 @@ class History:
             self.session.add(Event(user_id=user, conversation_id=c.id, kind=kind,
                                    flow_id=flow, flow_version=1, step=step, source=source,
                                    data=data, created_at=when))
+            # what the bot keeps with the state, from the same actions as the events
+            c.progress = marked(c.progress, kind, step, data.get("purpose"))
         await self.session.flush()
         return c
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from dialogs.rules.funnel import step_order
+from dialogs.rules.funnel import marked, step_order
 from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
 from storage.uow import UnitOfWork
 
@@ -47,6 +47,8 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
                 uow.stage(Event, user_id=c.user_id, conversation_id=c.id, kind=kind,
                           flow_id=c.flow_id, flow_version=c.flow_version, step=step,
                           source=c.source, data=data, created_at=when)
+                # what the bot keeps with the state, from the same actions as the events
+                c.progress = marked(c.progress, kind, step, data.get("purpose"))
 
             for step, kind in path[:stop]:
                 when += timedelta(seconds=rng.randrange(3, 60))

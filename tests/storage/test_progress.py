@@ -1,0 +1,135 @@
+"""Each conversation's `progress` (what the funnel counts of it) against its events, the
+history it summarises: kept by the bot turn by turn, and filled by migration 0015 for the
+conversations recorded before it. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from alembic import command
+from sqlalchemy import inspect, select
+
+from bot.service.core import Service
+from bot.service.flows import FlowRegistry
+from dialogs.engine.events import ContactShared
+from dialogs.rules.funnel import marked
+from storage.db import create_engine, sessionmaker
+from storage.funnel import funnels
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from storage.models import Conversation, Event
+from storage.uow import UnitOfWork
+from tests.bot.test_service import USER, Prospectus
+from tests.conftest import FLOWS_DIR
+from tests.databases import POSTGRES_ADMIN, POSTGRES_DB, postgres_url
+from tests.storage.funnel_history import PERIOD, build
+
+EVERY = [None, "source", "version", "variant", "language", "day"]
+
+
+async def from_events(sessions) -> dict[int, dict]:
+    """conversation id -> its progress, folded from its events in the order written."""
+    progress: dict[int, dict] = {}
+    async with sessions() as session:
+        conversations = (await session.execute(select(Conversation.id))).scalars().all()
+        progress = {c: {} for c in conversations}
+        for event in (await session.execute(
+                select(Event).where(Event.conversation_id.is_not(None)).order_by(Event.id))
+                ).scalars():
+            progress[event.conversation_id] = marked(
+                progress[event.conversation_id], event.kind, event.step,
+                event.data.get("purpose"))
+    return progress
+
+
+async def kept(sessions) -> dict[int, dict]:
+    async with sessions() as session:
+        return dict((await session.execute(select(Conversation.id, Conversation.progress))).all())
+
+
+async def test_the_bot_keeps_the_progress_its_events_record(sessions):
+    service = Service(sessions, FlowRegistry.from_dir(FLOWS_DIR))
+    prospect = Prospectus(service)
+    await prospect.start("kitchen-quiz__ads")
+    await prospect.tap("~go")
+    await prospect.tap("city")
+    await prospect.tap("~back")  # back to the first question, answered again
+    for option in ("city", "island", "large", "veneer", "~done", "month", "~yes", "~mkno"):
+        await prospect.tap(option)
+    await prospect.text("Ivan")
+    await prospect.send(event=ContactShared("79161234567", USER, USER))
+    other = Prospectus(service, user_id=77)
+    await other.start("kitchen-quiz")
+    await other.tap("~go")
+    progress = await kept(sessions)
+    assert progress == await from_events(sessions)
+    first, second = progress.values()
+    assert first["answered"][:2] == ["location", "layout"]  # once each, in order
+    assert first["answered"].count("location") == 1
+    assert first["consent"] is True and first["contact"] is True
+    assert "consent" not in second and second["reached"][:2] == ["intro", "location"]
+
+
+def _migrate(connection, revision: str, down: bool = False) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def own_engine(request, tmp_path):
+    """A database of this test's own: it goes down to revision 0014 and back."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path}/migrated.db")
+        yield engine
+        await engine.dispose()
+        return
+    await postgres_url()  # skips (or fails in CI) when PostgreSQL is not there
+    name = f"{POSTGRES_DB}_progress"
+    admin = await asyncpg.connect(POSTGRES_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    engine = create_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
+    yield engine
+    await engine.dispose()
+    admin = await asyncpg.connect(POSTGRES_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await admin.close()
+
+
+async def test_the_migration_fills_progress_from_the_events(own_engine):
+    """The funnel's history built at head, then down to 0014 (no progress column) and up
+    again: 0015 fills each conversation's progress from its events, and every grouping of
+    the funnel counts what it counted before."""
+    await upgrade(own_engine)
+    sessions = sessionmaker(own_engine)
+    async with UnitOfWork(sessions) as uow:
+        await build(uow)
+        await uow.commit()
+    before = await kept(sessions)
+    assert before == await from_events(sessions) and any(before.values())
+    async with sessions() as session:
+        counted = await funnels(session, PERIOD, EVERY)
+
+    async with own_engine.begin() as connection:
+        await connection.run_sync(_migrate, "0014", True)
+    async with own_engine.connect() as connection:
+        columns = await connection.run_sync(
+            lambda c: {column["name"] for column in inspect(c).get_columns("conversations")})
+        indexes = await connection.run_sync(
+            lambda c: {index["name"] for index in inspect(c).get_indexes("events")})
+    assert "progress" not in columns and "ix_events_conversation_kind" in indexes
+
+    await upgrade(own_engine)
+    assert await current_revision(own_engine) == head_revision()
+    assert await kept(sessions) == before
+    async with sessions() as session:
+        assert await funnels(session, PERIOD, EVERY) == counted
+    async with own_engine.connect() as connection:
+        indexes = await connection.run_sync(
+            lambda c: {index["name"] for index in inspect(c).get_indexes("events")})
+    assert "ix_events_conversation_kind" not in indexes
