@@ -2,8 +2,11 @@
 
 One function, `funnel(session, FunnelQuery(...))`, used by `leadbot report` and the
 dashboard alike, so both show the same numbers (the dashboard asks `funnels(session, query,
-[None, "source", "variant"])`: the same counts, several groupings in one pass over the
-events). It returns plain JSON-serialisable data:
+[None, "source", "variant"])`: the same counts, several groupings in one pass). It counts
+from each conversation's `progress` (the steps it reached and answered, consent, contact:
+dialogs/rules/funnel.py, written with the conversation's state from the very actions its
+events record), its lead and its hand-offs: one row per conversation, not ~10 events.
+It returns plain JSON-serialisable data:
 
     {
       "flow": "kitchen-quiz", "since": "2026-11-01", "until": "2026-11-30",  # inclusive
@@ -45,6 +48,7 @@ Grouping dimensions are the table DIMENSIONS: a new one (variants) is one line t
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -52,14 +56,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, case, distinct, func, literal, null, or_, select, text
+from sqlalchemy import String, case, cast, literal, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dialogs.rules.funnel import drop_off, step_order, timing
+from dialogs.rules.funnel import ANSWERED, CONSENT, CONTACT, REACHED, drop_off, step_order, timing
 from dialogs.rules.significance import compare
 from storage.db import READ_ONLY
-from storage.models import Conversation, Event, FlowVersion, Handoff, Lead, Prospect
+from storage.models import Conversation, FlowVersion, Handoff, Lead, Prospect
 
 NONE = "—"  # the group of conversations with no value for the dimension (no source)
 MAX_DAYS = 400  # `by day` over more days than this: ask for a shorter range
@@ -125,28 +129,144 @@ async def funnels(session: AsyncSession, query: FunnelQuery,
                   bys: Sequence[str | None]) -> list[dict[str, Any]]:
     """The funnel of `query` grouped each way of `bys` (`query.by` is ignored), in that
     order: what `funnel(session, replace(query, by=by))` returns for each, counted in one
-    pass. The dashboard's page wants three (all, by source, by variant): the events are
-    joined and counted once, per version and every dimension at once, and the coarser
-    groupings are sums of those groups. Sums of distinct people are exact only when no
-    person is in two of the fine groups (one source and variant per person and version in
-    the period, the usual case): that is checked first (on the conversations alone, cheap)
-    and, when it does not hold, each grouping is counted on its own."""
+    pass. The dashboard's page wants three (all, by source, by variant). One read of the
+    period's conversations with their progress and lead (a row each), one of their
+    hand-offs; the people are counted in memory, as sets of user ids per flow, version and
+    every dimension at once, and each grouping is the union of those sets: exact, however
+    a person's conversations spread over the groups."""
     for by in bys:
         _check(replace(query, by=by))
     dims = list(dict.fromkeys(by for by in bys if by is not None))
     # on SQLite, no write lock while counting (when the session has not begun already)
     if not session.in_transaction():
         await session.connection(execution_options={READ_ONLY: True})
-    if session.get_bind().dialect.name == "postgresql":
-        # room to count distinct people in memory, this transaction only (default 4 MB:
-        # a month of a busy flow sorts on disk)
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    flow = await _of_flow(session, query.flow)
-    cohort = _cohort(query, flow, dims)
-    if len(dims) + (None in bys) > 1 and not await _one_group_each(session, cohort, dims):
-        return [(await _counted(session, query, _cohort(query, flow, [by] * bool(by)),
-                                [by] * bool(by), [by]))[0] for by in bys]
-    return await _counted(session, query, cohort, dims, bys)
+    where = await _cohort(session, query)
+    connection = await session.connection()  # plain rows: no ORM loading for 10,000s
+    groups = [DIMENSIONS[d].value(query) for d in dims]
+    people = any(DIMENSIONS[d].prospect for d in dims)
+
+    statement = (select(Conversation.user_id, Conversation.flow_id, Conversation.flow_version,
+                        *groups, cast(Conversation.progress, String), *LEAD_COLUMNS)
+                 .select_from(Conversation)
+                 .outerjoin(Lead, Lead.conversation_id == Conversation.id))
+    if people:
+        statement = statement.join(Prospect, Prospect.user_id == Conversation.user_id)
+    # people per "signature" (the group keys, the progress as stored, the lead's values):
+    # conversations mostly share one of a few hundred, so each signature's marks are worked
+    # out once and its people added to each mark's set at once
+    width = 3 + len(groups)
+    alike: dict[tuple, list[int]] = defaultdict(list)
+    for row in await connection.execute(statement.where(*where)):
+        alike[row[1:]].append(row[0])
+    fine: dict[tuple, dict[Any, set[int]]] = defaultdict(lambda: defaultdict(set))
+    marks = _Marks()
+    for signature, users in alike.items():
+        bucket = fine[signature[:width - 1]]
+        for metric in (*marks.progress(signature[width - 1]), *marks.lead(signature[width:])):
+            bucket[metric].update(users)
+
+    statement = (select(Conversation.flow_id, Conversation.flow_version, *groups,
+                        Handoff.user_id, Handoff.created_at, Handoff.claimed_at,
+                        Handoff.first_contact_at, Handoff.status)
+                 .select_from(Handoff)
+                 .join(Conversation, Conversation.id == Handoff.conversation_id))
+    if people:
+        statement = statement.join(Prospect, Prospect.user_id == Conversation.user_id)
+    handoffs = [_timed(row) for row in await connection.execute(statement.where(*where))]
+
+    definitions = await _definitions(session, {(key[0], key[1]) for key in fine})
+    results = []
+    for by in bys:
+        at = 2 + dims.index(by) if by is not None else None
+
+        def coarse(key: tuple, at: int | None = at) -> tuple[str, int, Any]:
+            return (key[0], key[1], None if at is None else key[at])
+
+        counts = _counted(fine, coarse)
+        found = {key: _filled(_empty(*key, by), n) for key, n in counts.items()}
+        _handoffs(((coarse(tuple(r[:width - 1])), *r[width - 1:]) for r in handoffs), found)
+        for key, r in found.items():
+            touched = {k: n for k, n in counts[key].items() if isinstance(k, tuple)}
+            _steps(r, definitions.get((key[0], key[1])), touched)
+        ordered = sorted(found.values(), key=lambda r: (
+            r["flow"] != query.flow, r["flow"], r["version"], _sortable(r["group"])))
+        result = {"flow": query.flow, "since": query.since.isoformat(),
+                  "until": query.until.isoformat(), "timezone": query.timezone,
+                  "source": query.source, "by": by, "groups": ordered}
+        if by == "variant":
+            result["comparison"] = compare(_variant_totals(fine, handoffs, at))
+        results.append(result)
+    return results
+
+
+LEAD_COLUMNS = (Lead.id.is_not(None), Lead.temperature, Lead.target, Lead.mql, Lead.sql,
+                Lead.outcome)
+LEAD_COUNTS = ("leads", "hot", "warm", "cold", "yes", "no", "mql", "sql", "handoff",
+               "nurture", "close")
+
+
+class _Marks:
+    """What a conversation's row counts towards: its progress (the JSON text as stored,
+    read once per distinct text: most conversations share their path) and its lead."""
+
+    def __init__(self) -> None:
+        self._progress: dict[str | None, tuple] = {}
+        self._leads: dict[tuple, tuple] = {}
+
+    def progress(self, text: str | None) -> tuple:
+        found = self._progress.get(text)
+        if found is None:
+            data = json.loads(text) if text else {}
+            found = self._progress[text] = (
+                "started",
+                *(("step", step) for step in data.get(REACHED, ())),
+                *(("answer", step) for step in data.get(ANSWERED, ())),
+                *(("given",) if data.get(CONSENT) else ()),
+                *(("contact",) if data.get(CONTACT) else ()))
+        return found
+
+    def lead(self, columns: tuple) -> tuple:
+        found = self._leads.get(columns)
+        if found is None:
+            lead, temperature, target, mql, sql, outcome = columns
+            found = self._leads[columns] = () if not lead else tuple(
+                name for name, counted in (
+                    ("leads", True), ("hot", temperature == "hot"),
+                    ("warm", temperature == "warm"), ("cold", temperature == "cold"),
+                    ("yes", bool(target) and target is not None),
+                    ("no", target is not None and not target), ("mql", bool(mql)),
+                    ("sql", bool(sql)), ("handoff", outcome == "handoff"),
+                    ("nurture", outcome == "nurture"), ("close", outcome == "close"))
+                if counted)
+        return found
+
+    def __repr__(self) -> str:
+        return f"_Marks({len(self._progress)} paths)"
+
+
+def _counted(fine: dict[tuple, dict[Any, set[int]]], coarse: Callable[[tuple], tuple]
+             ) -> dict[tuple, Counter]:
+    """People per mark and coarse group: the fine groups' sets united. When no person is
+    in two of a coarse group's fine groups (checked on the people who started: everyone
+    marked in a group started in it), the union's size is the sum of the sizes."""
+    parts: dict[tuple, list[dict[Any, set[int]]]] = defaultdict(list)
+    for key, metrics in fine.items():
+        parts[coarse(key)].append(metrics)
+    counts: dict[tuple, Counter] = {}
+    for key, found in parts.items():
+        total: Counter = Counter()
+        started = [metrics["started"] for metrics in found]
+        if len(found) == 1 or len(set().union(*started)) == sum(map(len, started)):
+            for metrics in found:
+                total.update({metric: len(users) for metric, users in metrics.items()})
+        else:
+            merged: dict[Any, set[int]] = defaultdict(set)
+            for metrics in found:
+                for metric, users in metrics.items():
+                    merged[metric] |= users
+            total.update({metric: len(users) for metric, users in merged.items()})
+        counts[key] = total
+    return counts
 
 
 def _check(query: FunnelQuery) -> None:
@@ -161,105 +281,15 @@ def _check(query: FunnelQuery) -> None:
         raise FunnelError(f"unknown time zone {query.timezone!r}") from None
 
 
-def _cohort(query: FunnelQuery, flow: ColumnElement, dims: list[str]) -> Any:
-    """The conversations counted (`flow`: `_of_flow`'s condition): id, user_id, flow,
-    version and one column per dimension (g0, g1, ...)."""
+async def _cohort(session: AsyncSession, query: FunnelQuery) -> list[ColumnElement]:
+    """The conditions on conversations that make the period's cohort: the flow's (or the
+    experiment's, `_of_flow`), started in the period, from the source when given."""
     start, end = query.bounds()
-    where = [flow, Conversation.started_at >= start,
+    where = [await _of_flow(session, query.flow), Conversation.started_at >= start,
              Conversation.started_at < end]
     if query.source is not None:
         where.append(Conversation.source == query.source)
-    cohort = (select(Conversation.id.label("id"), Conversation.user_id.label("user_id"),
-                     Conversation.flow_id.label("flow"),
-                     Conversation.flow_version.label("version"),
-                     *(DIMENSIONS[d].value(query).label(f"g{i}") for i, d in enumerate(dims)))
-              .select_from(Conversation))
-    if any(DIMENSIONS[d].prospect for d in dims):
-        cohort = cohort.join(Prospect, Prospect.user_id == Conversation.user_id)
-    return cohort.where(*where).cte("cohort")
-
-
-async def _one_group_each(session: AsyncSession, cohort: Any, dims: list[str]) -> bool:
-    """Whether every person's conversations of one flow and version share each dimension's
-    value (None and a value count as two)."""
-    if not dims:
-        return True
-    columns = [cohort.c[f"g{i}"] for i in range(len(dims))]
-    split = or_(*(or_(func.count(distinct(c)) > 1,
-                      and_(func.count(c) > 0, func.count(c) < func.count()))
-                  for c in columns))
-    found = await session.execute(
-        select(cohort.c.user_id)
-        .group_by(cohort.c.user_id, cohort.c.flow, cohort.c.version)
-        .having(split).limit(1))
-    return found.first() is None
-
-
-async def _counted(session: AsyncSession, query: FunnelQuery, cohort: Any, dims: list[str],
-                   bys: Sequence[str | None]) -> list[dict[str, Any]]:
-    """Counts per flow, version and all of `dims` at once, summed up into each of `bys`
-    (each None or one of `dims`)."""
-    keys = (cohort.c.flow, cohort.c.version, *(cohort.c[f"g{i}"] for i in range(len(dims))))
-    fine: dict[tuple, Counter] = defaultdict(Counter)
-
-    started = await session.execute(
-        select(*keys, func.count(distinct(cohort.c.user_id))).group_by(*keys))
-    for *key, count in started:
-        fine[tuple(key)]["started"] = count
-
-    # one join of the events for the steps, consents and contacts: per kind and step (a
-    # consent: whether to processing; a contact: one label), the people
-    processing = Event.data["purpose"].as_string() == "processing"
-    label = case((Event.kind == "consent", case((processing, literal("processing", String)),
-                                                 else_=literal("", String))),
-                 (Event.kind == "contact", literal("", String)), else_=Event.step)
-    events = await session.execute(
-        select(*keys, Event.kind, label, func.count(distinct(Event.user_id)))
-        .select_from(Event).join(cohort, Event.conversation_id == cohort.c.id)
-        .where(Event.kind.in_(("step", "answer", "consent", "contact")))
-        .group_by(*keys, Event.kind, label))
-    for *key, kind, step, count in events:
-        if kind == "contact":
-            fine[tuple(key)]["contact"] = count
-        elif kind == "consent":
-            if step == "processing":
-                fine[tuple(key)]["given"] = count
-        else:
-            fine[tuple(key)][(kind, step)] = count
-
-    await _leads(session, cohort, keys, fine)
-    handoffs = (await session.execute(
-        select(*keys, Handoff.user_id, Handoff.created_at, Handoff.claimed_at,
-               Handoff.first_contact_at, Handoff.status)
-        .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id))).all()
-
-    definitions = await _definitions(session, {(key[0], key[1]) for key in fine})
-    results = []
-    for by in bys:
-        at = 2 + dims.index(by) if by is not None else None
-
-        def coarse(key: tuple, at: int | None = at) -> tuple[str, int, Any]:
-            return (key[0], key[1], None if at is None else key[at])
-
-        sums: dict[tuple[str, int, Any], Counter] = defaultdict(Counter)
-        for key, counts in fine.items():
-            sums[coarse(key)].update(counts)
-        groups = {key: _filled(_empty(*key, by), counts) for key, counts in sums.items()}
-        _handoffs(((coarse(tuple(r[:len(keys)])), *r[len(keys):]) for r in handoffs), groups)
-        for (flow, version, grp), r in groups.items():
-            touched = {k: n for k, n in sums[(flow, version, grp)].items()
-                       if isinstance(k, tuple)}
-            _steps(r, definitions.get((flow, version)), touched)
-        ordered = sorted(groups.values(), key=lambda r: (
-            r["flow"] != query.flow, r["flow"], r["version"], _sortable(r["group"])))
-        result = {"flow": query.flow, "since": query.since.isoformat(),
-                  "until": query.until.isoformat(), "timezone": query.timezone,
-                  "source": query.source, "by": by, "groups": ordered}
-        if by == "variant":
-            variant = cohort.c[f"g{dims.index(by)}"]
-            result["comparison"] = compare(await _variant_totals(session, cohort, variant))
-        results.append(result)
-    return results
+    return where
 
 
 async def _of_flow(session: AsyncSession, name: str) -> ColumnElement:
@@ -272,30 +302,26 @@ async def _of_flow(session: AsyncSession, name: str) -> ColumnElement:
     return or_(Conversation.flow_id == name, Conversation.experiment == name)
 
 
-async def _variant_totals(session: AsyncSession, cohort: Any, variant: ColumnElement
-                          ) -> dict[str, dict[str, int]]:
-    """Per variant (`variant`: the cohort's column of it; outside "—"), unique people who
-    started, became a lead, a hot lead, were handed off: what `compare` tests. A prospect
-    keeps their variant, so a person is counted in one variant only, whichever version of
-    its flow they ran."""
-    totals: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"started": 0, "leads": 0, "hot": 0, "handoffs": 0})
-    for grp, count in await session.execute(
-            select(variant, func.count(distinct(cohort.c.user_id)))
-            .where(variant.is_not(None)).group_by(variant)):
-        totals[grp]["started"] = count
-    for grp, leads, hot in await session.execute(
-            select(variant, func.count(distinct(Lead.user_id)),
-                   _people(Lead.temperature == "hot", Lead.user_id))
-            .select_from(Lead).join(cohort, Lead.conversation_id == cohort.c.id)
-            .where(variant.is_not(None)).group_by(variant)):
-        totals[grp].update(leads=leads, hot=hot)
-    for grp, handoffs in await session.execute(
-            select(variant, func.count(distinct(Handoff.user_id)))
-            .select_from(Handoff).join(cohort, Handoff.conversation_id == cohort.c.id)
-            .where(variant.is_not(None)).group_by(variant)):
-        totals[grp]["handoffs"] = handoffs
-    return dict(totals)
+def _variant_totals(fine: dict[tuple, dict[Any, set[int]]], handoffs: Sequence[Any],
+                   at: int | None) -> dict[str, dict[str, int]]:
+    """Per variant (`at`: where the fine keys and hand-off rows hold it; outside an
+    experiment there is none), unique people who started, became a lead, a hot lead, were
+    handed off: what `compare` tests. A prospect keeps their variant, so a person is counted
+    in one variant only, whichever version of its flow they ran."""
+    assert at is not None
+    totals: dict[str, dict[str, int]] = {}
+    for (variant,), counts in _counted(fine, lambda key: (key[at],)).items():
+        if variant is not None:
+            totals[variant] = {"started": counts["started"], "leads": counts["leads"],
+                               "hot": counts["hot"], "handoffs": 0}
+    handed: dict[str, set[int]] = defaultdict(set)
+    for row in handoffs:
+        if row[at] is not None:
+            handed[row[at]].add(row[-4])  # (..., user, claim, contact, status): _timed
+    for variant, users in handed.items():
+        totals.setdefault(variant, {"started": 0, "leads": 0, "hot": 0, "handoffs": 0})
+        totals[variant]["handoffs"] = len(users)
+    return totals
 
 
 def _empty(flow: str, version: int, grp: Any, by: str | None) -> dict[str, Any]:
@@ -312,14 +338,6 @@ def _sortable(group: str | None) -> tuple[bool, str]:
     return (group == NONE, group or "")
 
 
-def _people(condition: ColumnElement, user: ColumnElement) -> ColumnElement:
-    return func.count(distinct(case((condition, user))))
-
-
-LEAD_COUNTS = ("leads", "hot", "warm", "cold", "yes", "no", "mql", "sql", "handoff",
-               "nurture", "close")
-
-
 def _filled(r: dict[str, Any], counts: Counter) -> dict[str, Any]:
     """A group's row with the people counted in `counts` (steps apart)."""
     r["started"], r["contact"] = counts["started"], counts["contact"]
@@ -331,42 +349,30 @@ def _filled(r: dict[str, Any], counts: Counter) -> dict[str, Any]:
     return r
 
 
-async def _leads(session: AsyncSession, cohort: Any, keys: tuple,
-                 fine: dict[tuple, Counter]) -> None:
-    columns = {
-        "leads": Lead.id.is_not(None),
-        "hot": Lead.temperature == "hot", "warm": Lead.temperature == "warm",
-        "cold": Lead.temperature == "cold",
-        "yes": Lead.target.is_(True), "no": Lead.target.is_(False),
-        "mql": Lead.mql.is_(True), "sql": Lead.sql.is_(True),
-        "handoff": Lead.outcome == "handoff", "nurture": Lead.outcome == "nurture",
-        "close": Lead.outcome == "close",
-    }
-    result = await session.execute(
-        select(*keys, *(_people(columns[c], Lead.user_id) for c in LEAD_COUNTS))
-        .select_from(Lead).join(cohort, Lead.conversation_id == cohort.c.id)
-        .group_by(*keys))
-    for row in result:
-        fine[tuple(row[:len(keys)])].update(
-            dict(zip(LEAD_COUNTS, row[len(keys):], strict=True)))
+def _timed(row: Sequence[Any]) -> tuple:
+    """A hand-off row (..., user, handed, claimed, contacted, status) as (..., user,
+    seconds to claim or None, seconds to first contact or None, status)."""
+    *key, user, handed, claimed, contacted, status = row
+    return (*key, user, None if claimed is None else (claimed - handed).total_seconds(),
+            None if contacted is None else (contacted - handed).total_seconds(), status)
 
 
 def _handoffs(rows: Iterable[tuple], groups: dict[tuple[str, int, Any], dict[str, Any]]
               ) -> None:
-    """Hand-offs (group key, user, handed, claimed, contacted, status), one per row: people
-    and times per group."""
+    """Hand-offs (group key, user, seconds to claim, to first contact, status), one per
+    row (`_timed`): people and times per group."""
     seen: dict[tuple[str, int, Any], dict[str, set[int]]] = defaultdict(
         lambda: {"handoffs": set(), "claimed": set(), "won": set(), "lost": set()})
     claims: dict[tuple[str, int, Any], list[float]] = defaultdict(list)
     contacts: dict[tuple[str, int, Any], list[float]] = defaultdict(list)
-    for key, user, handed, claimed, contacted, status in rows:
+    for key, user, claim, contact, status in rows:
         people = seen[key]
         people["handoffs"].add(user)
-        if claimed is not None:
+        if claim is not None:
             people["claimed"].add(user)
-            claims[key].append((claimed - handed).total_seconds())
-        if contacted is not None:
-            contacts[key].append((contacted - handed).total_seconds())
+            claims[key].append(claim)
+        if contact is not None:
+            contacts[key].append(contact)
         if status in ("won", "lost"):
             people[status].add(user)
     for key, people in seen.items():
