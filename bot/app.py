@@ -109,16 +109,28 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     except CrmConfigError as error:
         raise StartupError(str(error)) from None
     crm.configure([target.name for target in targets])
-    with refusals():
-        transport = open_transport(settings)
+    # every setting read before the database and the transport are opened (aiogram's types
+    # take seconds to import): a mistake is told at once, and nothing is migrated for it
+    try:
+        handoffs = Handoffs(HandoffConfig.from_settings(settings))
+    except (HoursError, RoutingError) as error:
+        raise StartupError(f"hand-off settings: {error}") from None
+    try:
+        crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
+    except PiiKeyError as error:
+        raise StartupError(str(error)) from None
     try:
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
-        await transport.close()
         raise StartupError(str(error)) from None
+    try:
+        with refusals():
+            transport = open_transport(settings)
+    except BaseException:
+        await engine.dispose()
+        raise
     sessions = sessionmaker(engine)
     try:
-        crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
         async with UnitOfWork(sessions) as uow:
             await check_pii_key(uow)
             await flows.snapshot(uow)
@@ -127,12 +139,6 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         await transport.close()
         await engine.dispose()
         raise StartupError(str(error)) from None
-    try:
-        handoffs = Handoffs(HandoffConfig.from_settings(settings))
-    except (HoursError, RoutingError) as error:
-        await transport.close()
-        await engine.dispose()
-        raise StartupError(f"hand-off settings: {error}") from None
     sender = Sender(transport.delivery, sessions, limits, on_unreachable=handoffs.unreachable)
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
