@@ -202,6 +202,13 @@ async def test_kill_9_during_delivery_still_ends_with_one_crm_lead_per_lead(
         await bot.wait()
     bitrix.faults.clear()
     amo.faults.clear()
+    with sqlite3.connect(database) as connection:
+        # the rows in hand when it died are leased for 30 s (then a restart takes them):
+        # that time is moved on here rather than waited for
+        leased = connection.execute(
+            "UPDATE crm_deliveries SET not_before = '2000-01-01 00:00:00.000000' "
+            "WHERE status = 'pending' AND attempts > 0").rowcount
+    assert leased >= 2  # at least the two calls that never came back
     again = await start_bot(telegram, database, fakes)
     try:
         async def done() -> bool:
