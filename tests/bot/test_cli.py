@@ -255,3 +255,4 @@ def test_bad_hand_off_and_privacy_settings_get_one_clear_line(tmp_path, env, mes
                                  "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", **env})
     assert result.returncode != 0 and message in result.stderr
     no_traceback(result)
+    assert not (tmp_path / "bot.db").exists()  # told before any database was made
