@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,33 @@ from bot.settings import TRANSPORTS, Settings
 from tests.conftest import FLOWS_DIR, fast_limits
 from tests.databases import migrated_sqlite
 from tests.e2e.harness import Running, WebhookRunning
+
+EVERY_COMBINATION = "LEADBOT_TEST_EVERY_COMBINATION"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every end-to-end test runs on both transports; where a test also runs on both
+    databases, python-telegram-bot runs on SQLite only — a transport never touches the
+    database (the service does), and that cross costs CI minutes. Still run on PostgreSQL
+    with it: the tests that ask for PostgreSQL alone (two webhook processes, say).
+    LEADBOT_TEST_EVERY_COMBINATION=1 runs every combination."""
+    if os.environ.get(EVERY_COMBINATION):
+        return
+    def params(item) -> dict:
+        return getattr(getattr(item, "callspec", None), "params", {})
+
+    def on(item, database: str) -> bool:
+        return any(database in str(value) for value in params(item).values())
+
+    on_sqlite_too = {item.nodeid.split("[")[0] for item in items if on(item, "sqlite")}
+    kept, dropped = [], []
+    for item in items:
+        cross = (params(item).get("telegram") == "ptb" and on(item, "postgresql")
+                 and item.nodeid.split("[")[0] in on_sqlite_too)
+        (dropped if cross else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(params=TRANSPORTS)
