@@ -10,7 +10,6 @@ import contextlib
 import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,8 @@ from tests.e2e.conftest import settings_for
 from tests.e2e.harness import Running, eventually
 from tests.e2e.test_handoff import ANNA, GROUP, hot_lead, manager_tap, push
 from tests.fakes.crm import FakeAmoCrm, FakeBitrix24, FakeWebhook
+from tests.processes import LEADBOT, leadbot_environment
 
-LEADBOT = str(Path(sys.executable).with_name("leadbot"))
 PHONE = "+79161234567"
 
 
@@ -155,10 +154,9 @@ async def test_forget_reaches_every_crm_and_leaves_no_contact_in_the_deliveries(
 
 async def start_bot(telegram, database: Path, fakes, *args: str,
                     **extra: str) -> asyncio.subprocess.Process:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_")}
-    environment.update(LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=telegram.url,
-                       LEADBOT_DATABASE_URL=f"sqlite:///{database}",
-                       LEADBOT_LOG_LEVEL="WARNING", **extra)
+    environment = leadbot_environment(  # the web server on a free port, never 8080
+        LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=telegram.url,
+        LEADBOT_DATABASE_URL=f"sqlite:///{database}", LEADBOT_LOG_LEVEL="WARNING", **extra)
     if fakes is not None:
         environment.update({f"LEADBOT_{k.upper()}": v for k, v in crm_settings(fakes).items()})
     return await asyncio.create_subprocess_exec(

@@ -4,24 +4,21 @@ prospect continues at the same step with every answer kept."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 from tests.e2e.harness import eventually
+from tests.processes import LEADBOT, leadbot_environment
 
-LEADBOT = str(Path(sys.executable).with_name("leadbot"))
 USER = 901
 
 
 async def start_bot(telegram, database: Path) -> asyncio.subprocess.Process:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_")}
-    environment.update(LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=telegram.url,
-                       LEADBOT_DATABASE_URL=f"sqlite:///{database}", LEADBOT_LOG_LEVEL="WARNING",
-                       LEADBOT_HOST="127.0.0.1", LEADBOT_PORT="0",  # the web server: any port
-                       LEADBOT_TRANSPORT=telegram.transport)
+    environment = leadbot_environment(
+        LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=telegram.url,
+        LEADBOT_DATABASE_URL=f"sqlite:///{database}", LEADBOT_LOG_LEVEL="WARNING",
+        LEADBOT_TRANSPORT=telegram.transport)
     return await asyncio.create_subprocess_exec(
         LEADBOT, "run", env=environment, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT)
