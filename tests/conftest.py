@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -10,6 +11,12 @@ from dialogs.format.loader import load_flows
 from dialogs.format.schema import Flow
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
+
+
+def in_ci() -> bool:
+    """CI=true (CI services set it; .ci/run too): what a developer's machine may skip with a
+    reason (no PostgreSQL, no Chromium) fails the run there."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _is_local(address: object) -> bool:

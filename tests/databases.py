@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
 from storage.migrate import upgrade
+from tests.conftest import in_ci
 
 POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
                                 "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -34,7 +35,7 @@ async def postgres_url() -> str:
         admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
     except (OSError, asyncpg.PostgresError) as error:
         message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN}: {error}"
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     try:

@@ -14,6 +14,8 @@ import shutil
 
 import pytest
 
+from tests.conftest import in_ci
+
 CHROMIUM = os.environ.get("LEADBOT_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -23,7 +25,7 @@ def chromium_or_skip() -> str:
     found = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
     if found:
         return found
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail(f"CI: no chromium at {CHROMIUM} (.ci/run installs Debian's `chromium`)")
     pytest.skip(f"no chromium at {CHROMIUM}: `apt-get install chromium` to run the browser "
                 f"tests (CI always runs them)")
