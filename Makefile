@@ -4,13 +4,28 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 FLOW ?= kitchen-quiz
 
-.PHONY: run simulate test bench screenshot clean
+.PHONY: run simulate test bench screenshot clean lock relock
 
-$(BIN)/leadbot: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# .venv is built from requirements.lock alone: exact versions with their hashes, the same
+# on every machine and in CI (pip only; no resolver runs). A changed lock builds it anew.
+$(BIN)/leadbot: pyproject.toml requirements.lock
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Upgrade deliberately: every package to the newest release pyproject.toml's ranges allow,
+# for every platform and Python >= 3.11 (uv, pinned in the lock itself). Then `make test`,
+# and commit the lock with what changed. `make relock` only follows an edit of
+# pyproject.toml, keeping every other pin as it is.
+lock: $(BIN)/leadbot
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade
+
+relock: $(BIN)/leadbot
+	$(BIN)/uv pip compile $(LOCK_ARGS)
+
+LOCK_ARGS = pyproject.toml --extra dev --group tooling --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' --quiet -o requirements.lock
 
 # The bot: long polling, a SQLite file (leadbot.db). Needs LEADBOT_BOT_TOKEN (from @BotFather).
 run: $(BIN)/leadbot
