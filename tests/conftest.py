@@ -44,6 +44,21 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def port_8080_taken():
+    """The web server's default port is held for the whole run, so a test that starts a
+    server without a port of its own (tests/processes.py gives one) fails on every machine,
+    not only where something else happens to listen on 8080. Left alone when it is taken."""
+    holder = socket.socket()
+    try:
+        holder.bind(("0.0.0.0", 8080))
+        holder.listen()
+    except OSError:
+        pass
+    yield
+    holder.close()
+
+
 @pytest.fixture(autouse=True)
 def forgotten_names():
     """The log filter's remembered names are the process's: each test starts with none,
