@@ -26,12 +26,15 @@ import argparse
 import logging
 import posixpath
 import re
+import sys
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # document the code of this tree, whichever leadbot is installed
+    sys.path.insert(0, str(ROOT))
 log = logging.getLogger("mkdocs.hooks.leadbot")
 
 MARKER = re.compile(r"^<!-- leadbot:([a-z-]+)(?: +(.*?))? *-->[ \t]*$", re.MULTILINE)
