@@ -35,10 +35,23 @@ run: $(BIN)/leadbot
 simulate: $(BIN)/leadbot
 	$(BIN)/leadbot simulate $(FLOW) $(if $(LANG_CODE),--lang $(LANG_CODE))
 
+# Where `make test` builds the documentation site to check it: outside the clone, one per
+# work tree (so two runs at once do not clean each other's).
+SITE ?= $(or $(TMPDIR),/tmp)/leadbot-site-$(notdir $(CURDIR))
+# mkdocs-material prints a banner about its future on every build; the build is what counts.
+# No --quiet: it silences the warnings that --strict counts, and a broken link would pass.
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
 test: $(BIN)/leadbot
 	$(BIN)/ruff check .
 	$(BIN)/leadbot lint
+	$(MKDOCS) build --strict --site-dir $(SITE)
 	$(BIN)/pytest
+
+# The documentation site (docs/, mkdocs.yml) at http://127.0.0.1:8000, rebuilt on changes.
+.PHONY: docs
+docs: $(BIN)/leadbot
+	$(MKDOCS) serve
 
 bench: $(BIN)/leadbot
 	$(BIN)/python bench/engine.py

@@ -1,4 +1,4 @@
-"""The app's Prometheus metrics (README, "Dashboard and metrics"), in a registry of the app's
+"""The app's Prometheus metrics (docs/dashboard.md), in a registry of the app's
 own: several apps in one process (the tests) never share or clash.
 
 Three kinds of figure:

@@ -18,7 +18,8 @@ TRANSPORTS = ("aiogram", "ptb")  # the Telegram libraries leadbot runs on (bot/t
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEADBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LEADBOT_", env_file=".env", extra="ignore",
+                                      use_attribute_docstrings=True)  # the docs' settings reference
 
     @field_validator("manager_ids", "handoff_also", mode="before")
     @classmethod
@@ -81,49 +82,119 @@ class Settings(BaseSettings):
         return value.strip().lower()
 
     bot_token: SecretStr | None = None
+    """The bot's token from @BotFather; `leadbot run` needs it."""
     transport: str = "aiogram"  # the Telegram library: aiogram or ptb (python-telegram-bot)
+    """The Telegram library: `aiogram` or `ptb` (python-telegram-bot), in any case (Running the
+    bot, "Two transports")."""
     telegram_api_url: str = "https://api.telegram.org"
+    """The Bot API server: a local `telegram-bot-api`, or the fake in tests."""
     database_url: str = "sqlite:///leadbot.db"
+    """`sqlite:///path/file.db`, or `postgresql://user:password@host:5432/db`."""
     flows_dir: Path = SHIPPED_FLOWS
+    """Where the flows (and their files) are; the default is the shipped `dialogs/flows`."""
     default_flow: str | None = None  # entered on a plain /start instead of the menu
+    """The flow a plain `/start` enters; unset: a menu of the flows."""
     # `leadbot run --webhook`: the public https base URL; the secret Telegram must send
     telegram_webhook_url: str | None = None
+    """`--webhook` only: the public https base URL; setWebhook gets `…/telegram/webhook` (was
+    `LEADBOT_WEBHOOK_URL`: see Upgrading)."""
     telegram_webhook_secret: SecretStr | None = None  # default: derived from the token
+    """The `X-Telegram-Bot-Api-Secret-Token` Telegram must send (`A-Z a-z 0-9 _ -`); unset:
+    derived from the token (was `LEADBOT_WEBHOOK_SECRET`)."""
     host: str = "0.0.0.0"
+    """Where the web server listens, in polling and webhook mode alike (`/healthz`, `/readyz`,
+    `/metrics`, `/admin`; `/telegram/webhook` with `--webhook`)."""
     port: int = Field(8080, ge=0, le=65535)  # the web server, in both modes; 0: any free
+    """The web server's port; a port that is taken stops the start with a clear line; `0`: any
+    free port."""
     admin_token: SecretStr | None = None  # /admin and /metrics need it; unset: no /admin
+    """The token `/admin` and `/metrics` require; unset: no dashboard, and `/metrics` is open.
+    Make it long and random: `python -c "import secrets; print(secrets.token_urlsafe(32))"`."""
     log_level: str = "INFO"
+    """`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`, in any case (no phone, email or name
+    is logged at any level: see Personal data)."""
     # Personal data (README, "Personal data")
     company_name: str | None = None  # names the data controller in consent texts: {company}
+    """The data controller named in consent texts (`{company}`) and by `/privacy`; unset: each
+    flow's `operator.company`."""
     company_contact: str | None = None  # where to write about personal data: {company_contact}
+    """Where prospects write about their data (`{company_contact}`): an email, a phone; unset:
+    each flow's `operator.contact`."""
     privacy_url: str | None = None  # the full policy, for /privacy (default: the flow's)
+    """The full policy `/privacy` links to; unset: the flow's consent `policy_url`."""
     retention_days: int = Field(365, ge=1)  # leads untouched this long are anonymised
+    """Conversations and leads untouched this long are anonymised (`{retention_days}` in
+    texts)."""
     pii_key: SecretStr | None = None  # Fernet key(s), newest first: encrypts name/phone/email
+    """Fernet key(s), newest first, comma-separated: encrypts names, phones and emails at rest
+    (`leadbot db new-key` makes one); unset: not encrypted."""
     # sent outbox rows and update ids older than this are deleted (README, "Disk")
     prune_after_days: int = Field(7, ge=1)  # at least a day: Telegram redelivers for 24 h
+    """Sent (and failed, dropped) outbox rows and handled update ids older than this are
+    deleted, hourly (at least 1: Telegram redelivers for 24 h)."""
     # Hand-off to the sales managers (README, "Hand-off")
     managers_chat_id: int | None = None  # the managers' group: lead cards, claims
+    """The managers' group (a negative id, like `-1001234567890`): lead cards and claims; add
+    the bot to it. Unset: no hand-off but to the chats and managers routes name
+    (`LEADBOT_ROUTING_FILE`)."""
     manager_ids: Annotated[list[int], NoDecode] = []  # when set, only these users may claim
+    """`111,222`: only these Telegram users may claim; unset: anyone in the group (or escalation
+    chat) may."""
     escalation_chat_id: int | None = None  # where a lead nobody claimed goes next
+    """Where a lead nobody claimed in time goes next (a senior team, a head of sales)."""
     handoff_also: Annotated[list[str], NoDecode] = []  # temperatures always handed off: warm
+    """Temperatures handed off whatever the flow decides: `warm` sends warm leads' cards too
+    (never a prospect without consent to processing)."""
     sla_minutes: Annotated[dict[str, int], NoDecode] = {"hot": 5, "warm": 30, "cold": 120}
+    """Minutes before an unclaimed lead is re-announced, per temperature
+    (`hot=5,warm=30,cold=120`), and as long again before it is escalated."""
     managers_language: str = "ru"  # the language of cards and managers' buttons
+    """The language of cards and managers' buttons: `ru`, `uk`, `en`."""
     routing_file: Path | None = None  # rules: which group or managers get which lead
+    """A YAML file of routes: which group or managers get which lead (see Hand-off)."""
     working_hours: str | None = None  # "mon-fri 09:00-19:00"; unset: always open
+    """`mon-fri 09:00-19:00`: outside them the prospect is told when to expect a call and the
+    SLA clock starts at opening; unset: always open."""
     timezone: str = "UTC"  # of the working hours: "Europe/Moscow", "Europe/Kyiv"
+    """The working hours' time zone, also the one of the dates of `leadbot report`, `leadbot
+    export leads` and the dashboard: `Europe/Moscow`, `Europe/Kyiv`."""
     # Leads into the sales team's CRM (README, "CRM"); each target is on when it is set
     webhook_url: str | None = None  # the signed CRM webhook (not Telegram's: see above)
+    """The signed CRM webhook: every lead event is POSTed here (see CRM); needs
+    `LEADBOT_WEBHOOK_SECRET`; unset: off."""
     webhook_secret: SecretStr | None = None  # its HMAC-SHA256 key: required with the URL
+    """The HMAC-SHA256 key of `X-Leadbot-Signature`; a URL without it refuses to start (no
+    unsigned deliveries)."""
     bitrix24_webhook_url: SecretStr | None = None  # an incoming webhook (its path is a key)
+    """A Bitrix24 incoming webhook with the `crm` scope,
+    `https://PORTAL.bitrix24.ru/rest/USER/KEY/` (its path is a key: keep it secret); unset:
+    off."""
     amocrm_url: str | None = None  # https://SUBDOMAIN.amocrm.ru (or .kommo.com)
+    """`https://SUBDOMAIN.amocrm.ru` (or `.kommo.com`); needs `LEADBOT_AMOCRM_TOKEN`; unset:
+    off."""
     amocrm_token: SecretStr | None = None  # a long-lived token
+    """A long-lived token of an amoCRM / Kommo private integration."""
     crm_file: Path | None = None  # field mapping: answers -> CRM fields, pipeline / stage
+    """A YAML file mapping answers to CRM fields and temperature / status to pipeline and stage
+    (see CRM); a broken one stops the start, naming the field."""
     crm_alert_hours: float = Field(2.0, gt=0)  # undelivered this long: the managers are told
+    """A CRM that has not accepted a lead for this long is reported once to
+    `LEADBOT_MANAGERS_CHAT_ID` (and still retried)."""
     # Nurture: follow-up sequences and the abandoned-quiz reminder (README, "Nurture")
     quiet_hours: str = "21:00-09:00"  # nothing that can wait goes then; "off": no quiet hours
+    """Nothing that can wait (follow-ups, the abandoned-quiz reminder) goes out then, in the
+    prospect's time zone; a flow's `nurture.quiet_hours` overrides it; `off`: none (see
+    Nurture)."""
     nurture_timezone: str | None = None  # the prospects' zone; unset: guessed from language
+    """The prospects' time zone when a flow names none (`nurture.timezone`); unset: guessed from
+    their language (ru: Europe/Moscow, uk: Europe/Kyiv, en: Europe/London; others UTC)."""
     nurture_weekly_cap: int = Field(3, ge=0)  # marketing follow-ups per prospect a week; 0: no cap
+    """At most this many marketing follow-ups per prospect in any 7 days; more wait until there
+    is room; `0`: no cap."""
     nurture_stale_hours: float = Field(12, ge=0)  # due longer ago (downtime): dropped; 0: never
+    """A follow-up due longer ago than this (the bot was down) is dropped with a
+    `follow_up_dropped` event instead of arriving in a stale burst; its sequence goes on; `0`:
+    never dropped."""
 
     @field_validator("quiet_hours")
     @classmethod

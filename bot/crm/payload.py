@@ -48,7 +48,7 @@ def price(facts: LeadFacts) -> float | None:
 
 def body(event: str, delivery_id: str, facts: LeadFacts, data: dict[str, Any],
          now: datetime) -> dict[str, Any]:
-    """The webhook's JSON, version VERSION (the README documents every field)."""
+    """The webhook's JSON, version VERSION (docs/crm.md documents every field)."""
     lead, conversation, handoff = facts.lead, facts.conversation, facts.handoff
     timings = None
     if handoff is not None:

@@ -89,6 +89,6 @@ def check_telegram_webhook(settings: Settings) -> None:
             "LEADBOT_TELEGRAM_WEBHOOK_URL is not set, but LEADBOT_WEBHOOK_URL is: Telegram's "
             "webhook settings were renamed to LEADBOT_TELEGRAM_WEBHOOK_URL and "
             "LEADBOT_TELEGRAM_WEBHOOK_SECRET; LEADBOT_WEBHOOK_URL / _SECRET now name the "
-            "signed CRM webhook (README, Upgrading). Rename yours, then start again")
+            "signed CRM webhook (docs/upgrading.md). Rename yours, then start again")
     raise CrmConfigError("LEADBOT_TELEGRAM_WEBHOOK_URL is not set (the public https URL of "
                          "this bot)")

@@ -37,7 +37,7 @@ class Counters:
     failed: int = 0
     blocked: int = 0
     rate_limited: int = 0
-    dropped: int = 0  # given up on purpose (README, "What happens to an update")
+    dropped: int = 0  # given up on purpose (docs/updates.md)
 
 
 class Outcomes:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-# What the prospect waits for goes first (README, "What happens to an update"):
+# What the prospect waits for goes first (docs/updates.md):
 TAP, REPLY, CARD, COSMETIC = 0, 1, 2, 3  # a tap's answer; a question or reply; cards and
 # follow-ups; a cosmetic edit (the chosen answer shown on an old question)
 Key = tuple[int, str]  # (chat_id, lane)

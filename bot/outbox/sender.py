@@ -6,7 +6,7 @@ lane, so a button never spins behind a queue of messages. At-least-once: a row i
 sent only after Telegram accepted it. Telegram itself is reached through the port (port.py);
 bot/telegram/delivery.py is the aiogram side of it.
 
-The short path (README, "What happens to an update"): an update's outbox rows come straight
+The short path (docs/updates.md): an update's outbox rows come straight
 from its commit (`submit`) into memory (pending.py), each call runs on its own (no chat waits
 for another chat's slow call), accepted rows are marked sent in batches (marks.py), and an
 edit finds the message it changes in memory. The database stays the truth: a scan of the

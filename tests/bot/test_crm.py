@@ -9,7 +9,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -262,14 +264,34 @@ async def test_the_fakes_refuse_a_client_with_no_limiter(fakes):
         await target.close()
 
 
-def test_the_signature_verifies_as_the_readme_shows():
+def test_the_signature_verifies_as_the_docs_show():
     raw = payload.encode({"event": "qualified", "lead": {"id": 1, "name": "Олена"}})
     header = payload.signature("s3cret", raw)
-    # the README's snippet, verbatim in spirit: the raw body, the secret, compare_digest
+    # the raw body, the secret, compare_digest: what the receiver's snippet does
     expected = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(header, expected)
     assert json.loads(raw)["lead"]["name"] == "Олена"
     assert not hmac.compare_digest(payload.signature("other", raw), expected)
+    # and the snippet itself, as docs/crm.md gives it to whoever writes the receiver
+    verify = docs_snippet("def verify(")["verify"]
+    now = str(int(time.time()))
+    assert verify(raw, {"X-Leadbot-Signature": header, "X-Leadbot-Timestamp": now}, "s3cret")
+    assert not verify(raw, {"X-Leadbot-Signature": header, "X-Leadbot-Timestamp": now}, "x")
+    assert not verify(raw + b" ", {"X-Leadbot-Signature": header,
+                                   "X-Leadbot-Timestamp": now}, "s3cret")
+    stale = str(int(time.time()) - 3600)
+    assert not verify(raw, {"X-Leadbot-Signature": header, "X-Leadbot-Timestamp": stale},
+                      "s3cret")
+
+
+def docs_snippet(marker: str) -> dict:
+    """The names defined by the Python block of docs/crm.md that holds `marker`."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "crm.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in page.split("```python\n")[1:]]
+    [code] = [block for block in blocks if marker in block]
+    names: dict = {}
+    exec(compile(code, "docs/crm.md", "exec"), names)
+    return names
 
 
 async def test_retention_sends_an_erased_event_too(sessions, fakes):

@@ -67,7 +67,7 @@ async def every_column(engine) -> str:
 def database_files(engine) -> str:
     """A SQLite database and its -wal / -journal files, raw bytes read as text."""
     if engine.dialect.name != "sqlite":
-        return ""  # PostgreSQL's files are the server's: see the README on dead tuples
+        return ""  # PostgreSQL's files are the server's: docs/privacy.md on dead tuples
     database = Path(engine.url.database)
     files = sorted(database.parent.glob(f"{database.name}*"))
     assert database in files

@@ -3,8 +3,8 @@ person signs in, picks a flow, narrows it with the filter form, and the numbers 
 shows (read from the page: the SVG's data attributes and its text) are the report's, run
 as a real process on the same database with the same filters.
 
-LEADBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png also saves the page as the README's
-picture (`make screenshot`)."""
+LEADBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png also saves the page as the picture of the
+README and of docs/dashboard.md (`make screenshot`)."""
 
 from __future__ import annotations
 
