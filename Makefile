@@ -18,11 +18,14 @@ $(BIN)/leadbot: pyproject.toml requirements.lock
 # for every platform and Python >= 3.11 (uv, pinned in the lock itself). Then `make test`,
 # and commit the lock with what changed. `make relock` only follows an edit of
 # pyproject.toml, keeping every other pin as it is.
-lock: $(BIN)/leadbot
+lock: $(BIN)/uv
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade
 
-relock: $(BIN)/leadbot
+relock: $(BIN)/uv
 	$(BIN)/uv pip compile $(LOCK_ARGS)
+
+$(BIN)/uv:  # any .venv built from a lock has it: changing the lock needs no fresh .venv
+	$(MAKE) $(BIN)/leadbot
 
 LOCK_ARGS = pyproject.toml --extra dev --group tooling --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command 'make lock' --quiet -o requirements.lock
