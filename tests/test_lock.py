@@ -15,11 +15,12 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pins() -> dict[str, str]:
-    """name -> version of every `name==version` line of the lock."""
+def pins() -> list[tuple[str, str]]:
+    """(name, version) of every `name==version` line of the lock: a package may be pinned
+    twice, under two markers (a universal lock: one version per Python where they differ)."""
     text = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    return {canonicalize_name(name): version
-            for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", text, re.M)}
+    return [(canonicalize_name(name), version)
+            for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", text, re.M)]
 
 
 def wanted() -> list[Requirement]:
@@ -30,11 +31,13 @@ def wanted() -> list[Requirement]:
 
 
 def test_every_requirement_is_pinned_in_the_lock_within_its_range():
-    locked = pins()
+    locked: dict[str, list[str]] = {}
+    for name, version in pins():
+        locked.setdefault(name, []).append(version)
     missing = [str(r) for r in wanted() if canonicalize_name(r.name) not in locked]
-    outside = [f"{r} (locked {locked[canonicalize_name(r.name)]})" for r in wanted()
-               if canonicalize_name(r.name) in locked
-               and not r.specifier.contains(locked[canonicalize_name(r.name)], prereleases=True)]
+    outside = [f"{r} (locked {version})" for r in wanted()
+               for version in locked.get(canonicalize_name(r.name), [])
+               if not r.specifier.contains(version, prereleases=True)]
     assert (missing, outside) == ([], []), "run `make relock` and commit requirements.lock"
 
 
