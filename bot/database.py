@@ -55,8 +55,9 @@ async def migrate(url: str) -> str:
 
 async def reseal(url: str, keys: str) -> int:
     """`leadbot db rotate-key`: every personal value written again with the newest key."""
-    from storage import crypto, privacy
+    from storage import privacy
     from storage.db import sessionmaker
+    from storage.schema import sealing as crypto
     from storage.uow import UnitOfWork
 
     try:

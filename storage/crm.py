@@ -2,7 +2,7 @@
 lead's transaction (`note`), the queries of the worker (bot/crm/worker.py), the CRM's own
 ids (`crm_links`), and one lead read whole for a payload (`facts`).
 
-Which targets are configured is the process's (like the PII key: storage/crypto.py):
+Which targets are configured is the process's (like the PII key: storage/schema/sealing.py):
 `configure` is called by bootstrap; with none, `note` writes nothing.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from storage.models import Answer, Conversation, CrmDelivery, CrmLink, Handoff, Lead
+from storage.schema.tables import Answer, Conversation, CrmDelivery, CrmLink, Handoff, Lead
 from storage.uow import UnitOfWork
 
 EVENTS = ("qualified", "handoff", "claimed", "status", "erased")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from storage.funnel import NONE, FunnelQuery
-from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
+from storage.schema.tables import Answer, Conversation, Event, Handoff, Lead, Prospect
 from storage.uow import UnitOfWork
 
 OPERATOR = 0  # the user id an operator's own events (an export) are recorded under

@@ -63,7 +63,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dialogs.rules.funnel import ANSWERED, CONSENT, CONTACT, REACHED, drop_off, step_order, timing
 from dialogs.rules.significance import compare
 from storage.db import READ_ONLY
-from storage.models import Conversation, FlowVersion, Handoff, Lead, Prospect
+from storage.schema.tables import Conversation, FlowVersion, Handoff, Lead, Prospect
 
 NONE = "—"  # the group of conversations with no value for the dimension (no source)
 MAX_DAYS = 400  # `by day` over more days than this: ask for a shorter range

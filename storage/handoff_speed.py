@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.rules.funnel import timing
 from storage.db import READ_ONLY
 from storage.funnel import FunnelQuery
-from storage.models import Conversation, Handoff
+from storage.schema.tables import Conversation, Handoff
 
 
 async def handoff_speed(session: AsyncSession, query: FunnelQuery,

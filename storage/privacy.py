@@ -25,8 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import SQLModel
 
-from storage import crm, crypto
-from storage.models import (
+from storage import crm
+from storage.schema import sealing
+from storage.schema.columns import Sealed, SealedJSON, StateJSON
+from storage.schema.tables import (
     Answer,
     Consent,
     Conversation,
@@ -37,7 +39,6 @@ from storage.models import (
     OutboxMessage,
     Prospect,
 )
-from storage.types import Sealed, SealedJSON, StateJSON
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ ERASED = "[erased]"
 # where erasure writes over personal data (the tables `erase` changes)
 ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
                   "events")
-SEALED = re.compile(re.escape(crypto.PREFIX) + r"[A-Za-z0-9_=-]+")
+SEALED = re.compile(re.escape(sealing.PREFIX) + r"[A-Za-z0-9_=-]+")
 PURPOSES = ("processing", "marketing")
 
 
@@ -309,7 +310,7 @@ async def sealed_samples(uow: UnitOfWork) -> list[str]:
         columns = [cast(model.__table__.c[name], Text) for name in names]
         row = (await session.execute(
             select(*columns).select_from(model.__table__)
-            .where(or_(*(c.like(f"%{crypto.PREFIX}%") for c in columns))).limit(1))).first()
+            .where(or_(*(c.like(f"%{sealing.PREFIX}%") for c in columns))).limit(1))).first()
         if row is not None:
             samples.append(next(SEALED.search(v).group(0) for v in row
                                 if v and SEALED.search(v)))
@@ -322,7 +323,7 @@ async def unsealed_count(uow: UnitOfWork) -> int:
     assert session is not None
     result = await session.execute(
         select(func.count()).select_from(Lead.__table__).where(or_(*(
-            literal_column(c).isnot(None) & ~literal_column(c).like(f"{crypto.PREFIX}%")
+            literal_column(c).isnot(None) & ~literal_column(c).like(f"{sealing.PREFIX}%")
             for c in ("name", "phone", "email")))))
     return int(result.scalar_one())
 
@@ -344,7 +345,7 @@ async def reseal(uow: UnitOfWork, batch: int = 500) -> int:
                 break
             for row in rows:
                 if model is Lead:
-                    row.phone_hash = crypto.lookup_hash(row.phone)
+                    row.phone_hash = sealing.lookup_hash(row.phone)
                 for column in columns:
                     flag_modified(row, column)
                 done += 1

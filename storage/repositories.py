@@ -9,7 +9,7 @@ from sqlalchemy import Table, Update, bindparam, delete, exists, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import (
+from storage.schema.tables import (
     Consent,
     Conversation,
     Event,

@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 from storage import repositories as repos
 from storage.followups import FollowUps
-from storage.models import OutboxMessage
+from storage.schema.tables import OutboxMessage
 
 
 @cache

@@ -116,7 +116,7 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from bot.database import open_database
     from storage.db import sessionmaker
     from storage.funnel import FunnelError, funnel
-    from storage.models import Conversation, FlowVersion
+    from storage.schema.tables import Conversation, FlowVersion
 
     engine = await open_database(settings.database_url)
     try:
@@ -143,11 +143,11 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
 async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
     from bot.database import open_database
-    from storage import crypto
     from storage.db import sessionmaker
     from storage.export import header as fields
     from storage.export import leads
     from storage.funnel import FunnelError
+    from storage.schema import sealing as crypto
     from storage.uow import UnitOfWork
 
     try:

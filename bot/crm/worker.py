@@ -28,7 +28,7 @@ from bot.crm.targets import Target
 from bot.jobs.periodic import OUTAGES
 from bot.outbox import messages
 from storage import crm
-from storage.models import CrmDelivery, Event, Lead, utcnow
+from storage.schema.tables import CrmDelivery, Event, Lead, utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

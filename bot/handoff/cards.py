@@ -20,7 +20,7 @@ from dialogs.engine.texts import pick
 from dialogs.format.schema import Flow
 from dialogs.rules.handoff import hands_off
 from dialogs.rules.validators import format_number
-from storage.models import Conversation, Handoff, Lead, OutboxMessage
+from storage.schema.tables import Conversation, Handoff, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from bot.service import callbacks
 from dialogs.engine.actions import Button
 from dialogs.rules.handoff import CONTACTED, LOST_REASONS, STATUSES, status_step
 from storage import crm
-from storage.models import Handoff, Lead, OutboxMessage
+from storage.schema.tables import Handoff, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

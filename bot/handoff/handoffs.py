@@ -28,7 +28,7 @@ from dialogs.format.schema import Flow
 from dialogs.rules.handoff import IN_HAND, Assignment, pick_manager
 from dialogs.rules.routing import Manager, Route, facts
 from storage import crm
-from storage.models import Conversation, Event, Handoff, Lead, OutboxMessage
+from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from dialogs.rules.nurture import (
     stop_reason,
     zone_for,
 )
-from storage.models import Conversation, Event, FollowUp, Prospect, utcnow
+from storage.schema.tables import Conversation, Event, FollowUp, Prospect, utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

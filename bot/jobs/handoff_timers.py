@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.jobs.context import Running
-from storage.models import utcnow
+from storage.schema.tables import utcnow
 from storage.uow import UnitOfWork
 
 

@@ -20,7 +20,7 @@ from dialogs.engine.actions import (
     ReplyKeyboard,
     SendMessage,
 )
-from storage.models import Conversation, OutboxMessage
+from storage.schema.tables import Conversation, OutboxMessage
 from storage.uow import UnitOfWork
 
 NO_PREVIEW = {"is_disabled": True}

@@ -20,7 +20,7 @@ from bot.outbox import textlimits
 from bot.outbox.pending import Row
 from bot.outbox.port import Call, Upload
 from storage import privacy
-from storage.models import Event, OutboxMessage
+from storage.schema.tables import Event, OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ from bot.outbox.port import (
     Sent,
     Unavailable,
 )
-from storage.models import OutboxMessage, utcnow
+from storage.schema.tables import OutboxMessage, utcnow
 from storage.uow import UnitOfWork
 
 __all__ = ["BATCH", "MAX_ATTEMPTS", "TAP_ANSWER_TTL", "Counters", "Sender"]

@@ -51,9 +51,9 @@ from dialogs.engine.events import (
 from dialogs.engine.state import State
 from dialogs.rules.funnel import progressed
 from storage import privacy
-from storage.models import Conversation, Prospect, utcnow
-from storage.models import Event as EventRow
 from storage.record import Recorder
+from storage.schema.tables import Conversation, Prospect, utcnow
+from storage.schema.tables import Event as EventRow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from bot.texts import RIGHTS, language_of
 from dialogs.engine.actions import Button
 from dialogs.format.schema import ConsentStep, Flow
 from storage import privacy
-from storage.models import Conversation, Event, OutboxMessage, Prospect
+from storage.schema.tables import Conversation, Event, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 
 COMMANDS = ("privacy", "mydata", "stop", "forget")

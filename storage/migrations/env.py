@@ -8,7 +8,7 @@ import asyncio
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables)
+import storage.schema.tables  # noqa: F401  (registers the tables)
 from storage.db import create_engine
 
 target_metadata = SQLModel.metadata

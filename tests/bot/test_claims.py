@@ -13,7 +13,7 @@ from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.intents import ManagerTap
 from storage.db import create_engine, sessionmaker
-from storage.models import Event, Handoff, OutboxMessage
+from storage.schema.tables import Event, Handoff, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.bot.test_service import Prospectus
 from tests.conftest import FLOWS_DIR

@@ -23,7 +23,7 @@ from bot.crm.webhook import WebhookTarget
 from bot.crm.worker import Backoff, Worker
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
 from storage import crm
-from storage.models import (
+from storage.schema.tables import (
     Answer,
     Conversation,
     CrmDelivery,

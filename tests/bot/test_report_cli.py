@@ -14,7 +14,7 @@ from sqlalchemy import select
 from storage import privacy
 from storage.db import sessionmaker
 from storage.funnel import funnel
-from storage.models import Event
+from storage.schema.tables import Event
 from storage.uow import UnitOfWork
 from tests.bot.test_cli import LEADBOT, no_traceback
 from tests.databases import database_url, fresh_engine

@@ -20,7 +20,7 @@ from bot.app import StartupError, bootstrap, serve
 from bot.crm.http import CrmLimits
 from bot.service import callbacks
 from storage import crm
-from storage.models import CrmDelivery, Handoff
+from storage.schema.tables import CrmDelivery, Handoff
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for
 from tests.e2e.harness import Running, eventually

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from dialogs.rules.funnel import marked
 from storage.funnel import FunnelQuery
-from storage.models import (
+from storage.schema.tables import (
     Answer,
     Conversation,
     Event,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage.export import LeadFilter, page
 from storage.funnel import funnel
 from storage.handoff_speed import handoff_speed
-from storage.models import Event, Handoff
+from storage.schema.tables import Event, Handoff
 from storage.uow import UnitOfWork
 from tests.storage.funnel_history import PERIOD, PHONE, build
 

@@ -16,7 +16,7 @@ from dialogs.rules.funnel import marked
 from storage.db import create_engine, sessionmaker
 from storage.funnel import funnels
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.models import Conversation, Event
+from storage.schema.tables import Conversation, Event
 from storage.uow import UnitOfWork
 from tests.bot.test_service import USER, Prospectus
 from tests.conftest import FLOWS_DIR

@@ -9,7 +9,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from dialogs.rules.funnel import marked, step_order
-from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
+from storage.schema.tables import Answer, Conversation, Event, Handoff, Lead, Prospect
 from storage.uow import UnitOfWork
 
 SOURCES = ("instagram", "vk", "youtube", None)

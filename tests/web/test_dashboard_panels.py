@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from storage.funnel import FunnelQuery, funnel
 from storage.handoff_speed import handoff_speed
-from storage.models import Event
+from storage.schema.tables import Event
 from tests.web.conftest import TOKEN
 from tests.web.demo import MANAGERS, fill
 
