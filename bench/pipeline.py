@@ -42,8 +42,8 @@ from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.settings import TRANSPORTS, Settings  # noqa: E402
 from bot.transport.base import Transport  # noqa: E402
 from bot.transport.updates import Counters  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from storage.db.engine import create_engine, sessionmaker  # noqa: E402
+from storage.db.migrate import upgrade  # noqa: E402
 from storage.schema.tables import OutboxMessage  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402

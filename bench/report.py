@@ -53,11 +53,11 @@ from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.web.filters import PAGE_SIZE  # noqa: E402
 from bot.web.server import web_app  # noqa: E402
 from dialogs.rules.funnel import marked, step_order  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
+from storage.db.engine import create_engine, sessionmaker  # noqa: E402
+from storage.db.migrate import upgrade  # noqa: E402
 from storage.export import LeadFilter, page  # noqa: E402
 from storage.funnel import FunnelQuery, funnel, funnels  # noqa: E402
 from storage.handoff_speed import handoff_speed  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 
 POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",

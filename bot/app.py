@@ -43,7 +43,7 @@ from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
 from storage import crm, privacy
-from storage.db import sessionmaker
+from storage.db.engine import sessionmaker
 from storage.schema import sealing
 from storage.schema.sealing import PiiKeyError
 from storage.uow import UnitOfWork

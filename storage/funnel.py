@@ -62,7 +62,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dialogs.rules.funnel import ANSWERED, CONSENT, CONTACT, REACHED, drop_off, step_order, timing
 from dialogs.rules.significance import compare
-from storage.db import READ_ONLY
+from storage.db.engine import READ_ONLY
 from storage.schema.tables import Conversation, FlowVersion, Handoff, Lead, Prospect
 
 NONE = "—"  # the group of conversations with no value for the dimension (no source)

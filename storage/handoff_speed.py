@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.rules.funnel import timing
-from storage.db import READ_ONLY
+from storage.db.engine import READ_ONLY
 from storage.funnel import FunnelQuery
 from storage.schema.tables import Conversation, Handoff
 

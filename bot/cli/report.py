@@ -114,7 +114,7 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from sqlalchemy import select
 
     from bot.database import open_database
-    from storage.db import sessionmaker
+    from storage.db.engine import sessionmaker
     from storage.funnel import FunnelError, funnel
     from storage.schema.tables import Conversation, FlowVersion
 
@@ -143,7 +143,7 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
 async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
     from bot.database import open_database
-    from storage.db import sessionmaker
+    from storage.db.engine import sessionmaker
     from storage.export import header as fields
     from storage.export import leads
     from storage.funnel import FunnelError

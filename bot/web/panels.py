@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.filters import PAGE_SIZE, Filters
 from dialogs.rules.funnel import share
-from storage.db import READ_ONLY
+from storage.db.engine import READ_ONLY
 from storage.export import LeadFilter, page
 from storage.funnel import FunnelQuery, funnels
 from storage.handoff_speed import handoff_speed

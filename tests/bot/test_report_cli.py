@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from storage import privacy
-from storage.db import sessionmaker
+from storage.db.engine import sessionmaker
 from storage.funnel import funnel
 from storage.schema.tables import Event
 from storage.uow import UnitOfWork

@@ -142,7 +142,7 @@ async def test_a_row_that_cannot_be_sent_fails_alone(sessions, bot, telegram):
 async def test_the_sender_waits_out_a_database_outage(bot, caplog):
     import asyncio
 
-    from storage.db import create_engine, sessionmaker
+    from storage.db.engine import create_engine, sessionmaker
     from tests.e2e.harness import eventually
 
     engine = create_engine("postgresql://postgres@127.0.0.1:9/nowhere")  # nobody listens

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.db import sessionmaker
+from storage.db.engine import sessionmaker
 from storage.schema.tables import Conversation, FlowVersion, Handoff, Lead, Prospect
 from storage.uow import UnitOfWork
 from tests.bot.test_report_cli import run

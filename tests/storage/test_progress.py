@@ -13,9 +13,9 @@ from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared
 from dialogs.rules.funnel import marked
-from storage.db import create_engine, sessionmaker
+from storage.db.engine import create_engine, sessionmaker
+from storage.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.funnel import funnels
-from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.schema.tables import Conversation, Event
 from storage.uow import UnitOfWork
 from tests.bot.test_service import USER, Prospectus

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.db.migrate import current_revision, head_revision, upgrade
 from storage.schema.tables import Conversation, FollowUp, OutboxMessage, Prospect
 from storage.uow import UnitOfWork
 

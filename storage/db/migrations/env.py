@@ -1,4 +1,4 @@
-"""Alembic environment. Run through storage.migrate (which hands us a connection), or by
+"""Alembic environment. Run through storage.db.migrate (which hands us a connection), or by
 `alembic -x url=...` for development (autogenerate)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.schema.tables  # noqa: F401  (registers the tables)
-from storage.db import create_engine
+from storage.db.engine import create_engine
 
 target_metadata = SQLModel.metadata
 
