@@ -15,7 +15,7 @@ from bot.transport import open_transport
 from bot.transport.base import Transport
 from storage.db.engine import create_engine, sessionmaker
 from storage.db.migrate import upgrade
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 FLOWS = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
 

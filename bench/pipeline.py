@@ -45,7 +45,7 @@ from bot.transport.updates import Counters  # noqa: E402
 from storage.db.engine import create_engine, sessionmaker  # noqa: E402
 from storage.db.migrate import upgrade  # noqa: E402
 from storage.schema.tables import OutboxMessage  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",

@@ -28,7 +28,7 @@ from dialogs.engine.state import State  # noqa: E402
 from storage import privacy  # noqa: E402
 from storage.schema import sealing  # noqa: E402
 from storage.schema.tables import utcnow  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 from tests.intents import intent  # noqa: E402
 
 TAPS = ["~go", "planning", "quarter", "maybe", "~yes", "~mkyes"]

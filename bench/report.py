@@ -58,7 +58,7 @@ from storage.db.migrate import upgrade  # noqa: E402
 from storage.export import LeadFilter, page  # noqa: E402
 from storage.funnel import FunnelQuery, funnel, funnels  # noqa: E402
 from storage.handoff_speed import handoff_speed  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 
 POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",
                           "postgresql://postgres@127.0.0.1:5432/leadbot_bench_report")

@@ -46,7 +46,7 @@ from storage import crm, privacy
 from storage.db.engine import sessionmaker
 from storage.schema import sealing
 from storage.schema.sealing import PiiKeyError
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

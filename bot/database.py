@@ -58,7 +58,7 @@ async def reseal(url: str, keys: str) -> int:
     from storage import privacy
     from storage.db.engine import sessionmaker
     from storage.schema import sealing as crypto
-    from storage.uow import UnitOfWork
+    from storage.work.uow import UnitOfWork
 
     try:
         crypto.configure(keys)

@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from storage.schema.tables import Answer, Conversation, CrmDelivery, CrmLink, Handoff, Lead
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 EVENTS = ("qualified", "handoff", "claimed", "status", "erased")
 _targets: tuple[str, ...] = ()

@@ -39,7 +39,7 @@ from storage.schema.tables import (
     OutboxMessage,
     Prospect,
 )
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 ERASED = "[erased]"

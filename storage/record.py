@@ -21,7 +21,7 @@ from dialogs.engine.actions import (
 from storage import crm
 from storage.schema import sealing
 from storage.schema.tables import Answer, Consent, Conversation, Event, FollowUp, Lead
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 
 class Recorder:

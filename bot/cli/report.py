@@ -148,7 +148,7 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from storage.export import leads
     from storage.funnel import FunnelError
     from storage.schema import sealing as crypto
-    from storage.uow import UnitOfWork
+    from storage.work.uow import UnitOfWork
 
     try:
         crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)

@@ -29,7 +29,7 @@ from bot.jobs.periodic import OUTAGES
 from bot.outbox import messages
 from storage import crm
 from storage.schema.tables import CrmDelivery, Event, Lead, utcnow
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 8  # rows per target at once; the target's throttle paces the requests

@@ -21,7 +21,7 @@ from dialogs.format.schema import Flow
 from dialogs.rules.handoff import hands_off
 from dialogs.rules.validators import format_number
 from storage.schema.tables import Conversation, Handoff, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 DIGEST_SIZE = 8  # leads per digest message (text and buttons stay readable on a phone)

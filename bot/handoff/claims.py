@@ -18,7 +18,7 @@ from dialogs.engine.actions import Button
 from dialogs.rules.handoff import CONTACTED, LOST_REASONS, STATUSES, status_step
 from storage import crm
 from storage.schema.tables import Handoff, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 REASONS = {"price": "price_reason", "competitor": "competitor", "no_answer": "no_answer",

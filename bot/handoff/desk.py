@@ -19,7 +19,7 @@ from dialogs.rules.handoff import sla_due
 from dialogs.rules.hours import WorkingHours
 from dialogs.rules.routing import Routing, RoutingError
 from storage.schema.tables import Event, Handoff
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

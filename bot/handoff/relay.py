@@ -13,7 +13,7 @@ from bot.service import callbacks
 from bot.texts import PROSPECT_HANDOFF, language_of
 from dialogs.engine.actions import Button
 from storage.schema.tables import Handoff, Lead
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 
 class Relay:

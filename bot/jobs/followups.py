@@ -38,7 +38,7 @@ from dialogs.rules.nurture import (
     zone_for,
 )
 from storage.schema.tables import Conversation, Event, FollowUp, Prospect, utcnow
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 BATCH = 100

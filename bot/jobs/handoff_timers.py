@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.jobs.context import Running
 from storage.schema.tables import utcnow
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 
 async def handoff_timers(app: Running, now: datetime | None = None) -> int:

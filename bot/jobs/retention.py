@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from bot.jobs.context import Running
 from storage import privacy
 from storage.schema.tables import utcnow
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from dialogs.engine.actions import (
     SendMessage,
 )
 from storage.schema.tables import Conversation, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 NO_PREVIEW = {"is_disabled": True}
 

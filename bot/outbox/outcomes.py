@@ -21,7 +21,7 @@ from bot.outbox.pending import Row
 from bot.outbox.port import Call, Upload
 from storage import privacy
 from storage.schema.tables import Event, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

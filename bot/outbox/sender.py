@@ -51,7 +51,7 @@ from bot.outbox.port import (
     Unavailable,
 )
 from storage.schema.tables import OutboxMessage, utcnow
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 __all__ = ["BATCH", "MAX_ATTEMPTS", "TAP_ANSWER_TTL", "Counters", "Sender"]
 

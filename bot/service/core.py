@@ -54,7 +54,7 @@ from storage import privacy
 from storage.record import Recorder
 from storage.schema.tables import Conversation, Prospect, utcnow
 from storage.schema.tables import Event as EventRow
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Bot API: deep-link parameters

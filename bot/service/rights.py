@@ -19,7 +19,7 @@ from dialogs.engine.actions import Button
 from dialogs.format.schema import ConsentStep, Flow
 from storage import privacy
 from storage.schema.tables import Conversation, Event, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 COMMANDS = ("privacy", "mydata", "stop", "forget")
 ALIASES = {"unsubscribe": "stop", "revoke": "stop"}  # the words people try, in any language

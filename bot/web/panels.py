@@ -27,7 +27,7 @@ from storage.db.engine import READ_ONLY
 from storage.export import LeadFilter, page
 from storage.funnel import FunnelQuery, funnels
 from storage.handoff_speed import handoff_speed
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 BAR = 360  # the funnel's widest bar, px
 LABEL = 150  # the step names' column, px

@@ -34,7 +34,7 @@ from storage.schema.tables import (
     Prospect,
     utcnow,
 )
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.fakes.crm import FakeAmoCrm, FakeBitrix24, FakeWebhook
 
 SCALE = 2.0  # the fakes and the clients' limits sped up alike

@@ -11,7 +11,7 @@ from bot.jobs.periodic import every
 from bot.telegram.delivery import sender_for
 from storage.schema import sealing as crypto
 from storage.schema.tables import OutboxMessage
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.conftest import fast_limits
 
 

@@ -15,7 +15,7 @@ from storage import privacy
 from storage.db.engine import sessionmaker
 from storage.funnel import funnel
 from storage.schema.tables import Event
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.bot.test_cli import LEADBOT, no_traceback
 from tests.databases import database_url, fresh_engine
 from tests.storage.funnel_history import PERIOD, PHONE, build

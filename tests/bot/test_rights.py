@@ -13,7 +13,7 @@ from bot.logsafe import PersonalDataFilter
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from storage.schema.tables import Answer, Conversation, Event, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.bot.test_service import Prospectus
 from tests.dialogs.flowkit import MINIMAL, t
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.telegram.delivery import sender_for
 from storage.schema.tables import Event, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.conftest import fast_limits
 
 

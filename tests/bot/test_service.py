@@ -12,7 +12,7 @@ from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared, Restart, Tap, TextMessage
 from dialogs.rules.experiments import assign
 from storage.schema.tables import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
 from tests.intents import intent
 

@@ -11,7 +11,7 @@ import pytest
 
 from storage.db.engine import sessionmaker
 from storage.schema.tables import Conversation, FlowVersion, Handoff, Lead, Prospect
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.bot.test_report_cli import run
 from tests.databases import database_url, fresh_engine
 from tests.storage.funnel_history import DEFINITION

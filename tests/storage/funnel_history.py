@@ -28,7 +28,7 @@ from storage.schema.tables import (
     Lead,
     Prospect,
 )
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 STEPS = {"intro": "message", "q1": "single_choice", "q2": "single_choice",
          "consent": "consent", "contact": "contact", "done": "end"}

@@ -11,7 +11,7 @@ import pytest
 
 from dialogs.rules.funnel import percentile, step_order
 from storage.funnel import FunnelError, funnel
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.storage.funnel_history import PERIOD, build
 
 

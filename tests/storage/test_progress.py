@@ -17,7 +17,7 @@ from storage.db.engine import create_engine, sessionmaker
 from storage.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.funnel import funnels
 from storage.schema.tables import Conversation, Event
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.bot.test_service import USER, Prospectus
 from tests.conftest import FLOWS_DIR
 from tests.databases import POSTGRES_ADMIN, POSTGRES_DB, postgres_url

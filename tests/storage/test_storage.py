@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db.migrate import current_revision, head_revision, upgrade
 from storage.schema.tables import Conversation, FollowUp, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

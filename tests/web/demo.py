@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from dialogs.rules.funnel import marked, step_order
 from storage.schema.tables import Answer, Conversation, Event, Handoff, Lead, Prospect
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 SOURCES = ("instagram", "vk", "youtube", None)
 MANAGERS = ((501, "Olga"), (502, "Taras"), (503, "Иван"))
