@@ -42,8 +42,9 @@ from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, w
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
-from storage import crm, privacy
+from storage import privacy
 from storage.db.engine import sessionmaker
+from storage.deliveries import rows as crm
 from storage.schema import sealing
 from storage.schema.sealing import PiiKeyError
 from storage.work.uow import UnitOfWork

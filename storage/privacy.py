@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import SQLModel
 
-from storage import crm
+from storage.deliveries import rows as crm
 from storage.schema import sealing
 from storage.schema.columns import Sealed, SealedJSON, StateJSON
 from storage.schema.tables import (

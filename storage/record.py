@@ -18,7 +18,7 @@ from dialogs.engine.actions import (
     ScheduleFollowUp,
     SetContact,
 )
-from storage import crm
+from storage.deliveries import rows as crm
 from storage.schema import sealing
 from storage.schema.tables import Answer, Consent, Conversation, Event, FollowUp, Lead
 from storage.work.uow import UnitOfWork

@@ -16,7 +16,7 @@ from bot.outbox import messages
 from bot.service import callbacks
 from dialogs.engine.actions import Button
 from dialogs.rules.handoff import CONTACTED, LOST_REASONS, STATUSES, status_step
-from storage import crm
+from storage.deliveries import rows as crm
 from storage.schema.tables import Handoff, Lead, OutboxMessage
 from storage.work.uow import UnitOfWork
 

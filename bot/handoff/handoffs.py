@@ -27,7 +27,7 @@ from dialogs.engine.state import State
 from dialogs.format.schema import Flow
 from dialogs.rules.handoff import IN_HAND, Assignment, pick_manager
 from dialogs.rules.routing import Manager, Route, facts
-from storage import crm
+from storage.deliveries import rows as crm
 from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.work.uow import UnitOfWork
 

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
-from storage import crm
+from storage.deliveries import rows as crm
 from storage.schema.tables import utcnow
 from storage.work.uow import UnitOfWork
 

@@ -22,7 +22,7 @@ from bot.crm.http import CrmLimits, Job
 from bot.crm.webhook import WebhookTarget
 from bot.crm.worker import Backoff, Worker
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
-from storage import crm
+from storage.deliveries import rows as crm
 from storage.schema.tables import (
     Answer,
     Conversation,
