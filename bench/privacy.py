@@ -25,7 +25,8 @@ from bot.logsafe import PersonalDataFilter  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
-from storage import privacy  # noqa: E402
+from storage.privacy import erasure  # noqa: E402
+from storage.privacy import rights as privacy_rights  # noqa: E402
 from storage.schema import sealing  # noqa: E402
 from storage.schema.tables import utcnow  # noqa: E402
 from storage.work.uow import UnitOfWork  # noqa: E402
@@ -84,11 +85,11 @@ async def rights(prospects: int) -> None:
     for user_id in range(1, prospects + 1):
         started = time.perf_counter()
         async with UnitOfWork(sessions) as uow:
-            await privacy.export(uow, user_id, utcnow())
+            await privacy_rights.export(uow, user_id, utcnow())
         exports.append(time.perf_counter() - started)
         started = time.perf_counter()
         async with UnitOfWork(sessions) as uow:
-            await privacy.erase(uow, user_id, now=utcnow(), reason="bench")
+            await erasure.erase(uow, user_id, now=utcnow(), reason="bench")
             await uow.commit()
         erasures.append(time.perf_counter() - started)
     await engine.dispose()

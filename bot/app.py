@@ -42,9 +42,9 @@ from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, w
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
-from storage import privacy
 from storage.db.engine import sessionmaker
 from storage.deliveries import rows as crm
+from storage.privacy import rekey
 from storage.schema import sealing
 from storage.schema.sealing import PiiKeyError
 from storage.work.uow import UnitOfWork
@@ -170,9 +170,9 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
 async def check_pii_key(uow: UnitOfWork) -> None:
     """Encrypted personal data and LEADBOT_PII_KEY must match: a missing or wrong key is a
     refusal to start, never garbage read or plain text mixed in silently."""
-    samples = await privacy.sealed_samples(uow)  # one from every table that has any
+    samples = await rekey.sealed_samples(uow)  # one from every table that has any
     if not samples:
-        if sealing.current() is not None and (plain := await privacy.unsealed_count(uow)):
+        if sealing.current() is not None and (plain := await rekey.unsealed_count(uow)):
             log.warning("%s leads hold personal data stored before LEADBOT_PII_KEY was set; "
                         "`leadbot db rotate-key` encrypts them", plain)
         return

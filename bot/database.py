@@ -55,8 +55,8 @@ async def migrate(url: str) -> str:
 
 async def reseal(url: str, keys: str) -> int:
     """`leadbot db rotate-key`: every personal value written again with the newest key."""
-    from storage import privacy
     from storage.db.engine import sessionmaker
+    from storage.privacy import rekey as privacy
     from storage.schema import sealing as crypto
     from storage.work.uow import UnitOfWork
 

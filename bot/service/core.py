@@ -50,7 +50,7 @@ from dialogs.engine.events import (
 )
 from dialogs.engine.state import State
 from dialogs.rules.funnel import progressed
-from storage import privacy
+from storage.privacy import erasure
 from storage.record import Recorder
 from storage.schema.tables import Conversation, Prospect, utcnow
 from storage.schema.tables import Event as EventRow
@@ -119,7 +119,7 @@ class Service:
         if self.on_outbox is not None:
             self.on_outbox(uow.committed_outbox, erased or uow.outbox.changed)
         if erased:  # the database's own old copies of the erased values go too
-            await privacy.purge_old_copies(self.sessions.kw["bind"])
+            await erasure.purge_old_copies(self.sessions.kw["bind"])
         return True
 
     # -- one handler per intent; each returns True when personal data was erased -----------

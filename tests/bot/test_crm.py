@@ -275,7 +275,7 @@ def test_the_signature_verifies_as_the_readme_shows():
 async def test_retention_sends_an_erased_event_too(sessions, fakes):
     """Erasure notes an `erased` delivery for every target, whoever erases (here the
     retention job's call: some conversations of the prospect, reason "retention")."""
-    from storage import privacy
+    from storage.privacy import erasure as privacy
 
     _, _, hook = fakes
     found = targets(fakes)[2:]

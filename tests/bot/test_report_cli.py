@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storage import privacy
 from storage.db.engine import sessionmaker
 from storage.funnel import funnel
+from storage.privacy import erasure as privacy
 from storage.schema.tables import Event
 from storage.work.uow import UnitOfWork
 from tests.bot.test_cli import LEADBOT, no_traceback

@@ -182,7 +182,7 @@ async def test_rotation_and_the_key_check_cover_every_sealed_column(sessions):
     re-encrypts it, and the start-up check samples it (and every other sealed table)."""
     from sqlalchemy import text
 
-    from storage import privacy
+    from storage.privacy import rekey as privacy
     from storage.schema import sealing as crypto
     from storage.schema.tables import Handoff, Lead
 
