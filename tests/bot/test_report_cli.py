@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.db.engine import sessionmaker
-from storage.funnel import funnel
 from storage.privacy import erasure as privacy
+from storage.reports.funnel import funnel
 from storage.schema.tables import Event
 from storage.work.uow import UnitOfWork
 from tests.bot.test_cli import LEADBOT, no_traceback

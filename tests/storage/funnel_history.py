@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from dialogs.rules.funnel import marked
-from storage.funnel import FunnelQuery
+from storage.reports.period import FunnelQuery
 from storage.schema.tables import (
     Answer,
     Conversation,

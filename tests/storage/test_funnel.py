@@ -10,7 +10,8 @@ from datetime import date
 import pytest
 
 from dialogs.rules.funnel import percentile, step_order
-from storage.funnel import FunnelError, funnel
+from storage.reports.funnel import funnel
+from storage.reports.period import FunnelError
 from storage.work.uow import UnitOfWork
 from tests.storage.funnel_history import PERIOD, build
 

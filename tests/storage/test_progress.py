@@ -15,7 +15,7 @@ from dialogs.engine.events import ContactShared
 from dialogs.rules.funnel import marked
 from storage.db.engine import create_engine, sessionmaker
 from storage.db.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.funnel import funnels
+from storage.reports.funnel import funnels
 from storage.schema.tables import Conversation, Event
 from storage.work.uow import UnitOfWork
 from tests.bot.test_service import USER, Prospectus

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from storage.funnel import NONE, FunnelQuery
+from storage.reports.period import NONE, FunnelQuery
 from storage.schema.tables import Answer, Conversation, Event, Handoff, Lead, Prospect
 from storage.work.uow import UnitOfWork
 
