@@ -1,7 +1,9 @@
 """The import rule, checked on every module (lazy imports inside functions too):
 bot -> storage -> dialogs, and only a transport talks to a Telegram library: bot/telegram/
 to aiogram, bot/ptb/ to python-telegram-bot (whose top-level package is `telegram`: not our
-`bot.telegram`, which is absolute `bot` here), neither to the other."""
+`bot.telegram`, which is absolute `bot` here), neither to the other. Inside storage/, its
+rooms in order (schema <- db <- work <- deliveries <- privacy, record.py on top, reports/
+imported by none of them); inside dialogs/, no import circle."""
 
 from __future__ import annotations
 
@@ -227,3 +229,53 @@ def test_the_room_check_sees_a_backward_import(tmp_path):
         "storage/record.py:2 imports storage.reports.funnel (record -> reports)",
         "storage/schema/tables.py:2 imports storage.work.uow (schema -> work)",
     ]
+
+
+def import_cycles(folder: str, root: Path = ROOT) -> list[str]:
+    """Every circle of imports among the modules of `folder` (lazy imports inside functions
+    count: they only hide a circle), each as "a -> b -> ... -> a", once, from its first
+    module in alphabetical order."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted((root / folder).rglob("*.py")):
+        graph[module_name(path, root)] = set()
+    for path in sorted((root / folder).rglob("*.py")):
+        here = module_name(path, root)
+        graph[here] |= {name for _, name in modules_imported(path, root)
+                        if name in graph and name != here}
+    cycles: set[tuple[str, ...]] = set()
+
+    def walk(node: str, trail: list[str]) -> None:
+        for target in sorted(graph[node]):
+            if target == trail[0]:
+                cycles.add(tuple(trail))
+            elif target > trail[0] and target not in trail:
+                walk(target, [*trail, target])
+
+    for start in sorted(graph):  # each circle found from its smallest module only
+        walk(start, [start])
+    return [" -> ".join((*cycle, cycle[0])) for cycle in sorted(cycles)]
+
+
+def test_no_import_cycles_in_dialogs():
+    assert import_cycles("dialogs") == []
+
+
+def test_the_cycle_check_sees_a_lazy_circle(tmp_path):
+    """A circle closed by a lazy import inside a function is named; a module that takes a
+    sibling through its package (`from . import base`) imports the sibling, not the
+    package's __init__ that imports it: no circle."""
+    engine = tmp_path / "dialogs" / "engine"
+    (engine / "kinds").mkdir(parents=True)
+    (engine / "__init__.py").write_text("", encoding="utf-8")
+    (engine / "kinds" / "__init__.py").write_text("from . import end\n", encoding="utf-8")
+    (engine / "kinds" / "end.py").write_text(
+        "from . import base\nfrom dialogs.engine.nurture import schedule\n", encoding="utf-8")
+    (engine / "kinds" / "base.py").write_text("", encoding="utf-8")
+    (engine / "nurture.py").write_text(
+        "def f():\n    from dialogs.engine.core import reprompt\n", encoding="utf-8")
+    (engine / "core.py").write_text("from dialogs.engine.kinds import KINDS\n",
+                                    encoding="utf-8")
+    (engine / "turn.py").write_text("", encoding="utf-8")
+    assert import_cycles("dialogs", tmp_path) == [
+        "dialogs.engine.core -> dialogs.engine.kinds -> dialogs.engine.kinds.end"
+        " -> dialogs.engine.nurture -> dialogs.engine.core"]
