@@ -13,9 +13,9 @@ from bot.service.flows import FlowRegistry
 from bot.settings import Settings
 from bot.transport import open_transport
 from bot.transport.base import Transport
-from storage.db import create_engine, sessionmaker
-from storage.migrate import upgrade
-from storage.uow import UnitOfWork
+from storage.db.engine import create_engine, sessionmaker
+from storage.db.migrate import upgrade
+from storage.work.uow import UnitOfWork
 
 FLOWS = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
 

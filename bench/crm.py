@@ -30,9 +30,9 @@ from bot.crm.http import CrmLimits  # noqa: E402
 from bot.crm.webhook import WebhookTarget  # noqa: E402
 from bot.crm.worker import Worker  # noqa: E402
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping  # noqa: E402
-from storage import crm  # noqa: E402
-from storage.models import Answer, Conversation, Lead, Prospect, utcnow  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.deliveries import rows as crm  # noqa: E402
+from storage.schema.tables import Answer, Conversation, Lead, Prospect, utcnow  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 from tests.fakes.crm import FakeAmoCrm, FakeBitrix24, FakeWebhook  # noqa: E402
 
 

@@ -34,8 +34,8 @@ from bot.service.intents import ManagerTap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
-from storage.models import Handoff, OutboxMessage, ProcessedUpdate, utcnow  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.schema.tables import Handoff, OutboxMessage, ProcessedUpdate, utcnow  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 from tests.intents import intent  # noqa: E402
 
 GROUP, MANAGER = -100500, 4242

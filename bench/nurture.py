@@ -42,7 +42,7 @@ from bot.outbox.limits import Limits  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.telegram.delivery import sender_for  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
-from storage.models import Conversation, FollowUp, Prospect, utcnow  # noqa: E402
+from storage.schema.tables import Conversation, FollowUp, Prospect, utcnow  # noqa: E402
 
 CHUNK = 5_000
 

@@ -42,10 +42,10 @@ from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.settings import TRANSPORTS, Settings  # noqa: E402
 from bot.transport.base import Transport  # noqa: E402
 from bot.transport.updates import Counters  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import OutboxMessage  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.db.engine import create_engine, sessionmaker  # noqa: E402
+from storage.db.migrate import upgrade  # noqa: E402
+from storage.schema.tables import OutboxMessage  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/privacy.py [--prospects N]
 
-1. Encryption at rest: seal + unseal of one phone (Fernet, storage/crypto.py).
+1. Encryption at rest: seal + unseal of one phone (Fernet, storage/schema/sealing.py).
 2. The log filter: one typical log line masked, with 10,000 names remembered.
 3. /mydata and /forget on a SQLite file: export and erase of one prospect who finished the
    renovation checklist (name, email, phone, consents, follow-ups), each its own transaction.
@@ -25,9 +25,11 @@ from bot.logsafe import PersonalDataFilter  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from dialogs.engine.events import ContactShared, Tap, TextMessage  # noqa: E402
 from dialogs.engine.state import State  # noqa: E402
-from storage import crypto, privacy  # noqa: E402
-from storage.models import utcnow  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.privacy import erasure  # noqa: E402
+from storage.privacy import rights as privacy_rights  # noqa: E402
+from storage.schema import sealing  # noqa: E402
+from storage.schema.tables import utcnow  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 from tests.intents import intent  # noqa: E402
 
 TAPS = ["~go", "planning", "quarter", "maybe", "~yes", "~mkyes"]
@@ -41,11 +43,11 @@ def per_call(function, count: int) -> float:
 
 
 def encryption() -> None:
-    crypto.configure(crypto.new_key())
-    sealed = crypto.seal("+380671234567")
-    both = per_call(lambda: crypto.unseal(crypto.seal("+380671234567")), 20_000)
+    sealing.configure(sealing.new_key())
+    sealed = sealing.seal("+380671234567")
+    both = per_call(lambda: sealing.unseal(sealing.seal("+380671234567")), 20_000)
     print(f"seal + unseal of a phone: {both:.1f} µs ({len(sealed)} bytes stored)")
-    crypto.configure(None)
+    sealing.configure(None)
 
 
 def log_filter() -> None:
@@ -83,11 +85,11 @@ async def rights(prospects: int) -> None:
     for user_id in range(1, prospects + 1):
         started = time.perf_counter()
         async with UnitOfWork(sessions) as uow:
-            await privacy.export(uow, user_id, utcnow())
+            await privacy_rights.export(uow, user_id, utcnow())
         exports.append(time.perf_counter() - started)
         started = time.perf_counter()
         async with UnitOfWork(sessions) as uow:
-            await privacy.erase(uow, user_id, now=utcnow(), reason="bench")
+            await erasure.erase(uow, user_id, now=utcnow(), reason="bench")
             await uow.commit()
         erasures.append(time.perf_counter() - started)
     await engine.dispose()

@@ -13,7 +13,7 @@ bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page
 database.
 
 --before CHECKOUT (another checkout of leadbot, e.g. /work/main at an older commit): also
-times that checkout's storage/funnel.py on the same data, side by side with this one: the
+times that checkout's storage/reports/funnel.py on the same data, side by side with this one: the
 funnel alone, and the page's three groupings (all, by source, by variant) as the page asked
 for them then (three funnel() calls at once, a session each) against `funnels()` (one
 pass). Wall time (best of 3) and CPU time: this process's plus, on PostgreSQL, the server
@@ -53,12 +53,13 @@ from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.web.filters import PAGE_SIZE  # noqa: E402
 from bot.web.server import web_app  # noqa: E402
 from dialogs.rules.funnel import marked, step_order  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.export import LeadFilter, page  # noqa: E402
-from storage.funnel import FunnelQuery, funnel, funnels  # noqa: E402
-from storage.handoff_speed import handoff_speed  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+from storage.db.engine import create_engine, sessionmaker  # noqa: E402
+from storage.db.migrate import upgrade  # noqa: E402
+from storage.reports.funnel import funnel, funnels  # noqa: E402
+from storage.reports.leads import LeadFilter, page  # noqa: E402
+from storage.reports.period import FunnelQuery  # noqa: E402
+from storage.reports.speed import handoff_speed  # noqa: E402
+from storage.work.uow import UnitOfWork  # noqa: E402
 
 POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",
                           "postgresql://postgres@127.0.0.1:5432/leadbot_bench_report")
@@ -233,9 +234,10 @@ PAGE = [None, "source", "variant"]  # the flow page's groupings
 
 
 def before_funnel(checkout: str):
-    """`funnel` of another checkout's storage/funnel.py (its imports resolve to this tree)."""
+    """`funnel` of another checkout's storage/reports/funnel.py (its imports resolve to this
+    tree: a checkout from before storage/ had rooms has no such file)."""
     spec = importlib.util.spec_from_file_location(
-        "funnel_before", Path(checkout) / "storage" / "funnel.py")
+        "funnel_before", Path(checkout) / "storage" / "reports" / "funnel.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)

@@ -26,8 +26,8 @@ from bench.common import transport_for  # noqa: E402
 from bench.pipeline import Updates  # noqa: E402
 from bot.service.core import Service  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
-from storage.db import create_engine, sessionmaker  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from storage.db.engine import create_engine, sessionmaker  # noqa: E402
+from storage.db.migrate import upgrade  # noqa: E402
 
 
 async def main(prospects: int, profile: str | None, show: bool) -> None:

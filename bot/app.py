@@ -42,10 +42,12 @@ from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, w
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
-from storage import crm, crypto, privacy
-from storage.crypto import PiiKeyError
-from storage.db import sessionmaker
-from storage.uow import UnitOfWork
+from storage.db.engine import sessionmaker
+from storage.deliveries import rows as crm
+from storage.privacy import rekey
+from storage.schema import sealing
+from storage.schema.sealing import PiiKeyError
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     except (HoursError, RoutingError) as error:
         raise StartupError(f"hand-off settings: {error}") from None
     try:
-        crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
+        sealing.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
     except PiiKeyError as error:
         raise StartupError(str(error)) from None
     try:
@@ -168,17 +170,17 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
 async def check_pii_key(uow: UnitOfWork) -> None:
     """Encrypted personal data and LEADBOT_PII_KEY must match: a missing or wrong key is a
     refusal to start, never garbage read or plain text mixed in silently."""
-    samples = await privacy.sealed_samples(uow)  # one from every table that has any
+    samples = await rekey.sealed_samples(uow)  # one from every table that has any
     if not samples:
-        if crypto.current() is not None and (plain := await privacy.unsealed_count(uow)):
+        if sealing.current() is not None and (plain := await rekey.unsealed_count(uow)):
             log.warning("%s leads hold personal data stored before LEADBOT_PII_KEY was set; "
                         "`leadbot db rotate-key` encrypts them", plain)
         return
-    if crypto.current() is None:
+    if sealing.current() is None:
         raise StartupError("the database holds encrypted personal data but LEADBOT_PII_KEY "
                            "is not set")
     for sample in samples:
-        crypto.unseal(sample)  # raises PiiKeyError naming the problem
+        sealing.unseal(sample)  # raises PiiKeyError naming the problem
 
 
 async def check_telegram(app: App) -> None:

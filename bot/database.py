@@ -7,8 +7,8 @@ import asyncio
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import DatabaseUrlError, create_engine
-from storage.migrate import upgrade
+from storage.db.engine import DatabaseUrlError, create_engine
+from storage.db.migrate import upgrade
 
 CONNECT_TIMEOUT = 10
 
@@ -44,7 +44,7 @@ async def open_database(url: str) -> AsyncEngine:
 
 
 async def migrate(url: str) -> str:
-    from storage.migrate import current_revision
+    from storage.db.migrate import current_revision
 
     engine = await open_database(url)
     try:
@@ -55,9 +55,10 @@ async def migrate(url: str) -> str:
 
 async def reseal(url: str, keys: str) -> int:
     """`leadbot db rotate-key`: every personal value written again with the newest key."""
-    from storage import crypto, privacy
-    from storage.db import sessionmaker
-    from storage.uow import UnitOfWork
+    from storage.db.engine import sessionmaker
+    from storage.privacy import rekey as privacy
+    from storage.schema import sealing as crypto
+    from storage.work.uow import UnitOfWork
 
     try:
         crypto.configure(keys)

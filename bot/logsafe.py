@@ -1,7 +1,7 @@
 """No personal data in logs, by three means, none of which needs to know anyone's name:
 
 1. Parameters are never logged at their source: SQLAlchemy hides statement parameters
-   (`hide_parameters`, storage/db.py), the database drivers' own loggers (aiosqlite logs
+   (`hide_parameters`, storage/db/engine.py), the database drivers' own loggers (aiosqlite logs
    every statement with its parameters at DEBUG, around SQLAlchemy) are kept at WARNING and
    their records below it dropped, and so are SQLAlchemy's result rows (DEBUG) should an
    operator switch its statement log on. Our own code logs ids, never values.

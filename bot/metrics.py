@@ -27,7 +27,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.models import FollowUp, Handoff, OutboxMessage, utcnow
+from storage.schema.tables import FollowUp, Handoff, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from dialogs.engine.actions import (
     ScheduleFollowUp,
     SetContact,
 )
-from storage import crm, crypto
-from storage.models import Answer, Consent, Conversation, Event, FollowUp, Lead
-from storage.uow import UnitOfWork
+from storage.deliveries import rows as crm
+from storage.schema import sealing
+from storage.schema.tables import Answer, Consent, Conversation, Event, FollowUp, Lead
+from storage.work.uow import UnitOfWork
 
 
 class Recorder:
@@ -79,7 +80,7 @@ class Recorder:
             if value is not None:
                 setattr(lead, field, value)
         if action.phone is not None:
-            lead.phone_hash = crypto.lookup_hash(action.phone)
+            lead.phone_hash = sealing.lookup_hash(action.phone)
         self.event("contact", fields=[f for f in ("name", "phone", "email")
                                       if getattr(action, f) is not None])
 

@@ -87,7 +87,7 @@ async def engine(request, tmp_path):
 
 @pytest.fixture
 def sessions(engine):
-    from storage.db import sessionmaker
+    from storage.db.engine import sessionmaker
 
     return sessionmaker(engine)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from bot.crm.http import Job, Permanent, Transient
 from bot.crm.targets import CrmConfigError, targets_from
 from bot.settings import Settings
-from storage.crm import LeadFacts
+from storage.deliveries.facts import LeadFacts
 
 
 def sample(now: datetime) -> LeadFacts:

@@ -187,7 +187,7 @@ def run_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_db_new_key(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.crypto import new_key
+    from storage.schema.sealing import new_key
 
     print(new_key())
     return 0

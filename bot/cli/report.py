@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from storage.funnel import FunnelQuery
+    from storage.reports.period import FunnelQuery
 
 FORMATS = ("table", "csv", "json")
 DEFAULT_DAYS = 30
@@ -67,7 +67,7 @@ def period(parser: argparse.ArgumentParser) -> None:
 
 
 def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
-    from storage.funnel import DIMENSIONS, FunnelError, FunnelQuery
+    from storage.reports.period import DIMENSIONS, FunnelError, FunnelQuery
 
     by = getattr(args, "by", None)
     if by is not None and by not in DIMENSIONS:
@@ -94,7 +94,7 @@ def run_export_leads(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
     from bot.database import DatabaseError
-    from storage.funnel import FunnelError
+    from storage.reports.period import FunnelError
 
     try:
         asked = query(args, settings)
@@ -114,9 +114,10 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from sqlalchemy import select
 
     from bot.database import open_database
-    from storage.db import sessionmaker
-    from storage.funnel import FunnelError, funnel
-    from storage.models import Conversation, FlowVersion
+    from storage.db.engine import sessionmaker
+    from storage.reports.funnel import funnel
+    from storage.reports.period import FunnelError
+    from storage.schema.tables import Conversation, FlowVersion
 
     engine = await open_database(settings.database_url)
     try:
@@ -143,12 +144,12 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
 async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
     from bot.database import open_database
-    from storage import crypto
-    from storage.db import sessionmaker
-    from storage.export import header as fields
-    from storage.export import leads
-    from storage.funnel import FunnelError
-    from storage.uow import UnitOfWork
+    from storage.db.engine import sessionmaker
+    from storage.reports.leads import header as fields
+    from storage.reports.leads import leads
+    from storage.reports.period import FunnelError
+    from storage.schema import sealing as crypto
+    from storage.work.uow import UnitOfWork
 
     try:
         crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)

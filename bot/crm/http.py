@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from bot.outbox.limits import Bucket
-from storage.crm import LeadFacts
+from storage.deliveries.facts import LeadFacts
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""What the CRMs are sent, built from the lead when sent (storage.crm.facts), never stored:
-the signed webhook's versioned JSON, and the plain words a CRM shows (a title, comments).
+"""What the CRMs are sent, built from the lead when sent (storage.deliveries.facts), never
+stored: the signed webhook's versioned JSON, and the plain words a CRM shows (a title,
+comments).
 
 Contacts (name, phone, email) are included only while the prospect's consent to processing
 is in force; after erasure they are gone from the lead, so nothing can carry them.
@@ -13,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage.crm import LeadFacts
+from storage.deliveries.facts import LeadFacts
 
 VERSION = 1  # of the webhook's JSON: raised when a field changes meaning or goes
 SIGNATURE_HEADER = "X-Leadbot-Signature"

@@ -1,4 +1,5 @@
-"""The CRM worker: delivers storage/crm.py's rows after the lead's transaction committed.
+"""The CRM worker: delivers storage/deliveries/rows.py's rows after the lead's transaction
+committed.
 
 Per target and lead, events go one at a time in the order written. A try is counted (and
 committed) before it is made, so a try that may have arrived (a timeout after sending, a
@@ -27,9 +28,11 @@ from bot.crm.http import Delivered, Job, Permanent, Transient
 from bot.crm.targets import Target
 from bot.jobs.periodic import OUTAGES
 from bot.outbox import messages
-from storage import crm
-from storage.models import CrmDelivery, Event, Lead, utcnow
-from storage.uow import UnitOfWork
+from storage.deliveries import links
+from storage.deliveries import rows as crm
+from storage.deliveries.facts import facts as lead_facts
+from storage.schema.tables import CrmDelivery, Event, Lead, utcnow
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 8  # rows per target at once; the target's throttle paces the requests
@@ -161,8 +164,8 @@ class Worker:
                 before = await crm.attempt(uow, row.id or 0, self.clock(), self.lease)
                 if before is None:  # taken, sent or failed by another process meanwhile
                     return
-                facts = await crm.facts(uow, row.lead_id)
-                known = await crm.link(uow, row.lead_id, row.target)
+                facts = await lead_facts(uow, row.lead_id)
+                known = await links.link(uow, row.lead_id, row.target)
                 await uow.commit()  # the try is on record before it is made
             if facts is None:
                 await self._failed(row, "the lead is gone")
@@ -190,8 +193,8 @@ class Worker:
         now = self.clock()
         async with UnitOfWork(self.sessions) as uow:
             if result.remote_id is not None:
-                await crm.remember(uow, row.lead_id, row.target, result.remote_id,
-                                   result.contact_id, now)
+                await links.remember(uow, row.lead_id, row.target, result.remote_id,
+                                     result.contact_id, now)
             await crm.finish(uow, row.id or 0, status="sent", sent_at=now, error=None)
             await uow.commit()
         self.counters.sent += 1

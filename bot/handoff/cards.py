@@ -20,8 +20,8 @@ from dialogs.engine.texts import pick
 from dialogs.format.schema import Flow
 from dialogs.rules.handoff import hands_off
 from dialogs.rules.validators import format_number
-from storage.models import Conversation, Handoff, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.schema.tables import Conversation, Handoff, Lead, OutboxMessage
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 DIGEST_SIZE = 8  # leads per digest message (text and buttons stay readable on a phone)

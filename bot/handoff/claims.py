@@ -16,9 +16,9 @@ from bot.outbox import messages
 from bot.service import callbacks
 from dialogs.engine.actions import Button
 from dialogs.rules.handoff import CONTACTED, LOST_REASONS, STATUSES, status_step
-from storage import crm
-from storage.models import Handoff, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.deliveries import rows as crm
+from storage.schema.tables import Handoff, Lead, OutboxMessage
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 REASONS = {"price": "price_reason", "competitor": "competitor", "no_answer": "no_answer",

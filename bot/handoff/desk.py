@@ -18,8 +18,8 @@ from dialogs.engine.actions import Keyboard
 from dialogs.rules.handoff import sla_due
 from dialogs.rules.hours import WorkingHours
 from dialogs.rules.routing import Routing, RoutingError
-from storage.models import Event, Handoff
-from storage.uow import UnitOfWork
+from storage.schema.tables import Event, Handoff
+from storage.work.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

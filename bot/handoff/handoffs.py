@@ -27,9 +27,9 @@ from dialogs.engine.state import State
 from dialogs.format.schema import Flow
 from dialogs.rules.handoff import IN_HAND, Assignment, pick_manager
 from dialogs.rules.routing import Manager, Route, facts
-from storage import crm
-from storage.models import Conversation, Event, Handoff, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.deliveries import rows as crm
+from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 __all__ = ["CARD_TEXT", "DIGEST_SIZE", "HandoffConfig", "Handoffs", "ManagerTap"]

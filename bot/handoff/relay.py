@@ -12,8 +12,8 @@ from bot.outbox import messages
 from bot.service import callbacks
 from bot.texts import PROSPECT_HANDOFF, language_of
 from dialogs.engine.actions import Button
-from storage.models import Handoff, Lead
-from storage.uow import UnitOfWork
+from storage.schema.tables import Handoff, Lead
+from storage.work.uow import UnitOfWork
 
 
 class Relay:

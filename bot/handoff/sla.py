@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.handoff.cards import Cards
 from bot.handoff.desk import Desk
 from dialogs.rules.handoff import sla_step
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 BATCH = 50  # hand-offs per tick
 

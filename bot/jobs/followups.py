@@ -37,8 +37,8 @@ from dialogs.rules.nurture import (
     stop_reason,
     zone_for,
 )
-from storage.models import Conversation, Event, FollowUp, Prospect, utcnow
-from storage.uow import UnitOfWork
+from storage.schema.tables import Conversation, Event, FollowUp, Prospect, utcnow
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.jobs.context import Running
-from storage.models import utcnow
-from storage.uow import UnitOfWork
+from storage.schema.tables import utcnow
+from storage.work.uow import UnitOfWork
 
 
 async def handoff_timers(app: Running, now: datetime | None = None) -> int:

@@ -9,9 +9,9 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
-from storage import crm
-from storage.models import utcnow
-from storage.uow import UnitOfWork
+from storage.deliveries import rows as crm
+from storage.schema.tables import utcnow
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 PRUNE_BATCH = 5000  # outbox rows deleted per transaction
@@ -20,7 +20,7 @@ PRUNE_BATCH = 5000  # outbox rows deleted per transaction
 async def prune(app: Running, now: datetime | None = None) -> dict[str, int]:
     """The clean-up job: sent (and failed, dropped) outbox rows, update ids and delivery
     events older than LEADBOT_PRUNE_AFTER_DAYS are deleted, in batches; the rows still
-    needed and every event of the funnel are kept (storage/repositories.py). Returns how
+    needed and every event of the funnel are kept (storage/work/outbox.py). Returns how
     many rows of each."""
     now = now or utcnow()
     before = now - timedelta(days=app.settings.prune_after_days)

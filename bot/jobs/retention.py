@@ -9,9 +9,9 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
-from storage import privacy
-from storage.models import utcnow
-from storage.uow import UnitOfWork
+from storage.privacy import erasure
+from storage.schema.tables import utcnow
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,9 @@ async def anonymise_expired(app: Running, now: datetime | None = None) -> int:
     done = 0
     while True:
         async with UnitOfWork(app.sessions) as uow:
-            found = await privacy.expired(uow, before)
+            found = await erasure.expired(uow, before)
             for user_id, ids in found.items():
-                await privacy.erase(uow, user_id, now=now, reason="retention",
+                await erasure.erase(uow, user_id, now=now, reason="retention",
                                     conversation_ids=ids)
                 await app.service.handoffs.erased(uow, user_id, ids)
             await uow.commit()
@@ -35,7 +35,7 @@ async def anonymise_expired(app: Running, now: datetime | None = None) -> int:
             break
     if done:  # the cards' edits ("data erased") go now; old copies: the SQLite log,
         app.sender.wake()  # PostgreSQL's dead tuples
-        await privacy.purge_old_copies(app.engine, vacuum=True)
+        await erasure.purge_old_copies(app.engine, vacuum=True)
         log.info("retention: anonymised %s conversations older than %s days", done,
                  app.settings.retention_days)
     return done

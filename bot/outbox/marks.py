@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox.pending import Row
-from storage.models import Event, OutboxMessage
+from storage.schema.tables import Event, OutboxMessage
 
 TABLE = OutboxMessage.__table__
 

@@ -20,8 +20,8 @@ from dialogs.engine.actions import (
     ReplyKeyboard,
     SendMessage,
 )
-from storage.models import Conversation, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.schema.tables import Conversation, OutboxMessage
+from storage.work.uow import UnitOfWork
 
 NO_PREVIEW = {"is_disabled": True}
 

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox import textlimits
 from bot.outbox.pending import Row
 from bot.outbox.port import Call, Upload
-from storage import privacy
-from storage.models import Event, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.privacy import rights
+from storage.schema.tables import Event, OutboxMessage
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Outcomes:
         if int(payload["chat_id"]) != user_id:
             raise ValueError("a data export goes only to its owner's private chat")
         async with UnitOfWork(self.sessions) as uow:
-            data = await privacy.export(uow, user_id, self.clock())
+            data = await rights.export(uow, user_id, self.clock())
         body = json.dumps(data, ensure_ascii=False, indent=2).encode()
         return Call("sendDocument", payload, Upload(f"my-data-{user_id}.json", body))
 

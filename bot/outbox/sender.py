@@ -50,8 +50,8 @@ from bot.outbox.port import (
     Sent,
     Unavailable,
 )
-from storage.models import OutboxMessage, utcnow
-from storage.uow import UnitOfWork
+from storage.schema.tables import OutboxMessage, utcnow
+from storage.work.uow import UnitOfWork
 
 __all__ = ["BATCH", "MAX_ATTEMPTS", "TAP_ANSWER_TTL", "Counters", "Sender"]
 

@@ -50,11 +50,11 @@ from dialogs.engine.events import (
 )
 from dialogs.engine.state import State
 from dialogs.rules.funnel import progressed
-from storage import privacy
-from storage.models import Conversation, Prospect, utcnow
-from storage.models import Event as EventRow
+from storage.privacy import erasure
 from storage.record import Recorder
-from storage.uow import UnitOfWork
+from storage.schema.tables import Conversation, Prospect, utcnow
+from storage.schema.tables import Event as EventRow
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Bot API: deep-link parameters
@@ -119,7 +119,7 @@ class Service:
         if self.on_outbox is not None:
             self.on_outbox(uow.committed_outbox, erased or uow.outbox.changed)
         if erased:  # the database's own old copies of the erased values go too
-            await privacy.purge_old_copies(self.sessions.kw["bind"])
+            await erasure.purge_old_copies(self.sessions.kw["bind"])
         return True
 
     # -- one handler per intent; each returns True when personal data was erased -----------

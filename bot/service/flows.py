@@ -17,8 +17,8 @@ from bot.settings import Settings
 from dialogs.format.loader import load_flows
 from dialogs.format.schema import Flow
 from dialogs.rules.experiments import assign
-from storage.models import FlowVersion
-from storage.uow import UnitOfWork
+from storage.schema.tables import FlowVersion
+from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 Bot Platform Developer Terms): /privacy, /mydata, /stop, /forget, each but /privacy confirmed
 with a button first, and the one-tap Unsubscribe under every marketing message (no second
 question: the button was it). Runs inside the service's transaction for the update; what
-is stored is changed by storage/privacy.py."""
+is stored is changed by storage/privacy/."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from bot.service.flows import FlowRegistry
 from bot.texts import RIGHTS, language_of
 from dialogs.engine.actions import Button
 from dialogs.format.schema import ConsentStep, Flow
-from storage import privacy
-from storage.models import Conversation, Event, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.privacy import erasure
+from storage.privacy import rights as privacy_rights
+from storage.schema.tables import Conversation, Event, OutboxMessage, Prospect
+from storage.work.uow import UnitOfWork
 
 COMMANDS = ("privacy", "mydata", "stop", "forget")
 ALIASES = {"unsubscribe": "stop", "revoke": "stop"}  # the words people try, in any language
@@ -74,7 +75,7 @@ class Rights:
         if command == "unsubscribe" and not answer:  # one tap: the button was the question
             self._answer(uow, prospect, query_id)
             shown = hashlib.sha256(unsubscribe_footer(language).encode()).hexdigest()
-            withdrawn = await privacy.withdraw(
+            withdrawn = await privacy_rights.withdraw(
                 uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
                 language=language, update_id=update_id)
             self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
@@ -99,14 +100,14 @@ class Rights:
                                "caption": texts["mydata_caption"]})
             self._event(uow, prospect, "data_exported", now)
         elif command == "stop":
-            withdrawn = await privacy.withdraw(
+            withdrawn = await privacy_rights.withdraw(
                 uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
                 language=language, update_id=update_id)
             self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
         else:
-            await privacy.withdraw(uow, prospect.user_id, privacy.PURPOSES, now=now,
+            await privacy_rights.withdraw(uow, prospect.user_id, privacy_rights.PURPOSES, now=now,
                                    text_sha256=shown, language=language, update_id=update_id)
-            await privacy.erase(uow, prospect.user_id, now=now, reason="request")
+            await erasure.erase(uow, prospect.user_id, now=now, reason="request")
             await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
             prospect.relay_handoff_id = None
             self._send(uow, prospect, texts["forgotten"])

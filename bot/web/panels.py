@@ -1,13 +1,13 @@
 """The flow page's panels: their figures, read from storage through the app's sessions,
 and the charts' geometry (the templates only write what is computed here).
 
-- funnel: `storage.funnel.funnel` with the page's filters (the very function `leadbot
+- funnel: `storage.reports.funnel.funnel` with the page's filters (the very function `leadbot
   report --format json` prints, so both show the same numbers), a chart per flow version;
 - sources / variants: the same counts grouped `by="source"` / `by="variant"`
-  (`storage.funnel.funnels`: all three groupings in one pass, equal to `funnel`'s);
+  (`storage.reports.funnel.funnels`: all three groupings in one pass, equal to `funnel`'s);
 - temperature: the funnel's hot / warm / cold leads;
-- handoff_speed: `storage.handoff_speed.handoff_speed` (per manager who claimed);
-- leads: `storage.export.page`, the export's rows, a page at a time; contacts only when
+- handoff_speed: `storage.reports.speed.handoff_speed` (per manager who claimed);
+- leads: `storage.reports.leads.page`, the export's rows, a page at a time; contacts only when
   asked for on the page, and then recorded like `leadbot export leads --with-contacts`.
 
 May import: bot.web, storage, dialogs.rules.
@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.filters import PAGE_SIZE, Filters
 from dialogs.rules.funnel import share
-from storage.db import READ_ONLY
-from storage.export import LeadFilter, page
-from storage.funnel import FunnelQuery, funnels
-from storage.handoff_speed import handoff_speed
-from storage.uow import UnitOfWork
+from storage.db.engine import READ_ONLY
+from storage.reports.funnel import funnels
+from storage.reports.leads import LeadFilter, page
+from storage.reports.period import FunnelQuery
+from storage.reports.speed import handoff_speed
+from storage.work.uow import UnitOfWork
 
 BAR = 360  # the funnel's widest bar, px
 LABEL = 150  # the step names' column, px
@@ -79,7 +80,7 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
                 if filters.version is None or g["version"] == filters.version]
 
     async def counted() -> list[list[dict[str, Any]]]:
-        # all, by source, by variant: one pass over the events (storage.funnel.funnels)
+        # all, by source, by variant: one pass over the events (storage.reports.funnel.funnels)
         async with sessions() as session:
             return [mine(result) for result in
                     await funnels(session, asked, [None, "source", "variant"])]

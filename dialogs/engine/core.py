@@ -2,6 +2,9 @@
 
 No I/O and no exceptions for anything a prospect can do: bad input gets a polite answer
 in the prospect's language, a stale or repeated tap is recognised and changes nothing.
+
+Routes each event to its handler, and wires the Turn's hooks (kinds/: entering a step,
+asking its question again). Nothing in the engine imports this module.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from dialogs.engine.events import (
     Tap,
     TextMessage,
 )
-from dialogs.engine.kinds import KINDS, enter_step, remind
-from dialogs.engine.nurture import on_nurture_tap, on_resume, schedule_reminder
+from dialogs.engine.kinds import KINDS, enter_step, remind, reprompt
+from dialogs.engine.nurture.schedule import schedule_reminder
+from dialogs.engine.nurture.taps import on_nurture_tap, on_resume
 from dialogs.engine.state import State
 from dialogs.engine.texts import SUPPORTED_LANGUAGES
 from dialogs.engine.turn import Turn
@@ -75,7 +79,7 @@ def pick_language(flow: Flow, code: str | None) -> str:
 
 
 def _turn(flow: Flow, state: State) -> Turn:
-    return Turn(flow, state, enter_step)
+    return Turn(flow, state, enter_step, reprompt)
 
 
 def close_turn(turn: Turn, keyboard_open: bool | None = None) -> Result:
@@ -92,14 +96,6 @@ def close_turn(turn: Turn, keyboard_open: bool | None = None) -> Result:
         turn.actions.insert(position, SendMessage(text=turn.say("keyboard_closed"),
                                                   remove_keyboard=True))
     return turn.state(), turn.actions
-
-
-def reprompt(turn: Turn) -> None:
-    if turn.finished:
-        return
-    prompt = KINDS[turn.step.kind].prompt(turn, turn.step)
-    if prompt is not None:
-        turn.emit(prompt)
 
 
 def on_tap(turn: Turn, tap: Tap) -> None:

@@ -2,6 +2,10 @@
 
 The engine's contract is pure, `(flow, state, event) -> (new state, actions)`; a Turn is the
 scratch pad that builds the new state without touching the one it was given.
+
+What entering a step does and how its question is asked again depend on the step's kind:
+kinds/ knows, and core.py hands both to the Turn as hooks: turn.py, kinds/ and nurture/
+never import core.py, and nurture/ never imports kinds/.
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ from dialogs.rules.validators import format_number
 MAX_AUTO_STEPS = 100  # steps entered in one turn; a safety net under the linter's loop check
 
 EnterHook = Callable[["Turn", Step], None]
+RepromptHook = Callable[["Turn"], None]
 
 
 class Turn:
-    def __init__(self, flow: Flow, state: State, enter_hook: EnterHook) -> None:
+    def __init__(self, flow: Flow, state: State, enter_hook: EnterHook,
+                 reprompt_hook: RepromptHook) -> None:
         self.flow = flow
         self._enter_hook = enter_hook  # what entering a step does, per kind (kinds/)
+        self._reprompt_hook = reprompt_hook  # the current step's question again (kinds/)
         self.original = state
         self.language = state.language
         self.step_id = state.step
@@ -177,6 +184,10 @@ class Turn:
         step = self.flow.steps[step_id]
         self.actions.append(EnterStep(step=step_id, kind=step.kind))
         self._enter_hook(self, step)
+
+    def reprompt(self) -> None:
+        """The current step's question asked again (nothing once the quiz is finished)."""
+        self._reprompt_hook(self)
 
     def advance(self, option_next: str | None = None, remember: bool = True) -> None:
         """Leave the current step for the first matching branch, the option's or step's next."""

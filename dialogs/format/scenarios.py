@@ -51,7 +51,7 @@ from dialogs.engine.events import (
     Tap,
     TextMessage,
 )
-from dialogs.engine.nurture import REMINDER
+from dialogs.engine.nurture.schedule import REMINDER
 from dialogs.engine.state import State
 from dialogs.format.problems import Problem
 from dialogs.format.schema import Flow, duration_seconds

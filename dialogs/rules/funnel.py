@@ -1,5 +1,5 @@
 """The funnel's arithmetic: the order of a flow's steps, drop-off between them, percentiles,
-and a conversation's progress. Pure: the counting itself is storage/funnel.py's.
+and a conversation's progress. Pure: the counting itself is storage/reports/funnel.py's.
 
 A conversation's progress is what the funnel counts of it, kept on the conversation as it
 goes (so the report does not read every event again):

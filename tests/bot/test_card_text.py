@@ -9,7 +9,7 @@ from bot.outbox.textlimits import units
 from dialogs.engine.actions import RecordQualification
 from dialogs.engine.state import State
 from dialogs.format.schema import Flow
-from storage.models import Conversation, Lead, utcnow
+from storage.schema.tables import Conversation, Lead, utcnow
 from tests.dialogs.flowkit import t
 
 

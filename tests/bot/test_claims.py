@@ -12,9 +12,9 @@ from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.intents import ManagerTap
-from storage.db import create_engine, sessionmaker
-from storage.models import Event, Handoff, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.db.engine import create_engine, sessionmaker
+from storage.schema.tables import Event, Handoff, OutboxMessage
+from storage.work.uow import UnitOfWork
 from tests.bot.test_service import Prospectus
 from tests.conftest import FLOWS_DIR
 from tests.intents import intent

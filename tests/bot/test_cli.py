@@ -232,7 +232,7 @@ def test_links_print_a_deep_link_per_flow():
 
 def test_db_upgrade(tmp_path):
     result = leadbot("db", "upgrade", env={"LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
-    from storage.migrate import head_revision
+    from storage.db.migrate import head_revision
 
     assert result.returncode == 0
     assert result.stdout.strip() == f"database at revision {head_revision()}"

@@ -24,8 +24,8 @@ from bot.crm.http import CrmLimits, Job
 from bot.crm.webhook import WebhookTarget
 from bot.crm.worker import Backoff, Worker
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
-from storage import crm
-from storage.models import (
+from storage.deliveries import rows as crm
+from storage.schema.tables import (
     Answer,
     Conversation,
     CrmDelivery,
@@ -36,7 +36,7 @@ from storage.models import (
     Prospect,
     utcnow,
 )
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 from tests.fakes.crm import FakeAmoCrm, FakeBitrix24, FakeWebhook
 
 SCALE = 2.0  # the fakes and the clients' limits sped up alike
@@ -297,7 +297,7 @@ def docs_snippet(marker: str) -> dict:
 async def test_retention_sends_an_erased_event_too(sessions, fakes):
     """Erasure notes an `erased` delivery for every target, whoever erases (here the
     retention job's call: some conversations of the prospect, reason "retention")."""
-    from storage import privacy
+    from storage.privacy import erasure as privacy
 
     _, _, hook = fakes
     found = targets(fakes)[2:]

@@ -9,9 +9,9 @@ import logging
 
 from bot.jobs.periodic import every
 from bot.telegram.delivery import sender_for
-from storage import crypto
-from storage.models import OutboxMessage
-from storage.uow import UnitOfWork
+from storage.schema import sealing as crypto
+from storage.schema.tables import OutboxMessage
+from storage.work.uow import UnitOfWork
 from tests.conftest import fast_limits
 
 

@@ -18,7 +18,7 @@ from bot.jobs.followups import NurtureConfig, deliver_due
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import Tap
-from storage.models import Event, FollowUp, Handoff, OutboxMessage
+from storage.schema.tables import Event, FollowUp, Handoff, OutboxMessage
 from tests.bot.test_service import Prospectus
 from tests.conftest import FLOWS_DIR
 
@@ -259,7 +259,7 @@ async def test_a_lukewarm_answer_adds_to_the_score_without_a_hand_off(service, s
     assert await rows(sessions, Handoff) == []
     state = await prospect.state()
     assert state.answers["~ready"] == "looking"
-    from storage.models import Lead
+    from storage.schema.tables import Lead
 
     [lead] = await rows(sessions, Lead, Lead.user_id == 72)
     assert (lead.score, lead.temperature, "browsing" in lead.tags) == (40, "cold", True)

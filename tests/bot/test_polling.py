@@ -152,7 +152,7 @@ async def test_a_refused_statement_is_a_bug_and_an_unreachable_database_an_outag
     from sqlalchemy import text
 
     from bot.transport.updates import is_outage
-    from storage.db import create_engine
+    from storage.db.engine import create_engine
 
     refused = []
     for statement, value in (("SELECT CAST(:v AS INTEGER)", 2**31),

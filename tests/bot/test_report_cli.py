@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storage import privacy
-from storage.db import sessionmaker
-from storage.funnel import funnel
-from storage.models import Event
-from storage.uow import UnitOfWork
+from storage.db.engine import sessionmaker
+from storage.privacy import erasure as privacy
+from storage.reports.funnel import funnel
+from storage.schema.tables import Event
+from storage.work.uow import UnitOfWork
 from tests.bot.test_cli import LEADBOT, no_traceback
 from tests.databases import database_url, fresh_engine
 from tests.storage.funnel_history import PERIOD, PHONE, build

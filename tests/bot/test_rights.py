@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.logsafe import PersonalDataFilter
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
-from storage.models import Answer, Conversation, Event, Lead, OutboxMessage
-from storage.uow import UnitOfWork
+from storage.schema.tables import Answer, Conversation, Event, Lead, OutboxMessage
+from storage.work.uow import UnitOfWork
 from tests.bot.test_service import Prospectus
 from tests.dialogs.flowkit import MINIMAL, t
 

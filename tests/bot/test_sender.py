@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.telegram.delivery import sender_for
-from storage.models import Event, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.schema.tables import Event, OutboxMessage, Prospect
+from storage.work.uow import UnitOfWork
 from tests.conftest import fast_limits
 
 
@@ -110,7 +110,7 @@ async def test_taps_are_answered_without_waiting_for_the_chat_queue(sessions, bo
 
 async def test_an_edit_goes_to_the_latest_message_of_its_step_that_was_sent(
         sessions, bot, telegram):
-    from storage.models import Conversation
+    from storage.schema.tables import Conversation
 
     async with UnitOfWork(sessions) as uow:
         uow.prospects.add(Prospect(user_id=10, chat_id=10))
@@ -142,7 +142,7 @@ async def test_a_row_that_cannot_be_sent_fails_alone(sessions, bot, telegram):
 async def test_the_sender_waits_out_a_database_outage(bot, caplog):
     import asyncio
 
-    from storage.db import create_engine, sessionmaker
+    from storage.db.engine import create_engine, sessionmaker
     from tests.e2e.harness import eventually
 
     engine = create_engine("postgresql://postgres@127.0.0.1:9/nowhere")  # nobody listens
@@ -243,7 +243,7 @@ async def test_a_long_bot_api_outage_gives_up_nothing_but_stale_tap_answers(
     a minute later, is dropped on purpose with an event."""
     from datetime import timedelta
 
-    from storage.models import utcnow
+    from storage.schema.tables import utcnow
 
     now = [utcnow()]
     await queue(sessions, text(40, "welcome"), text(-100500, "🔥 Hot lead"),
@@ -271,7 +271,7 @@ async def test_a_row_that_keeps_failing_while_others_go_through_fails_with_an_ev
         sessions, bot, telegram):
     from datetime import timedelta
 
-    from storage.models import utcnow
+    from storage.schema.tables import utcnow
 
     now = [utcnow()]
     await queue(sessions, OutboxMessage(chat_id=50, method="editMessageText", payload={

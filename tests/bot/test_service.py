@@ -11,8 +11,8 @@ from bot.service.core import Service, parse_payload
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared, Restart, Tap, TextMessage
 from dialogs.rules.experiments import assign
-from storage.models import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.schema.tables import Answer, Consent, Conversation, Lead, OutboxMessage, Prospect
+from storage.work.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
 from tests.intents import intent
 
@@ -223,7 +223,7 @@ async def test_follow_ups_go_out_when_due_and_only_with_the_opt_in(service, sess
     from datetime import timedelta
 
     from bot.jobs.followups import NurtureConfig, deliver_due
-    from storage.models import FollowUp, utcnow
+    from storage.schema.tables import FollowUp, utcnow
 
     await nurtured(service, 11, "~mkyes")
     await nurtured(service, 12, "~mkno")  # no marketing opt-in: nothing scheduled

@@ -16,8 +16,8 @@ from bot.outbox.limits import Limits
 from bot.outbox.port import Call, Result, Unavailable
 from bot.outbox.sender import Sender
 from bot.telegram.delivery import AiogramDelivery, sender_for
-from storage.models import Conversation, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.schema.tables import Conversation, OutboxMessage, Prospect
+from storage.work.uow import UnitOfWork
 from tests.conftest import fast_limits
 from tests.e2e.harness import eventually
 from tests.fakes.telegram import FakeTelegram

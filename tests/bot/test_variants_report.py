@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.db import sessionmaker
-from storage.models import Conversation, FlowVersion, Handoff, Lead, Prospect
-from storage.uow import UnitOfWork
+from storage.db.engine import sessionmaker
+from storage.schema.tables import Conversation, FlowVersion, Handoff, Lead, Prospect
+from storage.work.uow import UnitOfWork
 from tests.bot.test_report_cli import run
 from tests.databases import database_url, fresh_engine
 from tests.storage.funnel_history import DEFINITION

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH
-from storage.models import OutboxMessage
+from storage.schema.tables import OutboxMessage
 from tests.fakes.telegram import FakeTelegram
 
 NAMES = {"ru": "Иван", "uk": "Олена", "en": "Olivia"}

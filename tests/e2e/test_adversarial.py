@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from storage.models import Lead
+from storage.schema.tables import Lead
 from tests.e2e.harness import WebhookRunning
 
 TO_NAME = ("Start", "In the city", "With an island", "Over 5 metres", "Veneer or solid wood",

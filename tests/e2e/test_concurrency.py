@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from storage.models import Answer, Conversation
+from storage.schema.tables import Answer, Conversation
 
 EXTRAS = ("appliances", "stone-top", "lighting", "sink")
 TO_EXTRAS = ("Start", "In the city", "With an island", "Over 5 metres", "Veneer or solid wood")

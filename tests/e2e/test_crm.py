@@ -18,8 +18,8 @@ from sqlalchemy import select
 from bot.app import StartupError, bootstrap, serve
 from bot.crm.http import CrmLimits
 from bot.service import callbacks
-from storage import crm
-from storage.models import CrmDelivery, Handoff
+from storage.deliveries import rows as crm
+from storage.schema.tables import CrmDelivery, Handoff
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for
 from tests.e2e.harness import Running, eventually

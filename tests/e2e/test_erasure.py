@@ -19,7 +19,7 @@ from bot.jobs.handoff_timers import handoff_timers
 from bot.jobs.retention import anonymise_expired
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
-from storage.models import FollowUp, Handoff, OutboxMessage, utcnow
+from storage.schema.tables import FollowUp, Handoff, OutboxMessage, utcnow
 from tests.e2e.conftest import bot_running
 from tests.e2e.test_handoff import ANNA, BORIS, GROUP, manager_says, manager_tap, push
 from tests.e2e.test_privacy import confirm

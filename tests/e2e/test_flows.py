@@ -16,8 +16,8 @@ from dialogs.format.scenarios import TAP_WORDS, scenario_file
 from dialogs.format.schema import duration_seconds
 from dialogs.format.yamlsource import parse_yaml
 from dialogs.rules.experiments import assign
-from storage.models import Lead, utcnow
-from storage.uow import UnitOfWork
+from storage.schema.tables import Lead, utcnow
+from storage.work.uow import UnitOfWork
 from tests.conftest import FLOWS_DIR
 
 SHIPPED = load_flows([FLOWS_DIR])

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage.funnel import FunnelQuery, funnels
+from storage.reports.funnel import funnels
+from storage.reports.period import FunnelQuery
 
 QUIZ = ("Start", "In the city", "With an island", "Over 5 metres", "Veneer or solid wood",
         "Built-in appliances", "✅ Done", "Within a month", "I agree", "No, thanks")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.jobs.handoff_timers import handoff_timers
 from dialogs.format.scenarios import TAP_WORDS
-from storage.models import Conversation, Event, Handoff, Lead, utcnow
+from storage.schema.tables import Conversation, Event, Handoff, Lead, utcnow
 from tests.e2e.conftest import bot_running
 from tests.e2e.harness import eventually
 
@@ -242,7 +242,7 @@ async def test_relay_works_both_ways_and_either_side_ends_it(managed):
     data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     await push(managed, manager_tap(managed, ANNA, data))
     async with managed.app.sessions() as session:
-        from storage.models import OutboxMessage
+        from storage.schema.tables import OutboxMessage
 
         card = (await session.execute(select(OutboxMessage).where(
             OutboxMessage.chat_id == ANNA, OutboxMessage.method == "sendMessage"))
@@ -288,7 +288,7 @@ async def test_relayed_messages_of_4096_characters_arrive_whole_on_both_sides(ma
     data = cards(managed)[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     await push(managed, manager_tap(managed, ANNA, data))
     async with managed.app.sessions() as session:
-        from storage.models import OutboxMessage
+        from storage.schema.tables import OutboxMessage
 
         card = (await session.execute(select(OutboxMessage).where(
             OutboxMessage.chat_id == ANNA, OutboxMessage.method == "sendMessage"))

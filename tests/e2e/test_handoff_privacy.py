@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.jobs.handoff_timers import handoff_timers
 from dialogs.format.scenarios import TAP_WORDS
-from storage.models import Handoff, Lead, OutboxMessage, utcnow
+from storage.schema.tables import Handoff, Lead, OutboxMessage, utcnow
 from tests.e2e.conftest import bot_running
 from tests.e2e.test_handoff import (
     ANNA,

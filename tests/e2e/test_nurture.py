@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.jobs.followups import NurtureConfig, deliver_due
 from dialogs.engine.state import State
-from storage.db import create_engine, sessionmaker
-from storage.models import Conversation, FollowUp, OutboxMessage, Prospect, utcnow
+from storage.db.engine import create_engine, sessionmaker
+from storage.schema.tables import Conversation, FollowUp, OutboxMessage, Prospect, utcnow
 from tests.e2e.conftest import bot_running
 
 GROUP = -100333

@@ -22,8 +22,8 @@ from bot.jobs.followups import NurtureConfig, deliver_due
 from bot.jobs.retention import anonymise_expired
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
-from storage import crypto
-from storage.models import (
+from storage.schema import sealing as crypto
+from storage.schema.tables import (
     Consent,
     Conversation,
     Event,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.jobs.pruning import prune
 from dialogs.format.scenarios import TAP_WORDS
-from storage.models import Conversation, Event, OutboxMessage, ProcessedUpdate, utcnow
-from storage.uow import UnitOfWork
+from storage.schema.tables import Conversation, Event, OutboxMessage, ProcessedUpdate, utcnow
+from storage.work.uow import UnitOfWork
 from tests.e2e.conftest import bot_running
 from tests.e2e.test_handoff import ANNA, GROUP, cards, hot_lead, manager_tap, push
 

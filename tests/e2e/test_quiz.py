@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Answer, Lead, OutboxMessage, Prospect
+from storage.schema.tables import Answer, Lead, OutboxMessage, Prospect
 
 
 async def test_a_prospect_goes_through_the_quiz_to_consent_contact_and_reward(

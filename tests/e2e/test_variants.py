@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from dialogs.rules.experiments import assign
-from storage.models import Conversation
+from storage.schema.tables import Conversation
 
 WEIGHTS = [("a", 50), ("b", 50)]
 OPENING = {"a": "Hello! This is Renovation Without Surprises.",

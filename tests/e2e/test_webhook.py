@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.app import bootstrap, serve
 from bot.transport.webhook import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
 from bot.web.server import build_app
-from storage.models import OutboxMessage, ProcessedUpdate
+from storage.schema.tables import OutboxMessage, ProcessedUpdate
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for
 from tests.e2e.harness import eventually

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
-from storage.models import SQLModel
+from storage.schema.tables import SQLModel
 
 SEPARATORS = r"[\s().+-]{0,3}"  # how people and formats split a phone's digits
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from dialogs.rules.funnel import marked
-from storage.funnel import FunnelQuery
-from storage.models import (
+from storage.reports.period import FunnelQuery
+from storage.schema.tables import (
     Answer,
     Conversation,
     Event,
@@ -28,7 +28,7 @@ from storage.models import (
     Lead,
     Prospect,
 )
-from storage.uow import UnitOfWork
+from storage.work.uow import UnitOfWork
 
 STEPS = {"intro": "message", "q1": "single_choice", "q2": "single_choice",
          "consent": "consent", "contact": "contact", "done": "end"}

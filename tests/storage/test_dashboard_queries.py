@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storage.export import LeadFilter, page
-from storage.funnel import funnel
-from storage.handoff_speed import handoff_speed
-from storage.models import Event, Handoff
-from storage.uow import UnitOfWork
+from storage.reports.funnel import funnel
+from storage.reports.leads import LeadFilter, page
+from storage.reports.speed import handoff_speed
+from storage.schema.tables import Event, Handoff
+from storage.work.uow import UnitOfWork
 from tests.storage.funnel_history import PERIOD, PHONE, build
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

@@ -10,8 +10,9 @@ from datetime import date
 import pytest
 
 from dialogs.rules.funnel import percentile, step_order
-from storage.funnel import FunnelError, funnel
-from storage.uow import UnitOfWork
+from storage.reports.funnel import funnel
+from storage.reports.period import FunnelError
+from storage.work.uow import UnitOfWork
 from tests.storage.funnel_history import PERIOD, build
 
 
@@ -107,7 +108,7 @@ async def test_counting_holds_no_write_lock(history):
     """On SQLite the report's transaction is a plain BEGIN: the bot writes while a report
     (or the dashboard) is still reading (with BEGIN IMMEDIATE this write would wait for the
     busy timeout and fail with "database is locked")."""
-    from storage.models import Prospect
+    from storage.schema.tables import Prospect
 
     async with history() as reading:
         result = await funnel(reading, PERIOD)

@@ -10,8 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from storage.funnel import FunnelError, funnel, funnels
-from storage.uow import UnitOfWork
+from storage.reports.funnel import funnel, funnels
+from storage.reports.period import FunnelError
+from storage.work.uow import UnitOfWork
 from tests.storage.funnel_history import DAY1, FULL, PERIOD, History, build
 
 PAGE = [None, "source", "variant"]  # what the dashboard's flow page asks for

@@ -13,11 +13,11 @@ from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared
 from dialogs.rules.funnel import marked
-from storage.db import create_engine, sessionmaker
-from storage.funnel import funnels
-from storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.models import Conversation, Event
-from storage.uow import UnitOfWork
+from storage.db.engine import create_engine, sessionmaker
+from storage.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from storage.reports.funnel import funnels
+from storage.schema.tables import Conversation, Event
+from storage.work.uow import UnitOfWork
 from tests.bot.test_service import USER, Prospectus
 from tests.conftest import FLOWS_DIR
 from tests.databases import POSTGRES_ADMIN, POSTGRES_DB, postgres_url

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from storage.migrate import current_revision, head_revision, upgrade
-from storage.models import Conversation, FollowUp, OutboxMessage, Prospect
-from storage.uow import UnitOfWork
+from storage.db.migrate import current_revision, head_revision, upgrade
+from storage.schema.tables import Conversation, FollowUp, OutboxMessage, Prospect
+from storage.work.uow import UnitOfWork
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -153,7 +153,7 @@ async def test_the_consent_ledger_refuses_update_delete_and_truncate(sessions):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from storage.models import Consent
+    from storage.schema.tables import Consent
 
     async with UnitOfWork(sessions) as uow:
         uow.prospects.add(Prospect(user_id=1, chat_id=1))
@@ -182,8 +182,9 @@ async def test_rotation_and_the_key_check_cover_every_sealed_column(sessions):
     re-encrypts it, and the start-up check samples it (and every other sealed table)."""
     from sqlalchemy import text
 
-    from storage import crypto, privacy
-    from storage.models import Handoff, Lead
+    from storage.privacy import rekey as privacy
+    from storage.schema import sealing as crypto
+    from storage.schema.tables import Handoff, Lead
 
     old, new = crypto.new_key(), crypto.new_key()
     try:
@@ -265,7 +266,7 @@ async def test_committed_outbox_rows_carry_their_own_ids_in_the_order_staged(ses
     the row stored with its payload, after earlier rows and a deleted one left a gap."""
     from sqlalchemy import delete, event, select
 
-    from storage.models import OutboxMessage
+    from storage.schema.tables import OutboxMessage
 
     def row(n: int) -> dict:
         return {"chat_id": n % 3 + 1, "method": "sendMessage",

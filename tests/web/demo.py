@@ -9,8 +9,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from dialogs.rules.funnel import marked, step_order
-from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
-from storage.uow import UnitOfWork
+from storage.schema.tables import Answer, Conversation, Event, Handoff, Lead, Prospect
+from storage.work.uow import UnitOfWork
 
 SOURCES = ("instagram", "vk", "youtube", None)
 MANAGERS = ((501, "Olga"), (502, "Taras"), (503, "Иван"))

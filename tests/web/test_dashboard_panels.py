@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from storage.funnel import FunnelQuery, funnel
-from storage.handoff_speed import handoff_speed
-from storage.models import Event
+from storage.reports.funnel import funnel
+from storage.reports.period import FunnelQuery
+from storage.reports.speed import handoff_speed
+from storage.schema.tables import Event
 from tests.web.conftest import TOKEN
 from tests.web.demo import MANAGERS, fill
 

@@ -1,4 +1,5 @@
-"""Step kinds, dispatched by a dict keyed by the `kind` written in the flow file."""
+"""Step kinds, dispatched by a dict keyed by the `kind` written in the flow file:
+`enter_step` and `reprompt`, the hooks core.py gives every Turn."""
 
 from __future__ import annotations
 
@@ -23,4 +24,12 @@ def enter_step(turn: Turn, step: Step) -> None:
         turn.emit(prompt)
 
 
-__all__ = ["KINDS", "Kind", "enter_step", "remind"]
+def reprompt(turn: Turn) -> None:
+    if turn.finished:
+        return
+    prompt = KINDS[turn.step.kind].prompt(turn, turn.step)
+    if prompt is not None:
+        turn.emit(prompt)
+
+
+__all__ = ["KINDS", "Kind", "enter_step", "remind", "reprompt"]

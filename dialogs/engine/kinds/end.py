@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dialogs.engine.actions import Close, HandOff
 from dialogs.engine.kinds.base import Kind, no_prompt
-from dialogs.engine.nurture import schedule_sequences
+from dialogs.engine.nurture.schedule import schedule_sequences
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import ConsentStep, EndStep
 from dialogs.rules.scoring import qualify

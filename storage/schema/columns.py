@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from storage import crypto
+from storage.schema import sealing
 
 
 class UTCDateTime(TypeDecorator):
@@ -32,16 +32,16 @@ class UTCDateTime(TypeDecorator):
 
 class Sealed(TypeDecorator):
     """Personal data (name, phone, email): encrypted when LEADBOT_PII_KEY is set
-    (storage/crypto.py), plain otherwise. Text in the database either way."""
+    (storage/schema/sealing.py), plain otherwise. Text in the database either way."""
 
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return crypto.seal(value)
+        return sealing.seal(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return crypto.unseal(value)
+        return sealing.unseal(value)
 
 
 class StateJSON(TypeDecorator):
@@ -52,10 +52,10 @@ class StateJSON(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: dict | None, dialect: Dialect) -> dict | None:
-        return _map_contact(value, crypto.seal)
+        return _map_contact(value, sealing.seal)
 
     def process_result_value(self, value: dict | None, dialect: Dialect) -> dict | None:
-        return _map_contact(value, crypto.unseal)
+        return _map_contact(value, sealing.unseal)
 
 
 def _map_contact(state: dict | None, convert) -> dict | None:
@@ -72,11 +72,11 @@ class SealedJSON(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: dict | None, dialect: Dialect) -> dict | None:
-        if value is None or crypto.current() is None:
+        if value is None or sealing.current() is None:
             return value
-        return {"sealed": crypto.seal(json.dumps(value, ensure_ascii=False))}
+        return {"sealed": sealing.seal(json.dumps(value, ensure_ascii=False))}
 
     def process_result_value(self, value: dict | None, dialect: Dialect) -> dict | None:
         if isinstance(value, dict) and set(value) == {"sealed"}:
-            return json.loads(crypto.unseal(value["sealed"]) or "null")
+            return json.loads(sealing.unseal(value["sealed"]) or "null")
         return value

@@ -1,22 +1,22 @@
-"""Leads into the sales team's CRM, the storage side: the delivery rows written in the
-lead's transaction (`note`), the queries of the worker (bot/crm/worker.py), the CRM's own
-ids (`crm_links`), and one lead read whole for a payload (`facts`).
+"""Leads into the sales team's CRM, the storage side: the delivery rows, written in the
+lead's transaction (`note`), and the queries of the worker that sends them after the
+commit (bot/crm/worker.py). The CRM's own ids are links.py's; a lead read whole for a
+payload is facts.py's.
 
-Which targets are configured is the process's (like the PII key: storage/crypto.py):
+Which targets are configured is the process's (like the PII key: storage/schema/sealing.py):
 `configure` is called by bootstrap; with none, `note` writes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from storage.models import Answer, Conversation, CrmDelivery, CrmLink, Handoff, Lead
-from storage.uow import UnitOfWork
+from storage.schema.tables import CrmDelivery
+from storage.work.uow import UnitOfWork
 
 EVENTS = ("qualified", "handoff", "claimed", "status", "erased")
 _targets: tuple[str, ...] = ()
@@ -112,66 +112,8 @@ async def alerted(uow: UnitOfWork, target: str) -> bool:
         CrmDelivery.alerted.is_(True)))))
 
 
-async def link(uow: UnitOfWork, lead_id: int, target: str) -> CrmLink | None:
-    session = uow.session
-    assert session is not None
-    return await session.get(CrmLink, (lead_id, target))
-
-
-async def remember(uow: UnitOfWork, lead_id: int, target: str, remote_id: str,
-                   contact_id: str | None, now: datetime) -> None:
-    found = await link(uow, lead_id, target)
-    if found is None:
-        uow.session.add(CrmLink(lead_id=lead_id, target=target, remote_id=remote_id,
-                                contact_id=contact_id, created_at=now))
-    else:
-        found.remote_id = remote_id
-        found.contact_id = contact_id or found.contact_id
-
-
 async def finish(uow: UnitOfWork, row_id: int, **values: Any) -> None:
     session = uow.session
     assert session is not None
     await session.execute(update(CrmDelivery).where(CrmDelivery.id == row_id)
                           .values(**values))
-
-
-@dataclass(frozen=True)
-class LeadFacts:
-    """One lead as a payload needs it, read in one transaction (plain values)."""
-
-    lead: dict[str, Any]
-    conversation: dict[str, Any]
-    answers: list[dict[str, Any]]  # the last answer per step, in the order given
-    handoff: dict[str, Any] | None
-    consents: dict[str, str] = field(default_factory=dict)  # in force on the conversation
-
-
-async def facts(uow: UnitOfWork, lead_id: int) -> LeadFacts | None:
-    session = uow.session
-    assert session is not None
-    lead = await session.get(Lead, lead_id)
-    if lead is None:
-        return None
-    conversation = await session.get(Conversation, lead.conversation_id)
-    assert conversation is not None
-    rows = (await session.execute(select(Answer).where(
-        Answer.conversation_id == conversation.id).order_by(Answer.id))).scalars()
-    last: dict[str, Answer] = {}
-    for row in rows:  # going back and answering again adds a row: the last one counts
-        last.pop(row.step, None)
-        last[row.step] = row
-    handoff = (await session.execute(select(Handoff).where(Handoff.lead_id == lead_id))
-               ).scalar_one_or_none()
-    state = conversation.state or {}
-    return LeadFacts(
-        lead=lead.model_dump(exclude={"phone_hash"}),
-        conversation={"id": conversation.id, "flow_id": conversation.flow_id,
-                      "flow_version": conversation.flow_version,
-                      "source": conversation.source, "language": state.get("language"),
-                      "variant": state.get("variant"), "started_at": conversation.started_at,
-                      "results": dict(state.get("results") or {})},
-        answers=[{"step": a.step, "value": a.value, "label": a.label, "points": a.points}
-                 for a in last.values()],
-        handoff=handoff.model_dump(exclude={"card_text", "card_id"}) if handoff else None,
-        consents=dict(state.get("consents") or {}))

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 
-from storage.models import FollowUp, Handoff
-from storage.repositories import Repository
+from storage.schema.tables import FollowUp, Handoff
+from storage.work.repository import Repository
 
 _T = FollowUp.__table__
 # the reminder moved on every turn: built once, its compiled form cached by the engine

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
+from storage.schema.columns import UTCDateTime
 
 revision = "0012"
 down_revision = "0011"

@@ -11,9 +11,18 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from storage import repositories as repos
-from storage.followups import FollowUps
-from storage.models import OutboxMessage
+from storage.schema.tables import OutboxMessage
+from storage.work.followups import FollowUps
+from storage.work.handoffs import Handoffs
+from storage.work.outbox import Events, Outbox
+from storage.work.prospects import (
+    Consents,
+    Conversations,
+    FlowVersions,
+    Leads,
+    Prospects,
+    Updates,
+)
 
 
 @cache
@@ -41,16 +50,16 @@ class UnitOfWork:
         self.committed_outbox: list[dict] = []
         session = self.session = self._sessions()
         await session.begin()
-        self.updates = repos.Updates(session)
-        self.prospects = repos.Prospects(session)
-        self.conversations = repos.Conversations(session)
-        self.leads = repos.Leads(session)
-        self.consents = repos.Consents(session)
-        self.events = repos.Events(session)
+        self.updates = Updates(session)
+        self.prospects = Prospects(session)
+        self.conversations = Conversations(session)
+        self.leads = Leads(session)
+        self.consents = Consents(session)
+        self.events = Events(session)
         self.follow_ups = FollowUps(session)
-        self.outbox = repos.Outbox(session)
-        self.flow_versions = repos.FlowVersions(session)
-        self.handoffs = repos.Handoffs(session)
+        self.outbox = Outbox(session)
+        self.flow_versions = FlowVersions(session)
+        self.handoffs = Handoffs(session)
         return self
 
     def stage(self, model: type[SQLModel], **values: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
+from storage.schema.columns import UTCDateTime
 
 revision = "0006"
 down_revision = "0005"

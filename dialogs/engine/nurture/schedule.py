@@ -1,16 +1,14 @@
-"""Nurture in the engine: the sequences scheduled at the end, the abandoned-quiz reminder
-scheduled while a quiz waits, and the taps on a follow-up's buttons (the reminder's
-Continue, a file, an answer to a follow-up's question that requalifies the lead)."""
+"""Nurture scheduled by the engine: the sequences an outcome picks, each message rendered
+when the quiz ends (kinds/end.py), and the abandoned-quiz reminder, moved while a quiz waits
+(core.py, at the end of every turn)."""
 
 from __future__ import annotations
 
 from dialogs.engine import callback
-from dialogs.engine.actions import Button, HandOff, Keyboard, ScheduleFollowUp, SendMessage
-from dialogs.engine.events import Tap
+from dialogs.engine.actions import Button, Keyboard, ScheduleFollowUp, SendMessage
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import NurtureMessage
 from dialogs.rules.expressions import is_true
-from dialogs.rules.scoring import qualify
 
 REMINDER = "~reminder"  # the reminder's key: one per conversation
 
@@ -65,47 +63,3 @@ def schedule_reminder(turn: Turn) -> None:
         key=REMINDER, delay_seconds=reminder.delay_seconds, text=text, marketing=False,
         kind="reminder", buttons=((resume,),), zone=flow.nurture.timezone,
         quiet=flow.nurture.quiet_hours))
-
-
-def on_resume(turn: Turn) -> None:
-    """The reminder's Continue: the question they stopped at, asked again."""
-    from dialogs.engine.core import reprompt  # core routes taps here
-
-    if turn.finished:
-        turn.answer_tap(turn.say("stale_finished"))
-        return
-    turn.answer_tap()
-    turn.send(turn.say("welcome_back"))
-    reprompt(turn)
-
-
-def on_nurture_tap(turn: Turn, tap: Tap) -> None:
-    """A tap on a follow-up's button: its file, or an answer that requalifies the lead."""
-    message = turn.flow.nurture_message(tap.step.removeprefix(callback.NURTURE_STEP))
-    if message is None or not turn.finished:
-        turn.answer_tap(turn.say("stale_step"))
-        return
-    if tap.option == callback.FILE and message.file is not None:
-        turn.answer_tap()
-        files = message.file.file
-        name = files if isinstance(files, str) else turn.text(files)
-        turn.send(turn.text(message.file.text), file=name)
-        return
-    option = next((o for o in message.question if o.id == tap.option), None)
-    if option is None:
-        turn.answer_tap(turn.say("stale_step"))
-        return
-    key = tap.step
-    if turn.answers.get(key) == option.id:
-        turn.answer_tap(turn.say("noted"))
-        return
-    turn.answer_tap()
-    turn.record(option.id, turn.label(option.text), step_id=key)
-    result = qualify(turn.flow, turn.state())
-    turn.emit(result)
-    if result.outcome == "handoff" and turn.outcome != "handoff":
-        turn.emit(HandOff(temperature=result.temperature, score=result.score))
-        turn.outcome = "handoff"
-        turn.send(turn.say("nurture_hot"))
-    else:
-        turn.send(turn.say("nurture_thanks"))

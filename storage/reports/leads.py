@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from storage.funnel import NONE, FunnelQuery
-from storage.models import Answer, Conversation, Event, Handoff, Lead, Prospect
-from storage.uow import UnitOfWork
+from storage.reports.period import NONE, FunnelQuery
+from storage.schema.tables import Answer, Conversation, Event, Handoff, Lead, Prospect
+from storage.work.uow import UnitOfWork
 
 OPERATOR = 0  # the user id an operator's own events (an export) are recorded under
 CONTACTS = ("name", "phone", "email")

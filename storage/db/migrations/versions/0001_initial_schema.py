@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from storage.types import UTCDateTime
+from storage.schema.columns import UTCDateTime
 
 revision = '0001'
 down_revision = None

@@ -13,7 +13,7 @@ from uuid import uuid4
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import Sealed, SealedJSON, StateJSON, UTCDateTime
+from storage.schema.columns import Sealed, SealedJSON, StateJSON, UTCDateTime
 
 
 def utcnow() -> datetime:

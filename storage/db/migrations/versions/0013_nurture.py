@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import SealedJSON, UTCDateTime
+from storage.schema.columns import SealedJSON, UTCDateTime
 
 revision = "0013"
 down_revision = "0012"

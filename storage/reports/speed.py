@@ -1,7 +1,7 @@
 """How fast each sales manager takes and calls the hot leads of a flow: per manager who
 claimed, the hand-offs claimed and the time to claim / to first contact (p50 / p90).
 
-The same people as the funnel (storage/funnel.py): hand-offs of the conversations with the
+The same people as the funnel (funnel.py): hand-offs of the conversations with the
 flow that STARTED in the period (`FunnelQuery.since` .. `until`, the operator's time zone),
 from `source` when given. Times are measured from the hand-off (the card posted), per
 hand-off, like the funnel's `time_to_claim` / `time_to_first_contact`, so the managers'
@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.rules.funnel import timing
-from storage.db import READ_ONLY
-from storage.funnel import FunnelQuery
-from storage.models import Conversation, Handoff
+from storage.db.engine import READ_ONLY
+from storage.reports.period import FunnelQuery
+from storage.schema.tables import Conversation, Handoff
 
 
 async def handoff_speed(session: AsyncSession, query: FunnelQuery,

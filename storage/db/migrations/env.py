@@ -1,4 +1,4 @@
-"""Alembic environment. Run through storage.migrate (which hands us a connection), or by
+"""Alembic environment. Run through storage.db.migrate (which hands us a connection), or by
 `alembic -x url=...` for development (autogenerate)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import asyncio
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables)
-from storage.db import create_engine
+import storage.schema.tables  # noqa: F401  (registers the tables)
+from storage.db.engine import create_engine
 
 target_metadata = SQLModel.metadata
 

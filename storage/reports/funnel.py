@@ -43,7 +43,8 @@ distinct people (user ids), not events: a prospect who goes back and answers a q
 again, or restarts the quiz, counts once. Time to claim and to first contact are measured
 from the hand-off (the card posted) to the claim / to the first contact, per hand-off.
 
-Grouping dimensions are the table DIMENSIONS: a new one (variants) is one line there.
+Grouping dimensions are the table DIMENSIONS (period.py): a new one (variants) is one line
+there.
 """
 
 from __future__ import annotations
@@ -51,73 +52,17 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, case, cast, literal, null, or_, select
+from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from dialogs.rules.funnel import ANSWERED, CONSENT, CONTACT, REACHED, drop_off, step_order, timing
 from dialogs.rules.significance import compare
-from storage.db import READ_ONLY
-from storage.models import Conversation, FlowVersion, Handoff, Lead, Prospect
-
-NONE = "—"  # the group of conversations with no value for the dimension (no source)
-MAX_DAYS = 400  # `by day` over more days than this: ask for a shorter range
-
-
-@dataclass(frozen=True)
-class FunnelQuery:
-    flow: str
-    since: date
-    until: date  # included
-    timezone: str = "UTC"
-    source: str | None = None  # only conversations from this deep-link source
-    by: str | None = None  # a key of DIMENSIONS
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        """[start of `since`, start of the day after `until`) in UTC."""
-        zone = ZoneInfo(self.timezone)
-        return (_midnight(self.since, zone), _midnight(self.until + timedelta(days=1), zone))
-
-
-class FunnelError(ValueError):
-    """A query that cannot be answered (bad dimension, dates the wrong way round)."""
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _day(query: FunnelQuery) -> ColumnElement:
-    """The local date a conversation started on, as a CASE over the days' UTC bounds:
-    the same SQL on SQLite and PostgreSQL, and right across daylight-saving changes."""
-    zone = ZoneInfo(query.timezone)
-    days = (query.until - query.since).days + 1
-    if days > MAX_DAYS:
-        raise FunnelError(f"--by day over {days} days: give a range of at most {MAX_DAYS}")
-    whens = [(Conversation.started_at < _midnight(query.since + timedelta(days=i + 1), zone),
-              literal((query.since + timedelta(days=i)).isoformat(), String)) for i in range(days)]
-    return case(*whens, else_=literal(NONE, String))
-
-
-@dataclass(frozen=True)
-class Dimension:
-    value: Callable[[FunnelQuery], ColumnElement]  # a conversation's group, in SQL
-    prospect: bool = False  # the value is the prospect's: join prospects
-
-
-# How conversations are grouped. Adding a dimension is one line.
-DIMENSIONS: dict[str, Dimension] = {
-    "source": Dimension(lambda q: Conversation.source),
-    "version": Dimension(lambda q: null()),  # every group is per version already
-    "variant": Dimension(lambda q: Conversation.variant),  # A/B: "—" outside experiments
-    "language": Dimension(lambda q: Prospect.language, prospect=True),
-    "day": Dimension(_day),
-}
+from storage.db.engine import READ_ONLY
+from storage.reports.period import DIMENSIONS, NONE, FunnelQuery, check, cohort
+from storage.schema.tables import Conversation, FlowVersion, Handoff, Lead, Prospect
 
 
 async def funnel(session: AsyncSession, query: FunnelQuery) -> dict[str, Any]:
@@ -135,12 +80,12 @@ async def funnels(session: AsyncSession, query: FunnelQuery,
     every dimension at once, and each grouping is the union of those sets: exact, however
     a person's conversations spread over the groups."""
     for by in bys:
-        _check(replace(query, by=by))
+        check(replace(query, by=by))
     dims = list(dict.fromkeys(by for by in bys if by is not None))
     # on SQLite, no write lock while counting (when the session has not begun already)
     if not session.in_transaction():
         await session.connection(execution_options={READ_ONLY: True})
-    where = await _cohort(session, query)
+    where = await cohort(session, query)
     connection = await session.connection()  # plain rows: no ORM loading for 10,000s
     groups = [DIMENSIONS[d].value(query) for d in dims]
     people = any(DIMENSIONS[d].prospect for d in dims)
@@ -267,39 +212,6 @@ def _counted(fine: dict[tuple, dict[Any, set[int]]], coarse: Callable[[tuple], t
             total.update({metric: len(users) for metric, users in merged.items()})
         counts[key] = total
     return counts
-
-
-def _check(query: FunnelQuery) -> None:
-    if query.by is not None and query.by not in DIMENSIONS:
-        raise FunnelError(f"cannot group by {query.by!r}: use one of "
-                          f"{', '.join(DIMENSIONS)}")
-    if query.until < query.since:
-        raise FunnelError(f"--until {query.until} is before --since {query.since}")
-    try:
-        ZoneInfo(query.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FunnelError(f"unknown time zone {query.timezone!r}") from None
-
-
-async def _cohort(session: AsyncSession, query: FunnelQuery) -> list[ColumnElement]:
-    """The conditions on conversations that make the period's cohort: the flow's (or the
-    experiment's, `_of_flow`), started in the period, from the source when given."""
-    start, end = query.bounds()
-    where = [await _of_flow(session, query.flow), Conversation.started_at >= start,
-             Conversation.started_at < end]
-    if query.source is not None:
-        where.append(Conversation.source == query.source)
-    return where
-
-
-async def _of_flow(session: AsyncSession, name: str) -> ColumnElement:
-    """The conversations `--flow NAME` means: the flow's, and when NAME is an A/B
-    experiment (recorded on conversations) every variant's too, whatever its flow id."""
-    experiment = await session.scalar(
-        select(Conversation.id).where(Conversation.experiment == name).limit(1))
-    if experiment is None:
-        return Conversation.flow_id == name
-    return or_(Conversation.flow_id == name, Conversation.experiment == name)
 
 
 def _variant_totals(fine: dict[tuple, dict[Any, set[int]]], handoffs: Sequence[Any],

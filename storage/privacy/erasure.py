@@ -1,0 +1,222 @@
+"""Erasure (GDPR Art. 17: `erase`, also the retention job's tool, with `expired`), and the
+database's own old copies purged after it (`purge_old_copies`). `erase` and `expired` work
+inside the caller's transaction; the purge runs after its commit.
+
+Erasure anonymises rather than deletes: name, phone, email and free-text answers go from
+every place they were copied to (the lead, the answers, the conversation's state, the
+outbox, follow-ups, events); the lead stays without them so the funnel still counts it, and
+an `erased` event is the receipt. The consent ledger is append-only: withdrawals are new
+rows, and nothing personal was ever in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.deliveries import rows as crm
+from storage.privacy import scope
+from storage.schema.tables import (
+    Answer,
+    Conversation,
+    Event,
+    FollowUp,
+    Handoff,
+    Lead,
+    OutboxMessage,
+)
+from storage.work.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+ERASED = "[erased]"
+# where erasure writes over personal data (the tables `erase` changes)
+ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
+                  "events")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    conversations: int
+    leads: int
+    answers: int
+    messages: int  # outbox rows scrubbed (queued ones also dropped)
+    follow_ups: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"conversations": self.conversations, "leads": self.leads,
+                "answers": self.answers, "messages": self.messages,
+                "follow_ups": self.follow_ups}
+
+
+async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
+                conversation_ids: Iterable[int] | None = None) -> Receipt:
+    """Anonymise one prospect (all their conversations, or the ones given: retention)."""
+    session = uow.session
+    assert session is not None
+    uow.outbox.changed = True  # queued rows about them are scrubbed and dropped
+    conversations = await scope.conversations(uow, user_id, conversation_ids)
+    ids = [c.id for c in conversations]
+    free_text = await _free_text_steps(uow, conversations)
+    leads = list((await session.execute(select(Lead).where(Lead.conversation_id.in_(ids))))
+                 .scalars())
+    answers = list((await session.execute(select(Answer).where(
+        Answer.conversation_id.in_(ids)))).scalars())
+
+    secrets: set[str] = set()
+    handoffs = list((await session.execute(select(Handoff).where(
+        Handoff.conversation_id.in_(ids)))).scalars())
+    for handoff in handoffs:  # the card as managers saw it: in every message sent about it
+        if handoff.card_text:
+            secrets.add(handoff.card_text)
+    for lead in leads:
+        secrets.update(v for v in (lead.name, lead.phone, lead.email) if v)
+        lead.name = lead.phone = lead.email = lead.phone_hash = None
+        lead.erased_at = lead.updated_at = now
+        crm.note(uow, lead.id, "erased", now, reason=reason)  # the CRMs clear it too
+    personal_answers = [a for a in answers if a.step in free_text.get(a.conversation_id, ())]
+    for answer in personal_answers:
+        if isinstance(answer.value, str) and answer.value:
+            secrets.add(answer.value)
+        answer.value, answer.label = None, ERASED
+    for conversation in conversations:
+        state = dict(conversation.state or {})
+        secrets.update(v for v in (state.get("contact") or {}).values() if v)
+        answered = dict(state.get("answers") or {})
+        for step in free_text.get(conversation.id, ()):
+            if isinstance(answered.get(step), str):
+                secrets.add(answered[step])
+                answered[step] = ERASED
+        if state:
+            state.update(contact={}, answers=answered)
+            if conversation_ids is None:  # /forget: consent goes too, the quiz ends here
+                state.update(consents={}, finished=True, phase="")
+        conversation.state = state
+        conversation.erased_at = now
+        if conversation_ids is None:
+            conversation.finished = True
+    secrets = {s for s in secrets if len(s) >= 2}
+
+    messages = 0
+    # Every message about these leads, whoever it went to (the prospect, the managers'
+    # group, a manager's private chat): by conversation, by lead, by the card it edits.
+    cards = {h.card_id for h in handoffs if h.card_id is not None}
+    shared = await scope.shared_cards(session, cards, {h.id for h in handoffs})
+    outbox = (await session.execute(select(OutboxMessage).where(scope.about(
+        user_id if conversation_ids is None else None, ids, [lead.id for lead in leads],
+        cards)))).scalars()
+    for row in outbox:
+        payload = _scrub(row.payload, secrets)
+        if row.purpose == "relay" and "text" in payload:  # relayed words
+            payload = {**payload, "text": ERASED}
+        queued = row.status in ("pending", "waiting")  # waiting: for a manager's chat
+        if payload != row.payload or queued:
+            row.payload = payload
+            messages += 1
+        if queued and row.method != "answerCallbackQuery" and not (
+                {row.id, row.edit_of} & shared):  # a digest still shows other leads
+            row.status, row.error = "dropped", "personal data erased"
+    follow_ups = 0
+    for follow_up in (await session.execute(select(FollowUp).where(
+            FollowUp.conversation_id.in_(ids)))).scalars():
+        text, markup = _scrub(follow_up.text, secrets), _scrub(follow_up.markup, secrets)
+        queued = follow_up.status in ("pending", "waiting")  # waiting: later in a sequence
+        if text != follow_up.text or markup != follow_up.markup or queued:
+            follow_up.text, follow_up.markup, follow_ups = text, markup, follow_ups + 1
+        if queued and conversation_ids is None:
+            follow_up.status = "cancelled"
+    for handoff in handoffs:
+        handoff.card_text = ERASED if handoff.card_text else None
+    for event in (await session.execute(select(Event).where(Event.user_id == user_id))
+                  ).scalars():
+        data = _scrub(event.data, secrets)
+        if data != event.data:
+            event.data = data
+    receipt = Receipt(len(conversations), len(leads), len(personal_answers), messages,
+                      follow_ups)
+    uow.stage(Event, user_id=user_id, kind="erased", data={"reason": reason,
+                                                           **receipt.as_dict()},
+              created_at=now)
+    return receipt
+
+
+async def purge_old_copies(engine: AsyncEngine, *, vacuum: bool = False) -> None:
+    """After an erasure has committed: the database's own old copies of what was erased.
+
+    SQLite keeps the pages as they were before the erasure in its write-ahead log (the
+    `-wal` file) until a checkpoint; `secure_delete` covers the database file, not those
+    frames. A TRUNCATE checkpoint writes the log into the database and empties it.
+    PostgreSQL keeps updated rows' old versions (dead tuples) in the table files until a
+    VACUUM lets the space be reused; `vacuum` runs one on the tables erasure touches (the
+    retention job does; the README says what else the operator must do)."""
+    try:
+        if engine.dialect.name == "sqlite":
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _, _ = await cursor.fetchone()
+                await cursor.close()
+            if busy:  # a reader held on past the busy timeout: the next erasure checkpoints
+                log.warning("after an erasure the SQLite log could not be emptied yet (busy)")
+        elif vacuum:
+            async with engine.connect() as connection:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.exec_driver_sql(f"VACUUM {', '.join(ERASURE_TABLES)}")
+    except (OSError, SQLAlchemyError, sqlite3.Error) as error:  # the erasure itself stands
+        log.warning("after an erasure the database's old copies were not purged: %s",
+                    type(error).__name__)
+
+
+async def expired(uow: UnitOfWork, before: datetime, limit: int = 200
+                  ) -> dict[int, list[int]]:
+    """Conversations last touched before `before` and not yet anonymised: user -> ids."""
+    session = uow.session
+    assert session is not None
+    result = await session.execute(
+        select(Conversation.user_id, Conversation.id).where(
+            Conversation.erased_at.is_(None), Conversation.updated_at < before)
+        .order_by(Conversation.id).limit(limit))
+    found: dict[int, list[int]] = {}
+    for user_id, conversation_id in result:
+        found.setdefault(user_id, []).append(conversation_id)
+    return found
+
+
+async def _free_text_steps(uow: UnitOfWork, conversations: list[Conversation]
+                           ) -> dict[int | None, set[str]]:
+    """Per conversation, the steps whose answers are the prospect's own words. A flow
+    version never snapshotted (every one that runs is: bot/service/flows.py) counts every answer
+    as such: erasing too much beats keeping personal words."""
+    steps: dict[int | None, set[str]] = {}
+    for conversation in conversations:
+        version = await uow.flow_versions.get(conversation.flow_id, conversation.flow_version)
+        if version is None:
+            steps[conversation.id] = set((conversation.state or {}).get("answers") or ())
+            continue
+        steps[conversation.id] = {step_id for step_id, step in
+                                  (version.definition.get("steps") or {}).items()
+                                  if step.get("kind") == "free_text"}
+    return steps
+
+
+def _scrub(value: Any, secrets: set[str]) -> Any:
+    """`value` (JSON) with every occurrence of each secret replaced by [erased]."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret in value:
+                value = value.replace(secret, ERASED)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value

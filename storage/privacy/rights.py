@@ -1,0 +1,131 @@
+"""The prospect's rights over what is stored, but erasure (erasure.py): access (GDPR
+Art. 15 / 20: `export`), the consents in force (`granted`) and withdrawing consent
+(Art. 7(3), 38-FZ Art. 18: `withdraw`). All inside the caller's transaction.
+
+The consent ledger is append-only: withdrawals are new rows, and nothing personal was ever
+in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from storage.privacy import scope
+from storage.schema.tables import (
+    Answer,
+    Consent,
+    Conversation,
+    Event,
+    FollowUp,
+    Handoff,
+    Lead,
+    OutboxMessage,
+    Prospect,
+)
+from storage.work.uow import UnitOfWork
+
+PURPOSES = ("processing", "marketing")
+
+
+def _row(model: Any) -> dict[str, Any]:
+    data = model.model_dump(mode="json")
+    data.pop("phone_hash", None)  # derived from the phone, says nothing more
+    return data
+
+
+async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any] | None:
+    """Everything stored about one Telegram user, as JSON-ready data (None: nothing)."""
+    session = uow.session
+    assert session is not None
+    prospect = await session.get(Prospect, user_id)
+    if prospect is None:
+        return None
+
+    async def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
+        result = await session.execute(select(model).where(*where).order_by(model.id))
+        return [_row(row) for row in result.scalars()]
+
+    conversations = await rows(Conversation, Conversation.user_id == user_id)
+    ids = [c["id"] for c in conversations]
+    leads = await rows(Lead, Lead.user_id == user_id)
+    handoffs = await rows(Handoff, Handoff.user_id == user_id)
+    own_cards = await _own_cards(session, [h["id"] for h in handoffs])
+    return {
+        "exported_at": now.isoformat(),
+        "telegram_user_id": user_id,
+        "prospect": _row(prospect),
+        "conversations": conversations,
+        "answers": await rows(Answer, Answer.conversation_id.in_(ids)),
+        "leads": leads,
+        "consents": await rows(Consent, Consent.user_id == user_id),
+        "follow_ups": await rows(FollowUp, FollowUp.user_id == user_id),
+        "events": await rows(Event, Event.user_id == user_id),
+        "handoffs": handoffs,
+        # every message to them or about them (the managers' cards, copies, relayed words);
+        # a digest of several leads is left out: their card text above is theirs
+        "messages": await rows(OutboxMessage, scope.about(
+            user_id, ids, [lead["id"] for lead in leads], own_cards)),
+    }
+
+
+async def granted(uow: UnitOfWork, user_id: int) -> dict[str, Consent]:
+    """The consents in force: purpose -> the row that granted it (a later withdrawal
+    ends it)."""
+    current: dict[str, Consent] = {}
+    for row in await uow.consents.for_user(user_id):
+        if row.granted:
+            current[row.purpose] = row
+        else:
+            current.pop(row.purpose, None)
+    return current
+
+
+async def withdraw(uow: UnitOfWork, user_id: int, purposes: Iterable[str], *, now: datetime,
+                   text_sha256: str, language: str, update_id: int | None) -> list[str]:
+    """Ledger rows withdrawing each purpose in force; its effects at once: marketing
+    follow-ups and queued marketing messages cancelled, the consent gone from every
+    conversation's state (so no flow carries it on). Returns the purposes withdrawn."""
+    session = uow.session
+    assert session is not None
+    uow.outbox.changed = True  # queued marketing is dropped below
+    in_force = await granted(uow, user_id)
+    withdrawn = [p for p in purposes if p in in_force]
+    for purpose in withdrawn:
+        uow.stage(Consent, user_id=user_id, conversation_id=in_force[purpose].conversation_id,
+                  purpose=purpose, granted=False,
+                  policy_version=in_force[purpose].policy_version, text_sha256=text_sha256,
+                  language=language, update_id=update_id, created_at=now)
+    # /stop ends the marketing follow-ups and the abandoned-quiz reminder (not marketing,
+    # but still a message they did not ask for now); withdrawing processing ends them all
+    marketing_only = [or_(FollowUp.marketing.is_(True), FollowUp.kind == "reminder")
+                      ] if "processing" not in purposes else []
+    await session.execute(
+        update(FollowUp).where(FollowUp.user_id == user_id,
+                               FollowUp.status.in_(("pending", "waiting")),
+                               *marketing_only).values(status="cancelled"))
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.chat_id == user_id,
+                                    OutboxMessage.status == "pending",
+                                    OutboxMessage.marketing.is_(True))
+        .values(status="dropped", error="consent withdrawn"))
+    for conversation in await scope.conversations(uow, user_id):
+        consents = dict(conversation.state.get("consents") or {})
+        if any(p in consents for p in purposes):
+            for purpose in purposes:
+                consents.pop(purpose, None)
+            conversation.state = {**conversation.state, "consents": consents}
+    return withdrawn
+
+
+async def _own_cards(session: Any, handoff_ids: list[int]) -> set[int]:
+    """The cards that show only these hand-offs (not a digest with other prospects)."""
+    if not handoff_ids:
+        return set()
+    cards = {card_id for (card_id,) in await session.execute(
+        select(Handoff.card_id).where(Handoff.id.in_(handoff_ids),
+                                      Handoff.card_id.isnot(None)))}
+    return cards - await scope.shared_cards(session, cards, set(handoff_ids))

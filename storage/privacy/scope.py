@@ -1,0 +1,44 @@
+"""The reach of one prospect's data, for their rights and its erasure: their conversations,
+every outbox row to them or about their leads, and the digests that also show other
+prospects' leads (which their erasure must not drop)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import false, or_, select
+
+from storage.schema.tables import Conversation, Handoff, OutboxMessage
+from storage.work.uow import UnitOfWork
+
+
+def about(user_id: int | None, conversation_ids: list[int], lead_ids: list[int],
+           cards: Iterable[int]) -> Any:
+    """Outbox rows to or about a prospect: their conversations', their private chat's (when
+    `user_id` is given), and every row about their leads: by lead, or a card (or an edit of
+    one) that shows them."""
+    cards = list(cards)
+    return or_(OutboxMessage.conversation_id.in_(conversation_ids),
+               OutboxMessage.chat_id == user_id if user_id is not None else false(),
+               OutboxMessage.lead_id.in_(lead_ids), OutboxMessage.id.in_(cards),
+               OutboxMessage.edit_of.in_(cards))
+
+
+async def shared_cards(session: Any, cards: set[int], handoff_ids: set[int]) -> set[int]:
+    """Of these cards, the digests that also show other prospects' leads."""
+    if not cards:
+        return set()
+    result = await session.execute(select(Handoff.card_id).where(
+        Handoff.card_id.in_(cards), Handoff.id.notin_(handoff_ids)))
+    return {card_id for (card_id,) in result}
+
+
+async def conversations(uow: UnitOfWork, user_id: int,
+                         ids: Iterable[int] | None = None) -> list[Conversation]:
+    session = uow.session
+    assert session is not None
+    query = select(Conversation).where(Conversation.user_id == user_id)
+    if ids is not None:
+        query = query.where(Conversation.id.in_(list(ids)))
+    return list((await session.execute(query.order_by(Conversation.id))).scalars())

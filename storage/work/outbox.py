@@ -1,0 +1,127 @@
+"""Outbox rows: the messages to send, each written in the transaction that decided it (the
+sender takes them after the commit: bot/outbox/), and the events about delivering them,
+pruned with them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from storage.schema.tables import Conversation, Event, Handoff, OutboxMessage
+from storage.work.repository import Repository
+
+DELIVERY_EVENTS = ("send_failed", "send_dropped")  # about an outbox row, not the funnel
+
+
+class Events(Repository):
+    """The funnel's touches; written with add(), or staged by the unit of work."""
+
+    async def prune_delivery(self, before: datetime) -> int:
+        """Events about delivering a message, older than `before`: they go with the outbox
+        rows they are about. Every event of the funnel (steps, answers, consents, outcomes,
+        hand-offs, claims, statuses, relays, erasures) is kept."""
+        result = await self.session.execute(delete(Event).where(
+            Event.kind.in_(DELIVERY_EVENTS), Event.created_at < before))
+        return result.rowcount or 0
+
+
+class Outbox(Repository):
+    # rows added or changed other than by staging (add_now, a status changed in place): the
+    # sender's memory of queued rows is then stale, and it reads the outbox again
+    changed = False
+
+    async def add_now(self, message: OutboxMessage) -> OutboxMessage:
+        self.changed = True
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def sent_for_step(self, conversation_id: int, step: str,
+                            before: int) -> OutboxMessage | None:
+        """The latest message that asked `step` and reached Telegram: what an edit of that
+        question changes."""
+        result = await self.session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.conversation_id == conversation_id, OutboxMessage.step == step,
+                OutboxMessage.id < before, OutboxMessage.status == "sent",
+                OutboxMessage.method.in_(("sendMessage", "sendDocument")))
+            .order_by(OutboxMessage.id.desc()).limit(1))
+        return result.scalar_one_or_none()
+
+    async def heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """The oldest pending message of each chat (per-chat order), if it is due."""
+        oldest = (select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending")
+                  .group_by(OutboxMessage.chat_id, OutboxMessage.lane))
+        result = await self.session.execute(
+            select(OutboxMessage).where(OutboxMessage.id.in_(oldest),
+                                        OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.id).limit(limit))
+        return list(result.scalars())
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def pending_count(self) -> int:
+        result = await self.session.execute(
+            select(func.count()).where(OutboxMessage.status == "pending"))
+        return int(result.scalar_one())
+
+    async def next_due(self) -> datetime | None:
+        result = await self.session.execute(
+            select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending"))
+        return result.scalar_one_or_none()
+
+    async def pending_chats(self, chat_ids: list[int]) -> set[int]:
+        """Which of these chats still have a message pending (due or not)."""
+        if not chat_ids:
+            return set()
+        result = await self.session.execute(
+            select(OutboxMessage.chat_id).where(OutboxMessage.status == "pending",
+                                                OutboxMessage.chat_id.in_(chat_ids))
+            .group_by(OutboxMessage.chat_id))
+        return set(result.scalars())
+
+    async def waiting_count(self, chat_id: int) -> int:
+        result = await self.session.execute(select(func.count()).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.status == "waiting"))
+        return int(result.scalar_one())
+
+    async def release_waiting(self, chat_id: int) -> int:
+        """Messages that waited for this chat to open (a manager pressed Start): sent now."""
+        self.changed = True
+        result = await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                                        OutboxMessage.status == "waiting")
+            .values(status="pending", error=None))
+        return result.rowcount or 0
+
+    async def prune(self, before: datetime, limit: int) -> int:
+        """Deletes up to `limit` rows that were sent, failed or dropped before `before`,
+        except those still needed: lead cards (claims and erasure edit them) and a
+        manager's lead messages (a reply to one reaches the prospect), any row an edit
+        points at, and the question an unfinished conversation waits on (a tap on it edits
+        it). Returns how many."""
+        row, other = aliased(OutboxMessage), aliased(OutboxMessage)
+        cards = select(Handoff.card_id).where(Handoff.card_id.is_not(None))
+        edited = select(other.edit_of).where(other.edit_of.is_not(None))
+        waited_on = exists().where(Conversation.id == row.conversation_id,
+                                   Conversation.step == row.step,
+                                   Conversation.finished.is_(False))
+        doomed = select(row.id).where(
+            row.status.in_(("sent", "failed", "dropped")), row.created_at < before,
+            row.purpose.is_(None),
+            row.id.not_in(cards), row.id.not_in(edited), ~waited_on).limit(limit)
+        result = await self.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
+        return result.rowcount or 0
+
+    async def drop_chat(self, chat_id: int, reason: str) -> int:
+        """A prospect who blocked the bot: nothing queued for them is ever tried again."""
+        self.changed = True
+        result = await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                                        OutboxMessage.status == "pending")
+            .values(status="dropped", error=reason))
+        return result.rowcount or 0
