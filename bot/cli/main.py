@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import TerminalChat
-from bot.settings import Settings
+from bot.settings import Settings, bad_settings
 from dialogs.format.diagram import mermaid
 from dialogs.format.loader import LoadedFlow, cross_problems, flow_files, load_flows, read_entry
 from dialogs.format.problems import FlowError
@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"leadbot: bad setting: {one_line(error)}", file=sys.stderr)
+        for line in bad_settings(error):
+            print(f"leadbot: bad setting {line}", file=sys.stderr)
         return 2
     try:
         return args.command(args, settings)
@@ -208,12 +209,6 @@ def run_db_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
     print(f"re-encrypted {rows} rows with the first key of LEADBOT_PII_KEY; the other keys "
           f"may now be dropped")
     return 0
-
-
-def one_line(error: ValidationError) -> str:
-    item = error.errors()[0]
-    field = "LEADBOT_" + str(item["loc"][0]).upper() if item["loc"] else "settings"
-    return f"{field}: {item['msg']}"
 
 
 if __name__ == "__main__":
