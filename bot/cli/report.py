@@ -113,12 +113,12 @@ def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
 async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
     from sqlalchemy import select
 
-    from bot.database import open_database
+    from bot.database import open_existing
     from storage.db import sessionmaker
     from storage.funnel import FunnelError, funnel
     from storage.models import Conversation, FlowVersion
 
-    engine = await open_database(settings.database_url)
+    engine = await open_existing(settings.database_url)
     try:
         async with sessionmaker(engine)() as session:
             known = set((await session.execute(select(FlowVersion.flow_id))).scalars())
@@ -142,7 +142,7 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
 
 async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
-    from bot.database import open_database
+    from bot.database import open_existing
     from storage import crypto
     from storage.db import sessionmaker
     from storage.export import header as fields
@@ -154,7 +154,7 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
         crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
     except crypto.PiiKeyError as error:
         raise FunnelError(str(error)) from None
-    engine = await open_database(settings.database_url)
+    engine = await open_existing(settings.database_url)
     try:
         async with UnitOfWork(sessionmaker(engine)) as uow:
             rows = await leads(uow, asked, with_contacts=args.with_contacts,
