@@ -1,26 +1,34 @@
-"""The `leadbot` command. Bad arguments get a clear error and a non-zero exit, never a traceback."""
+"""The `leadbot` command. Bad arguments get a clear error and a non-zero exit, never a traceback:
+argparse's and those of `bot/cli/arguments.py` (the one set of rules every subcommand
+checks its options by) under the usage of the subcommand that was run, exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.cli import arguments
+from bot.cli.arguments import BadArgument
 from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import TerminalChat
 from bot.settings import Settings, bad_settings
 from dialogs.format.diagram import mermaid
-from dialogs.format.loader import LoadedFlow, cross_problems, flow_files, load_flows, read_entry
+from dialogs.format.loader import cross_problems, flow_files, read_entry
 from dialogs.format.problems import FlowError
 from dialogs.format.scenarios import check_file, scenario_file
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0), or a usage error argparse has printed (2)
+        return stop.code if isinstance(stop.code, int) else 2
     try:
         settings = Settings()
     except ValidationError as error:
@@ -29,11 +37,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.command(args, settings)
+    except BadArgument as error:
+        command = chosen(parser, args)
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {error}", file=sys.stderr)
+        return 2
     except FlowError as error:
         print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace
+           ) -> argparse.ArgumentParser:
+    """The subcommand's parser (the deepest: `db upgrade`'s, not `db`'s)."""
+    for command, _ in _chain(parser, args, []):
+        parser = command
+    return parser
+
+
+def _chain(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+           ) -> list[tuple[argparse.ArgumentParser, int]]:
+    """Each subcommand's parser that `args` names, with where its name is in `argv`."""
+    found: list[tuple[argparse.ArgumentParser, int]] = []
+    position = -1
+    while True:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, actions[0].dest, None) if actions else None
+        if name is None or name not in actions[0].choices:
+            return found
+        parser = actions[0].choices[name]
+        rest = list(argv[position + 1:])
+        position = position + 1 + rest.index(name) if name in rest else position
+        found.append((parser, position))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(command=run_bot)
 
     links = commands.add_parser("links", help="print the t.me deep link of every flow")
-    links.add_argument("--source", help="a source to record, e.g. instagram (A-Z a-z 0-9 _ -)")
-    links.add_argument("--username", help="the bot's username (default: asked of Telegram)")
+    links.add_argument("--source", help="a source to record, e.g. instagram (A-Z a-z 0-9 _ -; "
+                       "a link carries FLOW__SOURCE, at most 64 characters)")
+    links.add_argument("--username", type=arguments.username,
+                       help="the bot's username, e.g. demo_bot (a leading @ is dropped; "
+                            "default: asked of Telegram)")
     links.set_defaults(command=run_links)
 
     lint = commands.add_parser("lint", help="check flow files and run their scenarios")
@@ -61,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="chat with a flow in the terminal")
     simulate.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
-    simulate.add_argument("--lang", help="the prospect's language: ru, uk, en")
-    simulate.add_argument("--source", help="a deep-link source, e.g. instagram")
+    simulate.add_argument("--lang", help="the prospect's language: one the flow speaks, "
+                          "e.g. en (default: the flow's own)")
+    simulate.add_argument("--source", help="a deep-link source, e.g. instagram (A-Z a-z 0-9 "
+                          "_ -; a link carries FLOW__SOURCE, at most 64 characters)")
     simulate.set_defaults(command=run_simulate)
 
     db = commands.add_parser("db", help="the database")
@@ -84,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph = commands.add_parser("graph", help="print the dialog tree as a Mermaid diagram")
     graph.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
-    graph.add_argument("--lang", help="the language of the labels")
+    graph.add_argument("--lang", help="the language of the labels: one the flow speaks "
+                       "(default: the flow's own)")
     graph.set_defaults(command=run_graph)
     add_report_commands(commands)
     return parser
@@ -124,36 +167,17 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
-def find_flow(name: str, settings: Settings) -> LoadedFlow:
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.is_file():
-        return next(iter(load_flows([path]).values()))
-    flows = load_flows([settings.flows_dir])
-    if name not in flows:
-        variants = sorted(f"{e.flow.id} ({e.flow.experiment.variant})"
-                          for e in flows.values()
-                          if e.flow.experiment and e.flow.experiment.name == name)
-        if variants:
-            raise SystemExit(f"leadbot: '{name}' is an experiment: name one of its variants' "
-                             f"flows: {', '.join(variants)}")
-        raise SystemExit(f"leadbot: no flow '{name}' in {settings.flows_dir} "
-                         f"(flows: {', '.join(sorted(flows))})")
-    return flows[name]
-
-
 def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    loaded = find_flow(args.flow, settings)
-    if args.lang and args.lang not in loaded.flow.languages:
-        print(f"leadbot simulate: '{loaded.flow.id}' speaks {', '.join(loaded.flow.languages)}"
-              f", not '{args.lang}'", file=sys.stderr)
-        return 2
+    loaded = arguments.find_flow(args.flow, settings.flows_dir)
+    language = arguments.language(loaded, args.lang)
+    source = arguments.source(args.source, [loaded.flow.id])
     chat = TerminalChat(loaded.flow, sys.stdout, prompt="> " if sys.stdin.isatty() else "")
-    return chat.run(iter(sys.stdin), args.lang, args.source)
+    return chat.run(iter(sys.stdin), language, source)
 
 
 def run_graph(args: argparse.Namespace, settings: Settings) -> int:
-    loaded = find_flow(args.flow, settings)
-    print(mermaid(loaded.flow, args.lang), end="")
+    loaded = arguments.find_flow(args.flow, settings.flows_dir)
+    print(mermaid(loaded.flow, arguments.language(loaded, args.lang)), end="")
     return 0
 
 

@@ -11,13 +11,16 @@ import io
 import json
 import re
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.cli import arguments
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from storage.funnel import FunnelQuery
 
 FORMATS = ("table", "csv", "json")
@@ -27,21 +30,14 @@ PHONE = re.compile(r"^\+?\d{3,20}$")
 FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell Excel would run as a formula
 
 
-def day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01") from None
-
-
 def add_commands(commands: Any) -> None:
     report = commands.add_parser("report", help="the funnel of a flow: people per step, "
                                  "leads, hand-offs (dates in LEADBOT_TIMEZONE)")
     report.add_argument("--flow", required=True, help="a flow id, e.g. kitchen-quiz, or an "
                         "A/B experiment's name (all its variants)")
     period(report)
-    report.add_argument("--source", help="only people who came by this deep-link source")
+    report.add_argument("--source", help="only people who came by this deep-link source "
+                        "(A-Z a-z 0-9 _ -)")
     report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
                         "variant, language or day")
     report.add_argument("--format", choices=FORMATS, default="table")
@@ -52,7 +48,8 @@ def add_commands(commands: Any) -> None:
     leads = what.add_parser("leads", help="the leads created in a period, as CSV or JSON")
     period(leads)
     leads.add_argument("--flow", help="only this flow's leads")
-    leads.add_argument("--source", help="only leads from this deep-link source")
+    leads.add_argument("--source", help="only leads from this deep-link source "
+                       "(A-Z a-z 0-9 _ -)")
     leads.add_argument("--format", choices=("csv", "json"), default="csv")
     leads.add_argument("--with-contacts", action="store_true",
                        help="include name, phone and email (the export is recorded)")
@@ -60,13 +57,15 @@ def add_commands(commands: Any) -> None:
 
 
 def period(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=day, metavar="YYYY-MM-DD",
+    parser.add_argument("--since", type=arguments.day, metavar="YYYY-MM-DD",
                         help=f"the first day (default: {DEFAULT_DAYS} days before --until)")
-    parser.add_argument("--until", type=day, metavar="YYYY-MM-DD",
+    parser.add_argument("--until", type=arguments.day, metavar="YYYY-MM-DD",
                         help="the last day, included (default: today)")
 
 
 def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
+    """The question asked, every option checked (BadArgument, FunnelError) before the
+    database is opened."""
     from storage.funnel import DIMENSIONS, FunnelError, FunnelQuery
 
     by = getattr(args, "by", None)
@@ -77,10 +76,10 @@ def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
     except (ZoneInfoNotFoundError, ValueError):
         raise FunnelError(f"LEADBOT_TIMEZONE: unknown time zone {settings.timezone!r}"
                           ) from None
-    until = args.until or datetime.now(zone).date()
-    since = args.since or until - timedelta(days=DEFAULT_DAYS - 1)
+    since, until = arguments.period(args.since, args.until, datetime.now(zone).date(),
+                                    DEFAULT_DAYS)
     return FunnelQuery(flow=args.flow or "", since=since, until=until,
-                       timezone=settings.timezone, source=args.source,
+                       timezone=settings.timezone, source=arguments.source(args.source),
                        by=by)
 
 
@@ -110,26 +109,30 @@ def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
     return 0
 
 
-async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
+async def check_flow(session: AsyncSession, name: str) -> None:
+    """`--flow NAME`: a flow or an A/B experiment the database knows (BadArgument)."""
     from sqlalchemy import select
 
+    from storage.models import Conversation, FlowVersion
+
+    known = set((await session.execute(select(FlowVersion.flow_id))).scalars())
+    if name not in known:
+        known |= set((await session.execute(
+            select(Conversation.flow_id).distinct())).scalars())
+        known |= {e for e in (await session.execute(
+            select(Conversation.experiment).distinct())).scalars() if e}
+    arguments.flow_named(name, known, "the database")
+
+
+async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
     from bot.database import open_existing
     from storage.db import sessionmaker
-    from storage.funnel import FunnelError, funnel
-    from storage.models import Conversation, FlowVersion
+    from storage.funnel import funnel
 
     engine = await open_existing(settings.database_url)
     try:
         async with sessionmaker(engine)() as session:
-            known = set((await session.execute(select(FlowVersion.flow_id))).scalars())
-            if asked.flow not in known:
-                known |= set((await session.execute(
-                    select(Conversation.flow_id).distinct())).scalars())
-                known |= {e for e in (await session.execute(
-                    select(Conversation.experiment).distinct())).scalars() if e}
-            if asked.flow not in known:
-                raise FunnelError(f"no flow {asked.flow!r} in the database (flows: "
-                                  f"{', '.join(sorted(known)) or 'none yet'})")
+            await check_flow(session, asked.flow)
             result = await funnel(session, asked)
     finally:
         await engine.dispose()
@@ -157,6 +160,9 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     engine = await open_existing(settings.database_url)
     try:
         async with UnitOfWork(sessionmaker(engine)) as uow:
+            if asked.flow:
+                assert uow.session is not None
+                await check_flow(uow.session, asked.flow)
             rows = await leads(uow, asked, with_contacts=args.with_contacts,
                                now=datetime.now(UTC))
             await uow.commit()  # the export's event, before anything is printed

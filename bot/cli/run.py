@@ -7,8 +7,8 @@ import gc
 import signal
 import sys
 
+from bot.cli import arguments
 from bot.logsafe import configure_logging
-from bot.service.core import PAYLOAD
 from bot.service.flows import FlowRegistry
 from bot.settings import Settings
 from dialogs.format.problems import FlowError
@@ -61,11 +61,11 @@ async def _run(settings: Settings, webhook: bool) -> None:
 
 
 def deep_links(settings: Settings, source: str | None, username: str | None) -> int:
-    if source is not None and not PAYLOAD.match(source):
-        print("leadbot links: --source may use only A-Z a-z 0-9 _ - (Telegram's rule)",
-              file=sys.stderr)
-        return 2
+    """One t.me link per entry (a flow, an experiment once by its name); `source` is checked
+    against every entry before anything is printed (BadArgument), `username` by its type."""
     flows = FlowRegistry.from_dir(settings.flows_dir)
+    entries = [name for name, _ in flows.entries()]
+    source = arguments.source(source, entries)
     if username is None:
         from bot.transport import bot_username  # the transport: only when asked
 
@@ -74,11 +74,7 @@ def deep_links(settings: Settings, source: str | None, username: str | None) -> 
         except LookupError as error:
             print(f"leadbot links: {error} (or give --username)", file=sys.stderr)
             return 1
-    for flow_id, _ in flows.entries():  # an experiment once, by its name
-        payload = f"{flow_id}__{source}" if source else flow_id
-        if len(payload) > 64:
-            print(f"leadbot links: '{payload}' is over Telegram's 64 characters",
-                  file=sys.stderr)
-            return 2
-        print(f"{flow_id}: https://t.me/{username.lstrip('@')}?start={payload}")
+    for name in entries:
+        payload = f"{name}{arguments.SEPARATOR}{source}" if source else name
+        print(f"{name}: https://t.me/{username.lstrip('@')}?start={payload}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 
@@ -17,6 +18,8 @@ def command(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys):
         if key.startswith("LEADBOT_") and not key.startswith("LEADBOT_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+    # the logging of a new process: another test's in-process `run` configured the root's
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
 
     def run(*args: str, env: dict[str, str] | None = None,
             stdin: str = "") -> tuple[int, str, str]:
