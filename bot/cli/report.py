@@ -31,8 +31,11 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell Excel would run as a formul
 
 
 def add_commands(commands: Any) -> None:
-    report = commands.add_parser("report", help="the funnel of a flow: people per step, "
-                                 "leads, hand-offs (dates in LEADBOT_TIMEZONE)")
+    report = commands.add_parser(
+        "report", help="the funnel of a flow: people per step, leads, hand-offs",
+        description="The funnel of a flow: people per step, leads, hand-offs, read from an "
+                    "existing database (nothing is created or migrated); dates in "
+                    "LEADBOT_TIMEZONE.")
     report.add_argument("--flow", required=True, help="a flow id, e.g. kitchen-quiz, or an "
                         "A/B experiment's name (all its variants)")
     period(report)
@@ -40,17 +43,25 @@ def add_commands(commands: Any) -> None:
                         "(A-Z a-z 0-9 _ -)")
     report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
                         "variant, language or day")
-    report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--format", choices=FORMATS, default="table",
+                        help="a terminal table (the default), CSV for Excel, or JSON")
     report.set_defaults(command=run_report)
 
-    export = commands.add_parser("export", help="export data: `leadbot export leads`")
-    what = export.add_subparsers(dest="export_what", required=True, metavar="WHAT")
-    leads = what.add_parser("leads", help="the leads created in a period, as CSV or JSON")
+    export = commands.add_parser("export", help="export data: `leadbot export leads`",
+                                 description="Export data from an existing database.")
+    what = export.add_subparsers(dest="export_what", required=True, metavar="WHAT",
+                                 help="what to export")
+    leads = what.add_parser(
+        "leads", help="the leads created in a period, as CSV or JSON",
+        description="The leads created in a period, as CSV (for Excel) or JSON, read from "
+                    "an existing database (nothing is created or migrated).")
     period(leads)
-    leads.add_argument("--flow", help="only this flow's leads")
+    leads.add_argument("--flow", help="only this flow's leads (or an A/B experiment's: all "
+                       "its variants)")
     leads.add_argument("--source", help="only leads from this deep-link source "
                        "(A-Z a-z 0-9 _ -)")
-    leads.add_argument("--format", choices=("csv", "json"), default="csv")
+    leads.add_argument("--format", choices=("csv", "json"), default="csv",
+                       help="CSV for Excel (the default) or JSON")
     leads.add_argument("--with-contacts", action="store_true",
                        help="include name, phone and email (the export is recorded)")
     leads.set_defaults(command=run_export_leads)
