@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from bot.cli import arguments
 from bot.cli.arguments import BadArgument
 from bot.cli.report import add_commands as add_report_commands
+from bot.cli.simulate import HELP as SIMULATE_HELP
 from bot.cli.simulate import TerminalChat
 from bot.settings import Settings, bad_settings
 from dialogs.format.diagram import mermaid
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="check the flows only, do not run NAME.scenarios.yaml")
     lint.set_defaults(command=run_lint)
 
-    simulate = command(commands, "simulate", "chat with a flow in the terminal")
+    simulate = command(commands, "simulate", "chat with a flow in the terminal",
+                       SIMULATE_HELP)
     simulate.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
     simulate.add_argument("--lang", help="the prospect's language: one the flow speaks, "
                           "e.g. en (default: the flow's own)")
@@ -212,7 +214,7 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
     loaded = arguments.find_flow(args.flow, settings.flows_dir)
     language = arguments.language(loaded, args.lang)
     source = arguments.source(args.source, [loaded.flow.id])
-    chat = TerminalChat(loaded.flow, sys.stdout, prompt="> " if sys.stdin.isatty() else "")
+    chat = TerminalChat(loaded.flow, sys.stdout, interactive=sys.stdin.isatty())
     return chat.run(iter(sys.stdin), language, source)
 
 

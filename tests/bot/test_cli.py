@@ -73,11 +73,12 @@ def test_flows_dir_from_the_environment(tmp_path):
     assert "no flow files" in result.stderr
 
 
-SCRIPTS = {  # (flow, outcome): the lines a marketer would type, buttons by number
+SCRIPTS = {  # (flow, outcome): the lines a marketer would type, buttons by number (#N where
+    # the bot asks to type: the email's Skip)
     ("kitchen-quiz", "handoff"): "1 1 4 3 3 1 3 5 1 1 2 Ivan +79991234567",
     ("kitchen-quiz", "nurture"): "1 1 1 1 1 5 4 1 2 Ivan +79991234567",
     ("kitchen-quiz", "close"): "1 3",
-    ("renovation-calculator", "handoff"): "1 2 64 2 1 5 1 1 1 2 Olena +380671234567 1",
+    ("renovation-calculator", "handoff"): "1 2 64 2 1 5 1 1 1 2 Olena +380671234567 #1",
     ("renovation-calculator", "nurture"): "1 1 40 1 5 3 2",
     ("renovation-calculator", "close"): "1 4",
     ("renovation-checklist", "handoff"):
