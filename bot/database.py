@@ -9,6 +9,7 @@ changes nothing when it is not.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic.util import CommandError
@@ -16,11 +17,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import DatabaseUrlError, create_engine
+from storage.db import DatabaseUrlError, async_url, create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 
 CONNECT_TIMEOUT = 10
 FAILURES = (OSError, OperationalError, DBAPIError, TimeoutError)
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(Exception):
@@ -33,6 +35,20 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "?"
+
+
+def check_url(url: str) -> None:
+    """LEADBOT_DATABASE_URL's form (the database, the port) without opening or creating
+    anything (a SQLite file's folder is made when it is opened): DatabaseError."""
+    try:
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+    except Exception:
+        sqlite = False  # async_url says what is wrong with it
+    if not sqlite:
+        try:
+            async_url(url)
+        except DatabaseUrlError as error:
+            raise DatabaseError(f"LEADBOT_DATABASE_URL: {error}") from None
 
 
 def _engine(url: str) -> AsyncEngine:
@@ -56,7 +72,7 @@ def _unknown(url: str, revision: str | None) -> DatabaseError:
 
 async def open_database(url: str) -> AsyncEngine:
     """An engine on a migrated database (created when there is none), or DatabaseError
-    saying what is wrong."""
+    saying what is wrong. One log line when it migrated: from which revision to which."""
     engine = _engine(url)
     try:
         before = await asyncio.wait_for(current_revision(engine), CONNECT_TIMEOUT)
@@ -67,6 +83,9 @@ async def open_database(url: str) -> AsyncEngine:
     except CommandError:
         await engine.dispose()
         raise _unknown(url, before) from None
+    head = head_revision()
+    if before != head:
+        log.info("database migrated from %s to %s", before or "nothing (a new database)", head)
     return engine
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import signal
 import sys
 
@@ -30,6 +31,8 @@ def run(settings: Settings, webhook: bool = False) -> int:
     from bot.transport.errors import TokenRevoked
 
     configure_logging(settings.log_level)  # phones, emails and names masked (bot/logsafe.py)
+    if settings.log_level != "DEBUG":  # not a line per migration: bot/database.py says
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # "migrated from X to Y"
     try:
         asyncio.run(_run(settings, webhook))
     except StartupError as error:
@@ -48,7 +51,7 @@ def run(settings: Settings, webhook: bool = False) -> int:
 async def _run(settings: Settings, webhook: bool) -> None:
     from bot.app import bootstrap, serve
 
-    app = await bootstrap(settings)
+    app = await bootstrap(settings, webhook=webhook)
     tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
