@@ -33,7 +33,7 @@ from bot.outbox.sender import Sender
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.rights import Operator
-from bot.settings import Settings
+from bot.settings import SettingError, Settings, flows_folder
 from bot.transport import open_transport, token_problem
 from bot.transport.base import Transport
 from bot.transport.errors import TelegramRefused
@@ -104,8 +104,11 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise StartupError(problem)
     try:
         check_url(settings.database_url)
+        flows_folder(settings)
     except DatabaseError as error:
         raise StartupError(str(error)) from None
+    except SettingError as error:
+        raise StartupError(f"bad setting {error}") from None
     flows = FlowRegistry.from_settings(settings)
     if settings.default_flow and not flows.knows(settings.default_flow):
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "

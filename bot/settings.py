@@ -152,6 +152,17 @@ class Settings(BaseSettings):
         return value or None
 
 
+class SettingError(ValueError):
+    """A setting that is well formed but cannot be used: `LEADBOT_NAME: why`."""
+
+
+def flows_folder(settings: Settings) -> Path:
+    """LEADBOT_FLOWS_DIR, which must be a folder (else every flow in it looked "broken")."""
+    if not settings.flows_dir.is_dir():
+        raise SettingError(f"LEADBOT_FLOWS_DIR: there is no folder {settings.flows_dir}")
+    return settings.flows_dir
+
+
 # pydantic's words for a value of the wrong type, in the operator's (the value is a number or
 # a word of theirs, never a secret: secrets are plain strings, refused by no type)
 WORDS = {

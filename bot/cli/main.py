@@ -17,7 +17,7 @@ from bot.cli.arguments import BadArgument
 from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import HELP as SIMULATE_HELP
 from bot.cli.simulate import TerminalChat
-from bot.settings import Settings, bad_settings
+from bot.settings import SettingError, Settings, bad_settings, flows_folder
 from dialogs.format.diagram import mermaid
 from dialogs.format.loader import cross_problems, flow_files, read_entry
 from dialogs.format.problems import FlowError
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.command(args, settings)
+    except SettingError as error:
+        print(f"leadbot: bad setting {error}", file=sys.stderr)
+        return 2
     except BadArgument as error:
         command = chosen(parser, args)
         command.print_usage(sys.stderr)
@@ -211,7 +214,7 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    loaded = arguments.find_flow(args.flow, settings.flows_dir)
+    loaded = arguments.find_flow(args.flow, flows_folder(settings))
     language = arguments.language(loaded, args.lang)
     source = arguments.source(args.source, [loaded.flow.id])
     chat = TerminalChat(loaded.flow, sys.stdout, interactive=sys.stdin.isatty())
@@ -219,7 +222,7 @@ def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_graph(args: argparse.Namespace, settings: Settings) -> int:
-    loaded = arguments.find_flow(args.flow, settings.flows_dir)
+    loaded = arguments.find_flow(args.flow, flows_folder(settings))
     print(mermaid(loaded.flow, arguments.language(loaded, args.lang)), end="")
     return 0
 

@@ -11,7 +11,7 @@ import sys
 from bot.cli import arguments
 from bot.logsafe import configure_logging
 from bot.service.flows import FlowRegistry
-from bot.settings import Settings
+from bot.settings import Settings, flows_folder
 from dialogs.format.problems import FlowError
 
 
@@ -66,7 +66,7 @@ async def _run(settings: Settings, webhook: bool) -> None:
 def deep_links(settings: Settings, source: str | None, username: str | None) -> int:
     """One t.me link per entry (a flow, an experiment once by its name); `source` is checked
     against every entry before anything is printed (BadArgument), `username` by its type."""
-    flows = FlowRegistry.from_dir(settings.flows_dir)
+    flows = FlowRegistry.from_dir(flows_folder(settings))
     entries = [name for name, _ in flows.entries()]
     source = arguments.source(source, entries)
     if username is None:

@@ -87,3 +87,22 @@ def test_lint_says_a_validators_message_without_the_framework_prefix(command, tm
     assert "min (10000) is greater than max (1000)" in out
     assert "Value error" not in out  # before: "Value error, min (10000) is greater than..."
 
+
+@pytest.mark.parametrize("args", [("simulate", "kitchen-quiz"), ("graph", "kitchen-quiz"),
+                                  ("links", "--username", "demo_bot")], ids=" ".join)
+def test_a_flows_folder_that_is_not_there_is_a_bad_setting(command, tmp_path, args):
+    code, out, err = command(*args, env={"LEADBOT_FLOWS_DIR": str(tmp_path / "nope")})
+    assert code == 2 and out == ""
+    # before: "…/nope: cannot read: No such file or directory", as if a flow were broken
+    assert err.strip() == f"leadbot: bad setting LEADBOT_FLOWS_DIR: there is no folder " \
+                          f"{tmp_path / 'nope'}"
+
+
+def test_run_without_its_flows_folder_says_so_not_that_a_flow_is_broken(tmp_path):
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_PORT": "0",
+                                 "LEADBOT_FLOWS_DIR": str(tmp_path / "nope"),
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("leadbot: bad setting LEADBOT_FLOWS_DIR: there is no "
+                                     f"folder {tmp_path / 'nope'}")
+    assert not (tmp_path / "bot.db").exists()
