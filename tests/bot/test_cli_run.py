@@ -7,12 +7,15 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import TRANSPORTS
+from dialogs.format.loader import load_flows
 from storage.migrate import head_revision
 from tests.bot.test_cli import leadbot, no_traceback
+from tests.conftest import FLOWS_DIR
 
 UNREACHABLE_API = "http://127.0.0.1:9"  # nothing listens: the start stops at getMe
-FLOWS = ("kitchen-quiz v1, renovation-calculator v1, renovation-calculator-b v1, "
-         "renovation-checklist v1")
+# the shipped flows as the line names them: kitchen-quiz v1, renovation-calculator v1, ...
+FLOWS = ", ".join(f"{flow_id} v{loaded.flow.version}"
+                  for flow_id, loaded in sorted(load_flows([FLOWS_DIR]).items()))
 
 
 def start(tmp_path, **env: str):
