@@ -23,17 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.crm.http import CrmLimits
 from bot.crm.targets import CrmConfigError, check_telegram_webhook, targets_from
 from bot.crm.worker import Worker
-from bot.database import DatabaseError, open_database
+from bot.database import DatabaseError, check_url, open_database, safe_url
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
+from bot.logsafe import SETTINGS_ONLY
 from bot.metrics import Metrics
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from bot.service.rights import Operator
-from bot.settings import Settings
-from bot.transport import open_transport
+from bot.settings import SettingError, Settings, flows_folder
+from bot.transport import open_transport, token_problem
 from bot.transport.base import Transport
 from bot.transport.errors import TelegramRefused
 from bot.transport.polling import ALLOWED_UPDATES, Poller
@@ -96,10 +97,20 @@ class App:
 
 
 async def bootstrap(settings: Settings, limits: Limits | None = None,
-                    crm_limits: CrmLimits | None = None) -> App:
-    """Raises StartupError, or FlowError naming file, step and field of a broken flow."""
-    if settings.bot_token is None or not settings.bot_token.get_secret_value():
-        raise StartupError("LEADBOT_BOT_TOKEN is not set (get one from @BotFather)")
+                    crm_limits: CrmLimits | None = None, webhook: bool = False) -> App:
+    """Raises StartupError, or FlowError naming file, step and field of a broken flow.
+    Every setting is read first: a mistake is told at once, in one line, before anything is
+    logged, created or migrated; then the first log line (`started`), then the database and
+    the transport are opened."""
+    if (problem := token_problem(settings)) is not None:
+        raise StartupError(problem)
+    try:
+        check_url(settings.database_url)
+        flows_folder(settings)
+    except DatabaseError as error:
+        raise StartupError(str(error)) from None
+    except SettingError as error:
+        raise StartupError(f"bad setting {error}") from None
     flows = FlowRegistry.from_settings(settings)
     if settings.default_flow and not flows.knows(settings.default_flow):
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
@@ -108,6 +119,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     steps = {step for r in flows.latest.values() for step in r.flow.steps}
     try:
         targets = targets_from(settings, crm_limits, steps)
+        if webhook:  # `leadbot run --webhook`: Telegram's webhook settings too
+            check_telegram_webhook(settings)
     except CrmConfigError as error:
         raise StartupError(str(error)) from None
     crm.configure([target.name for target in targets])
@@ -121,6 +134,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         sealing.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
     except PiiKeyError as error:
         raise StartupError(str(error)) from None
+    started(settings, flows)
     try:
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
@@ -167,6 +181,14 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     return app
 
 
+def started(settings: Settings, flows: FlowRegistry) -> None:
+    """The first log line: what runs, on what, with which flows (README, Running the bot)."""
+    log.info("starting: transport: %s (LEADBOT_TRANSPORT); database: %s; flows: %s",
+             settings.transport, safe_url(settings.database_url),
+             ", ".join(f"{r.flow.id} v{r.flow.version}" for _, r in sorted(
+                 flows.latest.items())) or "none", extra={SETTINGS_ONLY: True})
+
+
 async def check_pii_key(uow: UnitOfWork) -> None:
     """Encrypted personal data and LEADBOT_PII_KEY must match: a missing or wrong key is a
     refusal to start, never garbage read or plain text mixed in silently."""
@@ -185,9 +207,8 @@ async def check_pii_key(uow: UnitOfWork) -> None:
 
 async def check_telegram(app: App) -> None:
     """The token, the managers' chats and the menu of commands (the transport's checks).
-    The first thing serve() does: the transport in use is named here, once the settings
-    proved good (a bad setting stays the one line it is)."""
-    log.info("transport: %s (LEADBOT_TRANSPORT)", app.transport.name)
+    The first thing serve() does (the transport in use was named by bootstrap's first log
+    line, once the settings proved good: a bad setting stays the one line it is)."""
     with refusals():
         await app.transport.check(app.settings, app.service.handoffs)
 

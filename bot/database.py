@@ -1,16 +1,28 @@
-"""Opening the database at start: a clear one-line error instead of a driver traceback."""
+"""Opening the database: a clear one-line error instead of a driver traceback.
+
+`open_database` (for `leadbot run` and `leadbot db upgrade`) creates and migrates;
+`open_existing` (for every command that only reads or re-encrypts: report, export,
+rotate-key) opens a database that is there and at this leadbot's revision, and creates or
+changes nothing when it is not.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
 
+from alembic.util import CommandError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db.engine import DatabaseUrlError, create_engine
-from storage.db.migrate import upgrade
+from storage.db.engine import DatabaseUrlError, async_url, create_engine
+from storage.db.migrate import current_revision, head_revision, upgrade
 
 CONNECT_TIMEOUT = 10
+FAILURES = (OSError, OperationalError, DBAPIError, TimeoutError)
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(Exception):
@@ -19,28 +31,148 @@ class DatabaseError(Exception):
 
 def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "?"
 
 
-async def open_database(url: str) -> AsyncEngine:
-    """An engine on a migrated database, or DatabaseError saying what is wrong."""
+def check_url(url: str) -> None:
+    """LEADBOT_DATABASE_URL's form (the database, the port) without opening or creating
+    anything (a SQLite file's folder is made when it is opened): DatabaseError."""
     try:
-        engine = create_engine(url)
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+    except Exception:
+        sqlite = False  # async_url says what is wrong with it
+    if not sqlite:
+        try:
+            async_url(url)
+        except DatabaseUrlError as error:
+            raise DatabaseError(f"LEADBOT_DATABASE_URL: {error}") from None
+
+
+def _engine(url: str) -> AsyncEngine:
+    try:
+        return create_engine(url)
     except DatabaseUrlError as error:
         raise DatabaseError(f"LEADBOT_DATABASE_URL: {error}") from None
+
+
+def _cannot(url: str, error: BaseException) -> DatabaseError:
+    reason = getattr(error, "orig", None) or error
+    words = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+    return DatabaseError(f"cannot open the database {safe_url(url)}: {words}")
+
+
+def _unknown(url: str, revision: str | None) -> DatabaseError:
+    return DatabaseError(f"the database {safe_url(url)} is at revision {revision}, which this "
+                         f"leadbot does not know (its newest is {head_revision()}): it was "
+                         "migrated by a newer leadbot; run that one")
+
+
+async def open_database(url: str) -> AsyncEngine:
+    """An engine on a migrated database (created when there is none), or DatabaseError
+    saying what is wrong. One log line when it migrated: from which revision to which."""
+    engine = _engine(url)
     try:
+        before = await asyncio.wait_for(current_revision(engine), CONNECT_TIMEOUT)
         await asyncio.wait_for(upgrade(engine), CONNECT_TIMEOUT)
-    except (OSError, OperationalError, DBAPIError, TimeoutError) as error:
+    except FAILURES as error:
         await engine.dispose()
-        reason = getattr(error, "orig", None) or error
-        words = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
-        raise DatabaseError(f"cannot open the database {safe_url(url)}: {words}") from None
+        raise _cannot(url, error) from None
+    except CommandError:
+        await engine.dispose()
+        raise _unknown(url, before) from None
+    head = head_revision()
+    if before != head:
+        log.info("database migrated from %s to %s", before or "nothing (a new database)", head)
     return engine
+
+
+async def open_existing(url: str) -> AsyncEngine:
+    """An engine on a database that exists and is at this leadbot's revision; DatabaseError
+    naming the URL (without its password) otherwise. Nothing is created or migrated, and a
+    SQLite file is only read until it proved to be leadbot's: no folder or file is made,
+    and another program's file is left as it was (not even switched to WAL)."""
+    path = _sqlite_file(url)
+    if path is not None:
+        _current(url, _read_only_revision(url, path))
+        return _engine(url)
+    engine = _engine(url)
+    try:
+        _current(url, await asyncio.wait_for(current_revision(engine), CONNECT_TIMEOUT))
+    except FAILURES as error:
+        await engine.dispose()
+        raise _cannot(url, error) from None
+    except DatabaseError:
+        await engine.dispose()
+        raise
+    return engine
+
+
+def _current(url: str, revision: str | None) -> None:
+    head = head_revision()
+    if revision == head:
+        return
+    if revision is None:
+        raise DatabaseError(f"the database {safe_url(url)} has no leadbot tables (not "
+                            f"migrated, or not leadbot's): run `leadbot db upgrade`")
+    if not _known(revision):
+        raise _unknown(url, revision)
+    raise DatabaseError(f"the database {safe_url(url)} is at revision {revision}, not "
+                        f"{head}: run `leadbot db upgrade`")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """A SQLite URL's file, which must be there (DatabaseError); None for other databases
+    and SQLite in memory."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None  # create_engine says what is wrong with it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).expanduser()
+    if path.is_file():
+        return path
+    folder = next((p for p in path.parents if p.exists()), None)
+    if path.is_dir():
+        why = f"{path} is a folder"
+    elif folder is not None and not folder.is_dir():
+        why = f"{folder} is a file, not a folder"
+    else:
+        why = f"there is no file {path}"
+    raise DatabaseError(f"cannot open the database {safe_url(url)}: {why} (`leadbot run` or "
+                        "`leadbot db upgrade` creates it; is LEADBOT_DATABASE_URL right?)")
+
+
+def _read_only_revision(url: str, path: Path) -> str | None:
+    """The revision of a SQLite file, read through a read-only connection."""
+    import sqlite3
+
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine as plain_engine
+
+    uri = path.resolve().as_uri() + "?mode=ro"
+    engine = plain_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except (sqlite3.Error, DBAPIError) as error:
+        raise _cannot(url, error) from None
+    finally:
+        engine.dispose()
+
+
+def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+
+    from storage.db.migrate import alembic_config
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 async def migrate(url: str) -> str:
@@ -64,7 +196,7 @@ async def reseal(url: str, keys: str) -> int:
         crypto.configure(keys)
     except crypto.PiiKeyError as error:
         raise DatabaseError(str(error)) from None
-    engine = await open_database(url)
+    engine = await open_existing(url)
     try:
         async with UnitOfWork(sessionmaker(engine)) as uow:
             rows = await privacy.reseal(uow)

@@ -47,6 +47,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = {"aiosqlite": logging.WARNING, "asyncpg": logging.WARNING,
          "sqlalchemy.engine": logging.INFO, "sqlalchemy.pool": logging.INFO,
          "telegram": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+# `extra={SETTINGS_ONLY: True}`: a record made of settings alone (`leadbot run`'s first line,
+# its password hidden), which nobody's data can reach: not masked
+SETTINGS_ONLY = "leadbot_settings_only"
 MAX_WORD = 30  # longer "words" are nobody's name: not remembered
 # Shorter words are not remembered either: "Jo Be" must not hide "be", "to", "no", "на" from
 # every log line after it (a short name alone identifies nobody; the shapes above still go).
@@ -89,6 +92,8 @@ class PersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < _quiet_below(record.name):
             return False  # a statement's parameters or a result row: personal data
+        if getattr(record, SETTINGS_ONLY, False):
+            return True  # the operator's own settings (a database URL is email-shaped)
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep what there is, masked

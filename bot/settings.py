@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import dialogs
+from dialogs.format.problems import plain
 from dialogs.rules.nurture import parse_quiet, zone_named
 
 SHIPPED_FLOWS = Path(dialogs.__file__).parent / "flows"
@@ -73,6 +75,17 @@ class Settings(BaseSettings):
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"{value}: use one of {', '.join(LOG_LEVELS)}")
         return value.upper()
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        """Checked here: the Bot API client puts the token into the URL, and a URL it cannot
+        use came back in its error, token and all."""
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL (the default: "
+                             "https://api.telegram.org)")
+        return value.strip()
 
     @field_validator("transport")
     @classmethod
@@ -208,3 +221,43 @@ class Settings(BaseSettings):
         if value and zone_named(value) is None:
             raise ValueError(f"unknown time zone {value!r} (like Europe/Moscow)")
         return value or None
+
+
+class SettingError(ValueError):
+    """A setting that is well formed but cannot be used: `LEADBOT_NAME: why`."""
+
+
+def flows_folder(settings: Settings) -> Path:
+    """LEADBOT_FLOWS_DIR, which must be a folder (else every flow in it looked "broken")."""
+    if not settings.flows_dir.is_dir():
+        raise SettingError(f"LEADBOT_FLOWS_DIR: there is no folder {settings.flows_dir}")
+    return settings.flows_dir
+
+
+# pydantic's words for a value of the wrong type, in the operator's (the value is a number or
+# a word of theirs, never a secret: secrets are plain strings, refused by no type)
+WORDS = {
+    "int_parsing": "{input!r} is not a whole number",
+    "float_parsing": "{input!r} is not a number",
+    "bool_parsing": "{input!r} is not true or false",
+    "greater_than_equal": "must be at least {ge:g}, not {input}",
+    "greater_than": "must be more than {gt:g}, not {input}",
+    "less_than_equal": "must be at most {le:g}, not {input}",
+    "less_than": "must be less than {lt:g}, not {input}",
+}
+
+
+def bad_settings(error: ValidationError) -> list[str]:
+    """Each bad setting as `LEADBOT_NAME: what is wrong`, in words of our own or the
+    validator's, without the framework's prefix ("Value error, ...")."""
+    lines = []
+    for item in error.errors():
+        name = "LEADBOT_" + str(item["loc"][0]).upper() if item["loc"] else "settings"
+        words = WORDS.get(item["type"])
+        try:
+            message = words.format(input=item.get("input"), **item.get("ctx", {})) if words \
+                else plain(item)
+        except (KeyError, IndexError, ValueError):
+            message = plain(item)
+        lines.append(f"{name}: {message}")
+    return list(dict.fromkeys(lines))

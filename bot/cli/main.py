@@ -1,33 +1,51 @@
-"""The `leadbot` command. Bad arguments get a clear error and a non-zero exit, never a traceback."""
+"""The `leadbot` command. Bad arguments get a clear error and a non-zero exit, never a traceback:
+argparse's and those of `bot/cli/arguments.py` (the one set of rules every subcommand
+checks its options by) under the usage of the subcommand that was run, exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.cli import arguments
+from bot.cli.arguments import BadArgument
 from bot.cli.report import add_commands as add_report_commands
+from bot.cli.simulate import HELP as SIMULATE_HELP
 from bot.cli.simulate import TerminalChat
-from bot.settings import Settings
+from bot.settings import SettingError, Settings, bad_settings, flows_folder
 from dialogs.format.diagram import mermaid
-from dialogs.format.loader import LoadedFlow, cross_problems, flow_files, load_flows, read_entry
+from dialogs.format.loader import cross_problems, flow_files, read_entry
 from dialogs.format.problems import FlowError
 from dialogs.format.scenarios import check_file, scenario_file
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse(parser, sys.argv[1:] if argv is None else argv)
+    except SystemExit as stop:  # --help (0), or a usage error argparse has printed (2)
+        return stop.code if isinstance(stop.code, int) else 2
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"leadbot: bad setting: {one_line(error)}", file=sys.stderr)
+        for line in bad_settings(error):
+            print(f"leadbot: bad setting {line}", file=sys.stderr)
         return 2
     try:
         return args.command(args, settings)
+    except SettingError as error:
+        print(f"leadbot: bad setting {error}", file=sys.stderr)
+        return 2
+    except BadArgument as error:
+        command = chosen(parser, args)
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {error}", file=sys.stderr)
+        return 2
     except FlowError as error:
         print(error, file=sys.stderr)
         return 1
@@ -35,58 +53,130 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """`parse_args`, but an option no parser knows is told under the usage of the
+    subcommand it was given to (argparse tells every one under the top-level usage)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        where = list(argv).index(unknown[0]) if unknown[0] in argv else len(argv)
+        blamed = parser
+        for command, position in _chain(parser, args, argv):
+            if position < where:
+                blamed = command
+        blamed.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace
+           ) -> argparse.ArgumentParser:
+    """The subcommand's parser (the deepest: `db upgrade`'s, not `db`'s)."""
+    for command, _ in _chain(parser, args, []):
+        parser = command
+    return parser
+
+
+def _chain(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+           ) -> list[tuple[argparse.ArgumentParser, int]]:
+    """Each subcommand's parser that `args` names, with where its name is in `argv`."""
+    found: list[tuple[argparse.ArgumentParser, int]] = []
+    position = -1
+    while True:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, actions[0].dest, None) if actions else None
+        if name is None or name not in actions[0].choices:
+            return found
+        parser = actions[0].choices[name]
+        rest = list(argv[position + 1:])
+        position = position + 1 + rest.index(name) if name in rest else position
+        found.append((parser, position))
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (no side effects: the CLI reference is generated from it).
+    Every subcommand has a help line and a description, every option a help line
+    (tests/bot/test_cli_parser.py walks it)."""
     parser = argparse.ArgumentParser(prog="leadbot", description=(
         "A Telegram bot that qualifies leads through flows written as code."))
-    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND",
+                                     help="what to do (`leadbot COMMAND --help` for more)")
 
-    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
+    run = command(commands, "run", "run the bot (long polling, or --webhook)",
+                  "Run the bot: check the settings and the flows, create or migrate the "
+                  "database (the only command besides `db upgrade` that does), then poll "
+                  "Telegram or serve the webhook. The first log line names the transport, "
+                  "the database and the flows.")
     run.add_argument("--webhook", action="store_true",
                      help="serve a webhook on LEADBOT_HOST:LEADBOT_PORT for "
                           "LEADBOT_TELEGRAM_WEBHOOK_URL")
     run.set_defaults(command=run_bot)
 
-    links = commands.add_parser("links", help="print the t.me deep link of every flow")
-    links.add_argument("--source", help="a source to record, e.g. instagram (A-Z a-z 0-9 _ -)")
-    links.add_argument("--username", help="the bot's username (default: asked of Telegram)")
+    links = command(commands, "links", "print the t.me deep link of every flow")
+    links.add_argument("--source", help="a source to record, e.g. instagram (A-Z a-z 0-9 _ -; "
+                       "a link carries FLOW__SOURCE, at most 64 characters)")
+    links.add_argument("--username", type=arguments.username,
+                       help="the bot's username, e.g. demo_bot (a leading @ is dropped; "
+                            "default: asked of Telegram)")
     links.set_defaults(command=run_links)
 
-    lint = commands.add_parser("lint", help="check flow files and run their scenarios")
+    lint = command(commands, "lint", "check flow files and run their scenarios")
     lint.add_argument("paths", nargs="*", metavar="PATH",
                       help="flow files or folders (default: LEADBOT_FLOWS_DIR)")
     lint.add_argument("--no-scenarios", action="store_true",
                       help="check the flows only, do not run NAME.scenarios.yaml")
     lint.set_defaults(command=run_lint)
 
-    simulate = commands.add_parser("simulate", help="chat with a flow in the terminal")
+    simulate = command(commands, "simulate", "chat with a flow in the terminal",
+                       SIMULATE_HELP)
     simulate.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
-    simulate.add_argument("--lang", help="the prospect's language: ru, uk, en")
-    simulate.add_argument("--source", help="a deep-link source, e.g. instagram")
+    simulate.add_argument("--lang", help="the prospect's language: one the flow speaks, "
+                          "e.g. en (default: the flow's own)")
+    simulate.add_argument("--source", help="a deep-link source, e.g. instagram (A-Z a-z 0-9 "
+                          "_ -; a link carries FLOW__SOURCE, at most 64 characters)")
     simulate.set_defaults(command=run_simulate)
 
-    db = commands.add_parser("db", help="the database")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    db_upgrade = db_commands.add_parser("upgrade", help="apply migrations (also done at start)")
+    db = command(commands, "db", "the database: migrations and the key of personal data")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND",
+                                    help="what to do with the database")
+    db_upgrade = command(db_commands, "upgrade",
+                         "create the database or apply its migrations (`run` does too)",
+                         "Create the database LEADBOT_DATABASE_URL names, or migrate it to "
+                         "this leadbot's revision; print the revision.")
     db_upgrade.set_defaults(command=run_db_upgrade)
-    new_key = db_commands.add_parser("new-key", help="print a new key for LEADBOT_PII_KEY")
+    new_key = command(db_commands, "new-key", "print a new key for LEADBOT_PII_KEY",
+                      "Print a new Fernet key for LEADBOT_PII_KEY (the database is not "
+                      "opened).")
     new_key.set_defaults(command=run_db_new_key)
-    rotate = db_commands.add_parser(
-        "rotate-key", help="re-encrypt personal data with the first key of LEADBOT_PII_KEY")
+    rotate = command(db_commands, "rotate-key",
+                     "re-encrypt personal data with the first key of LEADBOT_PII_KEY",
+                     "Re-encrypt every personal value with the first key of LEADBOT_PII_KEY "
+                     "(NEW,OLD: the new key first, then the old ones); afterwards the old "
+                     "keys may be dropped. The database must exist and be migrated.")
     rotate.set_defaults(command=run_db_rotate_key)
 
-    crm_parser = commands.add_parser("crm", help="the CRM targets (Bitrix24, amoCRM, webhook)")
+    crm_parser = command(commands, "crm", "the CRM targets (Bitrix24, amoCRM, webhook)")
     crm_commands = crm_parser.add_subparsers(dest="crm_command", required=True,
-                                             metavar="COMMAND")
-    crm_test = crm_commands.add_parser(
-        "test", help="send a sample lead to every configured target; print what each said")
+                                             metavar="COMMAND", help="what to do")
+    crm_test = command(crm_commands, "test",
+                       "send a sample lead to every configured target; print what each said",
+                       "Send an obvious test lead to every CRM target the settings turn on "
+                       "and print what each answered; the database is not opened.")
     crm_test.set_defaults(command=run_crm_test)
 
-    graph = commands.add_parser("graph", help="print the dialog tree as a Mermaid diagram")
+    graph = command(commands, "graph", "print the dialog tree as a Mermaid diagram")
     graph.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")
-    graph.add_argument("--lang", help="the language of the labels")
+    graph.add_argument("--lang", help="the language of the labels: one the flow speaks "
+                       "(default: the flow's own)")
     graph.set_defaults(command=run_graph)
     add_report_commands(commands)
     return parser
+
+
+def command(commands: argparse._SubParsersAction, name: str, help: str,
+            description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand: `help` is its line in the list, `description` (default: the same) the
+    top of its own --help."""
+    return commands.add_parser(name, help=help,
+                               description=description or help[0].upper() + help[1:] + ".")
 
 
 def run_lint(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,36 +213,17 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
-def find_flow(name: str, settings: Settings) -> LoadedFlow:
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.is_file():
-        return next(iter(load_flows([path]).values()))
-    flows = load_flows([settings.flows_dir])
-    if name not in flows:
-        variants = sorted(f"{e.flow.id} ({e.flow.experiment.variant})"
-                          for e in flows.values()
-                          if e.flow.experiment and e.flow.experiment.name == name)
-        if variants:
-            raise SystemExit(f"leadbot: '{name}' is an experiment: name one of its variants' "
-                             f"flows: {', '.join(variants)}")
-        raise SystemExit(f"leadbot: no flow '{name}' in {settings.flows_dir} "
-                         f"(flows: {', '.join(sorted(flows))})")
-    return flows[name]
-
-
 def run_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    loaded = find_flow(args.flow, settings)
-    if args.lang and args.lang not in loaded.flow.languages:
-        print(f"leadbot simulate: '{loaded.flow.id}' speaks {', '.join(loaded.flow.languages)}"
-              f", not '{args.lang}'", file=sys.stderr)
-        return 2
-    chat = TerminalChat(loaded.flow, sys.stdout, prompt="> " if sys.stdin.isatty() else "")
-    return chat.run(iter(sys.stdin), args.lang, args.source)
+    loaded = arguments.find_flow(args.flow, flows_folder(settings))
+    language = arguments.language(loaded, args.lang)
+    source = arguments.source(args.source, [loaded.flow.id])
+    chat = TerminalChat(loaded.flow, sys.stdout, interactive=sys.stdin.isatty())
+    return chat.run(iter(sys.stdin), language, source)
 
 
 def run_graph(args: argparse.Namespace, settings: Settings) -> int:
-    loaded = find_flow(args.flow, settings)
-    print(mermaid(loaded.flow, args.lang), end="")
+    loaded = arguments.find_flow(args.flow, flows_folder(settings))
+    print(mermaid(loaded.flow, arguments.language(loaded, args.lang)), end="")
     return 0
 
 
@@ -208,12 +279,6 @@ def run_db_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
     print(f"re-encrypted {rows} rows with the first key of LEADBOT_PII_KEY; the other keys "
           f"may now be dropped")
     return 0
-
-
-def one_line(error: ValidationError) -> str:
-    item = error.errors()[0]
-    field = "LEADBOT_" + str(item["loc"][0]).upper() if item["loc"] else "settings"
-    return f"{field}: {item['msg']}"
 
 
 if __name__ == "__main__":

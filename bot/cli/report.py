@@ -1,5 +1,5 @@
-"""`leadbot report` and `leadbot export leads`: the funnel (storage/funnel.py) and the leads
-(storage/export.py) printed as a terminal table, CSV or JSON. The database and the table
+"""`leadbot report` and `leadbot export leads`: the funnel (storage/reports/funnel.py) and the leads
+(storage/reports/leads.py) printed as a terminal table, CSV or JSON. The database and the table
 library are imported when these commands run, not for every `leadbot` command."""
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import io
 import json
 import re
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.cli import arguments
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from storage.reports.period import FunnelQuery
 
 FORMATS = ("table", "csv", "json")
@@ -27,46 +30,53 @@ PHONE = re.compile(r"^\+?\d{3,20}$")
 FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell Excel would run as a formula
 
 
-def day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-01") from None
-
-
 def add_commands(commands: Any) -> None:
-    report = commands.add_parser("report", help="the funnel of a flow: people per step, "
-                                 "leads, hand-offs (dates in LEADBOT_TIMEZONE)")
+    report = commands.add_parser(
+        "report", help="the funnel of a flow: people per step, leads, hand-offs",
+        description="The funnel of a flow: people per step, leads, hand-offs, read from an "
+                    "existing database (nothing is created or migrated); dates in "
+                    "LEADBOT_TIMEZONE.")
     report.add_argument("--flow", required=True, help="a flow id, e.g. kitchen-quiz, or an "
                         "A/B experiment's name (all its variants)")
     period(report)
-    report.add_argument("--source", help="only people who came by this deep-link source")
+    report.add_argument("--source", help="only people who came by this deep-link source "
+                        "(A-Z a-z 0-9 _ -)")
     report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
                         "variant, language or day")
-    report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--format", choices=FORMATS, default="table",
+                        help="a terminal table (the default), CSV for Excel, or JSON")
     report.set_defaults(command=run_report)
 
-    export = commands.add_parser("export", help="export data: `leadbot export leads`")
-    what = export.add_subparsers(dest="export_what", required=True, metavar="WHAT")
-    leads = what.add_parser("leads", help="the leads created in a period, as CSV or JSON")
+    export = commands.add_parser("export", help="export data: `leadbot export leads`",
+                                 description="Export data from an existing database.")
+    what = export.add_subparsers(dest="export_what", required=True, metavar="WHAT",
+                                 help="what to export")
+    leads = what.add_parser(
+        "leads", help="the leads created in a period, as CSV or JSON",
+        description="The leads created in a period, as CSV (for Excel) or JSON, read from "
+                    "an existing database (nothing is created or migrated).")
     period(leads)
-    leads.add_argument("--flow", help="only this flow's leads")
-    leads.add_argument("--source", help="only leads from this deep-link source")
-    leads.add_argument("--format", choices=("csv", "json"), default="csv")
+    leads.add_argument("--flow", help="only this flow's leads (or an A/B experiment's: all "
+                       "its variants)")
+    leads.add_argument("--source", help="only leads from this deep-link source "
+                       "(A-Z a-z 0-9 _ -)")
+    leads.add_argument("--format", choices=("csv", "json"), default="csv",
+                       help="CSV for Excel (the default) or JSON")
     leads.add_argument("--with-contacts", action="store_true",
                        help="include name, phone and email (the export is recorded)")
     leads.set_defaults(command=run_export_leads)
 
 
 def period(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=day, metavar="YYYY-MM-DD",
+    parser.add_argument("--since", type=arguments.day, metavar="YYYY-MM-DD",
                         help=f"the first day (default: {DEFAULT_DAYS} days before --until)")
-    parser.add_argument("--until", type=day, metavar="YYYY-MM-DD",
+    parser.add_argument("--until", type=arguments.day, metavar="YYYY-MM-DD",
                         help="the last day, included (default: today)")
 
 
 def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
+    """The question asked, every option checked (BadArgument, FunnelError) before the
+    database is opened."""
     from storage.reports.period import DIMENSIONS, FunnelError, FunnelQuery
 
     by = getattr(args, "by", None)
@@ -77,10 +87,10 @@ def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
     except (ZoneInfoNotFoundError, ValueError):
         raise FunnelError(f"LEADBOT_TIMEZONE: unknown time zone {settings.timezone!r}"
                           ) from None
-    until = args.until or datetime.now(zone).date()
-    since = args.since or until - timedelta(days=DEFAULT_DAYS - 1)
+    since, until = arguments.period(args.since, args.until, datetime.now(zone).date(),
+                                    DEFAULT_DAYS)
     return FunnelQuery(flow=args.flow or "", since=since, until=until,
-                       timezone=settings.timezone, source=args.source,
+                       timezone=settings.timezone, source=arguments.source(args.source),
                        by=by)
 
 
@@ -110,27 +120,30 @@ def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
     return 0
 
 
-async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
+async def check_flow(session: AsyncSession, name: str) -> None:
+    """`--flow NAME`: a flow or an A/B experiment the database knows (BadArgument)."""
     from sqlalchemy import select
 
-    from bot.database import open_database
-    from storage.db.engine import sessionmaker
-    from storage.reports.funnel import funnel
-    from storage.reports.period import FunnelError
     from storage.schema.tables import Conversation, FlowVersion
 
-    engine = await open_database(settings.database_url)
+    known = set((await session.execute(select(FlowVersion.flow_id))).scalars())
+    if name not in known:
+        known |= set((await session.execute(
+            select(Conversation.flow_id).distinct())).scalars())
+        known |= {e for e in (await session.execute(
+            select(Conversation.experiment).distinct())).scalars() if e}
+    arguments.flow_named(name, known, "the database")
+
+
+async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
+    from bot.database import open_existing
+    from storage.db.engine import sessionmaker
+    from storage.reports.funnel import funnel
+
+    engine = await open_existing(settings.database_url)
     try:
         async with sessionmaker(engine)() as session:
-            known = set((await session.execute(select(FlowVersion.flow_id))).scalars())
-            if asked.flow not in known:
-                known |= set((await session.execute(
-                    select(Conversation.flow_id).distinct())).scalars())
-                known |= {e for e in (await session.execute(
-                    select(Conversation.experiment).distinct())).scalars() if e}
-            if asked.flow not in known:
-                raise FunnelError(f"no flow {asked.flow!r} in the database (flows: "
-                                  f"{', '.join(sorted(known)) or 'none yet'})")
+            await check_flow(session, asked.flow)
             result = await funnel(session, asked)
     finally:
         await engine.dispose()
@@ -143,7 +156,7 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
 
 
 async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:
-    from bot.database import open_database
+    from bot.database import open_existing
     from storage.db.engine import sessionmaker
     from storage.reports.leads import header as fields
     from storage.reports.leads import leads
@@ -155,9 +168,12 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
         crypto.configure(settings.pii_key.get_secret_value() if settings.pii_key else None)
     except crypto.PiiKeyError as error:
         raise FunnelError(str(error)) from None
-    engine = await open_database(settings.database_url)
+    engine = await open_existing(settings.database_url)
     try:
         async with UnitOfWork(sessionmaker(engine)) as uow:
+            if asked.flow:
+                assert uow.session is not None
+                await check_flow(uow.session, asked.flow)
             rows = await leads(uow, asked, with_contacts=args.with_contacts,
                                now=datetime.now(UTC))
             await uow.commit()  # the export's event, before anything is printed

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import signal
 import sys
 
+from bot.cli import arguments
 from bot.logsafe import configure_logging
-from bot.service.core import PAYLOAD
 from bot.service.flows import FlowRegistry
-from bot.settings import Settings
+from bot.settings import Settings, flows_folder
 from dialogs.format.problems import FlowError
 
 
@@ -30,6 +31,8 @@ def run(settings: Settings, webhook: bool = False) -> int:
     from bot.transport.errors import TokenRevoked
 
     configure_logging(settings.log_level)  # phones, emails and names masked (bot/logsafe.py)
+    if settings.log_level != "DEBUG":  # not a line per migration: bot/database.py says
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # "migrated from X to Y"
     try:
         asyncio.run(_run(settings, webhook))
     except StartupError as error:
@@ -48,7 +51,7 @@ def run(settings: Settings, webhook: bool = False) -> int:
 async def _run(settings: Settings, webhook: bool) -> None:
     from bot.app import bootstrap, serve
 
-    app = await bootstrap(settings)
+    app = await bootstrap(settings, webhook=webhook)
     tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -61,11 +64,11 @@ async def _run(settings: Settings, webhook: bool) -> None:
 
 
 def deep_links(settings: Settings, source: str | None, username: str | None) -> int:
-    if source is not None and not PAYLOAD.match(source):
-        print("leadbot links: --source may use only A-Z a-z 0-9 _ - (Telegram's rule)",
-              file=sys.stderr)
-        return 2
-    flows = FlowRegistry.from_dir(settings.flows_dir)
+    """One t.me link per entry (a flow, an experiment once by its name); `source` is checked
+    against every entry before anything is printed (BadArgument), `username` by its type."""
+    flows = FlowRegistry.from_dir(flows_folder(settings))
+    entries = [name for name, _ in flows.entries()]
+    source = arguments.source(source, entries)
     if username is None:
         from bot.transport import bot_username  # the transport: only when asked
 
@@ -74,11 +77,7 @@ def deep_links(settings: Settings, source: str | None, username: str | None) -> 
         except LookupError as error:
             print(f"leadbot links: {error} (or give --username)", file=sys.stderr)
             return 1
-    for flow_id, _ in flows.entries():  # an experiment once, by its name
-        payload = f"{flow_id}__{source}" if source else flow_id
-        if len(payload) > 64:
-            print(f"leadbot links: '{payload}' is over Telegram's 64 characters",
-                  file=sys.stderr)
-            return 2
-        print(f"{flow_id}: https://t.me/{username.lstrip('@')}?start={payload}")
+    for name in entries:
+        payload = f"{name}{arguments.SEPARATOR}{source}" if source else name
+        print(f"{name}: https://t.me/{username.lstrip('@')}?start={payload}")
     return 0

@@ -16,6 +16,7 @@ Telegram library (importlib loads the chosen transport by name).
 from __future__ import annotations
 
 import importlib
+import re
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,18 @@ if TYPE_CHECKING:
 
 MODULES = {"aiogram": "bot.telegram.transport", "ptb": "bot.ptb.transport"}
 assert set(MODULES) == set(TRANSPORTS)
+TOKEN = re.compile(r"^\d+:\S+$")  # 123456789:AAE... as @BotFather gives it
+MALFORMED = ("LEADBOT_BOT_TOKEN is malformed: it looks like 123456789:AAE... (digits, a "
+             "colon, then letters)")
+
+
+def token_problem(settings: Settings) -> str | None:
+    """What is wrong with LEADBOT_BOT_TOKEN, told before anything is opened (the transports
+    check it again when they build their Bot)."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    if not token:
+        return "LEADBOT_BOT_TOKEN is not set (get one from @BotFather)"
+    return None if TOKEN.match(token) else MALFORMED
 
 
 def module_for(name: str) -> ModuleType:

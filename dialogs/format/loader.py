@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from dialogs.format.problems import FlowError, Problem, split_path
+from dialogs.format.problems import FlowError, Problem, plain, split_path
 from dialogs.format.schema import ID_PATTERN, STEP_KINDS, Flow
 from dialogs.format.yamlsource import YamlSource, parse_yaml
 from dialogs.lint.experiments import check_experiments
@@ -145,7 +145,7 @@ def clean_location(location: tuple) -> tuple:
 
 
 def explain(item: dict) -> str:
-    kind, message = item["type"], item["msg"]
+    kind, message = item["type"], plain(item)
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dialogs.format.yamlsource import Path
 
@@ -43,3 +45,12 @@ def split_path(path: Path) -> tuple[str | None, str | None]:
     for part in path:
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
     return step, field or None
+
+
+def plain(item: Mapping[str, Any]) -> str:
+    """One of pydantic's errors in the words of the validator that raised it: without the
+    framework's "Value error, " or "Assertion failed, " in front."""
+    error = item.get("ctx", {}).get("error")
+    if item.get("type") in ("value_error", "assertion_error") and error is not None:
+        return str(error)
+    return str(item["msg"])

@@ -23,6 +23,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from dialogs.format.problems import plain
 from dialogs.format.yamlsource import parse_yaml
 
 TEMPERATURES = ("hot", "warm", "cold")
@@ -81,7 +82,7 @@ class CrmMapping(_Strict):
         except ValidationError as error:
             item = error.errors()[0]
             where = ".".join(str(part) for part in item["loc"]) or "top level"
-            raise CrmMappingError(f"{source}: {where}: {item['msg']}") from None
+            raise CrmMappingError(f"{source}: {where}: {plain(item)}") from None
         for name, crm in (("bitrix24", mapping.bitrix24), ("amocrm", mapping.amocrm)):
             for key in crm.stages:
                 if key not in TEMPERATURES:

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from dialogs.format.problems import plain
 from dialogs.format.yamlsource import parse_yaml
 from dialogs.rules.expressions import ExpressionError, Record, is_true, parse
 
@@ -104,7 +105,7 @@ class Routing(BaseModel):
         except ValidationError as error:
             item = error.errors()[0]
             where = ".".join(str(part) for part in item["loc"]) or "top level"
-            raise RoutingError(f"{source}: {where}: {item['msg']}") from None
+            raise RoutingError(f"{source}: {where}: {plain(item)}") from None
 
     def route(self, facts: Mapping[str, Any]) -> Route | None:
         for route in self.routes:

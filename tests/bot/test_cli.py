@@ -73,11 +73,12 @@ def test_flows_dir_from_the_environment(tmp_path):
     assert "no flow files" in result.stderr
 
 
-SCRIPTS = {  # (flow, outcome): the lines a marketer would type, buttons by number
+SCRIPTS = {  # (flow, outcome): the lines a marketer would type, buttons by number (#N where
+    # the bot asks to type: the email's Skip)
     ("kitchen-quiz", "handoff"): "1 1 4 3 3 1 3 5 1 1 2 Ivan +79991234567",
     ("kitchen-quiz", "nurture"): "1 1 1 1 1 5 4 1 2 Ivan +79991234567",
     ("kitchen-quiz", "close"): "1 3",
-    ("renovation-calculator", "handoff"): "1 2 64 2 1 5 1 1 1 2 Olena +380671234567 1",
+    ("renovation-calculator", "handoff"): "1 2 64 2 1 5 1 1 1 2 Olena +380671234567 #1",
     ("renovation-calculator", "nurture"): "1 1 40 1 5 3 2",
     ("renovation-calculator", "close"): "1 4",
     ("renovation-checklist", "handoff"):
@@ -174,19 +175,22 @@ def test_run_refuses_a_broken_flow_naming_file_step_and_field(tmp_path):
     ({"LEADBOT_DATABASE_URL": "sqlite:///{tmp}/file/bot.db"},
      "leadbot: LEADBOT_DATABASE_URL: {tmp}/file is a file, not a folder"),
     ({"LEADBOT_LOG_LEVEL": "LOUD"},
-     "leadbot: bad setting: LEADBOT_LOG_LEVEL: Value error, LOUD: use one of DEBUG, INFO"),
+     "leadbot: bad setting LEADBOT_LOG_LEVEL: LOUD: use one of DEBUG, INFO, WARNING, ERROR, "
+     "CRITICAL"),
     ({"LEADBOT_TRANSPORT": "telethon"},
-     "leadbot: bad setting: LEADBOT_TRANSPORT: Value error, 'telethon': use one of aiogram, "
-     "ptb"),
+     "leadbot: bad setting LEADBOT_TRANSPORT: 'telethon': use one of aiogram, ptb"),
 ])
 def test_bad_database_and_log_settings_get_one_clear_line(tmp_path, env, message):
     (tmp_path / "file").write_text("not a folder")
     env = {key: value.format(tmp=tmp_path) for key, value in env.items()}
-    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc",
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_PORT": "0",
                                  "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", **env})
     assert result.returncode != 0  # before: a traceback each
-    assert message.format(tmp=tmp_path) in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    # a folder that cannot be made is found when the database is opened: after the first
+    # log line (what is starting); a setting that is wrong in itself comes before it
+    lines = [line for line in result.stderr.strip().splitlines()
+             if " INFO bot.app: starting: " not in line]
+    assert lines == [message.format(tmp=tmp_path)], result.stderr
     no_traceback(result)
     db = leadbot("db", "upgrade", env={"LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
                                       **env})
@@ -240,10 +244,10 @@ def test_db_upgrade(tmp_path):
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"LEADBOT_SLA_MINUTES": "hot"}, "LEADBOT_SLA_MINUTES: Value error, write it like hot=5"),
+    ({"LEADBOT_SLA_MINUTES": "hot"}, "LEADBOT_SLA_MINUTES: write it like hot=5"),
     ({"LEADBOT_SLA_MINUTES": "tepid=3"}, "temperatures are hot, warm, cold"),
-    ({"LEADBOT_HANDOFF_ALSO": "lukewarm"}, "LEADBOT_HANDOFF_ALSO: Value error, lukewarm"),
-    ({"LEADBOT_MANAGER_IDS": "[1,"}, "LEADBOT_MANAGER_IDS: Value error, write it like 111,222"),
+    ({"LEADBOT_HANDOFF_ALSO": "lukewarm"}, "LEADBOT_HANDOFF_ALSO: lukewarm"),
+    ({"LEADBOT_MANAGER_IDS": "[1,"}, "LEADBOT_MANAGER_IDS: write it like 111,222"),
     ({"LEADBOT_MANAGERS_CHAT_ID": "-1001", "LEADBOT_WORKING_HOURS": "9 to 5"},
      "working hours '9 to 5': write them like 'mon-fri 09:00-19:00'"),
     ({"LEADBOT_MANAGERS_CHAT_ID": "-1001", "LEADBOT_TIMEZONE": "Mars/Base"},

@@ -48,10 +48,10 @@ def test_a_route_may_restrict_who_claims():
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("routes: [{name: x}]", "routes.0: Value error, a route needs chat_id"),
+    ("routes: [{name: x}]", "routes.0: a route needs chat_id"),
     ("routes: [{name: x, assign: round_robin}]", "needs a list of managers"),
     ("routes: [{name: x, chat_id: -1, when: 'tags in'}]",
-     "routes.0.when: Value error, cannot parse"),
+     "routes.0.when: cannot parse"),
     ("routes: [{name: x, chat_id: -1, colour: red}]", "routes.0.colour: Extra inputs"),
     ("routes: [", "not YAML"),
     ("\n".join(["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
