@@ -54,3 +54,27 @@ async def test_the_language_switch_in_the_browser(admin_web, page):  # noqa: F81
     assert await page.inner_text("h1") == "Увійти"
     await page.goto(f"{base}/admin/login")  # remembered
     assert await page.inner_text("h1") == "Увійти"
+
+
+def test_a_missing_chromium_fails_in_ci_and_is_skipped_with_its_reason_elsewhere(monkeypatch):
+    """Before: three browser tests were skipped without a word where Chromium was missing
+    (pytest -q prints no reasons), and CI=false counted as CI."""
+    import tomllib
+    from pathlib import Path
+
+    import pytest
+
+    from tests.web import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    for ci in ("true", "1"):
+        monkeypatch.setenv("CI", ci)
+        with pytest.raises(pytest.fail.Exception, match="CI: no chromium"):
+            browser.chromium_or_skip()
+    for ci in ("", "false", "0"):
+        monkeypatch.setenv("CI", ci)
+        with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+            browser.chromium_or_skip()
+    config = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "-rs" in config["tool"]["pytest"]["ini_options"]["addopts"].split()  # the reason
