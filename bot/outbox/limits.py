@@ -4,6 +4,12 @@ Bot API FAQ: about 1 message per second in one chat (short bursts tolerated), 30
 overall, 20 per minute in one group. Token buckets keep the averages and allow a short
 burst, so a tap's "answer edited + next question" does not wait a second in between.
 A 429 pauses every send for its retry_after: Telegram does not say which scope it was.
+
+Several processes (docs/scaling.md): a chat's rows are sent by one process at a time
+(storage/work/owners.py), so its bucket is exact in that process's memory, seeded from the
+chat's recent sends when the chat comes from another process (`seed`). The bot-wide 30/s
+is split between the live processes (`share`), and a 429 pauses them all (bot/outbox/
+fleet.py passes it on).
 """
 
 from __future__ import annotations
@@ -53,18 +59,52 @@ class Bucket:
 class RateLimiter:
     limits: Limits = field(default_factory=Limits)
     paused_until: float = 0.0
+    processes: int = 1  # the live senders the bot-wide budget is split between
     _bot: Bucket | None = None
     _chats: dict[int, Bucket] = field(default_factory=dict)
 
-    def _buckets(self, chat_id: int) -> list[Bucket]:
+    @property
+    def bot_burst(self) -> float:
+        return max(1.0, self.limits.bot_burst / self.processes)
+
+    def _bot_bucket(self) -> Bucket:
         if self._bot is None:
-            self._bot = Bucket(self.limits.bot_rate, self.limits.bot_burst)
+            self._bot = Bucket(self.limits.bot_rate / self.processes, self.bot_burst)
+        return self._bot
+
+    def _chat_bucket(self, chat_id: int) -> Bucket:
+        return (Bucket(self.limits.group_per_minute / 60, self.limits.group_burst)
+                if chat_id < 0 else Bucket(self.limits.chat_rate, self.limits.chat_burst))
+
+    def _buckets(self, chat_id: int) -> list[Bucket]:
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = self._chats[chat_id] = (
-                Bucket(self.limits.group_per_minute / 60, self.limits.group_burst) if chat_id < 0
-                else Bucket(self.limits.chat_rate, self.limits.chat_burst))
-        return [self._bot, chat]
+            chat = self._chats[chat_id] = self._chat_bucket(chat_id)
+        return [self._bot_bucket(), chat]
+
+    def share(self, processes: int, now: float) -> None:
+        """The bot-wide budget split between `processes` live senders (at least 1): each
+        gets its part of the rate and of the burst, what it has left scaled with it."""
+        processes = max(1, processes)
+        if processes == self.processes:
+            return
+        bucket = self._bot_bucket()
+        bucket.refill(now)
+        fill = bucket.tokens / bucket.capacity
+        self.processes = processes
+        bucket.rate, bucket.capacity = self.limits.bot_rate / processes, self.bot_burst
+        bucket.tokens = fill * bucket.capacity
+
+    def seed(self, chat_id: int, sends: list[float], now: float) -> None:
+        """A chat another process sent to: its bucket as those sends (monotonic times, any
+        order) left it, replacing what this process remembered of it."""
+        bucket = self._chats[chat_id] = self._chat_bucket(chat_id)
+        times = sorted(min(at, now) for at in sends)
+        if times:  # full before the first of them, as a bucket is after a quiet while
+            bucket.tokens, bucket.stamp = bucket.capacity, times[0]
+        for at in times:
+            bucket.take(at)
+        bucket.refill(now)
 
     def wait(self, chat_id: int, now: float, counted: bool = True) -> float:
         """Seconds before a message to `chat_id` may go; 0 means now."""
@@ -77,10 +117,9 @@ class RateLimiter:
         """Messages the bot-wide budget allows at once now (0 during a 429's pause)."""
         if now < self.paused_until:
             return 0.0
-        if self._bot is None:
-            return self.limits.bot_burst
-        self._bot.refill(now)
-        return self._bot.tokens
+        bucket = self._bot_bucket()
+        bucket.refill(now)
+        return bucket.tokens
 
     def take(self, chat_id: int, now: float, counted: bool = True) -> None:
         if counted:
