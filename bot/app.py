@@ -28,6 +28,7 @@ from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
 from bot.logsafe import SETTINGS_ONLY
 from bot.metrics import Metrics
+from bot.outbox.fleet import LOST, Fleet
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
@@ -79,6 +80,7 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
     address: tuple[str, int] | None = None  # where the web server listens, once it does
     crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
+    fleet: Fleet | None = None  # PostgreSQL: this process among the others (docs/scaling.md)
 
     @property
     def bot(self) -> Any:
@@ -156,6 +158,9 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         await engine.dispose()
         raise StartupError(str(error)) from None
     sender = Sender(transport.delivery, sessions, limits, on_unreachable=handoffs.unreachable)
+    fleet = None
+    if engine.dialect.name == "postgresql":  # any number of processes may share it
+        fleet = Fleet(settings.database_url, sender, sessions)  # started by serve()
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
@@ -174,7 +179,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
                       on_commit=committed, on_outbox=sender.submit, operator=operator,
                       handoffs=handoffs)
     transport.attach(service)
-    app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker)
+    app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker,
+              fleet=fleet)
     app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
     service.received = app.metrics.received  # when updates arrive
     sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
@@ -215,7 +221,9 @@ async def check_telegram(app: App) -> None:
 
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
     """Runs until `stop` is set; the update in hand is finished first. The web server
-    (health, metrics, dashboard; the webhook in webhook mode) runs in both modes."""
+    (health, metrics, dashboard; the webhook in webhook mode) runs in both modes. On
+    PostgreSQL the sender takes its number first (bot/outbox/fleet.py), and gives it up
+    last, once its calls in hand are marked."""
     settings = app.settings
     if webhook:
         try:
@@ -224,24 +232,43 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
             raise StartupError(str(error)) from None
     await check_telegram(app)
     secret = webhook_secret(settings) if webhook else None
-    async with listening(app, secret):
-        background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
-        if app.crm is not None:
-            background.append(asyncio.create_task(app.crm.run(stop)))
+    if app.fleet is not None:
         try:
-            if webhook:
-                with refusals():
-                    await app.transport.set_webhook(webhook_url(settings), secret,
-                                                    ALLOWED_UPDATES)
-                log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
-                await stop.wait()
-            else:
-                with refusals():  # TokenRevoked, while polling, goes to the caller
-                    await app.transport.delete_webhook()
-                await Poller(app.transport, counters=app.counters).run(stop)
-        finally:
-            stop.set()
-            await asyncio.gather(*background, return_exceptions=True)
+            await app.fleet.start()
+        except LOST as error:
+            raise StartupError(f"the sender cannot take its lock in the database: "
+                               f"{type(error).__name__}: {error}") from None
+    sent = asyncio.Event()  # the sender is done: only then may its lock go
+    fleet = asyncio.create_task(app.fleet.run(sent)) if app.fleet is not None else None
+    try:
+        async with listening(app, secret):
+            await _work(app, stop, secret)
+    finally:
+        sent.set()
+        if fleet is not None:
+            await fleet
+
+
+async def _work(app: App, stop: asyncio.Event, secret: str | None) -> None:
+    """The sender, the jobs, the CRM worker, and updates by webhook (`secret` given) or
+    polling, until `stop`."""
+    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
+    if app.crm is not None:
+        background.append(asyncio.create_task(app.crm.run(stop)))
+    try:
+        if secret is not None:
+            with refusals():
+                await app.transport.set_webhook(webhook_url(app.settings), secret,
+                                                ALLOWED_UPDATES)
+            log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
+            await stop.wait()
+        else:
+            with refusals():  # TokenRevoked, while polling, goes to the caller
+                await app.transport.delete_webhook()
+            await Poller(app.transport, counters=app.counters).run(stop)
+    finally:
+        stop.set()
+        await asyncio.gather(*background, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
