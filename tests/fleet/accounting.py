@@ -229,8 +229,9 @@ class Report:
             f"managers' chats {len(self.duplicates_of('manager'))}",
             f"lost answers: {len(self.lost)}; finished: "
             f"{len(self.prospects) - len(self.unfinished)}/{len(self.prospects)}",
-            f"hot leads: {sum(p.hot for p in self.prospects)}, cards: "
-            f"{sum(len(c) for c in self.cards().values())} for {len(self.cards())} hand-offs; "
+            f"hot leads: {sum(p.hot for p in self.prospects)}, card messages: "
+            f"{len({id(c) for cs in self.cards().values() for c in cs})} for "
+            f"{len(self.cards())} hand-offs; "
             f"hot leads without exactly one card: {len(self.hot_without_one_card())}",
             f"claims: {len(self.claims)}, not exactly one winner: {len(self.not_one_winner())}"
             f"; database: {self.database}",
