@@ -95,9 +95,15 @@ class RateLimiter:
         bucket.rate, bucket.capacity = self.limits.bot_rate / processes, self.bot_burst
         bucket.tokens = fill * bucket.capacity
 
+    def known(self) -> set[int]:
+        """The chats it has a bucket for (sent to lately, or seeded)."""
+        return set(self._chats)
+
     def seed(self, chat_id: int, sends: list[float], now: float) -> None:
         """A chat another process sent to: its bucket as those sends (monotonic times, any
-        order) left it, replacing what this process remembered of it."""
+        order) left it, replacing what this process remembered of it, less one message:
+        the other's last send may be accepted and not yet marked (marks.py), and the
+        requests of two processes reach Telegram a little out of step."""
         bucket = self._chats[chat_id] = self._chat_bucket(chat_id)
         times = sorted(min(at, now) for at in sends)
         if times:  # full before the first of them, as a bucket is after a quiet while
@@ -105,6 +111,7 @@ class RateLimiter:
         for at in times:
             bucket.take(at)
         bucket.refill(now)
+        bucket.tokens = min(bucket.tokens, bucket.capacity - 1)
 
     def wait(self, chat_id: int, now: float, counted: bool = True) -> float:
         """Seconds before a message to `chat_id` may go; 0 means now."""

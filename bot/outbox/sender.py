@@ -286,6 +286,9 @@ class Sender(Calls, Outcomes):
         async with UnitOfWork(self.sessions) as uow:
             heads = await uow.outbox.heads(now_wall, BATCH, owner=me)
             next_due = await uow.outbox.next_due(owner=me)
+            if me is not None:  # a chat new to this sender: another may have sent to it
+                fresh = sorted({h.chat_id for h in heads} - self.limiter.known())
+                self.take_over(await owners.history(uow.session, fresh, me, now_wall))
             held = sorted({chat_id for chat_id, _ in self.pending.held})
             still = await uow.outbox.pending_chats(held)
         now = self.monotonic()

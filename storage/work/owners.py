@@ -93,6 +93,28 @@ SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending'
 """)
 
 
+SENDS = text("""
+SELECT c.chat_id,
+  (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
+     ORDER BY o.id DESC LIMIT 1) AS last_owner,
+  ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
+     AND o.lane = 'chat' AND o.sent_at > :since ORDER BY o.id DESC LIMIT 20) AS recent
+FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
+""")
+
+
+async def history(session: AsyncSession, chats: list[int], me: int,
+                  now: datetime) -> dict[int, list[datetime]]:
+    """The recent sends of those chats another sender sent to last (a sender's scan finds
+    rows of a chat it has no memory of: an update's rows it reads before their commit's
+    short path hands them over)."""
+    if not chats:
+        return {}
+    result = await session.execute(SENDS, {"chats": chats, "since": now - HISTORY})
+    return {chat_id: list(recent or []) for chat_id, last_owner, recent in result.all()
+            if last_owner is not None and last_owner != me}
+
+
 async def _route(session: AsyncSession, chats: list[int], me: int, now: datetime) -> Routed:
     """Decides each chat's sender (its chat lock held by the caller) and gives it the chat's
     rows no live sender has."""
