@@ -7,6 +7,8 @@ May import: storage, bot.outbox; no Telegram library.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import textlimits
@@ -23,11 +25,10 @@ class Calls:
     ids: MessageIds
     marks: Marks
 
-    def _marked(self, batch: list[Mark]) -> None:
-        raise NotImplementedError
-
-    async def _export(self, payload: dict) -> Call:
-        raise NotImplementedError
+    # the Sender's own and its other base's (outcomes.py); not defined here, so that
+    # neither is shadowed in the Sender's method order
+    _marked: Callable[[list[Mark]], None]
+    _export: Callable[[dict], Awaitable[Call]]
 
     async def _call_for(self, row: Row) -> tuple[Call | None, dict | None]:
         """The Bot API call for a row, within Telegram's length limits, and what of the
