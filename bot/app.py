@@ -45,6 +45,7 @@ from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
 from storage.db.engine import sessionmaker
+from storage.db.locks import StartupLockTimeout, lock_startup
 from storage.deliveries import rows as crm
 from storage.privacy import rekey
 from storage.schema import sealing
@@ -149,11 +150,12 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise
     sessions = sessionmaker(engine)
     try:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(sessions) as uow:  # one process at a time on PostgreSQL:
+            await lock_startup(uow.session, "record the flows' versions")  # one row each
             await check_pii_key(uow)
             await flows.snapshot(uow)
             await uow.commit()
-    except (PiiKeyError, StartupError) as error:
+    except (PiiKeyError, StartupError, StartupLockTimeout) as error:
         await transport.close()
         await engine.dispose()
         raise StartupError(str(error)) from None

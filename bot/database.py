@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db.engine import DatabaseUrlError, async_url, create_engine
+from storage.db.locks import StartupLockTimeout
 from storage.db.migrate import current_revision, head_revision, upgrade
 
 CONNECT_TIMEOUT = 10
@@ -76,16 +77,21 @@ async def open_database(url: str) -> AsyncEngine:
     engine = _engine(url)
     try:
         before = await asyncio.wait_for(current_revision(engine), CONNECT_TIMEOUT)
-        await asyncio.wait_for(upgrade(engine), CONNECT_TIMEOUT)
+        # no time limit once connected: a migration may take long, and waiting for another
+        # process's has its own (the start-up lock's, STARTUP_WAIT)
+        found = await upgrade(engine)
     except FAILURES as error:
         await engine.dispose()
         raise _cannot(url, error) from None
     except CommandError:
         await engine.dispose()
         raise _unknown(url, before) from None
+    except StartupLockTimeout as error:
+        await engine.dispose()
+        raise DatabaseError(f"the database {safe_url(url)}: {error}") from None
     head = head_revision()
-    if before != head:
-        log.info("database migrated from %s to %s", before or "nothing (a new database)", head)
+    if found != head:  # as found under the lock: another process may have migrated it
+        log.info("database migrated from %s to %s", found or "nothing (a new database)", head)
     return engine
 
 
