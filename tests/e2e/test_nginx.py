@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -252,3 +253,14 @@ async def test_three_processes_behind_the_repositorys_nginx_config(aiogram_teleg
                              headers={"Origin": public}, allow_redirects=False) as response:
             assert response.status == 303, await response.text()
             assert "secure" in response.headers["Set-Cookie"].lower()
+
+
+def test_a_missing_nginx_fails_in_ci_and_is_skipped_with_its_reason_elsewhere(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "NGINX", "/nonexistent/nginx")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI: no nginx"):
+        nginx_or_skip()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install nginx"):
+        nginx_or_skip()
