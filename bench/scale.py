@@ -78,27 +78,29 @@ def table(reports: list[Report], throughput: bool) -> None:
 def chaos_table(reports: list[Report]) -> None:
     print(f"\nchaos (in flight: sent by a process within {IN_FLIGHT:g} s before its kill; "
           "fail-over: kill -> a committed, unsent reply arriving from another process):")
-    print("| processes | kills | lost answers | duplicates | not explained by a kill "
-          "| in flight at the kills | fail-over p50 | p99 | max | replies failed over |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| processes | kills | lost answers | duplicates | not explained by a kill "
+          f"| in flight at the kills ({IN_FLIGHT:g} s / 0.5 s) | explained: sent before "
+          f"the kill, max | fail-over p50 | p99 | max | replies failed over |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in reports:
-        fail = r.failovers
+        fail, gaps = r.failovers, r.explained_gaps()
         top = f"{max(fail):.2f} s" if fail else "—"
+        gap = f"{max(gaps):.2f} s" if gaps else "—"
         print(f"| {r.processes} | {r.kills} | {len(r.lost)} | {len(r.duplicates)} "
-              f"| {len(r.unexplained)} | {r.in_flight} | {ms(fail, 0.5)} | {ms(fail, 0.99)} "
-              f"| {top} | {len(fail)} |")
+              f"| {len(r.unexplained)} | {r.in_flight} / {r.in_flight_within(0.5)} | {gap} "
+              f"| {ms(fail, 0.5)} | {ms(fail, 0.99)} | {top} | {len(fail)} |")
 
 
 def shares(reports: list[Report]) -> None:
     cores = os.cpu_count() or 1
-    print(f"\nCPU during the run (the crowd and the settling), of {cores} cores (what the "
-          "bottleneck is):")
+    print(f"\nCPU while the crowd ran, in shares of {cores} cores (what the bottleneck is):")
     for r in reports:
-        wall = max(r.measured, 1e-9)
-        total = r.bot_cpu + r.postgres_cpu + r.harness_cpu
-        print(f"  {r.processes} processes: bot {r.bot_cpu / wall / cores:.0%}, PostgreSQL "
-              f"{r.postgres_cpu / wall / cores:.0%}, the harness {r.harness_cpu / wall / cores:.0%}"
-              f" (PostgreSQL's share of the three: {r.postgres_cpu / max(total, 1e-9):.0%})")
+        wall = max(r.elapsed, 1e-9) * cores
+        bot, postgres, harness = r.while_crowd
+        total = bot + postgres + harness
+        print(f"  {r.processes} processes: bot {bot / wall:.0%}, PostgreSQL {postgres / wall:.0%}"
+              f", the harness {harness / wall:.0%}, together {total / wall:.0%} (PostgreSQL's "
+              f"share of the three: {postgres / max(total, 1e-9):.0%})")
 
 
 def numbers(text: str) -> list[int]:

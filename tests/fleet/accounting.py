@@ -99,6 +99,7 @@ class Report:
     deliveries: list[Delivery] = field(default_factory=list)
     harness_cpu: float = 0.0  # this process's: the fake, the deliverer, the crowd
     measured: float = 0.0  # seconds the CPU figures cover (the crowd and the settling)
+    while_crowd: tuple[float, float, float] = (0.0, 0.0, 0.0)  # bot, PostgreSQL, harness
     duplicates: list[Duplicate] = field(default_factory=list)
     in_flight: int = 0
     failovers: list[float] = field(default_factory=list)
@@ -116,6 +117,7 @@ class Report:
             if kill is not None and kill - IN_FLIGHT <= call.at <= kill:
                 flying.add(k)
         self.in_flight = len(flying)
+        self._groups = groups
         for copies in groups.values():
             for n, copy in enumerate(copies[1:], 1):
                 explained = any(
@@ -134,6 +136,20 @@ class Report:
                     continue
                 if step.reply is not None and step.reply.at > kill:
                     self.failovers.append(step.reply.at - kill)
+
+    def in_flight_within(self, window: float) -> int:
+        """Messages (counted once) a killed process sent within `window` s before its kill:
+        IN_FLIGHT is generous for a loaded machine; a shorter window shows how close."""
+        killed = {f"i{i.number}": i.killed for i in self.incarnations if i.killed is not None}
+        return sum(1 for copies in self._groups.values() if any(
+            c.via in killed and killed[c.via] - window <= c.at <= killed[c.via]
+            for c in copies))
+
+    def explained_gaps(self) -> list[float]:
+        """For each duplicate a kill explains: how long before the kill the first copy went."""
+        killed = {f"i{i.number}": i.killed for i in self.incarnations if i.killed is not None}
+        return [killed[d.first.via] - d.first.at for d in self.duplicates
+                if d.explained and d.first.via in killed]
 
     # -- the figures -------------------------------------------------------------------
     @property
@@ -240,7 +256,8 @@ class Report:
             f"{self.processes} processes ({self.transport}), {len(self.prospects)} prospects, "
             f"{self.updates} updates accepted at {self.per_second:.1f}/s (the crowd took "
             f"{self.elapsed:.1f} s), {self.redelivered} redelivered",
-            f"kills: {self.kills}; messages in flight at the kills: {self.in_flight}",
+            f"kills: {self.kills}; messages in flight at the kills: {self.in_flight} "
+            f"(within {IN_FLIGHT:g} s; within 0.5 s: {self.in_flight_within(0.5)})",
             f"duplicates: {len(self.duplicates)} ({len(self.unexplained)} not explained by a "
             f"kill): to prospects {len(self.duplicates_of('prospect'))} "
             f"({len(affected)} prospects), tap answers {len(self.duplicates_of('answer'))}, "

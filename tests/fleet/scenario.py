@@ -121,6 +121,8 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
         try:
             await crowd.run()
             elapsed = time.monotonic() - begin
+            postgres.sample()  # the CPU while the crowd ran: what bounds its pace
+            while_crowd = (fleet.cpu(), postgres.seconds(), time.process_time() - harness)
             stop.set()
             await background[2]
             for outcome in await asyncio.gather(*restarts, return_exceptions=True):
@@ -144,5 +146,5 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
                     updates=sum(1 for d in deliverer.deliveries if d.accepted_at is not None),
                     redelivered=deliverer.redelivered(), problems=problems,
                     deliveries=deliverer.deliveries, harness_cpu=harness,
-                    measured=measured)
+                    measured=measured, while_crowd=while_crowd)
     return report
