@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from tests.fakes.telegram import Call
 from tests.fleet.crowd import GROUP, MANAGERS, YOURS, Claim, Prospect, buttons
+from tests.fleet.deliverer import Delivery
 from tests.fleet.processes import Incarnation
 
 IN_FLIGHT = 2.0  # seconds before a kill in which a send counts as in flight
@@ -95,6 +96,10 @@ class Report:
     updates: int = 0  # accepted deliveries
     redelivered: int = 0
     problems: list[str] = field(default_factory=list)  # the fleet's: failed starts, exits
+    deliveries: list[Delivery] = field(default_factory=list)
+    harness_cpu: float = 0.0  # this process's: the fake, the deliverer, the crowd
+    measured: float = 0.0  # seconds the CPU figures cover (the crowd and the settling)
+    while_crowd: tuple[float, float, float] = (0.0, 0.0, 0.0)  # bot, PostgreSQL, harness
     duplicates: list[Duplicate] = field(default_factory=list)
     in_flight: int = 0
     failovers: list[float] = field(default_factory=list)
@@ -112,6 +117,7 @@ class Report:
             if kill is not None and kill - IN_FLIGHT <= call.at <= kill:
                 flying.add(k)
         self.in_flight = len(flying)
+        self._groups = groups
         for copies in groups.values():
             for n, copy in enumerate(copies[1:], 1):
                 explained = any(
@@ -130,6 +136,20 @@ class Report:
                     continue
                 if step.reply is not None and step.reply.at > kill:
                     self.failovers.append(step.reply.at - kill)
+
+    def in_flight_within(self, window: float) -> int:
+        """Messages (counted once) a killed process sent within `window` s before its kill:
+        IN_FLIGHT is generous for a loaded machine; a shorter window shows how close."""
+        killed = {f"i{i.number}": i.killed for i in self.incarnations if i.killed is not None}
+        return sum(1 for copies in self._groups.values() if any(
+            c.via in killed and killed[c.via] - window <= c.at <= killed[c.via]
+            for c in copies))
+
+    def explained_gaps(self) -> list[float]:
+        """For each duplicate a kill explains: how long before the kill the first copy went."""
+        killed = {f"i{i.number}": i.killed for i in self.incarnations if i.killed is not None}
+        return [killed[d.first.via] - d.first.at for d in self.duplicates
+                if d.explained and d.first.via in killed]
 
     # -- the figures -------------------------------------------------------------------
     @property
@@ -195,6 +215,20 @@ class Report:
     def not_one_winner(self) -> dict[str, int]:
         return {data: n for data, n in self.winners().items() if n != 1}
 
+    @property
+    def per_second(self) -> float:
+        """Updates accepted per second, from the first POST to the last acceptance."""
+        accepted = [d for d in self.deliveries if d.accepted_at is not None]
+        if not accepted:
+            return 0.0
+        begin = min(d.first_at or d.queued for d in accepted)
+        return len(accepted) / max(1e-9, max(d.accepted_at or 0.0 for d in accepted) - begin)
+
+    def accept_latencies(self) -> list[float]:
+        """From an update's first POST to a process answering 200 (its commit)."""
+        return [d.accepted_at - d.first_at for d in self.deliveries
+                if d.accepted_at is not None and d.first_at is not None]
+
     def latencies(self) -> list[float]:
         return [s.latency for p in self.prospects for s in p.steps if s.latency is not None]
 
@@ -215,13 +249,15 @@ class Report:
     # -- in words ----------------------------------------------------------------------
     def summary(self) -> str:
         lat = [x * 1000 for x in self.latencies()]
+        accept = [x * 1000 for x in self.accept_latencies()]
         affected = {int(d.copy.params["chat_id"]) for d in self.duplicates_of("prospect")}
         fail = self.failovers
         lines = [
             f"{self.processes} processes ({self.transport}), {len(self.prospects)} prospects, "
-            f"{self.updates} updates in {self.elapsed:.1f} s "
-            f"({self.updates / max(self.elapsed, 1e-9):.1f}/s), {self.redelivered} redelivered",
-            f"kills: {self.kills}; messages in flight at the kills: {self.in_flight}",
+            f"{self.updates} updates accepted at {self.per_second:.1f}/s (the crowd took "
+            f"{self.elapsed:.1f} s), {self.redelivered} redelivered",
+            f"kills: {self.kills}; messages in flight at the kills: {self.in_flight} "
+            f"(within {IN_FLIGHT:g} s; within 0.5 s: {self.in_flight_within(0.5)})",
             f"duplicates: {len(self.duplicates)} ({len(self.unexplained)} not explained by a "
             f"kill): to prospects {len(self.duplicates_of('prospect'))} "
             f"({len(affected)} prospects), tap answers {len(self.duplicates_of('answer'))}, "
@@ -238,9 +274,12 @@ class Report:
             f"limit violations at the fake: {len(self.violations)}; 429s: {self.rejected()}; "
             f"most group messages in 60 s: {self.group_peak()} (Telegram allows 20)",
             f"reply p50 {percentile(lat, 0.5):.0f} ms, p99 {percentile(lat, 0.99):.0f} ms; "
-            f"bot CPU {self.bot_cpu:.1f} s "
+            f"accepted (200) p50 {percentile(accept, 0.5):.0f} ms, "
+            f"p99 {percentile(accept, 0.99):.0f} ms",
+            f"CPU: bot {self.bot_cpu:.1f} s "
             f"({self.bot_cpu * 1000 / max(self.updates, 1):.1f} ms per update), "
-            f"PostgreSQL CPU {self.postgres_cpu:.1f} s",
+            f"PostgreSQL {self.postgres_cpu:.1f} s, the harness (fake, deliverer, crowd) "
+            f"{self.harness_cpu:.1f} s",
             f"fail-over (kill -> a pending reply sent by another process): {len(fail)} replies"
             + (f", p50 {statistics.median(fail):.2f} s, p99 {percentile(fail, 0.99):.2f} s, "
                f"max {max(fail):.2f} s" if fail else ""),

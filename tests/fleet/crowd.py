@@ -29,6 +29,12 @@ HOT = ["/start", "~go", "city", "island", "large", "veneer", "+appliances", "+li
        "~done", "month", "~yes", "~mkno", "name", "phone"]
 WARM = ["/start", "~go", "suburbs", "corner", "medium", "enamel", "~done", "quarter", "~yes",
         "~mkno", "name", "phone"]
+# the flow step each tap answers: a blind prospect (Crowd.blind) taps without waiting for the
+# question, so it writes the button's data itself (the kitchen quiz's "flow:version:step:option")
+STEP_OF = {"~go": "intro", "city": "location", "suburbs": "location", "island": "layout",
+           "corner": "layout", "large": "size", "medium": "size", "veneer": "facades",
+           "enamel": "facades", "appliances": "extras", "lighting": "extras", "~done": "extras",
+           "month": "timing", "quarter": "timing", "~yes": "consent", "~mkno": "consent"}
 PROMO = re.compile(r"KITCHEN\d+-")
 YOURS = "is yours"  # the winner's answer (LEADBOT_MANAGERS_LANGUAGE=en)
 
@@ -150,6 +156,9 @@ class Crowd:
     patience: float = 60.0
     rng: random.Random = field(default_factory=random.Random)
     people: list[Prospect] = field(default_factory=list)
+    # blind: each update follows the previous one's acceptance, no reply awaited (the bot's
+    # throughput, not Telegram's 30 messages a second; bench/scale.py --throughput)
+    blind: bool = False
 
     async def run(self) -> None:
         self.people = [Prospect(100_000 + n, n % self.hot_every == 0, name_of(n),
@@ -169,13 +178,17 @@ class Crowd:
             return {"message": message | {"contact": {
                 "phone_number": prospect.phone.lstrip("+"), "first_name": prospect.user[
                     "first_name"], "user_id": prospect.user_id}}}
-        assert keyboard is not None
-        data = next(b["callback_data"] for b in buttons(keyboard)
-                    if str(b.get("callback_data", "")).endswith(f":{step.lstrip('+')}"))
+        option = step.lstrip("+")
+        if keyboard is None:  # blind
+            data, shown = f"kitchen-quiz:1:{STEP_OF[option]}:{option}", 1
+        else:
+            data = next(b["callback_data"] for b in buttons(keyboard)
+                        if str(b.get("callback_data", "")).endswith(f":{option}"))
+            shown = message_id(keyboard)
         return {"callback_query": {
             "id": f"q{prospect.user_id}-{n}", "from": prospect.user, "chat_instance": "ci",
             "data": data, "message": {
-                "message_id": message_id(keyboard), "date": int(time.time()), "chat": chat,
+                "message_id": shown, "date": int(time.time()), "chat": chat,
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Leadbot"},
                 "text": "(the question)"}}}
 
@@ -193,6 +206,8 @@ class Crowd:
             if delivery.accepted_at is None:
                 prospect.lost_at = f"{step} (never accepted)"
                 return
+            if self.blind:
+                continue
             match = expectation(following)
             if following is not None and following.startswith("+") and step.startswith("+"):
                 match = offers(following.lstrip("+"), edit=True)  # the tick's toggled keyboard
@@ -206,7 +221,7 @@ class Crowd:
             keyboard = record.reply
             if following is not None and self.think:
                 await asyncio.sleep(self.think * self.rng.uniform(0.8, 1.2))
-        prospect.finished = True
+        prospect.finished = True  # blind: every update accepted (its replies still queue)
 
 
 @dataclass

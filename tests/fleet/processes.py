@@ -2,7 +2,8 @@
 of a slot. An incarnation is one start of a process: it talks to the fake Bot API by a URL
 prefix of its own (`/i<number>`), so every call the fake records names the incarnation that
 made it; killed -9 and started again, the slot gets a new incarnation (and a new port, which
-the deliverer learns from `live()`)."""
+the deliverer learns from `live()`). A process serves once its log says "webhook on
+HOST:PORT" or its /readyz answers 200, whichever comes first."""
 
 from __future__ import annotations
 
@@ -12,15 +13,28 @@ import os
 import random
 import re
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import aiohttp
 
 from tests.processes import LEADBOT, leadbot_environment
 
 READY = re.compile(r"webhook on [\d.]+:(\d+)/telegram/webhook")
 TICK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 120.0  # a loaded 2-core machine: imports and the bot's checks take a while
+
+
+class PortTaken(Exception):
+    """The port picked for a process was taken before it could listen."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -98,32 +112,55 @@ class Fleet:
             PYTHONUNBUFFERED="1", **self.settings)
 
     async def start(self, slot: int) -> Incarnation:
-        """A new incarnation in `slot`, once it serves the webhook (its log says the port)."""
+        """A new incarnation in `slot` on a free port, once it serves: its log says "webhook
+        on HOST:PORT", or /readyz answers 200 (the first that comes; a port someone took
+        meanwhile: started again on another)."""
+        for _ in range(3):
+            try:
+                return await self._start(slot, free_port())
+            except PortTaken:
+                continue
+        raise RuntimeError(f"slot {slot}: no free port in three tries")
+
+    async def _start(self, slot: int, port: int) -> Incarnation:
         self._numbers += 1  # taken before any await: starts run side by side
         number = self._numbers
         log = self.folder / f"slot{slot}-i{number}.log"
+        environment = self.environment(f"i{number}") | {"LEADBOT_PORT": str(port)}
         with log.open("wb") as out:  # the child keeps its own descriptor
             process = await asyncio.create_subprocess_exec(
-                LEADBOT, "run", "--webhook", env=self.environment(f"i{number}"),
-                cwd=self.folder, stdout=out, stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL)
-        incarnation = Incarnation(number, slot, process, log, time.monotonic())
+                LEADBOT, "run", "--webhook", env=environment, cwd=self.folder, stdout=out,
+                stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
+        incarnation = Incarnation(number, slot, process, log, time.monotonic(), port=port)
         self.incarnations.append(incarnation)
         self.slots[slot] = incarnation
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            found = READY.search(log.read_text(errors="replace"))
-            if found:
-                incarnation.port, incarnation.ready = int(found[1]), time.monotonic()
-                if self._marked:  # a restart: its start-up is not serving the crowd
-                    incarnation.sample()
-                    incarnation.cpu_at_mark = incarnation.cpu
-                return incarnation
-            if process.returncode is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"leadbot (slot {slot}, incarnation {number}) did not "
-                                   f"start (exit code {process.returncode}):\n"
-                                   f"{incarnation.tail()}")
-            await asyncio.sleep(0.05)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            while not await self._ready(incarnation, http):
+                if process.returncode is not None or time.monotonic() > deadline:
+                    text = incarnation.tail()
+                    if "cannot listen" in text:
+                        raise PortTaken(port)
+                    raise RuntimeError(f"leadbot (slot {slot}, incarnation {number}) did not "
+                                       f"start (exit code {process.returncode}):\n{text}")
+                await asyncio.sleep(0.1)
+        incarnation.ready = time.monotonic()
+        if self._marked:  # a restart: its start-up is not serving the crowd
+            incarnation.sample()
+            incarnation.cpu_at_mark = incarnation.cpu
+        return incarnation
+
+    @staticmethod
+    async def _ready(incarnation: Incarnation, http: aiohttp.ClientSession) -> bool:
+        found = READY.search(incarnation.log.read_text(errors="replace"))
+        if found:
+            incarnation.port = int(found[1])
+            return True
+        try:
+            async with http.get(f"{incarnation.url}/readyz") as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     async def start_all(self) -> None:
         await asyncio.gather(*(self.start(slot) for slot in range(1, self.size + 1)))

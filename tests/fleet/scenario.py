@@ -35,6 +35,7 @@ class Config:
     seed: int = 22
     tag: str = "run"  # part of the database's name
     keep: Path | None = None  # the processes' logs go here (default: a temporary folder)
+    blind: bool = False  # prospects tap without waiting for replies (Crowd.blind)
 
 
 async def chaos(fleet: Fleet, config: Config, stop: asyncio.Event, rng: random.Random,
@@ -106,7 +107,8 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
         watch = Watch(telegram)
         arrival = config.arrival if config.arrival is not None else 2 * config.think + 1
         crowd = Crowd(watch, deliverer, config.prospects, config.think, arrival,
-                      config.hot_every, config.patience, random.Random(rng.random()))
+                      config.hot_every, config.patience, random.Random(rng.random()),
+                      blind=config.blind)
         managers = Managers(watch, deliverer, config.think, random.Random(rng.random()))
         stop, done = asyncio.Event(), asyncio.Event()
         restarts: list[asyncio.Task] = []
@@ -115,10 +117,12 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
         background = [asyncio.create_task(managers.run(done)),
                       asyncio.create_task(sampler(fleet, postgres, done)),
                       asyncio.create_task(chaos(fleet, config, stop, rng, restarts))]
-        begin = time.monotonic()
+        begin, harness = time.monotonic(), time.process_time()
         try:
             await crowd.run()
             elapsed = time.monotonic() - begin
+            postgres.sample()  # the CPU while the crowd ran: what bounds its pace
+            while_crowd = (fleet.cpu(), postgres.seconds(), time.process_time() - harness)
             stop.set()
             await background[2]
             for outcome in await asyncio.gather(*restarts, return_exceptions=True):
@@ -132,12 +136,15 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
         postgres.sample()
-        cpu = fleet.cpu()
+        cpu, harness = fleet.cpu(), time.process_time() - harness
+        measured = time.monotonic() - begin
         database = await claims(url)
         problems += [f"traceback in {t}" for t in fleet.tracebacks()]
     report = Report(config.processes, config.transport, crowd.people, list(telegram.calls),
                     fleet.incarnations, managers.claims, list(telegram.violations), database,
                     elapsed=elapsed, bot_cpu=cpu, postgres_cpu=postgres.seconds(),
                     updates=sum(1 for d in deliverer.deliveries if d.accepted_at is not None),
-                    redelivered=deliverer.redelivered(), problems=problems)
+                    redelivered=deliverer.redelivered(), problems=problems,
+                    deliveries=deliverer.deliveries, harness_cpu=harness,
+                    measured=measured, while_crowd=while_crowd)
     return report
