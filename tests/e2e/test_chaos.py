@@ -19,7 +19,6 @@ from tests.fleet.accounting import Report
 from tests.fleet.database import reachable
 from tests.fleet.scenario import Config, run
 
-ISSUE_22 = pytest.mark.xfail(reason="issue 22: fixed on the i22 branch", strict=False)
 # 12 prospects at a short think time last ~20 s on a loaded 2-core machine, long enough for
 # four kills 3 s apart; every third is a hot lead, so the group's 20 messages a minute (cards
 # and the claims' edits) are not what the test waits for.
@@ -64,7 +63,6 @@ def common(report: Report) -> None:
     check(report, "limit violations at the fake", report.violations)
 
 
-@ISSUE_22
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_kill_9_and_restarts_lose_nothing_and_every_duplicate_is_a_kills(transport):
     report = await fleet_run(transport=transport, kills=4, kill_every=3.0, tag="chaos")
@@ -74,7 +72,6 @@ async def test_kill_9_and_restarts_lose_nothing_and_every_duplicate_is_a_kills(t
     common(report)
 
 
-@ISSUE_22
 async def test_three_processes_send_every_message_once():
     report = await fleet_run(transport="aiogram", tag="calm")
     check(report, "duplicates", report.duplicates, [str(d) for d in report.duplicates])
