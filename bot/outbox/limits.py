@@ -1,7 +1,7 @@
 """Telegram's sending limits in one place below the handlers (like PTB's AIORateLimiter).
 
 Bot API FAQ: about 1 message per second in one chat (short bursts tolerated), 30 per second
-overall, 20 per minute in one group. Token buckets keep the averages and allow a short
+overall, 20 per minute in one group (also counted over the last 60 s: never 21 in a minute). Token buckets keep the averages and allow a short
 burst, so a tap's "answer edited + next question" does not wait a second in between.
 A 429 pauses every send for its retry_after: Telegram does not say which scope it was.
 
@@ -14,6 +14,7 @@ fleet.py passes it on).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -36,12 +37,13 @@ class Limits:
 class Bucket:
     rate: float  # tokens per second
     capacity: float
-    tokens: float = -1.0
+    tokens: float = 0.0
     stamp: float = 0.0
+    fresh: bool = True  # full at its first use (tokens may go below 0 after a seed)
 
     def refill(self, now: float) -> None:
-        if self.tokens < 0:
-            self.tokens, self.stamp = self.capacity, now
+        if self.fresh:
+            self.tokens, self.stamp, self.fresh = self.capacity, now, False
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
 
@@ -62,6 +64,20 @@ class RateLimiter:
     processes: int = 1  # the live senders the bot-wide budget is split between
     _bot: Bucket | None = None
     _chats: dict[int, Bucket] = field(default_factory=dict)
+    # a group's sends of the last minute: never more than group_per_minute in any 60 s
+    # (a bucket alone lets its burst through on top of the minute's rate)
+    _minutes: dict[int, deque[float]] = field(default_factory=dict)
+
+    def _minute(self, chat_id: int, now: float) -> float:
+        """Seconds until a group's last 60 s hold fewer than its per-minute limit."""
+        sends = self._minutes.get(chat_id)
+        if not sends:
+            return 0.0
+        while sends and sends[0] <= now - 60:
+            sends.popleft()
+        if len(sends) < self.limits.group_per_minute:
+            return 0.0
+        return sends[-int(self.limits.group_per_minute)] + 60 - now
 
     @property
     def bot_burst(self) -> float:
@@ -99,26 +115,30 @@ class RateLimiter:
         """The chats it has a bucket for (sent to lately, or seeded)."""
         return set(self._chats)
 
-    def seed(self, chat_id: int, sends: list[float], now: float) -> None:
+    def seed(self, chat_id: int, sends: list[float], now: float, spent: bool = False) -> None:
         """A chat another process sent to: its bucket as those sends (monotonic times, any
         order) left it, replacing what this process remembered of it, less one message:
         the other's last send may be accepted and not yet marked (marks.py), and the
-        requests of two processes reach Telegram a little out of step."""
+        requests of two processes reach Telegram a little out of step. `spent`: from a
+        process that died, whose last sends are not known: as if its burst was just used."""
         bucket = self._chats[chat_id] = self._chat_bucket(chat_id)
         times = sorted(min(at, now) for at in sends)
         if times:  # full before the first of them, as a bucket is after a quiet while
-            bucket.tokens, bucket.stamp = bucket.capacity, times[0]
+            bucket.tokens, bucket.stamp, bucket.fresh = bucket.capacity, times[0], False
         for at in times:
             bucket.take(at)
         bucket.refill(now)
-        bucket.tokens = min(bucket.tokens, bucket.capacity - 1)
+        bucket.tokens = min(bucket.tokens, 0.0 if spent else bucket.capacity - 1)
+        if chat_id < 0:
+            self._minutes[chat_id] = deque(times)
 
     def wait(self, chat_id: int, now: float, counted: bool = True) -> float:
         """Seconds before a message to `chat_id` may go; 0 means now."""
         pause = max(0.0, self.paused_until - now)
         if not counted:  # callback answers: not messages, only the 429 pause applies
             return pause
-        return max(pause, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
+        minute = self._minute(chat_id, now) if chat_id < 0 else 0.0
+        return max(pause, minute, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
 
     def spare(self, now: float) -> float:
         """Messages the bot-wide budget allows at once now (0 during a 429's pause)."""
@@ -132,6 +152,8 @@ class RateLimiter:
         if counted:
             for bucket in self._buckets(chat_id):
                 bucket.take(now)
+            if chat_id < 0:
+                self._minutes.setdefault(chat_id, deque()).append(now)
 
     def pause(self, now: float, seconds: float) -> None:
         self.paused_until = max(self.paused_until, now + seconds)
@@ -139,5 +161,7 @@ class RateLimiter:
     def forget_idle(self, now: float) -> None:
         """Chats whose bucket is full again need no memory (10,000 chats would add up)."""
         for chat_id in [c for c, b in self._chats.items()
-                        if b.wait(now) == 0 and b.tokens >= b.capacity]:
+                        if b.wait(now) == 0 and b.tokens >= b.capacity
+                        and self._minute(c, now) == 0 and not self._minutes.get(c)]:
             del self._chats[chat_id]
+            self._minutes.pop(chat_id, None)

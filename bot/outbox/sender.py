@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -54,6 +55,7 @@ from bot.outbox.port import (
     Sent,
     Unavailable,
 )
+from bot.outbox.shared import Shared
 from storage.schema.tables import OutboxMessage, utcnow
 from storage.work import owners
 from storage.work.uow import UnitOfWork
@@ -69,7 +71,7 @@ COSMETIC_PATIENCE = 2.0  # seconds a cosmetic edit waits for budget before it is
 MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (a write each)
 
 
-class Sender(Calls, Outcomes):
+class Sender(Shared, Calls, Outcomes):
     """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
     over an aiogram Bot)."""
 
@@ -99,12 +101,8 @@ class Sender(Calls, Outcomes):
         # several processes (bot/outbox/fleet.py sets both): this sender's number, and who
         # is told of a 429 (every process pauses)
         self.holder: owners.Holder | None = None
+        self._sends: dict[int, deque[float]] = {}  # its own sends of the last minute
         self.on_retry_after: Callable[[float], None] = lambda seconds: None
-
-    @property
-    def halted(self) -> bool:
-        """Shared, and without its number: it may not send (another process may)."""
-        return self.holder is not None and self.holder.number is None
 
     # -- what comes in ------------------------------------------------------------------
     def wake(self) -> None:
@@ -133,27 +131,6 @@ class Sender(Calls, Outcomes):
                 self._want_scan()
             else:
                 self.pending.add(row, now)
-        self._kick.set()
-
-    def take_over(self, chats: dict[int, list[datetime]]) -> None:
-        """Chats another process sent to: their rate as its sends left it, and no message
-        id remembered from before trusted for an edit (owners.py)."""
-        if not chats:
-            return
-        now, wall = self.monotonic(), self.clock()
-        for chat_id, sends in chats.items():
-            self.ids.doubt(chat_id)
-            self.limiter.seed(chat_id, [now - (wall - at).total_seconds() for at in sends], now)
-
-    def halt(self) -> None:
-        """Its number is gone (bot/outbox/fleet.py): what it held is another's to send now.
-        The calls under way finish; nothing new starts until `resume`."""
-        self.pending.evict()
-        self.pending.held.clear()
-        self._kick.set()
-
-    def resume(self) -> None:
-        self._want_scan()
         self._kick.set()
 
     # -- the loop -----------------------------------------------------------------------
@@ -282,12 +259,12 @@ class Sender(Calls, Outcomes):
             if me is not None:  # several processes: rows no live sender has, first
                 claimed = await owners.claim(uow.session, me, now_wall)
                 await uow.commit()
-                self.take_over(claimed.taken_over)
+                self.take_over(claimed.taken_over, claimed.dead)
         async with UnitOfWork(self.sessions) as uow:
             heads = await uow.outbox.heads(now_wall, BATCH, owner=me)
             next_due = await uow.outbox.next_due(owner=me)
-            if me is not None:  # a chat new to this sender: another may have sent to it
-                fresh = sorted({h.chat_id for h in heads} - self.limiter.known())
+            if me is not None:  # read before the short path handed them over, maybe
+                fresh = sorted({h.chat_id for h in heads} - {c for c, _ in self.pending.queues})
                 self.take_over(await owners.history(uow.session, fresh, me, now_wall))
             held = sorted({chat_id for chat_id, _ in self.pending.held})
             still = await uow.outbox.pending_chats(held)
@@ -300,6 +277,8 @@ class Sender(Calls, Outcomes):
             wait = min(wait, (next_due - now_wall).total_seconds())
         self._next_scan = now + wait
         self.limiter.forget_idle(now)
+        for chat_id in [c for c, sends in self._sends.items() if now - sends[-1] > 60]:
+            del self._sends[chat_id]
         return wait
 
     def dispatch(self) -> float:
@@ -328,6 +307,8 @@ class Sender(Calls, Outcomes):
                 waits.append(wait)
                 continue
             self.limiter.take(row.chat_id, now, counted)
+            if counted and self.holder is not None:  # several processes: for a take-over
+                self._sends.setdefault(row.chat_id, deque(maxlen=20)).append(now)
             self.pending.take(row)
             if counted:
                 self._in_flight.add(row.chat_id)
@@ -445,3 +426,4 @@ class Sender(Calls, Outcomes):
                     message=message):
                 await self._failed(row, message)
                 self._hand_back(row)
+

@@ -13,7 +13,8 @@ rate (1/s a private chat, 20/min a group) are kept by one process's memory, exac
 that is is decided under a per-chat transaction lock (CHATS): a row goes to the live sender
 that holds the chat's pending rows, else to the process that committed it (the short path:
 its reply goes at once). A chat that comes to a sender from another gets the chat's recent
-sends with it (`taken_over`): its rate bucket starts where the other left it, and no
+sends with it (`taken_over`: the others' sends; the sender adds its own from memory, the
+only place its unmarked ones are): its rate bucket starts where they left it, and no
 Telegram message id it remembers from before is trusted for an edit.
 
 The numbers of the live senders are read from pg_locks (LIVE), never from a table a dead
@@ -59,7 +60,9 @@ class Routed:
     owners: dict[int, int] = field(default_factory=dict)  # chat -> the sender of its rows
     adopted: set[int] = field(default_factory=set)  # chats whose waiting rows came to me
     wake: set[int] = field(default_factory=set)  # other senders given rows: NOTIFYed
-    taken_over: dict[int, list[datetime]] = field(default_factory=dict)  # chat -> sends
+    # chats another sender sent to last -> that sender's (and any other's) recent sends
+    taken_over: dict[int, list[datetime]] = field(default_factory=dict)
+    dead: set[int] = field(default_factory=set)  # chats taken from a sender that died
 
 
 def holder_of(session: AsyncSession) -> Holder | None:
@@ -77,10 +80,13 @@ SELECT c.chat_id,
      AND o.owner <> :me AND o.owner IN (SELECT number FROM live) LIMIT 1) AS holder,
   EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'pending'
      AND (o.owner IS NULL OR o.owner NOT IN (SELECT number FROM live))) AS orphans,
+  EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'pending'
+     AND o.owner NOT IN (SELECT number FROM live)) AS dead,
   (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
      ORDER BY o.id DESC LIMIT 1) AS last_owner,
   ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     AND o.lane = 'chat' AND o.sent_at > :since ORDER BY o.id DESC LIMIT 20) AS recent
+     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
+     ORDER BY o.id DESC LIMIT 20) AS recent
 FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
 """)
 ADOPT = text(f"""
@@ -98,7 +104,8 @@ SELECT c.chat_id,
   (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
      ORDER BY o.id DESC LIMIT 1) AS last_owner,
   ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     AND o.lane = 'chat' AND o.sent_at > :since ORDER BY o.id DESC LIMIT 20) AS recent
+     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
+     ORDER BY o.id DESC LIMIT 20) AS recent
 FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
 """)
 
@@ -110,7 +117,8 @@ async def history(session: AsyncSession, chats: list[int], me: int,
     short path hands them over)."""
     if not chats:
         return {}
-    result = await session.execute(SENDS, {"chats": chats, "since": now - HISTORY})
+    result = await session.execute(SENDS, {"chats": chats, "me": me,
+                                           "since": now - HISTORY})
     return {chat_id: list(recent or []) for chat_id, last_owner, recent in result.all()
             if last_owner is not None and last_owner != me}
 
@@ -120,16 +128,18 @@ async def _route(session: AsyncSession, chats: list[int], me: int, now: datetime
     rows no live sender has."""
     routed = Routed()
     result = await session.execute(ROUTE, {"me": me, "chats": chats, "since": now - HISTORY})
-    for chat_id, holder, orphans, last_owner, recent in result.all():
+    for chat_id, holder, orphans, dead, last_owner, recent in result.all():
         owner = holder if holder is not None else me
         routed.owners[chat_id] = owner
         if orphans:
             await session.execute(ADOPT, {"owner": owner, "chat_id": chat_id})
             if owner == me:
                 routed.adopted.add(chat_id)
+                if dead:  # what it sent last may not be marked: none of it is in `recent`
+                    routed.dead.add(chat_id)
         if owner != me:
             routed.wake.add(owner)
-        elif last_owner is not None and last_owner != me:
+        elif (last_owner is not None and last_owner != me) or chat_id in routed.dead:
             routed.taken_over[chat_id] = list(recent or [])
     return routed
 

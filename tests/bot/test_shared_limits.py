@@ -51,3 +51,31 @@ def test_a_chat_quiet_for_a_while_is_not_held_back():
     limiter = RateLimiter(Limits())
     limiter.seed(42, [1.0, 1.1, 1.2], now=30.0)
     assert limiter.wait(42, 30.0) == 0
+
+
+def test_a_group_never_gets_more_than_twenty_in_any_minute():
+    """The bucket's burst of five on top of 20/min would let 25 through in a minute."""
+    limiter = RateLimiter(Limits())
+    now, sent = 0.0, []
+    while now < 120:
+        wait = limiter.wait(-100, now)
+        if wait == 0:
+            limiter.take(-100, now)
+            sent.append(now)
+        now += 0.25
+    assert max(sum(1 for t in sent if start <= t < start + 60) for start in sent) == 20
+
+
+def test_a_group_taken_over_counts_the_minute_of_the_other_process():
+    limiter = RateLimiter(Limits())
+    limiter.seed(-100, [float(t) for t in range(10, 30)], now=30.0)  # 20 in 20 s
+    assert limiter.wait(-100, 30.0) == pytest.approx(40.0)  # the first of them + 60 s
+
+
+def test_a_chat_sent_to_a_little_over_its_rate_stays_spent():
+    """Seven messages in 4.4 s, one more than this process's limiter would send (two
+    processes, a little out of step): the bucket rebuilt from them goes below zero on the
+    way, and is not then mistaken for one never used (full)."""
+    limiter = RateLimiter(Limits())
+    limiter.seed(42, [36.97, 36.97, 38.0, 38.95, 39.95, 40.95, 41.3], now=41.55)
+    assert limiter.wait(42, 41.55) == pytest.approx(0.42)
