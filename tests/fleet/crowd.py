@@ -255,7 +255,11 @@ class Managers:
         await asyncio.sleep(self.rng.uniform(0.1, max(0.2, self.think)))
 
         async def one(manager: int) -> None:
-            claim.taps[manager] = await self.deliverer.deliver(self.tap(manager, claim), GROUP)
+            # in sequence per manager, not per group: the two taps race each other through
+            # different processes, as two people tapping at once may (the claim's row lock
+            # must pick one winner)
+            claim.taps[manager] = await self.deliverer.deliver(self.tap(manager, claim),
+                                                               manager)
 
         await asyncio.gather(*(one(manager) for manager in MANAGERS))
 

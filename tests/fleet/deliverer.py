@@ -2,7 +2,9 @@
 each update is POSTed with the secret header to a random live process; anything but 200 (a
 5xx, a refused connection, a process killed mid-request, no answer within `timeout`) and it
 is delivered again, to a random process, until one accepts it. One chat's updates go in
-sequence: the next waits until the one before it was accepted (Telegram does the same)."""
+sequence: the next waits until the one before it was accepted (Telegram does the same). The
+sequence is the caller's key: a prospect's chat; for managers' taps on a card in the group,
+each manager's own, so that two managers' claims can race (crowd.Managers)."""
 
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ class Deliverer:
         await self._session.close()
 
     async def deliver(self, update: dict[str, Any], chat_id: int) -> Delivery:
-        """Until a process accepted it (or `give_up` passed: then `accepted_at` is None)."""
+        """Until a process accepted it (or `give_up` passed: then `accepted_at` is None);
+        after the updates given before it with the same `chat_id`."""
         delivery = Delivery(next(self._ids), chat_id, update, time.monotonic())
         self.deliveries.append(delivery)
         lock = self._chats.setdefault(chat_id, asyncio.Lock())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ async def run(config: Config) -> Report:
     await telegram.start()
     folder = config.keep or Path(tempfile.mkdtemp(prefix="leadbot-fleet-"))
     folder.mkdir(parents=True, exist_ok=True)
-    try:
+    try:  # the logs: kept only where asked (a failed start's tail is in the report)
         async with scratch_database(config.tag) as url:
             fleet = Fleet(telegram.url, telegram.token, url, folder, config.processes,
                           config.transport, rng=random.Random(rng.random()), settings={
@@ -96,6 +97,8 @@ async def run(config: Config) -> Report:
             return report
     finally:
         await telegram.stop()
+        if config.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: str,
