@@ -1,8 +1,9 @@
 """Telegram's sending limits in one place below the handlers (like PTB's AIORateLimiter).
 
 Bot API FAQ: about 1 message per second in one chat (short bursts tolerated), 30 per second
-overall, 20 per minute in one group (also counted over the last 60 s: never 21 in a minute). Token buckets keep the averages and allow a short
-burst, so a tap's "answer edited + next question" does not wait a second in between.
+overall, 20 per minute in one group. Token buckets keep the averages and allow a short
+burst, so a tap's "answer edited + next question" does not wait a second in between; a
+group's sends are also counted over the last 60 s (never 21 in a minute).
 A 429 pauses every send for its retry_after: Telegram does not say which scope it was.
 
 Several processes (docs/scaling.md): a chat's rows are sent by one process at a time
