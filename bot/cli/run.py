@@ -51,7 +51,7 @@ def run(settings: Settings, webhook: bool = False) -> int:
 async def _run(settings: Settings, webhook: bool) -> None:
     from bot.app import bootstrap, serve
 
-    app = await bootstrap(settings, webhook=webhook)
+    app = await bootstrap(settings, webhook=webhook, alone=True)  # SQLite: one process
     tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
