@@ -109,7 +109,7 @@ def hold_sqlite(url: str) -> None:
     fcntl(2) record locks, independent of flock on Linux, but on NFS flock is emulated by an
     fcntl lock of the whole file, which would shut every reader (report, export) out; and
     the database need not exist yet. The lock file stays when the process ends (deleting
-    it would let a second process lock a new file while a third still holds the old)."""
+    it under a running bot would let a second process lock a new file of that name)."""
     import fcntl
 
     try:
@@ -149,6 +149,13 @@ def hold_sqlite(url: str) -> None:
     handle.write(f"{os.getpid()}\n")  # for the line a second process is refused with
     handle.flush()
     _HELD[lock.resolve()] = handle
+
+
+def release_sqlite() -> None:
+    """hold_sqlite's locks given back, at the end of the command that took them (the exit
+    would; a command run in-process, by a test, ends before its process)."""
+    while _HELD:
+        _HELD.popitem()[1].close()
 
 
 async def open_existing(url: str) -> AsyncEngine:
@@ -241,11 +248,14 @@ async def migrate(url: str) -> str:
     from storage.db.migrate import current_revision
 
     hold_sqlite(url)  # not under a running bot: its schema would change beneath it
-    engine = await open_database(url)
     try:
-        return await current_revision(engine) or "none"
+        engine = await open_database(url)
+        try:
+            return await current_revision(engine) or "none"
+        finally:
+            await engine.dispose()
     finally:
-        await engine.dispose()
+        release_sqlite()
 
 
 async def reseal(url: str, keys: str) -> int:
