@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.crm.http import CrmLimits
 from bot.crm.targets import CrmConfigError, check_telegram_webhook, targets_from
 from bot.crm.worker import Worker
-from bot.database import DatabaseError, check_url, open_database, safe_url
+from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
 from bot.logsafe import SETTINGS_ONLY
@@ -100,11 +100,13 @@ class App:
 
 
 async def bootstrap(settings: Settings, limits: Limits | None = None,
-                    crm_limits: CrmLimits | None = None, webhook: bool = False) -> App:
+                    crm_limits: CrmLimits | None = None, webhook: bool = False,
+                    alone: bool = False) -> App:
     """Raises StartupError, or FlowError naming file, step and field of a broken flow.
     Every setting is read first: a mistake is told at once, in one line, before anything is
     logged, created or migrated; then the first log line (`started`), then the database and
-    the transport are opened."""
+    the transport are opened. `alone` (`leadbot run`): a SQLite file is refused while
+    another process has it, before anything is migrated (bot/database.py's hold_sqlite)."""
     if (problem := token_problem(settings)) is not None:
         raise StartupError(problem)
     try:
@@ -139,6 +141,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise StartupError(str(error)) from None
     started(settings, flows)
     try:
+        if alone:
+            hold_sqlite(settings.database_url)
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
         raise StartupError(str(error)) from None

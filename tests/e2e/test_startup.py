@@ -20,6 +20,7 @@ import pytest
 from dialogs.format.loader import load_flows
 from storage.db.migrate import head_revision
 from tests.conftest import FLOWS_DIR
+from tests.e2e.test_kill import said, update
 from tests.processes import LEADBOT, leadbot_environment
 from tests.storage.test_startup_lock import brand_new_database
 
@@ -127,3 +128,52 @@ async def test_three_webhook_processes_started_at_once_on_a_new_database_all_com
     shipped = sorted((flow_id, loaded.flow.version)
                      for flow_id, loaded in load_flows([FLOWS_DIR]).items())
     assert sorted(tuple(row) for row in versions) == shipped  # each once
+
+
+def on_sqlite(telegram, database) -> dict[str, str]:
+    return dict(LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=telegram.url,
+                LEADBOT_DATABASE_URL=f"sqlite:///{database}", LEADBOT_LOG_LEVEL="WARNING",
+                LEADBOT_TRANSPORT=telegram.transport)
+
+
+def refusal(database, pid: int) -> str:
+    return (f"leadbot: the SQLite file {database} is in use by another leadbot process (pid "
+            f"{pid}): SQLite serves one process; stop that one first, or run several on "
+            "PostgreSQL")
+
+
+@pytest.mark.parametrize("telegram", ["aiogram"], indirect=True)  # before any transport
+async def test_a_second_process_on_one_sqlite_file_is_refused_while_the_first_answers(
+        telegram, tmp_path):
+    database = tmp_path / "bot.db"
+    settings = on_sqlite(telegram, database)
+    first = await Process.start("run", **settings)
+    try:
+        telegram.push(update("start"))
+        await said(telegram, "Hello! This is Oak & Stone")  # up, and holding the file
+
+        second = await Process.start("run", **settings)
+        assert await second.ended() == 1
+        assert second.text.strip() == refusal(database, first.process.pid)  # one line
+        upgrade = await Process.start("db", "upgrade", **settings)  # would migrate under it
+        assert await upgrade.ended() == 1
+        assert upgrade.text.strip() == refusal(database, first.process.pid)
+        for reading in (("report", "--flow", "kitchen-quiz"), ("export", "leads")):
+            reader = await Process.start(*reading, **settings)  # reading is never refused
+            assert await reader.ended() == 0, reader.text
+
+        telegram.push(update("tap", data="kitchen-quiz:1:intro:~go"))
+        await said(telegram, "Where will the kitchen be installed?")  # the first answers
+        assert first.process.returncode is None
+    finally:
+        assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
+    # the kernel dropped the lock with the process: no stale lock blocks a restart
+    again = await Process.start("run", **settings)
+    try:
+        telegram.push(update("tap", data="kitchen-quiz:1:location:city"))
+        await said(telegram, "What layout do you have in mind?")
+    finally:
+        assert await again.stop() == 0, again.text
+    upgrade = await Process.start("db", "upgrade", **settings)  # the bot stopped: allowed
+    assert await upgrade.ended() == 0, upgrade.text
+    assert upgrade.text.strip() == f"database at revision {head_revision()}"
