@@ -37,7 +37,7 @@ from bot.service.rights import Operator
 from bot.settings import SettingError, Settings, flows_folder
 from bot.transport import open_transport, token_problem
 from bot.transport.base import Transport
-from bot.transport.errors import TelegramRefused
+from bot.transport.errors import CallLater, TelegramRefused
 from bot.transport.polling import ALLOWED_UPDATES, Poller
 from bot.transport.updates import Counters
 from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, webhook_url
@@ -53,6 +53,9 @@ from storage.schema.sealing import PiiKeyError
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+WEBHOOK_TRIES = 5
 
 
 class StartupError(Exception):
@@ -263,9 +266,7 @@ async def _work(app: App, stop: asyncio.Event, secret: str | None) -> None:
         background.append(asyncio.create_task(app.crm.run(stop)))
     try:
         if secret is not None:
-            with refusals():
-                await app.transport.set_webhook(webhook_url(app.settings), secret,
-                                                ALLOWED_UPDATES)
+            await set_webhook(app, secret)
             log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
             await stop.wait()
         else:
@@ -275,6 +276,24 @@ async def _work(app: App, stop: asyncio.Event, secret: str | None) -> None:
     finally:
         stop.set()
         await asyncio.gather(*background, return_exceptions=True)
+
+
+async def set_webhook(app: App, secret: str) -> None:
+    """Tells Telegram the webhook. Several processes started together each do: a 429
+    (retry_after) is waited out, WEBHOOK_TRIES times, never a reason to stop."""
+    for attempt in range(1, WEBHOOK_TRIES + 1):
+        try:
+            with refusals():
+                await app.transport.set_webhook(webhook_url(app.settings), secret,
+                                                ALLOWED_UPDATES)
+            return
+        except CallLater as later:
+            if attempt == WEBHOOK_TRIES:
+                raise StartupError(f"Telegram kept answering 429 to setWebhook "
+                                   f"({WEBHOOK_TRIES} tries)") from None
+            log.info("setWebhook: Telegram asks to wait %g s (other processes are "
+                     "setting it too)", later.seconds)
+            await asyncio.sleep(min(later.seconds, 60.0))
 
 
 @contextlib.asynccontextmanager
