@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+MINUTE = 61.0  # a group's minute, with a second for requests that reach Telegram unevenly
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -74,11 +76,11 @@ class RateLimiter:
         sends = self._minutes.get(chat_id)
         if not sends:
             return 0.0
-        while sends and sends[0] <= now - 60:
+        while sends and sends[0] <= now - MINUTE:
             sends.popleft()
         if len(sends) < self.limits.group_per_minute:
             return 0.0
-        return sends[-int(self.limits.group_per_minute)] + 60 - now
+        return sends[-int(self.limits.group_per_minute)] + MINUTE - now
 
     @property
     def bot_burst(self) -> float:
