@@ -194,8 +194,9 @@ class Report:
         cards = self.cards()
         wrong = []
         for prospect in (p for p in self.prospects if p.hot):
-            copies = sum(1 for calls in cards.values() for call in calls
-                         if prospect.phone in (call.params.get("text") or ""))
+            copies = len({id(call) for calls in cards.values() for call in calls
+                          if prospect.phone in (call.params.get("text") or "")})  # a digest
+            # is one message, listed under each of its claim buttons
             if copies != 1:
                 wrong.append(f"{prospect.name}: {copies} cards")
         return wrong
