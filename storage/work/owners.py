@@ -73,6 +73,15 @@ def chat_key(chat_id: int) -> int:
     return chat_id % 2_147_483_647  # the lock's second half is an int4; a clash only waits
 
 
+# a chat's sends, for its rate: who sent last, and the others' sends of the last minute
+SENT = """
+  (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
+     ORDER BY o.id DESC LIMIT 1) AS last_owner,
+  ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
+     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
+     ORDER BY o.id DESC LIMIT 20) AS recent
+FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
+"""
 ROUTE = text(f"""
 WITH live AS ({LIVE})
 SELECT c.chat_id,
@@ -81,14 +90,8 @@ SELECT c.chat_id,
   EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'pending'
      AND (o.owner IS NULL OR o.owner NOT IN (SELECT number FROM live))) AS orphans,
   EXISTS (SELECT 1 FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'pending'
-     AND o.owner NOT IN (SELECT number FROM live)) AS dead,
-  (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     ORDER BY o.id DESC LIMIT 1) AS last_owner,
-  ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
-     ORDER BY o.id DESC LIMIT 20) AS recent
-FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
-""")
+     AND o.owner NOT IN (SELECT number FROM live)) AS dead,{SENT}""")
+SENDS = text(f"SELECT c.chat_id,{SENT}")
 ADOPT = text(f"""
 UPDATE outbox SET owner = :owner WHERE chat_id = :chat_id AND status = 'pending'
   AND (owner IS NULL OR owner NOT IN (SELECT number FROM ({LIVE}) AS live))
@@ -98,16 +101,6 @@ SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending'
   AND (owner IS NULL OR owner NOT IN (SELECT number FROM ({LIVE}) AS live)) LIMIT :limit
 """)
 
-
-SENDS = text("""
-SELECT c.chat_id,
-  (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     ORDER BY o.id DESC LIMIT 1) AS last_owner,
-  ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
-     ORDER BY o.id DESC LIMIT 20) AS recent
-FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
-""")
 
 
 async def history(session: AsyncSession, chats: list[int], me: int,
