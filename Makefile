@@ -66,6 +66,7 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/reply.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/crm.py
+	$(BIN)/python bench/scale.py
 
 # docs/dashboard.png, the README's picture: the funnel page with demo data in Chromium.
 screenshot: $(BIN)/leadbot

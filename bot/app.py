@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.crm.http import CrmLimits
 from bot.crm.targets import CrmConfigError, check_telegram_webhook, targets_from
 from bot.crm.worker import Worker
-from bot.database import DatabaseError, check_url, open_database, safe_url
+from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
 from bot.logsafe import SETTINGS_ONLY
 from bot.metrics import Metrics
+from bot.outbox.fleet import LOST, Fleet
 from bot.outbox.limits import Limits
 from bot.outbox.sender import Sender
 from bot.service.core import Service
@@ -36,7 +37,7 @@ from bot.service.rights import Operator
 from bot.settings import SettingError, Settings, flows_folder
 from bot.transport import open_transport, token_problem
 from bot.transport.base import Transport
-from bot.transport.errors import TelegramRefused
+from bot.transport.errors import CallLater, TelegramRefused
 from bot.transport.polling import ALLOWED_UPDATES, Poller
 from bot.transport.updates import Counters
 from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, webhook_url
@@ -44,6 +45,7 @@ from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
 from storage.db.engine import sessionmaker
+from storage.db.locks import StartupLockTimeout, lock_startup
 from storage.deliveries import rows as crm
 from storage.privacy import rekey
 from storage.schema import sealing
@@ -51,6 +53,9 @@ from storage.schema.sealing import PiiKeyError
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+WEBHOOK_TRIES = 5
 
 
 class StartupError(Exception):
@@ -79,6 +84,7 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
     address: tuple[str, int] | None = None  # where the web server listens, once it does
     crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
+    fleet: Fleet | None = None  # PostgreSQL: this process among the others (docs/scaling.md)
 
     @property
     def bot(self) -> Any:
@@ -97,11 +103,13 @@ class App:
 
 
 async def bootstrap(settings: Settings, limits: Limits | None = None,
-                    crm_limits: CrmLimits | None = None, webhook: bool = False) -> App:
+                    crm_limits: CrmLimits | None = None, webhook: bool = False,
+                    alone: bool = False) -> App:
     """Raises StartupError, or FlowError naming file, step and field of a broken flow.
     Every setting is read first: a mistake is told at once, in one line, before anything is
     logged, created or migrated; then the first log line (`started`), then the database and
-    the transport are opened."""
+    the transport are opened. `alone` (`leadbot run`): a SQLite file is refused while
+    another process has it, before anything is migrated (bot/database.py's hold_sqlite)."""
     if (problem := token_problem(settings)) is not None:
         raise StartupError(problem)
     try:
@@ -136,6 +144,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise StartupError(str(error)) from None
     started(settings, flows)
     try:
+        if alone:
+            hold_sqlite(settings.database_url)
         engine = await open_database(settings.database_url)
     except DatabaseError as error:
         raise StartupError(str(error)) from None
@@ -147,15 +157,19 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise
     sessions = sessionmaker(engine)
     try:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(sessions) as uow:  # one process at a time on PostgreSQL:
+            await lock_startup(uow.session, "record the flows' versions")  # one row each
             await check_pii_key(uow)
             await flows.snapshot(uow)
             await uow.commit()
-    except (PiiKeyError, StartupError) as error:
+    except (PiiKeyError, StartupError, StartupLockTimeout) as error:
         await transport.close()
         await engine.dispose()
         raise StartupError(str(error)) from None
     sender = Sender(transport.delivery, sessions, limits, on_unreachable=handoffs.unreachable)
+    fleet = None
+    if engine.dialect.name == "postgresql":  # any number of processes may share it
+        fleet = Fleet(settings.database_url, sender, sessions)  # started by serve()
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days)
@@ -174,7 +188,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
                       on_commit=committed, on_outbox=sender.submit, operator=operator,
                       handoffs=handoffs)
     transport.attach(service)
-    app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker)
+    app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker,
+              fleet=fleet)
     app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
     service.received = app.metrics.received  # when updates arrive
     sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
@@ -215,7 +230,9 @@ async def check_telegram(app: App) -> None:
 
 async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
     """Runs until `stop` is set; the update in hand is finished first. The web server
-    (health, metrics, dashboard; the webhook in webhook mode) runs in both modes."""
+    (health, metrics, dashboard; the webhook in webhook mode) runs in both modes. On
+    PostgreSQL the sender takes its number first (bot/outbox/fleet.py), and gives it up
+    last, once its calls in hand are marked."""
     settings = app.settings
     if webhook:
         try:
@@ -224,24 +241,59 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
             raise StartupError(str(error)) from None
     await check_telegram(app)
     secret = webhook_secret(settings) if webhook else None
-    async with listening(app, secret):
-        background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
-        if app.crm is not None:
-            background.append(asyncio.create_task(app.crm.run(stop)))
+    if app.fleet is not None:
         try:
-            if webhook:
-                with refusals():
-                    await app.transport.set_webhook(webhook_url(settings), secret,
-                                                    ALLOWED_UPDATES)
-                log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
-                await stop.wait()
-            else:
-                with refusals():  # TokenRevoked, while polling, goes to the caller
-                    await app.transport.delete_webhook()
-                await Poller(app.transport, counters=app.counters).run(stop)
-        finally:
-            stop.set()
-            await asyncio.gather(*background, return_exceptions=True)
+            await app.fleet.start()
+        except LOST as error:
+            raise StartupError(f"the sender cannot take its lock in the database: "
+                               f"{type(error).__name__}: {error}") from None
+    sent = asyncio.Event()  # the sender is done: only then may its lock go
+    fleet = asyncio.create_task(app.fleet.run(sent)) if app.fleet is not None else None
+    try:
+        async with listening(app, secret):
+            await _work(app, stop, secret)
+    finally:
+        sent.set()
+        if fleet is not None:
+            await fleet
+
+
+async def _work(app: App, stop: asyncio.Event, secret: str | None) -> None:
+    """The sender, the jobs, the CRM worker, and updates by webhook (`secret` given) or
+    polling, until `stop`."""
+    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
+    if app.crm is not None:
+        background.append(asyncio.create_task(app.crm.run(stop)))
+    try:
+        if secret is not None:
+            await set_webhook(app, secret)
+            log.info("webhook on %s:%s%s", *app.address or ("?", "?"), WEBHOOK_PATH)
+            await stop.wait()
+        else:
+            with refusals():  # TokenRevoked, while polling, goes to the caller
+                await app.transport.delete_webhook()
+            await Poller(app.transport, counters=app.counters).run(stop)
+    finally:
+        stop.set()
+        await asyncio.gather(*background, return_exceptions=True)
+
+
+async def set_webhook(app: App, secret: str) -> None:
+    """Tells Telegram the webhook. Several processes started together each do: a 429
+    (retry_after) is waited out, WEBHOOK_TRIES times, never a reason to stop."""
+    for attempt in range(1, WEBHOOK_TRIES + 1):
+        try:
+            with refusals():
+                await app.transport.set_webhook(webhook_url(app.settings), secret,
+                                                ALLOWED_UPDATES)
+            return
+        except CallLater as later:
+            if attempt == WEBHOOK_TRIES:
+                raise StartupError(f"Telegram kept answering 429 to setWebhook "
+                                   f"({WEBHOOK_TRIES} tries)") from None
+            log.info("setWebhook: Telegram asks to wait %g s (other processes are "
+                     "setting it too)", later.seconds)
+            await asyncio.sleep(min(later.seconds, 60.0))
 
 
 @contextlib.asynccontextmanager

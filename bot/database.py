@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
+from typing import IO
 
 from alembic.util import CommandError
 from sqlalchemy.engine import make_url
@@ -18,11 +20,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db.engine import DatabaseUrlError, async_url, create_engine
+from storage.db.locks import StartupLockTimeout
 from storage.db.migrate import current_revision, head_revision, upgrade
 
 CONNECT_TIMEOUT = 10
 FAILURES = (OSError, OperationalError, DBAPIError, TimeoutError)
 log = logging.getLogger(__name__)
+_HELD: dict[Path, IO[str]] = {}  # hold_sqlite's lock files, open until the process ends
 
 
 class DatabaseError(Exception):
@@ -76,17 +80,82 @@ async def open_database(url: str) -> AsyncEngine:
     engine = _engine(url)
     try:
         before = await asyncio.wait_for(current_revision(engine), CONNECT_TIMEOUT)
-        await asyncio.wait_for(upgrade(engine), CONNECT_TIMEOUT)
+        # no time limit once connected: a migration may take long, and waiting for another
+        # process's has its own (the start-up lock's, STARTUP_WAIT)
+        found = await upgrade(engine)
     except FAILURES as error:
         await engine.dispose()
         raise _cannot(url, error) from None
     except CommandError:
         await engine.dispose()
         raise _unknown(url, before) from None
+    except StartupLockTimeout as error:
+        await engine.dispose()
+        raise DatabaseError(f"the database {safe_url(url)}: {error}") from None
     head = head_revision()
-    if before != head:
-        log.info("database migrated from %s to %s", before or "nothing (a new database)", head)
+    if found != head:  # as found under the lock: another process may have migrated it
+        log.info("database migrated from %s to %s", found or "nothing (a new database)", head)
     return engine
+
+
+def hold_sqlite(url: str) -> None:
+    """`leadbot run` and `leadbot db upgrade`: a SQLite file is one process's (SQLite takes
+    no more; several processes need PostgreSQL). An exclusive flock(2) on FILE.lock beside
+    the database, kept for the life of the process: the kernel drops it when the process
+    ends, however it ends (a kill -9 leaves nothing stale). DatabaseError, in one line naming
+    the file, while another process holds it. PostgreSQL, SQLite in memory: nothing.
+
+    A file of its own rather than the database itself: SQLite locks the database with
+    fcntl(2) record locks, independent of flock on Linux, but on NFS flock is emulated by an
+    fcntl lock of the whole file, which would shut every reader (report, export) out; and
+    the database need not exist yet. The lock file stays when the process ends (deleting
+    it under a running bot would let a second process lock a new file of that name)."""
+    import fcntl
+
+    try:
+        parsed = make_url(url)
+        sqlite = parsed.get_backend_name() == "sqlite"
+    except Exception:
+        return  # not a URL: the database's opening says so
+    if not sqlite or parsed.database in (None, "", ":memory:"):
+        return
+    database = Path(parsed.database).expanduser()
+    lock = database.with_name(database.name + ".lock")
+    if lock.resolve() in _HELD:
+        return  # this process has it already
+    try:
+        async_url(url)  # makes the folder, as opening the database would
+        handle = open(lock, "a+", encoding="ascii")  # noqa: SIM115 (held until the end)
+    except DatabaseUrlError as error:
+        raise DatabaseError(f"LEADBOT_DATABASE_URL: {error}") from None
+    except OSError as error:
+        raise DatabaseError(f"cannot open the database {safe_url(url)}: cannot open {lock}: "
+                            f"{error.strerror}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if not isinstance(error, BlockingIOError):  # a filesystem without locks
+            handle.close()
+            raise DatabaseError(f"cannot open the database {safe_url(url)}: cannot lock "
+                                f"{lock}: {error.strerror}") from None
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise DatabaseError(
+            f"the SQLite file {database} is in use by another leadbot process"
+            f"{f' (pid {holder})' if holder.isdigit() else ''}: SQLite serves one process; "
+            "stop that one first, or run several on PostgreSQL") from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")  # for the line a second process is refused with
+    handle.flush()
+    _HELD[lock.resolve()] = handle
+
+
+def release_sqlite() -> None:
+    """hold_sqlite's locks given back, at the end of the command that took them (the exit
+    would; a command run in-process, by a test, ends before its process)."""
+    while _HELD:
+        _HELD.popitem()[1].close()
 
 
 async def open_existing(url: str) -> AsyncEngine:
@@ -178,11 +247,15 @@ def _known(revision: str) -> bool:
 async def migrate(url: str) -> str:
     from storage.db.migrate import current_revision
 
-    engine = await open_database(url)
+    hold_sqlite(url)  # not under a running bot: its schema would change beneath it
     try:
-        return await current_revision(engine) or "none"
+        engine = await open_database(url)
+        try:
+            return await current_revision(engine) or "none"
+        finally:
+            await engine.dispose()
     finally:
-        await engine.dispose()
+        release_sqlite()
 
 
 async def reseal(url: str, keys: str) -> int:

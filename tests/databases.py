@@ -24,8 +24,8 @@ POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
 # A run of its own (a second work tree, a helper) names another database, so two runs at once
 # never empty each other's tables.
 POSTGRES_DB = os.environ.get("LEADBOT_TEST_POSTGRES_DB", "leadbot_test")
-TABLES = ("crm_deliveries", "crm_links", "handoffs", "flow_versions", "outbox", "follow_ups",
-          "events", "consents", "answers", "leads", "conversations", "prospects",
+TABLES = ("job_runs", "crm_deliveries", "crm_links", "handoffs", "flow_versions", "outbox",
+          "follow_ups", "events", "consents", "answers", "leads", "conversations", "prospects",
           "processed_updates")
 _migrated: set[str] = set()
 

@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade = command(db_commands, "upgrade",
                          "create the database or apply its migrations (`run` does too)",
                          "Create the database LEADBOT_DATABASE_URL names, or migrate it to "
-                         "this leadbot's revision; print the revision.")
+                         "this leadbot's revision; print the revision. A SQLite file that a "
+                         "running `leadbot run` has is refused (stop the bot first).")
     db_upgrade.set_defaults(command=run_db_upgrade)
     new_key = command(db_commands, "new-key", "print a new key for LEADBOT_PII_KEY",
                       "Print a new Fernet key for LEADBOT_PII_KEY (the database is not "

@@ -33,6 +33,8 @@ def run(settings: Settings, webhook: bool = False) -> int:
     configure_logging(settings.log_level)  # phones, emails and names masked (bot/logsafe.py)
     if settings.log_level != "DEBUG":  # not a line per migration: bot/database.py says
         logging.getLogger("alembic").setLevel(logging.WARNING)  # "migrated from X to Y"
+    from bot.database import release_sqlite
+
     try:
         asyncio.run(_run(settings, webhook))
     except StartupError as error:
@@ -45,13 +47,15 @@ def run(settings: Settings, webhook: bool = False) -> int:
         print("leadbot: Telegram refused LEADBOT_BOT_TOKEN while running (revoked?); stopped",
               file=sys.stderr)
         return 1
+    finally:
+        release_sqlite()  # the SQLite file's lock, held while it ran (bootstrap's `alone`)
     return 0
 
 
 async def _run(settings: Settings, webhook: bool) -> None:
     from bot.app import bootstrap, serve
 
-    app = await bootstrap(settings, webhook=webhook)
+    app = await bootstrap(settings, webhook=webhook, alone=True)  # SQLite: one process
     tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

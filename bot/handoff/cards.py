@@ -158,10 +158,12 @@ class Cards:
         """A new card; past the group's budget (a queue of cards waiting), the lead joins
         the newest waiting digest instead, so the group gets fewer, fuller messages and
         nothing is dropped. Only a row that is not the chat's next to go is changed: the
-        sender may be sending that one right now."""
+        sender may be sending that one right now (nor one another process's sender holds:
+        uow.mine)."""
         chat_id = handoff.chat_id
         waiting = await uow.handoffs.waiting_card(chat_id)
-        if waiting is not None and waiting.id != await uow.handoffs.next_to_send(chat_id):
+        if (waiting is not None and uow.mine(waiting)
+                and waiting.id != await uow.handoffs.next_to_send(chat_id)):
             members = [*await uow.handoffs.on_card(waiting.id), handoff]
             payload = self.render(members)
             if len(members) <= DIGEST_SIZE and self.fits(members, payload["text"]):
@@ -194,11 +196,11 @@ class Cards:
         payload = {"chat_id": card.chat_id, **self.render(members)}
         lead_id = members[0].lead_id if len(members) == 1 else None
         head = await uow.handoffs.next_to_send(card.chat_id)
-        if card.status == "pending" and card.id != head:
+        if card.status == "pending" and card.id != head and uow.mine(card):
             card.payload = payload
             return
         waiting = await uow.handoffs.waiting_edit(card_id)
-        if waiting is not None and waiting.id != head:
+        if waiting is not None and waiting.id != head and uow.mine(waiting):
             waiting.payload, waiting.lead_id = payload, lead_id
             return
         uow.stage(OutboxMessage, chat_id=card.chat_id, method="editMessageText",

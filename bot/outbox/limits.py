@@ -2,13 +2,23 @@
 
 Bot API FAQ: about 1 message per second in one chat (short bursts tolerated), 30 per second
 overall, 20 per minute in one group. Token buckets keep the averages and allow a short
-burst, so a tap's "answer edited + next question" does not wait a second in between.
+burst, so a tap's "answer edited + next question" does not wait a second in between; a
+group's sends are also counted over the last 60 s (never 21 in a minute).
 A 429 pauses every send for its retry_after: Telegram does not say which scope it was.
+
+Several processes (docs/scaling.md): a chat's rows are sent by one process at a time
+(storage/work/owners.py), so its bucket is exact in that process's memory, seeded from the
+chat's recent sends when the chat comes from another process (`seed`). The bot-wide 30/s
+is split between the live processes (`share`), and a 429 pauses them all (bot/outbox/
+fleet.py passes it on).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+
+MINUTE = 61.0  # a group's minute, with a second for requests that reach Telegram unevenly
 
 
 @dataclass(frozen=True)
@@ -30,12 +40,13 @@ class Limits:
 class Bucket:
     rate: float  # tokens per second
     capacity: float
-    tokens: float = -1.0
+    tokens: float = 0.0
     stamp: float = 0.0
+    fresh: bool = True  # full at its first use (tokens may go below 0 after a seed)
 
     def refill(self, now: float) -> None:
-        if self.tokens < 0:
-            self.tokens, self.stamp = self.capacity, now
+        if self.fresh:
+            self.tokens, self.stamp, self.fresh = self.capacity, now, False
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
 
@@ -53,39 +64,99 @@ class Bucket:
 class RateLimiter:
     limits: Limits = field(default_factory=Limits)
     paused_until: float = 0.0
+    processes: int = 1  # the live senders the bot-wide budget is split between
     _bot: Bucket | None = None
     _chats: dict[int, Bucket] = field(default_factory=dict)
+    # a group's sends of the last minute: never more than group_per_minute in any 60 s
+    # (a bucket alone lets its burst through on top of the minute's rate)
+    _minutes: dict[int, deque[float]] = field(default_factory=dict)
+
+    def _minute(self, chat_id: int, now: float) -> float:
+        """Seconds until a group's last 60 s hold fewer than its per-minute limit."""
+        sends = self._minutes.get(chat_id)
+        if not sends:
+            return 0.0
+        while sends and sends[0] <= now - MINUTE:
+            sends.popleft()
+        if len(sends) < self.limits.group_per_minute:
+            return 0.0
+        return sends[-int(self.limits.group_per_minute)] + MINUTE - now
+
+    @property
+    def bot_burst(self) -> float:
+        return max(1.0, self.limits.bot_burst / self.processes)
+
+    def _bot_bucket(self) -> Bucket:
+        if self._bot is None:
+            self._bot = Bucket(self.limits.bot_rate / self.processes, self.bot_burst)
+        return self._bot
+
+    def _chat_bucket(self, chat_id: int) -> Bucket:
+        return (Bucket(self.limits.group_per_minute / 60, self.limits.group_burst)
+                if chat_id < 0 else Bucket(self.limits.chat_rate, self.limits.chat_burst))
 
     def _buckets(self, chat_id: int) -> list[Bucket]:
-        if self._bot is None:
-            self._bot = Bucket(self.limits.bot_rate, self.limits.bot_burst)
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = self._chats[chat_id] = (
-                Bucket(self.limits.group_per_minute / 60, self.limits.group_burst) if chat_id < 0
-                else Bucket(self.limits.chat_rate, self.limits.chat_burst))
-        return [self._bot, chat]
+            chat = self._chats[chat_id] = self._chat_bucket(chat_id)
+        return [self._bot_bucket(), chat]
+
+    def share(self, processes: int, now: float) -> None:
+        """The bot-wide budget split between `processes` live senders (at least 1): each
+        gets its part of the rate and of the burst, what it has left scaled with it."""
+        processes = max(1, processes)
+        if processes == self.processes:
+            return
+        bucket = self._bot_bucket()
+        bucket.refill(now)
+        fill = bucket.tokens / bucket.capacity
+        self.processes = processes
+        bucket.rate, bucket.capacity = self.limits.bot_rate / processes, self.bot_burst
+        bucket.tokens = fill * bucket.capacity
+
+    def known(self) -> set[int]:
+        """The chats it has a bucket for (sent to lately, or seeded)."""
+        return set(self._chats)
+
+    def seed(self, chat_id: int, sends: list[float], now: float, spent: bool = False) -> None:
+        """A chat another process sent to: its bucket as those sends (monotonic times, any
+        order) left it, replacing what this process remembered of it, less one message:
+        the other's last send may be accepted and not yet marked (marks.py), and the
+        requests of two processes reach Telegram a little out of step. `spent`: from a
+        process that died, whose last sends are not known: as if its burst was just used."""
+        bucket = self._chats[chat_id] = self._chat_bucket(chat_id)
+        times = sorted(min(at, now) for at in sends)
+        if times:  # full before the first of them, as a bucket is after a quiet while
+            bucket.tokens, bucket.stamp, bucket.fresh = bucket.capacity, times[0], False
+        for at in times:
+            bucket.take(at)
+        bucket.refill(now)
+        bucket.tokens = min(bucket.tokens, 0.0 if spent else bucket.capacity - 1)
+        if chat_id < 0:
+            self._minutes[chat_id] = deque(times)
 
     def wait(self, chat_id: int, now: float, counted: bool = True) -> float:
         """Seconds before a message to `chat_id` may go; 0 means now."""
         pause = max(0.0, self.paused_until - now)
         if not counted:  # callback answers: not messages, only the 429 pause applies
             return pause
-        return max(pause, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
+        minute = self._minute(chat_id, now) if chat_id < 0 else 0.0
+        return max(pause, minute, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
 
     def spare(self, now: float) -> float:
         """Messages the bot-wide budget allows at once now (0 during a 429's pause)."""
         if now < self.paused_until:
             return 0.0
-        if self._bot is None:
-            return self.limits.bot_burst
-        self._bot.refill(now)
-        return self._bot.tokens
+        bucket = self._bot_bucket()
+        bucket.refill(now)
+        return bucket.tokens
 
     def take(self, chat_id: int, now: float, counted: bool = True) -> None:
         if counted:
             for bucket in self._buckets(chat_id):
                 bucket.take(now)
+            if chat_id < 0:
+                self._minutes.setdefault(chat_id, deque()).append(now)
 
     def pause(self, now: float, seconds: float) -> None:
         self.paused_until = max(self.paused_until, now + seconds)
@@ -93,5 +164,7 @@ class RateLimiter:
     def forget_idle(self, now: float) -> None:
         """Chats whose bucket is full again need no memory (10,000 chats would add up)."""
         for chat_id in [c for c, b in self._chats.items()
-                        if b.wait(now) == 0 and b.tokens >= b.capacity]:
+                        if b.wait(now) == 0 and b.tokens >= b.capacity
+                        and self._minute(c, now) == 0 and not self._minutes.get(c)]:
             del self._chats[chat_id]
+            self._minutes.pop(chat_id, None)

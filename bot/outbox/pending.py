@@ -162,15 +162,26 @@ class MessageIds:
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self.rows: OrderedDict[int, Known] = OrderedDict()
-        self.steps: OrderedDict[tuple[int, str], Known] = OrderedDict()
+        self.steps: OrderedDict[tuple[int, str], tuple[int, Known]] = OrderedDict()
+        # several processes: a chat another process sent to since; what this one
+        # remembers of its steps (up to the row id here) may be out of date
+        self.doubted: OrderedDict[int, int] = OrderedDict()
+        self.highest = 0  # the highest row id remembered
 
     def sent(self, row: Row, message_id: int | None) -> None:
         if message_id is None or row.method not in ("sendMessage", "sendDocument"):
             return
         known = Known(row.id, message_id, row.method)
+        self.highest = max(self.highest, row.id)
         self._put(self.rows, row.id, known)
         if row.conversation_id is not None and row.step is not None:
-            self._put(self.steps, (row.conversation_id, row.step), known)
+            self._put(self.steps, (row.conversation_id, row.step), (row.chat_id, known))
+
+    def doubt(self, chat_id: int) -> None:
+        """Another process sent to this chat: a later message may have asked a step again
+        there, so what is remembered of its steps is read from the database instead (the
+        ids by row stay true: a row is sent once)."""
+        self._put(self.doubted, chat_id, self.highest)
 
     def _put(self, table: OrderedDict, key: Any, known: Known) -> None:
         table[key] = known
@@ -185,5 +196,10 @@ class MessageIds:
             return self.rows.get(row.edit_of)
         if row.conversation_id is None or row.step is None:
             return None
-        known = self.steps.get((row.conversation_id, row.step))
-        return known if known is not None and known.row_id < row.id else None
+        found = self.steps.get((row.conversation_id, row.step))
+        if found is None:
+            return None
+        chat_id, known = found
+        if known.row_id <= self.doubted.get(chat_id, 0):
+            return None
+        return known if known.row_id < row.id else None

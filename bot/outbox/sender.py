@@ -15,6 +15,11 @@ of the jobs, retries when due, everything after a restart. Priorities (pending.p
 a tap's answer, then the next question or reply, then cards and follow-ups, then cosmetic
 edits, which alone are skipped, folded or dropped when the bot-wide budget is short.
 
+Several processes on one PostgreSQL (docs/scaling.md): each sends only the rows it owns
+(storage/work/owners.py), while it holds its number (bot/outbox/fleet.py); a scan first
+takes the rows no live sender has. Without its number (its connection to the database
+lost) it starts no call: another process will send what it held.
+
 May import: storage, bot.outbox, bot.jobs.periodic (what counts as an outage); no Telegram
 library.
 """
@@ -25,21 +30,21 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.periodic import OUTAGES
-from bot.outbox import textlimits
+from bot.outbox.calls import Calls
 from bot.outbox.limits import Limits, RateLimiter
 from bot.outbox.marks import Mark, Marks
 from bot.outbox.outcomes import MAX_ATTEMPTS, TAP_ANSWER_TTL, Counters, Outcomes
-from bot.outbox.pending import COSMETIC, Known, MessageIds, Pending, Row
+from bot.outbox.pending import COSMETIC, MessageIds, Pending, Row
 from bot.outbox.port import (
     BadRequest,
     Blocked,
-    Call,
     Delivery,
     NotFound,
     NotModified,
@@ -50,7 +55,9 @@ from bot.outbox.port import (
     Sent,
     Unavailable,
 )
+from bot.outbox.shared import Shared
 from storage.schema.tables import OutboxMessage, utcnow
+from storage.work import owners
 from storage.work.uow import UnitOfWork
 
 __all__ = ["BATCH", "MAX_ATTEMPTS", "TAP_ANSWER_TTL", "Counters", "Sender"]
@@ -64,7 +71,7 @@ COSMETIC_PATIENCE = 2.0  # seconds a cosmetic edit waits for budget before it is
 MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (a write each)
 
 
-class Sender(Outcomes):
+class Sender(Shared, Calls, Outcomes):
     """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
     over an aiogram Bot)."""
 
@@ -91,6 +98,11 @@ class Sender(Outcomes):
         self.last_accepted: datetime | None = None  # Telegram's last success: no outage
         # metrics (bot/metrics.py, set by bot/app.py): told of every row Telegram accepts
         self.accepted: Callable[[OutboxMessage, datetime], None] = lambda row, at: None
+        # several processes (bot/outbox/fleet.py sets both): this sender's number, and who
+        # is told of a 429 (every process pauses)
+        self.holder: owners.Holder | None = None
+        self._sends: dict[int, deque[float]] = {}  # its own sends of the last minute
+        self.on_retry_after: Callable[[float], None] = lambda seconds: None
 
     # -- what comes in ------------------------------------------------------------------
     def wake(self) -> None:
@@ -102,10 +114,13 @@ class Sender(Outcomes):
         self._scan_due = True
         self._scan_wanted.set()
 
-    def submit(self, rows: list[dict], reread: bool = False) -> None:
+    def submit(self, rows: list[dict], reread: bool = False,
+               taken_over: dict[int, list[datetime]] | None = None) -> None:
         """The short path: the outbox rows an update just committed, each a dict of its
         columns with its id. `reread`: the update changed queued rows in place (a block, an
-        erasure, a withdrawal): what memory holds is stale and the outbox is read again."""
+        erasure, a withdrawal): what memory holds is stale and the outbox is read again.
+        `taken_over`: chats another process sent to before, with their recent sends."""
+        self.take_over(taken_over or {})
         if reread:
             self.pending.evict()
             self._want_scan()
@@ -237,9 +252,20 @@ class Sender(Outcomes):
         self.pending.forget()
         self._scan_due = False
         now_wall = self.clock()
+        me = None if self.holder is None else self.holder.number
+        if self.halted:
+            return SCAN_EVERY
         async with UnitOfWork(self.sessions) as uow:
-            heads = await uow.outbox.heads(now_wall, BATCH)
-            next_due = await uow.outbox.next_due()
+            if me is not None:  # several processes: rows no live sender has, first
+                claimed = await owners.claim(uow.session, me, now_wall)
+                await uow.commit()
+                self.take_over(claimed.taken_over, claimed.dead)
+        async with UnitOfWork(self.sessions) as uow:
+            heads = await uow.outbox.heads(now_wall, BATCH, owner=me)
+            next_due = await uow.outbox.next_due(owner=me)
+            if me is not None:  # read before the short path handed them over, maybe
+                fresh = sorted({h.chat_id for h in heads} - {c for c, _ in self.pending.queues})
+                self.take_over(await owners.history(uow.session, fresh, me, now_wall))
             held = sorted({chat_id for chat_id, _ in self.pending.held})
             still = await uow.outbox.pending_chats(held)
         now = self.monotonic()
@@ -251,12 +277,16 @@ class Sender(Outcomes):
             wait = min(wait, (next_due - now_wall).total_seconds())
         self._next_scan = now + wait
         self.limiter.forget_idle(now)
+        for chat_id in [c for c, sends in self._sends.items() if now - sends[-1] > 60]:
+            del self._sends[chat_id]
         return wait
 
     def dispatch(self) -> float:
         """Starts a call for each queue's next row the limits allow now, the most waited-for
         first. Returns how long until one may go."""
         now = self.monotonic()
+        if self.halted:
+            return SCAN_EVERY
         heads = [queue[0] for (chat_id, lane), queue in self.pending.queues.items()
                  if lane == "tap" or chat_id not in self._in_flight]
         heads.sort(key=lambda r: (r.rank, r.id))
@@ -277,6 +307,8 @@ class Sender(Outcomes):
                 waits.append(wait)
                 continue
             self.limiter.take(row.chat_id, now, counted)
+            if counted and self.holder is not None:  # several processes: for a take-over
+                self._sends.setdefault(row.chat_id, deque(maxlen=20)).append(now)
             self.pending.take(row)
             if counted:
                 self._in_flight.add(row.chat_id)
@@ -302,7 +334,7 @@ class Sender(Outcomes):
             return None
         behind = next((r for r in queue if r.rank != COSMETIC), None)
         spare = self.limiter.spare(now) - self._queued >= (
-            COSMETIC_RESERVE * self.limiter.limits.bot_burst)
+            COSMETIC_RESERVE * self.limiter.bot_burst)
         if spare:
             return row  # room for both: the edit first, as the prospect reads them
         if behind is not None:
@@ -372,6 +404,7 @@ class Sender(Outcomes):
             case RetryAfter(seconds=seconds):
                 self.counters.rate_limited += 1
                 self.limiter.pause(self.monotonic(), seconds)
+                self.on_retry_after(seconds)  # the other processes pause too
                 self.pending.put_back(row)  # nothing changed in the database: first again
                 log.warning("429 from Telegram: every send paused for %g s", seconds)
             case Blocked(message=message):
@@ -394,38 +427,3 @@ class Sender(Outcomes):
                 await self._failed(row, message)
                 self._hand_back(row)
 
-    async def _call_for(self, row: Row) -> tuple[Call | None, dict | None]:
-        """The Bot API call for a row, within Telegram's length limits, and what of the
-        row remains to send after it (a long text's next parts), if anything. None if the
-        message an edit is for was never sent."""
-        payload = dict(row.payload)
-        method = row.method
-        if "export_of" in payload:
-            return await self._export(payload), None
-        if method.startswith("edit") and "message_id" not in payload:
-            original = self.ids.for_edit(row) or await self._stored_original(row)
-            if original is None:
-                return None, None
-            payload["message_id"] = original.message_id
-            if original.method == "sendDocument":  # a file's text is its caption
-                method = "editMessageCaption"
-                payload["caption"] = payload.pop("text")
-        method, payload, rest = textlimits.fit(method, payload)
-        return Call(method, payload), rest
-
-    async def _stored_original(self, row: Row) -> Known | None:
-        """What an edit changes, from the outbox (after a restart, or an old message):
-        the accepted rows are marked first, so the read sees them."""
-        self._marked(await self.marks.flush())
-        async with UnitOfWork(self.sessions) as uow:
-            if row.edit_of is not None:
-                original = await uow.outbox.get(row.edit_of)
-            elif row.conversation_id is not None and row.step is not None:
-                original = await uow.outbox.sent_for_step(row.conversation_id, row.step,
-                                                          row.id)
-            else:
-                original = None
-        if original is None or original.telegram_message_id is None:
-            return None
-        assert original.id is not None
-        return Known(original.id, original.telegram_message_id, original.method)

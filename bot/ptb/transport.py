@@ -7,16 +7,16 @@ May import: telegram (PTB), bot.settings, bot.service, bot.handoff, bot.ptb, bot
 
 from __future__ import annotations
 
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 
 from bot.handoff.handoffs import Handoffs
 from bot.ptb import checks, client
 from bot.ptb.client import LeadbotBot
 from bot.ptb.delivery import PtbDelivery
-from bot.ptb.wire import PtbWire
+from bot.ptb.wire import PtbWire, seconds
 from bot.service.core import Service
 from bot.settings import Settings
-from bot.transport.errors import TelegramRefused
+from bot.transport.errors import CallLater, TelegramRefused
 from bot.transport.webhook import refusal_of_webhook
 
 __all__ = ["PtbTransport", "bot_username", "open_transport"]
@@ -45,6 +45,8 @@ class PtbTransport(PtbWire):
         try:
             await self.bot.set_webhook(url, secret_token=secret,
                                        allowed_updates=allowed_updates)
+        except RetryAfter as error:
+            raise CallLater(seconds(error.retry_after)) from None
         except (TelegramError, OSError) as error:
             raise TelegramRefused(refusal_of_webhook(url, error)) from None
 

@@ -9,7 +9,7 @@ bot.transport.
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 
 from bot.handoff.handoffs import Handoffs
 from bot.service.core import Service
@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.telegram import checks, client
 from bot.telegram.delivery import AiogramDelivery
 from bot.telegram.wire import AiogramWire
-from bot.transport.errors import TelegramRefused
+from bot.transport.errors import CallLater, TelegramRefused
 from bot.transport.webhook import refusal_of_webhook
 
 __all__ = ["AiogramTransport", "bot_username", "open_transport"]
@@ -46,6 +46,8 @@ class AiogramTransport(AiogramWire):
         try:
             await self.bot.set_webhook(url, secret_token=secret,
                                        allowed_updates=allowed_updates)
+        except TelegramRetryAfter as error:
+            raise CallLater(float(error.retry_after)) from None
         except (TelegramAPIError, OSError) as error:
             raise TelegramRefused(refusal_of_webhook(url, error)) from None
 

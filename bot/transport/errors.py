@@ -12,6 +12,15 @@ class TelegramRefused(Exception):
     """Why Telegram does not let the bot start, in one line for the operator."""
 
 
+class CallLater(Exception):
+    """Telegram answered 429 to a call made once at start (setWebhook: N processes start
+    together and each sets it): try again after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
 class TokenRevoked(Exception):
     """Telegram refused the bot's token while it was running (revoked, most likely)."""
 

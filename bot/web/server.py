@@ -10,6 +10,7 @@ Set: /admin and /metrics need it (bot/web/security.py).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -21,17 +22,23 @@ from bot.transport.webhook import WEBHOOK_PATH, Route
 from bot.web.admin import Admin
 from bot.web.security import Guard, security_headers, unauthorized
 
+READY_TIMEOUT = 5.0  # seconds: a database that does not answer by then is not ready
 
-def health_routes(app: web.Application, engine: AsyncEngine) -> None:
+
+def health_routes(app: web.Application, engine: AsyncEngine, fleet: Any = None) -> None:
+    """`fleet` (bot/outbox/fleet.py, PostgreSQL): not ready while the sender has no
+    connection of its own to the database (it sends nothing then)."""
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     async def readyz(_: web.Request) -> web.Response:
         try:
-            async with engine.connect() as connection:
+            async with asyncio.timeout(READY_TIMEOUT), engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception as error:
             return web.Response(status=503, text=f"database: {type(error).__name__}")
+        if fleet is not None and not fleet.connected:
+            return web.Response(status=503, text="sender: no connection to the database")
         return web.Response(text="ready")
 
     app.router.add_get("/healthz", healthz)
@@ -54,7 +61,7 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     app = web.Application(middlewares=[security_headers])
     if secret is not None:
         app.router.add_post(WEBHOOK_PATH, running.webhook_route(secret))
-    health_routes(app, running.engine)
+    health_routes(app, running.engine, getattr(running, "fleet", None))
     token = running.settings.admin_token
     guard = Guard(token.get_secret_value()) if token and token.get_secret_value() else None
 

@@ -15,6 +15,49 @@ second on the same file).
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
 STARTUP = 0x1EAD0003
 SENDERS = 0x1EAD0001  # pg_advisory_lock(SENDERS, owner): two-int form, class + number
 CHATS = 0x1EAD0002  # pg_advisory_xact_lock(CHATS, chat_id % 2**31)
+
+STARTUP_WAIT = 600.0  # seconds a starting process waits for another's start, then gives up
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout ran out
+log = logging.getLogger(__name__)
+
+
+class StartupLockTimeout(Exception):
+    """Another process held STARTUP for longer than this one would wait."""
+
+
+async def lock_startup(connection: AsyncConnection | AsyncSession,
+                       doing: str = "migrate the database",
+                       wait: float = STARTUP_WAIT) -> None:
+    """STARTUP for the transaction `connection` is in, taken as its first statement (it is
+    released at that transaction's end); nothing on SQLite. At once when it is free;
+    otherwise one INFO line ("waiting for another process to <doing>"), then up to `wait`
+    seconds before StartupLockTimeout (never waiting forever in silence)."""
+    bind = connection if isinstance(connection, AsyncConnection) else connection.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    key = {"key": STARTUP}
+    if await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), key):
+        return
+    log.info("waiting for another process to %s", doing)
+    before = await connection.scalar(text("SELECT current_setting('lock_timeout')"))
+    await connection.execute(text("SELECT set_config('lock_timeout', :limit, true)"),
+                             {"limit": f"{max(1, round(wait * 1000))}ms"})
+    try:
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise StartupLockTimeout(
+                f"gave up after waiting {wait:g} s for another process to {doing} (it holds "
+                f"PostgreSQL advisory lock {STARTUP}: see pg_locks)") from None
+        raise
+    await connection.execute(text("SELECT set_config('lock_timeout', :limit, true)"),
+                             {"limit": before})  # the migrations' own waits as they were

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db.locks import STARTUP_WAIT, lock_startup
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -19,15 +21,25 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "head",
+                  wait: float = STARTUP_WAIT) -> str | None:
+    """One transaction. On PostgreSQL it first takes the start-up lock (storage/db/locks.py):
+    processes started at once on one database migrate one after the other, and those after
+    the first find it at `revision` and change nothing (before: all three ran the first
+    migration, and two died of a duplicate key of pg_type). Returns the revision the
+    database was at when the lock was got (None: a new database); StartupLockTimeout after
+    `wait` seconds of waiting for another process."""
     config = alembic_config()
 
-    def run(connection) -> None:
+    def run(connection) -> str | None:
+        found = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        return found
 
     async with engine.begin() as connection:
-        await connection.run_sync(run)
+        await lock_startup(connection, "migrate the database", wait)
+        return await connection.run_sync(run)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -165,7 +165,8 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "chat_id", "id"),
                       Index("ix_outbox_step", "conversation_id", "step", "id"),
-                      Index("ix_outbox_reply", "chat_id", "telegram_message_id"))
+                      Index("ix_outbox_reply", "chat_id", "telegram_message_id"),
+                      Index("ix_outbox_owner", "owner", "status"))
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_type=BigInteger)
@@ -191,6 +192,10 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = None
+    # PostgreSQL, several processes: the sender that sends this row (the number whose
+    # advisory lock a live process holds, storage/work/owners.py); None on SQLite and for
+    # rows no sender has taken yet
+    owner: int | None = None
 
 
 class FollowUp(SQLModel, table=True):
@@ -306,3 +311,13 @@ class CrmLink(SQLModel, table=True):
     remote_id: str = Field(max_length=64)
     contact_id: str | None = Field(default=None, max_length=64)  # amoCRM's contact
     created_at: datetime = _time()
+
+
+class JobRun(SQLModel, table=True):
+    """When a pass of a job every process runs on a timer last ran (pruning, retention):
+    the process whose UPDATE moves `ran_at` on runs the pass (storage/work/passes.py)."""
+
+    __tablename__ = "job_runs"
+
+    name: str = Field(primary_key=True, max_length=32)
+    ran_at: datetime = _time()

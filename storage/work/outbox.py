@@ -50,14 +50,17 @@ class Outbox(Repository):
             .order_by(OutboxMessage.id.desc()).limit(1))
         return result.scalar_one_or_none()
 
-    async def heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """The oldest pending message of each chat (per-chat order), if it is due."""
+    async def heads(self, now: datetime, limit: int,
+                    owner: int | None = None) -> list[OutboxMessage]:
+        """The oldest pending message of each chat (per-chat order), if it is due; with
+        `owner` (several processes), of the chats whose oldest is that sender's."""
         oldest = (select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending")
                   .group_by(OutboxMessage.chat_id, OutboxMessage.lane))
-        result = await self.session.execute(
-            select(OutboxMessage).where(OutboxMessage.id.in_(oldest),
-                                        OutboxMessage.not_before <= now)
-            .order_by(OutboxMessage.id).limit(limit))
+        query = select(OutboxMessage).where(OutboxMessage.id.in_(oldest),
+                                            OutboxMessage.not_before <= now)
+        if owner is not None:
+            query = query.where(OutboxMessage.owner == owner)
+        result = await self.session.execute(query.order_by(OutboxMessage.id).limit(limit))
         return list(result.scalars())
 
     async def get(self, message_id: int) -> OutboxMessage | None:
@@ -68,9 +71,12 @@ class Outbox(Repository):
             select(func.count()).where(OutboxMessage.status == "pending"))
         return int(result.scalar_one())
 
-    async def next_due(self) -> datetime | None:
-        result = await self.session.execute(
-            select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending"))
+    async def next_due(self, owner: int | None = None) -> datetime | None:
+        query = select(func.min(OutboxMessage.not_before)).where(
+            OutboxMessage.status == "pending")
+        if owner is not None:
+            query = query.where(OutboxMessage.owner == owner)
+        result = await self.session.execute(query)
         return result.scalar_one_or_none()
 
     async def pending_chats(self, chat_ids: list[int]) -> set[int]:

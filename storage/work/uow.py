@@ -11,7 +11,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from storage.schema.tables import OutboxMessage
+from storage.schema.tables import OutboxMessage, utcnow
+from storage.work import owners
 from storage.work.followups import FollowUps
 from storage.work.handoffs import Handoffs
 from storage.work.outbox import Events, Outbox
@@ -48,6 +49,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._staged: dict[type[SQLModel], list[dict]] = {}
         self.committed_outbox: list[dict] = []
+        self.routed = owners.Routed()  # several processes: whose rows went where
         session = self.session = self._sessions()
         await session.begin()
         self.updates = Updates(session)
@@ -74,9 +76,14 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Writes the staged rows and commits. The outbox rows written are then in
         `committed_outbox` (each a dict of its columns with its id), for the sender's short
-        path from commit to reply."""
+        path from commit to reply: on PostgreSQL with several processes, only the rows this
+        process's sender sends (storage/work/owners.py; `routed` says where the others went)."""
         assert self.session is not None
         outbox = self._staged.pop(OutboxMessage, None)
+        holder = owners.holder_of(self.session)
+        me = holder.number if holder is not None else None
+        if outbox and me is not None:
+            self.routed = await owners.assign(self.session, outbox, me, utcnow())
         if outbox:  # their ids, in the order staged, in the same one executemany
             table = OutboxMessage.__table__
             # SQLite: SQLAlchemy keeps RETURNING's order only by inserting row by row (its
@@ -92,8 +99,20 @@ class UnitOfWork:
         for model, rows in self._staged.items():
             await self.session.execute(insert(model.__table__), rows)  # one executemany
         self._staged.clear()
+        if me is not None and self.outbox.changed:  # rows changed in place: the other
+            await owners.notify(self.session, [f"reread {me}"])  # senders read them again
         await self.session.commit()
+        if outbox and self.routed.owners:  # another sender's rows reach it by NOTIFY
+            outbox = [row for row in outbox if row["owner"] == me]
         self.committed_outbox = outbox or []
+
+    def mine(self, row: OutboxMessage) -> bool:
+        """Whether a pending row may be changed in place: no other live sender may hold
+        it in memory, about to send it as it was (several processes: storage/work/
+        owners.py). Otherwise a change goes as a new row behind it."""
+        assert self.session is not None
+        holder = owners.holder_of(self.session)
+        return holder is None or row.owner is None or row.owner == holder.number
 
     async def rollback(self) -> None:
         assert self.session is not None

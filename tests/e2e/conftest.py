@@ -108,8 +108,12 @@ async def webhook_running(telegram, database_url: str, **settings):
     client = TestClient(TestServer(build_app(app.webhook_route(secret), app.engine)))
     stop = asyncio.Event()
     background = []
+    sent, fleet = asyncio.Event(), None
     try:
         await check_telegram(app)
+        if app.fleet is not None:  # PostgreSQL: its sender's number, as serve() takes it
+            await app.fleet.start()
+            fleet = asyncio.create_task(app.fleet.run(sent))
         await client.start_server()
         background = [asyncio.create_task(app.sender.run(stop)),
                       asyncio.create_task(every(10, stop, lambda: handoff_timers(app),
@@ -118,6 +122,9 @@ async def webhook_running(telegram, database_url: str, **settings):
     finally:
         stop.set()
         await asyncio.gather(*background, return_exceptions=True)
+        sent.set()  # its number given up last, as serve() does
+        if fleet is not None:
+            await fleet
         await client.close()
         await app.close()
 

@@ -78,6 +78,28 @@ async def test_serve_registers_the_webhook_with_its_secret(telegram, tmp_path):
         await app.close()
 
 
+async def test_a_429_on_set_webhook_at_start_is_waited_out(telegram, tmp_path):
+    """Several processes started together each set the webhook; Telegram may answer 429."""
+    telegram.fail(429, "Too Many Requests: retry after 1", "setWebhook", retry_after=1)
+    settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", port=0,
+                            host="127.0.0.1", telegram_webhook_url="https://bot.example/")
+    app = await bootstrap(settings, limits=fast_limits())
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, webhook=True))
+    try:
+        async def registered() -> bool:
+            return bool(telegram.webhook) or task.done()
+
+        await eventually(registered, what="the webhook to be registered")
+        assert not task.done(), task.exception()  # still serving: the 429 was waited out
+        assert telegram.webhook["url"] == "https://bot.example/telegram/webhook"
+        assert [fault.times for fault in telegram.faults] == [0]  # the 429 was given
+    finally:
+        stop.set()
+        await task
+        await app.close()
+
+
 async def test_a_refused_webhook_or_a_busy_port_stops_the_start_with_a_clear_line(
         telegram, tmp_path):
     import socket

@@ -4,6 +4,11 @@ It keeps what the bot sent, enforces Telegram's limits (64-byte callback data, 4
 texts, 1024-character captions, 200-character alerts, per-chat / per-bot / per-group rates)
 and can be told to answer 429 with retry_after, 403, a 5xx or a timeout. Updates are queued
 for getUpdates, or posted to a webhook.
+
+Several bot processes can share one fake (tests/fleet/): each is given the fake's URL with a
+path prefix of its own (`http://127.0.0.1:PORT/i3`), and every call is recorded with the
+prefix it came by (`Call.via`), so the limits are enforced across all of them and each call
+names the process that made it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ SENT_AT = "fake_sent_at"
 STRING_PARAMS = {"text", "caption", "callback_query_id", "parse_mode", "secret_token", "url",
                  "language_code", "description", "short_description", "name", "title",
                  "first_name", "last_name"}
+QUERY_ANSWERED = ("Bad Request: query is too old and response timeout expired or query ID is "
+                  "invalid")
 MESSAGE_METHODS = {"sendMessage", "sendDocument", "editMessageText", "editMessageCaption",
                    "editMessageReplyMarkup"}
 
@@ -47,6 +54,8 @@ class Call:
     params: dict[str, Any]
     at: float
     status: int = 200
+    via: str = ""  # the URL prefix the call came by ("" without one): which bot process
+    result: Any = None  # what the fake answered when it accepted the call (the message)
 
 
 @dataclass
@@ -76,6 +85,11 @@ class FakeTelegram:
     # not Telegram's: the transport the bot under test runs on (LEADBOT_TRANSPORT), for
     # tests/e2e/conftest.py to build the bot's settings with
     transport: str = "aiogram"
+    # Telegram answers a callback query once: a second answerCallbackQuery for the same id is
+    # refused (400, "query is too old ... or query ID is invalid"); off unless asked for
+    refuse_repeated_answers: bool = False
+    # called with each call once it is answered (status and result set): a watcher's hook
+    on_call: Any = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -92,11 +106,13 @@ class FakeTelegram:
         self._paused_at = 0.0
         self.runner: web.AppRunner | None = None
         self.url = ""
+        self._answered: set[str] = set()  # callback query ids answered (refuse_repeated_answers)
 
     # -- serving ------------------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_post("/{via}/bot{token}/{method}", self._handle)  # one bot process's
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -116,8 +132,16 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._params(request)
         sent_at = params.pop(SENT_AT, None)
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, time.monotonic(), via=request.match_info.get("via", ""))
         self.calls.append(call)
+        try:
+            return await self._answer(call, sent_at)
+        finally:
+            if self.on_call is not None:
+                self.on_call(call)
+
+    async def _answer(self, call: Call, sent_at: Any) -> web.Response:
+        method, params = call.method, call.params
         fault = self._fault_for(method)
         if fault is not None:
             if fault.delay:
@@ -131,9 +155,11 @@ class FakeTelegram:
             return self._error(*problem)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
+            call.result = True
             return self._ok(True)
         try:
-            return self._ok(await handler(params))
+            call.result = await handler(params)
+            return self._ok(call.result)
         except LookupError:
             call.status = 400
             return self._error(400, "Bad Request: chat not found")
@@ -182,6 +208,11 @@ class FakeTelegram:
         # Telegram counts UTF-16 code units (an emoji outside the BMP is two)
         if method == "answerCallbackQuery" and utf16(params.get("text") or "") > 200:
             return 400, "Bad Request: MESSAGE_TOO_LONG"
+        if method == "answerCallbackQuery" and self.refuse_repeated_answers:
+            query = str(params.get("callback_query_id"))
+            if query in self._answered:
+                return 400, QUERY_ANSWERED
+            self._answered.add(query)
         if utf16(params.get("caption") or "") > 1024:
             return 400, "Bad Request: message caption is too long"
         if utf16(params.get("text") or "") > 4096:

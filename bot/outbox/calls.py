@@ -1,0 +1,67 @@
+"""The Bot API call for an outbox row (the sender's, bot/outbox/sender.py): within
+Telegram's length limits, an edit given the id of the message it changes (from memory, or
+read from the outbox).
+
+May import: storage, bot.outbox; no Telegram library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.outbox import textlimits
+from bot.outbox.marks import Mark, Marks
+from bot.outbox.pending import Known, MessageIds, Row
+from bot.outbox.port import Call
+from storage.work.uow import UnitOfWork
+
+
+class Calls:
+    """A base class of the Sender."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    ids: MessageIds
+    marks: Marks
+
+    # the Sender's own and its other base's (outcomes.py); not defined here, so that
+    # neither is shadowed in the Sender's method order
+    _marked: Callable[[list[Mark]], None]
+    _export: Callable[[dict], Awaitable[Call]]
+
+    async def _call_for(self, row: Row) -> tuple[Call | None, dict | None]:
+        """The Bot API call for a row, within Telegram's length limits, and what of the
+        row remains to send after it (a long text's next parts), if anything. None if the
+        message an edit is for was never sent."""
+        payload = dict(row.payload)
+        method = row.method
+        if "export_of" in payload:
+            return await self._export(payload), None
+        if method.startswith("edit") and "message_id" not in payload:
+            original = self.ids.for_edit(row) or await self._stored_original(row)
+            if original is None:
+                return None, None
+            payload["message_id"] = original.message_id
+            if original.method == "sendDocument":  # a file's text is its caption
+                method = "editMessageCaption"
+                payload["caption"] = payload.pop("text")
+        method, payload, rest = textlimits.fit(method, payload)
+        return Call(method, payload), rest
+
+    async def _stored_original(self, row: Row) -> Known | None:
+        """What an edit changes, from the outbox (after a restart, or an old message):
+        the accepted rows are marked first, so the read sees them."""
+        self._marked(await self.marks.flush())
+        async with UnitOfWork(self.sessions) as uow:
+            if row.edit_of is not None:
+                original = await uow.outbox.get(row.edit_of)
+            elif row.conversation_id is not None and row.step is not None:
+                original = await uow.outbox.sent_for_step(row.conversation_id, row.step,
+                                                          row.id)
+            else:
+                original = None
+        if original is None or original.telegram_message_id is None:
+            return None
+        assert original.id is not None
+        return Known(original.id, original.telegram_message_id, original.method)
