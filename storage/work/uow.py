@@ -99,8 +99,10 @@ class UnitOfWork:
         for model, rows in self._staged.items():
             await self.session.execute(insert(model.__table__), rows)  # one executemany
         self._staged.clear()
-        if me is not None and self.outbox.changed:  # rows changed in place: the other
-            await owners.notify(self.session, [f"reread {me}"])  # senders read them again
+        if holder is not None and self.outbox.changed:  # rows changed in place (an
+            # erasure, a block): the other senders read them again; also from a process
+            # without its number (0: nobody's), whose change their memory must not miss
+            await owners.notify(self.session, [f"reread {me or 0}"])
         await self.session.commit()
         if outbox and self.routed.owners:  # another sender's rows reach it by NOTIFY
             outbox = [row for row in outbox if row["owner"] == me]

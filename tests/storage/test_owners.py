@@ -140,3 +140,25 @@ async def test_only_this_databases_senders_count(engine):
                 assert await owners.live_count(session) == 1
         finally:
             await other.close()
+
+
+async def test_rows_changed_in_place_tell_every_sender_also_from_a_process_without_its_number(
+        engine):
+    """An erasure scrubs queued rows where they are: another process's sender must read
+    them again before it sends what it holds in memory. A process whose own number is gone
+    (its connection lost) still tells them."""
+    async with Process(engine, 11) as a:
+        listener = await asyncpg.connect(dsn_of(engine.url.render_as_string(
+            hide_password=False)))
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        await listener.add_listener(owners.CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+        try:
+            halted = Process(engine, 22)
+            halted.sessions.kw["info"][owners.OWNER].number = None
+            for process, said in ((a, "reread 11"), (halted, "reread 0")):
+                async with UnitOfWork(process.sessions) as uow:
+                    await uow.outbox.drop_chat(100, "blocked")  # an in-place change
+                    await uow.commit()
+                assert await asyncio.wait_for(heard.get(), 10) == said
+        finally:
+            await listener.close()
