@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -58,13 +59,24 @@ async def test_right_and_wrong_secret(telegram, tmp_path):
         await app.close()
 
 
-async def test_serve_registers_the_webhook_with_its_secret(telegram, tmp_path):
+@contextlib.asynccontextmanager
+async def serving(telegram, tmp_path):
+    """`serve(webhook=True)` as `leadbot run --webhook` runs it; its task, stopped after."""
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", port=0,
                             host="127.0.0.1", telegram_webhook_url="https://bot.example/")
     app = await bootstrap(settings, limits=fast_limits())
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, webhook=True))
     try:
+        yield settings, task
+    finally:
+        stop.set()
+        await task
+        await app.close()
+
+
+async def test_serve_registers_the_webhook_with_its_secret(telegram, tmp_path):
+    async with serving(telegram, tmp_path) as (settings, _):
         async def registered() -> bool:  # the start can take seconds on a loaded machine
             return bool(telegram.webhook)  # setMyCommands went before, in check_telegram
 
@@ -72,21 +84,12 @@ async def test_serve_registers_the_webhook_with_its_secret(telegram, tmp_path):
         assert telegram.webhook["url"] == "https://bot.example/telegram/webhook"
         assert telegram.webhook["secret_token"] == webhook_secret(settings)
         assert set(telegram.commands) == {"", "ru", "uk", "en"}  # setMyCommands per language
-    finally:
-        stop.set()
-        await task
-        await app.close()
 
 
 async def test_a_429_on_set_webhook_at_start_is_waited_out(telegram, tmp_path):
     """Several processes started together each set the webhook; Telegram may answer 429."""
     telegram.fail(429, "Too Many Requests: retry after 1", "setWebhook", retry_after=1)
-    settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", port=0,
-                            host="127.0.0.1", telegram_webhook_url="https://bot.example/")
-    app = await bootstrap(settings, limits=fast_limits())
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, stop, webhook=True))
-    try:
+    async with serving(telegram, tmp_path) as (_, task):
         async def registered() -> bool:
             return bool(telegram.webhook) or task.done()
 
@@ -94,10 +97,6 @@ async def test_a_429_on_set_webhook_at_start_is_waited_out(telegram, tmp_path):
         assert not task.done(), task.exception()  # still serving: the 429 was waited out
         assert telegram.webhook["url"] == "https://bot.example/telegram/webhook"
         assert [fault.times for fault in telegram.faults] == [0]  # the 429 was given
-    finally:
-        stop.set()
-        await task
-        await app.close()
 
 
 async def test_a_refused_webhook_or_a_busy_port_stops_the_start_with_a_clear_line(
