@@ -25,7 +25,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -59,7 +58,6 @@ class Fleet:
         self.sender, self.sessions = sender, sessions
         self.holder = owners.Holder()
         self.processes = 1  # live senders at the last count
-        self.on_senders: Callable[[int], None] = lambda count: None  # e.g. CRM limits
         self._connection: asyncpg.Connection | None = None
         self._tasks: set[asyncio.Task] = set()
 
@@ -136,7 +134,6 @@ class Fleet:
             log.info("senders: %s processes share the bot's limits", count)
         self.processes = max(1, int(count))
         self.sender.limiter.share(self.processes, self.sender.monotonic())
-        self.on_senders(self.processes)
 
     def _lost(self, error: BaseException | None) -> None:
         connection, self._connection = self._connection, None
