@@ -104,7 +104,9 @@ class UnitOfWork:
             # without its number (0: nobody's), whose change their memory must not miss
             await owners.notify(self.session, [f"reread {me or 0}"])
         await self.session.commit()
-        if outbox and self.routed.owners:  # another sender's rows reach it by NOTIFY
+        if outbox and holder is not None and me is None:  # without its number: nobody's
+            outbox = []  # rows, taken by a live sender's scan; never sent from this memory
+        elif outbox and self.routed.owners:  # another sender's rows reach it by NOTIFY
             outbox = [row for row in outbox if row["owner"] == me]
         self.committed_outbox = outbox or []
 
