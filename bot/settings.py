@@ -190,9 +190,9 @@ class Settings(BaseSettings):
     crm_file: Path | None = None  # field mapping: answers -> CRM fields, pipeline / stage
     """A YAML file mapping answers to CRM fields and temperature / status to pipeline and stage
     (see CRM); a broken one stops the start, naming the field."""
-    crm_alert_hours: float = Field(2.0, gt=0)  # undelivered this long: the managers are told
+    crm_alert_hours: float = Field(2.0, gt=0, le=8760)  # undelivered this long: managers told
     """A CRM that has not accepted a lead for this long is reported once to
-    `LEADBOT_MANAGERS_CHAT_ID` (and still retried)."""
+    `LEADBOT_MANAGERS_CHAT_ID` (and still retried); at most 8760 (a year)."""
     # Nurture: follow-up sequences and the abandoned-quiz reminder (README, "Nurture")
     quiet_hours: str = "21:00-09:00"  # nothing that can wait goes then; "off": no quiet hours
     """Nothing that can wait (follow-ups, the abandoned-quiz reminder) goes out then, in the

@@ -44,6 +44,9 @@ def mapping_from(settings: Settings, steps: Collection[str] = ()) -> CrmMapping:
     except OSError as error:
         raise CrmConfigError(f"LEADBOT_CRM_FILE {settings.crm_file}: "
                              f"{error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CrmConfigError(f"LEADBOT_CRM_FILE {settings.crm_file}: not UTF-8 text (save "
+                             f"it as UTF-8)") from None
     try:
         return CrmMapping.from_yaml(text, f"LEADBOT_CRM_FILE {settings.crm_file}", steps)
     except CrmMappingError as error:

@@ -106,3 +106,33 @@ def test_run_without_its_flows_folder_says_so_not_that_a_flow_is_broken(tmp_path
     assert result.stderr.strip() == ("leadbot: bad setting LEADBOT_FLOWS_DIR: there is no "
                                      f"folder {tmp_path / 'nope'}")
     assert not (tmp_path / "bot.db").exists()
+
+
+CRM = {"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_PORT": "0",
+       "LEADBOT_WEBHOOK_URL": "https://crm.example/hook", "LEADBOT_WEBHOOK_SECRET": "s3cret"}
+
+
+@pytest.mark.parametrize("hours", ["inf", "1e300"])
+def test_run_with_a_crm_refuses_an_alert_no_clock_can_reach(tmp_path, hours):
+    """Before: a traceback (OverflowError: timedelta) at start."""
+    result = leadbot("run", env={**CRM, "LEADBOT_CRM_ALERT_HOURS": hours,
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"leadbot: bad setting LEADBOT_CRM_ALERT_HOURS: must be "
+                                     f"at most 8760, not {hours}")
+    assert not (tmp_path / "bot.db").exists()
+    no_traceback(result)
+
+
+def test_run_refuses_a_crm_file_that_is_not_utf8_in_one_line(tmp_path):
+    """Before: a traceback (UnicodeDecodeError). Like a missing or broken mapping file (and
+    LEADBOT_ROUTING_FILE, LEADBOT_FLOWS_DIR at `run`): one line, exit 1."""
+    mapping = tmp_path / "crm.yaml"
+    mapping.write_bytes("bitrix24:\n  source_id: ВЕБ\n".encode("cp1251"))
+    result = leadbot("run", env={**CRM, "LEADBOT_CRM_FILE": str(mapping),
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == (f"leadbot: LEADBOT_CRM_FILE {mapping}: not UTF-8 text "
+                                     f"(save it as UTF-8)")
+    assert not (tmp_path / "bot.db").exists()
+    no_traceback(result)
