@@ -19,6 +19,8 @@ from storage.schema.tables import (
     Answer,
     Consent,
     Conversation,
+    CrmDelivery,
+    CrmLink,
     Event,
     FollowUp,
     Handoff,
@@ -69,6 +71,24 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
         # a digest of several leads is left out: their card text above is theirs
         "messages": await rows(OutboxMessage, scope.about(
             user_id, ids, [lead["id"] for lead in leads], own_cards)),
+        **await _crm(session, [lead["id"] for lead in leads]),
+    }
+
+
+async def _crm(session: Any, lead_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Where the leads were sent (which CRM, which event, when, how it went: a reason of
+    ours, never a CRM's words) and the CRM's ids of them."""
+    deliveries = (await session.execute(
+        select(CrmDelivery).where(CrmDelivery.lead_id.in_(lead_ids))
+        .order_by(CrmDelivery.id))).scalars() if lead_ids else []
+    links = (await session.execute(
+        select(CrmLink).where(CrmLink.lead_id.in_(lead_ids))
+        .order_by(CrmLink.lead_id, CrmLink.target))).scalars() if lead_ids else []
+    return {
+        "crm_deliveries": [row.model_dump(mode="json", include={
+            "lead_id", "target", "event", "status", "attempts", "created_at", "sent_at",
+            "error"}) for row in deliveries],
+        "crm_links": [_row(link) for link in links],
     }
 
 
