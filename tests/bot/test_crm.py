@@ -496,3 +496,30 @@ async def test_a_retry_after_no_date_can_hold_is_capped(sessions, fakes):
     assert row.status == "pending" and row.error == "HTTP 429"
     assert row.not_before - utcnow() <= timedelta(hours=1)
     await worker.close()
+
+
+class Surprised:
+    """A target whose client meets what no check of it foresaw (the net under them all)."""
+
+    name = "webhook"
+
+    async def deliver(self, job):
+        raise KeyError("+79164372958")  # as if a CRM's value ended up in the message
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_an_error_no_client_foresaw_is_a_retry_not_an_escape(sessions, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="bot")
+    await add_leads(sessions, 1, names=["webhook"])
+    worker = Worker(sessions, [Surprised()], backoff=Backoff(first=600, cap=900))
+    await pass_and_wait(worker)
+    [row] = await rows(sessions, CrmDelivery)
+    assert (row.status, row.error, row.attempts) == ("pending", "bad_answer", 1)
+    assert row.not_before - utcnow() >= timedelta(seconds=400)  # the back-off, not the lease
+    [event] = await rows(sessions, Event, Event.kind == "crm_failed")
+    assert event.data["retrying"] is True
+    assert "could not read (KeyError)" in caplog.text and "4372958" not in caplog.text
