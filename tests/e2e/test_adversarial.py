@@ -69,6 +69,31 @@ async def test_an_update_that_cannot_be_parsed_is_skipped_and_counted(every_mode
         assert running.statuses[:2] == [200, 200]  # skipped: not to be sent again
 
 
+async def test_updates_no_library_can_read_are_skipped_once_and_the_next_served(every_mode,
+                                                                              caplog):
+    """A `date` no datetime holds (python-telegram-bot raised OSError, the bot exited, and
+    again after each restart; the webhook answered 500 every time) and a message without its
+    chat (500 twice on PTB's webhook before it was skipped): skipped at once, counted,
+    acknowledged; the prospects after them answered."""
+    running = every_mode
+    prospect = running.prospect(956)
+    far = prospect.message(text="hi")
+    far["date"] = 10**17
+    tap = {"id": "q-far-956", "from": prospect.user, "chat_instance": "ci",
+           "data": "claim:1", "message": {**prospect.message(text="?"), "date": 10**17}}
+    chatless = prospect.message(text="hello")
+    del chatless["chat"]
+    for update in ({"message": far}, {"callback_query": tap}, {"message": chatless}):
+        await running.deliver(update)
+    await still_served(running)
+    await still_served(running, 991)
+    assert running.app.counters.unreadable == 3
+    assert running.app.counters.skipped == 0  # not failed and retried: refused when read
+    assert caplog.text.count("cannot be read") == 3
+    if isinstance(running, WebhookRunning):
+        assert running.statuses[:3] == [200, 200, 200]  # never to be sent again
+
+
 async def test_a_private_message_without_a_sender_is_skipped_with_a_log_line(every_mode,
                                                                              caplog):
     running = every_mode
