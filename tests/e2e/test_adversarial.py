@@ -174,3 +174,31 @@ async def test_a_forwarded_text_is_not_taken_for_the_prospects_name(running):
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead).where(Lead.user_id == 955))).scalar_one()
     assert lead.name == "Олена"
+
+
+async def test_a_bot_api_outage_at_start_is_not_told_as_a_chat_to_fix(telegram, tmp_path):
+    """getChat answering 5xx for the managers' chat said "add the bot to the group" (PTB)
+    and stopped the start at once: an outage is not a setting to fix. A short one is waited
+    out (the bot starts); a long one says Telegram is unavailable; a 403 still says add the
+    bot."""
+    from bot.app import StartupError
+    from tests.e2e.conftest import bot_running
+
+    group, url = -100222, f"sqlite:///{tmp_path}/bot.db"
+    telegram.fail(502, "Bad Gateway", method="getChat", times=2)
+    async with bot_running(telegram, url, managers_chat_id=group) as running:
+        await still_served(running)
+    telegram.fail(500, "Internal Server Error", method="getChat", times=50)
+    with pytest.raises(StartupError) as outage:
+        async with bot_running(telegram, url, managers_chat_id=group):
+            pass
+    assert str(outage.value).startswith("Telegram is unavailable: getChat for "
+                                        "LEADBOT_MANAGERS_CHAT_ID (chat -100222) failed 3 times")
+    assert "add the bot" not in str(outage.value)
+    telegram.faults.clear()
+    telegram.fail(403, "Forbidden: bot is not a member of the supergroup chat",
+                  method="getChat")
+    with pytest.raises(StartupError, match=r"^LEADBOT_MANAGERS_CHAT_ID: the bot cannot reach "
+                                           r"chat -100222 \(add the bot to the group"):
+        async with bot_running(telegram, url, managers_chat_id=group):
+            pass
