@@ -226,7 +226,14 @@ class Service:
             await self._menu(uow, prospect, intent, query_id)
             return
         runnable, state, event = target
+        follow_up = await self._follow_up_tap(uow, current, event)
+        if follow_up == "refused":  # never sent to them, or closed: a stale button's answer
+            event = Tap(event.flow_id, event.flow_version, callback.NURTURE_STEP, "")
         new_state, actions = step(runnable.flow, state, event)
+        if follow_up == "open" and current is not None and isinstance(event, Tap) and (
+                new_state.answers.get(event.step) == event.option):
+            await uow.follow_ups.answered(current.id or 0, event.step.removeprefix(
+                callback.NURTURE_STEP))
         # accepted names only (bounded words): what a prospect merely types is not kept
         logsafe.FILTER.remember(*(a.name for a in actions if isinstance(a, SetContact)))
         if query_id and not any(isinstance(a, AnswerTap) for a in actions):
@@ -264,6 +271,23 @@ class Service:
                 event, Tap) and event.step.startswith(callback.NURTURE_STEP) else None
             await self.handoffs.announce(uow, conversation, new_state, runnable.flow,
                                          qualification, now, nurtured_since=nurtured)
+
+    @staticmethod
+    async def _follow_up_tap(uow: UnitOfWork, current: Conversation | None,
+                             event: object) -> str | None:
+        """A tap on a follow-up's button (`~MESSAGE`): "open" when that follow-up went out
+        to this person in this conversation and its question is not answered yet,
+        "refused" otherwise (forged data, a follow-up never sent to them, cancelled,
+        answered already, or of a conversation since started over); its file stays
+        available once sent. None for any other event."""
+        if not isinstance(event, Tap) or not event.step.startswith(callback.NURTURE_STEP):
+            return None
+        key = event.step.removeprefix(callback.NURTURE_STEP)
+        status = await uow.follow_ups.sent_status(current.id or 0, key) if (
+            current is not None and key) else None
+        if status == "sent" or (status == "answered" and event.option == callback.FILE):
+            return "open"
+        return "refused"
 
     async def _target(self, uow: UnitOfWork, intent: Begin | Say | PickFlow,
                       current: Conversation | None

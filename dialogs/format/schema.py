@@ -347,7 +347,7 @@ class Operator(Model):
 
     company: str | Text | None = None  # one name, or one per language
     contact: str | None = None  # where to write about personal data: an email, a phone
-    retention_days: int = Field(365, ge=1)
+    retention_days: int = Field(365, ge=1, le=36_500)  # a century: any date past it is none
 
 
 VariantName = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=16)]

@@ -212,6 +212,7 @@ class FollowUp(SQLModel, table=True):
     marketing: bool = True
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # pending (due at due_at), waiting (for the one before it in its sequence), sent,
+    # answered (its question answered: no second answer),
     # cancelled (a stop condition), dropped (stale after downtime)
     status: str = Field(default="pending", max_length=12)
     created_at: datetime = _time()

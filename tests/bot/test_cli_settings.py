@@ -34,6 +34,22 @@ FRAMEWORK = ("Value error", "Input should", "validation error", "pydantic")
     ({"LEADBOT_HANDOFF_ALSO": "lukewarm"},
      "leadbot: bad setting LEADBOT_HANDOFF_ALSO: lukewarm: temperatures are hot, warm, cold"),
     ({"LEADBOT_QUIET_HOURS": "at night"}, "leadbot: bad setting LEADBOT_QUIET_HOURS: "),
+    # a period past any date: inf started, then the follow-ups job failed every 5 s
+    ({"LEADBOT_NURTURE_STALE_HOURS": "inf"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: 'inf' is not a finite number"),
+    ({"LEADBOT_NURTURE_STALE_HOURS": "nan"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: 'nan' is not a finite number"),
+    ({"LEADBOT_NURTURE_STALE_HOURS": "1e300"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: must be at most 8760, not 1e300"),
+    ({"LEADBOT_NURTURE_STALE_HOURS": "-1"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: must be at least 0, not -1"),
+    ({"LEADBOT_RETENTION_DAYS": "10000000000"},
+     "leadbot: bad setting LEADBOT_RETENTION_DAYS: must be at most 36500, not 10000000000"),
+    ({"LEADBOT_PRUNE_AFTER_DAYS": "10000000000"},
+     "leadbot: bad setting LEADBOT_PRUNE_AFTER_DAYS: must be at most 36500, not 10000000000"),
+    ({"LEADBOT_SLA_MINUTES": "hot=10000000000000"},
+     "leadbot: bad setting LEADBOT_SLA_MINUTES: hot=10000000000000: temperatures are hot, "
+     "warm, cold; minutes from 1 to 52560000"),
     ({"LEADBOT_NURTURE_TIMEZONE": "Mars/Base"},
      "leadbot: bad setting LEADBOT_NURTURE_TIMEZONE: unknown time zone 'Mars/Base' (like "
      "Europe/Moscow)"),
