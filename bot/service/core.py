@@ -285,11 +285,12 @@ class Service:
                 return None
             runnable = await self._entry(uow, flow_id, intent.user_id, current)
             flow_id = runnable.flow.id
-            if state is not None and state.flow_id == flow_id and not state.finished:
+            resumes = state is not None and state.flow_id == flow_id and not state.finished
+            if resumes:
                 runnable = await self.flows.pinned(uow, flow_id, state.flow_version) or runnable
             start = Start(user_id=intent.user_id, language_code=intent.language_code,
-                          source=source, seed=secrets.token_hex(8),
-                          consents=await _in_force(uow, intent.user_id, runnable.flow))
+                          source=source, seed=secrets.token_hex(8), consents=None if resumes
+                          else await _in_force(uow, intent.user_id, runnable.flow))
             return runnable, state, start
         if state is None:
             if self.default_flow is not None and self.flows.knows(self.default_flow) \
