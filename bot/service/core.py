@@ -34,7 +34,7 @@ from bot.service.intents import (
     RightsTap,
     Say,
 )
-from bot.service.rights import Operator, Rights
+from bot.service.rights import CHANNEL, Operator, Rights
 from bot.texts import MENU, language_of
 from dialogs.engine import callback
 from dialogs.engine.actions import AnswerTap, Button, SetContact
@@ -49,8 +49,10 @@ from dialogs.engine.events import (
     TextMessage,
 )
 from dialogs.engine.state import State
+from dialogs.format.schema import Flow
 from dialogs.rules.funnel import progressed
 from storage.privacy import erasure
+from storage.privacy import rights as privacy_rights
 from storage.record import Recorder
 from storage.schema.tables import Conversation, Prospect, utcnow
 from storage.schema.tables import Event as EventRow
@@ -263,7 +265,9 @@ class Service:
             await uow.follow_ups.stop([conversation.id], kind="reminder")  # not needed now
         if prospect.language != new_state.language:
             prospect.language, prospect.updated_at = new_state.language, now
-        await Recorder(uow, conversation, now, intent.update_id).record(actions)
+        await Recorder(uow, conversation, now, intent.update_id, channel=CHANNEL,
+                       message_id=intent.message_id if isinstance(intent, Say) else None
+                       ).record(actions)
         await render(uow, conversation, actions, query_id, runnable.base_dir)
         qualification = self.handoffs.wanted(actions, new_state.consents)
         if qualification is not None:
@@ -305,17 +309,20 @@ class Service:
                 return None
             runnable = await self._entry(uow, flow_id, intent.user_id, current)
             flow_id = runnable.flow.id
-            if state is not None and state.flow_id == flow_id and not state.finished:
+            resumes = state is not None and state.flow_id == flow_id and not state.finished
+            if resumes:
                 runnable = await self.flows.pinned(uow, flow_id, state.flow_version) or runnable
             start = Start(user_id=intent.user_id, language_code=intent.language_code,
-                          source=source, seed=secrets.token_hex(8))
+                          source=source, seed=secrets.token_hex(8), consents=None if resumes
+                          else await _in_force(uow, intent.user_id, runnable.flow))
             return runnable, state, start
         if state is None:
             if self.default_flow is not None and self.flows.knows(self.default_flow) \
                     and not isinstance(intent.event, Tap):
-                start = Start(user_id=intent.user_id, language_code=intent.language_code,
-                              seed=secrets.token_hex(8))
                 runnable = await self._entry(uow, self.default_flow, intent.user_id, current)
+                start = Start(user_id=intent.user_id, language_code=intent.language_code,
+                              seed=secrets.token_hex(8),
+                              consents=await _in_force(uow, intent.user_id, runnable.flow))
                 return runnable, None, start
             return None
         if isinstance(intent.event, Restart):
@@ -348,6 +355,14 @@ class Service:
                                 data=callbacks.menu(flow_id)),)
                         for flow_id, runnable in self.flows.entries())
         messages.send(uow, prospect.chat_id, MENU[language], buttons)
+
+
+async def _in_force(uow: UnitOfWork, user_id: int, flow: Flow) -> dict[str, str]:
+    """The consents the ledger holds in force with the flow's company: purpose -> policy
+    version. A new conversation starts with these (consent is per company: another
+    company's "yes" is not carried over)."""
+    granted = await privacy_rights.granted(uow, user_id, flow.operator.key)
+    return {purpose: row.policy_version for purpose, row in granted.items()}
 
 
 def _experiment(runnable: RunnableFlow) -> dict[str, str | None]:
