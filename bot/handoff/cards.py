@@ -80,7 +80,10 @@ class Cards:
             if lead.reward_code:
                 reward += f" · {w['code']} {lead.reward_code}"
             lines.append(reward)
-        took = int((now - conversation.started_at).total_seconds())
+        # "filled in within": the quiz's own duration, from the start of the pass that
+        # produced the lead to its end. A lead requalified by a follow-up's answer days
+        # later ended its quiz when its nurture began, not now.
+        took = max(int(((nurtured_since or now) - conversation.started_at).total_seconds()), 0)
         lines.append(" · ".join(part for part in (
             f"{w['source']}: {conversation.source}" if conversation.source else "",
             f"{flow.id} v{flow.version}", state.language,
