@@ -34,9 +34,10 @@ def edit_shown(uow: UnitOfWork, rows: Iterable[OutboxMessage],
         text = str(payload.get("text") or "")
         payload["text"] = text.rstrip() or shown.ERASED  # entities end within the text
         markup = row.payload.get("reply_markup")
-        # a manager's copy keeps its status buttons; a reminder's Claim (nothing to claim)
-        # and a relay's End button (the relay is over) go
-        if row.purpose == "lead" and isinstance(markup, dict) and "inline_keyboard" in markup:
+        # a manager's copy keeps its status buttons (in their private chat); a reminder's
+        # Claim in a group (nothing to claim) and a relay's End button (it is over) go
+        if (row.purpose != "relay" and row.chat_id > 0 and isinstance(markup, dict)
+                and "inline_keyboard" in markup):
             payload["reply_markup"] = markup
         uow.stage(OutboxMessage, chat_id=row.chat_id, method="editMessageText",
                   purpose=PURPOSE, lead_id=row.lead_id,

@@ -80,3 +80,22 @@ async def test_a_lead_requalified_days_later_says_how_long_its_quiz_took(session
     [[minutes, seconds]] = re.findall(r"filled in within (\d+) min (\d+) s", handoff.card_text)
     assert 60 <= int(minutes) * 60 + int(seconds) <= quiz_took
     assert "warmed up through nurture after 7 d" in handoff.card_text
+
+
+def test_an_erased_lead_in_a_digest_keeps_no_link_to_their_account_and_no_claim():
+    handoffs = Handoffs(HandoffConfig(chat_id=-1, language="en"))
+    erased = Handoff(id=1, lead_id=1, conversation_id=1, user_id=501, chat_id=-1,
+                     temperature="hot", language="en", submitted_at=utcnow(),
+                     card_text=handoffs.desk.words["erased"])
+    other = Handoff(id=2, lead_id=2, conversation_id=2, user_id=502, chat_id=-1,
+                    temperature="hot", language="en", submitted_at=utcnow(),
+                    card_text="🔥 Hot lead · Boris · +447700900124")
+    payload = handoffs.render([erased, other])
+    assert "tg://user?id=501" not in str(payload) and "tg://user?id=502" in str(payload)
+    assert "The client erased their data" in payload["text"]
+    assert payload["text"].count("Write in Telegram") == 1
+    [[claim]] = payload["reply_markup"]["inline_keyboard"]
+    assert claim["text"] == "✋ Claim #2"
+    link = payload["entities"][0]  # Boris's link still covers its own words
+    start = len(payload["text"].encode("utf-16-le")[:2 * link["offset"]].decode("utf-16-le"))
+    assert payload["text"][start:].startswith("Write in Telegram")
