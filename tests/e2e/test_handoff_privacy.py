@@ -173,7 +173,7 @@ async def test_mydata_holds_the_hand_off_and_the_messages_about_the_prospect(
 async def test_the_erasure_edits_survive_a_stop_before_they_are_sent(backend, telegram,
                                                                      tmp_path):
     """The edits are written with the erasure: Telegram refuses every edit (a 5xx) until
-    the bot stops; the next process sends them all."""
+    the bot stops; the next process sends them all, to every part of a long relayed text."""
     from bot.jobs.retention import anonymise_expired
     from tests.databases import database_url, fresh_engine
 
@@ -193,7 +193,11 @@ async def test_the_erasure_edits_survive_a_stop_before_they_are_sent(backend, te
         card = await private_copy(running)
         await push(running, manager_says(ANNA, "When may I call?", card.telegram_message_id))
         await prospect.send("Call me at noon, Olivia Stonebridge")
-        assert len(shown()) >= 4  # the card, the reminder, Anna's copy, the relayed words
+        # words that with the name make more than one message: each part names the client
+        await prospect.send("Olivia Stonebridge again. " + "About the kitchen. " * 214)
+        parts = [m for m in telegram.shown(ANNA).values() if m["text"].startswith("💬 ")]
+        assert len(parts) == 3 and all(NAME in m["text"] for m in parts)
+        assert len(shown()) >= 6  # the card, the reminder, Anna's copy, the relayed words
         assert card.telegram_message_id in telegram.shown(ANNA)
         telegram.fail(502, "Bad Gateway", method="editMessageText", times=10**6)
         assert await anonymise_expired(running.app, utcnow() + timedelta(days=400)) == 1
