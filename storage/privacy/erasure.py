@@ -215,4 +215,3 @@ async def _free_text_steps(uow: UnitOfWork, conversations: list[Conversation]
                                   (version.definition.get("steps") or {}).items()
                                   if step.get("kind") == "free_text"}
     return steps
-
