@@ -148,6 +148,7 @@ async def test_nothing_personal_survives_erasure(backend, how, telegram, tmp_pat
             assert running.telegram.texts(ANNA)[-1].startswith("The client's data has been erased")
             found = await traces(OLENA, running.app.engine, stream.getvalue())
             in_telegram = shown_to_managers(running)
+            assert running.telegram.violations == []  # the edits kept Telegram's limits
     finally:
         logging.getLogger().removeHandler(handler)
         logging.getLogger().setLevel(logging.WARNING)
