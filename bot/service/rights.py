@@ -110,8 +110,9 @@ class Rights:
             await privacy_rights.withdraw(
                 uow, prospect.user_id, privacy_rights.PURPOSES, now=now, text_sha256=shown,
                 language=language, update_id=update_id, channel=CHANNEL, message_id=message_id)
-            await erasure.erase(uow, prospect.user_id, now=now, reason="request")
-            await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
+            receipt = await erasure.erase(uow, prospect.user_id, now=now, reason="request")
+            # the managers' cards say so; what else they were shown is edited
+            await self.handoffs.erased(uow, prospect.user_id, shown=receipt.shown)
             prospect.relay_handoff_id = None
             self._send(uow, prospect, texts["forgotten"])
             return True
