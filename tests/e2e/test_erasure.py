@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot import logsafe
 from bot.jobs.handoff_timers import handoff_timers
+from bot.jobs.pruning import prune
 from bot.jobs.retention import anonymise_expired
 from bot.logsafe import configure_logging
 from dialogs.format.scenarios import TAP_WORDS
@@ -105,7 +106,7 @@ async def backend(request):
     return request.param
 
 
-@pytest.mark.parametrize("how", ["forget", "retention"])
+@pytest.mark.parametrize("how", ["forget", "retention", "forget after pruning"])
 async def test_nothing_personal_survives_erasure(backend, how, telegram, tmp_path,
                                                  monkeypatch):
     from tests.databases import database_url, fresh_engine
@@ -129,7 +130,9 @@ async def test_nothing_personal_survives_erasure(backend, how, telegram, tmp_pat
             assert len(before["database"]) == len(OLENA.patterns()), before["database"]
             if backend == "sqlite":
                 assert before["files"], "the raw files are searched too"
-            if how == "forget":
+            if how == "forget after pruning":  # a month on: what erasure edits is kept
+                await prune(running.app, now=utcnow() + timedelta(days=30))
+            if how.startswith("forget"):
                 await confirm(prospect, "forget")
             else:
                 assert await anonymise_expired(running.app,
