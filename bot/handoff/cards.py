@@ -194,7 +194,8 @@ class Cards:
         return textlimits.units(text) + room * len(handoffs) <= textlimits.TEXT
 
     def is_erased(self, handoff: Handoff) -> bool:
-        return handoff.card_text in (ERASED, self.desk.words["erased"])
+        return handoff.card_text in (ERASED, self.desk.words["erased"],
+                                     self.desk.words["expired"])
 
     async def refresh(self, uow: UnitOfWork, card_id: int | None,
                       erasure_of: int | None = None) -> None:
@@ -246,8 +247,10 @@ class Cards:
         erasure's receipt) is edited to its erased form (erasing.py)."""
         handoffs = await uow.handoffs.of_user(user_id, conversation_ids)
         cards: dict[int, int] = {}  # card -> the erased conversation its edit is for
+        # /forget erases every conversation; retention names those whose time ran out
+        said = self.desk.words["erased" if conversation_ids is None else "expired"]
         for handoff in sorted(handoffs, key=lambda h: h.id or 0):
-            handoff.card_text = self.desk.words["erased"]
+            handoff.card_text = said
             handoff.due_at = None  # no reminder repeats an erased lead
             if handoff.card_id is not None:
                 cards.setdefault(handoff.card_id, handoff.conversation_id)

@@ -89,6 +89,9 @@ async def test_retention_erases_the_messages_sent_to_the_managers(telegram, tmp_
         stored = await everything_stored(running)
         for secret in (NAME, PHONE, PHONE.lstrip("+")):
             assert secret not in stored
+        await running.settle()  # the card says why: not the client's /forget
+        said = running.telegram.sent(GROUP, "editMessageText")[-1].params["text"]
+        assert "retention period ended" in said and "/forget" not in said
 
 
 async def test_a_card_waiting_for_a_manager_is_dropped_by_forget(managed_on_both):
