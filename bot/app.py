@@ -21,7 +21,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crm.http import CrmLimits
-from bot.crm.targets import CrmConfigError, check_telegram_webhook, targets_from
+from bot.crm.targets import (
+    CrmConfigError,
+    check_telegram_webhook,
+    recipients_from,
+    targets_from,
+)
 from bot.crm.worker import Worker
 from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
 from bot.handoff.handoffs import HandoffConfig, Handoffs
@@ -172,7 +177,8 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         fleet = Fleet(settings.database_url, sender, sessions)  # started by serve()
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
-                        retention_days=settings.retention_days)
+                        retention_days=settings.retention_days,
+                        recipients=recipients_from(settings))
     worker = Worker(sessions, targets, managers_chat_id=settings.managers_chat_id,
                     language=handoffs.config.language,
                     alert_after=timedelta(hours=settings.crm_alert_hours),

@@ -17,6 +17,9 @@ from dialogs.rules.nurture import parse_quiet, zone_named
 SHIPPED_FLOWS = Path(dialogs.__file__).parent / "flows"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TRANSPORTS = ("aiogram", "ptb")  # the Telegram libraries leadbot runs on (bot/transport/)
+# periods a setting may name: past them a date the bot computes no longer exists (a timedelta
+# of inf or 1e300 hours raises, and the job using it failed every time, after a good start)
+MAX_DAYS, MAX_HOURS = 36_500, 8_760
 
 
 class Settings(BaseSettings):
@@ -56,9 +59,9 @@ class Settings(BaseSettings):
     @classmethod
     def _temperatures(cls, value: dict[str, int]) -> dict[str, int]:
         for key, minutes in value.items():
-            if key not in ("hot", "warm", "cold") or minutes < 1:
+            if key not in ("hot", "warm", "cold") or not 1 <= minutes <= MAX_DAYS * 1440:
                 raise ValueError(f"{key}={minutes}: temperatures are hot, warm, cold; minutes "
-                                 f"at least 1")
+                                 f"from 1 to {MAX_DAYS * 1440}")
         return value
 
     @field_validator("handoff_also")
@@ -135,16 +138,16 @@ class Settings(BaseSettings):
     each flow's `operator.contact`."""
     privacy_url: str | None = None  # the full policy, for /privacy (default: the flow's)
     """The full policy `/privacy` links to; unset: the flow's consent `policy_url`."""
-    retention_days: int = Field(365, ge=1)  # leads untouched this long are anonymised
+    retention_days: int = Field(365, ge=1, le=MAX_DAYS)  # untouched this long: anonymised
     """Conversations and leads untouched this long are anonymised (`{retention_days}` in
-    texts)."""
+    texts); 1 to 36500."""
     pii_key: SecretStr | None = None  # Fernet key(s), newest first: encrypts name/phone/email
     """Fernet key(s), newest first, comma-separated: encrypts names, phones and emails at rest
     (`leadbot db new-key` makes one); unset: not encrypted."""
     # sent outbox rows and update ids older than this are deleted (README, "Disk")
-    prune_after_days: int = Field(7, ge=1)  # at least a day: Telegram redelivers for 24 h
+    prune_after_days: int = Field(7, ge=1, le=MAX_DAYS)  # at least 1: Telegram redelivers
     """Sent (and failed, dropped) outbox rows and handled update ids older than this are
-    deleted, hourly (at least 1: Telegram redelivers for 24 h)."""
+    deleted, hourly (1 to 36500; at least 1: Telegram redelivers for 24 h)."""
     # Hand-off to the sales managers (README, "Hand-off")
     managers_chat_id: int | None = None  # the managers' group: lead cards, claims
     """The managers' group (a negative id, like `-1001234567890`): lead cards and claims; add
@@ -190,9 +193,9 @@ class Settings(BaseSettings):
     crm_file: Path | None = None  # field mapping: answers -> CRM fields, pipeline / stage
     """A YAML file mapping answers to CRM fields and temperature / status to pipeline and stage
     (see CRM); a broken one stops the start, naming the field."""
-    crm_alert_hours: float = Field(2.0, gt=0)  # undelivered this long: the managers are told
+    crm_alert_hours: float = Field(2.0, gt=0, le=8760)  # undelivered this long: managers told
     """A CRM that has not accepted a lead for this long is reported once to
-    `LEADBOT_MANAGERS_CHAT_ID` (and still retried)."""
+    `LEADBOT_MANAGERS_CHAT_ID` (and still retried); at most 8760 (a year)."""
     # Nurture: follow-up sequences and the abandoned-quiz reminder (README, "Nurture")
     quiet_hours: str = "21:00-09:00"  # nothing that can wait goes then; "off": no quiet hours
     """Nothing that can wait (follow-ups, the abandoned-quiz reminder) goes out then, in the
@@ -204,10 +207,12 @@ class Settings(BaseSettings):
     nurture_weekly_cap: int = Field(3, ge=0)  # marketing follow-ups per prospect a week; 0: no cap
     """At most this many marketing follow-ups per prospect in any 7 days; more wait until there
     is room; `0`: no cap."""
-    nurture_stale_hours: float = Field(12, ge=0)  # due longer ago (downtime): dropped; 0: never
+    # due longer ago (downtime): dropped; 0: never. Finite and at most a year: inf passed,
+    # and the follow-ups job then failed every 5 s (timedelta(hours=inf)), nothing went out
+    nurture_stale_hours: float = Field(12, ge=0, le=MAX_HOURS, allow_inf_nan=False)
     """A follow-up due longer ago than this (the bot was down) is dropped with a
     `follow_up_dropped` event instead of arriving in a stale burst; its sequence goes on; `0`:
-    never dropped."""
+    never dropped; at most 8760 (a year)."""
 
     @field_validator("quiet_hours")
     @classmethod
@@ -240,6 +245,7 @@ WORDS = {
     "int_parsing": "{input!r} is not a whole number",
     "float_parsing": "{input!r} is not a number",
     "bool_parsing": "{input!r} is not true or false",
+    "finite_number": "{input!r} is not a finite number",
     "greater_than_equal": "must be at least {ge:g}, not {input}",
     "greater_than": "must be more than {gt:g}, not {input}",
     "less_than_equal": "must be at most {le:g}, not {input}",

@@ -29,18 +29,22 @@ def language_of(code: str | None) -> str:
     return primary if primary in MENU else "en"
 
 # The prospect's rights (bot/service/rights.py); {company}, {contact}, {days}, {policy_url}
-# are filled in.
+# and {recipients} (the configured CRMs, from "recipients"; empty without any) are filled in.
 RIGHTS = {
     "ru": {
         "privacy": (
             "Как {company} обращается с вашими данными\n\n"
             "Что храним: ваши ответы в опросе, а имя, телефон и e-mail — только после вашего "
             "согласия.\nЗачем: подготовить предложение и связаться с вами по нему; рассылку — "
-            "только если вы на неё согласились.\nКто видит: менеджеры {company}.\n"
+            "только если вы на неё согласились.\nКто видит: менеджеры {company}.{recipients}\n"
             "Сколько храним: {days} дней после вашего последнего сообщения, затем "
             "обезличиваем.\n\nВаши права:\n/mydata — файл со всеми данными о вас\n"
             "/stop — отказаться от рассылки\n/forget — удалить имя, телефон, e-mail и ваши "
-            "ответы своими словами\n\nВопросы: {contact}\nПолитика целиком: {policy_url}"),
+            "ответы своими словами\n\nСообщение, уже доставленное менеджеру, он мог "
+            "скопировать или переслать: по /forget бот исправляет свои сообщения, но копии "
+            "ему недоступны.\n\n"
+            "Вопросы: {contact}\nПолитика целиком: {policy_url}"),
+        "recipients": " Также данные получают сервисы, в которых мы ведём заявки: {names}.",
         "no_contact": "через этот чат",
         "ask_mydata": "Прислать вам файл со всеми данными, которые мы о вас храним?",
         "yes_mydata": "Да, прислать",
@@ -69,11 +73,15 @@ RIGHTS = {
             "Як {company} поводиться з вашими даними\n\n"
             "Що зберігаємо: ваші відповіді в опитуванні, а ім'я, телефон і e-mail — лише після "
             "вашої згоди.\nНавіщо: підготувати пропозицію й зв'язатися з вами щодо неї; "
-            "розсилку — лише якщо ви на неї погодилися.\nХто бачить: менеджери {company}.\n"
+            "розсилку — лише якщо ви на неї погодилися.\nХто бачить: менеджери {company}."
+            "{recipients}\n"
             "Скільки зберігаємо: {days} днів після вашого останнього повідомлення, потім "
             "знеособлюємо.\n\nВаші права:\n/mydata — файл з усіма даними про вас\n"
             "/stop — відмовитися від розсилки\n/forget — видалити ім'я, телефон, e-mail і ваші "
-            "відповіді своїми словами\n\nПитання: {contact}\nПолітика повністю: {policy_url}"),
+            "відповіді своїми словами\n\nПовідомлення, вже доставлене менеджеру, він міг "
+            "скопіювати або переслати: за /forget бот виправляє свої повідомлення, але копії "
+            "йому недоступні.\n\nПитання: {contact}\nПолітика повністю: {policy_url}"),
+        "recipients": " Також дані отримують сервіси, у яких ми ведемо заявки: {names}.",
         "no_contact": "через цей чат",
         "ask_mydata": "Надіслати вам файл з усіма даними, які ми про вас зберігаємо?",
         "yes_mydata": "Так, надіслати",
@@ -102,11 +110,14 @@ RIGHTS = {
             "How {company} handles your data\n\n"
             "What we keep: your answers to the quiz, and your name, phone and email only after "
             "you agree.\nWhy: to prepare an offer and contact you about it; marketing messages "
-            "only if you opted in.\nWho sees it: {company}'s managers.\n"
+            "only if you opted in.\nWho sees it: {company}'s managers.{recipients}\n"
             "How long: {days} days after your last message, then it is anonymised.\n\n"
             "Your rights:\n/mydata — a file with everything stored about you\n"
             "/stop — no more marketing messages\n/forget — erase your name, phone, email and "
-            "the answers in your own words\n\nQuestions: {contact}\nFull policy: {policy_url}"),
+            "the answers in your own words\n\nA message already delivered to a manager may have "
+            "been copied or forwarded by them: on /forget the bot edits its own messages, but "
+            "it cannot reach copies.\n\nQuestions: {contact}\nFull policy: {policy_url}"),
+        "recipients": " The data also goes to the services we keep requests in: {names}.",
         "no_contact": "in this chat",
         "ask_mydata": "Send you a file with all the data we hold about you?",
         "yes_mydata": "Yes, send it",
@@ -163,6 +174,7 @@ MANAGERS = {
         "escalated": "🚨 Лид не взят за {minutes} мин. в группе менеджеров.",
         "digest": "Новые лиды ({count}):",
         "erased": "🗑 Клиент удалил свои данные (/forget).",
+        "expired": "🗑 Данные клиента удалены: срок их хранения истёк.",
         "after_hours_note": "вне рабочего времени; срок отсчитывается с открытия",
         "nurtured": "потеплел через прогрев за",
         "days": "д",
@@ -196,6 +208,7 @@ MANAGERS = {
         "escalated": "🚨 Лід не взято за {minutes} хв. у групі менеджерів.",
         "digest": "Нові ліди ({count}):",
         "erased": "🗑 Клієнт видалив свої дані (/forget).",
+        "expired": "🗑 Дані клієнта видалено: строк їх зберігання минув.",
         "after_hours_note": "поза робочим часом; строк рахується з відкриття",
         "nurtured": "потеплішав через прогрів за",
         "days": "д",
@@ -229,6 +242,7 @@ MANAGERS = {
         "escalated": "🚨 Not claimed within {minutes} min in the managers' group.",
         "digest": "New leads ({count}):",
         "erased": "🗑 The client erased their data (/forget).",
+        "expired": "🗑 The client's data was erased: its retention period ended.",
         "after_hours_note": "after hours; the SLA clock starts at opening time",
         "nurtured": "warmed up through nurture after",
         "days": "d",

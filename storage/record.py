@@ -28,9 +28,13 @@ class Recorder:
     """Records one update's actions for one conversation, inside the caller's transaction."""
 
     def __init__(self, uow: UnitOfWork, conversation: Conversation, now: datetime,
-                 update_id: int | None) -> None:
+                 update_id: int | None, *, channel: str | None = None,
+                 message_id: int | None = None) -> None:
+        """`channel` ("telegram") and `message_id` (the message whose button was tapped):
+        where a consent was answered, for the ledger."""
         self.uow, self.conversation, self.now, self.update_id = (
             uow, conversation, now, update_id)
+        self.channel, self.message_id = channel, message_id
         self._lead: Lead | None = None
 
     async def record(self, actions: list[Action]) -> None:
@@ -70,7 +74,8 @@ class Recorder:
             Consent, user_id=self.conversation.user_id, conversation_id=self.conversation.id,
             purpose=action.purpose, granted=action.granted,
             policy_version=action.policy_version, text_sha256=action.text_sha256,
-            language=action.language, update_id=self.update_id, created_at=self.now)
+            language=action.language, update_id=self.update_id, created_at=self.now,
+            operator=action.operator, channel=self.channel, message_id=self.message_id)
         self.event("consent", action.step, purpose=action.purpose, granted=action.granted)
 
     async def contact(self, action: SetContact) -> None:

@@ -14,6 +14,8 @@ LEADBOT_AMOCRM_TOKEN: `Authorization: Bearer ...`).
   cleared (`"values": null`).
 
 Rate: 7 requests per second (http.py CrmLimits); a 429 pauses every call and is retried.
+JSON of another shape than these (a list for an object, an id that is not a number) is
+tried again later (http.py `unreadable`), never stored.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 from typing import Any
 
 from bot.crm import payload
-from bot.crm.http import Client, CrmLimits, Delivered, Job, Permanent, Throttle
+from bot.crm.http import Client, CrmLimits, Delivered, Job, Throttle, remote_id, unreadable
 from dialogs.rules.crm import AmoCrmMapping
 
 ERASED = "[erased]"
@@ -51,11 +53,13 @@ class AmoCrmTarget:
         mark = payload.marker(lead_id)
         answer = await self.request("GET", "/api/v4/leads", params={
             "query": mark.strip("[]"), "with": "contacts"})
-        leads = ((answer or {}).get("_embedded") or {}).get("leads") or []
+        leads = _list(_dict(_dict(answer).get("_embedded")).get("leads"))
         for lead in leads:
+            lead = _dict(lead)
             if mark in str(lead.get("name", "")):
-                contacts = (lead.get("_embedded") or {}).get("contacts") or []
-                return str(lead["id"]), str(contacts[0]["id"]) if contacts else None
+                contacts = _list(_dict(lead.get("_embedded")).get("contacts"))
+                return remote_id(lead.get("id")), \
+                    remote_id(_dict(contacts[0]).get("id")) if contacts else None
         return None
 
     async def deliver(self, job: Job) -> Delivered:
@@ -73,13 +77,12 @@ class AmoCrmTarget:
         if remote is None:
             answer = await self.request("POST", "/api/v4/leads/complex",
                                         [self.complex(job)])
-            if not isinstance(answer, list) or not answer or "id" not in answer[0]:
-                raise Permanent("leads/complex: an answer without the lead's id")
-            created = answer[0]
-            contact_id = created.get("contact_id")
-            return Delivered(str(created["id"]),
-                             str(contact_id) if contact_id is not None else None,
-                             answer=f"leads/complex: lead {created['id']}")
+            if not isinstance(answer, list) or not answer:
+                raise unreadable(200, "bad_answer")
+            created = _dict(answer[0])
+            lead, contact_id = remote_id(created.get("id")), created.get("contact_id")
+            return Delivered(lead, remote_id(contact_id) if contact_id is not None else None,
+                             answer=f"leads/complex: lead {lead}")
         await self.request("PATCH", f"/api/v4/leads/{remote}", self.lead(job))
         return Delivered(remote, contact, answer=f"leads/{remote}: updated")
 
@@ -132,3 +135,20 @@ class AmoCrmTarget:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """An object of amoCRM's answer (None, as amoCRM leaves out what is empty: {})."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise unreadable(200, "bad_answer")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise unreadable(200, "bad_answer")
+    return value

@@ -14,7 +14,9 @@
   from the erased lead (free-text answers already "[erased]").
 
 Rate: about 2 requests per second with a burst (http.py CrmLimits); 503
-QUERY_LIMIT_EXCEEDED pauses every call to the portal and is tried again.
+QUERY_LIMIT_EXCEEDED pauses every call to the portal and is tried again. An answer without
+its `result`, or a result of the wrong shape (a portal's maintenance page, a proxy's), is
+tried again later (http.py `unreadable`), never taken for a refusal.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 from typing import Any
 
 from bot.crm import payload
-from bot.crm.http import Client, CrmLimits, Delivered, Job, Permanent, Throttle
+from bot.crm.http import Client, CrmLimits, Delivered, Job, Throttle, remote_id, unreadable
 from dialogs.rules.crm import Bitrix24Mapping
 
 ORIGINATOR = "leadbot"
@@ -43,16 +45,19 @@ class Bitrix24Target:
             "POST", f"{self.base}{name}.json", body=json.dumps(params).encode(),
             headers={"Content-Type": "application/json"}, pause=1.0)
         if not isinstance(answer, dict) or "result" not in answer:
-            raise Permanent(f"{name}: an answer without a result")
+            raise unreadable(200, "bad_answer")
         return answer["result"]
 
     async def find(self, lead_id: int) -> str | None:
         found = await self.method("crm.lead.list", {
             "filter": {"ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": str(lead_id)},
             "select": ["ID"]})
-        if isinstance(found, list) and found:
-            return str(found[0]["ID"])
-        return None
+        if not isinstance(found, list):
+            raise unreadable(200, "bad_answer")
+        if not found:
+            return None
+        first = found[0]
+        return remote_id(first.get("ID") if isinstance(first, dict) else None)
 
     async def deliver(self, job: Job) -> Delivered:
         facts = job.facts
@@ -67,7 +72,8 @@ class Bitrix24Target:
         if remote is None:
             created = await self.method("crm.lead.add", {
                 "fields": fields, "params": {"REGISTER_SONET_EVENT": "Y"}})
-            return Delivered(str(created), answer=f"crm.lead.add: {created}")
+            created = remote_id(created)
+            return Delivered(created, answer=f"crm.lead.add: {created}")
         update = {k: v for k, v in fields.items() if k not in ("PHONE", "EMAIL")}
         await self.method("crm.lead.update", {"id": remote, "fields": update})
         return Delivered(remote, answer=f"crm.lead.update: {remote}")
@@ -110,13 +116,18 @@ class Bitrix24Target:
         """The contact fields cleared: NAME emptied, every PHONE and EMAIL value deleted by
         its ID; the comments and mapped answers rewritten from the erased lead."""
         current = await self.method("crm.lead.get", {"id": remote})
+        if not isinstance(current, dict):
+            raise unreadable(200, "bad_answer")
         fields = {k: v for k, v in self.fields(job).items() if k not in ("PHONE", "EMAIL")}
         fields.update(NAME="", SECOND_NAME="", LAST_NAME="")
         for multi in ("PHONE", "EMAIL"):
-            values = current.get(multi) if isinstance(current, dict) else None
+            values = current.get(multi) or []
+            if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+                raise unreadable(200, "bad_answer")
             if values:
                 fields[multi] = [{"ID": v["ID"], "DELETE": "Y"} for v in values if "ID" in v]
         await self.method("crm.lead.update", {"id": remote, "fields": fields})
 
     async def close(self) -> None:
         await self.client.close()
+

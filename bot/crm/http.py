@@ -1,17 +1,21 @@
 """What the CRM clients share: a per-target rate limit that waits (a token bucket, as the
 sender's for Telegram), one HTTP call with a timeout, and what an answer means: a success,
-something to try again later (timeouts, 429, 503 QUERY_LIMIT_EXCEEDED, 5xx), or a refusal
-that trying again will not change (other 4xx).
+something to try again later (timeouts, 429, 503 QUERY_LIMIT_EXCEEDED, 5xx, and any answer
+the bot cannot read: a redirect, bytes that are not UTF-8, a page that is not JSON, JSON of
+the wrong shape), or a refusal that trying again will not change (other 4xx).
 
-Nothing a CRM answers is logged or kept beyond its status and error code: a CRM's error
-text may quote the values it refused (a phone, a name).
+Redirects are never followed: a 3xx would otherwise turn the POST into a GET of some page
+(counted as delivered) or re-send the signed lead to whatever host it names.
+
+Nothing a CRM answers is logged or kept beyond its status and a reason of ours (`REASONS`,
+or an error code of `CODES`, a fixed list): a CRM's error text may quote the values it
+refused (a phone, a name).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,11 +73,18 @@ class Throttle:
 
 
 class Transient(Exception):
-    """Try again later (`after`: seconds the CRM asked for)."""
+    """Try again later (`after`: seconds the CRM asked for; `odd`: an answer the bot could
+    not read, worth a `crm_failed` event, not just a retry)."""
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    def __init__(self, reason: str, after: float | None = None, odd: bool = False) -> None:
         super().__init__(reason)
-        self.reason, self.after = reason, after
+        self.reason, self.after, self.odd = reason, after, odd
+
+
+def unreadable(status: int | None, why: str) -> Transient:
+    """An answer the bot could not make sense of: tried again later, never a success."""
+    assert why in REASONS, why
+    return Transient(f"HTTP {status} {why}" if status else why, odd=True)
 
 
 class Permanent(Exception):
@@ -84,23 +95,76 @@ class Permanent(Exception):
         self.reason = reason
 
 
-CODE = re.compile(r"[^A-Za-z0-9_.-]")
+# the reasons of our own a failure is kept and logged with (after "HTTP <status>")
+REASONS = frozenset({"redirect", "not_utf8", "bad_json", "maintenance_page", "bad_answer",
+                     "too_large", "timeout"})
+# the error codes of Bitrix24 (`error`) and amoCRM (`title`) kept as they are: documented
+# codes, nothing a CRM could fill with a value it refused; any other is left out
+CODES = frozenset({
+    "QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "OPERATION_TIME_LIMIT", "INTERNAL_SERVER_ERROR",
+    "ERROR_CORE", "ERROR_METHOD_NOT_FOUND", "ERROR_MANIFEST_IS_NOT_AVAILABLE",
+    "INVALID_CREDENTIALS", "INVALID_REQUEST", "NO_AUTH_FOUND", "WRONG_AUTH_TYPE",
+    "ACCESS_DENIED", "PAYMENT_REQUIRED", "PORTAL_DELETED", "NOT_FOUND", "expired_token",
+    "invalid_token", "insufficient_scope", "user_access_error",
+    "Bad Request", "Unauthorized", "Forbidden", "Not Found", "Payment Required",
+    "Method Not Allowed", "Too Many Requests", "Internal Server Error",
+    "Service Unavailable", "Unsupported Media Type", "Unprocessable Entity"})
+MAX_ANSWER = 1 << 20  # bytes of an answer read at most (a CRM's answers are small)
 
 
 def code_of(body: Any) -> str:
-    """An error code a CRM put in its answer (never its description): short and safe."""
+    """An error code a CRM put in its answer, if it is one of CODES (never its
+    description, never a code we do not know: it could quote anything)."""
     if isinstance(body, dict):
-        for key in ("error", "title", "detail_code"):
-            if isinstance(body.get(key), str):
-                return CODE.sub("", body[key])[:40]
+        for key in ("error", "title"):
+            if isinstance(body.get(key), str) and body[key] in CODES:
+                return body[key]
     return ""
 
 
-def retry_after(headers: Any, default: float) -> float:
+def parse(raw: bytes, status: int) -> Any:
+    """The JSON of a 2xx answer (None: empty); `unreadable` if it is not JSON in UTF-8."""
+    if not raw.strip():
+        return None
     try:
-        return max(0.0, float(headers.get("Retry-After", default)))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise unreadable(status, "not_utf8") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        page = text.lstrip()[:1] == "<"  # an HTML page: a portal's maintenance, a proxy's
+        raise unreadable(status, "maintenance_page" if page else "bad_json") from None
+
+
+def remote_id(value: object) -> str:
+    """A CRM's id of a record, as kept in crm_links: a number (anything else is not an
+    answer the bot understands, and is never stored)."""
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise unreadable(200, "bad_answer")
+    return text
+
+
+async def read(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, at most MAX_ANSWER bytes (`unreadable` if longer)."""
+    chunks, size = [], 0
+    while chunk := await response.content.read(65536):
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise unreadable(response.status, "too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after(headers: Any, default: float) -> float:
+    """The pause a CRM asked for, in seconds: at most an hour (a `Retry-After: 1e300` is
+    the CRM's word, not a date the bot could compute), `default` if it is not a number."""
+    try:
+        wait = float(headers.get("Retry-After", default))
     except (TypeError, ValueError):
         return default
+    return min(max(0.0, wait), 3600.0) if wait == wait else default  # NaN: the default
 
 
 class Client:
@@ -122,27 +186,32 @@ class Client:
 
     async def call(self, method: str, url: str, *, body: bytes | None = None,
                    params: dict[str, str] | None = None,
-                   headers: dict[str, str] | None = None, pause: float = 1.0
-                   ) -> tuple[int, Any]:
-        """(status, parsed JSON or None) of a 2xx; Transient or Permanent otherwise."""
+                   headers: dict[str, str] | None = None, pause: float = 1.0,
+                   answer: bool = True) -> tuple[int, Any]:
+        """(status, parsed JSON or None) of a 2xx; Transient or Permanent otherwise.
+        `answer=False`: a 2xx is success whatever its body (the webhook's receiver)."""
         await self.throttle.acquire()
         try:
             async with self.session().request(method, url, data=body, params=params,
-                                              headers=headers) as response:
+                                              headers=headers,
+                                              allow_redirects=False) as response:
                 status = response.status
-                text = await response.text()
                 answer_headers = response.headers
+                if 300 <= status < 400:  # never followed, never a success
+                    raise unreadable(status, "redirect")
+                if 200 <= status < 300 and not answer:
+                    return status, None
+                raw = await read(response)
         except TimeoutError:
             raise Transient("timeout") from None
         except (aiohttp.ClientError, OSError) as error:
             raise Transient(f"network: {type(error).__name__}") from None
-        try:
-            parsed = json.loads(text) if text else None
-        except ValueError:
-            parsed = None
-        code = code_of(parsed)
         if 200 <= status < 300:
-            return status, parsed
+            return status, parse(raw, status)
+        try:
+            code = code_of(parse(raw, status))
+        except Transient:  # an error page: its status says enough
+            code = ""
         reason = f"HTTP {status} {code}".strip()
         if status == 429 or code == "QUERY_LIMIT_EXCEEDED":
             wait = retry_after(answer_headers, pause)

@@ -36,6 +36,24 @@ def _url(name: str, value: str) -> str:
     return value.strip()
 
 
+CATEGORY = "CRM"  # the category of recipient every target is (the consent texts name it)
+
+
+def recipients_from(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """Whom the configured CRMs pass the leads to, as (category, name): what the consent
+    texts' `{recipients}` and /privacy name (GDPR Art. 13(1)(e)). The webhook by its host;
+    nothing secret (a URL's path or key) is named."""
+    found = []
+    if settings.webhook_url:
+        found.append((CATEGORY, urlsplit(settings.webhook_url.strip()).hostname
+                      or settings.webhook_url.strip()))
+    if settings.bitrix24_webhook_url is not None:
+        found.append((CATEGORY, "Bitrix24"))
+    if settings.amocrm_url or settings.amocrm_token:
+        found.append((CATEGORY, "amoCRM"))
+    return tuple(found)
+
+
 def mapping_from(settings: Settings, steps: Collection[str] = ()) -> CrmMapping:
     if settings.crm_file is None:
         return CrmMapping()
@@ -44,6 +62,9 @@ def mapping_from(settings: Settings, steps: Collection[str] = ()) -> CrmMapping:
     except OSError as error:
         raise CrmConfigError(f"LEADBOT_CRM_FILE {settings.crm_file}: "
                              f"{error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CrmConfigError(f"LEADBOT_CRM_FILE {settings.crm_file}: not UTF-8 text (save "
+                             f"it as UTF-8)") from None
     try:
         return CrmMapping.from_yaml(text, f"LEADBOT_CRM_FILE {settings.crm_file}", steps)
     except CrmMappingError as error:

@@ -3,8 +3,10 @@ payload.py's versioned JSON, with X-Leadbot-Signature (`sha256=` + the HMAC-SHA2
 raw body under the secret), X-Leadbot-Delivery (the delivery id: the same on every retry,
 so the receiver can drop a repeat), X-Leadbot-Timestamp and X-Leadbot-Event.
 
-Any 2xx is success. 429, 408, 5xx and timeouts are tried again later; any other answer is
-a refusal (the receiver's choice, recorded as failed).
+Any 2xx is success, whatever its body (never read). A redirect is never followed (the signed
+lead would go to whatever host it names) and never a success: it is tried again later, like
+429, 408, 5xx and timeouts; any other answer is a refusal (the receiver's choice, recorded
+as failed).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class WebhookTarget:
             payload.SIGNATURE_HEADER: payload.signature(self.secret, raw),
             payload.DELIVERY_HEADER: job.key,
             payload.TIMESTAMP_HEADER: str(data["timestamp"]),
-            payload.EVENT_HEADER: job.event})
+            payload.EVENT_HEADER: job.event}, answer=False)
         return Delivered(answer=f"HTTP {status}")
 
     async def close(self) -> None:

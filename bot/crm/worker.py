@@ -5,10 +5,13 @@ Per target and lead, events go one at a time in the order written. A try is coun
 committed) before it is made, so a try that may have arrived (a timeout after sending, a
 kill -9 mid-call) is known: the target then looks the lead up before creating it, and a CRM
 never gets one lead twice. Timeouts, 429, 503 and 5xx are tried again with capped,
-jittered backoff (or after the Retry-After asked for); any other refusal ends the row
-as failed, with a `crm_failed` event and a log line (status and code only: nothing
-personal). A target that has not accepted a row for LEADBOT_CRM_ALERT_HOURS is reported
-once to the managers' group, and retried all the same.
+jittered backoff (or after the Retry-After asked for); so is an answer the bot cannot read
+(a redirect, not UTF-8, not JSON, JSON of another shape: whatever the client raised), with
+a `crm_failed` event (`retrying: true`) and a warning. Any other refusal ends the row as
+failed, with a `crm_failed` event and a log line. Of an answer only its status and a reason
+of ours are kept or logged (bot/crm/http.py REASONS, CODES): nothing personal. A target
+that has not accepted a row for LEADBOT_CRM_ALERT_HOURS is reported once to the managers'
+group, and retried all the same.
 
 The database being away pauses the worker, never ends it (bot/jobs/periodic.py OUTAGES).
 """
@@ -24,7 +27,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.http import Delivered, Job, Permanent, Transient
+from bot.crm.http import Delivered, Job, Permanent, Transient, unreadable
 from bot.crm.targets import Target
 from bot.jobs.periodic import OUTAGES
 from bot.outbox import messages
@@ -182,6 +185,13 @@ class Worker:
             except Permanent as error:
                 await self._failed(row, error.reason)
                 return
+            except OUTAGES:
+                raise
+            except Exception as error:  # an answer of a shape no client foresaw: its words
+                log.warning("crm: %s, lead %s: an answer the bot could not read (%s)",
+                            row.target, row.lead_id, type(error).__name__)  # are not logged
+                await self._retry(row, before + 1, unreadable(None, "bad_answer"))
+                return
             await self._sent(row, result)
         except OUTAGES as error:  # the row stays pending; the next pass tries again
             log.warning("crm: row %s waits, the database is away (%s)", row.id,
@@ -213,11 +223,16 @@ class Worker:
                 if not await crm.alerted(uow, row.target):
                     told = self._alert(uow, row, error.reason)
             await crm.finish(uow, row.id or 0, **values)
+            if error.odd and row.error != values["error"]:  # once per row and reason
+                uow.stage(Event, user_id=await _user_of(uow, row.lead_id), kind="crm_failed",
+                          data={"target": row.target, "lead": row.lead_id, "event": row.event,
+                                "reason": values["error"], "retrying": True}, created_at=now)
             await uow.commit()
         if told:
             self.on_outbox()
-        log.info("crm: %s, lead %s: %s; again in %.0f s", row.target, row.lead_id,
-                 error.reason, delay)
+        log.log(logging.WARNING if error.odd else logging.INFO,
+                "crm: %s, lead %s: %s; again in %.0f s", row.target, row.lead_id,
+                error.reason, delay)
 
     def _alert(self, uow: UnitOfWork, row: CrmDelivery, reason: str) -> bool:
         """Tells the managers' group, once per outage of a target."""

@@ -7,11 +7,13 @@ digests. Runs in the transaction of the update that qualified the lead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.handoff.desk import Desk, utf16
+from bot.handoff.erasing import PURPOSE as ERASURE
+from bot.handoff.erasing import edit_shown
 from bot.outbox import messages, textlimits
 from bot.service import callbacks
 from dialogs.engine.actions import Action, Button, RecordQualification
@@ -20,6 +22,7 @@ from dialogs.engine.texts import pick
 from dialogs.format.schema import Flow
 from dialogs.rules.handoff import hands_off
 from dialogs.rules.validators import format_number
+from storage.privacy.shown import ERASED
 from storage.schema.tables import Conversation, Handoff, Lead, OutboxMessage
 from storage.work.uow import UnitOfWork
 
@@ -80,7 +83,10 @@ class Cards:
             if lead.reward_code:
                 reward += f" · {w['code']} {lead.reward_code}"
             lines.append(reward)
-        took = int((now - conversation.started_at).total_seconds())
+        # "filled in within": the quiz's own duration, from the start of the pass that
+        # produced the lead to its end. A lead requalified by a follow-up's answer days
+        # later ended its quiz when its nurture began, not now.
+        took = max(int(((nurtured_since or now) - conversation.started_at).total_seconds()), 0)
         lines.append(" · ".join(part for part in (
             f"{w['source']}: {conversation.source}" if conversation.source else "",
             f"{flow.id} v{flow.version}", state.language,
@@ -128,7 +134,8 @@ class Cards:
 
     def render(self, handoffs: list[Handoff], prefix: str = "") -> dict[str, Any]:
         """The payload of a card (one lead) or a digest (several): text with a link to
-        each prospect's Telegram, and a Claim button for each lead not yet claimed."""
+        each prospect's Telegram, and a Claim button for each lead not yet claimed. An
+        erased lead is the words that say so, nothing else: no link, nothing to claim."""
         w = self.desk.words
         text, entities, buttons = prefix, [], []
         if len(handoffs) > 1:
@@ -136,6 +143,9 @@ class Cards:
         for index, handoff in enumerate(handoffs, 1):
             number = f"#{index} " if len(handoffs) > 1 else ""
             text += number + (handoff.card_text or "") + "\n"
+            if self.is_erased(handoff):
+                text += "\n"
+                continue
             entities.append({"type": "text_link", "offset": utf16(text),
                              "length": utf16(w["chat"]),
                              "url": f"tg://user?id={handoff.user_id}"})
@@ -183,10 +193,16 @@ class Cards:
                                                                   seconds=10**7)) + 1
         return textlimits.units(text) + room * len(handoffs) <= textlimits.TEXT
 
-    async def refresh(self, uow: UnitOfWork, card_id: int | None) -> None:
+    def is_erased(self, handoff: Handoff) -> bool:
+        return handoff.card_text in (ERASED, self.desk.words["erased"],
+                                     self.desk.words["expired"])
+
+    async def refresh(self, uow: UnitOfWork, card_id: int | None,
+                      erasure_of: int | None = None) -> None:
         """Show the card's leads as they are now (claimed, erased). A card not sent yet is
         rewritten; a sent one gets an edit, and a waiting edit of it is rewritten instead
-        of queueing another (edits count against the group's budget too)."""
+        of queueing another (edits count against the group's budget too). `erasure_of`:
+        the erased conversation the edit is for (a refused edit goes in its receipt)."""
         if card_id is None:
             return
         card = await uow.outbox.get(card_id)
@@ -200,11 +216,15 @@ class Cards:
             card.payload = payload
             return
         waiting = await uow.handoffs.waiting_edit(card_id)
+        erasure = {} if erasure_of is None else {"purpose": ERASURE,
+                                                   "conversation_id": erasure_of}
         if waiting is not None and waiting.id != head and uow.mine(waiting):
             waiting.payload, waiting.lead_id = payload, lead_id
+            for column, value in erasure.items():
+                setattr(waiting, column, value)
             return
         uow.stage(OutboxMessage, chat_id=card.chat_id, method="editMessageText",
-                  edit_of=card_id, lead_id=lead_id, payload=payload)
+                  edit_of=card_id, lead_id=lead_id, payload=payload, **erasure)
 
     def repost(self, uow: UnitOfWork, handoff: Handoff, chat_id: int, line: str) -> None:
         """A reminder or an escalation: the card again, the managers mentioned."""
@@ -220,13 +240,23 @@ class Cards:
                   payload=payload)
 
     async def erased(self, uow: UnitOfWork, user_id: int,
-                     conversation_ids: list[int] | None = None) -> None:
-        """After /forget or retention: the cards say the data was erased."""
+                     conversation_ids: list[int] | None = None,
+                     shown: Iterable[OutboxMessage] = ()) -> None:
+        """After /forget or retention: the cards say the data was erased, and every other
+        message about the person in a managers' or a manager's chat (`shown`: the
+        erasure's receipt) is edited to its erased form (erasing.py)."""
         handoffs = await uow.handoffs.of_user(user_id, conversation_ids)
-        for handoff in handoffs:
-            handoff.card_text = self.desk.words["erased"]
-        for card_id in {h.card_id for h in handoffs}:
-            await self.refresh(uow, card_id)
+        cards: dict[int, int] = {}  # card -> the erased conversation its edit is for
+        # /forget erases every conversation; retention names those whose time ran out
+        said = self.desk.words["erased" if conversation_ids is None else "expired"]
+        for handoff in sorted(handoffs, key=lambda h: h.id or 0):
+            handoff.card_text = said
+            handoff.due_at = None  # no reminder repeats an erased lead
+            if handoff.card_id is not None:
+                cards.setdefault(handoff.card_id, handoff.conversation_id)
+        for card_id, conversation_id in cards.items():
+            await self.refresh(uow, card_id, conversation_id)
+        edit_shown(uow, shown, handoffs)
 
 
 def nurtured(took: timedelta, w: dict[str, str]) -> str:

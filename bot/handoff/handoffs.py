@@ -11,7 +11,7 @@ messages are outbox rows, so the card goes out the moment the transaction commit
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -172,5 +172,7 @@ class Handoffs:
         return await self.timers.tick(uow, now)
 
     async def erased(self, uow: UnitOfWork, user_id: int,
-                     conversation_ids: list[int] | None = None) -> None:
-        await self.cards.erased(uow, user_id, conversation_ids)
+                     conversation_ids: list[int] | None = None,
+                     shown: Iterable[OutboxMessage] = ()) -> None:
+        """`shown`: the erasure receipt's messages in other chats, to edit (erasing.py)."""
+        await self.cards.erased(uow, user_id, conversation_ids, shown)

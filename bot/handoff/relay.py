@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.handoff.desk import Desk, Tapper
-from bot.outbox import messages
+from bot.outbox import messages, textlimits
 from bot.service import callbacks
 from bot.texts import PROSPECT_HANDOFF, language_of
 from dialogs.engine.actions import Button
@@ -60,9 +60,15 @@ class Relay:
             return False
         who = lead.name or f"#{handoff.id}"
         body = text if text is not None else w["relay_media"].format(kind=kind)
-        messages.send(uow, handoff.claimed_by, w["relay_from"].format(name=who, text=body),
-                      self._end(w["end_chat"], handoff), purpose="relay",
-                      conversation_id=handoff.conversation_id, lead_id=handoff.lead_id)
+        # A long text goes as several messages, each a row of its own: erasure edits every
+        # message by its id (a row split by the sender would keep only its last part's).
+        room = textlimits.TEXT - textlimits.units(w["relay_from"].format(name=who, text=""))
+        pieces = textlimits.parts(body, max(room, 1))
+        for number, piece in enumerate(pieces, 1):
+            messages.send(uow, handoff.claimed_by, w["relay_from"].format(name=who, text=piece),
+                          self._end(w["end_chat"], handoff) if number == len(pieces) else (),
+                          purpose="relay", conversation_id=handoff.conversation_id,
+                          lead_id=handoff.lead_id)
         self.desk.event(uow, handoff, "relay_message", now, side="prospect")
         return True
 

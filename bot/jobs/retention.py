@@ -26,14 +26,14 @@ async def anonymise_expired(app: Running, now: datetime | None = None) -> int:
         async with UnitOfWork(app.sessions) as uow:
             found = await erasure.expired(uow, before)
             for user_id, ids in found.items():
-                await erasure.erase(uow, user_id, now=now, reason="retention",
-                                    conversation_ids=ids)
-                await app.service.handoffs.erased(uow, user_id, ids)
+                receipt = await erasure.erase(uow, user_id, now=now, reason="retention",
+                                              conversation_ids=ids)
+                await app.service.handoffs.erased(uow, user_id, ids, receipt.shown)
             await uow.commit()
         done += sum(len(ids) for ids in found.values())
         if not found:
             break
-    if done:  # the cards' edits ("data erased") go now; old copies: the SQLite log,
+    if done:  # the edits of what managers were shown go now; old copies: the SQLite log,
         app.sender.wake()  # PostgreSQL's dead tuples
         await erasure.purge_old_copies(app.engine, vacuum=True)
         log.info("retention: anonymised %s conversations older than %s days", done,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox import textlimits
 from bot.outbox.pending import Row
 from bot.outbox.port import Call, Upload
-from storage.privacy import rights
+from storage.privacy import rights, shown
 from storage.schema.tables import Event, OutboxMessage
 from storage.work.uow import UnitOfWork
 
@@ -73,6 +73,8 @@ class Outcomes:
             if status == "sent":
                 stored.sent_at, stored.telegram_message_id = self.clock(), message_id
                 self.counters.sent += 1
+            elif stored.purpose == "erasure":  # an erasure's edit refused: in its receipt
+                await shown.unedited(uow, stored, shown.reason(error or ""))
             await uow.commit()
 
     async def _rest(self, row: Row, rest: dict) -> None:
@@ -131,6 +133,10 @@ class Outcomes:
             if stored is not None:
                 stored.status, stored.error = "dropped", message[:500]
                 stored.attempts += 1
+            # erasures' edits of messages in this chat: none can go, each receipt says so
+            refused = [stored] if stored is not None and stored.purpose == "erasure" else []
+            for edit in [*refused, *await shown.pending_edits(uow, row.chat_id)]:
+                await shown.unedited(uow, edit, "removed")
             await uow.outbox.drop_chat(row.chat_id, "blocked by the prospect")
             prospect = await uow.prospects.get(row.chat_id)
             if prospect is not None:

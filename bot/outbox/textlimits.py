@@ -62,6 +62,17 @@ def _split_entities(entities: list[dict], head_units: int) -> tuple[list[dict], 
     return head, rest
 
 
+def parts(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` units each, cut at a paragraph, line or word
+    break where one is near (for callers that send each piece as a message of its own)."""
+    pieces = []
+    while units(text) > limit:
+        cut = max(_cut(text, limit), 1)
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
+
+
 def shorten(text: str, limit: int, entities: list[dict] | None = None
             ) -> tuple[str, list[dict] | None]:
     """`text` cut to `limit` units with "…" when longer (and its entities clipped)."""

@@ -7,15 +7,16 @@ May import: telegram (PTB), bot.handoff, bot.settings, bot.texts, bot.transport.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Bot, BotCommand
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.settings import Settings
 from bot.texts import COMMANDS
-from bot.transport.checks import managers_chats, unreachable
+from bot.transport.checks import check_chat, managers_chats
 from bot.transport.errors import TelegramRefused
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,17 @@ async def check_telegram(bot: Bot, settings: Settings, handoffs: Handoffs) -> No
 async def check_managers_chats(bot: Bot, config: HandoffConfig) -> None:
     """Every chat cards go to must be one the bot is in: a card sent nowhere is a lead
     nobody calls. One clear line instead."""
-    for setting, chat_id in managers_chats(config):
-        try:
+    async def get_chat(chat_id: int) -> None:
+        # a TypeError, KeyError, ValueError: Telegram said ok; its answer is newer than PTB's
+        with contextlib.suppress(TypeError, KeyError, ValueError):
             await bot.get_chat(chat_id)
-        except (TelegramError, OSError) as error:
-            raise unreachable(setting, chat_id, error) from None
-        except (TypeError, KeyError, ValueError):
-            continue  # Telegram said ok; only its answer is newer than PTB's model
+
+    for setting, chat_id in managers_chats(config):
+        await check_chat(setting, chat_id, get_chat, (TelegramError, OSError), outage)
+
+
+def outage(error: BaseException) -> bool:
+    """Telegram failing, not refusing: PTB raises NetworkError for every 5xx and TimedOut,
+    but BadRequest (400) is a NetworkError too."""
+    return isinstance(error, NetworkError | RetryAfter | OSError) and not isinstance(
+        error, BadRequest)

@@ -150,5 +150,5 @@ async def on_tap(update: Update, query: CallbackQuery, service: Service) -> None
                            message_id=message.message_id)
     else:  # an answer in a flow; anything unreadable is a tap no step matches
         event = press if isinstance(press, Tap) else Tap("", 0, "", "")
-        intent = Say(**common, event=event, query_id=query.id)
+        intent = Say(**common, event=event, query_id=query.id, message_id=message.message_id)
     await service.handle(intent)

@@ -29,9 +29,11 @@ from bot.transport.errors import FetchFailed, FetchRetryAfter, TokenRevoked
 from bot.transport.updates import Counters, read
 
 log = logging.getLogger(__name__)
-# what PTB raises for an update it cannot read: a field it requires missing (TypeError,
-# KeyError), a value of the wrong kind (AttributeError, ValueError)
-UNREADABLE = (TypeError, KeyError, AttributeError, IndexError)
+# what Telegram always sends and PTB leaves None when it is missing (aiogram refuses such an
+# update): without them an update cannot be routed, and it would fail in the handler, again
+# and again, instead of being skipped at once
+REQUIRED = {"message": ("chat", "date"), "callback_query": ("from_user",),
+            "my_chat_member": ("chat", "from_user", "new_chat_member")}
 
 
 def seconds(value: float | dt.timedelta) -> float:
@@ -52,7 +54,13 @@ def chat_of(update: Update) -> int:
 def parse_update(raw: Any, bot: LeadbotBot) -> Update:
     if not isinstance(raw, dict):
         raise TypeError("an update is a JSON object")
-    return Update.de_json(raw, bot)
+    update = Update.de_json(raw, bot)
+    for kind, fields in REQUIRED.items():
+        part = getattr(update, kind)
+        missing = [name for name in fields if part is not None and getattr(part, name) is None]
+        if missing:
+            raise TypeError(f"{kind} without {', '.join(missing)}")
+    return update
 
 
 class PtbWire:
@@ -76,7 +84,7 @@ class PtbWire:
             raise FetchFailed(str(error)) from None
 
     def parse(self, raw: Any, counters: Counters) -> Update | None:
-        return read(raw, counters, lambda clean: parse_update(clean, self.bot), UNREADABLE)
+        return read(raw, counters, lambda clean: parse_update(clean, self.bot))
 
     def chat_of(self, update: Update) -> int:
         return chat_of(update)

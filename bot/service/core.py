@@ -34,7 +34,7 @@ from bot.service.intents import (
     RightsTap,
     Say,
 )
-from bot.service.rights import Operator, Rights
+from bot.service.rights import CHANNEL, Operator, Rights
 from bot.texts import MENU, language_of
 from dialogs.engine import callback
 from dialogs.engine.actions import AnswerTap, Button, SetContact
@@ -49,8 +49,10 @@ from dialogs.engine.events import (
     TextMessage,
 )
 from dialogs.engine.state import State
+from dialogs.format.schema import Flow
 from dialogs.rules.funnel import progressed
 from storage.privacy import erasure
+from storage.privacy import rights as privacy_rights
 from storage.record import Recorder
 from storage.schema.tables import Conversation, Prospect, utcnow
 from storage.schema.tables import Event as EventRow
@@ -226,7 +228,14 @@ class Service:
             await self._menu(uow, prospect, intent, query_id)
             return
         runnable, state, event = target
+        follow_up = await self._follow_up_tap(uow, current, event)
+        if follow_up == "refused":  # never sent to them, or closed: a stale button's answer
+            event = Tap(event.flow_id, event.flow_version, callback.NURTURE_STEP, "")
         new_state, actions = step(runnable.flow, state, event)
+        if follow_up == "open" and current is not None and isinstance(event, Tap) and (
+                new_state.answers.get(event.step) == event.option):
+            await uow.follow_ups.answered(current.id or 0, event.step.removeprefix(
+                callback.NURTURE_STEP))
         # accepted names only (bounded words): what a prospect merely types is not kept
         logsafe.FILTER.remember(*(a.name for a in actions if isinstance(a, SetContact)))
         if query_id and not any(isinstance(a, AnswerTap) for a in actions):
@@ -256,7 +265,9 @@ class Service:
             await uow.follow_ups.stop([conversation.id], kind="reminder")  # not needed now
         if prospect.language != new_state.language:
             prospect.language, prospect.updated_at = new_state.language, now
-        await Recorder(uow, conversation, now, intent.update_id).record(actions)
+        await Recorder(uow, conversation, now, intent.update_id, channel=CHANNEL,
+                       message_id=intent.message_id if isinstance(intent, Say) else None
+                       ).record(actions)
         await render(uow, conversation, actions, query_id, runnable.base_dir)
         qualification = self.handoffs.wanted(actions, new_state.consents)
         if qualification is not None:
@@ -264,6 +275,23 @@ class Service:
                 event, Tap) and event.step.startswith(callback.NURTURE_STEP) else None
             await self.handoffs.announce(uow, conversation, new_state, runnable.flow,
                                          qualification, now, nurtured_since=nurtured)
+
+    @staticmethod
+    async def _follow_up_tap(uow: UnitOfWork, current: Conversation | None,
+                             event: object) -> str | None:
+        """A tap on a follow-up's button (`~MESSAGE`): "open" when that follow-up went out
+        to this person in this conversation and its question is not answered yet,
+        "refused" otherwise (forged data, a follow-up never sent to them, cancelled,
+        answered already, or of a conversation since started over); its file stays
+        available once sent. None for any other event."""
+        if not isinstance(event, Tap) or not event.step.startswith(callback.NURTURE_STEP):
+            return None
+        key = event.step.removeprefix(callback.NURTURE_STEP)
+        status = await uow.follow_ups.sent_status(current.id or 0, key) if (
+            current is not None and key) else None
+        if status == "sent" or (status == "answered" and event.option == callback.FILE):
+            return "open"
+        return "refused"
 
     async def _target(self, uow: UnitOfWork, intent: Begin | Say | PickFlow,
                       current: Conversation | None
@@ -281,17 +309,20 @@ class Service:
                 return None
             runnable = await self._entry(uow, flow_id, intent.user_id, current)
             flow_id = runnable.flow.id
-            if state is not None and state.flow_id == flow_id and not state.finished:
+            resumes = state is not None and state.flow_id == flow_id and not state.finished
+            if resumes:
                 runnable = await self.flows.pinned(uow, flow_id, state.flow_version) or runnable
             start = Start(user_id=intent.user_id, language_code=intent.language_code,
-                          source=source, seed=secrets.token_hex(8))
+                          source=source, seed=secrets.token_hex(8), consents=None if resumes
+                          else await _in_force(uow, intent.user_id, runnable.flow))
             return runnable, state, start
         if state is None:
             if self.default_flow is not None and self.flows.knows(self.default_flow) \
                     and not isinstance(intent.event, Tap):
-                start = Start(user_id=intent.user_id, language_code=intent.language_code,
-                              seed=secrets.token_hex(8))
                 runnable = await self._entry(uow, self.default_flow, intent.user_id, current)
+                start = Start(user_id=intent.user_id, language_code=intent.language_code,
+                              seed=secrets.token_hex(8),
+                              consents=await _in_force(uow, intent.user_id, runnable.flow))
                 return runnable, None, start
             return None
         if isinstance(intent.event, Restart):
@@ -324,6 +355,14 @@ class Service:
                                 data=callbacks.menu(flow_id)),)
                         for flow_id, runnable in self.flows.entries())
         messages.send(uow, prospect.chat_id, MENU[language], buttons)
+
+
+async def _in_force(uow: UnitOfWork, user_id: int, flow: Flow) -> dict[str, str]:
+    """The consents the ledger holds in force with the flow's company: purpose -> policy
+    version. A new conversation starts with these (consent is per company: another
+    company's "yes" is not carried over)."""
+    granted = await privacy_rights.granted(uow, user_id, flow.operator.key)
+    return {purpose: row.policy_version for purpose, row in granted.items()}
 
 
 def _experiment(runnable: RunnableFlow) -> dict[str, str | None]:

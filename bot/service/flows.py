@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.crm.targets import recipients_from
 from bot.settings import Settings
 from dialogs.format.loader import load_flows
-from dialogs.format.schema import Flow
+from dialogs.format.schema import Flow, Recipient
 from dialogs.rules.experiments import assign
 from storage.schema.tables import FlowVersion
 from storage.work.uow import UnitOfWork
@@ -72,21 +74,30 @@ class FlowRegistry:
         return variants[previous]
 
     @classmethod
-    def from_dir(cls, folder: Path, operator: dict[str, object] | None = None) -> FlowRegistry:
+    def from_dir(cls, folder: Path, operator: dict[str, object] | None = None,
+                 recipients: Sequence[tuple[str, str]] = ()) -> FlowRegistry:
         """Raises FlowError (file, line, step, field) for any broken flow. `operator`: the
-        settings that override each flow's `operator` (company, contact, retention_days)."""
-        loaded = load_flows([folder])
+        settings that override each flow's `operator` (company, contact, retention_days);
+        `recipients`: (category, name) of each configured CRM, added to each flow's
+        `operator.recipients` (its consent texts must name them: the linter says so)."""
+        loaded = load_flows([folder], sorted({category for category, _ in recipients}))
         overrides = {k: v for k, v in (operator or {}).items() if v is not None}
-        return cls({flow_id: RunnableFlow(
-            entry.flow.model_copy(update={"operator": entry.flow.operator.model_copy(
-                update=overrides)}) if overrides else entry.flow,
-            entry.path.parent.resolve()) for flow_id, entry in loaded.items()})
+
+        def operated(flow: Flow) -> Flow:
+            if not overrides and not recipients:
+                return flow
+            added = tuple(Recipient(category=c, name=n) for c, n in recipients)
+            return flow.model_copy(update={"operator": flow.operator.model_copy(update={
+                **overrides, "recipients": flow.operator.recipients + added})})
+
+        return cls({flow_id: RunnableFlow(operated(entry.flow), entry.path.parent.resolve())
+                    for flow_id, entry in loaded.items()})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FlowRegistry:
         return cls.from_dir(settings.flows_dir, {
             "company": settings.company_name, "contact": settings.company_contact,
-            "retention_days": settings.retention_days})
+            "retention_days": settings.retention_days}, recipients_from(settings))
 
     async def snapshot(self, uow: UnitOfWork) -> None:
         """Remember every version that runs; warn when a version changed without a bump."""

@@ -42,6 +42,7 @@ class Say(Intent):
     query_id: str | None = None  # a tap's: answered whatever happens, or its button spins
     reply_to: int | None = None  # the message a text replies to (a manager's relay)
     sender_name: str = ""  # first and last name, for a manager's relayed words
+    message_id: int | None = None  # a tap's: the message whose button it was (the ledger's)
 
 
 @dataclass(frozen=True, kw_only=True)

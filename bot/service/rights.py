@@ -26,6 +26,7 @@ COMMANDS = ("privacy", "mydata", "stop", "forget")
 ALIASES = {"unsubscribe": "stop", "revoke": "stop"}  # the words people try, in any language
 CONFIRMED = ("mydata", "stop", "forget")
 UNSUBSCRIBE = callbacks.UNSUBSCRIBE  # the button on every marketing message
+CHANNEL = "telegram"  # where consents are given and withdrawn: the ledger's `channel`
 
 @dataclass(frozen=True)
 class Operator:
@@ -35,6 +36,7 @@ class Operator:
     contact: str | None = None
     privacy_url: str | None = None
     retention_days: int = 365
+    recipients: tuple[tuple[str, str], ...] = ()  # (category, name): the configured CRMs
 
 
 def unsubscribe_footer(language: str) -> str:
@@ -77,7 +79,7 @@ class Rights:
             shown = hashlib.sha256(unsubscribe_footer(language).encode()).hexdigest()
             withdrawn = await privacy_rights.withdraw(
                 uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
-                language=language, update_id=update_id)
+                language=language, update_id=update_id, channel=CHANNEL, message_id=message_id)
             self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
             return False
         if command not in CONFIRMED or answer not in ("yes", "no"):
@@ -102,13 +104,15 @@ class Rights:
         elif command == "stop":
             withdrawn = await privacy_rights.withdraw(
                 uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
-                language=language, update_id=update_id)
+                language=language, update_id=update_id, channel=CHANNEL, message_id=message_id)
             self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
         else:
-            await privacy_rights.withdraw(uow, prospect.user_id, privacy_rights.PURPOSES, now=now,
-                                   text_sha256=shown, language=language, update_id=update_id)
-            await erasure.erase(uow, prospect.user_id, now=now, reason="request")
-            await self.handoffs.erased(uow, prospect.user_id)  # the managers' cards say so
+            await privacy_rights.withdraw(
+                uow, prospect.user_id, privacy_rights.PURPOSES, now=now, text_sha256=shown,
+                language=language, update_id=update_id, channel=CHANNEL, message_id=message_id)
+            receipt = await erasure.erase(uow, prospect.user_id, now=now, reason="request")
+            # the managers' cards say so; what else they were shown is edited
+            await self.handoffs.erased(uow, prospect.user_id, shown=receipt.shown)
             prospect.relay_handoff_id = None
             self._send(uow, prospect, texts["forgotten"])
             return True
@@ -121,8 +125,11 @@ class Rights:
         if isinstance(company, dict):
             company = company.get(language) or next(iter(company.values()))
         contact = self.operator.contact or (flow.operator.contact if flow else None)
+        recipients = self.operator.recipients
+        named = RIGHTS[language]["recipients"].format(names=", ".join(
+            f"{name} ({category})" for category, name in recipients)) if recipients else ""
         return {"company": company, "contact": contact or RIGHTS[language]["no_contact"],
-                "days": self.operator.retention_days,
+                "days": self.operator.retention_days, "recipients": named,
                 "policy_url": self.operator.privacy_url or self._policy_url(flow) or "—"}
 
     def _flow(self, current: Conversation | None) -> Flow | None:

@@ -6,6 +6,7 @@ May import: aiogram, bot.handoff, bot.settings, bot.texts, bot.transport.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Bot
@@ -14,6 +15,8 @@ from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
     TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.types import BotCommand
@@ -21,7 +24,7 @@ from aiogram.types import BotCommand
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.settings import Settings
 from bot.texts import COMMANDS
-from bot.transport.checks import managers_chats, unreachable
+from bot.transport.checks import check_chat, managers_chats
 from bot.transport.errors import TelegramRefused
 
 log = logging.getLogger(__name__)
@@ -54,10 +57,16 @@ async def check_telegram(bot: Bot, settings: Settings, handoffs: Handoffs) -> No
 async def check_managers_chats(bot: Bot, config: HandoffConfig) -> None:
     """Every chat cards go to must be one the bot is in: a card sent nowhere is a lead
     nobody calls. One clear line instead."""
-    for setting, chat_id in managers_chats(config):
-        try:
+    async def get_chat(chat_id: int) -> None:
+        # ClientDecodeError: Telegram said ok; only its answer is newer than aiogram's model
+        with contextlib.suppress(ClientDecodeError):
             await bot.get_chat(chat_id)
-        except ClientDecodeError:
-            continue  # Telegram said ok; only its answer is newer than our client's model
-        except (AiogramError, OSError) as error:
-            raise unreachable(setting, chat_id, error) from None
+
+    for setting, chat_id in managers_chats(config):
+        await check_chat(setting, chat_id, get_chat, (AiogramError, OSError), outage)
+
+
+def outage(error: BaseException) -> bool:
+    """Telegram failing (5xx, 429, the network), not refusing the chat (400, 403)."""
+    return isinstance(error, TelegramServerError | TelegramNetworkError | TelegramRetryAfter
+                      | OSError)

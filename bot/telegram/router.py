@@ -119,7 +119,8 @@ def build_router(service: Service) -> Router:
                                message_id=query.message.message_id if query.message else None)
         else:  # an answer in a flow; anything unreadable is a tap no step matches
             event = press if isinstance(press, Tap) else Tap("", 0, "", "")
-            intent = Say(**common, event=event, query_id=query.id)
+            intent = Say(**common, event=event, query_id=query.id,
+                         message_id=query.message.message_id if query.message else None)
         await service.handle(intent)
 
     @router.my_chat_member(F.chat.type == ChatType.PRIVATE)

@@ -74,7 +74,7 @@ class AiogramWire:
     def parse(self, raw: Any, counters: Counters) -> Update | None:
         return read(raw, counters,
                     lambda clean: Update.model_validate(clean, context={"bot": self.bot}),
-                    (ValidationError,), describe)
+                    describe)
 
     def chat_of(self, update: Update) -> int:
         return chat_of(update)

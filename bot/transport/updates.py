@@ -84,13 +84,17 @@ def update_id_of(raw: Any) -> int | None:
 
 
 def read(raw: Any, counters: Counters, build: Callable[[Any], U],
-         unreadable: tuple[type[BaseException], ...], describe: Callable[[BaseException], str]
+         describe: Callable[[BaseException], str]
          = lambda error: str(error) or type(error).__name__) -> U | None:
     """`build` (the library's parser) applied to the cleaned update; None, logged and
-    counted, when it raises one of `unreadable` (or the update is too deep or too big)."""
+    counted, when it raises (or the update is too deep or too big). A parser does no I/O, so
+    whatever it raises is the update's fault, never an outage: a `date` no datetime holds
+    raises OSError or OverflowError in python-telegram-bot, a field missing TypeError in one
+    library and ValidationError in the other. Skipped, the update is acknowledged (polling's
+    offset moves past it, the webhook answers 200) and never comes back."""
     try:
         return build(clean(raw))
-    except (*unreadable, ValueError, RecursionError) as error:
+    except Exception as error:  # any parser's refusal: see above
         counters.unreadable += 1
         kinds = sorted(k for k in raw if k != "update_id") if isinstance(raw, dict) else []
         log.error("update %s (%s) cannot be read (%s); skipped (%s so far)",

@@ -22,6 +22,9 @@ PAGE_SIZE = 25
 TEMPERATURES = ("hot", "warm", "cold")
 OUTCOMES = ("handoff", "nurture", "close")
 MAX_SOURCE = 64
+# the days a filter may name: any period of the bot's life, and far enough from datetime's
+# ends (years 1 and 9999) that a day's bounds in any time zone, and the day after, exist
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 
 
 @dataclass
@@ -59,10 +62,14 @@ def read(query: Any, flow: str, timezone: str) -> Filters:
         if not text:
             return None
         try:
-            return date.fromisoformat(text)
+            value = date.fromisoformat(text)
         except ValueError:
             problems.append("bad_date")
             return None
+        if not FIRST_DAY <= value <= LAST_DAY:
+            problems.append("bad_year")
+            return None
+        return value
 
     until = day("until") or today
     since = day("since") or until - timedelta(days=DEFAULT_DAYS - 1)
@@ -73,7 +80,9 @@ def read(query: Any, flow: str, timezone: str) -> Filters:
         problems.append("bad_range")
         since = until - timedelta(days=DEFAULT_DAYS - 1)
     source = (query.get("source") or "").strip() or None
-    if source is not None and len(source) > MAX_SOURCE:
+    if source is not None and (len(source) > MAX_SOURCE or not source.isprintable()):
+        # NUL (PostgreSQL refuses it in text), control characters, lone surrogates: no
+        # source a deep link carries
         problems.append("bad_source")
         source = None
 
@@ -81,7 +90,7 @@ def read(query: Any, flow: str, timezone: str) -> Filters:
         text = (query.get(name) or "").strip()
         if not text:
             return None
-        if text.isdigit() and least <= int(text) < 2**31:
+        if text.isascii() and text.isdigit() and least <= int(text) < 2**31:  # not "²"
             return int(text)
         problems.append("bad_number")
         return None

@@ -148,10 +148,13 @@ class Guard:
     def session_valid(self, cookie: str | None) -> bool:
         if not cookie or cookie.count(".") != 2:
             return False
+        if not cookie.isascii():  # no cookie of ours (compare_digest refuses such a str)
+            return False
         expiry, nonce, signature = cookie.split(".")
         if not hmac.compare_digest(signature, self._signature(f"{expiry}.{nonce}")):
             return False
-        return expiry.isdigit() and int(expiry) > self.clock() and nonce not in self.signed_out
+        return (expiry.isdigit() and int(expiry) > self.clock()
+                and nonce not in self.signed_out)
 
     def sign_out(self, cookie: str | None) -> None:
         if not self.session_valid(cookie):

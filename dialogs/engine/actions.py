@@ -75,6 +75,7 @@ class RecordConsent:
     text_sha256: str
     language: str
     step: str
+    operator: str = ""  # the company it is given to (Operator.key): consents are per company
 
 
 @dataclass(frozen=True, slots=True)

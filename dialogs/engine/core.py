@@ -54,11 +54,16 @@ def step(flow: Flow, state: State | None, event: Event) -> Result:
 
 
 def begin(flow: Flow, event: Start, previous: State | None, language: str | None = None) -> Result:
-    """A new conversation; consents already given (same prospect) carry over."""
+    """A new conversation; consents already given (same prospect) to the same company
+    carry over: the ones the transport found in force (`event.consents`), else the previous
+    conversation's when its company is this flow's. Another company asks its own."""
+    operator = flow.operator.key
+    consents = event.consents if event.consents is not None else (
+        previous.consents if previous is not None and previous.operator == operator else {})
     state = State(
         flow_id=flow.id, flow_version=flow.version, user_id=event.user_id,
         language=language or pick_language(flow, event.language_code), step=flow.start,
-        consents=previous.consents if previous is not None else {},
+        consents=consents, operator=operator,
         source=event.source, seed=event.seed or str(event.user_id))
     turn = _turn(flow, state)
     turn.enter(flow.start)

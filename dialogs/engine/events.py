@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -13,6 +14,9 @@ class Start:
     language_code: str | None = None
     source: str | None = None
     seed: str = ""  # random per conversation, from the transport: makes reward codes unguessable
+    # the consents in force with the flow's company (the ledger's, from the transport):
+    # purpose -> policy version; None: only the previous conversation's, if the same company
+    consents: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

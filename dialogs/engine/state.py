@@ -27,8 +27,9 @@ class State:
     history: tuple[str, ...] = ()  # steps that waited for the prospect, for "back"
     # name / phone / email: only ever after consent
     contact: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
-    # purpose ("processing", "marketing") -> the policy version granted
+    # purpose ("processing", "marketing") -> the policy version granted to `operator`
     consents: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    operator: str = ""  # the controller (the flow's company, Operator.key) consents are to
     # calculator results: price, price_low, price_high
     results: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     source: str | None = None

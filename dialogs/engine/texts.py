@@ -205,6 +205,15 @@ ENGINE_TEXTS: dict[str, dict[str, str]] = {
                "en": "Your answer: {answer}"},
     "consent_declined_answer": {"ru": "Не согласен(на)", "uk": "Не погоджуюсь",
                                 "en": "Declined"},
+    # `{recipients}` in a consent text: everyone besides the company the data goes to
+    "recipients_none": {"ru": "Больше никому их не передаём.",
+                        "uk": "Більше нікому їх не передаємо.",
+                        "en": "We pass them to no one else."},
+    "recipients_some": {
+        "ru": "Их также получают сервисы, в которых мы ведём заявки: {names}.",
+        "uk": "Їх також отримують сервіси, у яких ми ведемо заявки: {names}.",
+        "en": "They also go to the services we keep requests in: {names}.",
+    },
     "thanks": {"ru": "Спасибо!", "uk": "Дякуємо!", "en": "Thank you!"},
     "keyboard_closed": {"ru": "Хорошо.", "uk": "Добре.", "en": "OK."},
     "calc_failed": {

@@ -73,8 +73,9 @@ class Turn:
             language=self.language, step=self.step_id, phase=self.phase,
             answers=MappingProxyType(self.answers), selected=tuple(self.selected),
             history=tuple(self.history), contact=MappingProxyType(self.contact),
-            consents=MappingProxyType(self.consents), results=MappingProxyType(self.results),
-            source=o.source, seed=o.seed, finished=self.finished, outcome=self.outcome)
+            consents=MappingProxyType(self.consents), operator=self.flow.operator.key,
+            results=MappingProxyType(self.results), source=o.source, seed=o.seed,
+            finished=self.finished, outcome=self.outcome)
 
     def facts(self) -> Facts:
         if self._facts is None:
@@ -118,6 +119,7 @@ class Turn:
             "company": self.company(),
             "company_contact": self.flow.operator.contact or "",
             "retention_days": self.flow.operator.retention_days,
+            "recipients": self.recipients(),
         }
         for key, number in self.results.items():
             values[key] = format_number(number, self.language)
@@ -127,6 +129,15 @@ class Turn:
             values[f"answers.{step_id}"] = self.answer_label(step_id, answer, self.language)
         values.update(extra)
         return values
+
+    def recipients(self) -> str:
+        """`{recipients}`: one sentence naming everyone else the data goes to (the CRMs
+        `leadbot run` found configured), or saying there is nobody."""
+        found = self.flow.operator.recipients
+        if not found:
+            return self.say("recipients_none")
+        return self.say("recipients_some", names=", ".join(
+            f"{r.name} ({r.category})" for r in found))
 
     def company(self) -> str:
         company = self.flow.operator.company

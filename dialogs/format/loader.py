@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +37,16 @@ def flow_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def read_flow(path: Path) -> tuple[Flow | None, list[Problem]]:
-    """The flow in `path` and every problem found in it."""
-    loaded, problems = read_entry(path)
+def read_flow(path: Path, recipients: Collection[str] = ()
+              ) -> tuple[Flow | None, list[Problem]]:
+    """The flow in `path` and every problem found in it (`recipients`: the categories of
+    recipient configured, which consent texts must name: dialogs/lint/texts.py)."""
+    loaded, problems = read_entry(path, recipients)
     return (loaded.flow if loaded else None), problems
 
 
-def read_entry(path: Path) -> tuple[LoadedFlow | None, list[Problem]]:
+def read_entry(path: Path, recipients: Collection[str] = ()
+               ) -> tuple[LoadedFlow | None, list[Problem]]:
     """`read_flow`, keeping the file's lines for the checks across flows (experiments)."""
     name = str(path)
     try:
@@ -66,7 +69,7 @@ def read_entry(path: Path) -> tuple[LoadedFlow | None, list[Problem]]:
         flow = Flow.model_validate(source.data)
     except ValidationError as error:
         return None, problems + schema_problems(error, source, name)
-    problems += lint(flow, source, name, path.parent)
+    problems += lint(flow, source, name, path.parent, recipients)
     return (None if problems else LoadedFlow(flow, path, source)), problems
 
 
@@ -86,14 +89,15 @@ def cross_problems(loaded: Iterable[LoadedFlow], complete: bool = True) -> list[
                                         complete)
 
 
-def load_flow(path: str | Path) -> Flow:
-    flow, problems = read_flow(Path(path))
+def load_flow(path: str | Path, recipients: Collection[str] = ()) -> Flow:
+    flow, problems = read_flow(Path(path), recipients)
     if flow is None:
         raise FlowError(problems)
     return flow
 
 
-def load_flows(paths: Iterable[str | Path]) -> dict[str, LoadedFlow]:
+def load_flows(paths: Iterable[str | Path], recipients: Collection[str] = ()
+               ) -> dict[str, LoadedFlow]:
     """Every flow in the given files and folders; FlowError lists all problems in all files."""
     flows: dict[str, LoadedFlow] = {}
     problems: list[Problem] = []
@@ -103,7 +107,7 @@ def load_flows(paths: Iterable[str | Path]) -> dict[str, LoadedFlow]:
                                  "no flow files (*.yaml) found")])
     entries = []
     for file in files:
-        entry, found = read_entry(file)
+        entry, found = read_entry(file, recipients)
         problems.extend(found)
         if entry is not None:
             entries.append(entry)

@@ -341,13 +341,35 @@ class Nurture(Model):
     stop_on_message: bool = False  # anything the prospect writes ends their sequences
 
 
+class Recipient(Model):
+    """Someone else the data goes to (GDPR Art. 13(1)(e)): its category ("CRM") and name."""
+
+    category: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
 class Operator(Model):
     """Who processes the data (the consent text names them). `leadbot run` fills these from
-    LEADBOT_COMPANY_NAME, LEADBOT_COMPANY_CONTACT and LEADBOT_RETENTION_DAYS when set."""
+    LEADBOT_COMPANY_NAME, LEADBOT_COMPANY_CONTACT and LEADBOT_RETENTION_DAYS when set, and
+    adds the configured CRMs to `recipients` (the consent text's `{recipients}`)."""
 
     company: str | Text | None = None  # one name, or one per language
     contact: str | None = None  # where to write about personal data: an email, a phone
-    retention_days: int = Field(365, ge=1)
+    retention_days: int = Field(365, ge=1, le=36_500)  # a century: any date past it is none
+    recipients: tuple[Recipient, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The controller a consent is given to, as one string: consents are per company
+        (a "yes" to one company is not a "yes" to another). A name per language: its
+        English one, else the first language's."""
+        company = self.company
+        if isinstance(company, dict):
+            company = company.get("en") or (company[min(company)] if company else None)
+        return (company or "")[:OPERATOR_KEY_LENGTH]
+
+
+OPERATOR_KEY_LENGTH = 200  # the ledger's `operator` column
 
 
 VariantName = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=16)]

@@ -101,6 +101,15 @@ class AliasError(yaml.YAMLError):
         self.problem_mark = node.start_mark
 
 
+class ScalarError(yaml.YAMLError):
+    """A scalar Python cannot build (an integer of thousands of digits)."""
+
+    def __init__(self, problem: str, node: yaml.Node) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = node.start_mark
+
+
 def _check_expansion(root: yaml.Node) -> None:
     """Count the values the document expands to, each shared node once per use, without
     expanding anything (sizes are memoised per node); refuse cycles and bombs."""
@@ -160,4 +169,7 @@ def _build(loader: FlowYamlLoader, node: yaml.Node, path: Path,
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, index), lines, duplicates)
                 for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as error:  # a number past Python's 4,300 digits: no flow needs one
+        raise ScalarError(f"a value that cannot be read ({error})", node) from None

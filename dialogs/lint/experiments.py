@@ -1,10 +1,10 @@
 """The linter's checks across flows: the variants of each A/B experiment, together.
 
 An experiment is the flows whose `experiment.name` is the same. It must have at least two
-variants with distinct names and positive weights; its name (the deep link and the menu's
-entry) must not be the id of a flow outside it; and its variants must be comparable and
-look the same at the entry: one title in the menu, the same languages, and the same
-consent (policy) and contact steps, so every variant asks for the same agreement before it
+variants with distinct names and weights from 1 to MAX_WEIGHT; its name (the deep link and
+the menu's entry) must not be the id of a flow outside it; and its variants must be
+comparable and look the same at the entry: one title in the menu, the same languages, and the
+same consent (policy) and contact steps, so every variant asks for the same agreement before it
 asks for the same kind of details. Each problem is reported in the variant's own file,
 compared with the experiment's first variant (by name).
 """
@@ -19,6 +19,7 @@ from dialogs.format.schema import ConsentStep, ContactStep, Flow
 from dialogs.format.yamlsource import Path, YamlSource
 
 Located = tuple[Flow, str, YamlSource | None]  # a flow, its file, its lines
+MAX_WEIGHT = 1_000_000  # shares finer than a millionth mean nothing to an experiment
 
 
 def check_experiments(flows: Sequence[Located], complete: bool = True) -> list[Problem]:
@@ -56,10 +57,11 @@ def _check(name: str, variants: list[Located], ids: dict[str, str], complete: bo
         flow, file, _ = entry
         experiment = flow.experiment
         assert experiment is not None
-        if experiment.weight <= 0:
+        if not 1 <= experiment.weight <= MAX_WEIGHT:
             yield entry, (("experiment", "weight"), (
-                f"weight is {experiment.weight}: a weight is a positive whole number, the "
-                "variant's share of new prospects relative to the others (50 and 50: half)"))
+                f"weight is {_number(experiment.weight)}: a weight is a whole number from 1 "
+                f"to {MAX_WEIGHT:,}, the variant's share of new prospects relative to the "
+                "others (50 and 50: half)"))
         if experiment.variant in seen:
             yield entry, (("experiment", "variant"), (
                 f"variant '{experiment.variant}' of experiment '{name}' is also declared by "
@@ -68,6 +70,11 @@ def _check(name: str, variants: list[Located], ids: dict[str, str], complete: bo
         seen[experiment.variant] = file
         if entry is not first:
             yield from ((entry, found) for found in _same_entry(first, flow))
+
+
+def _number(value: int) -> str:
+    """The weight as written, or its size when it is too long to show."""
+    return str(value) if abs(value) < 10**100 else "a number of more than 100 digits"
 
 
 def _same_entry(first: Located, flow: Flow) -> Iterator[tuple[Path, str]]:

@@ -5,7 +5,7 @@ A flow that fails here never runs: the bot refuses to start, `leadbot lint` exit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path as FilePath
 
 from dialogs.engine import callback
@@ -39,14 +39,16 @@ MAX_PER_ROW = 8  # ... and at most 8 in a row
 Found = tuple[Path, str]
 
 
-def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = None
-         ) -> list[Problem]:
+def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = None,
+         recipients: Collection[str] = ()) -> list[Problem]:
+    """`recipients`: the categories of recipient configured (e.g. "CRM"), which every
+    consent text must name."""
     found: list[Found] = []
     for check in (check_languages, check_steps, check_graph, check_texts, check_expressions,
                   check_calculators, check_nurture):
         found.extend(check(flow))
     found.extend(check_placeholders(flow, result_names(flow)))
-    found.extend(check_consent_texts(flow))
+    found.extend(check_consent_texts(flow, recipients))
     if base_dir is not None:
         found.extend(check_files(flow, base_dir))
         found.extend(check_nurture_files(flow, base_dir))

@@ -3,7 +3,7 @@ placeholders that name something the engine knows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +15,7 @@ from dialogs.format.yamlsource import Path
 MAX_MESSAGE = 4096  # Bot API sendMessage: 1-4096 characters after entities parsing
 MAX_CAPTION = 1024  # Bot API sendDocument caption
 GLOBAL_PLACEHOLDERS = {"discount", "score", "name", "company", "company_contact",
-                       "retention_days"}
+                       "retention_days", "recipients"}
 OPERATOR_PLACEHOLDERS = {"company": "company", "company_contact": "contact"}
 
 Found = tuple[Path, str]
@@ -103,12 +103,21 @@ CONSENT_NEEDS = (("{company}", "the company ({company})"),
 PURPOSE_WORDS = {"ru": ("чтобы", "для "), "uk": ("щоб", "для "), "en": (" to ", " for ")}
 
 
-def check_consent_texts(flow: Flow) -> Iterator[Found]:
+def check_consent_texts(flow: Flow, recipients: Collection[str] = ()) -> Iterator[Found]:
+    """`recipients`: the categories of recipient the installation sends data to (its
+    configured CRMs: "CRM"), given as plain data by whoever runs the linter (bot/cli);
+    the flow's own `operator.recipients` count too. A consent text must name them (GDPR
+    Art. 13(1)(e)): `{recipients}` (the bot fills in each one, by name), or each category."""
+    categories = sorted({*recipients, *(r.category for r in flow.operator.recipients)})
     for step_id, step in flow.steps.items():
         if not isinstance(step, ConsentStep):
             continue
         for language, value in step.text.items():
             missing = [what for needed, what in CONSENT_NEEDS if needed not in value]
+            unnamed = [c for c in categories if c.lower() not in value.lower()]
+            if unnamed and "{recipients}" not in value:
+                missing.append(f"who else receives the data: {', '.join(unnamed)} "
+                               "({recipients}, filled in from the configured CRMs)")
             words = PURPOSE_WORDS.get(language, ())
             if words and not any(word in value.lower() for word in words):
                 missing.append("the purpose (a clause with " + " / ".join(

@@ -15,10 +15,14 @@ import hashlib
 from collections.abc import Sequence
 
 
+def _hash(experiment: str, user_id: int) -> int:
+    digest = hashlib.sha256(f"{experiment}:{user_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
 def bucket(experiment: str, user_id: int) -> float:
     """Where `user_id` falls in [0, 1) for `experiment`: uniform over ids, stable forever."""
-    digest = hashlib.sha256(f"{experiment}:{user_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+    return _hash(experiment, user_id) / 2**64
 
 
 def assign(experiment: str, user_id: int, variants: Sequence[tuple[str, int]]) -> str:
@@ -27,9 +31,10 @@ def assign(experiment: str, user_id: int, variants: Sequence[tuple[str, int]]) -
     ordered = sorted(variants)
     if not ordered or any(weight <= 0 for _, weight in ordered):
         raise ValueError("an experiment needs variants with positive weights")
-    point = bucket(experiment, user_id) * sum(weight for _, weight in ordered)
+    # in whole numbers: exact, whatever the weights (a float product overflowed past 1e308)
+    point = _hash(experiment, user_id) * sum(weight for _, weight in ordered) // 2**64
     for name, weight in ordered:
         if point < weight:
             return name
         point -= weight
-    return ordered[-1][0]  # rounding at the very top of the range
+    return ordered[-1][0]  # not reached: point < the sum of the weights

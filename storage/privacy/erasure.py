@@ -5,8 +5,11 @@ inside the caller's transaction; the purge runs after its commit.
 Erasure anonymises rather than deletes: name, phone, email and free-text answers go from
 every place they were copied to (the lead, the answers, the conversation's state, the
 outbox, follow-ups, events); the lead stays without them so the funnel still counts it, and
-an `erased` event is the receipt. The consent ledger is append-only: withdrawals are new
-rows, and nothing personal was ever in it.
+an `erased` event is the receipt. The messages already sent about the person to someone
+else's chat (a manager's copy, relayed words, reminders, escalations) are rewritten in
+their erased form and listed in the receipt (`shown`): the hand-off edits each in Telegram,
+and any edit Telegram refuses is added to the receipt (storage/privacy/shown.py). The
+consent ledger is append-only: withdrawals are new rows, and nothing personal was ever in it.
 """
 
 from __future__ import annotations
@@ -14,16 +17,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.deliveries import rows as crm
-from storage.privacy import scope
+from storage.privacy import scope, shown
 from storage.schema.tables import (
     Answer,
     Conversation,
@@ -36,7 +38,7 @@ from storage.schema.tables import (
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-ERASED = "[erased]"
+ERASED = shown.ERASED
 # where erasure writes over personal data (the tables `erase` changes)
 ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
                   "events")
@@ -49,6 +51,9 @@ class Receipt:
     answers: int
     messages: int  # outbox rows scrubbed (queued ones also dropped)
     follow_ups: int
+    # sent messages Telegram shows in someone else's chat, now in erased form in the
+    # outbox: the hand-off edits each (bot/handoff/erasing.py)
+    shown: tuple[OutboxMessage, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, int]:
         return {"conversations": self.conversations, "leads": self.leads,
@@ -104,7 +109,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             conversation.finished = True
     secrets = {s for s in secrets if len(s) >= 2}
 
-    messages = 0
+    messages, edits = 0, []
+    own_chats = {user_id, *(c.chat_id for c in conversations)}  # the person's own chat
     # Every message about these leads, whoever it went to (the prospect, the managers'
     # group, a manager's private chat): by conversation, by lead, by the card it edits.
     cards = {h.card_id for h in handoffs if h.card_id is not None}
@@ -113,9 +119,11 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         user_id if conversation_ids is None else None, ids, [lead.id for lead in leads],
         cards)))).scalars()
     for row in outbox:
-        payload = _scrub(row.payload, secrets)
+        payload = shown.erased_message(row.payload, secrets, user_id)
         if row.purpose == "relay" and "text" in payload:  # relayed words
             payload = {**payload, "text": ERASED}
+        if payload != row.payload and shown.to_edit(row, own_chats):
+            edits.append(row)
         queued = row.status in ("pending", "waiting")  # waiting: for a manager's chat
         if payload != row.payload or queued:
             row.payload = payload
@@ -126,7 +134,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
     follow_ups = 0
     for follow_up in (await session.execute(select(FollowUp).where(
             FollowUp.conversation_id.in_(ids)))).scalars():
-        text, markup = _scrub(follow_up.text, secrets), _scrub(follow_up.markup, secrets)
+        text, markup = shown.scrub(follow_up.text, secrets), shown.scrub(follow_up.markup,
+                                                                          secrets)
         queued = follow_up.status in ("pending", "waiting")  # waiting: later in a sequence
         if text != follow_up.text or markup != follow_up.markup or queued:
             follow_up.text, follow_up.markup, follow_ups = text, markup, follow_ups + 1
@@ -136,14 +145,16 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         handoff.card_text = ERASED if handoff.card_text else None
     for event in (await session.execute(select(Event).where(Event.user_id == user_id))
                   ).scalars():
-        data = _scrub(event.data, secrets)
+        data = shown.scrub(event.data, secrets)
         if data != event.data:
             event.data = data
+    latest = {(r.chat_id, shown.message_id(r)): r for r in sorted(edits, key=lambda r: r.id)}
     receipt = Receipt(len(conversations), len(leads), len(personal_answers), messages,
-                      follow_ups)
-    uow.stage(Event, user_id=user_id, kind="erased", data={"reason": reason,
-                                                           **receipt.as_dict()},
-              created_at=now)
+                      follow_ups, tuple(latest.values()))
+    # `edited`: messages in other chats to be edited; `unedited` is added for each edit
+    # Telegram refuses (a chat the bot was removed from, a deleted message)
+    uow.stage(Event, user_id=user_id, kind="erased", data={
+        "reason": reason, **receipt.as_dict(), "edited": len(latest)}, created_at=now)
     return receipt
 
 
@@ -204,19 +215,3 @@ async def _free_text_steps(uow: UnitOfWork, conversations: list[Conversation]
                                   (version.definition.get("steps") or {}).items()
                                   if step.get("kind") == "free_text"}
     return steps
-
-
-def _scrub(value: Any, secrets: set[str]) -> Any:
-    """`value` (JSON) with every occurrence of each secret replaced by [erased]."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            if secret in value:
-                value = value.replace(secret, ERASED)
-        return value
-    if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    return value

@@ -19,6 +19,8 @@ from storage.schema.tables import (
     Answer,
     Consent,
     Conversation,
+    CrmDelivery,
+    CrmLink,
     Event,
     FollowUp,
     Handoff,
@@ -69,36 +71,68 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
         # a digest of several leads is left out: their card text above is theirs
         "messages": await rows(OutboxMessage, scope.about(
             user_id, ids, [lead["id"] for lead in leads], own_cards)),
+        **await _crm(session, [lead["id"] for lead in leads]),
     }
 
 
-async def granted(uow: UnitOfWork, user_id: int) -> dict[str, Consent]:
-    """The consents in force: purpose -> the row that granted it (a later withdrawal
-    ends it)."""
-    current: dict[str, Consent] = {}
+async def _crm(session: Any, lead_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """Where the leads were sent (which CRM, which event, when, how it went: a reason of
+    ours, never a CRM's words) and the CRM's ids of them."""
+    deliveries = (await session.execute(
+        select(CrmDelivery).where(CrmDelivery.lead_id.in_(lead_ids))
+        .order_by(CrmDelivery.id))).scalars() if lead_ids else []
+    links = (await session.execute(
+        select(CrmLink).where(CrmLink.lead_id.in_(lead_ids))
+        .order_by(CrmLink.lead_id, CrmLink.target))).scalars() if lead_ids else []
+    return {
+        "crm_deliveries": [row.model_dump(mode="json", include={
+            "lead_id", "target", "event", "status", "attempts", "created_at", "sent_at",
+            "error"}) for row in deliveries],
+        "crm_links": [_row(link) for link in links],
+    }
+
+
+async def in_force(uow: UnitOfWork, user_id: int) -> dict[tuple[str | None, str], Consent]:
+    """The consents in force with every company: (operator, purpose) -> the row that
+    granted it (a later withdrawal of that purpose from that company ends it). Rows from
+    before the ledger named the company have None."""
+    current: dict[tuple[str | None, str], Consent] = {}
     for row in await uow.consents.for_user(user_id):
         if row.granted:
-            current[row.purpose] = row
+            current[row.operator, row.purpose] = row
         else:
-            current.pop(row.purpose, None)
+            current.pop((row.operator, row.purpose), None)
     return current
 
 
+async def granted(uow: UnitOfWork, user_id: int, operator: str) -> dict[str, Consent]:
+    """The consents in force with one company (Operator.key): purpose -> the row that
+    granted it. A consent to another company is not one to this."""
+    return {purpose: row for (company, purpose), row in (await in_force(uow, user_id)).items()
+            if company == operator}
+
+
 async def withdraw(uow: UnitOfWork, user_id: int, purposes: Iterable[str], *, now: datetime,
-                   text_sha256: str, language: str, update_id: int | None) -> list[str]:
-    """Ledger rows withdrawing each purpose in force; its effects at once: marketing
-    follow-ups and queued marketing messages cancelled, the consent gone from every
-    conversation's state (so no flow carries it on). Returns the purposes withdrawn."""
+                   text_sha256: str, language: str, update_id: int | None,
+                   channel: str | None = None, message_id: int | None = None) -> list[str]:
+    """Ledger rows withdrawing each purpose in force, from every company; its effects at
+    once: marketing follow-ups and queued marketing messages cancelled, the consent gone
+    from every conversation's state (so no flow carries it on). `channel` and `message_id`:
+    where the person asked (the message whose button they tapped). Returns the purposes
+    withdrawn."""
     session = uow.session
     assert session is not None
+    purposes = list(purposes)
     uow.outbox.changed = True  # queued marketing is dropped below
-    in_force = await granted(uow, user_id)
-    withdrawn = [p for p in purposes if p in in_force]
-    for purpose in withdrawn:
-        uow.stage(Consent, user_id=user_id, conversation_id=in_force[purpose].conversation_id,
-                  purpose=purpose, granted=False,
-                  policy_version=in_force[purpose].policy_version, text_sha256=text_sha256,
-                  language=language, update_id=update_id, created_at=now)
+    rows = await in_force(uow, user_id)
+    withdrawn = [p for p in purposes if any(purpose == p for _, purpose in rows)]
+    for (operator, purpose), row in rows.items():
+        if purpose in purposes:
+            uow.stage(Consent, user_id=user_id, conversation_id=row.conversation_id,
+                      purpose=purpose, granted=False, policy_version=row.policy_version,
+                      text_sha256=text_sha256, language=language, update_id=update_id,
+                      created_at=now, operator=operator, channel=channel,
+                      message_id=message_id)
     # /stop ends the marketing follow-ups and the abandoned-quiz reminder (not marketing,
     # but still a message they did not ask for now); withdrawing processing ends them all
     marketing_only = [or_(FollowUp.marketing.is_(True), FollowUp.kind == "reminder")

@@ -129,6 +129,14 @@ class Consent(SQLModel, table=True):
     language: str = Field(max_length=8)
     update_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = _time()
+    # the company the consent is given to or withdrawn from (the flow's operator.company:
+    # consents are per company); None: a row from before this was recorded
+    operator: str | None = Field(default=None, max_length=200)
+    # where the person answered: the channel ("telegram") and the id of the message whose
+    # button they tapped (the consent message, the /stop or /forget confirmation, the
+    # marketing message's Unsubscribe)
+    channel: str | None = Field(default=None, max_length=16)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Event(SQLModel, table=True):
@@ -212,6 +220,7 @@ class FollowUp(SQLModel, table=True):
     marketing: bool = True
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # pending (due at due_at), waiting (for the one before it in its sequence), sent,
+    # answered (its question answered: no second answer),
     # cancelled (a stop condition), dropped (stale after downtime)
     status: str = Field(default="pending", max_length=12)
     created_at: datetime = _time()

@@ -80,7 +80,7 @@ class FollowUps(Repository):
         """When this prospect's marketing follow-ups went out since `since` (the cap)."""
         result = await self.session.execute(select(FollowUp.sent_at).where(
             FollowUp.user_id == user_id, FollowUp.marketing.is_(True),
-            FollowUp.status == "sent", FollowUp.sent_at >= since))
+            FollowUp.status.in_(("sent", "answered")), FollowUp.sent_at >= since))
         return [t for t in result.scalars() if t is not None]
 
     async def stop(self, conversation_ids: list[int], *, on_message: bool = False,
@@ -96,6 +96,21 @@ class FollowUps(Repository):
                                    FollowUp.status.in_(("pending", "waiting")), *only)
             .values(status="cancelled"))
         return result.rowcount or 0
+
+    async def sent_status(self, conversation_id: int, key: str) -> str | None:
+        """The status of this conversation's follow-up `key` once it went out to the person
+        ("sent": open; "answered"); None when it was never sent (pending, waiting, cancelled,
+        dropped, or no such row)."""
+        result = await self.session.execute(select(FollowUp.status).where(
+            FollowUp.conversation_id == conversation_id, FollowUp.key == key,
+            FollowUp.status.in_(("sent", "answered"))))
+        return result.scalar_one_or_none()
+
+    async def answered(self, conversation_id: int, key: str) -> None:
+        """The follow-up's question answered: it is closed, a second tap is refused."""
+        await self.session.execute(update(FollowUp).where(
+            FollowUp.conversation_id == conversation_id, FollowUp.key == key,
+            FollowUp.status == "sent").values(status="answered"))
 
     async def handoff_status(self, conversation_id: int) -> str | None:
         """The status of this conversation's hand-off, if its lead was handed off."""

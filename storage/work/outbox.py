@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from storage.schema.tables import Conversation, Event, Handoff, OutboxMessage
+from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.work.repository import Repository
 
 DELIVERY_EVENTS = ("send_failed", "send_dropped")  # about an outbox row, not the funnel
@@ -107,18 +107,27 @@ class Outbox(Repository):
         """Deletes up to `limit` rows that were sent, failed or dropped before `before`,
         except those still needed: lead cards (claims and erasure edit them) and a
         manager's lead messages (a reply to one reaches the prospect), any row an edit
-        points at, and the question an unfinished conversation waits on (a tap on it edits
-        it). Returns how many."""
+        points at, the question an unfinished conversation waits on (a tap on it edits
+        it), and every message about a person that was shown in someone else's chat (a
+        relay, a reminder, an escalation, a status) until that person is erased: erasure
+        edits each in Telegram, and finds it here. Returns how many."""
         row, other = aliased(OutboxMessage), aliased(OutboxMessage)
         cards = select(Handoff.card_id).where(Handoff.card_id.is_not(None))
         edited = select(other.edit_of).where(other.edit_of.is_not(None))
         waited_on = exists().where(Conversation.id == row.conversation_id,
                                    Conversation.step == row.step,
                                    Conversation.finished.is_(False))
+        shown_to_others = and_(row.status == "sent", or_(
+            exists().where(Conversation.id == row.conversation_id,
+                           Conversation.erased_at.is_(None),
+                           row.chat_id != Conversation.chat_id,
+                           row.chat_id != Conversation.user_id),
+            exists().where(Lead.id == row.lead_id, Lead.erased_at.is_(None),
+                           row.chat_id != Lead.user_id)))
         doomed = select(row.id).where(
             row.status.in_(("sent", "failed", "dropped")), row.created_at < before,
-            row.purpose.is_(None),
-            row.id.not_in(cards), row.id.not_in(edited), ~waited_on).limit(limit)
+            row.purpose.is_(None), row.id.not_in(cards), row.id.not_in(edited),
+            ~waited_on, ~shown_to_others).limit(limit)
         result = await self.session.execute(
             delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
         return result.rowcount or 0

@@ -46,6 +46,27 @@ def test_lint_refuses_a_broken_next_naming_file_step_and_field(tmp_path):
     no_traceback(result)
 
 
+def test_lint_with_a_crm_configured_refuses_a_consent_text_that_does_not_name_it(tmp_path):
+    """The categories of recipient come from the settings (a CRM configured): a consent
+    text without `{recipients}` (or the word CRM) is refused, naming the step and field."""
+    shutil.copytree(FLOWS_DIR, tmp_path / "flows")
+    flow = tmp_path / "flows" / "renovation-checklist.yaml"
+    flow.write_text(flow.read_text(encoding="utf-8")
+                    .replace("Our managers see them. {recipients} ", ""), encoding="utf-8")
+    assert leadbot("lint", "--no-scenarios", str(flow)).returncode == 0  # no CRM: fine
+    result = leadbot("lint", "--no-scenarios", str(flow),
+                     env={"LEADBOT_AMOCRM_URL": "https://demo.amocrm.example",
+                          "LEADBOT_AMOCRM_TOKEN": "t"})
+    assert result.returncode == 1, result.stdout
+    assert ("step 'consent', field 'text.en': the 'en' consent text must name who else "
+            "receives the data: CRM") in result.stdout
+    assert "text.ru" not in result.stdout  # the others say {recipients}
+    no_traceback(result)
+    assert leadbot("lint", "--no-scenarios", str(FLOWS_DIR), env={
+        "LEADBOT_AMOCRM_URL": "https://demo.amocrm.example",
+        "LEADBOT_AMOCRM_TOKEN": "t"}).returncode == 0  # the shipped flows name them
+
+
 def test_lint_runs_the_scenarios_next_to_a_flow(tmp_path):
     for name in ("kitchen-quiz.yaml", "kitchen-quiz.scenarios.yaml"):
         shutil.copy(FLOWS_DIR / name, tmp_path / name)

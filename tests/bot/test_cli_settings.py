@@ -34,6 +34,22 @@ FRAMEWORK = ("Value error", "Input should", "validation error", "pydantic")
     ({"LEADBOT_HANDOFF_ALSO": "lukewarm"},
      "leadbot: bad setting LEADBOT_HANDOFF_ALSO: lukewarm: temperatures are hot, warm, cold"),
     ({"LEADBOT_QUIET_HOURS": "at night"}, "leadbot: bad setting LEADBOT_QUIET_HOURS: "),
+    # a period past any date: inf started, then the follow-ups job failed every 5 s
+    ({"LEADBOT_NURTURE_STALE_HOURS": "inf"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: 'inf' is not a finite number"),
+    ({"LEADBOT_NURTURE_STALE_HOURS": "nan"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: 'nan' is not a finite number"),
+    ({"LEADBOT_NURTURE_STALE_HOURS": "1e300"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: must be at most 8760, not 1e300"),
+    ({"LEADBOT_NURTURE_STALE_HOURS": "-1"},
+     "leadbot: bad setting LEADBOT_NURTURE_STALE_HOURS: must be at least 0, not -1"),
+    ({"LEADBOT_RETENTION_DAYS": "10000000000"},
+     "leadbot: bad setting LEADBOT_RETENTION_DAYS: must be at most 36500, not 10000000000"),
+    ({"LEADBOT_PRUNE_AFTER_DAYS": "10000000000"},
+     "leadbot: bad setting LEADBOT_PRUNE_AFTER_DAYS: must be at most 36500, not 10000000000"),
+    ({"LEADBOT_SLA_MINUTES": "hot=10000000000000"},
+     "leadbot: bad setting LEADBOT_SLA_MINUTES: hot=10000000000000: temperatures are hot, "
+     "warm, cold; minutes from 1 to 52560000"),
     ({"LEADBOT_NURTURE_TIMEZONE": "Mars/Base"},
      "leadbot: bad setting LEADBOT_NURTURE_TIMEZONE: unknown time zone 'Mars/Base' (like "
      "Europe/Moscow)"),
@@ -106,3 +122,33 @@ def test_run_without_its_flows_folder_says_so_not_that_a_flow_is_broken(tmp_path
     assert result.stderr.strip() == ("leadbot: bad setting LEADBOT_FLOWS_DIR: there is no "
                                      f"folder {tmp_path / 'nope'}")
     assert not (tmp_path / "bot.db").exists()
+
+
+CRM = {"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_PORT": "0",
+       "LEADBOT_WEBHOOK_URL": "https://crm.example/hook", "LEADBOT_WEBHOOK_SECRET": "s3cret"}
+
+
+@pytest.mark.parametrize("hours", ["inf", "1e300"])
+def test_run_with_a_crm_refuses_an_alert_no_clock_can_reach(tmp_path, hours):
+    """Before: a traceback (OverflowError: timedelta) at start."""
+    result = leadbot("run", env={**CRM, "LEADBOT_CRM_ALERT_HOURS": hours,
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (f"leadbot: bad setting LEADBOT_CRM_ALERT_HOURS: must be "
+                                     f"at most 8760, not {hours}")
+    assert not (tmp_path / "bot.db").exists()
+    no_traceback(result)
+
+
+def test_run_refuses_a_crm_file_that_is_not_utf8_in_one_line(tmp_path):
+    """Before: a traceback (UnicodeDecodeError). Like a missing or broken mapping file (and
+    LEADBOT_ROUTING_FILE, LEADBOT_FLOWS_DIR at `run`): one line, exit 1."""
+    mapping = tmp_path / "crm.yaml"
+    mapping.write_bytes("bitrix24:\n  source_id: ВЕБ\n".encode("cp1251"))
+    result = leadbot("run", env={**CRM, "LEADBOT_CRM_FILE": str(mapping),
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == (f"leadbot: LEADBOT_CRM_FILE {mapping}: not UTF-8 text "
+                                     f"(save it as UTF-8)")
+    assert not (tmp_path / "bot.db").exists()
+    no_traceback(result)

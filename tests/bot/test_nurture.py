@@ -253,7 +253,8 @@ async def test_ready_now_turns_a_warm_lead_hot_and_its_card_reaches_the_managers
 
 async def test_a_lukewarm_answer_adds_to_the_score_without_a_hand_off(service, sessions):
     prospect = await warm_lead(service, 72)
-    await deliver_due(sessions, T0 + timedelta(days=7))
+    assert await deliver_due(sessions, T0 + timedelta(days=2)) == 1
+    assert await deliver_due(sessions, T0 + timedelta(days=7)) == 1  # the question, sent
     await answer(prospect, "ready", "looking")
     await answer(prospect, "ready", "looking")  # a second tap counts once
     assert await rows(sessions, Handoff) == []

@@ -62,11 +62,41 @@ def test_two_variants_of_one_name(write_flow):
            "demo-b.yaml")
 
 
-@pytest.mark.parametrize("weight", [0, -5])
-def test_a_weight_that_is_not_positive(write_flow, weight):
+@pytest.mark.parametrize("weight", [0, -5, 1_000_001])
+def test_a_weight_out_of_range(write_flow, weight):
     refuse(write_flow, [variant("demo-a", "a"), variant("demo-b", "b", weight)],
-           rf"field 'experiment.weight': weight is {weight}: a weight is a positive whole "
-           "number", "demo-b.yaml")
+           rf"field 'experiment.weight': weight is {weight}: a weight is a whole number "
+           "from 1 to 1,000,000", "demo-b.yaml")
+
+
+@pytest.mark.parametrize(("weight", "words"), [
+    (10**400, "weight is a number of more than 100 digits: a weight is a whole number"),
+    (float("inf"), "Input should be a finite number"),
+    (float("nan"), "Input should be a finite number"),
+    (1e300, "Unable to parse input string as an integer")])
+def test_an_absurd_weight_is_refused_with_its_file_and_line(write_flow, weight, words):
+    """10^400 passed the linter, and then assigning a variant raised OverflowError (a float
+    product past 1e308): every prospect entering the experiment failed 3 times, skipped."""
+    refuse(write_flow, [variant("demo-a", "a"), variant("demo-b", "b", weight)],
+           rf"demo-b\.yaml:\d+: field 'experiment.weight': {re.escape(words)}",
+           "demo-b.yaml")
+
+
+def test_a_number_python_cannot_build_is_a_lint_line_not_a_traceback(write_flow):
+    path = write_flow(variant("demo-b", "b"), "demo-b.yaml")
+    path.write_text(path.read_text().replace("weight: 1", "weight: 1" + "0" * 5000))
+    write_flow(variant("demo-a", "a"), "demo-a.yaml")
+    with pytest.raises(FlowError) as caught:
+        load_flows([path.parent])
+    assert re.search(r"demo-b\.yaml:\d+: not valid YAML: a value that cannot be read",
+                     str(caught.value))
+
+
+def test_weights_of_zero_for_every_variant_are_each_refused(write_flow):
+    paths = write_all(write_flow, variant("demo-a", "a", 0), variant("demo-b", "b", 0))
+    with pytest.raises(FlowError) as caught:
+        load_flows([paths[0].parent])
+    assert str(caught.value).count("weight is 0: a weight is a whole number") == 2
 
 
 def test_variants_must_speak_the_same_languages(write_flow):
@@ -156,6 +186,15 @@ def test_assignment_respects_the_weights(weights):
     total = sum(weights)
     for name, weight in variants:
         assert abs(counts[name] / 20_000 - weight / total) < 0.02, (counts, weights)
+
+
+@pytest.mark.parametrize("weights", [(1, 1_000_000), (1_000_000, 1_000_000), (10**400, 1)])
+def test_assignment_never_overflows_whatever_the_weights(weights):
+    """A flow that lints (weights 1 to 1,000,000) always gets a variant; exact whole-number
+    arithmetic, so even a weight the linter refuses cannot make the choice raise."""
+    variants = [("a", weights[0]), ("b", weights[1])]
+    chosen = {assign("exp", user, variants) for user in range(2000)}
+    assert chosen <= {"a", "b"} and chosen
 
 
 def test_assignment_refuses_weights_that_are_not_positive():

@@ -163,6 +163,37 @@ def test_consent_text_must_name_company_purpose_retention_contact_and_rights(
            rf".*{expected}")
 
 
+def test_with_a_crm_configured_every_consent_text_must_name_its_recipients(
+        write_flow, flow_data):
+    """GDPR Art. 13(1)(e): with a CRM configured (the categories come from the settings,
+    as plain data), a consent text must name it: `{recipients}` (filled in by the bot with
+    each CRM by name), or the category itself. Without one, nothing more is asked."""
+    path = write_flow(flow_data)
+    assert load_flow(path).id == "demo"  # no CRM configured: fine as it is
+    with pytest.raises(FlowError) as caught:
+        load_flow(path, recipients=["CRM"])
+    text = str(caught.value)
+    for language in ("ru", "uk", "en"):
+        assert re.search(
+            rf"step 'agree', field 'text\.{language}': the '{language}' consent text must "
+            r"name who else receives the data: CRM \(\{recipients\}", text), text
+    texts = flow_data["steps"]["agree"]["text"]
+    for language in texts:
+        texts[language] += " {recipients}"
+    assert load_flow(write_flow(flow_data), recipients=["CRM"]).id == "demo"
+    texts["uk"] = texts["uk"].replace(" {recipients}", " Дані отримує наша CRM.")
+    assert load_flow(write_flow(flow_data), recipients=["CRM"]).id == "demo"  # by category
+    texts["en"] = texts["en"].replace(" {recipients}", "")
+    with pytest.raises(FlowError, match=r"field 'text\.en'.*who else receives the data: CRM"):
+        load_flow(write_flow(flow_data), recipients=["CRM"])
+
+
+def test_a_flow_s_own_recipients_must_be_named_too(write_flow, flow_data):
+    flow_data["operator"] = {"company": "Demo Ltd", "contact": "privacy@demo.example",
+                             "recipients": [{"category": "call centre", "name": "CallCo"}]}
+    refuse(write_flow, flow_data, r"who else receives the data: call centre")
+
+
 def test_marketing_opt_in_must_say_how_to_stop(write_flow, flow_data):
     flow_data["steps"]["agree"]["marketing"] = {
         "text": {"ru": "Рассылка? /stop", "uk": "Розсилка?", "en": "News? /stop"},
@@ -181,7 +212,7 @@ def test_every_shipped_consent_text_names_everything_in_every_language(shipped):
             for language in flow.languages:
                 text = step.text[language]
                 for needed in ("{company}", "{retention_days}", "{company_contact}",
-                               "/mydata", "/forget", "{policy_url}"):
+                               "/mydata", "/forget", "{policy_url}", "{recipients}"):
                     assert needed in text, (flow.id, language, needed)
                 assert "/stop" in step.marketing.text[language], (flow.id, language)
                 checked += 1

@@ -69,6 +69,31 @@ async def test_an_update_that_cannot_be_parsed_is_skipped_and_counted(every_mode
         assert running.statuses[:2] == [200, 200]  # skipped: not to be sent again
 
 
+async def test_updates_no_library_can_read_are_skipped_once_and_the_next_served(every_mode,
+                                                                              caplog):
+    """A `date` no datetime holds (python-telegram-bot raised OSError, the bot exited, and
+    again after each restart; the webhook answered 500 every time) and a message without its
+    chat (500 twice on PTB's webhook before it was skipped): skipped at once, counted,
+    acknowledged; the prospects after them answered."""
+    running = every_mode
+    prospect = running.prospect(956)
+    far = prospect.message(text="hi")
+    far["date"] = 10**17
+    tap = {"id": "q-far-956", "from": prospect.user, "chat_instance": "ci",
+           "data": "claim:1", "message": {**prospect.message(text="?"), "date": 10**17}}
+    chatless = prospect.message(text="hello")
+    del chatless["chat"]
+    for update in ({"message": far}, {"callback_query": tap}, {"message": chatless}):
+        await running.deliver(update)
+    await still_served(running)
+    await still_served(running, 991)
+    assert running.app.counters.unreadable == 3
+    assert running.app.counters.skipped == 0  # not failed and retried: refused when read
+    assert caplog.text.count("cannot be read") == 3
+    if isinstance(running, WebhookRunning):
+        assert running.statuses[:3] == [200, 200, 200]  # never to be sent again
+
+
 async def test_a_private_message_without_a_sender_is_skipped_with_a_log_line(every_mode,
                                                                              caplog):
     running = every_mode
@@ -149,3 +174,31 @@ async def test_a_forwarded_text_is_not_taken_for_the_prospects_name(running):
     async with running.app.sessions() as session:
         lead = (await session.execute(select(Lead).where(Lead.user_id == 955))).scalar_one()
     assert lead.name == "Олена"
+
+
+async def test_a_bot_api_outage_at_start_is_not_told_as_a_chat_to_fix(telegram, tmp_path):
+    """getChat answering 5xx for the managers' chat said "add the bot to the group" (PTB)
+    and stopped the start at once: an outage is not a setting to fix. A short one is waited
+    out (the bot starts); a long one says Telegram is unavailable; a 403 still says add the
+    bot."""
+    from bot.app import StartupError
+    from tests.e2e.conftest import bot_running
+
+    group, url = -100222, f"sqlite:///{tmp_path}/bot.db"
+    telegram.fail(502, "Bad Gateway", method="getChat", times=2)
+    async with bot_running(telegram, url, managers_chat_id=group) as running:
+        await still_served(running)
+    telegram.fail(500, "Internal Server Error", method="getChat", times=50)
+    with pytest.raises(StartupError) as outage:
+        async with bot_running(telegram, url, managers_chat_id=group):
+            pass
+    assert str(outage.value).startswith("Telegram is unavailable: getChat for "
+                                        "LEADBOT_MANAGERS_CHAT_ID (chat -100222) failed 3 times")
+    assert "add the bot" not in str(outage.value)
+    telegram.faults.clear()
+    telegram.fail(403, "Forbidden: bot is not a member of the supergroup chat",
+                  method="getChat")
+    with pytest.raises(StartupError, match=r"^LEADBOT_MANAGERS_CHAT_ID: the bot cannot reach "
+                                           r"chat -100222 \(add the bot to the group"):
+        async with bot_running(telegram, url, managers_chat_id=group):
+            pass

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import logging
 import os
 import signal
 import sqlite3
@@ -15,15 +17,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot import logsafe
 from bot.app import StartupError, bootstrap, serve
 from bot.crm.http import CrmLimits
+from bot.logsafe import configure_logging
 from bot.service import callbacks
 from storage.deliveries import rows as crm
-from storage.schema.tables import CrmDelivery, Handoff
+from storage.schema.tables import CrmDelivery, Handoff, Lead
 from tests.conftest import fast_limits
 from tests.e2e.conftest import settings_for
 from tests.e2e.harness import Running, eventually
 from tests.e2e.test_handoff import ANNA, GROUP, hot_lead, manager_tap, push
+from tests.e2e.test_privacy import confirm, exports
+from tests.e2e.traces import Person, traces
 from tests.fakes.crm import FakeAmoCrm, FakeBitrix24, FakeWebhook
 from tests.processes import LEADBOT, leadbot_environment
 
@@ -150,6 +156,73 @@ async def test_forget_reaches_every_crm_and_leaves_no_contact_in_the_deliveries(
         links = connection.execute("SELECT * FROM crm_links").fetchall()
     assert rows and not any("9161234567" in str(row) or "Olivia" in str(row)
                             for row in rows + links)
+
+
+async def test_mydata_lists_where_the_lead_was_sent_and_the_crms_ids(telegram, fakes,
+                                                                    database):
+    """Before: the export left out the CRM deliveries and links."""
+    bitrix, amo, _ = fakes
+    async with with_crm(telegram, fakes, database) as running:
+        prospect = running.prospect(8103, "en")
+        await hot_lead(prospect, phone=PHONE)
+        await delivered(running)
+        await confirm(prospect, "mydata")
+        [data] = exports(running, 8103)
+        async with running.app.sessions() as session:
+            lead = (await session.execute(select(Lead))).scalar_one()
+    deliveries = data["crm_deliveries"]
+    assert sorted((d["target"], d["event"], d["status"]) for d in deliveries) == sorted(
+        (target, event, "sent") for target in ("amocrm", "bitrix24", "webhook")
+        for event in ("qualified", "handoff"))
+    assert all(d["lead_id"] == lead.id and d["sent_at"] and d["created_at"]
+               for d in deliveries)
+    [created] = bitrix.leads.values()
+    [deal] = amo.leads.values()
+    links = {link["target"]: link for link in data["crm_links"]}
+    assert set(links) == {"bitrix24", "amocrm"}
+    assert links["bitrix24"]["remote_id"] == created["ID"]
+    assert links["amocrm"]["remote_id"] == str(deal["id"])
+    assert links["amocrm"]["contact_id"] == str(deal["contacts"][0])
+
+
+async def test_a_refusal_quoting_the_contact_leaves_no_trace_after_forget(
+        telegram, fakes, database, monkeypatch):
+    """A CRM's refusal quoting the phone was kept (cut to `invalidphone79161234567`) in
+    crm_deliveries, events and the log, and survived /forget."""
+    bitrix, amo, hook = fakes
+    quoted = f"invalid phone {PHONE} for Olivia"
+    bitrix.fail(400, {"error": quoted, "error_description": quoted})
+    amo.fail(400, {"title": quoted, "detail": quoted, "status": 400})
+    hook.fail(422, {"error": quoted})
+    monkeypatch.setattr(logsafe.PersonalDataFilter, "remember", lambda self, *names: None)
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", stream)
+    try:
+        async with with_crm(telegram, fakes, database) as running:
+            prospect = running.prospect(8104, "en")
+            await hot_lead(prospect, phone=PHONE)
+            await settled(running)
+            async with running.app.sessions() as session:
+                refused = (await session.execute(select(CrmDelivery).where(
+                    CrmDelivery.status == "failed"))).scalars().all()
+            assert sorted(r.target for r in refused) == ["amocrm", "bitrix24", "webhook"]
+            await confirm(prospect, "forget")
+            await settled(running)
+            found = await traces(Person(PHONE, "olivia@example.com", ("Olivia",)),
+                                 running.app.engine, stream.getvalue())
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    assert "refused lead" in stream.getvalue()  # the log lines are there, at DEBUG
+    assert found == {}
+
+
+async def settled(running: Running) -> None:
+    async def done() -> bool:
+        async with running.app.sessions() as session:
+            rows = (await session.execute(select(CrmDelivery))).scalars().all()
+        return bool(rows) and all(row.status != "pending" for row in rows)
+    await eventually(done, what="no CRM delivery pending")
 
 
 async def start_bot(telegram, database: Path, fakes, *args: str,

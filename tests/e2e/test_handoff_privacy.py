@@ -12,6 +12,7 @@ from bot.jobs.handoff_timers import handoff_timers
 from dialogs.format.scenarios import TAP_WORDS
 from storage.schema.tables import Handoff, Lead, OutboxMessage, utcnow
 from tests.e2e.conftest import bot_running
+from tests.e2e.harness import eventually
 from tests.e2e.test_handoff import (
     ANNA,
     BORIS,
@@ -71,8 +72,8 @@ async def test_forget_erases_every_message_sent_to_the_managers(managed_on_both)
     for secret in (NAME, "Stonebridge", PHONE, PHONE.lstrip("+")):
         assert secret not in stored
     await running.settle()  # the card's edit says the client erased their data
-    assert "erased their data" in running.telegram.sent(GROUP, "editMessageText")[-1].params[
-        "text"]
+    assert any("erased their data" in edit.params["text"]
+               for edit in running.telegram.sent(GROUP, "editMessageText"))
 
 
 async def test_retention_erases_the_messages_sent_to_the_managers(telegram, tmp_path):
@@ -88,6 +89,9 @@ async def test_retention_erases_the_messages_sent_to_the_managers(telegram, tmp_
         stored = await everything_stored(running)
         for secret in (NAME, PHONE, PHONE.lstrip("+")):
             assert secret not in stored
+        await running.settle()  # the card says why: not the client's /forget
+        said = running.telegram.sent(GROUP, "editMessageText")[-1].params["text"]
+        assert "retention period ended" in said and "/forget" not in said
 
 
 async def test_a_card_waiting_for_a_manager_is_dropped_by_forget(managed_on_both):
@@ -166,3 +170,48 @@ async def test_mydata_holds_the_hand_off_and_the_messages_about_the_prospect(
     chats = {m["chat_id"] for m in data["messages"]}
     assert {GROUP, ANNA, 8106} <= chats
     assert any(NAME in str(m["payload"]) and m["chat_id"] == ANNA for m in data["messages"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_the_erasure_edits_survive_a_stop_before_they_are_sent(backend, telegram,
+                                                                     tmp_path):
+    """The edits are written with the erasure: Telegram refuses every edit (a 5xx) until
+    the bot stops; the next process sends them all, to every part of a long relayed text."""
+    from bot.jobs.retention import anonymise_expired
+    from tests.databases import database_url, fresh_engine
+
+    def shown() -> list[dict]:  # what Telegram shows of the client in the managers' chats
+        return [m for chat in (GROUP, ANNA) for m in telegram.shown(chat).values()
+                if NAME in str(m) or PHONE in str(m) or "tg://user?id=8107" in str(m)]
+
+    engine = await fresh_engine(backend, tmp_path)
+    await engine.dispose()
+    url = await database_url(backend, tmp_path)
+    async with bot_running(telegram, url, **SETTINGS) as running:
+        prospect = running.prospect(8107, "en")
+        await hot_lead(prospect, name=NAME)
+        assert await handoff_timers(running.app, utcnow() + timedelta(minutes=6)) == 1
+        await running.settle()
+        await claim(running)
+        card = await private_copy(running)
+        await push(running, manager_says(ANNA, "When may I call?", card.telegram_message_id))
+        await prospect.send("Call me at noon, Olivia Stonebridge")
+        # words that with the name make more than one message: each part names the client
+        await prospect.send("Olivia Stonebridge again. " + "About the kitchen. " * 214)
+        parts = [m for m in telegram.shown(ANNA).values() if m["text"].startswith("💬 ")]
+        assert len(parts) == 3 and all(NAME in m["text"] for m in parts)
+        assert len(shown()) >= 6  # the card, the reminder, Anna's copy, the relayed words
+        assert card.telegram_message_id in telegram.shown(ANNA)
+        telegram.fail(502, "Bad Gateway", method="editMessageText", times=10**6)
+        assert await anonymise_expired(running.app, utcnow() + timedelta(days=400)) == 1
+
+        async def tried() -> bool:
+            return any(c.method == "editMessageText" and c.status == 502
+                       for c in telegram.calls)
+        await eventually(tried, what="an erasure edit refused")
+    assert shown()  # nothing edited yet
+    telegram.faults.clear()
+    async with bot_running(telegram, url, **SETTINGS) as running:
+        async def edited() -> bool:
+            return not shown()
+        await eventually(edited, what="every message edited after the restart")

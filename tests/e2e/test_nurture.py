@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 from bot.jobs.followups import NurtureConfig, deliver_due
 from dialogs.engine.state import State
 from storage.db.engine import create_engine, sessionmaker
-from storage.schema.tables import Conversation, FollowUp, OutboxMessage, Prospect, utcnow
+from storage.schema.tables import (
+    Conversation,
+    FollowUp,
+    Lead,
+    OutboxMessage,
+    Prospect,
+    utcnow,
+)
 from tests.e2e.conftest import bot_running
 
 GROUP = -100333
@@ -64,6 +71,55 @@ async def test_a_warm_lead_is_nurtured_can_unsubscribe_and_turns_hot_to_the_mana
         assert anna.said()[-1].startswith("Thank you! A manager has your request")
         assert await due(running, 60) == 0  # handed off: the sequence is over
         assert boris.said()[-1].startswith("Done: no more marketing messages")
+
+
+async def lead_row(running, user_id: int) -> tuple[int | None, str | None]:
+    async with running.app.sessions() as session:
+        lead = (await session.execute(select(Lead).where(Lead.user_id == user_id))
+                ).scalar_one()
+    return lead.score, lead.temperature
+
+
+async def test_an_answer_to_a_follow_up_never_sent_to_that_person_is_refused(telegram,
+                                                                            tmp_path):
+    """A forged `~ready:now` from a warm lead who declined marketing (the question was never
+    sent to them) re-scored them hot and handed them off; so did a tap on a follow-up not
+    yet due, and a second answer to one already answered. Each is now refused like a stale
+    button: answered politely, nothing changes. The genuine tap still hands off."""
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", managers_chat_id=GROUP,
+                           managers_language="en") as running:
+        declined = running.prospect(8111, "en")
+        await declined.start("kitchen-quiz")
+        for option in (*WARM[:-1], "~mkno"):
+            await declined.tap(option=option)
+        await declined.send("Ivan Petrov")
+        await declined.send("+44 7400 654321")
+        async with running.app.sessions() as session:
+            version = (await session.execute(select(Conversation.flow_version).where(
+                Conversation.user_id == 8111))).scalar_one()
+        before = await lead_row(running, 8111)
+        assert before[1] == "warm"
+        forged = f"kitchen-quiz:{version}:~ready:now"
+        await declined.tap(data=forged)
+        anna = await warm_lead(running, 8112)
+        await anna.tap(data=forged)  # scheduled for her, not sent yet
+        stale = "That question is behind us"
+        assert [a.startswith(stale) for a in declined.answers()[-1:] + anna.answers()[-1:]] \
+            == [True, True]
+        assert await lead_row(running, 8111) == before
+        assert (await lead_row(running, 8112))[1] == "warm"
+        assert not [c for c in telegram.sent(GROUP) if c.method == "sendMessage"]
+        assert await due(running, 2) == 1  # Anna's gallery
+        assert await due(running, 9) == 1  # then her question
+        assert "ready to order your kitchen this month?" in anna.said()[-1]
+        await anna.tap("Yes, ready now")  # the genuine tap: hot, handed off
+        [card] = [c for c in telegram.sent(GROUP) if c.method == "sendMessage"]
+        assert "Hot lead" in card.params["text"]
+        await anna.tap(data=forged.replace(":now", ":later"))  # answered already
+        assert anna.answers()[-1].startswith(stale)
+        assert len([c for c in telegram.sent(GROUP) if c.method == "sendMessage"]) == 1
+        await declined.tap(data=forged)
+        assert await lead_row(running, 8111) == before
 
 
 async def test_two_processes_racing_for_due_follow_ups_send_each_once():

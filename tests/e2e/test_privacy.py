@@ -487,3 +487,175 @@ async def test_a_key_set_later_warns_and_rotate_key_encrypts_what_was_plain(
                 assert (await session.execute(select(Lead))).scalar_one().phone == PHONE
     finally:
         crypto.configure(None)
+
+
+OAK, KOVALENKO = "Oak & Stone Ltd", "O. Kovalenko, sole trader (Renovation Without Surprises)"
+
+
+async def kitchen_lead(prospect, marketing: bool = True) -> None:
+    """kitchen-quiz (Oak & Stone Ltd) to its consent, agreed, the opt-in answered."""
+    await prospect.start("kitchen-quiz__ads")
+    for option in ("~go", "city", "island", "large", "veneer", "appliances", "~done",
+                   "month", "agree", "marketing_yes" if marketing else "marketing_no"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    await prospect.send(NAME)
+    await prospect.share_contact(PHONE)
+
+
+async def test_consent_is_per_company_a_yes_to_one_is_not_a_yes_to_another(running_on_both):
+    """A "yes" to kitchen-quiz's marketing (Oak & Stone Ltd) is not one to O. Kovalenko's
+    renovation-checklist: it asks its own consent and its own opt-in, and without that
+    opt-in none of its marketing follow-ups is scheduled or sent."""
+    running = running_on_both
+    prospect = running.prospect(7030, "en")
+    await kitchen_lead(prospect)
+    await prospect.start("renovation-checklist")
+    for option in ("continue", "planning", "quarter", "maybe"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    assert "By pressing “I agree” you allow O. Kovalenko" in prospect.said()[-1]
+    await prospect.tap(option=TAP_WORDS["agree"])
+    assert prospect.said()[-1].startswith("May we send you renovation tips")  # its own
+    await prospect.tap(option=TAP_WORDS["marketing_no"])
+    await prospect.send(NAME)
+    await prospect.send(EMAIL)
+    await prospect.send("Skip")
+    async with running.app.sessions() as session:
+        ledger = [(c.operator, c.purpose, c.granted) for c in (await session.execute(
+            select(Consent).order_by(Consent.id))).scalars()]
+        checklist = (await session.execute(select(Conversation).where(
+            Conversation.user_id == 7030, Conversation.flow_id == "renovation-checklist"))
+                     ).scalar_one()
+        scheduled = [f.key for f in (await session.execute(SEQUENCES.where(
+            FollowUp.conversation_id == checklist.id))).scalars()]
+    assert ledger == [(OAK, "processing", True), (OAK, "marketing", True),
+                      (KOVALENKO, "processing", True)]
+    assert checklist.state["consents"] == {"processing": "2026-10"}
+    assert scheduled == []  # "tips" and "how-did-it-go" are marketing: not without the opt-in
+    await deliver_due(running.app.sessions, utcnow() + timedelta(days=40), ANYTIME)
+    await running.settle()
+    assert not any(t.startswith(("7 mistakes", "How did")) for t in prospect.said())
+    # /stop still withdraws everything everywhere: Oak & Stone's marketing here
+    await confirm(prospect, "stop")
+    async with running.app.sessions() as session:
+        last = (await session.execute(select(Consent).order_by(Consent.id.desc()).limit(1))
+                ).scalar_one()
+    assert (last.operator, last.purpose, last.granted) == (OAK, "marketing", False)
+
+
+async def test_a_company_s_consent_carries_over_to_its_other_flows(running_on_both):
+    """The same company's consent (same policy version) is not asked for again, even
+    after a conversation with another company in between: the ledger says it is in force."""
+    running = running_on_both
+    prospect = running.prospect(7031, "en")
+    await checklist_lead(prospect, marketing=False)
+    await kitchen_lead(prospect, marketing=False)  # another company in between
+    await prospect.start("renovation-checklist")
+    for option in ("continue", "planning", "quarter", "maybe"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    assert not any("By pressing “I agree” you allow O. Kovalenko" in t
+                   for t in prospect.said()[-2:])
+    # its marketing "no" before is not a consent: the opt-in is offered again
+    assert prospect.said()[-1].startswith("May we send you renovation tips")
+
+
+async def test_the_ledger_says_on_which_channel_and_which_message_was_answered(
+        running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7032, "en")
+    await prospect.start("renovation-checklist__ads")
+    for option in ("continue", "planning", "quarter", "maybe", "agree"):
+        await prospect.tap(option=TAP_WORDS.get(option, option))
+    consent_message = prospect.messages  # the consent message, its "I agree" tapped
+    await prospect.tap(option=TAP_WORDS["marketing_yes"])
+    opt_in_message = prospect.messages
+    await prospect.command("/stop")
+    await prospect.tap(data="rights:stop:yes")
+    stop_message = prospect.messages  # the /stop confirmation, its button tapped
+    async with running.app.sessions() as session:
+        rows = [(c.purpose, c.granted, c.channel, c.message_id) for c in (await session.execute(
+            select(Consent).order_by(Consent.id))).scalars()]
+    assert rows == [("processing", True, "telegram", consent_message),
+                    ("marketing", True, "telegram", opt_in_message),
+                    ("marketing", False, "telegram", stop_message)]
+    await confirm(prospect, "forget")
+    forget_message = prospect.messages
+    async with running.app.sessions() as session:
+        last = (await session.execute(select(Consent).order_by(Consent.id.desc()).limit(1))
+                ).scalar_one()
+    assert (last.purpose, last.granted, last.channel, last.message_id) == (
+        "processing", False, "telegram", forget_message)
+    await confirm(prospect, "mydata")  # /mydata shows them
+    [export] = exports(running, 7032)
+    assert [(c["purpose"], c["granted"], c["channel"], c["message_id"], c["operator"])
+            for c in export["consents"]] == [
+        ("processing", True, "telegram", consent_message, KOVALENKO),
+        ("marketing", True, "telegram", opt_in_message, KOVALENKO),
+        ("marketing", False, "telegram", stop_message, KOVALENKO),
+        ("processing", False, "telegram", forget_message, KOVALENKO)]
+
+
+async def test_the_unsubscribe_button_records_the_message_it_was_under(running_on_both):
+    running = running_on_both
+    prospect = running.prospect(7033, "en")
+    await checklist_lead(prospect)
+    assert await deliver_due(running.app.sessions, utcnow() + timedelta(days=15), ANYTIME) == 1
+    await running.settle()
+    [message] = [c for c in running.telegram.sent(7033, "sendMessage")
+                 if "rights:unsubscribe" in str(c.params.get("reply_markup"))]
+    [[button]] = message.params["reply_markup"]["inline_keyboard"]
+    await prospect.tap(data=button["callback_data"])
+    tapped = prospect.messages
+    async with running.app.sessions() as session:
+        last = (await session.execute(select(Consent).order_by(Consent.id.desc()).limit(1))
+                ).scalar_one()
+    assert (last.purpose, last.granted, last.channel, last.message_id, last.operator) == (
+        "marketing", False, "telegram", tapped, KOVALENKO)
+
+
+RECIPIENTS = {"ru": "Их также получают сервисы, в которых мы ведём заявки: "
+                    "crm.example (CRM), Bitrix24 (CRM).",
+              "uk": "Їх також отримують сервіси, у яких ми ведемо заявки: "
+                    "crm.example (CRM), Bitrix24 (CRM).",
+              "en": "They also go to the services we keep requests in: "
+                    "crm.example (CRM), Bitrix24 (CRM)."}
+PRIVACY_RECIPIENTS = {
+    "ru": "Также данные получают сервисы, в которых мы ведём заявки: crm.example (CRM), "
+          "Bitrix24 (CRM).",
+    "uk": "Також дані отримують сервіси, у яких ми ведемо заявки: crm.example (CRM), "
+          "Bitrix24 (CRM).",
+    "en": "The data also goes to the services we keep requests in: crm.example (CRM), "
+          "Bitrix24 (CRM)."}
+COPIES = {"ru": "он мог скопировать или переслать", "uk": "він міг скопіювати або переслати",
+          "en": "may have been copied or forwarded by them"}
+
+
+@pytest.mark.parametrize("language", ["ru", "uk", "en"])
+async def test_with_crms_configured_the_consent_text_and_privacy_name_them(
+        telegram, tmp_path, language):
+    """GDPR Art. 13(1)(e): the recipients. With a CRM webhook and Bitrix24 configured, the
+    consent text (its {recipients}) and /privacy name both, in the prospect's language;
+    /privacy also says what a manager may already have copied. No claim that nobody else
+    gets the data is left."""
+    crms = {"webhook_url": "https://crm.example/leads", "webhook_secret": "s" * 32,
+            "bitrix24_webhook_url": "https://portal.bitrix24.example/rest/1/key/"}
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", **crms) as running:
+        prospect = running.prospect(7034, language)
+        await prospect.start("renovation-checklist")
+        for option in ("continue", "planning", "quarter", "maybe"):
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        shown = prospect.said()[-1]
+        assert RECIPIENTS[language] in shown
+        assert "key" not in shown and "portal" not in shown  # nothing secret named
+        await prospect.command("/privacy")
+        said = prospect.said()[-1]
+        assert PRIVACY_RECIPIENTS[language] in said and COPIES[language] in said
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/other.db") as running:
+        prospect = running.prospect(7035, language)  # no CRM: nobody else, said so
+        await prospect.start("renovation-checklist")
+        for option in ("continue", "planning", "quarter", "maybe"):
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        assert {"ru": "Больше никому их не передаём.", "uk": "Більше нікому їх не передаємо.",
+                "en": "We pass them to no one else."}[language] in prospect.said()[-1]
+        await prospect.command("/privacy")
+        said = prospect.said()[-1]
+        assert "CRM" not in said and COPIES[language] in said

@@ -8,7 +8,10 @@ with one second's worth of extra burst: requests reach a server a little out of 
 the moment the client took its token (a loaded 2-core machine stalls a loop for a moment),
 and that jitter is not a violation; a client with no limiter, which sends everything at
 once, still trips it. Each can be told to answer a status, or to hang (a timeout, seen from
-the client), before or after doing what was asked (`after=True`: the ambiguous failure).
+the client), before or after doing what was asked (`after=True`: the ambiguous failure),
+and to answer what a CRM should not: a redirect (`redirect`), raw bytes of any kind (a
+maintenance page, bytes that are not UTF-8: `answer`), JSON of another shape (`fail` with
+a list). `Sink` is a server that only counts what reaches it (where a redirect points).
 """
 
 from __future__ import annotations
@@ -30,11 +33,19 @@ from bot.outbox.limits import Bucket
 @dataclass
 class Fault:
     status: int
-    body: dict[str, Any]
+    body: Any  # JSON, or bytes sent as they are
     times: int = 1
     hang: float = 0.0  # seconds before answering (longer than the client waits: a timeout)
     after: bool = False  # do what was asked first, then fail: did it arrive or not?
     path: str | None = None  # only requests whose path contains this
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def response(self) -> web.Response:
+        if isinstance(self.body, bytes):
+            return web.Response(body=self.body, status=self.status, headers=self.headers,
+                                content_type=self.content_type)
+        return web.json_response(self.body, status=self.status, headers=self.headers)
 
 
 @dataclass
@@ -72,9 +83,20 @@ class FakeCrm:
         if self.runner is not None:
             await self.runner.cleanup()
 
-    def fail(self, status: int, body: dict[str, Any] | None = None, *, times: int = 1,
+    def fail(self, status: int, body: Any = None, *, times: int = 1,
              hang: float = 0.0, after: bool = False, path: str | None = None) -> None:
-        self.faults.append(Fault(status, body or {}, times, hang, after, path))
+        self.faults.append(Fault(status, body if body is not None else {}, times, hang,
+                                 after, path))
+
+    def answer(self, status: int, raw: bytes, *, content_type: str = "text/html",
+               times: int = 1, path: str | None = None) -> None:
+        """Raw bytes instead of what was asked (nothing done): a maintenance page..."""
+        self.faults.append(Fault(status, raw, times, path=path, content_type=content_type))
+
+    def redirect(self, status: int, location: str, *, times: int = 1,
+                 path: str | None = None) -> None:
+        self.faults.append(Fault(status, b"", times, path=path,
+                                 headers={"Location": location}))
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -95,7 +117,7 @@ class FakeCrm:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.released.wait(), fault.hang)
             self.requests.append((request.path, now, fault.status))
-            return web.json_response(fault.body, status=fault.status)
+            return fault.response()
         response = await handler(request)
         self.requests.append((request.path, now, response.status))
         return response
@@ -286,3 +308,19 @@ class FakeWebhook(FakeCrm):
         self.received.append(body)
         self.arrived.setdefault(body["lead"]["id"], asyncio.get_running_loop().time())
         return web.json_response({"ok": True})
+
+
+@dataclass
+class Sink(FakeCrm):
+    """Any host a redirect may name: answers 200 to anything, and counts what reached it."""
+
+    rate: float = 1000.0
+    burst: float = 1000.0
+    bodies: list[bytes] = field(default_factory=list)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self._any)
+
+    async def _any(self, request: web.Request) -> web.Response:
+        self.bodies.append(await request.read())
+        return web.Response(text="<html>welcome</html>", content_type="text/html")

@@ -82,6 +82,10 @@ class FakeTelegram:
     # users who never pressed Start: Telegram refuses to write to them first
     closed_chats: set[int] = field(default_factory=set)
     unknown_chats: set[int] = field(default_factory=set)  # groups without the bot
+    # chats the bot was removed from (a group) or blocked in: every message method is 403
+    removed_chats: set[int] = field(default_factory=set)
+    # messages someone deleted, (chat_id, message_id): an edit is "message to edit not found"
+    deleted: set[tuple[int, int]] = field(default_factory=set)
     # not Telegram's: the transport the bot under test runs on (LEADBOT_TRANSPORT), for
     # tests/e2e/conftest.py to build the bot's settings with
     transport: str = "aiogram"
@@ -223,6 +227,11 @@ class FakeTelegram:
                     return 400, "Bad Request: BUTTON_DATA_INVALID"
         if method in MESSAGE_METHODS and int(params["chat_id"]) in self.closed_chats:
             return 403, "Forbidden: bot can't initiate conversation with a user"
+        if method in MESSAGE_METHODS and int(params["chat_id"]) in self.removed_chats:
+            return 403, "Forbidden: bot was kicked from the supergroup chat"
+        if method.startswith("edit") and (int(params["chat_id"]), int(
+                params.get("message_id") or 0)) in self.deleted:
+            return 400, "Bad Request: message to edit not found"
         if method in MESSAGE_METHODS:
             chat_id = int(params["chat_id"])
             if self._limiter.wait(chat_id, now) > 0.02:  # and a little slack for clock jitter
@@ -323,6 +332,21 @@ class FakeTelegram:
                 and (method is None or c.method == method)
                 and c.method not in ("getUpdates", "getMe")
                 and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+    def shown(self, chat_id: int) -> dict[int, dict[str, Any]]:
+        """What the chat shows now, by message id: each message's text (or caption),
+        entities and reply markup after every edit Telegram accepted (an edit without a
+        reply_markup takes the inline keyboard away, as Telegram does)."""
+        messages: dict[int, dict[str, Any]] = {}
+        for call in self.sent(chat_id):
+            if call.method not in MESSAGE_METHODS or not isinstance(call.result, dict):
+                continue
+            message_id = call.result["message_id"]
+            if (chat_id, message_id) in self.deleted:
+                continue
+            keys = ("text", "caption", "entities", "caption_entities", "reply_markup")
+            messages[message_id] = {k: call.params[k] for k in keys if k in call.params}
+        return messages
 
     def texts(self, chat_id: int) -> list[str]:
         return [c.params.get("text") or c.params.get("caption") or ""

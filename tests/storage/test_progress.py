@@ -1,6 +1,7 @@
 """Each conversation's `progress` (what the funnel counts of it) against its events, the
 history it summarises: kept by the bot turn by turn, and filled by migration 0015 for the
-conversations recorded before it. On SQLite and PostgreSQL."""
+conversations recorded before it; and migration 0017 of the consent ledger going down and
+up. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -133,3 +134,39 @@ async def test_the_migration_fills_progress_from_the_events(own_engine):
         indexes = await connection.run_sync(
             lambda c: {index["name"] for index in inspect(c).get_indexes("events")})
     assert "ix_events_conversation_kind" not in indexes
+
+
+async def test_migration_0017_goes_down_and_up_keeping_the_ledger_append_only(own_engine):
+    """0017 down: the operator, channel and message id columns go, the rows and the
+    append-only triggers stay; up again: the columns are back (empty on old rows)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    await upgrade(own_engine)
+    async with own_engine.begin() as connection:
+        await connection.execute(text(
+            "INSERT INTO prospects (user_id, chat_id, blocked, created_at, updated_at) "
+            "VALUES (1, 1, false, '2026-11-23 12:00:00', '2026-11-23 12:00:00')"))
+        await connection.execute(text(
+            "INSERT INTO consents (user_id, purpose, granted, policy_version, text_sha256, "
+            "language, created_at, operator, channel, message_id) VALUES (1, 'processing', "
+            "true, '1', 'a', 'en', '2026-11-23 12:00:00', 'Demo Ltd', 'telegram', 7)"))
+
+    def columns(connection) -> set[str]:
+        return {column["name"] for column in inspect(connection).get_columns("consents")}
+
+    async with own_engine.begin() as connection:
+        await connection.run_sync(_migrate, "0016", True)
+    async with own_engine.connect() as connection:
+        assert not {"operator", "channel", "message_id"} & await connection.run_sync(columns)
+        assert (await connection.execute(text("SELECT count(*) FROM consents"))).scalar() == 1
+    async with own_engine.begin() as connection:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await connection.execute(text("UPDATE consents SET granted = false"))
+    await upgrade(own_engine)
+    assert await current_revision(own_engine) == head_revision()
+    async with own_engine.connect() as connection:
+        assert {"operator", "channel", "message_id"} <= await connection.run_sync(columns)
+    async with own_engine.begin() as connection:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await connection.execute(text("DELETE FROM consents"))

@@ -177,6 +177,42 @@ async def test_the_consent_ledger_refuses_update_delete_and_truncate(sessions):
         assert [c.granted for c in await uow.consents.for_user(1)] == [True, False]
 
 
+async def test_the_consent_ledger_refuses_replacing_a_row_through_an_insert(sessions):
+    """SQLite's `INSERT OR REPLACE` / `REPLACE INTO` over an existing id deletes the row
+    without firing its DELETE trigger: a BEFORE INSERT trigger (migration 0017) refuses an
+    id that exists. An upsert (`ON CONFLICT DO UPDATE`, both databases) is an UPDATE."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.schema.tables import Consent
+
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=1, chat_id=1))
+        await uow.session.flush()
+        uow.stage(Consent, user_id=1, purpose="marketing", granted=True,
+                  policy_version="1", text_sha256="a" * 64, language="en")
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        [row] = await uow.consents.for_user(1)
+    columns = ("(id, user_id, purpose, granted, policy_version, text_sha256, language, "
+               "created_at)")
+    values = f"VALUES ({row.id}, 1, 'marketing', false, '1', '{'b' * 64}', 'en', " \
+             "'2026-11-23 12:00:00')"
+    statements = [f"INSERT INTO consents {columns} {values} "
+                  "ON CONFLICT (id) DO UPDATE SET granted = false"]
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        statements += [f"INSERT OR REPLACE INTO consents {columns} {values}",
+                       f"REPLACE INTO consents {columns} {values}",
+                       f"INSERT OR IGNORE INTO consents {columns} {values}"]
+    for statement in statements:
+        async with UnitOfWork(sessions) as uow:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await uow.session.execute(text(statement))
+    async with UnitOfWork(sessions) as uow:
+        rows = await uow.consents.for_user(1)
+    assert [(r.id, r.granted, r.text_sha256) for r in rows] == [(row.id, True, "a" * 64)]
+
+
 async def test_rotation_and_the_key_check_cover_every_sealed_column(sessions):
     """A hand-off's card text is sealed like the lead's contact details: rotate-key
     re-encrypts it, and the start-up check samples it (and every other sealed table)."""

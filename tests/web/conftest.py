@@ -14,10 +14,18 @@ TOKEN = "s3cret-admin-token-for-tests"
 
 
 @contextlib.asynccontextmanager
-async def web_running(telegram, tmp_path, **settings):
+async def web_running(telegram, tmp_path, backend: str = "sqlite", **settings):
     """(the running bot, a client session, the server's base URL). The session keeps
-    cookies for 127.0.0.1 (aiohttp's default jar refuses cookies of IP addresses)."""
-    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", **settings) as running:
+    cookies for 127.0.0.1 (aiohttp's default jar refuses cookies of IP addresses).
+    `backend`: "postgresql" runs the bot on the test database (emptied first)."""
+    url = f"sqlite:///{tmp_path}/bot.db"
+    if backend != "sqlite":
+        from tests.databases import database_url, fresh_engine
+
+        engine = await fresh_engine(backend, tmp_path)
+        await engine.dispose()
+        url = await database_url(backend, tmp_path)
+    async with bot_running(telegram, url, **settings) as running:
         from tests.e2e.harness import eventually
 
         async def listening() -> bool:

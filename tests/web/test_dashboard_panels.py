@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage.reports.funnel import funnel
 from storage.reports.period import FunnelQuery
 from storage.reports.speed import handoff_speed
 from storage.schema.tables import Event
-from tests.web.conftest import TOKEN
+from tests.web.conftest import TOKEN, web_running
 from tests.web.demo import MANAGERS, fill
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -154,6 +155,55 @@ async def test_bad_filters_get_a_polite_page(admin_web):
         assert "Traceback" not in html and 'id="filters"' in html
     status, html, _ = await get(client, f"{base}/admin", since="вчера", lang="uk")
     assert status == 400 and "РРРР-ММ-ДД" in html
+
+
+async def test_filters_no_day_or_number_holds_get_a_400_not_a_500(telegram, tmp_path,
+                                                                   caplog):
+    """The end of the calendar (the day after 9999-12-31), year 1 in Europe/Moscow (its
+    midnight in UTC is in year 0), a superscript digit (isdigit, yet int() refuses it), a
+    source with a control character: each a 500 with a traceback; now the polite 400."""
+    async with web_running(telegram, tmp_path, admin_token=TOKEN,
+                           timezone="Europe/Moscow") as (_, client, base):
+        await ask_each(client, base)
+    assert "Traceback" not in caplog.text
+
+
+async def ask_each(client, base: str) -> None:
+    cases = [({"until": "9999-12-31"}, "between 1970-01-01"),
+             ({"since": "0001-01-01", "until": "0001-01-30"}, "between 1970-01-01"),
+             ({"version": "²"}, "whole numbers"), ({"page": "١"}, "whole numbers"),
+             ({"source": "ads\x01"}, "letters, digits")]
+    for params, words in cases:
+        status, html, _ = await get(client, f"{base}/admin", **params)
+        assert status == 400, params
+        assert words in html, params
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_a_source_with_nul_gets_a_400_on_either_database(backend, telegram, tmp_path,
+                                                                caplog):
+    """PostgreSQL refuses NUL in text: the query failed with a 500 and a traceback."""
+    async with web_running(telegram, tmp_path, backend, admin_token=TOKEN) as (_, client,
+                                                                                base):
+        status, html, _ = await get(client, f"{base}/admin", source="ads\x00x")
+        assert status == 400 and "letters, digits" in html
+        status, _, _ = await get(client, f"{base}/admin", source="ads")
+        assert status == 200
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/admin", "/metrics"])
+async def test_a_session_cookie_not_ascii_is_signed_out_without_a_traceback(admin_web,
+                                                                           caplog, path):
+    """`leadbot_session=é.é.é`, no sign-in needed: hmac.compare_digest refused the str,
+    a 500 with a traceback logged. Now it is no session: signed out."""
+    _, client, base = admin_web
+    async with client.get(f"{base}{path}",
+                          headers={"Cookie": "leadbot_session=é.é.é"}) as response:
+        status, html = response.status, await response.text()
+    assert status == 401  # signed out: the sign-in form (/admin), the plain line (/metrics)
+    assert ('id="sign-in"' in html) == (path == "/admin")
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
 
 
 async def test_words_and_numbers_in_each_language(admin_web):

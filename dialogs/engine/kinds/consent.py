@@ -76,7 +76,7 @@ def grant(turn: Turn, step: ConsentStep, purpose: str, text: str) -> None:
     turn.consents[purpose] = step.policy_version
     turn.emit(RecordConsent(purpose=purpose, granted=True, policy_version=step.policy_version,
                             text_sha256=turn.text_hash(text), language=turn.language,
-                            step=turn.step_id))
+                            step=turn.step_id, operator=turn.flow.operator.key))
 
 
 KINDS = {"consent": Kind(prompt=prompt_consent, enter=enter_consent, tap=tap_consent)}
