@@ -5,6 +5,7 @@ a missing PostgreSQL fails the run; elsewhere those tests are skipped with the r
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -88,3 +89,36 @@ async def fresh_engine(backend: str, tmp_path) -> AsyncEngine:
             await connection.execute(text(
                 f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     return engine
+
+
+@contextlib.asynccontextmanager
+async def own_database(backend: str, tmp_path, name: str):
+    """An engine on a database of a test's own, for a test that migrates it down and back
+    up: a SQLite file, or a PostgreSQL database `<the run's>_<name>` made anew for it and
+    dropped afterwards."""
+    if backend == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path}/migrated.db")
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+        return
+    await postgres_url()  # skips (or fails in CI) when PostgreSQL is not there
+    name = f"{POSTGRES_DB}_{name}"
+
+    async def recreate(create: bool) -> None:
+        admin = await asyncpg.connect(POSTGRES_ADMIN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if create:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+
+    await recreate(True)
+    engine = create_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await recreate(False)

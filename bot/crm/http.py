@@ -210,8 +210,12 @@ class Client:
             return status, parse(raw, status)
         try:
             code = code_of(parse(raw, status))
-        except Transient:  # an error page: its status says enough
-            code = ""
+        except Transient as odd:  # an error page, not the API's JSON
+            if answer and 400 <= status < 500 and status != 429:
+                # a proxy's or a portal's page (maintenance, a gateway's 403): tried again
+                # with back-off and the alert, never a refusal of the lead for good
+                raise odd from None
+            code = ""  # the webhook's receiver (the operator's own): its status says enough
         reason = f"HTTP {status} {code}".strip()
         if status == 429 or code == "QUERY_LIMIT_EXCEEDED":
             wait = retry_after(answer_headers, pause)

@@ -44,6 +44,9 @@ class HandoffConfig:
                 text = settings.routing_file.read_text(encoding="utf-8")
             except OSError as error:
                 raise RoutingError(f"{settings.routing_file}: {error.strerror}") from None
+            except UnicodeDecodeError:
+                raise RoutingError(f"{settings.routing_file}: not UTF-8 text (save it as "
+                                   f"UTF-8)") from None
             routing = Routing.from_yaml(text, str(settings.routing_file))
         return cls(settings.managers_chat_id, frozenset(settings.manager_ids),
                    settings.escalation_chat_id, frozenset(settings.handoff_also),

@@ -60,6 +60,9 @@ def parse_update(raw: Any, bot: LeadbotBot) -> Update:
         missing = [name for name in fields if part is not None and getattr(part, name) is None]
         if missing:
             raise TypeError(f"{kind} without {', '.join(missing)}")
+    tapped = update.callback_query.message if update.callback_query else None
+    if tapped is not None and getattr(tapped, "chat", None) is None:  # a tap needs its chat
+        raise TypeError("callback_query's message without chat")
     return update
 
 

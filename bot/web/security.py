@@ -130,7 +130,13 @@ class Guard:
         self.signed_out: OrderedDict[str, int] = OrderedDict()
 
     def right(self, presented: str) -> bool:
-        return hmac.compare_digest(presented.encode(), self.token)
+        """The token, as presented (a header's bytes that are not UTF-8 are kept as
+        surrogates: not the token, never an error)."""
+        try:
+            return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"),
+                                       self.token)
+        except UnicodeEncodeError:  # a lone surrogate no bytes were read as
+            return False
 
     def bearer(self, request: web.Request) -> str | None:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")

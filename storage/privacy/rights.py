@@ -68,9 +68,11 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
         "events": await rows(Event, Event.user_id == user_id),
         "handoffs": handoffs,
         # every message to them or about them (the managers' cards, copies, relayed words);
-        # a digest of several leads is left out: their card text above is theirs
+        # a digest of several leads is left out: their card text above is theirs. A
+        # manager's chat holds clients' cards, copies and words: those are the clients'
         "messages": await rows(OutboxMessage, scope.about(
-            user_id, ids, [lead["id"] for lead in leads], own_cards)),
+            user_id, ids, [lead["id"] for lead in leads], own_cards),
+            *scope.not_others(ids, [lead["id"] for lead in leads])),
         **await _crm(session, [lead["id"] for lead in leads]),
     }
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import aliased
 
 from storage.schema.tables import Conversation, Handoff, OutboxMessage
 from storage.work.uow import UnitOfWork
@@ -23,6 +24,19 @@ def about(user_id: int | None, conversation_ids: list[int], lead_ids: list[int],
                OutboxMessage.chat_id == user_id if user_id is not None else false(),
                OutboxMessage.lead_id.in_(lead_ids), OutboxMessage.id.in_(cards),
                OutboxMessage.edit_of.in_(cards))
+
+
+def not_others(conversation_ids: list[int], lead_ids: list[int]) -> list[Any]:
+    """Conditions leaving out the rows about another person's conversation or lead (what a
+    manager's private chat holds of their clients), and the edits of those rows."""
+    other = aliased(OutboxMessage)
+    theirs = select(other.id).where(or_(
+        and_(other.lead_id.is_not(None), other.lead_id.not_in(lead_ids)),
+        and_(other.conversation_id.is_not(None), other.conversation_id.not_in(conversation_ids))))
+    return [or_(OutboxMessage.lead_id.is_(None), OutboxMessage.lead_id.in_(lead_ids)),
+            or_(OutboxMessage.conversation_id.is_(None),
+                OutboxMessage.conversation_id.in_(conversation_ids)),
+            or_(OutboxMessage.edit_of.is_(None), OutboxMessage.edit_of.not_in(theirs))]
 
 
 async def shared_cards(session: Any, cards: set[int], handoff_ids: set[int]) -> set[int]:

@@ -93,6 +93,21 @@ def test_routing_file_errors_are_in_the_validators_words(tmp_path):
     assert not any(word in result.stderr for word in FRAMEWORK), result.stderr
 
 
+def test_a_routing_file_not_in_utf8_is_one_line(tmp_path):
+    """Before: a traceback (UnicodeDecodeError), where LEADBOT_CRM_FILE got one line."""
+    routing = tmp_path / "routing.yaml"
+    routing.write_bytes("routes: [{name: Москва, chat_id: -1002}]\n".encode("cp1251"))
+    result = leadbot("run", env={"LEADBOT_BOT_TOKEN": "123:abc", "LEADBOT_PORT": "0",
+                                 "LEADBOT_MANAGERS_CHAT_ID": "-1001",
+                                 "LEADBOT_ROUTING_FILE": str(routing),
+                                 "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert result.returncode == 1
+    assert f"{routing}: not UTF-8 text (save it as UTF-8)" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bot.db").exists()
+    no_traceback(result)
+
+
 def test_lint_says_a_validators_message_without_the_framework_prefix(command, tmp_path):
     broken = tmp_path / "renovation-calculator.yaml"
     text = (FLOWS_DIR / "renovation-calculator.yaml").read_text(encoding="utf-8")

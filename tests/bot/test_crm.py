@@ -485,6 +485,23 @@ async def test_a_maintenance_page_is_tried_again_until_the_lead_arrives_once(ses
     await worker.close()
 
 
+@pytest.mark.parametrize("status", [403, 404])
+async def test_a_4xx_page_not_json_is_tried_again_not_a_refusal(sessions, fakes, status):
+    """A proxy's 403 page in front of the portal during maintenance (HTML, where Bitrix24
+    answers JSON) failed the lead for good: it is not the CRM refusing the lead."""
+    bitrix, _, _ = fakes
+    bitrix.answer(status, b"<html><body>Forbidden by the gateway</body></html>", times=2)
+    found = targets(fakes)[:1]
+    [lead_id] = await add_leads(sessions, 1, names=["bitrix24"])
+    worker = Worker(sessions, found, backoff=FAST)
+    await worker.drain()
+    [row] = await rows(sessions, CrmDelivery)
+    assert row.status == "sent" and len(bitrix.by_origin(lead_id)) == 1
+    [event] = await rows(sessions, Event, Event.kind == "crm_failed")
+    assert event.data["reason"] == f"HTTP {status} maintenance_page"
+    await worker.close()
+
+
 async def test_a_retry_after_no_date_can_hold_is_capped(sessions, fakes):
     _, amo, _ = fakes
     amo.faults.append(Fault(429, {}, headers={"Retry-After": "1e300"}))

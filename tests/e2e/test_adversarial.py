@@ -83,15 +83,17 @@ async def test_updates_no_library_can_read_are_skipped_once_and_the_next_served(
            "data": "claim:1", "message": {**prospect.message(text="?"), "date": 10**17}}
     chatless = prospect.message(text="hello")
     del chatless["chat"]
-    for update in ({"message": far}, {"callback_query": tap}, {"message": chatless}):
+    chatless_tap = {**tap, "id": "q-chatless-956", "message": chatless}  # its message's
+    for update in ({"message": far}, {"callback_query": tap}, {"message": chatless},
+                   {"callback_query": chatless_tap}):
         await running.deliver(update)
     await still_served(running)
     await still_served(running, 991)
-    assert running.app.counters.unreadable == 3
+    assert running.app.counters.unreadable == 4
     assert running.app.counters.skipped == 0  # not failed and retried: refused when read
-    assert caplog.text.count("cannot be read") == 3
+    assert caplog.text.count("cannot be read") == 4
     if isinstance(running, WebhookRunning):
-        assert running.statuses[:3] == [200, 200, 200]  # never to be sent again
+        assert running.statuses[:4] == [200, 200, 200, 200]  # never to be sent again
 
 
 async def test_a_private_message_without_a_sender_is_skipped_with_a_log_line(every_mode,

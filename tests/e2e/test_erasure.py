@@ -252,3 +252,19 @@ async def test_the_search_finds_a_new_place_that_keeps_personal_data(tmp_path):
         await engine.dispose()
     assert [hit.split(":")[0] for hit in found["database"]] == ["phone", "name 'Олена'"]
     assert found["files"]
+
+
+async def test_a_managers_own_data_export_holds_no_client_of_theirs(telegram, tmp_path):
+    """A manager's /mydata is their own data: the clients' cards, copies and relayed words in
+    their chat are the clients' (a file Telegram cannot edit, that no erasure could reach)."""
+    from tests.e2e.test_privacy import exports
+
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", **SETTINGS) as running:
+        await everything(running, running.prospect(PROSPECT, "uk"))
+        anna = running.prospect(ANNA, "en")
+        await confirm(anna, "mydata")
+        await running.settle()
+        [export] = exports(running, ANNA)
+    assert export["telegram_user_id"] == ANNA and export["messages"]  # her own are there
+    assert OLENA.found_in(json.dumps(export, ensure_ascii=False)) == []
+    assert f'"user_id": {PROSPECT}' not in json.dumps(export)

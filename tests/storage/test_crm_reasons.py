@@ -3,18 +3,17 @@ crm_failed events, are rewritten to a status and a reason of ours."""
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from storage.db.engine import create_engine, sessionmaker
+from storage.db.engine import sessionmaker
 from storage.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.deliveries import rows as crm
 from storage.schema.tables import CrmDelivery, Event, utcnow
 from storage.work.uow import UnitOfWork
 from tests.bot.test_crm import add_leads
-from tests.databases import POSTGRES_ADMIN, POSTGRES_DB, postgres_url
+from tests.databases import own_database
 from tests.storage.test_progress import _migrate
 
 BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0019").down_revision
@@ -23,28 +22,8 @@ BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0019").down
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def own_engine(request, tmp_path):
     """A database of this test's own: it goes down below 0019 and back."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path}/migrated.db")
+    async with own_database(request.param, tmp_path, "crm_reasons") as engine:
         yield engine
-        await engine.dispose()
-        return
-    await postgres_url()  # skips (or fails in CI) when PostgreSQL is not there
-    name = f"{POSTGRES_DB}_crm_reasons"
-
-    async def recreate(create: bool) -> None:
-        admin = await asyncpg.connect(POSTGRES_ADMIN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            if create:
-                await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-
-    await recreate(True)
-    engine = create_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
-    yield engine
-    await engine.dispose()
-    await recreate(False)
 
 
 LEAKED = ["HTTP 400 invalidphone79164372958", "crm.lead.add: an answer without a result",

@@ -5,7 +5,6 @@ up. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select
@@ -14,14 +13,14 @@ from bot.service.core import Service
 from bot.service.flows import FlowRegistry
 from dialogs.engine.events import ContactShared
 from dialogs.rules.funnel import marked
-from storage.db.engine import create_engine, sessionmaker
+from storage.db.engine import sessionmaker
 from storage.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.reports.funnel import funnels
 from storage.schema.tables import Conversation, Event
 from storage.work.uow import UnitOfWork
 from tests.bot.test_service import USER, Prospectus
 from tests.conftest import FLOWS_DIR
-from tests.databases import POSTGRES_ADMIN, POSTGRES_DB, postgres_url
+from tests.databases import own_database
 from tests.storage.funnel_history import PERIOD, build
 
 EVERY = [None, "source", "version", "variant", "language", "day"]
@@ -78,28 +77,9 @@ def _migrate(connection, revision: str, down: bool = False) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def own_engine(request, tmp_path):
-    """A database of this test's own: it goes down to revision 0014 and back."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path}/migrated.db")
+    """A database of this test's own: it goes down to an older revision and back."""
+    async with own_database(request.param, tmp_path, "progress") as engine:
         yield engine
-        await engine.dispose()
-        return
-    await postgres_url()  # skips (or fails in CI) when PostgreSQL is not there
-    name = f"{POSTGRES_DB}_progress"
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    engine = create_engine(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name)
-    yield engine
-    await engine.dispose()
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await admin.close()
 
 
 async def test_the_migration_fills_progress_from_the_events(own_engine):

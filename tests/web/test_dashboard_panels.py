@@ -206,6 +206,27 @@ async def test_a_session_cookie_not_ascii_is_signed_out_without_a_traceback(admi
     assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
 
 
+@pytest.mark.parametrize("path", ["/admin", "/metrics"])
+@pytest.mark.parametrize("token", [b"\xff\xfe", "\u00e9".encode(), b"\xed\xa0\x80"])
+async def test_a_bearer_token_not_utf8_is_refused_without_a_traceback(admin_web, caplog,
+                                                                      path, token):
+    """`Authorization: Bearer` followed by bytes that are not UTF-8 (sent raw: a client
+    library would not): the token's check raised on them, a 500 and a traceback."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    _, _, base = admin_web
+    where = urlsplit(base)
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                 b"Authorization: Bearer " + token + b"\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readline(), 30)
+    writer.close()
+    assert head.split()[1] == b"401", head
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+
+
 async def test_words_and_numbers_in_each_language(admin_web):
     running, client, base = admin_web
     await fill(running.app.sessions, running.app.flows, prospects=40)
