@@ -180,6 +180,7 @@ class Cards:
                 handoff.card_id = waiting.id
                 waiting.payload = {"chat_id": chat_id, **payload}
                 waiting.lead_id = None  # about several leads: found by handoffs.card_id
+                uow.outbox.changed = True  # a sender's memory of it is stale: read again
                 return
         row = await uow.outbox.add_now(OutboxMessage(
             chat_id=chat_id, method="sendMessage", purpose="card", lead_id=handoff.lead_id,
@@ -214,6 +215,7 @@ class Cards:
         head = await uow.handoffs.next_to_send(card.chat_id)
         if card.status == "pending" and card.id != head and uow.mine(card):
             card.payload = payload
+            uow.outbox.changed = True  # a sender's memory of it is stale: read again
             return
         waiting = await uow.handoffs.waiting_edit(card_id)
         erasure = {} if erasure_of is None else {"purpose": ERASURE,
@@ -222,6 +224,7 @@ class Cards:
             waiting.payload, waiting.lead_id = payload, lead_id
             for column, value in erasure.items():
                 setattr(waiting, column, value)
+            uow.outbox.changed = True  # a sender's memory of it is stale: read again
             return
         uow.stage(OutboxMessage, chat_id=card.chat_id, method="editMessageText",
                   edit_of=card_id, lead_id=lead_id, payload=payload, **erasure)
