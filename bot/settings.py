@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # of the working hours: "Europe/Moscow", "Europe/Kyiv"
     """The working hours' time zone, also the one of the dates of `leadbot report`, `leadbot
     export leads` and the dashboard: `Europe/Moscow`, `Europe/Kyiv`."""
+    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")  # of spend and sales
+    """The installation's one currency (ISO 4217: `RUB`, `UAH`, `EUR`, `USD`): of ad spend
+    (`leadbot spend import`), of sales and of the money report; spend or a sale in another
+    is refused with a line saying so."""
     # Leads into the sales team's CRM (README, "CRM"); each target is on when it is set
     webhook_url: str | None = None  # the signed CRM webhook (not Telegram's: see above)
     """The signed CRM webhook: every lead event is POSTed here (see CRM); needs

@@ -52,6 +52,9 @@ class Conversation(SQLModel, table=True):
     step: str = Field(max_length=32)
     finished: bool = False
     source: str | None = Field(default=None, max_length=64)
+    # a tracking link's campaign, and the click (storage/schema/money.py) that started it
+    campaign: str | None = Field(default=None, max_length=64)
+    click_id: int | None = Field(default=None, index=True)
     # the A/B experiment the flow is a variant of, and which variant (None: not in one)
     experiment: str | None = Field(default=None, max_length=32)
     variant: str | None = Field(default=None, max_length=16)
@@ -92,6 +95,7 @@ class Lead(SQLModel, table=True):
     flow_id: str = Field(max_length=32)
     flow_version: int
     source: str | None = Field(default=None, max_length=64)
+    campaign: str | None = Field(default=None, max_length=64)
     # personal data: only after consent; sealed (encrypted) when LEADBOT_PII_KEY is set
     name: str | None = Field(default=None, sa_type=Sealed)
     phone: str | None = Field(default=None, sa_type=Sealed)
@@ -112,6 +116,12 @@ class Lead(SQLModel, table=True):
     updated_at: datetime = _time()
     qualified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # anonymised
+    # the sale: when it was won, for how much (hundredths of `currency`, LEADBOT_CURRENCY),
+    # and a CRM's own word for a status leadbot's could not follow (kept, with an alert)
+    won_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    amount: int | None = Field(default=None, sa_type=BigInteger)
+    currency: str | None = Field(default=None, max_length=3)
+    crm_status: str | None = Field(default=None, max_length=64)
 
 
 class Consent(SQLModel, table=True):
@@ -154,6 +164,7 @@ class Event(SQLModel, table=True):
     flow_version: int | None = None
     step: str | None = Field(default=None, max_length=32)
     source: str | None = Field(default=None, max_length=64)
+    campaign: str | None = Field(default=None, max_length=64)
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _time(index=True)
 
@@ -330,3 +341,6 @@ class JobRun(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     ran_at: datetime = _time()
+
+
+import storage.schema.money  # noqa: E402,F401  (registers the money tables with the metadata)
