@@ -31,6 +31,7 @@ from bot.crm.worker import Worker
 from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
+from bot.links import LinkError, declared_links
 from bot.logsafe import SETTINGS_ONLY
 from bot.metrics import Metrics
 from bot.outbox.fleet import LOST, Fleet
@@ -49,6 +50,7 @@ from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, w
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
+from storage import tracking
 from storage.db.engine import sessionmaker
 from storage.db.locks import StartupLockTimeout, lock_startup
 from storage.deliveries import rows as crm
@@ -129,6 +131,10 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
                            f"{settings.flows_dir} (flows and experiments: "
                            f"{', '.join(name for name, _ in flows.entries())})")
+    try:
+        links = declared_links(settings, flows)  # LEADBOT_LINKS_FILE
+    except LinkError as error:
+        raise StartupError(str(error)) from None
     steps = {step for r in flows.latest.values() for step in r.flow.steps}
     try:
         targets = targets_from(settings, crm_limits, steps)
@@ -166,6 +172,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
             await lock_startup(uow.session, "record the flows' versions")  # one row each
             await check_pii_key(uow)
             await flows.snapshot(uow)
+            await tracking.save_declared(uow.session, links)
             await uow.commit()
     except (PiiKeyError, StartupError, StartupLockTimeout) as error:
         await transport.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -123,6 +124,14 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)  # the web server, in both modes; 0: any free
     """The web server's port; a port that is taken stops the start with a clear line; `0`: any
     free port."""
+    public_url: str | None = None  # https://bot.example.com: tracking links' full URLs
+    """The web server's public address as visitors reach it, e.g. `https://bot.example.com`
+    (behind nginx): the full URLs of tracking links (`leadbot links list`, `leadbot links
+    qr`) are `…/go/NAME`; unset: the list shows the path and asks for it."""
+    links_file: Path | None = None  # tracking links: NAME -> flow, source, campaign
+    """A YAML file of tracking links (`links: {NAME: {flow, source, campaign}}`), written to
+    the database at start; a broken one, or an unknown flow, stops the start naming the field
+    (see Tracking links in Funnel and sources)."""
     admin_token: SecretStr | None = None  # /admin and /metrics need it; unset: no /admin
     """The token `/admin` and `/metrics` require; unset: no dashboard, and `/metrics` is open.
     Make it long and random: `python -c "import secrets; print(secrets.token_urlsafe(32))"`."""
@@ -223,6 +232,13 @@ class Settings(BaseSettings):
     def _quiet(cls, value: str) -> str:
         parse_quiet(value)  # ValueError says how to write it
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value.strip()):
+            raise ValueError(f"{value!r} is not a web address like https://bot.example.com")
+        return value.strip().rstrip("/") if value else None
 
     @field_validator("nurture_timezone")
     @classmethod

@@ -47,14 +47,15 @@ class Recorder:
         c = self.conversation
         self.uow.stage(Event, user_id=c.user_id, conversation_id=c.id, kind=kind,
                                   flow_id=c.flow_id, flow_version=c.flow_version, step=step,
-                       source=c.source, data=data, created_at=self.now)
+                       source=c.source, campaign=c.campaign, data=data, created_at=self.now)
 
     async def lead(self) -> Lead:
         if self._lead is None:
             c = self.conversation
             self._lead = await self.uow.leads.for_conversation(c.id) or Lead(
                 conversation_id=c.id, user_id=c.user_id, flow_id=c.flow_id,
-                flow_version=c.flow_version, source=c.source, created_at=self.now)
+                flow_version=c.flow_version, source=c.source, campaign=c.campaign,
+                created_at=self.now)
             self.uow.leads.add(self._lead)
         self._lead.updated_at = self.now
         return self._lead

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.cli import arguments
 from bot.cli.arguments import BadArgument
+from bot.cli.links import add_commands as add_link_commands
 from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import HELP as SIMULATE_HELP
 from bot.cli.simulate import TerminalChat
@@ -110,13 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "LEADBOT_TELEGRAM_WEBHOOK_URL")
     run.set_defaults(command=run_bot)
 
-    links = command(commands, "links", "print the t.me deep link of every flow")
+    links = command(commands, "links", "tracking links (add, remove, list, qr); alone: "
+                    "print the t.me deep link of every flow")
     links.add_argument("--source", help="a source to record, e.g. instagram (A-Z a-z 0-9 _ -; "
                        "a link carries FLOW__SOURCE, at most 64 characters)")
     links.add_argument("--username", type=arguments.username,
                        help="the bot's username, e.g. demo_bot (a leading @ is dropped; "
                             "default: asked of Telegram)")
     links.set_defaults(command=run_links)
+    add_link_commands(links, command)
 
     lint = command(commands, "lint", "check flow files and run their scenarios")
     lint.add_argument("paths", nargs="*", metavar="PATH",

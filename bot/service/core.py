@@ -51,9 +51,11 @@ from dialogs.engine.events import (
 from dialogs.engine.state import State
 from dialogs.format.schema import Flow
 from dialogs.rules.funnel import progressed
+from storage import tracking
 from storage.privacy import erasure
 from storage.privacy import rights as privacy_rights
 from storage.record import Recorder
+from storage.schema.money import Click
 from storage.schema.tables import Conversation, Prospect, utcnow
 from storage.schema.tables import Event as EventRow
 from storage.work.uow import UnitOfWork
@@ -64,7 +66,8 @@ Handler = Callable[["Service", UnitOfWork, Intent, datetime], Awaitable[bool]]
 
 
 def parse_payload(payload: str) -> tuple[str | None, str | None]:
-    """`FLOW_ID__SOURCE` -> (flow id, source); `FLOW_ID` -> (flow id, None)."""
+    """`FLOW_ID__SOURCE` -> (flow id, source); `FLOW_ID` -> (flow id, None). What follows
+    `__` may be a tracking link's click token (bot/web/go.py): `_target` looks it up."""
     if not payload or not PAYLOAD.match(payload):
         return None, None
     flow_id, _, source = payload.partition("__")
@@ -227,7 +230,7 @@ class Service:
         if target is None:
             await self._menu(uow, prospect, intent, query_id)
             return
-        runnable, state, event = target
+        runnable, state, event, click = target
         follow_up = await self._follow_up_tap(uow, current, event)
         if follow_up == "refused":  # never sent to them, or closed: a stale button's answer
             event = Tap(event.flow_id, event.flow_version, callback.NURTURE_STEP, "")
@@ -248,7 +251,7 @@ class Service:
                 user_id=prospect.user_id, chat_id=prospect.chat_id, flow_id=new_state.flow_id,
                 flow_version=new_state.flow_version, step=new_state.step,
                 source=new_state.source, state={}, started_at=now, updated_at=now,
-                **_experiment(runnable)))
+                **_experiment(runnable), **_clicked(click)))
             if current is not None:  # started over: what the old one scheduled ends
                 await uow.follow_ups.stop([current.id])
         elif isinstance(event, TextMessage | OtherMessage | ContactShared):
@@ -295,8 +298,9 @@ class Service:
 
     async def _target(self, uow: UnitOfWork, intent: Begin | Say | PickFlow,
                       current: Conversation | None
-                      ) -> tuple[RunnableFlow, State | None, Event] | None:
-        """Which flow, which state, which event — or None for the menu."""
+                      ) -> tuple[RunnableFlow, State | None, Event, Click | None] | None:
+        """Which flow, which state, which event, which tracking link's click (a deep link
+        `FLOW__TOKEN`: the click's source replaces the token) — or None for the menu."""
         state = State.from_dict(current.state) if current is not None and current.state else None
         if isinstance(intent, Begin | PickFlow):
             payload = intent.payload if isinstance(intent, Begin) else intent.flow_id
@@ -307,6 +311,9 @@ class Service:
                     and PAYLOAD.match(payload) else None)
             if flow_id is None or not self.flows.knows(flow_id):
                 return None
+            click = await tracking.click_of(uow.session, source) if isinstance(
+                intent, Begin) else None
+            source = click.source if click is not None else source
             runnable = await self._entry(uow, flow_id, intent.user_id, current)
             flow_id = runnable.flow.id
             resumes = state is not None and state.flow_id == flow_id and not state.finished
@@ -315,7 +322,7 @@ class Service:
             start = Start(user_id=intent.user_id, language_code=intent.language_code,
                           source=source, seed=secrets.token_hex(8), consents=None if resumes
                           else await _in_force(uow, intent.user_id, runnable.flow))
-            return runnable, state, start
+            return runnable, state, start, click
         if state is None:
             if self.default_flow is not None and self.flows.knows(self.default_flow) \
                     and not isinstance(intent.event, Tap):
@@ -323,15 +330,15 @@ class Service:
                 start = Start(user_id=intent.user_id, language_code=intent.language_code,
                               seed=secrets.token_hex(8),
                               consents=await _in_force(uow, intent.user_id, runnable.flow))
-                return runnable, None, start
+                return runnable, None, start, None
             return None
         if isinstance(intent.event, Restart):
             latest = self.flows.latest.get(state.flow_id)
-            return (latest, state, intent.event) if latest else None
+            return (latest, state, intent.event, None) if latest else None
         pinned = await self.flows.pinned(uow, state.flow_id, state.flow_version)
         if pinned is None:
             return None
-        return pinned, state, intent.event
+        return pinned, state, intent.event, None
 
     async def _entry(self, uow: UnitOfWork, name: str, user_id: int,
                      current: Conversation | None) -> RunnableFlow:
@@ -370,6 +377,12 @@ def _experiment(runnable: RunnableFlow) -> dict[str, str | None]:
     experiment = runnable.flow.experiment
     return {"experiment": experiment.name if experiment else None,
             "variant": experiment.variant if experiment else None}
+
+
+def _clicked(click: Click | None) -> dict[str, object]:
+    """What a new conversation records of the tracking link's click that started it."""
+    return {"campaign": click.campaign if click else None,
+            "click_id": click.id if click else None}
 
 
 HANDLERS: dict[type[Intent], Handler] = {  # type: ignore[dict-item]

@@ -1,6 +1,7 @@
 """The aiohttp application, in polling and webhook mode alike: /healthz (the process is
 alive), /readyz (the database answers), /metrics (Prometheus, bot/metrics.py), /admin (the
-dashboard, bot/web/admin.py) and, in webhook mode, Telegram's webhook route
+dashboard, bot/web/admin.py), /go/<link> (tracking links, bot/web/go.py: public) and, in
+webhook mode, Telegram's webhook route
 (bot/transport/webhook.py: 200 only after the update's commit, over the transport
 LEADBOT_TRANSPORT names).
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.transport.webhook import WEBHOOK_PATH, Route
 from bot.web.admin import Admin
+from bot.web.go import Go
 from bot.web.security import Guard, security_headers, unauthorized
 
 READY_TIMEOUT = 5.0  # seconds: a database that does not answer by then is not ready
@@ -72,6 +74,8 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/metrics", scrape)
+    # the bot's @username, from getMe at start (read when asked: set before we listen)
+    Go(running.sessions, lambda: running.service.handoffs.bot_username).routes(app)
     if guard is not None:
         Admin(guard, running.flows, running.sessions,
               running.settings.timezone).routes(app)
