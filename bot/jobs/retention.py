@@ -9,6 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
+from storage import tracking
 from storage.privacy import erasure
 from storage.schema.tables import utcnow
 from storage.work.uow import UnitOfWork
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 
 async def anonymise_expired(app: Running, now: datetime | None = None) -> int:
     """The retention job: conversations (and their leads) untouched for
-    LEADBOT_RETENTION_DAYS are anonymised as /forget does. Returns how many."""
+    LEADBOT_RETENTION_DAYS are anonymised as /forget does, and clicks of tracking links
+    that old which started no conversation lose their click ids. Returns how many
+    conversations."""
     now = now or utcnow()
     before = now - timedelta(days=app.settings.retention_days)
     done = 0
@@ -33,9 +36,16 @@ async def anonymise_expired(app: Running, now: datetime | None = None) -> int:
         done += sum(len(ids) for ids in found.values())
         if not found:
             break
-    if done:  # the edits of what managers were shown go now; old copies: the SQLite log,
-        app.sender.wake()  # PostgreSQL's dead tuples
+    async with UnitOfWork(app.sessions) as uow:  # clicks that started no conversation
+        cleared = await tracking.expire_clicks(uow.session, before)
+        await uow.commit()
+    if cleared:
+        log.info("retention: %s clicks older than %s days lost their click ids", cleared,
+                 app.settings.retention_days)
+    if done or cleared:  # the edits of what managers were shown go now; old copies: the
+        app.sender.wake()  # SQLite log, PostgreSQL's dead tuples
         await erasure.purge_old_copies(app.engine, vacuum=True)
+    if done:
         log.info("retention: anonymised %s conversations older than %s days", done,
                  app.settings.retention_days)
     return done

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import tracking
 from storage.deliveries import rows as crm
 from storage.privacy import scope, shown
 from storage.schema.tables import (
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 ERASED = shown.ERASED
 # where erasure writes over personal data (the tables `erase` changes)
 ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
-                  "events")
+                  "events", "clicks")
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             follow_up.status = "cancelled"
     for handoff in handoffs:
         handoff.card_text = ERASED if handoff.card_text else None
+    # the ad platforms' click ids of the clicks they came by (the clicks stay, counted)
+    await tracking.forget_clicks(session, (c.click_id for c in conversations))
     for event in (await session.execute(select(Event).where(Event.user_id == user_id))
                   ).scalars():
         data = shown.scrub(event.data, secrets)

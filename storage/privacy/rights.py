@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from storage import tracking
 from storage.privacy import scope
 from storage.schema.tables import (
     Answer,
@@ -74,6 +75,8 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
             user_id, ids, [lead["id"] for lead in leads], own_cards),
             *scope.not_others(ids, [lead["id"] for lead in leads])),
         **await _crm(session, [lead["id"] for lead in leads]),
+        # the tracking links they came by: the link, when, which click ids were given
+        "clicks": await tracking.clicks_of(session, (c["click_id"] for c in conversations)),
     }
 
 

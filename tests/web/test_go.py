@@ -1,0 +1,145 @@
+"""`GET /go/<link>` (bot/web/go.py) on the real bot's web server, 127.0.0.1, SQLite and
+PostgreSQL: a click recorded with its click ids and UTM parameters and a 302 to the bot;
+bad parameters cut or dropped; an unknown link's 404 in the visitor's language; crawlers,
+link previews and HEAD not counted; the phone's tg:// form. The links come from
+LEADBOT_LINKS_FILE, written at start."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.schema.money import Click, TrackingLink
+from tests.web.conftest import web_running
+
+LINKS = """\
+links:
+  vk_autumn: {flow: kitchen-quiz, source: vk, campaign: autumn_sale}
+  calc: {flow: renovation-calculator, source: tg_ads}
+"""
+DESKTOP = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/131.0 Safari/537.36")
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/131.0 Mobile Safari/537.36")
+CRAWLERS = (
+    "TelegramBot (like TwitterBot)", "WhatsApp/2.23.20.0 A",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Facebot", "Twitterbot/1.0", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    "Mozilla/5.0 (compatible; vkShare; +http://vk.com/dev/Share)",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "SomeCrawler/1.0", "Mozilla/5.0 link preview", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def go_web(request, telegram, tmp_path):
+    links = tmp_path / "links.yaml"
+    links.write_text(LINKS, encoding="utf-8")
+    async with web_running(telegram, tmp_path, request.param, links_file=links) as triple:
+        yield triple
+
+
+async def clicks(running) -> list[Click]:
+    async with running.app.sessions() as session:
+        return list((await session.execute(select(Click).order_by(Click.id))).scalars())
+
+
+async def go(client, url: str, agent: str = DESKTOP, method: str = "GET", **headers):
+    return await client.request(method, url, allow_redirects=False,
+                                headers={"User-Agent": agent, **headers})
+
+
+async def test_a_click_is_recorded_and_sent_to_the_bot(go_web):
+    running, client, base = go_web
+    async with running.app.sessions() as session:
+        declared = await session.get(TrackingLink, "vk_autumn")
+    assert declared.declared and declared.campaign == "autumn_sale"
+    response = await go(client, f"{base}/go/vk_autumn?utm_source=vk&utm_medium=cpc"
+                        "&utm_campaign=autumn&utm_content=banner1&utm_term=kitchen"
+                        "&yclid=123456789&gclid=Cj0KCQ.abc_-1&fbclid=IwAR2xyz"
+                        "&_ym_uid=1700000000123456789&other=ignored")
+    assert response.status == 302
+    assert response.headers["Cache-Control"] == "no-store"
+    location = urlsplit(response.headers["Location"])
+    assert (location.scheme, location.netloc, location.path) == (
+        "https", "t.me", "/leadbot_test_bot")
+    start = parse_qs(location.query)["start"][0]
+    flow, token = start.split("__")
+    assert flow == "kitchen-quiz" and token.isalnum() and len(token) == 12
+    assert len(start) <= 64
+    [click] = await clicks(running)
+    assert (click.token, click.link, click.flow_id, click.source, click.campaign) == (
+        token, "vk_autumn", "kitchen-quiz", "vk", "autumn_sale")
+    assert click.utm == {"utm_source": "vk", "utm_medium": "cpc", "utm_campaign": "autumn",
+                         "utm_content": "banner1", "utm_term": "kitchen"}
+    assert (click.yclid, click.gclid, click.fbclid, click.ym_uid) == (
+        "123456789", "Cj0KCQ.abc_-1", "IwAR2xyz", "1700000000123456789")
+    # another visit: another token
+    again = await go(client, f"{base}/go/vk_autumn")
+    assert again.headers["Location"] != response.headers["Location"]
+    assert [c.utm for c in await clicks(running)] == [click.utm, {}]
+
+
+async def test_bad_parameters_are_cut_or_dropped_never_stored_raw(go_web):
+    running, client, base = go_web
+    long_utm = "x" * 5000
+    response = await go(client, f"{base}/go/calc?utm_source={long_utm}"
+                        "&utm_medium=c%00p%01c%7F%C2%85&utm_campaign=%00%00"
+                        "&utm_term=%D0%BA%D1%83%D1%85%D0%BD%D1%8F"  # кухня: kept
+                        f"&yclid={'1' * 201}&gclid=abc%00def&fbclid=a%20b"
+                        "&_ym_uid=12ab")
+    assert response.status == 302
+    [click] = await clicks(running)
+    assert click.utm == {"utm_source": "x" * 100, "utm_medium": "cpc", "utm_term": "кухня"}
+    assert (click.yclid, click.gclid, click.fbclid, click.ym_uid) == (None,) * 4
+    assert (click.flow_id, click.source, click.campaign) == (
+        "renovation-calculator", "tg_ads", None)
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("ru-RU,ru;q=0.9,en;q=0.8", "Ссылка не найдена"),
+    ("uk,en;q=0.5", "Посилання не знайдено"),
+    ("en-GB", "Link not found"),
+    ("de-DE,fr;q=0.9", "Link not found"),
+])
+async def test_an_unknown_link_is_a_404_in_the_visitors_language(go_web, language, words):
+    running, client, base = go_web
+    for path in ("/go/no_such_link", "/go/bad%00name", "/go/" + "x" * 40):
+        response = await go(client, base + path, **{"Accept-Language": language})
+        assert response.status == 404
+        assert response.headers["Cache-Control"] == "no-store"
+        body = await response.text()
+        assert words in body and "<!doctype html>" in body
+    assert await clicks(running) == []
+
+
+async def test_crawlers_link_previews_and_head_are_not_counted(go_web):
+    running, client, base = go_web
+    for agent in CRAWLERS:
+        response = await go(client, f"{base}/go/vk_autumn?yclid=1", agent)
+        assert response.status == 302, agent
+        # still sent on: to the flow with the link's source, no token
+        assert response.headers["Location"] == (
+            "https://t.me/leadbot_test_bot?start=kitchen-quiz__vk"), agent
+    head = await go(client, f"{base}/go/vk_autumn?yclid=1", method="HEAD")
+    assert head.status == 302 and head.headers["Location"].endswith("kitchen-quiz__vk")
+    assert await clicks(running) == []
+    async with running.app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Click)) == 0
+
+
+async def test_a_phone_is_sent_to_the_telegram_app(go_web):
+    running, client, base = go_web
+    for agent in (IPHONE, ANDROID):
+        response = await go(client, f"{base}/go/calc", agent)
+        location = response.headers["Location"]
+        assert location.startswith("tg://resolve?domain=leadbot_test_bot&start="
+                                   "renovation-calculator__"), location
+    assert len(await clicks(running)) == 2
