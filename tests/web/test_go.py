@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.schema.money import Click, TrackingLink
+from tests.web.browser import page  # noqa: F401 - the fixture
 from tests.web.conftest import web_running
 
 LINKS = """\
@@ -143,3 +144,21 @@ async def test_a_phone_is_sent_to_the_telegram_app(go_web):
         assert location.startswith("tg://resolve?domain=leadbot_test_bot&start="
                                    "renovation-calculator__"), location
     assert len(await clicks(running)) == 2
+
+
+async def test_chromium_follows_the_link_to_the_bot(go_web, page):  # noqa: F811
+    """A real browser: /go/vk_autumn redirects it to t.me (no internet here: the t.me
+    request is answered by the test, after Chromium made it)."""
+    running, _, base = go_web
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    await page.route("https://t.me/**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body="<title>Telegram</title>"))
+    response = await page.goto(f"{base}/go/vk_autumn?utm_source=vk&gclid=Cj0KCQ")
+    [clicked] = await clicks(running)
+    bot_url = f"https://t.me/leadbot_test_bot?start=kitchen-quiz__{clicked.token}"
+    assert page.url == bot_url and await page.title() == "Telegram"
+    assert response.request.redirected_from.url == f"{base}/go/vk_autumn?utm_source=vk" \
+        "&gclid=Cj0KCQ"
+    assert asked == [f"{base}/go/vk_autumn?utm_source=vk&gclid=Cj0KCQ", bot_url]
+    assert (clicked.gclid, clicked.utm) == ("Cj0KCQ", {"utm_source": "vk"})
