@@ -50,13 +50,13 @@ from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, w
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
-from storage import tracking
 from storage.db.engine import sessionmaker
 from storage.db.locks import StartupLockTimeout, lock_startup
 from storage.deliveries import rows as crm
 from storage.privacy import rekey
 from storage.schema import sealing
 from storage.schema.sealing import PiiKeyError
+from storage.work import tracking
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Tracking links' rules, one set for LEADBOT_LINKS_FILE (read at start, a broken file
 stops it with one line naming the field) and `leadbot links add` (bot/cli/links.py): a
 name for `/go/<name>`, a flow (or an A/B experiment's name) the bot knows, a source and
-an optional campaign. The rows are storage/tracking.py's.
+an optional campaign. The rows are storage/work/tracking.py's.
 
 The file:
 
@@ -22,7 +22,7 @@ import yaml
 
 from dialogs.format.yamlsource import parse_yaml
 from storage.schema.money import TrackingLink
-from storage.tracking import NAME
+from storage.work.tracking import NAME
 
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # as a deep link's FLOW__SOURCE carries it
 CAMPAIGN_LENGTH = 64

@@ -152,10 +152,12 @@ def commands(parser: argparse.ArgumentParser | None = None,
                 continue  # an alias
             seen.add(id(sub))
             below = commands(sub, (*path, name))
-            if below:
-                found += below
-            else:
+            alone = not below or any(  # `leadbot links` does something without a subcommand
+                isinstance(a, argparse._SubParsersAction) and not a.required
+                for a in sub._actions)
+            if alone:
                 found.append((" ".join((*path, name)), sub, helps.get(name, "")))
+            found += below
     return found
 
 

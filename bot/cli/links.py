@@ -1,4 +1,4 @@
-"""`leadbot links add|remove|list|qr`: tracking links (bot/links.py, storage/tracking.py)
+"""`leadbot links add|remove|list|qr`: tracking links (bot/links.py, storage/work/tracking.py)
 in an existing database (nothing is created or migrated). `leadbot links` alone still
 prints every flow's t.me deep link (bot/cli/run.py deep_links)."""
 
@@ -78,7 +78,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     link.declared = False
 
     async def add(session: Any) -> str | None:
-        from storage import tracking
+        from storage.work import tracking
 
         existing = await tracking.link(session, link.name)
         if existing is not None:
@@ -100,7 +100,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
 @one_line
 def run_remove(args: argparse.Namespace, settings: Settings) -> int:
     async def remove(session: Any) -> bool:
-        from storage import tracking
+        from storage.work import tracking
 
         return await tracking.remove(session, args.link)
 
@@ -115,7 +115,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     from tabulate import tabulate
 
     async def rows(session: Any) -> list:
-        from storage import tracking
+        from storage.work import tracking
 
         return await tracking.listing(session)
 
@@ -146,7 +146,7 @@ def run_qr(args: argparse.Namespace, settings: Settings) -> int:
     output = args.output or Path(f"{args.link}.{kind}")
 
     async def exists(session: Any) -> bool:
-        from storage import tracking
+        from storage.work import tracking
 
         return await tracking.link(session, args.link) is not None
 

@@ -9,9 +9,9 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
-from storage import tracking
 from storage.privacy import erasure
 from storage.schema.tables import utcnow
+from storage.work import tracking
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -51,13 +51,13 @@ from dialogs.engine.events import (
 from dialogs.engine.state import State
 from dialogs.format.schema import Flow
 from dialogs.rules.funnel import progressed
-from storage import tracking
 from storage.privacy import erasure
 from storage.privacy import rights as privacy_rights
 from storage.record import Recorder
 from storage.schema.money import Click
 from storage.schema.tables import Conversation, Prospect, utcnow
 from storage.schema.tables import Event as EventRow
+from storage.work import tracking
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""`GET /go/<link>`: a tracking link (storage/tracking.py). Public, no token, in polling and
+"""`GET /go/<link>`: a tracking link (storage/work/tracking.py). Public, no token, in polling and
 webhook mode alike: records a click under a short random token and answers 302 to
 `https://t.me/<bot>?start=<flow>__<token>` (`tg://resolve?...` on a phone), which survives
 Telegram's 64-character start parameter however long the UTM parameters and click ids are.
@@ -30,8 +30,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.i18n import from_accept_language
-from storage import tracking
 from storage.schema.tables import utcnow
+from storage.work import tracking
 
 log = logging.getLogger(__name__)
 PATH = "/go/{link}"

@@ -24,7 +24,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import tracking
 from storage.deliveries import rows as crm
 from storage.privacy import scope, shown
 from storage.schema.tables import (
@@ -36,6 +35,7 @@ from storage.schema.tables import (
     Lead,
     OutboxMessage,
 )
+from storage.work import tracking
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from storage import tracking
 from storage.privacy import scope
 from storage.schema.tables import (
     Answer,
@@ -29,6 +28,7 @@ from storage.schema.tables import (
     OutboxMessage,
     Prospect,
 )
+from storage.work import tracking
 from storage.work.uow import UnitOfWork
 
 PURPOSES = ("processing", "marketing")

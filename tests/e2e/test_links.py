@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 
 from bot.jobs.retention import anonymise_expired
 from dialogs.format.scenarios import TAP_WORDS
-from storage import tracking
 from storage.schema.money import Click
 from storage.schema.tables import Conversation, Event, Lead, utcnow
+from storage.work import tracking
 from tests.e2e.conftest import bot_running
 from tests.e2e.harness import eventually
 from tests.e2e.test_privacy import confirm, exports
