@@ -253,12 +253,11 @@ def money_table(result: dict[str, Any]) -> str:
         return "—" if g[key] is None else money(g[key])
 
     def line(g: dict[str, Any], title: str) -> list[str]:
-        won = str(g["won"]) + (f" ({g['won_without_amount']} no amount)"
-                               if g["won_without_amount"] else "")
+        won = f"{g['won']:,}" + (f" ({g['won_without_amount']:,} no amount)"
+                                 if g["won_without_amount"] else "")
         days = g["median_days_to_sale"]
         return [title, "no spend" if g["spend"] is None else money(g["spend"]),
-                str(g["clicks"]), str(g["people"]), str(g["leads"]), str(g["hot"]),
-                str(g["handoffs"]), won, money(g["revenue"]), cost(g, "cost_per_lead"),
+                *(f"{g[k]:,}" for k in ("clicks", "people", "leads", "hot", "handoffs")), won, money(g["revenue"]), cost(g, "cost_per_lead"),
                 cost(g, "cost_per_hot"), cost(g, "cost_per_sale"), romi(g),
                 "—" if days is None else f"{days:g}"]
 
