@@ -257,7 +257,8 @@ def money_table(result: dict[str, Any]) -> str:
                                  if g["won_without_amount"] else "")
         days = g["median_days_to_sale"]
         return [title, "no spend" if g["spend"] is None else money(g["spend"]),
-                *(f"{g[k]:,}" for k in ("clicks", "people", "leads", "hot", "handoffs")), won, money(g["revenue"]), cost(g, "cost_per_lead"),
+                *(f"{g[k]:,}" for k in ("clicks", "people", "leads", "hot", "handoffs")), won,
+                money(g["revenue"]), cost(g, "cost_per_lead"),
                 cost(g, "cost_per_hot"), cost(g, "cost_per_sale"), romi(g),
                 "—" if days is None else f"{days:g}"]
 
