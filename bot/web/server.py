@@ -73,8 +73,8 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
 
     app.router.add_get("/metrics", scrape)
     if guard is not None:
-        Admin(guard, running.flows, running.sessions,
-              running.settings.timezone).routes(app)
+        Admin(guard, running.flows, running.sessions, running.settings.timezone,
+              running.settings.currency).routes(app)
 
         async def release(_: web.Application) -> None:  # slowed failures: no stop waits
             guard.slowdown.closing.set()
