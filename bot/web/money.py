@@ -29,6 +29,7 @@ from babel.numbers import format_decimal
 
 from bot.web import filters as formats
 from bot.web import i18n
+from bot.web.money_words import said
 from bot.web.security import same_origin
 from dialogs.rules.money import (
     MAX_BYTES,
@@ -86,7 +87,8 @@ class MoneyPage:
         return render(
             request, "money.html", status=400 if asked.problems and status == 200 else status,
             flows=flow_items(self.admin.flows, lang), filters=asked, by=by, result=result,
-            currency=self.currency, problems=problems or [], heading=heading,
+            currency=self.currency, problems=[said(p, lang) for p in problems or []],
+            heading=heading,
             saved=saved if saved and saved.isdigit() else None,
             money=lambda value: amount_text(value, lang))
 
@@ -124,7 +126,7 @@ class MoneyPage:
         try:
             first, last = span(str(form.get("month") or ""))
             if first == last:
-                raise MoneyError("a day")
+                raise MoneyError("not_day", text=first.isoformat())  # a month, not a day
         except MoneyError:
             problems.append(t["bad_spend_month"])
         try:

@@ -1,7 +1,8 @@
 """The Money page's words (bot/web/money.py, templates/money.html) in ru / uk / en, merged
 into i18n.WORDS: kept apart so the page's words read together.
 
-May import: the standard library.
+May import: the standard library (a problem of dialogs.rules.money is read by its
+attributes, not imported).
 """
 
 from __future__ import annotations
@@ -116,3 +117,70 @@ MONEY: dict[str, dict[str, str]] = {
         "bad_spend_amount": "Напишіть суму числом від 0, наприклад 1234.50 або 1 234,50.",
     },
 }
+
+# A spend file's problems (dialogs/rules/money.py ENGLISH: the same keys and values), for
+# the dashboard's readers of ru and uk; "row N: " before a row's.
+ROW = {"ru": "строка {row}: ", "uk": "рядок {row}: "}
+PROBLEMS: dict[str, dict[str, str]] = {
+    "ru": {
+        "negative": "{text!r} — отрицательная сумма: расход от 0",
+        "not_amount": "{text!r} — не сумма: напишите, например, 1234.50 или 1 234,50",
+        "too_large": "{text!r} — слишком много для одной строки (не больше {most})",
+        "not_day": "{text!r} — не день и не месяц: напишите 2026-11-03 или 2026-11",
+        "too_big": "в файле {size} байт: не больше {most} (разбейте его по месяцам)",
+        "not_utf8": "файл не в UTF-8: сохраните его как «CSV UTF-8»",
+        "binary": "это не CSV (в файле двоичные данные)",
+        "empty": "файл пуст: первая строка должна называть столбцы ({columns})",
+        "columns": "столбцы: {found}; нужны {needed} (можно ещё campaign, currency), "
+                   "каждый по разу",
+        "columns_unknown": "столбцы: {found}; нужны {needed} (можно ещё campaign, currency), "
+                           "каждый по разу; незнакомые: {unknown}",
+        "too_many_rows": "больше {most} строк: разбейте файл по месяцам",
+        "cells": "ячеек {cells}, а в заголовке {header}",
+        "no_rows": "под заголовком нет строк",
+        "more": "… и ещё плохих строк: {rest}",
+        "source": "источник {source!r}: от 1 до 64 символов A-Z a-z 0-9 _ - (как в ссылках "
+                  "бота)",
+        "campaign": "кампания {campaign!r}…: не длиннее 64 печатных символов",
+        "currency": "валюта {given}: здесь всё считается в {currency} (LEADBOT_CURRENCY); "
+                    "сначала переведите сумму",
+        "conflict": "{pair}: сохранён расход за {first}..{last}, он выходит за "
+                    "{since}..{until}: чтобы заменить его, укажите весь {first}..{last}",
+    },
+    "uk": {
+        "negative": "{text!r} — від'ємна сума: витрати від 0",
+        "not_amount": "{text!r} — не сума: напишіть, наприклад, 1234.50 або 1 234,50",
+        "too_large": "{text!r} — забагато для одного рядка (не більше {most})",
+        "not_day": "{text!r} — не день і не місяць: напишіть 2026-11-03 або 2026-11",
+        "too_big": "у файлі {size} байтів: не більше {most} (розбийте його за місяцями)",
+        "not_utf8": "файл не в UTF-8: збережіть його як «CSV UTF-8»",
+        "binary": "це не CSV (у файлі двійкові дані)",
+        "empty": "файл порожній: перший рядок має називати стовпці ({columns})",
+        "columns": "стовпці: {found}; потрібні {needed} (можна ще campaign, currency), "
+                   "кожен по разу",
+        "columns_unknown": "стовпці: {found}; потрібні {needed} (можна ще campaign, "
+                           "currency), кожен по разу; незнайомі: {unknown}",
+        "too_many_rows": "понад {most} рядків: розбийте файл за місяцями",
+        "cells": "клітинок {cells}, а в заголовку {header}",
+        "no_rows": "під заголовком немає рядків",
+        "more": "… і ще поганих рядків: {rest}",
+        "source": "джерело {source!r}: від 1 до 64 символів A-Z a-z 0-9 _ - (як у "
+                  "посиланнях бота)",
+        "campaign": "кампанія {campaign!r}…: не довша за 64 друковані символи",
+        "currency": "валюта {given}: тут усе рахується в {currency} (LEADBOT_CURRENCY); "
+                    "спершу перерахуйте суму",
+        "conflict": "{pair}: збережено витрати за {first}..{last}, вони виходять за "
+                    "{since}..{until}: щоб замінити їх, вкажіть увесь {first}..{last}",
+    },
+}
+
+
+def said(problem: str, lang: str) -> str:
+    """A problem (dialogs.rules.money.Problem, or a line already in `lang`) in `lang`."""
+    key = getattr(problem, "key", None)
+    words = PROBLEMS.get(lang)
+    if key is None or words is None:
+        return str(problem)
+    row = getattr(problem, "row", None)
+    return (ROW[lang].format(row=row) if row is not None else "") + words[key].format(
+        **problem.values)

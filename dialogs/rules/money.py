@@ -30,8 +30,56 @@ REQUIRED = ("date", "source", "amount")
 _AMOUNT = re.compile(r"^(\d{1,3}(?:[ \u00a0\u202f']\d{3})+|\d+)(?:[.,](\d{1,2}))?$")
 
 
+# What can be wrong, in English (the CLI's words); the dashboard says the same in ru / uk
+# from the same keys and values (bot/web/money_words.py, PROBLEMS).
+ENGLISH = {
+    "negative": "{text!r} is negative: spend is 0 or more",
+    "not_amount": "{text!r} is not an amount: write e.g. 1234.50 or 1 234,50",
+    "too_large": "{text!r} is too large for a row (at most {most})",
+    "not_day": "{text!r} is not a day or a month: write 2026-11-03 or 2026-11",
+    "too_big": "the file is {size} bytes: at most {most} (split it by months)",
+    "not_utf8": "the file is not UTF-8 text: save it as CSV UTF-8",
+    "binary": "the file is not a CSV (it holds binary data)",
+    "empty": "the file is empty: its first line must name the columns ({columns})",
+    "columns": "the columns are {found}; a spend file needs {needed} (and may have "
+               "campaign, currency), each once",
+    "columns_unknown": "the columns are {found}; a spend file needs {needed} (and may have "
+                       "campaign, currency), each once; unknown: {unknown}",
+    "too_many_rows": "more than {most} rows: split the file by months",
+    "cells": "{cells} cells, the header has {header}",
+    "no_rows": "the file has no rows under its header",
+    "more": "... and {rest} more bad row(s)",
+    "source": "source {source!r}: 1 to 64 characters of A-Z a-z 0-9 _ - (as the bot's "
+              "links carry it)",
+    "campaign": "campaign {campaign!r}...: at most 64 printable characters",
+    "currency": "currency {given}: this installation counts in {currency} "
+                "(LEADBOT_CURRENCY); convert the amount first",
+    "conflict": "{pair}: spend stored for {first}..{last} reaches outside {since}..{until}: "
+                "give the whole of {first}..{last} to replace it",
+}
+
+
+class Problem(str):
+    """One thing wrong, as the English line (a str: printed, compared) that also keeps its
+    key, values and row for saying it in another language."""
+
+    key: str
+    row: int | None
+    values: dict[str, object]
+
+    def __new__(cls, key: str, row: int | None = None, **values: object) -> Problem:
+        text = ENGLISH[key].format(**values)
+        found = super().__new__(cls, f"row {row}: {text}" if row is not None else text)
+        found.key, found.row, found.values = key, row, values
+        return found
+
+
 class MoneyError(ValueError):
     """A value that is not money, a day or a month (the message says what it should be)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(ENGLISH[key].format(**values))
+        self.key, self.values = key, values
 
 
 def amount(text: str) -> int:
@@ -40,16 +88,15 @@ def amount(text: str) -> int:
     the decimal mark a point or a comma with one or two digits after it."""
     value = text.strip()
     if value.startswith(("-", "\u2212")):
-        raise MoneyError(f"{text!r} is negative: spend is 0 or more")
+        raise MoneyError("negative", text=text)
     found = _AMOUNT.match(value)
     if not found:
-        raise MoneyError(f"{text!r} is not an amount: write e.g. 1234.50 or 1 234,50")
+        raise MoneyError("not_amount", text=text)
     whole = int(re.sub(r"\D", "", found.group(1)))
     cents = int((found.group(2) or "0").ljust(2, "0"))
     hundredths = whole * 100 + cents
     if hundredths > MAX_AMOUNT:
-        raise MoneyError(f"{text!r} is too large for a row (at most "
-                         f"{money(MAX_AMOUNT)})")
+        raise MoneyError("too_large", text=text, most=money(MAX_AMOUNT))
     return hundredths
 
 
@@ -65,7 +112,7 @@ def span(text: str) -> tuple[date, date]:
             return day, day
     except ValueError:
         pass
-    raise MoneyError(f"{text!r} is not a day or a month: write 2026-11-03 or 2026-11")
+    raise MoneyError("not_day", text=text)
 
 
 def money(hundredths: int | Fraction, currency: str = "") -> str:
@@ -89,54 +136,51 @@ class SpendRow:
     currency: str
 
 
-def read_spend(data: bytes, currency: str) -> tuple[list[SpendRow], list[str]]:
+def read_spend(data: bytes, currency: str) -> tuple[list[SpendRow], list[Problem]]:
     """A spend CSV (UTF-8, with or without a BOM; `,` or `;` between cells; columns date,
     source, amount and optionally campaign and currency, in any order) -> its rows, or the
     problems: one line per bad row naming it, at most MAX_PROBLEMS and a count of the rest.
     Rows come only when there is no problem at all: a file is imported whole or not at
     all. A currency other than `currency` (the installation's) is a problem."""
     if len(data) > MAX_BYTES:
-        return [], [f"the file is {len(data):,} bytes: at most {MAX_BYTES:,} (split it "
-                    "by months)"]
+        return [], [Problem("too_big", size=f"{len(data):,}", most=f"{MAX_BYTES:,}")]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [], ["the file is not UTF-8 text: save it as CSV UTF-8"]
+        return [], [Problem("not_utf8")]
     if "\x00" in text:
-        return [], ["the file is not a CSV (it holds binary data)"]
+        return [], [Problem("binary")]
     lines = text.splitlines()
     if not lines or not lines[0].strip():
-        return [], ["the file is empty: its first line must name the columns "
-                    f"({', '.join(COLUMNS)})"]
+        return [], [Problem("empty", columns=", ".join(COLUMNS))]
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [cell.strip().lower() for cell in next(reader)]
     missing = [name for name in REQUIRED if name not in header]
     unknown = [name for name in header if name not in COLUMNS]
     if missing or unknown or len(set(header)) != len(header):
-        return [], [f"row 1: the columns are {', '.join(header) or 'none'}; a spend file "
-                    f"needs {', '.join(REQUIRED)} (and may have campaign, currency), each "
-                    "once" + (f"; unknown: {', '.join(unknown)}" if unknown else "")]
+        return [], [Problem("columns_unknown" if unknown else "columns", 1,
+                            found=", ".join(header) or "—", needed=", ".join(REQUIRED),
+                            unknown=", ".join(unknown))]
     rows: list[SpendRow] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue  # an empty line (Excel leaves some at the end)
         if len(rows) + len(problems) >= MAX_ROWS:
-            return [], [f"more than {MAX_ROWS:,} rows: split the file by months"]
+            return [], [Problem("too_many_rows", most=f"{MAX_ROWS:,}")]
         if len(cells) != len(header):
-            problems.append(f"row {number}: {len(cells)} cells, the header has "
-                            f"{len(header)}")
+            problems.append(Problem("cells", number, cells=len(cells), header=len(header)))
             continue
         try:
             rows.append(_row(number, dict(zip(header, cells, strict=True)), currency))
         except MoneyError as error:
-            problems.append(f"row {number}: {error}")
+            problems.append(Problem(error.key, number, **error.values))
     if not rows and not problems:
-        problems.append("the file has no rows under its header")
+        problems.append(Problem("no_rows"))
     if len(problems) > MAX_PROBLEMS:
         rest = len(problems) - MAX_PROBLEMS
-        problems = problems[:MAX_PROBLEMS] + [f"... and {rest} more bad row(s)"]
+        problems = problems[:MAX_PROBLEMS] + [Problem("more", rest=rest)]
     return ([] if problems else rows), problems
 
 
@@ -144,18 +188,15 @@ def _row(number: int, cells: dict[str, str], currency: str) -> SpendRow:
     first, last = span(cells["date"])
     source = cells["source"].strip()
     if not SOURCE.match(source):
-        raise MoneyError(f"source {source!r}: 1 to 64 characters of A-Z a-z 0-9 _ - (as "
-                         "the bot's links carry it)")
+        raise MoneyError("source", source=source)
     campaign = (cells.get("campaign") or "").strip() or None
     if campaign is not None and (len(campaign) > CAMPAIGN_LENGTH
                                  or not campaign.isprintable()):
-        raise MoneyError(f"campaign {campaign[:20]!r}...: at most {CAMPAIGN_LENGTH} "
-                         "printable characters")
+        raise MoneyError("campaign", campaign=campaign[:20])
     hundredths = amount(cells["amount"])
     given = (cells.get("currency") or "").strip().upper() or currency
     if given != currency:
-        raise MoneyError(f"currency {given}: this installation counts in {currency} "
-                         "(LEADBOT_CURRENCY); convert the amount first")
+        raise MoneyError("currency", given=given, currency=currency)
     return SpendRow(number, first, last, source, campaign, hundredths, currency)
 
 

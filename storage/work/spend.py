@@ -22,14 +22,14 @@ from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dialogs.rules.money import SpendRow
+from dialogs.rules.money import Problem, SpendRow
 from storage.schema.money import Spend
 
 
 class SpendConflict(ValueError):
     """Stored spend that a new period would overlap without covering: one line each."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[Problem]) -> None:
         super().__init__("; ".join(lines))
         self.lines = lines
 
@@ -64,9 +64,9 @@ async def replace_spend(session: AsyncSession, rows: list[SpendRow], origin: str
     outside = [r for r in overlapping if r.first_day < first or r.last_day > last]
     if outside:
         raise SpendConflict([
-            f"{r.source}{' / ' + r.campaign if r.campaign else ''}: spend stored for "
-            f"{r.first_day}..{r.last_day} reaches outside {first}..{last}: give the whole "
-            f"of {r.first_day}..{r.last_day} to replace it" for r in outside[:10]])
+            Problem("conflict", pair=r.source + (f" / {r.campaign}" if r.campaign else ""),
+                    first=r.first_day, last=r.last_day, since=first, until=last)
+            for r in outside[:10]])
     inside = named & (Spend.first_day >= first) & (Spend.last_day <= last)
     await session.execute(delete(Spend).where(inside))
     await session.execute(insert(Spend), [

@@ -136,3 +136,20 @@ async def test_the_forms_security(admin_web):
         async with stranger.get(f"{base}/admin/money") as response:
             assert response.status == 401
     assert await stored(running.app) == 0
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("ru", "строка 2: валюта USD: здесь всё считается в RUB"),
+    ("uk", "рядок 2: валюта USD: тут усе рахується в RUB"),
+    ("en", "row 2: currency USD: this installation counts in RUB"),
+])
+async def test_problems_in_the_readers_language(admin_web, lang, said):
+    running, client, base = admin_web
+    form = aiohttp.FormData()
+    form.add_field("file", io.BytesIO(b"date,source,amount,currency\n2026-11-02,vk,1,USD\n"),
+                   filename="s.csv")
+    async with client.post(f"{base}/admin/money/spend?lang={lang}", data=form,
+                           headers=BEARER) as response:
+        assert response.status == 400
+        assert said in await response.text()
+    assert await stored(running.app) == 0
