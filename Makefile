@@ -72,6 +72,7 @@ bench: $(BIN)/leadbot
 screenshot: $(BIN)/leadbot
 	LEADBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png $(BIN)/pytest -q \
 		tests/web/test_dashboard_browser.py
+	LEADBOT_MONEY_SCREENSHOT=docs/money.png $(BIN)/pytest -q tests/web/test_money_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -305,7 +305,8 @@ async def timed_page(url: str, since: date, until: date) -> tuple[float, float, 
     engine = create_engine(url)
     token = "bench-token"
     running = SimpleNamespace(
-        settings=SimpleNamespace(admin_token=SecretStr(token), timezone="UTC"),
+        settings=SimpleNamespace(admin_token=SecretStr(token), timezone="UTC",
+                                 currency="RUB"),
         engine=engine, sessions=sessionmaker(engine),
         flows=FlowRegistry.from_dir(ROOT / "dialogs" / "flows"))
     runner = web.AppRunner(web_app(running, Metrics()))

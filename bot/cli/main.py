@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from bot.cli import arguments
 from bot.cli.arguments import BadArgument
 from bot.cli.links import add_commands as add_link_commands
+from bot.cli.money import add_commands as add_money_commands
 from bot.cli.report import add_commands as add_report_commands
 from bot.cli.simulate import HELP as SIMULATE_HELP
 from bot.cli.simulate import TerminalChat
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: the flow's own)")
     graph.set_defaults(command=run_graph)
     add_report_commands(commands)
+    add_money_commands(commands)
     return parser
 
 

@@ -36,13 +36,17 @@ def add_commands(commands: Any) -> None:
         description="The funnel of a flow: people per step, leads, hand-offs, read from an "
                     "existing database (nothing is created or migrated); dates in "
                     "LEADBOT_TIMEZONE.")
-    report.add_argument("--flow", required=True, help="a flow id, e.g. kitchen-quiz, or an "
-                        "A/B experiment's name (all its variants)")
+    report.add_argument("--flow", help="a flow id, e.g. kitchen-quiz, or an A/B experiment's "
+                        "name (all its variants); required but with --money")
     period(report)
     report.add_argument("--source", help="only people who came by this deep-link source "
                         "(A-Z a-z 0-9 _ -)")
     report.add_argument("--by", metavar="DIMENSION", help="one group per source, version, "
-                        "variant, language or day")
+                        "variant, language or day; with --money: source (the default), "
+                        "campaign or day")
+    report.add_argument("--money", action="store_true",
+                        help="the money table instead of the funnel: spend, clicks, people, "
+                             "leads, sales, revenue, costs, ROMI (all flows, or --flow's)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="a terminal table (the default), CSV for Excel, or JSON")
     report.set_defaults(command=run_report)
@@ -95,6 +99,13 @@ def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    if args.money:
+        from bot.cli.money import run_money_report
+
+        return run_money_report(args, settings)
+    if not args.flow:
+        raise arguments.BadArgument("the following arguments are required: --flow (or "
+                                    "--money for the money table)")
     return _run(args, settings, _report)
 
 

@@ -8,7 +8,8 @@ and one panel per entry of PANELS: a panel is `templates/panel_<key>.html` when 
 else the placeholder. A panel's data goes into the page's context as `panel_data[key]`
 (bot/web/panels.py reads it). Bad filter values: the page says so politely, with a 400.
 
-Routes: GET /admin, GET+POST /admin/login, POST /admin/logout, GET /admin/static/<file>.
+Routes: GET /admin, GET+POST /admin/login, POST /admin/logout, GET /admin/static/<file>;
+the Money page's (bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure.
 
 May import: aiohttp, jinja2, bot.web, storage (through the app's sessions).
 """
@@ -25,6 +26,7 @@ from aiohttp import web
 
 from bot.web import filters as formats
 from bot.web import i18n
+from bot.web.money import MoneyPage
 from bot.web.panels import gather
 from bot.web.security import SESSION_COOKIE, Guard, same_origin, unauthorized
 
@@ -71,11 +73,13 @@ def render(request: web.Request, template: str, status: int = 200,
 
 
 class Admin:
-    def __init__(self, guard: Guard, flows: Any, sessions: Any, timezone: str) -> None:
+    def __init__(self, guard: Guard, flows: Any, sessions: Any, timezone: str,
+                 currency: str = "RUB") -> None:
         """`flows`: the app's FlowRegistry; `sessions`: its async_sessionmaker; `timezone`:
-        LEADBOT_TIMEZONE, the one the filters' dates are in (as `leadbot report`'s)."""
+        LEADBOT_TIMEZONE, the one the filters' dates are in (as `leadbot report`'s);
+        `currency`: LEADBOT_CURRENCY, the Money page's (bot/web/money.py)."""
         self.guard, self.flows, self.sessions = guard, flows, sessions
-        self.timezone = timezone
+        self.timezone, self.currency = timezone, currency
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/admin", self.signed_in(self.dashboard))
@@ -84,6 +88,7 @@ class Admin:
         app.router.add_post("/admin/login", self.login)
         app.router.add_post("/admin/logout", self.logout)
         app.router.add_static("/admin/static", STATIC, show_index=False, follow_symlinks=False)
+        MoneyPage(self, self.currency).routes(app)
 
     def signed_in(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

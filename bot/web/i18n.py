@@ -304,3 +304,14 @@ def remember(request: web.Request, response: web.StreamResponse) -> None:
 
 def words(lang: str) -> dict[str, str]:
     return WORDS.get(lang, WORDS[DEFAULT])
+
+
+def _merged() -> None:
+    """The Money page's words (bot/web/money_words.py) join each language's."""
+    from bot.web.money_words import MONEY
+
+    for lang, more in MONEY.items():
+        WORDS[lang].update(more)
+
+
+_merged()

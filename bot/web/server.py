@@ -77,8 +77,8 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     # the bot's @username, from getMe at start (read when asked: set before we listen)
     Go(running.sessions, lambda: running.service.handoffs.bot_username).routes(app)
     if guard is not None:
-        Admin(guard, running.flows, running.sessions,
-              running.settings.timezone).routes(app)
+        Admin(guard, running.flows, running.sessions, running.settings.timezone,
+              running.settings.currency).routes(app)
 
         async def release(_: web.Application) -> None:  # slowed failures: no stop waits
             guard.slowdown.closing.set()

@@ -1,0 +1,115 @@
+"""The money report's arithmetic on tests/storage/money_history.py, on SQLite and
+PostgreSQL: spend spread over days, missing spend, ROMI, median days to a sale, the cohort
+by the day a conversation started (in the operator's time zone), clicks, one flow."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from storage.reports.money import NO_COSTS, MoneyQuery, money
+from storage.reports.period import FunnelError
+from tests.storage.money_history import SINCE, UNTIL, ZONE, build
+
+QUERY = MoneyQuery(since=SINCE, until=UNTIL, timezone=ZONE, by="source")
+
+
+@pytest.fixture
+async def history(sessions):
+    async with sessions() as session, session.begin():
+        await build(session)
+    return sessions
+
+
+async def report(sessions, query: MoneyQuery = QUERY) -> dict:
+    async with sessions() as session:
+        return await money(session, query)
+
+
+def group(result: dict, **key) -> dict:
+    return next(g for g in result["groups"] if all(g[k] == v for k, v in key.items()))
+
+
+async def test_by_source_counts_and_costs(history):
+    result = await report(history)
+    assert [g["source"] for g in result["groups"]] == ["ads", "ig", "tg", "vk", "—"]
+    vk = group(result, source="vk")
+    assert {k: vk[k] for k in ("spend", "clicks", "people", "leads", "hot", "handoffs",
+                               "won", "won_without_amount", "revenue")} == {
+        "spend": 1_000_000, "clicks": 3, "people": 4, "leads": 2, "hot": 1, "handoffs": 1,
+        "won": 2, "won_without_amount": 1, "revenue": 5_000_000}
+    # 10 of November's 30 days; costs over leads (2), hot (1), sales (2)
+    assert (vk["cost_per_lead"], vk["cost_per_hot"], vk["cost_per_sale"]) == (
+        500_000, 1_000_000, 500_000)
+    assert vk["romi"] == 400.0
+    assert vk["median_days_to_sale"] == 3.0
+
+
+async def test_the_cohort_is_by_the_day_started_in_the_operators_zone(history):
+    ig = group(await report(history), source="ig")
+    # u5 started 10-31 21:30 UTC = 11-01 in Moscow (in); u6 at 20:30 UTC = 10-31 (out);
+    # ig's 999.00 of 10-31 is outside the period
+    assert (ig["people"], ig["leads"], ig["spend"], ig["clicks"]) == (2, 1, 50_000, 1)
+    assert ig["cost_per_lead"] == 50_000
+    assert ig["cost_per_hot"] is None and ig["cost_per_sale"] is None  # nothing to divide
+    assert ig["romi"] == -100.0
+
+
+async def test_missing_spend_is_none_not_zero(history):
+    result = await report(history)
+    tg = group(result, source="tg")
+    assert tg["spend"] is None
+    assert (tg["cost_per_lead"], tg["cost_per_sale"], tg["romi"]) == (None, None, None)
+    assert (tg["won"], tg["revenue"], tg["median_days_to_sale"]) == (1, 20_000, 2.0)
+    ads = group(result, source="ads")  # spend and nobody: a row all the same
+    assert (ads["spend"], ads["people"], ads["cost_per_lead"], ads["romi"]) == (
+        10_000, 0, None, -100.0)
+    assert group(result, source="—")["spend"] is None
+
+
+async def test_total(history):
+    total = (await report(history))["total"]
+    assert total["spend"] == 1_060_000
+    assert (total["people"], total["leads"], total["won"], total["revenue"]) == (
+        8, 5, 4, 5_120_000)
+    assert total["clicks"] == 4
+    assert total["romi"] == round((5_120_000 - 1_060_000) / 1_060_000 * 100, 1)
+    assert total["median_days_to_sale"] == 2.0  # 3, 1, 2
+
+
+async def test_by_campaign(history):
+    result = await report(history, replace(QUERY, by="campaign"))
+    assert group(result, source="ads", campaign="spring")["spend"] == 10_000
+    assert group(result, source="vk", campaign="—")["people"] == 4
+
+
+async def test_by_day_spreads_spend(history):
+    result = await report(history, replace(QUERY, by="day"))
+    days = {g["day"]: g for g in result["groups"]}
+    assert sorted(days) == [f"2026-11-{d:02d}" for d in range(1, 11)]
+    assert days["2026-11-01"]["people"] == 1  # u5, in Moscow time
+    assert days["2026-11-02"]["spend"] == 100_000 + 50_000
+    assert days["2026-11-02"]["clicks"] == 3
+    assert days["2026-11-03"]["spend"] == 110_000
+    assert days["2026-11-04"]["spend"] == 100_000
+    assert sum(g["spend"] for g in days.values()) == 1_060_000
+
+
+async def test_one_flow_has_no_costs(history):
+    result = await report(history, replace(QUERY, flow="quiz"))
+    vk = group(result, source="vk")
+    assert vk["people"] == 3  # u9 is the other flow's
+    assert vk["spend"] == 1_000_000
+    assert (vk["cost_per_lead"], vk["romi"]) == (None, None)
+    assert result["note"] == NO_COSTS
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("query", "message"), [
+    (replace(QUERY, by="language"), "cannot group money by 'language'"),
+    (replace(QUERY, since=UNTIL, until=SINCE), "is before --since"),
+])
+async def test_bad_questions(sessions, query, message):
+    with pytest.raises(FunnelError, match=message):
+        await report(sessions, query)
