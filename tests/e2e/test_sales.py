@@ -100,6 +100,9 @@ async def test_won_asks_the_amount_and_a_reply_records_it_never_relayed(selling)
     assert lead.status == "won" and lead.won_at is not None and lead.amount is None
     said = len(prospect.said())
     await push(selling, reply(ANNA, "150 000", asked.result["message_id"]))
+    # nothing of it reached the prospect, nor started a relay
+    assert len(prospect.said()) == said and "150" not in " ".join(prospect.said())
+    assert await events(selling, "relay_message") == []
     assert last(selling) == "Recorded: 150,000 RUB"
     lead = await lead_of(selling, 8201)
     assert (lead.amount, lead.currency, lead.status) == (15_000_000, "RUB", "won")
@@ -110,9 +113,6 @@ async def test_won_asks_the_amount_and_a_reply_records_it_never_relayed(selling)
     assert shown["text"].endswith("\n\nStatus: 🏆 Won · 150,000 RUB")
     assert "Olivia" in shown["text"]  # the lead's card above it, as before
     assert [row[0]["text"] for row in shown["reply_markup"]["inline_keyboard"]][2] == "🏆 Won"
-    # nothing of it reached the prospect, nor started a relay
-    assert len(prospect.said()) == said and "150" not in " ".join(prospect.said())
-    assert await events(selling, "relay_message") == []
     assert selling.telegram.violations == []
 
 
