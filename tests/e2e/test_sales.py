@@ -220,3 +220,19 @@ async def test_the_crms_get_the_sales_amount(telegram, fakes, database):  # noqa
                                         "won_at": sale["lead"]["sale"]["won_at"]}
         assert sale["lead"]["sale"]["won_at"] and sale["lead"]["status"] == "won"
         assert hook.bad_signatures == 0
+
+
+async def test_in_russian_the_comma_is_decimal_and_the_answer_is_russian(telegram, tmp_path):
+    async with bot_running(telegram, f"sqlite:///{tmp_path}/bot.db", managers_chat_id=GROUP,
+                           managers_language="ru", manager_ids=[ANNA],
+                           currency="RUB") as running:
+        _, copy, asked = await claimed_and_won(running, 8207)
+        assert asked.params["text"] == (
+            "🏆 Сделка. Какая сумма, в RUB? Ответьте на это сообщение числом, например "
+            "150\u00a0000")
+        assert asked.params["reply_markup"]["input_field_placeholder"] == "Сумма, RUB"
+        await push(running, reply(ANNA, "150 000,50", asked.result["message_id"]))
+        assert last(running) == "Записано: 150\u00a0000,50 RUB"
+        assert (await lead_of(running, 8207)).amount == 15_000_050
+        assert running.telegram.shown(ANNA)[copy]["text"].endswith(
+            "Статус: 🏆 Сделка · 150\u00a0000,50 RUB")
