@@ -153,6 +153,8 @@ for _language, _commands in RIGHTS_COMMANDS.items():
     COMMANDS[_language].extend(_commands)
 
 # The managers' side (bot/handoff/), in LEADBOT_MANAGERS_LANGUAGE; to the prospect, theirs.
+# amount_*: a won sale's amount (bot/handoff/sales.py); {example} and {cents} are amounts
+# written the language's way (dialogs/rules/amounts.py), {currency} LEADBOT_CURRENCY.
 MANAGERS = {
     "ru": {
         "hot": "🔥 Горячий", "warm": "🌤 Тёплый", "cold": "❄️ Холодный",
@@ -184,6 +186,16 @@ MANAGERS = {
         "end_chat": "Завершить переписку", "relay_ended": "Переписка с клиентом завершена.",
         "not_your_chat": "Этот лид ведёт другой менеджер.",
         "relay_erased": "Данные клиента удалены: писать ему через бота больше нельзя.",
+        "amount_ask": "🏆 Сделка. Какая сумма, в {currency}? Ответьте на это сообщение числом, "
+                      "например {example}",
+        "amount_hint": "Сумма, {currency}",
+        "amount_set": "Записано: {amount} {currency}",
+        "amount_fixed": "Исправлено: {amount} {currency} (было {was})",
+        "amount_bad": "Не получилось прочитать сумму. Ответьте на это сообщение числом в "
+                      "{currency}, например {example} или {cents}.",
+        "amount_not_won": "Сейчас у лида статус «{status}»: сумма записывается только для "
+                          "сделки.",
+        "amount_erased": "Клиент удалил свои данные: сумма не записана.",
         "start_me": "{name}, я не могу написать вам в личку: откройте {link} и нажмите "
                     "«Запустить» — карточка лида придёт туда.",
     },
@@ -218,6 +230,15 @@ MANAGERS = {
         "end_chat": "Завершити листування", "relay_ended": "Листування з клієнтом завершено.",
         "not_your_chat": "Цей лід веде інший менеджер.",
         "relay_erased": "Дані клієнта видалено: писати йому через бота більше не можна.",
+        "amount_ask": "🏆 Угода. Яка сума, у {currency}? Дайте відповідь на це повідомлення "
+                      "числом, наприклад {example}",
+        "amount_hint": "Сума, {currency}",
+        "amount_set": "Записано: {amount} {currency}",
+        "amount_fixed": "Виправлено: {amount} {currency} (було {was})",
+        "amount_bad": "Не вдалося прочитати суму. Дайте відповідь на це повідомлення числом у "
+                      "{currency}, наприклад {example} або {cents}.",
+        "amount_not_won": "Зараз у ліда статус «{status}»: суму записують лише для угоди.",
+        "amount_erased": "Клієнт видалив свої дані: суму не записано.",
         "start_me": "{name}, я не можу написати вам в особисті: відкрийте {link} і натисніть "
                     "«Запустити» — картка ліда прийде туди.",
     },
@@ -253,6 +274,16 @@ MANAGERS = {
         "not_your_chat": "Another manager has this lead.",
         "relay_erased": "The client's data has been erased: you can no longer write to "
                         "them through the bot.",
+        "amount_ask": "🏆 Won. What is the amount, in {currency}? Reply to this message with a "
+                      "number, e.g. {example}",
+        "amount_hint": "Amount, {currency}",
+        "amount_set": "Recorded: {amount} {currency}",
+        "amount_fixed": "Corrected: {amount} {currency} (was {was})",
+        "amount_bad": "That is not an amount I can read. Reply to this message with a number in "
+                      "{currency}, e.g. {example} or {cents}.",
+        "amount_not_won": "The lead is “{status}” now: an amount is recorded only for a won "
+                          "sale.",
+        "amount_erased": "The client erased their data: nothing was recorded.",
         "start_me": "{name}, I cannot write to you privately: open {link} and press Start, "
                     "and the lead's card will follow.",
     },

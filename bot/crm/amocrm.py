@@ -9,7 +9,8 @@ LEADBOT_AMOCRM_TOKEN: `Authorization: Bearer ...`).
 - The look-up, after a try that may have arrived: `GET /api/v4/leads?query=leadbot-ID&with=
   contacts`, keeping only a lead whose name carries exactly that marker (amoCRM answers 204
   when nothing matches).
-- `PATCH /api/v4/leads/{id}`: later events (price, tags, status by leadbot's status).
+- `PATCH /api/v4/leads/{id}`: later events (price, tags, status by leadbot's status); a won
+  sale's amount is the price (amoCRM keeps whole units: rounded half up).
 - Erasure: `PATCH /api/v4/contacts/{id}` with the name emptied and PHONE / EMAIL values
   cleared (`"values": null`).
 
@@ -21,6 +22,7 @@ tried again later (http.py `unreadable`), never stored.
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_UP
 from typing import Any
 
 from bot.crm import payload
@@ -90,10 +92,12 @@ class AmoCrmTarget:
         facts, mapping = job.facts, self.mapping
         lead = facts.lead
         data: dict[str, Any] = {"name": payload.title(facts)}
-        if (price := payload.price(facts)) is not None:
+        if (amount := payload.sale_amount(facts)) is not None:  # a won sale
+            data["price"] = int(amount.to_integral_value(ROUND_HALF_UP))
+        elif (price := payload.price(facts)) is not None:
             data["price"] = round(price)
         stage = (mapping.statuses.get(lead.get("status") or "")
-                 if job.event in ("claimed", "status")
+                 if job.event in ("claimed", "status", "sale")
                  else mapping.stages.get(lead.get("temperature") or ""))
         if stage is not None:
             if stage.pipeline_id:

@@ -4,11 +4,13 @@
 - `crm.lead.add`: TITLE (nothing personal), NAME, PHONE and EMAIL in the multi-field form
   (`[{"VALUE": ..., "VALUE_TYPE": "WORK"}]`), SOURCE_ID / SOURCE_DESCRIPTION, UTM_SOURCE
   (the deep link's source), COMMENTS (answers, score, temperature, MQL / SQL), OPPORTUNITY
-  (the calculator's price), STATUS_ID by temperature, the mapped answer fields, and
-  ORIGINATOR_ID "leadbot" + ORIGIN_ID leadbot's lead id: what the look-up finds it by.
+  (a won sale's amount with its CURRENCY_ID, else the calculator's price), STATUS_ID by
+  temperature, the mapped answer fields, and ORIGINATOR_ID "leadbot" + ORIGIN_ID leadbot's
+  lead id: what the look-up finds it by.
 - `crm.lead.list` with that filter: after a try that may have arrived, before creating.
-- `crm.lead.update`: later events (hand-off, claim, status: STATUS_ID by status); PHONE and
-  EMAIL are not sent again (a multi-field value without its ID would be added twice).
+- `crm.lead.update`: later events (hand-off, claim, status and sale: STATUS_ID by status,
+  the sale's OPPORTUNITY); PHONE and EMAIL are not sent again (a multi-field value without
+  its ID would be added twice).
 - Erasure: `crm.lead.get` for the PHONE / EMAIL values' IDs, then `crm.lead.update` with
   NAME emptied and each of them `{"ID": ..., "DELETE": "Y"}`; the comments are rewritten
   from the erased lead (free-text answers already "[erased]").
@@ -90,12 +92,15 @@ class Bitrix24Target:
             fields["UTM_SOURCE"] = conversation["source"]
         if mapping.source_id:
             fields["SOURCE_ID"] = mapping.source_id
-        if (price := payload.price(facts)) is not None:
+        if (amount := payload.sale_amount(facts)) is not None:  # a won sale: its currency
+            fields["OPPORTUNITY"] = float(amount)
+            fields["CURRENCY_ID"] = lead.get("currency") or mapping.currency
+        elif (price := payload.price(facts)) is not None:
             fields["OPPORTUNITY"] = price
             if mapping.currency:
                 fields["CURRENCY_ID"] = mapping.currency
         stage = (mapping.statuses.get(lead.get("status") or "")
-                 if job.event in ("claimed", "status")
+                 if job.event in ("claimed", "status", "sale")
                  else mapping.stages.get(lead.get("temperature") or ""))
         if stage:
             fields["STATUS_ID"] = stage

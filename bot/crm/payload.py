@@ -4,6 +4,10 @@ comments).
 
 Contacts (name, phone, email) are included only while the prospect's consent to processing
 is in force; after erasure they are gone from the lead, so nothing can carry them.
+
+A won lead carries its sale (`sale`, `sale_amount`): the amount a manager recorded
+(bot/handoff/sales.py), in the lead's currency; it stands in for the calculator's price
+wherever a CRM has one amount (Bitrix24's OPPORTUNITY, amoCRM's price).
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import hashlib
 import hmac
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from dialogs.rules.amounts import format_amount
 from storage.deliveries.facts import LeadFacts
 
 VERSION = 1  # of the webhook's JSON: raised when a field changes meaning or goes
@@ -45,6 +51,27 @@ def contact(facts: LeadFacts) -> dict[str, str | None] | None:
 def price(facts: LeadFacts) -> float | None:
     value = facts.conversation["results"].get("price")
     return float(value) if isinstance(value, int | float) else None
+
+
+def sale_amount(facts: LeadFacts) -> Decimal | None:
+    """A won sale's amount in whole units of its currency (exact), if one was recorded."""
+    lead = facts.lead
+    if lead.get("won_at") is None or lead.get("amount") is None:
+        return None
+    return Decimal(int(lead["amount"])) / 100
+
+
+def sale(facts: LeadFacts) -> dict[str, Any] | None:
+    """The webhook's `lead.sale`: null unless the lead is won; its amount null until the
+    manager gave it. `amount` a decimal string (exact), `amount_minor` in hundredths."""
+    lead = facts.lead
+    if lead.get("won_at") is None:
+        return None
+    amount = sale_amount(facts)
+    return {"amount": None if amount is None else f"{amount:.2f}",
+            "amount_minor": lead.get("amount") if amount is not None else None,
+            "currency": lead.get("currency") if amount is not None else None,
+            "won_at": iso(lead.get("won_at"))}
 
 
 def body(event: str, delivery_id: str, facts: LeadFacts, data: dict[str, Any],
@@ -79,6 +106,7 @@ def body(event: str, delivery_id: str, facts: LeadFacts, data: dict[str, Any],
             "outcome": lead.get("outcome"), "tags": lead.get("tags") or [],
             "discount": lead.get("discount"), "reward_code": lead.get("reward_code"),
             "price": price(facts),
+            "sale": sale(facts),
             "contact": contact(facts),
             "started_at": iso(conversation.get("started_at")),
             "qualified_at": iso(lead.get("qualified_at")),
@@ -111,7 +139,7 @@ def marker(lead_id: int) -> str:
 
 
 def comments(facts: LeadFacts) -> str:
-    """Answers with their points, score, temperature, MQL / SQL, price, status: the lead as
+    """Answers with their points, score, temperature, MQL / SQL, price, sale, status: the lead as
     a manager reads it in the CRM."""
     lead = facts.lead
     lines = [f"{a['label']} ({a['points']:+d})" if a.get("points") else str(a["label"])
@@ -122,6 +150,8 @@ def comments(facts: LeadFacts) -> str:
                f"target {yes[lead.get('target')]}"]
     if price(facts) is not None:
         summary.append(f"Price {price(facts):,.0f}")
+    if sale_amount(facts) is not None:
+        summary.append(f"Sale {format_amount(int(lead['amount']), 'en')} {lead.get('currency')}")
     if lead.get("discount"):
         summary.append(f"Discount {lead['discount']:g} %"
                        + (f" · code {lead['reward_code']}" if lead.get("reward_code") else ""))

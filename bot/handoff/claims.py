@@ -1,8 +1,9 @@
 """A manager takes a lead: who may claim, the first claim wins (atomically, in the
 database), the claimer gets the lead in their private chat with status buttons, the
 prospect is told who will call; then the lead's status as the manager sets it (the machine
-of dialogs.rules.handoff: which status may follow which, lost needs a reason); and a
-manager whose private chat refuses the bot is pointed to it in the group.
+of dialogs.rules.handoff: which status may follow which, lost needs a reason, won asks for
+the amount: sales.py); and a manager whose private chat refuses the bot is pointed to it in
+the group.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from bot.handoff.cards import Cards
 from bot.handoff.desk import Desk, Tapper, utf16
+from bot.handoff.sales import Sales
 from bot.outbox import messages
 from bot.service import callbacks
 from dialogs.engine.actions import Button
@@ -29,6 +31,7 @@ assert tuple(REASONS) == LOST_REASONS
 class Claims:
     def __init__(self, desk: Desk, cards: Cards) -> None:
         self.desk, self.cards = desk, cards
+        self.sales = Sales(desk, self.status_buttons)
 
     def is_manager(self, tap: Tapper, route_name: str | None = None) -> bool:
         """Managers tap in the managers' chats (only members see those), and are on the
@@ -117,17 +120,21 @@ class Claims:
         if status in CONTACTED and handoff.first_contact_at is None:
             handoff.first_contact_at = now
         lead = await uow.session.get(Lead, handoff.lead_id)
+        fell = self.sales.fell_through(lead) if status == "lost" else None  # won, then lost
         if lead is not None:
             lead.status, lead.updated_at = status, now
         crm.note(uow, handoff.lead_id, "status", now, status=status, reason=reason)
         label = w[status] + (f" ({w[REASONS[reason]]})" if reason else "")
         desk.answer(uow, tap, w["status_set"].format(status=label))
-        desk.edit(uow, tap, f"{handoff.card_text}\n\n{w['status']}: {label}",
+        desk.edit(uow, tap, f"{handoff.card_text}\n\n{self.sales.status_line(label, lead)}",
                   self.status_buttons(handoff), handoff.lead_id)
+        if status == "won":
+            self.sales.won(uow, handoff, lead, now)
         claimed = handoff.claimed_at or now
         desk.event(uow, handoff, "lead_status", now, status=status, reason=reason,
                    since_claim=int((now - claimed).total_seconds()),
-                   since_submission=int((now - handoff.submitted_at).total_seconds()))
+                   since_submission=int((now - handoff.submitted_at).total_seconds()),
+                   **({"fell_through": fell} if fell is not None else {}))
 
     async def unreachable(self, uow: UnitOfWork, row: OutboxMessage) -> None:
         """A manager's private chat refused the lead: the group is told, with the link

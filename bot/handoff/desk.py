@@ -33,6 +33,7 @@ class HandoffConfig:
     language: str = "ru"
     hours: WorkingHours | None = None
     routing: Routing = field(default_factory=Routing)
+    currency: str = "RUB"  # LEADBOT_CURRENCY: a won sale's amount is recorded in it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HandoffConfig:
@@ -51,7 +52,8 @@ class HandoffConfig:
         return cls(settings.managers_chat_id, frozenset(settings.manager_ids),
                    settings.escalation_chat_id, frozenset(settings.handoff_also),
                    dict(settings.sla_minutes), language_of(settings.managers_language),
-                   WorkingHours.parse(settings.working_hours, settings.timezone), routing)
+                   WorkingHours.parse(settings.working_hours, settings.timezone), routing,
+                   settings.currency)
 
     @property
     def hands_off(self) -> bool:

@@ -1,8 +1,9 @@
 """Hot leads to the sales managers, in one object the service and the jobs hold: it hands
 a qualified lead off (announce: the route, a manager assigned or the card posted, the
 after-hours word to the prospect), and passes everything else to its parts: cards.py (the
-card and digests), claims.py (claims and statuses), relay.py (manager <-> prospect), sla.py
-(reminders, escalation). Decisions are dialogs.rules.handoff's; queries are storage's.
+card and digests), claims.py (claims and statuses; sales.py: a won sale's amount), relay.py
+(manager <-> prospect), sla.py (reminders, escalation). Decisions are
+dialogs.rules.handoff's; queries are storage's.
 
 Everything here runs inside the transaction of the update (or timer tick) that caused it;
 messages are outbox rows, so the card goes out the moment the transaction commits.
@@ -162,6 +163,11 @@ class Handoffs:
     async def from_manager(self, uow: UnitOfWork, handoff: Handoff, manager: int,
                            name: str, text: str, now: datetime) -> None:
         await self.relay.from_manager(uow, handoff, manager, name, text, now)
+
+    async def amount_replied(self, uow: UnitOfWork, chat_id: int, user_id: int,
+                             message_id: int, text: str, now: datetime) -> bool:
+        """A manager's reply to the question of a won sale's amount (never relayed)."""
+        return await self.claims.sales.replied(uow, chat_id, user_id, message_id, text, now)
 
     async def from_prospect(self, uow: UnitOfWork, handoff_id: int, text: str | None,
                             kind: str, now: datetime) -> bool:

@@ -199,9 +199,13 @@ class Service:
         return prospect, current
 
     async def _manager_reply(self, uow: UnitOfWork, say: Say, now: datetime) -> bool:
-        """A manager's reply to a lead's card or a relayed message: to the prospect."""
+        """A manager's reply to a lead's card or a relayed message: to the prospect. A
+        reply to the question of a won sale's amount is that amount: never relayed."""
         if say.reply_to is None or not isinstance(say.event, TextMessage):
             return False
+        if await self.handoffs.amount_replied(uow, say.chat_id, say.user_id, say.reply_to,
+                                              say.event.text, now):
+            return True
         handoff = await self.handoffs.lead_replied_to(uow, say.chat_id, say.reply_to)
         if handoff is None or say.user_id == handoff.user_id:
             return False

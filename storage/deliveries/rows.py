@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from storage.schema.tables import CrmDelivery
 from storage.work.uow import UnitOfWork
 
-EVENTS = ("qualified", "handoff", "claimed", "status", "erased")
+EVENTS = ("qualified", "handoff", "claimed", "status", "sale", "erased")  # sale: its amount
 _targets: tuple[str, ...] = ()
 
 

@@ -197,7 +197,9 @@ class OutboxMessage(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=32)  # the flow step this message asks
     # what else a message is: "card" (a lead's card or digest in a managers' chat), "lead"
     # (the lead in a manager's private chat: a reply to it reaches the prospect), "relay"
-    # (words passed between manager and prospect); None for the flow's own messages
+    # (words passed between manager and prospect), "amount" (a won sale's amount asked of
+    # its manager: a reply to it is read as the amount, never relayed); None for the flow's
+    # own messages
     purpose: str | None = Field(default=None, max_length=8)
     edit_of: int | None = Field(default=None, foreign_key="outbox.id")
     # the lead the message is about, whoever it goes to (a card, a manager's copy, a relayed
@@ -310,7 +312,7 @@ class CrmDelivery(SQLModel, table=True):
     key: str = Field(default_factory=lambda: uuid4().hex, max_length=32, unique=True)
     target: str = Field(max_length=16)  # webhook, bitrix24, amocrm
     lead_id: int = Field(foreign_key="leads.id")
-    event: str = Field(max_length=16)  # qualified, handoff, claimed, status, erased
+    event: str = Field(max_length=16)  # qualified, handoff, claimed, status, sale, erased
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=12)  # pending, sent, failed
     attempts: int = 0  # raised (and committed) before each try: > 0 means "may have arrived"

@@ -98,6 +98,29 @@ class Handoffs(Repository):
             return None
         return await self.session.scalar(select(Handoff).where(Handoff.lead_id == lead_id))
 
+    async def asked(self, chat_id: int, message_id: int, purpose: str) -> int | None:
+        """The lead a question of the bot's was about, replied to in `chat_id` (`purpose`
+        "amount": a won sale's amount asked of its manager)."""
+        return await self.session.scalar(select(OutboxMessage.lead_id).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.telegram_message_id == message_id,
+            OutboxMessage.purpose == purpose, OutboxMessage.lead_id.is_not(None)).limit(1))
+
+    async def lead_message(self, chat_id: int, lead_id: int) -> int | None:
+        """The Telegram id of the lead in a manager's private chat (the message with its
+        status buttons), to edit it."""
+        return await self.session.scalar(select(OutboxMessage.telegram_message_id).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.lead_id == lead_id,
+            OutboxMessage.purpose == "lead", OutboxMessage.method == "sendMessage",
+            OutboxMessage.telegram_message_id.is_not(None))
+            .order_by(OutboxMessage.id.desc()).limit(1))
+
+    async def locked(self, lead_id: int) -> Handoff | None:
+        """The lead's hand-off, its row locked (PostgreSQL) and read after the lock: a
+        status tap and an amount for the same lead follow one another."""
+        return (await self.session.execute(
+            select(Handoff).where(Handoff.lead_id == lead_id).with_for_update()
+            .execution_options(populate_existing=True))).scalar_one_or_none()
+
     async def of_lead(self, lead_id: int | None) -> Handoff | None:
         if lead_id is None:
             return None
