@@ -27,7 +27,7 @@ POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
 POSTGRES_DB = os.environ.get("LEADBOT_TEST_POSTGRES_DB", "leadbot_test")
 TABLES = ("job_runs", "crm_deliveries", "crm_links", "handoffs", "flow_versions", "outbox",
           "follow_ups", "events", "consents", "answers", "leads", "conversations", "prospects",
-          "processed_updates")
+          "processed_updates", "crm_inbound", "spend", "clicks", "tracking_links")
 _migrated: set[str] = set()
 
 
