@@ -2,7 +2,7 @@
 words (Bitrix24's semantic ids and STATUS_ID / STAGE_ID, amoCRM's 142 / 143, the generic
 hook's words), an amount as hundredths of the installation's currency, and whether what a
 CRM says may follow the lead's current status (`follow`). bot/crm/inbound reads the CRM,
-storage/work/sales.py applies the decision.
+storage/deliveries/sales.py applies the decision.
 
 A CRM is where the sale is recorded: from a lead that is not being worked yet (open,
 closed, handed off, claimed) it may set any status; from one a manager has moved on, only

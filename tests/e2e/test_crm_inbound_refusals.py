@@ -25,6 +25,13 @@ database, fakes, no_targets = test_crm.database, test_crm.fakes, test_crm.no_tar
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+async def chunks(first: bytes, kib: int):
+    """A body sent chunked (no Content-Length): the cap must hold as it is read."""
+    yield first
+    for _ in range(kib):
+        yield b"&x=" + b"a" * 1021
+
+
 async def test_forged_replayed_and_malformed_webhooks_are_refused_with_nothing_stored(
         telegram, fakes, database):
     bitrix, amo, _ = fakes
@@ -66,6 +73,9 @@ async def test_forged_replayed_and_malformed_webhooks_are_refused_with_nothing_s
             "bitrix24 huge": (
                 await post(hook, body=(lead_update + token + "&x=" + "a" * 200_000)
                            .encode(), headers=FORM), 413),
+            "bitrix24 huge, chunked": (
+                await post(hook, body=chunks((lead_update + token).encode(), 70),
+                           headers=FORM), 413),
             "amocrm at another secret": (
                 await post(f"{url}/crm/amocrm/{AMO_SECRET[:-1]}x",
                            body=f"leads%5Bstatus%5D%5B0%5D%5Bid%5D={remote_amo}".encode(),

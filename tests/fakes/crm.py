@@ -391,7 +391,7 @@ class Sink(FakeCrm):
         return web.Response(text="<html>welcome</html>", content_type="text/html")
 
 
-async def post(url: str, *, data: Any = None, body: bytes | None = None,
+async def post(url: str, *, data: Any = None, body: Any = None,
                headers: dict[str, str] | None = None) -> tuple[int, str]:
     """One POST to leadbot's web server, as a CRM makes it: (status, body)."""
     async with aiohttp.ClientSession() as session, session.post(

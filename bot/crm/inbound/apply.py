@@ -1,4 +1,4 @@
-"""What a CRM said, applied in one transaction (storage/work/sales.py) with, when it is
+"""What a CRM said, applied in one transaction (storage/deliveries/sales.py) with, when it is
 kept as the CRM's word rather than followed, an alert to the lead's managers' group:
 the lead's number, the CRM, its word, nothing personal."""
 
@@ -10,8 +10,8 @@ from datetime import datetime
 
 from bot.outbox import messages
 from dialogs.rules.sales import WORD, Said
+from storage.deliveries import sales
 from storage.schema.tables import Lead
-from storage.work import sales
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

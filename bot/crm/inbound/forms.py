@@ -50,9 +50,13 @@ async def body(request: web.Request, content_type: str) -> bytes:
         raise Refused(415, "content type")
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise Refused(413, "too large")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise Refused(413, "too large")
+    chunks, size = [], 0
+    while chunk := await request.content.read(65536):  # chunked: no length said before
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Refused(413, "too large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,4 +1,4 @@
-"""Reads a CRM's record back after its notification was stored (storage/work/sales.py
+"""Reads a CRM's record back after its notification was stored (storage/deliveries/sales.py
 `notify`): Bitrix24's lead or deal (`crm.lead.get`, `crm.deal.get`) and amoCRM's lead
 (`GET /api/v4/leads/{id}`), through the same clients, throttles and answer checks as the
 deliveries (bot/crm/http.py), then applies what it says (apply.py).
@@ -30,10 +30,9 @@ from bot.crm.inbound.apply import Context, apply
 from bot.crm.worker import Backoff
 from bot.jobs.periodic import OUTAGES
 from dialogs.rules.sales import Said, amocrm_final, amount_of, bitrix24_final, stage_status
-from storage.deliveries import links
+from storage.deliveries import links, sales
 from storage.schema.money import CrmInbound
 from storage.schema.tables import Lead, utcnow
-from storage.work import sales
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -108,7 +107,12 @@ class Reader:
                 return
             await uow.commit()
         try:
-            record = await self.fetch(row.target, row.key)
+            try:
+                record = await self.fetch(row.target, row.key)
+            except (Transient, Permanent, *OUTAGES):
+                raise
+            except Exception as error:  # an answer of a shape no client foresaw
+                raise Transient(f"bad_answer ({type(error).__name__})", odd=True) from None
         except Transient as error:
             wait = error.after if error.after is not None else self.backoff.delay(
                 row.attempts + 1)

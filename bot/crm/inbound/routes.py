@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm.inbound import forms
 from bot.crm.inbound.apply import Context, apply
 from bot.crm.inbound.reader import Reader
+from storage.deliveries import sales
 from storage.schema.tables import utcnow
-from storage.work import sales
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
