@@ -119,7 +119,7 @@ async def apply(uow: UnitOfWork, target: str, key: str, lead_id: int | None, sai
                       lead.id, why)
     news = known is None
     if decision == "apply":
-        _move(uow, lead, handoff, said, now, target)
+        _move(uow, lead, handoff, said, now, target, currency)
         news = True
     elif decision == "kept" and lead.crm_status != said.word[:64]:
         lead.crm_status, lead.updated_at = said.word[:64], now
@@ -136,15 +136,16 @@ async def apply(uow: UnitOfWork, target: str, key: str, lead_id: int | None, sai
 
 
 def _move(uow: UnitOfWork, lead: Lead, handoff: Handoff | None, said: Said, now: datetime,
-          target: str) -> None:
-    """The lead (and its hand-off) take the CRM's status; the sale is kept on won and
-    undone on lost; the other CRM targets hear of it."""
+          target: str, currency: str) -> None:
+    """The lead (and its hand-off) take the CRM's status; the sale is kept on won (in
+    `currency`, LEADBOT_CURRENCY, when the CRM names none) and undone on lost; the other
+    CRM targets hear of it."""
     status = said.status
     assert status is not None
     if status == "won":
         lead.won_at = lead.won_at if lead.status == "won" and lead.won_at else now
         if said.amount is not None:
-            lead.amount, lead.currency = said.amount, said.currency
+            lead.amount, lead.currency = said.amount, said.currency or currency
     elif status == "lost":
         lead.won_at = lead.amount = lead.currency = None
     changed = lead.status != status

@@ -100,7 +100,7 @@ async def test_an_amocrm_lead_won_with_its_price(telegram, fakes, database):
         status, _ = await amo.notify(f"{base(running)}/crm/amocrm/{AMO_SECRET}", remote_id)
         assert status == 200
         won = await until_status(running, lead.id, "won")
-        assert won.amount == 12000000 and won.currency is None  # amoCRM names none
+        assert won.amount == 12000000 and won.currency == "RUB"  # LEADBOT_CURRENCY's
         await delivered(running)
         assert hook.received[-1]["data"]["crm"] == "amocrm"
         sent = await deliveries(running)
