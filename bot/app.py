@@ -21,6 +21,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crm.http import CrmLimits
+from bot.crm.inbound.config import inbound_from
 from bot.crm.targets import (
     CrmConfigError,
     check_telegram_webhook,
@@ -92,6 +93,7 @@ class App:
     address: tuple[str, int] | None = None  # where the web server listens, once it does
     crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
     fleet: Fleet | None = None  # PostgreSQL: this process among the others (docs/scaling.md)
+    inbound: Any = None  # sales back from the CRM (bot/crm/inbound/), when a route is set
 
     @property
     def bot(self) -> Any:
@@ -138,6 +140,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     steps = {step for r in flows.latest.values() for step in r.flow.steps}
     try:
         targets = targets_from(settings, crm_limits, steps)
+        inbound = inbound_from(settings, targets)
         if webhook:  # `leadbot run --webhook`: Telegram's webhook settings too
             check_telegram_webhook(settings)
     except CrmConfigError as error:
@@ -203,6 +206,11 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     transport.attach(service)
     app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker,
               fleet=fleet)
+    if inbound is not None:
+        app.inbound = inbound.build(sessions, language=handoffs.config.language,
+                                    on_commit=committed, on_outbox=sender.wake,
+                                    lease=timedelta(seconds=(crm_limits or CrmLimits())
+                                                    .timeout + 15))
     app.metrics.watch(app)  # metrics: the app's counters, its database's errors,
     service.received = app.metrics.received  # when updates arrive
     sender.accepted = app.metrics.accepted  # and when Telegram accepts their replies
@@ -277,6 +285,8 @@ async def _work(app: App, stop: asyncio.Event, secret: str | None) -> None:
     background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
     if app.crm is not None:
         background.append(asyncio.create_task(app.crm.run(stop)))
+    if app.inbound is not None and app.inbound.reader is not None:
+        background.append(asyncio.create_task(app.inbound.reader.run(stop)))
     try:
         if secret is not None:
             await set_webhook(app, secret)

@@ -203,6 +203,20 @@ class Settings(BaseSettings):
     off."""
     amocrm_token: SecretStr | None = None  # a long-lived token
     """A long-lived token of an amoCRM / Kommo private integration."""
+    bitrix24_app_token: SecretStr | None = None  # of Bitrix24's outbound webhook
+    """The application token of Bitrix24's outbound webhook (`auth[application_token]`,
+    shown when the webhook is made): `POST /crm/bitrix24` takes only what carries it, then
+    reads the lead or deal back through `LEADBOT_BITRIX24_WEBHOOK_URL` (required with it);
+    unset: the route answers 404."""
+    amocrm_hook_secret: SecretStr | None = None  # the secret part of amoCRM's webhook URL
+    """A long random string (at least 24 characters) that makes amoCRM's webhook URL,
+    `https://BOT/crm/amocrm/SECRET`: status changes are read back through
+    `LEADBOT_AMOCRM_URL` / `_TOKEN` (required with it); a wrong secret, or unset: 404."""
+    inbound_secret: SecretStr | None = None  # HMAC key of `POST /crm/events`
+    """The HMAC-SHA256 key (at least 24 characters) of the signed inbound webhook
+    `POST /crm/events` (statuses and sales from any other CRM); its own key, not
+    `LEADBOT_WEBHOOK_SECRET`: whoever receives leads cannot thereby set their status;
+    unset: the route answers 404."""
     crm_file: Path | None = None  # field mapping: answers -> CRM fields, pipeline / stage
     """A YAML file mapping answers to CRM fields and temperature / status to pipeline and stage
     (see CRM); a broken one stops the start, naming the field."""

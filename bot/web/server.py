@@ -3,7 +3,7 @@ alive), /readyz (the database answers), /metrics (Prometheus, bot/metrics.py), /
 dashboard, bot/web/admin.py), /go/<link> (tracking links, bot/web/go.py: public) and, in
 webhook mode, Telegram's webhook route
 (bot/transport/webhook.py: 200 only after the update's commit, over the transport
-LEADBOT_TRANSPORT names).
+LEADBOT_TRANSPORT names), and the CRMs' statuses and sales back (/crm/..., bot/crm/inbound/).
 
 LEADBOT_ADMIN_TOKEN unset: no /admin (404) and /metrics open to whoever reaches the port.
 Set: /admin and /metrics need it (bot/web/security.py).
@@ -76,6 +76,8 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     app.router.add_get("/metrics", scrape)
     # the bot's @username, from getMe at start (read when asked: set before we listen)
     Go(running.sessions, lambda: running.service.handoffs.bot_username).routes(app)
+    if getattr(running, "inbound", None) is not None:  # sales back from the CRM
+        running.inbound.routes(app)
     if guard is not None:
         Admin(guard, running.flows, running.sessions, running.settings.timezone,
               running.settings.currency).routes(app)

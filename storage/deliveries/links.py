@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from storage.schema.tables import CrmLink
 from storage.work.uow import UnitOfWork
 
@@ -24,3 +26,11 @@ async def remember(uow: UnitOfWork, lead_id: int, target: str, remote_id: str,
     else:
         found.remote_id = remote_id
         found.contact_id = contact_id or found.contact_id
+
+
+async def lead_of(uow: UnitOfWork, target: str, remote_id: str) -> int | None:
+    """leadbot's lead a CRM's record is (a status or sale sent back: bot/crm/inbound)."""
+    session = uow.session
+    assert session is not None
+    return await session.scalar(select(CrmLink.lead_id).where(
+        CrmLink.target == target, CrmLink.remote_id == remote_id).limit(1))

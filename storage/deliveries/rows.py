@@ -32,13 +32,16 @@ def targets() -> tuple[str, ...]:
 
 
 def note(uow: UnitOfWork, lead_id: int | None, event: str, now: datetime,
-         **data: Any) -> None:
+         but: str | None = None, **data: Any) -> None:
     """A delivery row per configured target, in the caller's transaction. `data` must hold
-    nothing personal (a status, a reason): the payload is built from the lead when sent."""
+    nothing personal (a status, a reason): the payload is built from the lead when sent.
+    `but`: a target left out (the CRM that told us the status: never echoed back)."""
     assert event in EVENTS, event
     if lead_id is None:
         return
     for target in _targets:
+        if target == but:
+            continue
         uow.stage(CrmDelivery, target=target, lead_id=lead_id, event=event, data=data,
                   not_before=now, created_at=now)
 

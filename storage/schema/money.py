@@ -86,5 +86,9 @@ class CrmInbound(SQLModel, table=True):
     lead_id: int | None = Field(default=None, index=True)
     status: str | None = Field(default=None, max_length=16)  # leadbot's status it means
     amount: int | None = Field(default=None, sa_type=BigInteger)
-    result: str = Field(max_length=16)  # applied, same, kept, unknown_lead
+    result: str = Field(max_length=16)  # applied, same, kept, unknown_lead; pending, failed
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # a notification waiting to be read back from its CRM (result "pending"): tries made
+    # and when the next is due (capped back-off; also the lease of the process trying)
+    attempts: int = 0
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

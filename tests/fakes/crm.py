@@ -12,6 +12,10 @@ the client), before or after doing what was asked (`after=True`: the ambiguous f
 and to answer what a CRM should not: a redirect (`redirect`), raw bytes of any kind (a
 maintenance page, bytes that are not UTF-8: `answer`), JSON of another shape (`fail` with
 a list). `Sink` is a server that only counts what reaches it (where a redirect points).
+
+Sales back: the fake Bitrix24 and amoCRM also SEND their webhooks as the real ones do
+(`notify`: form-urlencoded, their own field names) to a URL of leadbot's, and answer the
+read-backs (Bitrix24's `crm.lead.get` / `crm.deal.get`, amoCRM's `GET /api/v4/leads/{id}`).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.outbox.limits import Bucket
@@ -131,11 +137,38 @@ class FakeBitrix24(FakeCrm):
         "error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
     key: str = "1/s3cr3tkey"
     leads: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    app_token: str = "b24-application-token-0123456789ab"  # of its outbound webhook
+    domain: str = "leadbot-test.bitrix24.ru"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self._ids = itertools.count(1)
         self._values = itertools.count(100)
+
+    def deal(self, lead_id: int, **fields: Any) -> int:
+        """A deal made from a lead (converted, as a manager does in Bitrix24)."""
+        deal_id = 9000 + len(self.deals) + 1
+        self.deals[deal_id] = {"ID": str(deal_id), "LEAD_ID": str(lead_id),
+                               "STAGE_ID": "NEW", "STAGE_SEMANTIC_ID": "P",
+                               "OPPORTUNITY": "0.00", "CURRENCY_ID": "RUB", **fields}
+        return deal_id
+
+    async def notify(self, url: str, event: str, record_id: int | str,
+                     token: str | None = None, **extra: str) -> tuple[int, str]:
+        """Bitrix24's outbound webhook: a form POST of the event, the record's id, the
+        time and the portal's auth (with the application token); (status, body)."""
+        form = {"event": event, "event_handler_id": "7",
+                "data[FIELDS][ID]": str(record_id), "ts": str(int(time.time())),
+                "auth[domain]": self.domain,
+                "auth[client_endpoint]": f"https://{self.domain}/rest/",
+                "auth[server_endpoint]": "https://oauth.bitrix.info/rest/",
+                "auth[member_id]": "a223c6b3710f85df22e9377d6c4f7553",
+                "auth[application_token]": self.app_token if token is None else token,
+                **extra}
+        if token == "":
+            del form["auth[application_token]"]
+        return await post(url, data=form)
 
     @property
     def webhook_url(self) -> str:
@@ -178,6 +211,12 @@ class FakeBitrix24(FakeCrm):
             found = [{"ID": f["ID"]} for f in self.leads.values()
                      if all(str(f.get(k)) == str(v) for k, v in wanted.items())]
             return web.json_response({"result": found, "total": len(found)})
+        if method == "crm.deal.get":
+            deal = self.deals.get(int(params.get("id", 0)))
+            if deal is None:
+                return web.json_response({"error": "", "error_description": "Not found"},
+                                         status=400)
+            return web.json_response({"result": deal})
         lead = self.leads.get(int(params.get("id", 0)))
         if lead is None:
             return web.json_response({"error": "", "error_description": "Not found"},
@@ -209,6 +248,7 @@ class FakeAmoCrm(FakeCrm):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/v4/leads/complex", self._complex)
         app.router.add_get("/api/v4/leads", self._list)
+        app.router.add_get("/api/v4/leads/{id}", self._get_lead)
         app.router.add_patch("/api/v4/leads/{id}", self._patch_lead)
         app.router.add_patch("/api/v4/contacts/{id}", self._patch_contact)
 
@@ -249,6 +289,31 @@ class FakeAmoCrm(FakeCrm):
         if not found:
             return web.Response(status=204)
         return web.json_response({"_embedded": {"leads": found}})
+
+    async def _get_lead(self, request: web.Request) -> web.Response:
+        lead = self.leads.get(int(request.match_info["id"]))
+        if lead is None or not self._authorised(request):
+            return web.json_response({"title": "Not Found", "status": 404}, status=404)
+        shown = {k: v for k, v in lead.items() if k not in ("contacts", "tags")}
+        shown.setdefault("price", 0)
+        shown.setdefault("status_id", 61000)
+        shown.setdefault("pipeline_id", 7000)
+        return web.json_response(shown)
+
+    async def notify(self, url: str, lead_id: int, old_status_id: int = 61000,
+                     kind: str = "status") -> tuple[int, str]:
+        """amoCRM's webhook on a lead's status change: a form POST of the lead's id, new
+        and old status and pipeline, and the account; (status, body)."""
+        lead = self.leads[lead_id]
+        prefix = f"leads[{kind}][0]"
+        form = {f"{prefix}[id]": str(lead_id),
+                f"{prefix}[status_id]": str(lead.get("status_id", 61000)),
+                f"{prefix}[pipeline_id]": str(lead.get("pipeline_id", 7000)),
+                f"{prefix}[old_status_id]": str(old_status_id),
+                f"{prefix}[old_pipeline_id]": str(lead.get("pipeline_id", 7000)),
+                "account[id]": "29000000", "account[subdomain]": "leadbottest",
+                "account[_links][self]": "https://leadbottest.amocrm.ru"}
+        return await post(url, data=form)
 
     async def _patch_lead(self, request: web.Request) -> web.Response:
         lead = self.leads.get(int(request.match_info["id"]))
@@ -324,3 +389,12 @@ class Sink(FakeCrm):
     async def _any(self, request: web.Request) -> web.Response:
         self.bodies.append(await request.read())
         return web.Response(text="<html>welcome</html>", content_type="text/html")
+
+
+async def post(url: str, *, data: Any = None, body: Any = None,
+               headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """One POST to leadbot's web server, as a CRM makes it: (status, body)."""
+    async with aiohttp.ClientSession() as session, session.post(
+            url, data=data if body is None else body, headers=headers,
+            allow_redirects=False) as response:
+        return response.status, await response.text()

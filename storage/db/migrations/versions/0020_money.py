@@ -74,6 +74,8 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=True),
         sa.Column("result", sa.String(length=16), nullable=False),
         sa.Column("received_at", UTC, nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("due_at", UTC, nullable=True),
         sa.UniqueConstraint("target", "key"))
     op.create_index("ix_crm_inbound_lead_id", "crm_inbound", ["lead_id"])
     # plain ALTER TABLE ... ADD COLUMN on both databases: no table copy

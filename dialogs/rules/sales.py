@@ -1,0 +1,116 @@
+"""Sales back from the CRM, pure and table-tested: what a CRM's stage means in leadbot's
+words (Bitrix24's semantic ids and STATUS_ID / STAGE_ID, amoCRM's 142 / 143, the generic
+hook's words), an amount as hundredths of the installation's currency, and whether what a
+CRM says may follow the lead's current status (`follow`). bot/crm/inbound reads the CRM,
+storage/deliveries/sales.py applies the decision.
+
+A CRM is where the sale is recorded: from a lead that is not being worked yet (open,
+closed, handed off, claimed) it may set any status; from one a manager has moved on, only
+what dialogs.rules.handoff.NEXT_STATUS lets follow (a won deal can fall through, a lost
+lead cannot be won without being reopened first). Anything else is kept as the CRM's own
+word on the lead, with an alert: never dropped, never forced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from dialogs.rules.handoff import LOST_REASONS, NEXT_STATUS, STATUSES
+
+CRM_STATUSES = STATUSES  # what a CRM may set: contacted, meeting, won, lost, nurture
+AMO_WON, AMO_LOST = 142, 143  # amoCRM's own ids, the same in every pipeline
+MAX_AMOUNT = 10**15  # hundredths: ten trillion; more is a typo or an attack
+_AMOUNT = re.compile(r"^\d{1,16}(\.\d{1,2})?$")
+WORD = re.compile(r"^[A-Za-z0-9_:.-]{1,64}$")  # a CRM's stage id as kept in crm_status
+
+Decision = Literal["apply", "same", "kept"]
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a CRM said about a lead, in leadbot's words where it has them."""
+
+    status: str | None  # leadbot's status; None: a stage leadbot has no word for
+    word: str  # the CRM's own word (a stage id, a status), kept when it cannot follow
+    amount: int | None = None  # hundredths of `currency`
+    currency: str | None = None
+    reason: str | None = None  # of lost: one of LOST_REASONS
+
+
+def amount_of(value: object) -> int | None:
+    """`"150000.00"`, `150000`, `"1 500,5"` -> hundredths; None for nothing or zero;
+    ValueError for what is not an amount (negative, three decimals, a word, too large)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("not an amount")
+    text = str(value).strip().replace(" ", "").replace(",", ".")
+    if isinstance(value, float):
+        text = f"{value:.2f}"
+    if not _AMOUNT.match(text):
+        raise ValueError("not an amount")
+    try:
+        hundredths = int(Decimal(text) * 100)
+    except InvalidOperation:
+        raise ValueError("not an amount") from None
+    if hundredths > MAX_AMOUNT:
+        raise ValueError("too large")
+    return hundredths or None
+
+
+def reason_of(value: object) -> str | None:
+    return value if isinstance(value, str) and value in LOST_REASONS else None
+
+
+def stage_status(final: str | None, stage: object, current: str,
+                 statuses: Mapping[str, object], own: Collection[object] = ()) -> str | None:
+    """leadbot's status for a CRM's stage. `final`: won / lost when the CRM says so by
+    itself (Bitrix24's semantic S / F, amoCRM's 142 / 143). A stage leadbot itself sets
+    for the current status (the mapping's `statuses`) or by temperature (`own`: the
+    mapping's `stages`, Bitrix24's NEW) is the current status: leadbot's own update coming
+    back, no news. Otherwise the mapping read backwards; a stage several statuses map to
+    (IN_PROCESS: claimed, contacted, meeting) means the earliest a CRM may set
+    (contacted). None: a stage leadbot has no word for."""
+    if final is not None:
+        return final
+    if statuses.get(current) == stage or stage in own:
+        return current
+    found = [status for status in CRM_STATUSES if statuses.get(status) == stage]
+    return found[0] if found else None
+
+
+def bitrix24_final(semantic: object) -> str | None:
+    """STATUS_SEMANTIC_ID of a lead, STAGE_SEMANTIC_ID of a deal: S won, F lost, P (in
+    process) says nothing by itself."""
+    return {"S": "won", "F": "lost"}.get(semantic) if isinstance(semantic, str) else None
+
+
+def amocrm_final(status_id: object) -> str | None:
+    """amoCRM's status id: 142 won, 143 lost, in every pipeline."""
+    return {AMO_WON: "won", AMO_LOST: "lost"}.get(status_id) \
+        if isinstance(status_id, int) and not isinstance(status_id, bool) else None
+
+
+def follow(current: str, said: Said, *, amount_now: int | None,
+           currency: str) -> tuple[Decision, str]:
+    """What a CRM's news does to a lead whose status is `current` (and whose sale is
+    `amount_now`): `apply` it, it is the `same` as known (a repeat, an echo of leadbot's
+    own update), or it is `kept` as the CRM's word (with why: `unknown_stage`,
+    `cannot_follow`, `currency`)."""
+    if said.status is None:
+        return "kept", "unknown_stage"
+    if said.status == "won" and said.amount is not None and said.currency not in (
+            None, currency):
+        return "kept", "currency"
+    if said.status == current:
+        if said.status == "won" and said.amount is not None and said.amount != amount_now:
+            return "apply", "amount"  # the sale's amount changed in the CRM
+        return "same", ""
+    if current in NEXT_STATUS and current != "claimed" \
+            and said.status not in NEXT_STATUS[current]:
+        return "kept", "cannot_follow"
+    return "apply", ""

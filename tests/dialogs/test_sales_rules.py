@@ -1,0 +1,82 @@
+"""Sales back from the CRM, the pure rules: which CRM status may follow leadbot's, what a
+CRM's stage means, and an amount in hundredths (dialogs/rules/sales.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.rules.crm import Bitrix24Mapping
+from dialogs.rules.sales import (
+    Said,
+    amocrm_final,
+    amount_of,
+    bitrix24_final,
+    follow,
+    stage_status,
+)
+
+BITRIX = dict(Bitrix24Mapping().statuses)
+
+
+@pytest.mark.parametrize(("current", "new", "decision"), [
+    ("open", "won", "apply"),  # a sale recorded in the CRM, never worked in Telegram
+    ("closed", "lost", "apply"),
+    ("handoff", "contacted", "apply"),
+    ("claimed", "won", "apply"),
+    ("claimed", "nurture", "apply"),
+    ("contacted", "meeting", "apply"),
+    ("meeting", "won", "apply"),
+    ("won", "lost", "apply"),  # the deal fell through
+    ("won", "won", "same"),  # a repeat, or leadbot's own update coming back
+    ("lost", "lost", "same"),
+    ("lost", "won", "kept"),  # not without reopening it first
+    ("won", "contacted", "kept"),
+    ("contacted", "contacted", "same"),
+])
+def test_which_crm_status_may_follow(current, new, decision):
+    assert follow(current, Said(new, new), amount_now=None, currency="RUB")[0] == decision
+
+
+@pytest.mark.parametrize(("said", "amount_now", "expected"), [
+    (Said("won", "S", 15000000, "RUB"), 15000000, ("same", "")),
+    (Said("won", "S", 16000000, "RUB"), 15000000, ("apply", "amount")),
+    (Said("won", "S", 16000000, "USD"), 15000000, ("kept", "currency")),
+    (Said("won", "S", None, "USD"), None, ("same", "")),  # no amount: no currency question
+    (Said(None, "UC_CUSTOM"), None, ("kept", "unknown_stage")),
+])
+def test_amounts_currencies_and_unknown_stages(said, amount_now, expected):
+    assert follow("won", said, amount_now=amount_now, currency="RUB") == expected
+
+
+@pytest.mark.parametrize(("final", "stage", "current", "own", "expected"), [
+    ("won", "CONVERTED", "claimed", (), "won"),
+    ("lost", "JUNK", "won", (), "lost"),
+    (None, "IN_PROCESS", "claimed", (), "claimed"),  # leadbot's own update: no news
+    (None, "IN_PROCESS", "meeting", (), "meeting"),
+    (None, "IN_PROCESS", "handoff", (), "contacted"),  # the earliest a CRM may set
+    (None, "NEW", "handoff", ("NEW",), "handoff"),  # the stage by temperature: no news
+    (None, "UC_CUSTOM", "claimed", ("NEW",), None),
+])
+def test_a_stage_in_leadbots_words(final, stage, current, own, expected):
+    assert stage_status(final, stage, current, BITRIX, own) == expected
+
+
+def test_final_stages_of_each_crm():
+    assert [bitrix24_final(s) for s in ("S", "F", "P", None, 1)] == [
+        "won", "lost", None, None, None]
+    assert [amocrm_final(s) for s in (142, 143, 61001, "142", True)] == [
+        "won", "lost", None, None, None]
+
+
+@pytest.mark.parametrize(("value", "hundredths"), [
+    ("150000.00", 15000000), ("150000", 15000000), (150000, 15000000), ("1 500,5", 150050),
+    (99.99, 9999), ("0", None), ("", None), (None, None)])
+def test_amounts_in_hundredths(value, hundredths):
+    assert amount_of(value) == hundredths
+
+
+@pytest.mark.parametrize("value", ["-5", "1.005", "abc", "1e9", True, [1], "9" * 20,
+                                   "12\x0034"])
+def test_what_is_not_an_amount(value):
+    with pytest.raises(ValueError):
+        amount_of(value)
