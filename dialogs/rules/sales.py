@@ -96,21 +96,31 @@ def amocrm_final(status_id: object) -> str | None:
 
 
 def follow(current: str, said: Said, *, amount_now: int | None,
-           currency: str) -> tuple[Decision, str]:
+           currency: str, unit: int = 1) -> tuple[Decision, str]:
     """What a CRM's news does to a lead whose status is `current` (and whose sale is
     `amount_now`): `apply` it, it is the `same` as known (a repeat, an echo of leadbot's
     own update), or it is `kept` as the CRM's word (with why: `unknown_stage`,
-    `cannot_follow`, `currency`)."""
+    `cannot_follow`, `currency`). `unit`: the hundredths a CRM rounds amounts to (amoCRM
+    keeps whole units, 100): leadbot's 150,000.50 sent there comes back as 150,001, the
+    same sale, not a correction."""
     if said.status is None:
         return "kept", "unknown_stage"
     if said.status == "won" and said.amount is not None and said.currency not in (
             None, currency):
         return "kept", "currency"
     if said.status == current:
-        if said.status == "won" and said.amount is not None and said.amount != amount_now:
+        if said.status == "won" and said.amount is not None \
+                and said.amount != _rounded(amount_now, unit):
             return "apply", "amount"  # the sale's amount changed in the CRM
         return "same", ""
     if current in NEXT_STATUS and current != "claimed" \
             and said.status not in NEXT_STATUS[current]:
         return "kept", "cannot_follow"
     return "apply", ""
+
+
+def _rounded(hundredths: int | None, unit: int) -> int | None:
+    """`hundredths` as a CRM keeping multiples of `unit` stores it (half up)."""
+    if hundredths is None or unit <= 1:
+        return hundredths
+    return (hundredths + unit // 2) // unit * unit

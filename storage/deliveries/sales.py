@@ -30,6 +30,8 @@ from storage.work.uow import UnitOfWork
 TABLE = CrmInbound.__table__
 ECHO = {"bitrix24": "bitrix24", "amocrm": "amocrm", "events": "webhook"}  # never told back
 
+WHOLE_UNITS = {"amocrm": 100}  # hundredths a CRM rounds a price to: amoCRM keeps whole units
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -113,7 +115,8 @@ async def apply(uow: UnitOfWork, target: str, key: str, lead_id: int | None, sai
     if lead is None:
         _record(uow, known, target, key, None, said, "unknown_lead", now)
         return Outcome("unknown_lead")
-    decision, why = follow(lead.status, said, amount_now=lead.amount, currency=currency)
+    decision, why = follow(lead.status, said, amount_now=lead.amount, currency=currency,
+                           unit=WHOLE_UNITS.get(target, 1))
     handoff = await uow.handoffs.of_lead(lead.id)
     outcome = Outcome({"apply": "applied", "same": "same", "kept": "kept"}[decision],
                       lead.id, why)

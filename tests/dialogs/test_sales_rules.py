@@ -80,3 +80,15 @@ def test_amounts_in_hundredths(value, hundredths):
 def test_what_is_not_an_amount(value):
     with pytest.raises(ValueError):
         amount_of(value)
+
+
+@pytest.mark.parametrize(("said", "amount_now", "expected"), [
+    (Said("won", "142", 15000100, "RUB"), 15000050, ("same", "")),  # 150,000.50 sent: 150,001
+    (Said("won", "142", 15000000, "RUB"), 15000049, ("same", "")),  # 150,000.49: 150,000
+    (Said("won", "142", 15000000, "RUB"), 15000050, ("apply", "amount")),
+    (Said("won", "142", 16000000, "RUB"), 15000000, ("apply", "amount")),
+])
+def test_a_crm_keeping_whole_units_echoes_our_amount_rounded(said, amount_now, expected):
+    """amoCRM keeps a price in whole units: leadbot's own sale coming back rounded is the
+    same sale, not a correction that would overwrite the kopecks the manager typed."""
+    assert follow("won", said, amount_now=amount_now, currency="RUB", unit=100) == expected
