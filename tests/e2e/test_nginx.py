@@ -246,6 +246,14 @@ async def test_three_processes_behind_the_repositorys_nginx_config(aiogram_teleg
             assert await status(public + path) == 404, path
         assert await status(f"{public}/metrics", Authorization=f"Bearer {ADMIN_TOKEN}") == 404
         assert await status(f"{public}/telegram/webhook") == 403  # POST only
+        # tracking links and the CRMs' sales back reach the processes (not nginx's 404)
+        async with http.get(f"{public}/go/no-such-link", headers={
+                "Accept-Language": "uk"}) as response:
+            assert response.status == 404 and "Посилання не знайдено" in await response.text()
+        async with http.post(f"{public}/crm/events", data=b"{}") as response:
+            assert response.status == 404  # LEADBOT_INBOUND_SECRET unset: the process's 404
+            assert "nginx" not in await response.text()
+        assert await status(f"{public}/crm/events") == 403  # POST only
 
         # the dashboard's sign-in through nginx: the Origin matches the Host it passes on,
         # and X-Forwarded-Proto: https makes the cookie Secure
