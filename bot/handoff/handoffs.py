@@ -114,6 +114,7 @@ class Handoffs:
         uow.stage(Event, user_id=conversation.user_id, conversation_id=conversation.id,
                   kind="announced", flow_id=conversation.flow_id,
                   flow_version=conversation.flow_version, source=conversation.source,
+                  campaign=conversation.campaign,
                   data={"handoff": handoff.id, "chat": chat_id, "route": handoff.route},
                   created_at=now)
         if manager is not None:
