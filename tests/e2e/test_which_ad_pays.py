@@ -22,7 +22,7 @@ from tests.bot.test_report_cli import run
 from tests.e2e.conftest import bot_running
 from tests.e2e.harness import eventually
 from tests.e2e.test_handoff import ANNA, BORIS, GROUP, PHONE, cards, manager_tap, push
-from tests.e2e.test_links import BROWSER, click
+from tests.e2e.test_links import click
 from tests.e2e.test_sales import reply
 
 LINKS = "links:\n  vk_autumn: {flow: kitchen-quiz, source: vk, campaign: autumn_sale}\n"
