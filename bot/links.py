@@ -24,7 +24,7 @@ from dialogs.format.yamlsource import parse_yaml
 from storage.schema.money import TrackingLink
 from storage.work.tracking import NAME
 
-SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # as a deep link's FLOW__SOURCE carries it
+SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # as a deep link's FLOW__SOURCE carries it
 CAMPAIGN_LENGTH = 64
 FIELDS = ("flow", "source", "campaign")
 
@@ -36,18 +36,19 @@ class LinkError(ValueError):
 def checked(name: str, flow: str, source: str, campaign: str | None,
             flows: Collection[str], where: str = "") -> TrackingLink:
     """A link by the rules, or LinkError saying which field is wrong and why."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise LinkError(f"{where}name {name!r}: 1 to 32 characters of A-Z a-z 0-9 _ - "
                         f"(it is the path of /go/NAME)")
     if flow not in flows:
         raise LinkError(f"{where}flow {flow!r}: no such flow or experiment (known: "
                         f"{', '.join(sorted(flows)) or 'none'})")
-    if not SOURCE.match(source):
+    if not SOURCE.fullmatch(source):
         raise LinkError(f"{where}source {source!r}: 1 to 64 characters of A-Z a-z 0-9 _ -")
-    if campaign is not None and (not campaign.strip() or len(campaign) > CAMPAIGN_LENGTH
-                                 or not campaign.isprintable()):
-        raise LinkError(f"{where}campaign {campaign!r}: 1 to {CAMPAIGN_LENGTH} printable "
-                        f"characters")
+    if campaign is not None:
+        campaign = campaign.strip()  # as the spend import strips its cells: one group
+        if not campaign or len(campaign) > CAMPAIGN_LENGTH or not campaign.isprintable():
+            raise LinkError(f"{where}campaign {campaign!r}: 1 to {CAMPAIGN_LENGTH} "
+                            f"printable characters")
     return TrackingLink(name=name, flow_id=flow, source=source, campaign=campaign,
                         declared=True)
 
@@ -78,7 +79,8 @@ def from_file(path: Path, flows: Collection[str]) -> list[TrackingLink]:
         raise LinkError(f"{label}: links: a mapping of NAME: {{flow, source, campaign}}")
     found = []
     for name, fields in links.items():
-        where = f"{label}: links.{name}: "
+        shown = str(name) if str(name).isprintable() else repr(str(name))
+        where = f"{label}: links.{shown}: "  # one line, even for a name with a newline
         if not isinstance(fields, dict):
             raise LinkError(f"{where}flow and source are needed (and campaign may be)")
         unknown = sorted(set(map(str, fields)) - set(FIELDS))

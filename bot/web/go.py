@@ -38,8 +38,8 @@ PATH = "/go/{link}"
 START_LENGTH = 64  # Telegram's start parameter, at most
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 UTM_LENGTH = 100  # characters of a UTM value kept
-CLICK_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")  # yclid, gclid, fbclid
-YM_UID = re.compile(r"^[0-9]{1,64}$")  # Yandex Metrica's client id: digits
+CLICK_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}\Z")  # yclid, gclid, fbclid
+YM_UID = re.compile(r"^[0-9]{1,64}\Z")  # Yandex Metrica's client id: digits
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # never stored
 PHONE = re.compile(r"Android|iPhone|iPad|iPod", re.IGNORECASE)
 # robots that fetch a link to show a preview or index it: not people
@@ -74,9 +74,9 @@ def clean_ids(query: Any) -> dict[str, str]:
     """The click ids given that look like click ids (others dropped whole: a cut click id
     matches nothing in the ad platform's reports)."""
     found = {name: query.get(name, "").strip() for name in ("yclid", "gclid", "fbclid")}
-    found = {name: value for name, value in found.items() if CLICK_ID.match(value)}
+    found = {name: value for name, value in found.items() if CLICK_ID.fullmatch(value)}
     ym_uid = query.get("_ym_uid", "").strip()
-    if YM_UID.match(ym_uid):
+    if YM_UID.fullmatch(ym_uid):
         found["ym_uid"] = ym_uid
     return found
 
@@ -126,7 +126,7 @@ class Go:
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["link"]
         agent = request.headers.get("User-Agent", "")
-        if not tracking.NAME.match(name):
+        if not tracking.NAME.fullmatch(name):
             return not_found(request)
         username = self.username()
         if not username:  # getMe has not answered yet: the bot is starting

@@ -25,9 +25,10 @@ from storage.schema.tables import Conversation
 # most, A-Z a-z 0-9 _ -): letters and digits only, so it never holds a second "__"
 TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TOKEN_LENGTH = 12  # 62**12 ~ 3e21: not guessed, and 32 + 2 + 12 <= 64
-TOKEN = re.compile(r"^[A-Za-z0-9]{12}$")
+TOKEN = re.compile(r"^[A-Za-z0-9]{12}\Z")
 CLICK_IDS = ("yclid", "gclid", "fbclid", "ym_uid")
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # a link's name: the path of /go/<name>
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")  # a link's name: the path of /go/<name>
+# (\Z, not $: `$` also matches before a final newline, and "vk\n" would pass)
 
 
 def new_token() -> str:
@@ -66,7 +67,7 @@ async def add_click(session: AsyncSession, found: TrackingLink, utm: dict[str, s
 
 async def click_of(session: AsyncSession, token: str | None) -> Click | None:
     """The click a deep link's `FLOW__TOKEN` names (None: not a token, or unknown)."""
-    if not token or not TOKEN.match(token):
+    if not token or not TOKEN.fullmatch(token):
         return None
     return (await session.execute(select(Click).where(Click.token == token))).scalar_one_or_none()
 

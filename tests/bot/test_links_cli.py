@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.links import LinkError, checked
 from tests.bot.test_cli import leadbot, no_traceback
 from tests.databases import database_url, fresh_engine
 
@@ -89,6 +90,41 @@ async def test_bad_arguments_are_one_line(env, tmp_path):
         "like https://bot.example.com")
 
 
+@pytest.mark.parametrize(("name", "source"), [("nl\n", "vk"), ("ok", "vk\n")])
+def test_a_trailing_newline_is_not_a_valid_link_name_or_source(name, source):
+    """`^...$` lets a final newline through: `leadbot links add 'nl<newline>'` stored a link
+    named "nl\\n", and a source "vk\\n" went into clicks, conversations and the deep link."""
+    with pytest.raises(LinkError):
+        checked(name, "kitchen-quiz", source, None, {"kitchen-quiz"})
+
+
+@pytest.mark.parametrize(("campaign", "stored"), [
+    ("  padded  ", "padded"), ("autumn sale", "autumn sale"), ("\tx\n", "x")])
+def test_a_campaigns_surrounding_spaces_go(campaign, stored):
+    """The spend import strips its cells: a link's `  padded  ` made a second campaign
+    group in the report beside the spend's `padded`."""
+    assert checked("ok", "kitchen-quiz", "vk", campaign, {"kitchen-quiz"}).campaign == stored
+
+
+@pytest.mark.parametrize("campaign", ["", "   ", "a\u202eb", "a\nb", "c" * 65])
+def test_an_empty_or_unprintable_campaign_is_refused(campaign):
+    with pytest.raises(LinkError, match="campaign"):
+        checked("ok", "kitchen-quiz", "vk", campaign, {"kitchen-quiz"})
+
+
+async def test_the_command_refuses_a_newline_and_strips_the_campaign(env):
+    def add(*args: str):
+        return leadbot("links", "add", *args, env=env)
+
+    refused(add("nl\n", "--flow", "kitchen-quiz", "--source", "vk"), "name 'nl\\n'")
+    refused(add("x", "--flow", "kitchen-quiz", "--source", "vk\n"), "source 'vk\\n'")
+    made = add("x", "--flow", "kitchen-quiz", "--source", "vk", "--campaign", "  padded  ")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("x: /go/x -> kitchen-quiz, source vk, campaign padded\n")
+    assert leadbot("links", "list", env=env).stdout.splitlines()[2].split()[:4] == [
+        "x", "kitchen-quiz", "vk", "padded"]
+
+
 def test_no_database_is_one_line(tmp_path):
     result = leadbot("links", "list", env={
         "LEADBOT_DATABASE_URL": f"sqlite:///{tmp_path}/none.db"})
@@ -106,6 +142,8 @@ def test_no_database_is_one_line(tmp_path):
      "links.vk: medium: unknown field"),
     ("links: {'a b': {flow: kitchen-quiz, source: vk}}\n", "name 'a b'"),
     ("links: {vk: {flow: kitchen-quiz, source: 'v k'}}\n", "links.vk: source 'v k'"),
+    ('links: {vk: {flow: kitchen-quiz, source: "vk\\n"}}\n', "links.vk: source 'vk\\n'"),
+    ('links: {"vk\\n": {flow: kitchen-quiz, source: vk}}\n', "name 'vk\\n'"),
     ("links: [vk]\n", "links: a mapping"),
     ("vk: {flow: kitchen-quiz}\n", "the top level must be `links:`"),
     ("links: {vk: [\n", "not YAML"),
