@@ -21,6 +21,7 @@ import html
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -40,13 +41,25 @@ UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 UTM_LENGTH = 100  # characters of a UTM value kept
 CLICK_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}\Z")  # yclid, gclid, fbclid
 YM_UID = re.compile(r"^[0-9]{1,64}\Z")  # Yandex Metrica's client id: digits
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # never stored
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")  # never stored:
+# control characters, surrogates, and U+FFFD (what invalid UTF-8 in the query became)
 PHONE = re.compile(r"Android|iPhone|iPad|iPod", re.IGNORECASE)
-# robots that fetch a link to show a preview or index it: not people
+# robots that fetch a link to show a preview, index it or check an ad: not people.
+# Yandex Direct's link checker (YaDirectFetcher, YandexDirect) fetches every ad's URL
+# again and again; Yandex's other robots name themselves Yandex<Something>Bot or are
+# listed; HTTP libraries are scripts. Not here: the apps' own browsers (Instagram,
+# Snapchat, Pinterest, VK, the Yandex app): a person clicked there. Snapchat's preview
+# robot says "Preview", Pinterest's "Pinterestbot".
 CRAWLER = re.compile(
     r"(?<!cu)bot\b|bot/|crawl|spider|preview|TelegramBot|WhatsApp|facebookexternalhit|"
     r"Facebot|Twitterbot|Slackbot|LinkedInBot|Discordbot|vkShare|Googlebot|YandexBot|"
-    r"bingbot|SkypeUriPreview|redditbot|Embedly|Pinterest|python-requests|curl/|wget/",
+    r"bingbot|SkypeUriPreview|redditbot|Embedly|Iframely|python-requests|curl/|wget/|"
+    r"YaDirectFetcher|YandexDirect|YandexMetrika|YandexImages|YandexVideo|YandexMedia|"
+    r"YandexFavicons|YandexWebmaster|YandexPagechecker|YandexImageResizer|YandexAdNet|"
+    r"YandexRCA|YandexCalendar|YandexTurbo|Mail\.RU_Bot|Applebot|Pinterestbot|"
+    r"^Viber/|AdsBot-Google|Mediapartners-Google|Google-InspectionTool|okhttp|"
+    r"Go-http-client|node-fetch|axios/|python-httpx|aiohttp/|Apache-HttpClient|^Java/|"
+    r"libwww-perl|HttpClient/",
     re.IGNORECASE)
 CLICKS_PER_SECOND = 30  # recorded at most, per process (a burst of twice that is allowed)
 NOT_FOUND = {
@@ -59,12 +72,20 @@ NOT_FOUND = {
 }
 
 
+def visible(text: str) -> str:
+    """`text` without control characters, U+FFFD and Unicode's format characters (category
+    Cf: zero-width spaces and joiners, bidi overrides and isolates, the BOM, the soft
+    hyphen), which show nothing or turn the text around in a report or a CRM."""
+    text = CONTROL.sub("", text)
+    return "".join(c for c in text if c.isascii() or unicodedata.category(c) != "Cf")
+
+
 def clean_utm(query: Any) -> dict[str, str]:
-    """The UTM parameters given: control characters out, cut to UTM_LENGTH, empty ones
-    left out."""
+    """The UTM parameters given: invisible characters out (visible), cut to UTM_LENGTH,
+    empty ones left out."""
     found = {}
     for name in UTM:
-        value = CONTROL.sub("", query.get(name) or "").strip()[:UTM_LENGTH]
+        value = visible(query.get(name) or "").strip()[:UTM_LENGTH]
         if value:
             found[name] = value
     return found

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from bot.web.go import clean_utm, is_crawler
 from storage.schema.money import Click, TrackingLink
 from tests.web.browser import page  # noqa: F401 - the fixture
 from tests.web.conftest import web_running
@@ -169,3 +170,83 @@ async def test_chromium_follows_the_link_to_the_bot(go_web, page):  # noqa: F811
     assert redirect.status == 302 and redirect.headers["cache-control"] == "no-store"
     assert asked[:2] == [go_url, bot_url]
     assert (clicked.gclid, clicked.utm) == ("Cj0KCQ", {"utm_source": "vk"})
+
+
+# robots seen on ad links: Yandex Direct's link checker fetches every ad's URL again and
+# again (the main platform of this audience), preview services and HTTP libraries
+ROBOTS = (
+    "Mozilla/5.0 (compatible; YaDirectFetcher/1.0; Dyatel; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; YandexDirect/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; YandexDirectDyn/1.0; +http://yandex.com/bots",
+    "Mozilla/5.0 (compatible; YandexMetrika/2.0; +http://yandex.com/bots yabs01)",
+    "Mozilla/5.0 (compatible; YandexAccessibilityBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; YandexScreenshotBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; Linux x86_64; Mail.RU_Bot/2.0; +https://help.mail.ru/)",
+    "Mozilla/5.0 (compatible; vkShare; +http://vk.com/dev/Share)",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+    "Mozilla/5.0 (compatible; redditbot/1.0; +http://www.reddit.com/feedback)",
+    "Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/58.0.3029.110 Safari/537.36 Snap URL Preview Service; bot; snapchat",
+    "Viber/20.3.0 CFNetwork/1474 Darwin/23.0.0",
+    "Iframely/1.3.1 (+https://iframely.com/docs/about) Atlassian",
+    "okhttp/4.12.0", "Go-http-client/1.1", "Go-http-client/2.0", "node-fetch/1.0 "
+    "(+https://github.com/bitinn/node-fetch)", "node-fetch", "axios/1.6.7",
+    "python-httpx/0.27.0", "Python/3.12 aiohttp/3.9.5", "Apache-HttpClient/4.5.14 (Java/17)",
+    "Java/17.0.2", "libwww-perl/6.72",
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, "
+    "like Gecko) Chrome/131.0 Mobile Safari/537.36 (compatible; AdsBot-Google-Mobile; "
+    "+http://www.google.com/mobile/adsbot.html)",
+    "Mediapartners-Google",
+)
+# people: browsers and the apps' own browsers (an ad's click often opens in one)
+PEOPLE = (
+    DESKTOP, IPHONE, ANDROID,
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0 YaBrowser/24.12.0.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-A525F) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0 Mobile Safari/537.36 YaApp_Android/24.120 YaSearchBrowser/24.120",
+    "Mozilla/5.0 (Linux; Android 12; M2101K7BNY) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Version/4.0 Chrome/131.0 Mobile Safari/537.36 VKAndroidApp/8.100-17150 (Android 12)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) Mobile/15E148 Instagram 340.0.3.23.87 (iPhone15,2; iOS 17_5; ru_RU)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) Mobile/15E148 Snapchat/13.10.0.40 (like Safari/8618.2.12.10.4, panda)",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0 Mobile Safari/537.36 [Pinterest/Android]",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+)
+
+
+@pytest.mark.parametrize("agent", ROBOTS)
+def test_ad_platforms_checkers_previews_and_http_libraries_are_not_clicks(agent):
+    assert is_crawler(agent)
+
+
+@pytest.mark.parametrize("agent", PEOPLE)
+def test_browsers_and_the_apps_own_browsers_are_clicks(agent):
+    assert not is_crawler(agent)
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    ("vk\u202egnp.exe", "vkgnp.exe"),          # right-to-left override
+    ("a\u200bb\u200cc\u200dd\u2060e", "abcde"),  # zero-width space, joiners, word joiner
+    ("\ufeffautumn\u2066x\u2069", "autumnx"),  # BOM, bidi isolates: category Cf
+    ("bad\ufffdutf8", "badutf8"),              # what invalid UTF-8 decodes to
+    ("\u00adsoft", "soft"),                    # soft hyphen (Cf)
+    ("кухня 2026", "кухня 2026"), ("café", "café"),
+    ("\u200b\u202e", None),                    # nothing left: left out
+])
+def test_invisible_and_replacement_characters_are_not_stored_in_utm(given, kept):
+    assert clean_utm({"utm_campaign": given}).get("utm_campaign") == kept
+
+
+async def test_invalid_utf8_in_a_utm_value_is_not_stored_as_u_fffd(go_web):
+    running, client, base = go_web
+    response = await go(client, f"{base}/go/calc?utm_term=ok%FF%FEyes&utm_content=%E2%80%AE")
+    assert response.status == 302
+    [click] = await clicks(running)
+    assert click.utm == {"utm_term": "okyes"}
