@@ -5,7 +5,8 @@ prefix of its own, over TLS with a throwaway certificate): updates POSTed throug
 secret are answered at the fake Bot API, also after one process was killed -9 (nginx moves on
 to the next); without the secret they are refused; /metrics, /healthz and /readyz are not
 reachable through it; the dashboard's sign-in works through it (the Host and the scheme the
-proxy passes on).
+proxy passes on); a tracking link's click ids and a CRM's secret path stay out of its access
+log.
 
 aiogram only: what is tested is nginx and the processes, not the Telegram library. With
 several processes a reply may still go out twice (issue 22): every update answered is
@@ -37,6 +38,15 @@ NGINX = os.environ.get("LEADBOT_TEST_NGINX", "/usr/sbin/nginx")
 SECRET = "nginx-test-secret_0123456789"
 ADMIN_TOKEN = "nginx-test-admin-token-0123456789"
 WELCOME = "Hello! This is Oak & Stone"
+CLICK_ID = "SECRETVALUE0123456789"  # a yclid/gclid: kept out of nginx's access log
+CRM_SECRET = "crmsecretpath0123456789"  # /crm/amocrm/<secret>: likewise
+
+
+def location(config: str, prefix: str) -> str:
+    """The text of the file's `location ^~ PREFIX { ... }` block (no nested blocks but
+    limit_except's one-liner)."""
+    start = config.index(f"location ^~ {prefix} {{")
+    return config[start:config.index("\n    }", start)]
 
 
 def nginx_or_skip() -> str:
@@ -254,6 +264,13 @@ async def test_three_processes_behind_the_repositorys_nginx_config(aiogram_teleg
             assert response.status == 404  # LEADBOT_INBOUND_SECRET unset: the process's 404
             assert "nginx" not in await response.text()
         assert await status(f"{public}/crm/events") == 403  # POST only
+        # neither a click's ids nor a CRM's secret path reach nginx's access log: leadbot
+        # keeps no address or User-Agent, and clears click ids on /forget (docs/privacy.md)
+        async with http.get(f"{public}/go/no-such-link?yclid={CLICK_ID}&gclid={CLICK_ID}",
+                            headers={"User-Agent": "Mozilla/5.0 leadbot-test"}) as response:
+            assert response.status == 404
+        async with http.post(f"{public}/crm/amocrm/{CRM_SECRET}", data=b"{}") as response:
+            await response.read()
 
         # the dashboard's sign-in through nginx: the Origin matches the Host it passes on,
         # and X-Forwarded-Proto: https makes the cookie Secure
@@ -261,6 +278,13 @@ async def test_three_processes_behind_the_repositorys_nginx_config(aiogram_teleg
                              headers={"Origin": public}, allow_redirects=False) as response:
             assert response.status == 303, await response.text()
             assert "secure" in response.headers["Set-Cookie"].lower()
+        access = tmp_path / "access.log"  # the swapped path of the file's access_log
+
+        async def logged() -> bool:  # the sign-in, after the /go/ and /crm/ requests
+            return access.exists() and "POST /admin/login" in access.read_text()
+        await eventually(logged, what="nginx to log the sign-in")
+        written = access.read_text()
+        assert CLICK_ID not in written and CRM_SECRET not in written, written
 
 
 def test_a_missing_nginx_fails_in_ci_and_is_skipped_with_its_reason_elsewhere(monkeypatch):
@@ -272,3 +296,18 @@ def test_a_missing_nginx_fails_in_ci_and_is_skipped_with_its_reason_elsewhere(mo
     monkeypatch.setenv("CI", "")
     with pytest.raises(pytest.skip.Exception, match="apt-get install nginx"):
         nginx_or_skip()
+
+
+@pytest.mark.parametrize("prefix", ["/go/", "/crm/"])
+def test_click_ids_and_crm_secrets_are_not_logged(prefix):
+    """The e2e test above checks the log itself; this one runs without nginx too."""
+    assert "access_log off;" in location(CONFIG.read_text(encoding="utf-8"), prefix)
+
+
+def test_a_click_is_not_retried_on_timeout():
+    """A process that timed out may still record the click: retried on the next, it would
+    be counted twice. Retried only when nothing was recorded: refused (error), 502, 503."""
+    block = location(CONFIG.read_text(encoding="utf-8"), "/go/")
+    [retry] = [line.split("#")[0].split()[1:] for line in block.splitlines()
+               if line.strip().startswith("proxy_next_upstream ")]
+    assert retry == ["error", "http_502", "http_503;"]
