@@ -141,6 +141,8 @@ def run_qr(args: argparse.Namespace, settings: Settings) -> int:
                           "https://bot.example.com)")
     suffix = args.output.suffix.lower().lstrip(".") if args.output else ""
     kind = args.format or (suffix if suffix in FORMATS else "png")
+    if suffix and suffix not in FORMATS:  # q.txt: a PNG in it would not open as text
+        raise BadArgument(f"{args.output}: write .png or .svg", "--output")
     if args.output and suffix and suffix != kind:
         raise BadArgument(f"--output {args.output} does not end in .{kind}", "--output")
     output = args.output or Path(f"{args.link}.{kind}")

@@ -84,6 +84,8 @@ async def test_bad_arguments_are_one_line(env, tmp_path):
             "invalid choice: 'gif'")
     refused(leadbot("links", "qr", "x", "--format", "png", "--output",
                     str(tmp_path / "x.svg"), env={**env, **PUBLIC}), "does not end in .png")
+    refused(leadbot("links", "qr", "x", "--output", str(tmp_path / "q.txt"),
+                    env={**env, **PUBLIC}), "q.txt: write .png or .svg")
     bad_url = leadbot("links", "list", env={**env, "LEADBOT_PUBLIC_URL": "bot.example.com"})
     assert bad_url.returncode == 2 and bad_url.stderr.strip() == (
         "leadbot: bad setting LEADBOT_PUBLIC_URL: 'bot.example.com' is not a web address "
