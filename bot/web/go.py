@@ -1,18 +1,19 @@
-"""`GET /go/<link>`: a tracking link (storage/work/tracking.py). Public, no token, in polling and
-webhook mode alike: records a click under a short random token and answers 302 to
+"""`GET /go/<link>`: a tracking link (storage/work/tracking.py). Public, no token, in polling
+and webhook mode alike: records a click under a short random token and answers 302 to
 `https://t.me/<bot>?start=<flow>__<token>` (`tg://resolve?...` on a phone), which survives
 Telegram's 64-character start parameter however long the UTM parameters and click ids are.
 
 What is stored is cleaned first: UTM values cut to UTM_LENGTH, control characters (NUL
-among them: PostgreSQL refuses it) removed; a click id that is too long or holds anything
-but A-Z a-z 0-9 . _ - is dropped (`_ym_uid`: digits only). Nothing else of the request is
-kept: no address, no user agent.
+among them: PostgreSQL refuses it), format characters (Cf) and U+FFFD removed; a click id
+that is too long or holds anything but A-Z a-z 0-9 . _ - is dropped (`_ym_uid`: digits
+only). Nothing else of the request is kept: no address, no user agent.
 
 Not counted, still sent on to the bot (with the link's source instead of a token): HEAD
-requests, crawlers and link previews (a link pasted in Telegram, WhatsApp, Slack... is
-fetched by their robots), and clicks beyond CLICKS_PER_SECOND in this process: a flood can
-grow the clicks table by at most that many rows a second per process, and the people
-behind it still reach the bot with the source counted.
+requests, crawlers, link previews (a link pasted in Telegram, WhatsApp, Slack... is fetched
+by their robots), the ad platforms' link checkers and HTTP libraries, and clicks beyond
+CLICKS_PER_SECOND in this process: a flood can grow the clicks table by at most that many
+rows a second per process, and the people behind it still reach the bot with the source
+counted.
 """
 
 from __future__ import annotations
