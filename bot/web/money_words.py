@@ -19,7 +19,15 @@ MONEY: dict[str, dict[str, str]] = {
         "no_money": "No spend, clicks or people in the period.",
         "spend": "spend", "clicks": "clicks", "people": "people", "revenue": "revenue",
         "per_lead": "per lead", "per_hot": "per hot lead", "per_sale": "per sale",
-        "romi": "ROMI", "days_to_sale": "days to sale", "total": "total",
+        "romi": "ROMI", "days_to_sale": "days to sale", "total": "total, all sources",
+        "total_paid": "total, paid sources",
+        "totals_hint": "Costs and ROMI of the totals: over the paid sources (those with "
+                       "spend in the period); the all-sources total adds the people and "
+                       "revenue of the others (organic, referrals).",
+        "other_currency_spend": "{n} spend row(s) in another currency than {currency} are "
+                                "left out.",
+        "other_currency_sales": "{n} sale(s) in another currency than {currency} count as "
+                                "won, not in the revenue.",
         "median_hint": "Days to sale: the median from the lead to the sale.",
         "no_spend": "no spend", "no_amount": "no amount",
         "no_amount_hint": "Won leads without an amount yet count as won, not in the revenue.",
@@ -54,7 +62,15 @@ MONEY: dict[str, dict[str, str]] = {
         "no_money": "За период нет ни расходов, ни кликов, ни людей.",
         "spend": "расход", "clicks": "клики", "people": "люди", "revenue": "выручка",
         "per_lead": "за лид", "per_hot": "за горячий лид", "per_sale": "за продажу",
-        "romi": "ROMI", "days_to_sale": "дней до продажи", "total": "итого",
+        "romi": "ROMI", "days_to_sale": "дней до продажи", "total": "итого, все источники",
+        "total_paid": "итого, платные источники",
+        "totals_hint": "Стоимость и ROMI в итогах — по платным источникам (с расходом за "
+                       "период); итог по всем источникам добавляет людей и выручку "
+                       "остальных (органика, рекомендации).",
+        "other_currency_spend": "Строк расхода в другой валюте, чем {currency}, не учтено: "
+                                "{n}.",
+        "other_currency_sales": "Продаж в другой валюте, чем {currency}: {n}; они считаются "
+                                "продажами, но не входят в выручку.",
         "median_hint": "Дней до продажи: медиана от лида до продажи.",
         "no_spend": "нет расхода", "no_amount": "без суммы",
         "no_amount_hint": "Выигранные лиды без суммы считаются продажами, но не входят в "
@@ -90,7 +106,15 @@ MONEY: dict[str, dict[str, str]] = {
         "no_money": "За період немає ні витрат, ні кліків, ні людей.",
         "spend": "витрати", "clicks": "кліки", "people": "люди", "revenue": "виторг",
         "per_lead": "за лід", "per_hot": "за гарячий лід", "per_sale": "за продаж",
-        "romi": "ROMI", "days_to_sale": "днів до продажу", "total": "разом",
+        "romi": "ROMI", "days_to_sale": "днів до продажу", "total": "разом, усі джерела",
+        "total_paid": "разом, платні джерела",
+        "totals_hint": "Вартість і ROMI в підсумках — за платними джерелами (з витратами "
+                       "за період); підсумок за всіма джерелами додає людей і виторг "
+                       "решти (органіка, рекомендації).",
+        "other_currency_spend": "Рядків витрат в іншій валюті, ніж {currency}, не враховано: "
+                                "{n}.",
+        "other_currency_sales": "Продажів в іншій валюті, ніж {currency}: {n}; вони "
+                                "рахуються продажами, але не входять у виторг.",
         "median_hint": "Днів до продажу: медіана від ліда до продажу.",
         "no_spend": "немає витрат", "no_amount": "без суми",
         "no_amount_hint": "Виграні ліди без суми рахуються продажами, але не входять у "
