@@ -22,6 +22,7 @@ May import: aiohttp, bot.web, storage, dialogs.rules.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -39,6 +40,7 @@ from dialogs.rules.money import (
     MoneyError,
     SpendRow,
     amount,
+    plausible,
     read_spend,
     span,
 )
@@ -134,9 +136,11 @@ class MoneyPage:
         if campaign is not None and (len(campaign) > 64 or not campaign.isprintable()):
             problems.append(t["bad_spend_campaign"])
         try:
-            first, last = span(str(form.get("month") or ""))
+            month = str(form.get("month") or "")
+            first, last = span(month)
             if first == last:
                 raise MoneyError("not_day", text=first.isoformat())  # a month, not a day
+            plausible(month, first, last, date.today())  # 1926 for 2026: a typo
         except MoneyError:
             problems.append(t["bad_spend_month"])
         try:

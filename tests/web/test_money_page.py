@@ -121,6 +121,7 @@ async def test_bad_uploads_store_nothing(admin_web, data, status, said):
     {"source": "vk", "month": "2026-11-02", "amount": "1"},
     {"source": "vk", "month": "2026-11", "amount": "-1"},
     {"source": "vk", "month": "", "amount": "lots"},
+    {"source": "vk", "month": "1926-11", "amount": "1"},  # a typo'd year
 ])
 async def test_bad_figures_store_nothing(admin_web, fields):
     running, client, base = admin_web
@@ -146,7 +147,7 @@ async def test_the_forms_security(admin_web):
 
 async def test_a_save_keeps_the_period_and_rows(admin_web):
     """The answer to a form dropped the period and `by` the page showed."""
-    running, client, base = admin_web
+    _, client, base = admin_web
     form = aiohttp.FormData()
     form.add_field("file", io.BytesIO(b"date,source,amount\n2026-11-02,vk,1\n"),
                    filename="s.csv")
