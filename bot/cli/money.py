@@ -23,6 +23,7 @@ COLUMNS = ("spend", "clicks", "people", "leads", "hot", "handoffs", "won",
            "won_without_amount", "revenue", "cost_per_lead", "cost_per_hot", "cost_per_sale",
            "romi", "median_days_to_sale")
 MONEY = {"spend", "revenue", "cost_per_lead", "cost_per_hot", "cost_per_sale"}
+PAID = "total paid sources"  # the sources with spend: the costs and ROMI of the totals
 
 
 def add_commands(commands: Any) -> None:
@@ -34,11 +35,11 @@ def add_commands(commands: Any) -> None:
                                 help="what to do")
     load = what.add_parser(
         "import", help="import a spend CSV (re-importing a period replaces it)",
-        description="Import a spend CSV: columns date (2026-11-03, or 2026-11 for a month), "
-                    "source, campaign (optional), amount (1234.50, 1 234,50), currency "
-                    "(optional: LEADBOT_CURRENCY). UTF-8, `,` or `;`. A bad row: nothing is "
-                    "imported. The rows replace the stored spend of the same sources and "
-                    "campaigns lying within the file's first..last day.")
+        description="Import a spend CSV: columns date (2026-11-03 or 03.11.2026, or 2026-11 "
+                    "or 11.2026 for a month), source, campaign (optional), amount (1234.50, "
+                    "1 234,50), currency (optional: LEADBOT_CURRENCY). UTF-8, `,` or `;`. A "
+                    "bad row: nothing is imported. Each row replaces the stored spend of its "
+                    "source and campaign for its own day (or month), nothing else.")
     load.add_argument("file", metavar="FILE.csv", help="the spend file")
     load.set_defaults(command=run_spend_import)
     show = what.add_parser(
@@ -177,7 +178,8 @@ def run_money_report(args: argparse.Namespace, settings: Settings) -> int:
     since, until = arguments.period(args.since, args.until, datetime.now(zone).date(),
                                     DEFAULT_DAYS)
     query = MoneyQuery(since=since, until=until, timezone=settings.timezone,
-                       by=args.by or "source", flow=args.flow, currency=settings.currency)
+                       by="source" if args.by is None else args.by, flow=args.flow,
+                       currency=settings.currency)
 
     async def ask() -> dict[str, Any]:
         engine = await open_existing(settings.database_url)
@@ -217,10 +219,12 @@ def _decimal(hundredths: int | None) -> str | None:
 
 
 def csv_rows(result: dict[str, Any]) -> list[list[Any]]:
-    """A row per group and one `total`; money as 1234.56, an empty cell where none."""
+    """A row per group, `total paid sources` (when there is spend) and `total`; money as
+    1234.56, an empty cell where none."""
     rows = []
-    for g in [*result["groups"], {**result["total"], "source": "total", "campaign": None,
-                                  "day": None}]:
+    totals = [{**result["paid"], "source": PAID}] if result["paid"] else []
+    totals.append({**result["total"], "source": "total"})
+    for g in [*result["groups"], *({**t, "campaign": None, "day": None} for t in totals)]:
         rows.append([g["source"], g["campaign"], g["day"], result["currency"],
                      *(_decimal(g[c]) if c in MONEY else g[c] for c in COLUMNS)])
     return rows
@@ -246,7 +250,7 @@ def money_table(result: dict[str, Any]) -> str:
         return g[by]
 
     def cost(g: dict[str, Any], key: str) -> str:
-        if flow:
+        if flow or g is result["total"]:
             return ""
         if g["spend"] is None:
             return "no spend"
@@ -263,7 +267,7 @@ def money_table(result: dict[str, Any]) -> str:
                 "—" if days is None else f"{days:g}"]
 
     def romi(g: dict[str, Any]) -> str:
-        if flow or g["spend"] is None:
+        if flow or g["spend"] is None or g is result["total"]:
             return cost(g, "romi")
         return "—" if g["romi"] is None else f"{g['romi']:,.1f} %"
 
@@ -271,7 +275,9 @@ def money_table(result: dict[str, Any]) -> str:
     if not rows:
         out.append("no spend, clicks or people in that period")
         return "\n".join(out) + "\n"
-    rows.append(line(result["total"], "total"))
+    if result["paid"]:
+        rows.append(line(result["paid"], PAID))
+    rows.append(line(result["total"], "total all sources"))
     out.append(tabulate(rows, headers=[
         by, f"spend {currency}", "clicks", "people", "leads", "hot", "hand-offs", "won",
         f"revenue {currency}", "per lead", "per hot", "per sale", "ROMI", "days to sale"],
@@ -281,6 +287,10 @@ def money_table(result: dict[str, Any]) -> str:
     if missing:
         out.append(f"{missing} won lead(s) have no amount yet: counted as won, not in the "
                    "revenue")
+    if result["paid"] and not flow:
+        out.append(f"costs and ROMI of the totals: over the {PAID[6:]} (with spend in the "
+                   "period); the all-sources total adds the others' people and revenue")
     if result["note"]:
-        out.append(f"--flow {flow}: {result['note']}")
+        out += [f"--flow {flow}: {part}" if flow and i == 0 else f"note: {part}"
+                for i, part in enumerate(result["note"].split("; "))]
     return "\n".join(out) + "\n"

@@ -14,15 +14,18 @@ Both are the dashboard's own: signed in (the session cookie or the bearer token)
 the dashboard's own page (the Origin check of bot/web/security.py, against cross-site form
 posts); the cookie is SameSite=Strict too. A bad file or figure: the page again with the
 problems, status 400 (413 for a file over the size), nothing stored. A good one: 303 back to
-the page, which says what was stored.
+the page, which says what was stored, with the period and rows chosen (the forms' actions
+carry them).
 
 May import: aiohttp, bot.web, storage, dialogs.rules.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from babel.numbers import format_decimal
@@ -37,6 +40,7 @@ from dialogs.rules.money import (
     MoneyError,
     SpendRow,
     amount,
+    plausible,
     read_spend,
     span,
 )
@@ -47,6 +51,14 @@ if TYPE_CHECKING:
     from bot.web.admin import Admin
 
 PAGE = "/admin/money"
+KEPT = ("since", "until", "by", "lang")  # the page's choices a form's answer keeps
+
+
+def kept(request: web.Request, **more: str) -> str:
+    """`?since=..&until=..&by=..` of the page a form was posted from (its action carries
+    them), and `more`: the page after a save shows the period and rows chosen."""
+    query = {k: request.query[k] for k in KEPT if request.query.get(k)} | more
+    return "?" + urlencode(query) if query else ""
 
 
 def amount_text(hundredths: int | None, lang: str, currency: str = "") -> str:
@@ -89,7 +101,7 @@ class MoneyPage:
             flows=flow_items(self.admin.flows, lang), filters=asked, by=by, result=result,
             currency=self.currency, problems=[said(p, lang) for p in problems or []],
             heading=heading,
-            saved=saved if saved and saved.isdigit() else None,
+            saved=saved if saved and saved.isdigit() else None, keep=kept(request),
             money=lambda value: amount_text(value, lang))
 
     async def _form(self, request: web.Request) -> Any:
@@ -124,9 +136,11 @@ class MoneyPage:
         if campaign is not None and (len(campaign) > 64 or not campaign.isprintable()):
             problems.append(t["bad_spend_campaign"])
         try:
-            first, last = span(str(form.get("month") or ""))
+            month = str(form.get("month") or "")
+            first, last = span(month)
             if first == last:
                 raise MoneyError("not_day", text=first.isoformat())  # a month, not a day
+            plausible(month, first, last, date.today())  # 1926 for 2026: a typo
         except MoneyError:
             problems.append(t["bad_spend_month"])
         try:
@@ -146,4 +160,4 @@ class MoneyPage:
                 await replace_spend(session, rows, origin)
         except SpendConflict as error:
             return await self.page(request, 400, error.lines, t["spend_refused"])
-        raise web.HTTPSeeOther(f"{PAGE}?saved={len(rows)}")
+        raise web.HTTPSeeOther(PAGE + kept(request, saved=str(len(rows))))

@@ -19,7 +19,15 @@ MONEY: dict[str, dict[str, str]] = {
         "no_money": "No spend, clicks or people in the period.",
         "spend": "spend", "clicks": "clicks", "people": "people", "revenue": "revenue",
         "per_lead": "per lead", "per_hot": "per hot lead", "per_sale": "per sale",
-        "romi": "ROMI", "days_to_sale": "days to sale", "total": "total",
+        "romi": "ROMI", "days_to_sale": "days to sale", "total": "total, all sources",
+        "total_paid": "total, paid sources",
+        "totals_hint": "Costs and ROMI of the totals: over the paid sources (those with "
+                       "spend in the period); the all-sources total adds the people and "
+                       "revenue of the others (organic, referrals).",
+        "other_currency_spend": "{n} spend row(s) in another currency than {currency} are "
+                                "left out.",
+        "other_currency_sales": "{n} sale(s) in another currency than {currency} count as "
+                                "won, not in the revenue.",
         "median_hint": "Days to sale: the median from the lead to the sale.",
         "no_spend": "no spend", "no_amount": "no amount",
         "no_amount_hint": "Won leads without an amount yet count as won, not in the revenue.",
@@ -54,7 +62,15 @@ MONEY: dict[str, dict[str, str]] = {
         "no_money": "За период нет ни расходов, ни кликов, ни людей.",
         "spend": "расход", "clicks": "клики", "people": "люди", "revenue": "выручка",
         "per_lead": "за лид", "per_hot": "за горячий лид", "per_sale": "за продажу",
-        "romi": "ROMI", "days_to_sale": "дней до продажи", "total": "итого",
+        "romi": "ROMI", "days_to_sale": "дней до продажи", "total": "итого, все источники",
+        "total_paid": "итого, платные источники",
+        "totals_hint": "Стоимость и ROMI в итогах — по платным источникам (с расходом за "
+                       "период); итог по всем источникам добавляет людей и выручку "
+                       "остальных (органика, рекомендации).",
+        "other_currency_spend": "Строк расхода в другой валюте, чем {currency}, не учтено: "
+                                "{n}.",
+        "other_currency_sales": "Продаж в другой валюте, чем {currency}: {n}; они считаются "
+                                "продажами, но не входят в выручку.",
         "median_hint": "Дней до продажи: медиана от лида до продажи.",
         "no_spend": "нет расхода", "no_amount": "без суммы",
         "no_amount_hint": "Выигранные лиды без суммы считаются продажами, но не входят в "
@@ -90,7 +106,15 @@ MONEY: dict[str, dict[str, str]] = {
         "no_money": "За період немає ні витрат, ні кліків, ні людей.",
         "spend": "витрати", "clicks": "кліки", "people": "люди", "revenue": "виторг",
         "per_lead": "за лід", "per_hot": "за гарячий лід", "per_sale": "за продаж",
-        "romi": "ROMI", "days_to_sale": "днів до продажу", "total": "разом",
+        "romi": "ROMI", "days_to_sale": "днів до продажу", "total": "разом, усі джерела",
+        "total_paid": "разом, платні джерела",
+        "totals_hint": "Вартість і ROMI в підсумках — за платними джерелами (з витратами "
+                       "за період); підсумок за всіма джерелами додає людей і виторг "
+                       "решти (органіка, рекомендації).",
+        "other_currency_spend": "Рядків витрат в іншій валюті, ніж {currency}, не враховано: "
+                                "{n}.",
+        "other_currency_sales": "Продажів в іншій валюті, ніж {currency}: {n}; вони "
+                                "рахуються продажами, але не входять у виторг.",
         "median_hint": "Днів до продажу: медіана від ліда до продажу.",
         "no_spend": "немає витрат", "no_amount": "без суми",
         "no_amount_hint": "Виграні ліди без суми рахуються продажами, але не входять у "
@@ -126,7 +150,15 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "negative": "{text!r} — отрицательная сумма: расход от 0",
         "not_amount": "{text!r} — не сумма: напишите, например, 1234.50 или 1 234,50",
         "too_large": "{text!r} — слишком много для одной строки (не больше {most})",
-        "not_day": "{text!r} — не день и не месяц: напишите 2026-11-03 или 2026-11",
+        "not_day": "{text!r} — не день и не месяц: напишите 2026-11-03 или 2026-11 "
+                   "(03.11.2026 или 11.2026)",
+        "far_day": "{text!r}: день раньше {earliest} или позже {latest} — опечатка, а не "
+                   "расход",
+        "overlap": "{pair}: месяц из строки {month_row} ({month}) и день из строки "
+                   "{day_row} ({day}) пересекаются: укажите дни месяца или весь месяц, не "
+                   "то и другое",
+        "not_csv": "файл не читается как CSV около строки {line}: проверьте кавычки и "
+                   "длину ячеек (не больше 128 КБ)",
         "too_big": "в файле {size} байт: не больше {most} (разбейте его по месяцам)",
         "not_utf8": "файл не в UTF-8: сохраните его как «CSV UTF-8»",
         "binary": "это не CSV (в файле двоичные данные)",
@@ -144,14 +176,22 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "campaign": "кампания {campaign!r}…: не длиннее 64 печатных символов",
         "currency": "валюта {given}: здесь всё считается в {currency} (LEADBOT_CURRENCY); "
                     "сначала переведите сумму",
-        "conflict": "{pair}: сохранён расход за {first}..{last}, он выходит за "
-                    "{since}..{until}: чтобы заменить его, укажите весь {first}..{last}",
+        "conflict": "{pair}: сохранён расход за {first}..{last}, а даны лишь некоторые его "
+                    "дни: чтобы заменить его, укажите весь {first}..{last}",
     },
     "uk": {
         "negative": "{text!r} — від'ємна сума: витрати від 0",
         "not_amount": "{text!r} — не сума: напишіть, наприклад, 1234.50 або 1 234,50",
         "too_large": "{text!r} — забагато для одного рядка (не більше {most})",
-        "not_day": "{text!r} — не день і не місяць: напишіть 2026-11-03 або 2026-11",
+        "not_day": "{text!r} — не день і не місяць: напишіть 2026-11-03 або 2026-11 "
+                   "(03.11.2026 або 11.2026)",
+        "far_day": "{text!r}: день раніше {earliest} або пізніше {latest} — це помилка, а "
+                   "не витрати",
+        "overlap": "{pair}: місяць із рядка {month_row} ({month}) і день із рядка "
+                   "{day_row} ({day}) перетинаються: вкажіть дні місяця або весь місяць, "
+                   "не те й інше",
+        "not_csv": "файл не читається як CSV біля рядка {line}: перевірте лапки й довжину "
+                   "клітинок (не більше 128 КБ)",
         "too_big": "у файлі {size} байтів: не більше {most} (розбийте його за місяцями)",
         "not_utf8": "файл не в UTF-8: збережіть його як «CSV UTF-8»",
         "binary": "це не CSV (у файлі двійкові дані)",
@@ -169,8 +209,8 @@ PROBLEMS: dict[str, dict[str, str]] = {
         "campaign": "кампанія {campaign!r}…: не довша за 64 друковані символи",
         "currency": "валюта {given}: тут усе рахується в {currency} (LEADBOT_CURRENCY); "
                     "спершу перерахуйте суму",
-        "conflict": "{pair}: збережено витрати за {first}..{last}, вони виходять за "
-                    "{since}..{until}: щоб замінити їх, вкажіть увесь {first}..{last}",
+        "conflict": "{pair}: збережено витрати за {first}..{last}, а дано лише деякі їхні "
+                    "дні: щоб замінити їх, вкажіть увесь {first}..{last}",
     },
 }
 

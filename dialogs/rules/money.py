@@ -14,7 +14,8 @@ import io
 import re
 import statistics
 from calendar import monthrange
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -23,6 +24,8 @@ MAX_AMOUNT = 100_000_000_000  # hundredths: a billion in a row is a typo, not a 
 MAX_PROBLEMS = 10  # lines told about a bad file; the rest are counted
 MAX_BYTES = 2_000_000  # a spend file: a year of days for a few hundred campaigns
 MAX_ROWS = 20_000
+EARLIEST = date(2000, 1, 1)  # spend before it is a typo'd year, not history
+AHEAD = 366  # days after today a spend row may reach (a budget planned a year ahead)
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what a deep link or a tracking link carries
 CAMPAIGN_LENGTH = 64
 COLUMNS = ("date", "source", "campaign", "amount", "currency")
@@ -36,7 +39,12 @@ ENGLISH = {
     "negative": "{text!r} is negative: spend is 0 or more",
     "not_amount": "{text!r} is not an amount: write e.g. 1234.50 or 1 234,50",
     "too_large": "{text!r} is too large for a row (at most {most})",
-    "not_day": "{text!r} is not a day or a month: write 2026-11-03 or 2026-11",
+    "not_day": "{text!r} is not a day or a month: write 2026-11-03 or 2026-11 (03.11.2026 "
+               "or 11.2026)",
+    "far_day": "{text!r}: a day before {earliest} or after {latest} is a typo, not spend",
+    "overlap": "{pair}: the month of row {month_row} ({month}) and the day of row {day_row} "
+               "({day}) overlap: give the month's days or the month, not both",
+    "not_csv": "the file cannot be read as CSV near line {line}: {why}",
     "too_big": "the file is {size} bytes: at most {most} (split it by months)",
     "not_utf8": "the file is not UTF-8 text: save it as CSV UTF-8",
     "binary": "the file is not a CSV (it holds binary data)",
@@ -54,8 +62,8 @@ ENGLISH = {
     "campaign": "campaign {campaign!r}...: at most 64 printable characters",
     "currency": "currency {given}: this installation counts in {currency} "
                 "(LEADBOT_CURRENCY); convert the amount first",
-    "conflict": "{pair}: spend stored for {first}..{last} reaches outside {since}..{until}: "
-                "give the whole of {first}..{last} to replace it",
+    "conflict": "{pair}: spend stored for {first}..{last} is only partly among the days "
+                "given for it: give the whole of {first}..{last} to replace it",
 }
 
 
@@ -101,18 +109,31 @@ def amount(text: str) -> int:
 
 
 def span(text: str) -> tuple[date, date]:
-    """`2026-11-03` (that day) or `2026-11` (the month: its first to its last day)."""
+    """`2026-11-03` (that day) or `2026-11` (the month: its first to its last day); as
+    Russian Excel writes them too, `03.11.2026` and `11.2026`."""
     value = text.strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{2}", value):
-            first = date.fromisoformat(value + "-01")
+        if found := re.fullmatch(r"(\d{4})-(\d{2})|(\d{2})\.(\d{4})", value):
+            year, month = (found[1], found[2]) if found[1] else (found[4], found[3])
+            first = date(int(year), int(month), 1)
             return first, first.replace(day=monthrange(first.year, first.month)[1])
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
             return day, day
+        if found := re.fullmatch(r"(\d{2})\.(\d{2})\.(\d{4})", value):
+            day = date(int(found[3]), int(found[2]), int(found[1]))
+            return day, day
     except ValueError:
         pass
     raise MoneyError("not_day", text=text)
+
+
+def plausible(text: str, first: date, last: date, today: date) -> None:
+    """MoneyError for a span before EARLIEST or reaching more than AHEAD days after today:
+    a typo'd year (1926 for 2026) would otherwise store spend nobody meant."""
+    latest = today + timedelta(days=AHEAD)
+    if first < EARLIEST or last > latest:
+        raise MoneyError("far_day", text=text, earliest=EARLIEST, latest=latest)
 
 
 def money(hundredths: int | Fraction, currency: str = "") -> str:
@@ -136,12 +157,17 @@ class SpendRow:
     currency: str
 
 
-def read_spend(data: bytes, currency: str) -> tuple[list[SpendRow], list[Problem]]:
+def read_spend(data: bytes, currency: str, today: date | None = None
+               ) -> tuple[list[SpendRow], list[Problem]]:
     """A spend CSV (UTF-8, with or without a BOM; `,` or `;` between cells; columns date,
     source, amount and optionally campaign and currency, in any order) -> its rows, or the
     problems: one line per bad row naming it, at most MAX_PROBLEMS and a count of the rest.
     Rows come only when there is no problem at all: a file is imported whole or not at
-    all. A currency other than `currency` (the installation's) is a problem."""
+    all. A currency other than `currency` (the installation's) is a problem, so is a day
+    before EARLIEST or more than AHEAD days after `today` (default: the computer's), and a
+    month row and a day row of one pair that overlap (`overlaps`). What the csv module
+    cannot read (a cell over its 128 KB limit, a stray quote) is one problem too."""
+    today = today or date.today()
     if len(data) > MAX_BYTES:
         return [], [Problem("too_big", size=f"{len(data):,}", most=f"{MAX_BYTES:,}")]
     try:
@@ -154,7 +180,19 @@ def read_spend(data: bytes, currency: str) -> tuple[list[SpendRow], list[Problem
     if not lines or not lines[0].strip():
         return [], [Problem("empty", columns=", ".join(COLUMNS))]
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="": the csv module splits lines itself, CR-only ends (old Mac exporters) too
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _read(reader, currency, today)
+    except csv.Error as error:
+        why = str(error)
+        if "field larger than field limit" in why:
+            why = f"a cell is longer than {csv.field_size_limit():,} characters"
+        return [], [Problem("not_csv", line=reader.line_num, why=why)]
+
+
+def _read(reader: Iterator[list[str]], currency: str, today: date
+          ) -> tuple[list[SpendRow], list[Problem]]:
     header = [cell.strip().lower() for cell in next(reader)]
     missing = [name for name in REQUIRED if name not in header]
     unknown = [name for name in header if name not in COLUMNS]
@@ -173,19 +211,21 @@ def read_spend(data: bytes, currency: str) -> tuple[list[SpendRow], list[Problem
             problems.append(Problem("cells", number, cells=len(cells), header=len(header)))
             continue
         try:
-            rows.append(_row(number, dict(zip(header, cells, strict=True)), currency))
+            rows.append(_row(number, dict(zip(header, cells, strict=True)), currency, today))
         except MoneyError as error:
             problems.append(Problem(error.key, number, **error.values))
     if not rows and not problems:
         problems.append(Problem("no_rows"))
+    problems += overlaps(rows)
     if len(problems) > MAX_PROBLEMS:
         rest = len(problems) - MAX_PROBLEMS
         problems = problems[:MAX_PROBLEMS] + [Problem("more", rest=rest)]
     return ([] if problems else rows), problems
 
 
-def _row(number: int, cells: dict[str, str], currency: str) -> SpendRow:
+def _row(number: int, cells: dict[str, str], currency: str, today: date) -> SpendRow:
     first, last = span(cells["date"])
+    plausible(cells["date"], first, last, today)
     source = cells["source"].strip()
     if not SOURCE.match(source):
         raise MoneyError("source", source=source)
@@ -198,6 +238,28 @@ def _row(number: int, cells: dict[str, str], currency: str) -> SpendRow:
     if given != currency:
         raise MoneyError("currency", given=given, currency=currency)
     return SpendRow(number, first, last, source, campaign, hundredths, currency)
+
+
+def pair_name(source: str, campaign: str | None) -> str:
+    return source + (f" / {campaign}" if campaign else "")
+
+
+def overlaps(rows: list[SpendRow]) -> list[Problem]:
+    """A month row and a day row of one (source, campaign) pair for overlapping days, one
+    line naming both: more often a month total pasted beside its days than meant (rows of
+    the same kind for the same days add up: an ad cabinet's export per ad group)."""
+    months: dict[tuple, dict[tuple[date, date], SpendRow]] = defaultdict(dict)
+    for r in rows:
+        if r.first_day != r.last_day:
+            months[(r.source, r.campaign)].setdefault((r.first_day, r.last_day), r)
+    found = []
+    for r in rows:
+        for (first, last), month in months.get((r.source, r.campaign), {}).items():
+            if r.first_day == r.last_day and first <= r.first_day <= last:
+                found.append(Problem("overlap", r.row, pair=pair_name(r.source, r.campaign),
+                                     month_row=month.row, month=f"{first:%Y-%m}",
+                                     day_row=r.row, day=r.first_day))
+    return found
 
 
 def days(first: date, last: date) -> int:

@@ -11,6 +11,9 @@ second on the same file).
   connection ends, so a process killed with -9 is seen gone at once.
 - CHATS: per chat, transaction level: who sends a chat's rows is decided one transaction at
   a time (storage/work/owners.py).
+- SPEND: transaction level, around a spend import (storage/work/spend.py `replace_spend`):
+  its select, delete and insert are one step, so two imports at once (a double-clicked
+  upload) cannot both find nothing to replace and both insert.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 STARTUP = 0x1EAD0003
 SENDERS = 0x1EAD0001  # pg_advisory_lock(SENDERS, owner): two-int form, class + number
 CHATS = 0x1EAD0002  # pg_advisory_xact_lock(CHATS, chat_id % 2**31)
+SPEND = 0x1EAD0004
 
 STARTUP_WAIT = 600.0  # seconds a starting process waits for another's start, then gives up
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout ran out
@@ -61,3 +65,10 @@ async def lock_startup(connection: AsyncConnection | AsyncSession,
         raise
     await connection.execute(text("SELECT set_config('lock_timeout', :limit, true)"),
                              {"limit": before})  # the migrations' own waits as they were
+
+
+async def lock_spend(session: AsyncSession) -> None:
+    """SPEND for the session's transaction (released at its end), waiting for another
+    import's transaction to end; nothing on SQLite (it serialises writers itself)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SPEND})

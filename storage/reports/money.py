@@ -13,8 +13,10 @@ of the installation's currency (integers; a spread spend is rounded to the hundr
                  "cost_per_lead": 25000, "cost_per_hot": 125000, "cost_per_sale": 375000,
                  "romi": 180.0,             # percent: (revenue - spend) / spend
                  "median_days_to_sale": 6.5}, ...],
-     "total": {... the same over every group ...},
-     "note": null}                          # with a flow: why there are no costs
+     "paid": {... the same over the paid sources ...},   # null: no spend in the period
+     "total": {... the same over every group, costs and ROMI null ...},
+     "other_currency": {"spend_rows": 0, "sales": 0},     # left out: not LEADBOT_CURRENCY
+     "note": null}                # why there are no costs (a flow), what was left out
 
 Who counts, as in the funnel (period.py): the people whose conversation STARTED in the
 period (days in LEADBOT_TIMEZONE), whatever they did later: their leads, hot leads,
@@ -32,6 +34,16 @@ spread per day, all sources together). Across all flows by default: a source's s
 every flow it leads to. With a flow, people..revenue (and clicks: the links to that flow)
 are that flow's, and the cost columns are not computed (a flow's share of the spend is not
 known).
+
+The totals: "paid" is the sources with spend in the period (the spend's sources, whatever
+the grouping): their people..revenue, all the spend, and the costs and ROMI computed over
+them only, so that free traffic (organic, referrals) does not flatter the cost per lead.
+"total" is every source: the counts and the revenue of all, the spend, and no costs or
+ROMI (they would blend free traffic in).
+
+One currency: spend rows and sales in another currency than LEADBOT_CURRENCY (imported
+before it changed, a CRM's sale in dollars) are left out of the spend and the revenue (a
+sale still counts as won), counted in `other_currency` and said in `note`.
 """
 
 from __future__ import annotations
@@ -54,7 +66,8 @@ from storage.schema.money import Click, Spend
 from storage.schema.tables import Conversation, Handoff, Lead
 
 BY = ("source", "campaign", "day")
-COUNTS = ("people", "leads", "hot", "won", "won_without_amount", "revenue")
+COUNTS = ("people", "leads", "hot", "won", "won_without_amount", "revenue",
+          "won_other_currency")
 NO_COSTS = ("a flow's share of a source's spend is not known (the spend buys every flow "
             "it leads to): costs and ROMI are shown across all flows only")
 
@@ -110,7 +123,7 @@ async def money(session: AsyncSession, query: MoneyQuery) -> dict[str, Any]:
     total = _empty()
     keys = _keys(query, Conversation, Conversation.started_at)
     for grouped in (True, False):
-        for r in await _counts(session, keys if grouped else [], where):
+        for r in await _counts(session, keys if grouped else [], where, query.currency):
             row = rows[tuple(r[:-len(COUNTS)])] if grouped else total
             row.update(zip(COUNTS, (int(v or 0) for v in r[-len(COUNTS):]), strict=True))
         for r in await _handoffs(session, keys if grouped else [], where):
@@ -119,24 +132,64 @@ async def money(session: AsyncSession, query: MoneyQuery) -> dict[str, Any]:
     for *key, created, won in await _sales(session, keys, where):
         days_to_sale[tuple(key)].append((won - created).total_seconds() / 86400)
     await _clicks(session, query, start, end, rows, total)
-    spend, total["spend"] = await _spend(session, query)
+    spend, total["spend"], sources = await _spend(session, query)
     for key, amount in spend.items():
         rows[key]["spend"] = amount
+    paid = None
+    if sources:
+        paid = await _paid(session, query, where, start, end, sources, total["spend"])
     groups = []
     for key in sorted(rows, key=lambda k: tuple((v is None, v or "") for v in k)):
         row = rows[key]
         row["median_days_to_sale"] = median(days_to_sale.get(key, ()))
         groups.append(_costed(_named(query, key, row), query))
     total["median_days_to_sale"] = median(d for ds in days_to_sale.values() for d in ds)
+    other = {"spend_rows": await _other_spend(session, query),
+             "sales": total["won_other_currency"]}
     return {"since": query.since.isoformat(), "until": query.until.isoformat(),
             "timezone": query.timezone, "by": query.by, "flow": query.flow,
-            "currency": query.currency, "groups": groups, "total": _costed(total, query),
-            "note": NO_COSTS if query.flow else None}
+            "currency": query.currency, "groups": groups,
+            "paid": paid and _costed(paid, query),
+            "total": _costed(total, query, costs=False), "other_currency": other,
+            "note": _note(query, other)}
+
+
+def _note(query: MoneyQuery, other: dict[str, int]) -> str | None:
+    said = [NO_COSTS] if query.flow else []
+    if other["spend_rows"]:
+        said.append(f"{other['spend_rows']} spend row(s) in another currency than "
+                    f"{query.currency} (LEADBOT_CURRENCY) left out of the spend")
+    if other["sales"]:
+        said.append(f"{other['sales']} sale(s) in another currency than {query.currency} "
+                    "(LEADBOT_CURRENCY) counted as won, left out of the revenue")
+    return "; ".join(said) or None
+
+
+async def _paid(session: AsyncSession, query: MoneyQuery, where: list[ColumnElement],
+                start: datetime, end: datetime, sources: set[str], spend: Fraction | None
+                ) -> dict[str, Any]:
+    """The totals over the sources with spend (the module's docstring)."""
+    paid = _empty()
+    among = [*where, Conversation.source.in_(sorted(sources))]
+    for r in await _counts(session, [], among, query.currency):
+        paid.update(zip(COUNTS, (int(v or 0) for v in r), strict=True))
+    for r in await _handoffs(session, [], among):
+        paid["handoffs"] = r[-1]
+    clicks = select(func.count()).select_from(Click).where(
+        Click.created_at >= start, Click.created_at < end, Click.source.in_(sorted(sources)))
+    if query.flow:
+        clicks = clicks.where(Click.flow_id == query.flow)
+    paid["clicks"] = await session.scalar(clicks)
+    paid["spend"] = spend
+    paid["median_days_to_sale"] = median(
+        (won - created).total_seconds() / 86400
+        for created, won in await _sales(session, [], among))
+    return paid
 
 
 def _empty() -> dict[str, Any]:
     return {"spend": None, "clicks": 0, "people": 0, "leads": 0, "hot": 0, "handoffs": 0,
-            "won": 0, "won_without_amount": 0, "revenue": 0}
+            "won": 0, "won_without_amount": 0, "revenue": 0, "won_other_currency": 0}
 
 
 def _won() -> ColumnElement:
@@ -144,14 +197,15 @@ def _won() -> ColumnElement:
 
 
 async def _counts(session: AsyncSession, keys: list[ColumnElement],
-                  where: list[ColumnElement]) -> list[Any]:
+                  where: list[ColumnElement], currency: str) -> list[Any]:
     """Per group (the keys computed in a subquery, grouped outside it: one SQL on both
     databases, a CASE of days included): people, leads, hot, won, won without an amount,
-    revenue."""
+    revenue (of sales in `currency`; a sale without a currency is in it), won in another
+    currency."""
     inner = (select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
                     Conversation.user_id.label("user_id"), Lead.id.label("lead"),
                     Lead.temperature.label("temperature"), _won().label("won"),
-                    Lead.amount.label("amount"))
+                    Lead.amount.label("amount"), Lead.currency.label("currency"))
              .select_from(Conversation).outerjoin(Lead, Lead.conversation_id == Conversation.id)
              .where(*where).subquery())
     group = [inner.c[f"k{i}"] for i in range(len(keys))]
@@ -162,7 +216,11 @@ async def _counts(session: AsyncSession, keys: list[ColumnElement],
         func.count(distinct(case((inner.c.temperature == "hot", inner.c.user_id)))),
         func.count(case((won, inner.c.lead))),
         func.count(case((and_(won, inner.c.amount.is_(None)), inner.c.lead))),
-        func.sum(case((won, inner.c.amount))))
+        func.sum(case((and_(won, or_(inner.c.currency.is_(None),
+                                     inner.c.currency == currency)), inner.c.amount))),
+        func.count(case((and_(won, inner.c.amount.is_not(None),
+                              inner.c.currency.is_not(None), inner.c.currency != currency),
+                         inner.c.lead))))
     if group:
         statement = statement.group_by(*group)
     return list(await session.execute(statement))
@@ -204,16 +262,29 @@ async def _clicks(session: AsyncSession, query: MoneyQuery, start: datetime, end
         total["clicks"] += n
 
 
+def _in_period(query: MoneyQuery) -> list[ColumnElement]:
+    return [Spend.first_day <= query.until, Spend.last_day >= query.since]
+
+
+async def _other_spend(session: AsyncSession, query: MoneyQuery) -> int:
+    """Stored spend rows of the period in another currency (left out)."""
+    return await session.scalar(select(func.count()).select_from(Spend).where(
+        *_in_period(query), Spend.currency != query.currency))
+
+
 async def _spend(session: AsyncSession, query: MoneyQuery
-                 ) -> tuple[dict[tuple, Fraction], Fraction | None]:
-    """Spend per group key over the period, and in all (None: no spend stored at all)."""
+                 ) -> tuple[dict[tuple, Fraction], Fraction | None, set[str]]:
+    """Spend in the installation's currency per group key over the period, in all (None:
+    no spend stored at all), and the sources it was spent on."""
     found: dict[tuple, Fraction] = defaultdict(Fraction)
     total: Fraction | None = None
+    sources: set[str] = set()
     for r in await session.execute(
             select(Spend.source, Spend.campaign, Spend.first_day, Spend.last_day, Spend.amount)
-            .where(Spend.first_day <= query.until, Spend.last_day >= query.since)):
+            .where(*_in_period(query), Spend.currency == query.currency)):
         part = spread(r.amount, r.first_day, r.last_day, query.since, query.until)
         total = (total or Fraction(0)) + part
+        sources.add(r.source)
         if query.by == "source":
             found[(r.source,)] += part
         elif query.by == "campaign":
@@ -222,7 +293,7 @@ async def _spend(session: AsyncSession, query: MoneyQuery
             for day, each in daily(r.amount, r.first_day, r.last_day, query.since,
                                    query.until):
                 found[(day.isoformat(),)] += each
-    return found, total
+    return found, total, sources
 
 
 def _named(query: MoneyQuery, key: tuple, row: dict[str, Any]) -> dict[str, Any]:
@@ -236,17 +307,17 @@ def _named(query: MoneyQuery, key: tuple, row: dict[str, Any]) -> dict[str, Any]
     return {**names, **row}
 
 
-def _costed(row: dict[str, Any], query: MoneyQuery) -> dict[str, Any]:
+def _costed(row: dict[str, Any], query: MoneyQuery, costs: bool = True) -> dict[str, Any]:
     """Cost per lead, hot lead and sale, and ROMI: None with no spend (the row's spend is
-    None then), with nothing to divide by, or for one flow (`note`)."""
-    spend = row["spend"]
-    costs = None if query.flow else spend
+    None then), with nothing to divide by, for one flow (`note`), or not `costs` (the
+    all-sources total)."""
+    spend = None if query.flow or not costs else row["spend"]
     row.update(
-        cost_per_lead=_rounded(ratio(costs, row["leads"])),
-        cost_per_hot=_rounded(ratio(costs, row["hot"])),
-        cost_per_sale=_rounded(ratio(costs, row["won"])),
-        romi=None if query.flow else romi(row["revenue"], spend))
-    row["spend"] = _rounded(spend)
+        cost_per_lead=_rounded(ratio(spend, row["leads"])),
+        cost_per_hot=_rounded(ratio(spend, row["hot"])),
+        cost_per_sale=_rounded(ratio(spend, row["won"])),
+        romi=romi(row["revenue"], spend))
+    row["spend"] = _rounded(row["spend"])
     return row
 
 

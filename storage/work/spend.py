@@ -1,33 +1,44 @@
 """Ad spend written and read: a file's rows (dialogs/rules/money.py `read_spend`) or a
-figure typed for a month replace what was stored for the same period, in one transaction.
+figure typed for a month replace what was stored for the same days, in one transaction.
 
-What a re-import replaces, precisely: the rows in hand cover the days `first..last` (the
-earliest first day to the latest last day among them). Every stored row of a (source,
-campaign) pair the rows name whose days lie wholly inside first..last is deleted, then the
-rows are written. Importing the same file twice therefore stores it once; a corrected file
-for the same days replaces the first; pairs the file does not name are kept. A stored row of
-such a pair that reaches OUTSIDE first..last while overlapping it (a month typed on the
-dashboard, then a file of a few of its days) cannot be split fairly: the import is refused
-(SpendConflict), nothing written, and the message names the row to cover. Rows of one pair
-for the same days in one file add up (an ad cabinet's export per ad group).
+What a re-import replaces, precisely, per (source, campaign) pair the rows name: the days
+the file gives for that pair (a day row: that day; a month row: the month's days), and
+nothing else. A stored row of the pair whose days all lie among them is deleted; then the
+rows are written. So importing the same file twice stores it once; a corrected file for
+the same days replaces the first; days of a pair the file does not give, and pairs it does
+not name, are kept: one mistyped year (2016-12-05 in December's file) replaces that one
+day of 2016, never the months between. A month typed or imported replaces the days stored
+for it (every one of its days is given). A stored row of the pair only PARTLY among the
+file's days (a month stored, then a file of a few of its days) cannot be split fairly:
+the import is refused (SpendConflict), nothing written, and the line names the stored row
+to give whole. Rows of one pair for the same days in one file add up (an ad cabinet's
+export per ad group).
+
+Two imports at once (a double-clicked upload, two operators): the PostgreSQL advisory lock
+SPEND (storage/db/locks.py) makes each one's read, delete and write one step, so the
+second replaces what the first stored; SQLite serialises writers itself.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dialogs.rules.money import Problem, SpendRow
+from dialogs.rules.money import Problem, SpendRow, days, pair_name
+from storage.db.locks import lock_spend
 from storage.schema.money import Spend
+
+DELETE_CHUNK = 500  # ids per DELETE ... IN (...)
 
 
 class SpendConflict(ValueError):
-    """Stored spend that a new period would overlap without covering: one line each."""
+    """Stored spend that new rows would overlap without covering: one line each."""
 
     def __init__(self, lines: list[Problem]) -> None:
         super().__init__("; ".join(lines))
@@ -49,26 +60,40 @@ def _pair(source: str, campaign: str | None) -> ColumnElement:
                 Spend.campaign.is_(None) if campaign is None else Spend.campaign == campaign)
 
 
+def _given(rows: list[SpendRow]) -> dict[tuple[str, str | None], list[date]]:
+    """Per pair, the days its rows give, sorted, each once."""
+    found: dict[tuple[str, str | None], set[date]] = defaultdict(set)
+    for r in rows:
+        found[(r.source, r.campaign)].update(
+            r.first_day + timedelta(days=i) for i in range(days(r.first_day, r.last_day)))
+    return {pair: sorted(given) for pair, given in found.items()}
+
+
 async def replace_spend(session: AsyncSession, rows: list[SpendRow], origin: str
                         ) -> Imported:
-    """Writes `rows` in place of the stored spend they cover (the module's docstring), in
-    the session's transaction (the caller commits). SpendConflict: nothing is changed."""
+    """Writes `rows` in place of the stored spend of the days they give (the module's
+    docstring), in the session's transaction (the caller commits). SpendConflict: nothing
+    is changed."""
     assert rows, "read_spend returns rows only for a good file"
-    first = min(r.first_day for r in rows)
-    last = max(r.last_day for r in rows)
-    pairs = sorted({(r.source, r.campaign) for r in rows}, key=lambda p: (p[0], p[1] or ""))
-    named = or_(*(_pair(*p) for p in pairs))
-    overlapping = (await session.execute(
-        select(Spend.source, Spend.campaign, Spend.first_day, Spend.last_day, Spend.amount)
-        .where(named, Spend.first_day <= last, Spend.last_day >= first))).all()
-    outside = [r for r in overlapping if r.first_day < first or r.last_day > last]
-    if outside:
-        raise SpendConflict([
-            Problem("conflict", pair=r.source + (f" / {r.campaign}" if r.campaign else ""),
-                    first=r.first_day, last=r.last_day, since=first, until=last)
-            for r in outside[:10]])
-    inside = named & (Spend.first_day >= first) & (Spend.last_day <= last)
-    await session.execute(delete(Spend).where(inside))
+    await lock_spend(session)
+    replaced, partly = [], []
+    for (source, campaign), given in sorted(_given(rows).items(),
+                                            key=lambda p: (p[0][0], p[0][1] or "")):
+        for r in await session.execute(
+                select(Spend.id, Spend.first_day, Spend.last_day, Spend.amount)
+                .where(_pair(source, campaign), Spend.first_day <= given[-1],
+                       Spend.last_day >= given[0])):
+            among = bisect_right(given, r.last_day) - bisect_left(given, r.first_day)
+            if among == days(r.first_day, r.last_day):
+                replaced.append(r)
+            elif among:
+                partly.append(Problem("conflict", pair=pair_name(source, campaign),
+                                      first=r.first_day, last=r.last_day))
+    if partly:
+        raise SpendConflict(partly[:10])
+    ids = [r.id for r in replaced]
+    for i in range(0, len(ids), DELETE_CHUNK):
+        await session.execute(delete(Spend).where(Spend.id.in_(ids[i:i + DELETE_CHUNK])))
     await session.execute(insert(Spend), [
         {"first_day": r.first_day, "last_day": r.last_day, "source": r.source,
          "campaign": r.campaign, "amount": r.amount, "currency": r.currency,
@@ -76,8 +101,9 @@ async def replace_spend(session: AsyncSession, rows: list[SpendRow], origin: str
     per_source: dict[str, int] = defaultdict(int)
     for r in rows:
         per_source[r.source] += r.amount
-    return Imported(len(rows), first, last, dict(sorted(per_source.items())),
-                    len(overlapping), sum(r.amount for r in overlapping))
+    return Imported(len(rows), min(r.first_day for r in rows),
+                    max(r.last_day for r in rows), dict(sorted(per_source.items())),
+                    len(replaced), sum(r.amount for r in replaced))
 
 
 async def stored_spend(session: AsyncSession, since: date | None = None,

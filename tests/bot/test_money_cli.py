@@ -49,6 +49,12 @@ async def test_money_table(db):
     assert ig.split() == ["ig", "500.00", "1", "2", "1", "0", "0", "0", "0.00", "500.00",
                           "—", "—", "-100.0", "%", "—"]
     assert "1 won lead(s) have no amount yet" in result.stdout
+    # two totals: the paid sources' costs and ROMI; all sources without (blended)
+    paid = next(line for line in lines if line.startswith("total paid sources"))
+    assert paid.split()[3:6] == ["10,600.00", "4", "6"] and paid.split()[-3:] == ["371.7", "%", "3"]
+    every = next(line for line in lines if line.startswith("total all sources"))
+    assert every.split()[3:6] == ["10,600.00", "4", "8"] and "%" not in every
+    assert "costs and ROMI of the totals: over the paid sources" in result.stdout
 
 
 async def test_money_json_is_the_report_function_and_csv_has_decimals(db):
@@ -69,7 +75,8 @@ async def test_money_json_is_the_report_function_and_csv_has_decimals(db):
         "10000.00", "50000.00", "5000.00", "400.0")
     tg = next(r for r in rows if r["source"] == "tg")
     assert (tg["spend"], tg["cost_per_lead"]) == ("", "")
-    assert rows[-1]["source"] == "total"
+    assert [r["source"] for r in rows[-2:]] == ["total paid sources", "total"]
+    assert rows[-1]["romi"] == "" and rows[-2]["romi"] == "371.7"
 
 
 async def test_money_of_one_flow_says_why_no_costs(db):
@@ -123,9 +130,30 @@ async def test_spend_import_refusals(db, tmp_path):
     month = tmp_path / "month.csv"
     month.write_bytes(b"date,source,amount\n2026-11-05,vk,1\n")
     split = run(env, "spend", "import", str(month))
-    assert split.returncode == 1 and "reaches outside 2026-11-05..2026-11-05" in split.stderr
+    assert split.returncode == 1 and ("vk: spend stored for 2026-11-01..2026-11-30 is only "
+                                      "partly among the days given") in split.stderr
     for result in (missing, split):
         no_traceback(result)
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+async def test_a_csv_the_csv_module_cannot_read_is_one_line(db, tmp_path):
+    """A cell over the csv module's 128 KB limit printed a traceback (_csv.Error); CR-only
+    line ends (old Mac exporters) did too, and are read now."""
+    _, env = db
+    path = tmp_path / "huge.csv"
+    path.write_bytes(b"date,source,amount\n2026-12-01,vk,\"" + b"1" * 200_000 + b"\"\n")
+    result = run(env, "spend", "import", str(path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "leadbot spend import: huge.csv: the file cannot be read as CSV near line 2: a cell "
+        "is longer than 131,072 characters", "leadbot spend import: nothing was imported"]
+    no_traceback(result)
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"date,source,amount\r2026-12-01,vk,1\r2026-12-02,vk,2\r")
+    result = run(env, "spend", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "imported 2 row(s)" in result.stdout
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -133,6 +161,8 @@ async def test_spend_import_refusals(db, tmp_path):
     (("report", "--money", "--by", "language"), "cannot group money by 'language': use one "
                                                 "of source, campaign, day"),
     (("report", "--money", "--source", "vk"), "--source does not go with --money"),
+    (("report", "--money", "--by", ""), "cannot group money by '': use one of source, "
+                                        "campaign, day"),
     (("report", "--money", "--flow", "nope"), "no flow 'nope' in the database"),
     (("report", "--money", "--since", "2026-11-05", "--until", "2026-11-01"),
      "--until 2026-11-01 is before --since 2026-11-05"),

@@ -43,7 +43,9 @@ def test_days_and_months():
     assert span("2026-11-03") == (date(2026, 11, 3), date(2026, 11, 3))
     assert span("2026-11") == (date(2026, 11, 1), date(2026, 11, 30))
     assert span("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
-    for bad in ("2026-13", "03.11.2026", "2026-11-31", "november"):
+    assert span("03.11.2026") == (date(2026, 11, 3), date(2026, 11, 3))  # Russian Excel
+    assert span("11.2026") == (date(2026, 11, 1), date(2026, 11, 30))
+    for bad in ("2026-13", "31.11.2026", "13.2026", "3.11.2026", "2026-11-31", "november"):
         with pytest.raises(MoneyError, match="not a day or a month"):
             span(bad)
 
@@ -109,3 +111,41 @@ def test_spread_and_romi():
     assert spread(100, *november, date(2026, 11, 30), date(2026, 12, 5)) == Fraction(10, 3)
     assert romi(300, 100) == 200.0 and romi(0, 100) == -100.0 and romi(5, 0) is None
     assert money(123456789, "RUB") == "1,234,567.89 RUB" and money(Fraction(1, 3)) == "0.00"
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (b"date,source,amount\r2026-11-01,vk,1\r2026-11-02,vk,2\r", None),  # old Mac ends
+    (b"date,source,amount\n2026-11-01,vk,\"" + b"1" * 200_000 + b"\"\n",
+     "the file cannot be read as CSV near line 2: a cell is longer than 131,072 characters"),
+])
+def test_a_csv_the_csv_module_cannot_read_is_a_problem_not_a_traceback(data, said):
+    """`leadbot spend import` printed a traceback (_csv.Error) and the dashboard's upload
+    answered 500: read_spend let csv.Error out."""
+    rows, problems = read_spend(data, "RUB")
+    if said is None:
+        assert problems == [] and [r.amount for r in rows] == [100, 200]
+    else:
+        assert rows == [] and problems == [said]
+
+
+def test_days_before_2000_or_over_a_year_ahead_are_typos():
+    today = date(2026, 12, 3)
+    rows, problems = read_spend(b"date,source,amount\n2026-12-01,vk,1\n1926-12-05,vk,1\n"
+                                b"2027-12-05,vk,1\n2027-12,vk,1\n2027-12-04,vk,1\n", "RUB",
+                                today)
+    assert rows == [] and [p.split(":")[0] for p in problems] == ["row 3", "row 4", "row 5"]
+    assert problems[0] == ("row 3: '1926-12-05': a day before 2000-01-01 or after "
+                           "2027-12-04 is a typo, not spend")
+
+
+def test_a_month_and_its_day_of_one_pair_in_one_file_are_refused():
+    rows, problems = read_spend(
+        b"date,source,campaign,amount\n11.2026,vk,spring,3000\n03.11.2026,vk,spring,100\n"
+        b"03.11.2026,vk,autumn,100\n2026-12-01,vk,spring,1\n2026-11-03,vk,spring,5\n",
+        "RUB", date(2026, 12, 3))
+    assert rows == []
+    assert problems == [
+        "row 3: vk / spring: the month of row 2 (2026-11) and the day of row 3 (2026-11-03) "
+        "overlap: give the month's days or the month, not both",
+        "row 6: vk / spring: the month of row 2 (2026-11) and the day of row 6 (2026-11-03) "
+        "overlap: give the month's days or the month, not both"]

@@ -5,11 +5,15 @@ by the day a conversation started (in the operator's time zone), clicks, one flo
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from storage.reports.money import NO_COSTS, MoneyQuery, money
 from storage.reports.period import FunnelError
+from storage.schema.money import Spend
+from storage.schema.tables import Conversation, Lead
 from tests.storage.money_history import SINCE, UNTIL, ZONE, build
 
 QUERY = MoneyQuery(since=SINCE, until=UNTIL, timezone=ZONE, by="source")
@@ -69,13 +73,56 @@ async def test_missing_spend_is_none_not_zero(history):
 
 
 async def test_total(history):
-    total = (await report(history))["total"]
+    """Two totals: the paid sources (with spend in the period: vk, ig, ads) carry the
+    costs and ROMI, computed over their own leads and revenue, so that tg's and the
+    sourceless sales (free traffic) do not flatter them; all sources: counts, spend and
+    revenue, no costs (they would be blended)."""
+    result = await report(history)
+    total = result["total"]
     assert total["spend"] == 1_060_000
     assert (total["people"], total["leads"], total["won"], total["revenue"]) == (
         8, 5, 4, 5_120_000)
     assert total["clicks"] == 4
-    assert total["romi"] == round((5_120_000 - 1_060_000) / 1_060_000 * 100, 1)
+    assert (total["romi"], total["cost_per_lead"], total["cost_per_sale"]) == (None,) * 3
     assert total["median_days_to_sale"] == 2.0  # 3, 1, 2
+    paid = result["paid"]
+    assert (paid["spend"], paid["people"], paid["leads"], paid["won"], paid["revenue"],
+            paid["clicks"], paid["handoffs"]) == (1_060_000, 6, 3, 2, 5_000_000, 4, 1)
+    assert paid["cost_per_lead"] == round(1_060_000 / 3)
+    assert paid["romi"] == round((5_000_000 - 1_060_000) / 1_060_000 * 100, 1)
+    assert paid["median_days_to_sale"] == 3.0
+    for by in ("campaign", "day"):  # the paid sources whatever the rows
+        assert (await report(history, replace(QUERY, by=by)))["paid"] == paid
+    assert result["other_currency"] == {"spend_rows": 0, "sales": 0}
+    assert result["note"] is None
+
+
+async def test_no_spend_no_paid_total(sessions):
+    result = await report(sessions)
+    assert result["paid"] is None and result["total"]["spend"] is None
+
+
+async def test_another_currency_is_left_out_and_said(history):
+    """Spend and sales in another currency than LEADBOT_CURRENCY were added to roubles."""
+    async with history() as session, session.begin():
+        session.add(Spend(first_day=date(2026, 11, 5), last_day=date(2026, 11, 5),
+                          source="vk", amount=77_700, currency="USD", origin="test"))
+        u3 = await session.scalar(select(Conversation).where(Conversation.user_id == 3))
+        session.add(Lead(conversation_id=u3.id, user_id=3, flow_id="quiz", flow_version=1,
+                         source="vk", temperature="hot", status="won", outcome="close",
+                         created_at=u3.started_at, won_at=u3.started_at + timedelta(days=1),
+                         amount=500_000, currency="USD"))
+    result = await report(history)
+    vk = group(result, source="vk")
+    assert (vk["spend"], vk["won"], vk["revenue"], vk["won_other_currency"]) == (
+        1_000_000, 3, 5_000_000, 1)
+    assert result["total"]["spend"] == 1_060_000
+    assert result["total"]["revenue"] == result["paid"]["revenue"] + 120_000
+    assert result["other_currency"] == {"spend_rows": 1, "sales": 1}
+    assert result["note"] == (
+        "1 spend row(s) in another currency than RUB (LEADBOT_CURRENCY) left out of the "
+        "spend; 1 sale(s) in another currency than RUB (LEADBOT_CURRENCY) counted as won, "
+        "left out of the revenue")
 
 
 async def test_by_campaign(history):

@@ -63,7 +63,8 @@ async def test_the_table_is_the_report_functions(telegram, tmp_path, backend):
             async with running.app.sessions() as session:
                 expected = await money(session, MoneyQuery(SINCE, UNTIL, "Europe/Moscow", by))
             shown = rows(html)
-            assert len(shown) == len(expected["groups"]) + 1
+            assert len(shown) == len(expected["groups"]) + 2  # the paid sources, all
+            assert shown["paid"][0] == str(expected["paid"]["spend"])
             assert shown["total"] == (str(expected["total"]["spend"]),
                                       str(expected["total"]["people"]),
                                       str(expected["total"]["won"]),
@@ -74,6 +75,7 @@ async def test_the_table_is_the_report_functions(telegram, tmp_path, backend):
         tg = re.search(r'data-group="tg".*?</tr>', html, re.S).group(0)
         assert tg.count("нет расхода") == 5
         assert 'href="/admin/money"' in html
+        assert "итого, платные источники" in html and "итого, все источники" in html
 
 
 async def test_a_file_and_a_figure_are_stored(admin_web):
@@ -101,6 +103,10 @@ async def test_a_file_and_a_figure_are_stored(admin_web):
     (b"date,source,amount\n" + b"2026-11-02,vk,1\n" * 120_000, 413,
      "The file is too big"),
     (b"", 400, "Choose a CSV file"),
+    (b"date,source,amount\n2026-11-01,vk,\"" + b"1" * 200_000 + b"\"\n", 400,
+     "the file cannot be read as CSV near line 2"),  # was a 500: csv.Error let out
+    (b"date,source,amount\n2026-11,vk,1\n03.11.2026,vk,2\n", 400,
+     "row 3: vk: the month of row 2 (2026-11) and the day of row 3"),
 ])
 async def test_bad_uploads_store_nothing(admin_web, data, status, said):
     running, client, base = admin_web
@@ -115,6 +121,7 @@ async def test_bad_uploads_store_nothing(admin_web, data, status, said):
     {"source": "vk", "month": "2026-11-02", "amount": "1"},
     {"source": "vk", "month": "2026-11", "amount": "-1"},
     {"source": "vk", "month": "", "amount": "lots"},
+    {"source": "vk", "month": "1926-11", "amount": "1"},  # a typo'd year
 ])
 async def test_bad_figures_store_nothing(admin_web, fields):
     running, client, base = admin_web
@@ -138,16 +145,34 @@ async def test_the_forms_security(admin_web):
     assert await stored(running.app) == 0
 
 
+async def test_a_save_keeps_the_period_and_rows(admin_web):
+    """The answer to a form dropped the period and `by` the page showed."""
+    _, client, base = admin_web
+    form = aiohttp.FormData()
+    form.add_field("file", io.BytesIO(b"date,source,amount\n2026-11-02,vk,1\n"),
+                   filename="s.csv")
+    async with client.post(f"{base}/admin/money/spend", data=form, allow_redirects=False,
+                           params={**PERIOD, "by": "campaign"}, headers=BEARER) as response:
+        assert response.status == 303
+        assert response.headers["Location"] == (
+            f"/admin/money?since={SINCE}&until={UNTIL}&by=campaign&saved=1")
+    _, html = await page(client, base, **PERIOD, by="campaign")
+    assert f'action="/admin/money/spend?since={SINCE}&amp;until={UNTIL}&amp;by=campaign"' in html
+
+
 @pytest.mark.parametrize(("lang", "said"), [
+    ("ru", "файл не читается как CSV около строки 2"),
+    ("uk", "файл не читається як CSV біля рядка 2"),
     ("ru", "строка 2: валюта USD: здесь всё считается в RUB"),
     ("uk", "рядок 2: валюта USD: тут усе рахується в RUB"),
     ("en", "row 2: currency USD: this installation counts in RUB"),
 ])
 async def test_problems_in_the_readers_language(admin_web, lang, said):
     running, client, base = admin_web
+    data = (b"date,source,amount\n2026-11-02,vk,\"" + b"1" * 200_000 + b"\"\n"
+            if "CSV" in said else b"date,source,amount,currency\n2026-11-02,vk,1,USD\n")
     form = aiohttp.FormData()
-    form.add_field("file", io.BytesIO(b"date,source,amount,currency\n2026-11-02,vk,1,USD\n"),
-                   filename="s.csv")
+    form.add_field("file", io.BytesIO(data), filename="s.csv")
     async with client.post(f"{base}/admin/money/spend?lang={lang}", data=form,
                            headers=BEARER) as response:
         assert response.status == 400
