@@ -2,7 +2,8 @@
 LEADBOT_AMOCRM_TOKEN: `Authorization: Bearer ...`).
 
 - `POST /api/v4/leads/complex`: the lead and its contact in one call: name (nothing
-  personal, with leadbot's marker `[leadbot-ID]`), price (the calculator's), pipeline /
+  personal, with leadbot's marker `[leadbot-ID]`), price (the calculator's: never on a
+  status update nor once won, `payload.estimate`), pipeline /
   status by temperature, the mapped answers as custom fields, the temperature and "leadbot"
   as tags, and the contact (name; PHONE and EMAIL by field_code, enum_code WORK). The
   answer gives the lead's and the contact's ids.
@@ -94,7 +95,7 @@ class AmoCrmTarget:
         data: dict[str, Any] = {"name": payload.title(facts)}
         if (amount := payload.sale_amount(facts)) is not None:  # a won sale
             data["price"] = int(amount.to_integral_value(ROUND_HALF_UP))
-        elif (price := payload.price(facts)) is not None:
+        elif (price := payload.estimate(facts, job.event)) is not None:
             data["price"] = round(price)
         stage = (mapping.statuses.get(lead.get("status") or "")
                  if job.event in ("claimed", "status", "sale")

@@ -4,7 +4,8 @@
 - `crm.lead.add`: TITLE (nothing personal), NAME, PHONE and EMAIL in the multi-field form
   (`[{"VALUE": ..., "VALUE_TYPE": "WORK"}]`), SOURCE_ID / SOURCE_DESCRIPTION, UTM_SOURCE
   (the deep link's source), COMMENTS (answers, score, temperature, MQL / SQL), OPPORTUNITY
-  (a won sale's amount with its CURRENCY_ID, else the calculator's price), STATUS_ID by
+  (a won sale's amount with its CURRENCY_ID, else the calculator's price: `payload.estimate`,
+  never on a status update nor once won, lest it come back as the sale), STATUS_ID by
   temperature, the mapped answer fields, and ORIGINATOR_ID "leadbot" + ORIGIN_ID leadbot's
   lead id: what the look-up finds it by.
 - `crm.lead.list` with that filter: after a try that may have arrived, before creating.
@@ -95,7 +96,7 @@ class Bitrix24Target:
         if (amount := payload.sale_amount(facts)) is not None:  # a won sale: its currency
             fields["OPPORTUNITY"] = float(amount)
             fields["CURRENCY_ID"] = lead.get("currency") or mapping.currency
-        elif (price := payload.price(facts)) is not None:
+        elif (price := payload.estimate(facts, job.event)) is not None:
             fields["OPPORTUNITY"] = price
             if mapping.currency:
                 fields["CURRENCY_ID"] = mapping.currency

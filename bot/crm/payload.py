@@ -7,7 +7,10 @@ is in force; after erasure they are gone from the lead, so nothing can carry the
 
 A won lead carries its sale (`sale`, `sale_amount`): the amount a manager recorded
 (bot/handoff/sales.py), in the lead's currency; it stands in for the calculator's price
-wherever a CRM has one amount (Bitrix24's OPPORTUNITY, amoCRM's price).
+wherever a CRM has one amount (Bitrix24's OPPORTUNITY, amoCRM's price). The calculator's
+price goes into that field only as an estimate (`estimate`): never with a status update and
+never once the lead is won, so a CRM's won stage read back never carries leadbot's own price
+as if it were the sale (bot/crm/inbound; dialogs.rules.sales.echoed).
 """
 
 from __future__ import annotations
@@ -51,6 +54,19 @@ def contact(facts: LeadFacts) -> dict[str, str | None] | None:
 def price(facts: LeadFacts) -> float | None:
     value = facts.conversation["results"].get("price")
     return float(value) if isinstance(value, int | float) else None
+
+
+STATUS_EVENTS = ("claimed", "status", "sale")  # the deliveries that move a CRM's stage
+
+
+def estimate(facts: LeadFacts, event: str) -> float | None:
+    """The calculator's price for a CRM's amount field: on the lead's creation and its
+    other updates, not with a status (a won stage beside it would read back as the sale)
+    and not once won (the sale's amount, when there is one, is what stands)."""
+    lead = facts.lead
+    if event in STATUS_EVENTS or lead.get("won_at") is not None or lead.get("status") == "won":
+        return None
+    return price(facts)
 
 
 def sale_amount(facts: LeadFacts) -> Decimal | None:

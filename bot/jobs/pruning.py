@@ -1,4 +1,6 @@
-"""The clean-up job: old outbox rows, update ids and delivery events deleted in batches.
+"""The clean-up job: old outbox rows, update ids and delivery events deleted in batches,
+and the CRM notifications that only grow (storage/deliveries/sales.py `prune`: kept
+KEEP_DAYS, far longer than the signed hook's 5-minute timestamp window).
 
 May import: storage, bot.jobs. Never a Telegram library.
 """
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.jobs.context import Running
 from storage.deliveries import rows as crm
+from storage.deliveries import sales
 from storage.schema.tables import utcnow
 from storage.work.uow import UnitOfWork
 
@@ -28,6 +31,8 @@ async def prune(app: Running, now: datetime | None = None) -> dict[str, int]:
         removed = {"update ids": await uow.updates.prune(before),
                    "delivery events": await uow.events.prune_delivery(before),
                    "CRM deliveries": await crm.prune(uow, before),
+                   "CRM notifications": await sales.prune(
+                       uow, now - timedelta(days=sales.KEEP_DAYS)),
                    "outbox rows": 0}
         await uow.commit()
     while True:  # in batches: a first run over a big backlog holds no lock for long

@@ -8,6 +8,12 @@ A notification (Bitrix24, amoCRM) is one pending row per CRM record (`lead:123`)
 one before it is read back only moves its `received_at`, and the read-back finishes the row
 only if nothing came meanwhile (else it reads again). What was read back is kept under a
 key of the state (`lead:123:<hash>`), so a repeat of a state is one row.
+
+`prune` (the clean-up job, bot/jobs/pruning.py) deletes what only grows: rows older than
+KEEP_DAYS that say nothing about a lead (`unknown_lead`, `same`) and the generic hook's
+delivery ids. Those ids guard against a replay only while the signed timestamp is accepted
+(forms.MAX_AGE, 5 minutes): kept days longer than that, a replayed event is still refused
+(by its timestamp after that, by its id before).
 """
 
 from __future__ import annotations
@@ -21,16 +27,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.rules.handoff import CONTACTED
-from dialogs.rules.sales import Said, follow
+from dialogs.rules.sales import Said, echoed, estimate_of, follow
 from storage.deliveries import rows as crm
 from storage.schema.money import CrmInbound
-from storage.schema.tables import Event, Handoff, Lead
+from storage.schema.tables import Conversation, Event, Handoff, Lead
 from storage.work.uow import UnitOfWork
 
 TABLE = CrmInbound.__table__
 ECHO = {"bitrix24": "bitrix24", "amocrm": "amocrm", "events": "webhook"}  # never told back
 
 WHOLE_UNITS = {"amocrm": 100}  # hundredths a CRM rounds a price to: amoCRM keeps whole units
+KEEP_DAYS = 3  # of rows that say nothing (unknown_lead, same) and of delivery ids
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class Outcome:
     result: str  # applied, same, kept, unknown_lead, repeat (a delivery id seen before)
     lead_id: int | None = None
     why: str = ""  # of kept: unknown_stage, cannot_follow, currency
-    alert_chat: int | None = None  # kept for the first time: tell this chat
+    alert_chat: int | None = None  # kept for the first time (a final stage): tell this chat
 
 
 def _session(uow: UnitOfWork) -> AsyncSession:
@@ -115,19 +122,22 @@ async def apply(uow: UnitOfWork, target: str, key: str, lead_id: int | None, sai
     if lead is None:
         _record(uow, known, target, key, None, said, "unknown_lead", now)
         return Outcome("unknown_lead")
+    unit = WHOLE_UNITS.get(target, 1)
+    if target in WRITES_PRICE:  # leadbot's own price read back is no sale
+        said = echoed(said, await _estimate(uow, lead), unit)
     decision, why = follow(lead.status, said, amount_now=lead.amount, currency=currency,
-                           unit=WHOLE_UNITS.get(target, 1))
+                           unit=unit)
     handoff = await uow.handoffs.of_lead(lead.id)
-    outcome = Outcome({"apply": "applied", "same": "same", "kept": "kept"}[decision],
-                      lead.id, why)
+    outcome = Outcome({"apply": "applied", "same": "same", "kept": "kept",
+                       "quiet": "kept"}[decision], lead.id, why)
     news = known is None
     if decision == "apply":
         _move(uow, lead, handoff, said, now, target, currency)
         news = True
-    elif decision == "kept" and lead.crm_status != said.word[:64]:
+    elif decision in ("kept", "quiet") and lead.crm_status != said.word[:64]:
         lead.crm_status, lead.updated_at = said.word[:64], now
         chat = handoff.chat_id if handoff is not None else managers_chat_id
-        outcome = Outcome("kept", lead.id, why, chat)
+        outcome = Outcome("kept", lead.id, why, chat if decision == "kept" else None)
         news = True
     if news:  # a repeat of what is known (kept, the same) is nothing new
         uow.stage(Event, user_id=lead.user_id, conversation_id=lead.conversation_id,
@@ -136,6 +146,16 @@ async def apply(uow: UnitOfWork, target: str, key: str, lead_id: int | None, sai
                         "amount": said.amount, "result": outcome.result, "why": why or None})
     _record(uow, known, target, key, lead.id, said, outcome.result, now)
     return outcome
+
+
+async def _estimate(uow: UnitOfWork, lead: Lead) -> int | None:
+    """The calculator's price leadbot wrote into the CRM's record, in hundredths."""
+    conversation = await _session(uow).get(Conversation, lead.conversation_id)
+    results = ((conversation.state or {}).get("results") or {}) if conversation else {}
+    return estimate_of(results.get("price")) if isinstance(results, dict) else None
+
+
+WRITES_PRICE = ("bitrix24", "amocrm")  # the CRMs whose one amount field leadbot fills
 
 
 def _move(uow: UnitOfWork, lead: Lead, handoff: Handoff | None, said: Said, now: datetime,
@@ -172,3 +192,14 @@ def _record(uow: UnitOfWork, known: CrmInbound | None, target: str, key: str,
     _session(uow).add(CrmInbound(target=target, key=key, lead_id=lead_id,
                                  status=said.status, amount=said.amount, result=result,
                                  received_at=now))
+
+
+async def prune(uow: UnitOfWork, before: datetime) -> int:
+    """Rows received before `before` that only grow: news about no lead of leadbot's
+    (`unknown_lead`), repeats (`same`), and the generic hook's delivery ids (`events`),
+    whose replay the timestamp refuses long before KEEP_DAYS. Returns how many went."""
+    result = await _session(uow).execute(delete(CrmInbound).where(
+        CrmInbound.received_at < before,
+        (CrmInbound.result.in_(("unknown_lead", "same"))) | (CrmInbound.target == "events"),
+        CrmInbound.result != "pending"))
+    return int(result.rowcount or 0)

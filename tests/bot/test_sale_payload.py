@@ -55,7 +55,7 @@ def test_the_webhooks_lead_carries_its_sale(lead, expected):
     assert body["version"] == 1 and body["lead"]["sale"] == expected
 
 
-async def test_the_sale_is_the_crms_amount_else_the_calculators_price(targets):
+async def test_the_sale_is_the_crms_amount_and_the_price_only_an_estimate(targets):
     bitrix, amo = targets
     won = {"status": "won", "won_at": NOW, "amount": 15_000_050, "currency": "RUB"}
     fields = bitrix.fields(job("sale", **won))
@@ -64,8 +64,15 @@ async def test_the_sale_is_the_crms_amount_else_the_calculators_price(targets):
     assert "Sale 150,000.50 RUB" in fields["COMMENTS"]
     assert amo.lead(job("sale", **won))["price"] == 150001  # whole units, half up
     assert amo.lead(job("sale", **won))["status_id"] == 142
-    # no amount yet: the calculator's price, in the mapping's currency
+    # won, no amount yet: NOT the calculator's price (it would come back as the sale)
     fields = bitrix.fields(job("status", status="won", won_at=NOW))
-    assert (fields["OPPORTUNITY"], fields["CURRENCY_ID"]) == (150000, "USD")
+    assert "OPPORTUNITY" not in fields and "CURRENCY_ID" not in fields
     assert "Sale" not in fields["COMMENTS"]
-    assert amo.lead(job("status", status="won", won_at=NOW))["price"] == 150000
+    assert "price" not in amo.lead(job("status", status="won", won_at=NOW))
+    # nor with any status update; on the lead's creation: the price, the mapping's currency
+    for event in ("claimed", "status"):
+        assert "OPPORTUNITY" not in bitrix.fields(job(event, status="claimed"))
+        assert "price" not in amo.lead(job(event, status="claimed"))
+    fields = bitrix.fields(job("qualified"))
+    assert (fields["OPPORTUNITY"], fields["CURRENCY_ID"]) == (150000, "USD")
+    assert amo.lead(job("qualified"))["price"] == 150000

@@ -7,10 +7,13 @@ import pytest
 
 from dialogs.rules.crm import Bitrix24Mapping
 from dialogs.rules.sales import (
+    MAX_AMOUNT,
     Said,
     amocrm_final,
     amount_of,
     bitrix24_final,
+    echoed,
+    estimate_of,
     follow,
     stage_status,
 )
@@ -76,7 +79,8 @@ def test_amounts_in_hundredths(value, hundredths):
 
 
 @pytest.mark.parametrize("value", ["-5", "1.005", "abc", "1e9", True, [1], "9" * 20,
-                                   "12\x0034"])
+                                   "12\x0034", 0.125, 1.005, 1e20, float("inf"),
+                                   float("nan"), 10**12, "1000000000000", 1e12])
 def test_what_is_not_an_amount(value):
     with pytest.raises(ValueError):
         amount_of(value)
@@ -92,3 +96,48 @@ def test_a_crm_keeping_whole_units_echoes_our_amount_rounded(said, amount_now, e
     """amoCRM keeps a price in whole units: leadbot's own sale coming back rounded is the
     same sale, not a correction that would overwrite the kopecks the manager typed."""
     assert follow("won", said, amount_now=amount_now, currency="RUB", unit=100) == expected
+
+
+@pytest.mark.parametrize(("value", "hundredths"), [
+    (0.1, 10), (0.12, 12), (150000.5, 15000050), (1e5, 10000000),
+    (999_999_999_999.99, MAX_AMOUNT - 1), ("999999999999.99", MAX_AMOUNT - 1)])
+def test_json_numbers_are_read_only_when_exact(value, hundredths):
+    """0.125 is not silently 0.12: a float is an amount only if two decimals write it."""
+    assert amount_of(value) == hundredths
+
+
+def test_one_limit_for_a_sale_however_it_comes():
+    from dialogs.rules.amounts import LIMIT, parse_amount
+    assert int(LIMIT) * 100 == MAX_AMOUNT
+    assert parse_amount("999999999999.99", "en") is not None
+    assert parse_amount("1000000000000", "en") is None
+    with pytest.raises(ValueError):
+        amount_of("1000000000000")
+
+
+@pytest.mark.parametrize(("said", "estimate", "unit", "amount"), [
+    (Said("won", "S", 12000000), 12000000, 1, None),  # leadbot's own price: no sale
+    (Said("won", "142", 12000100), 12000050, 100, None),  # amoCRM's whole units
+    (Said("won", "S", 15000000), 12000000, 1, 15000000),  # a real amount
+    (Said("won", "S", 12000000), None, 1, 12000000),  # no calculator: a sale
+    (Said("lost", "F", 12000000), 12000000, 1, 12000000),  # not won: left alone
+])
+def test_leadbots_own_estimate_read_back_with_won_is_no_sale(said, estimate, unit, amount):
+    assert echoed(said, estimate, unit).amount == amount
+
+
+def test_the_estimate_in_hundredths():
+    assert [estimate_of(v) for v in (120000, 99.99, 0.125, None, "5", True, -1)] == [
+        12000000, 9999, 12, None, None, None, None]
+
+
+@pytest.mark.parametrize(("current", "said", "expected"), [
+    ("claimed", Said(None, "C1:PREPARATION", in_process=True), ("quiet", "unknown_stage")),
+    ("won", Said("contacted", "IN_PROCESS", in_process=True), ("quiet", "cannot_follow")),
+    ("lost", Said("won", "C1:WON"), ("kept", "cannot_follow")),  # final: alerted
+    ("claimed", Said(None, "mystery"), ("kept", "unknown_stage")),  # the generic hook
+    ("claimed", Said("won", "S", 10, "USD", in_process=False), ("kept", "currency")),
+])
+def test_a_stage_in_process_is_kept_quietly(current, said, expected):
+    """A pipeline's every move is not an alert: only what is final and cannot follow."""
+    assert follow(current, said, amount_now=None, currency="RUB") == expected

@@ -2,13 +2,18 @@
 Bitrix24 and amoCRM send their webhooks as the real ones do (form-urlencoded, their own
 fields) and answer the read-backs; another CRM signs a generic event. A sale with its
 amount reaches the lead, its hand-off and the OTHER CRMs (never the one that told us),
-once however often it is told; a status that cannot follow is kept as the CRM's word, with
-an alert to the managers; a CRM down during the read-back loses nothing."""
+once however often it is told; a final status that cannot follow is kept as the CRM's word,
+with an alert to the managers, a stage in process quietly; leadbot's own calculator price
+read back is no sale; a Bitrix24 lead converted into a deal is not sold; a CRM down during
+the read-back loses nothing."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from bot.service import callbacks
+from storage.schema.tables import Conversation, Handoff
 from tests.e2e import test_crm
 from tests.e2e.crm_inbound import (
     AMO_SECRET,
@@ -19,13 +24,15 @@ from tests.e2e.crm_inbound import (
     deliveries,
     handoff_of,
     inbound_bot,
+    inbound_rows,
     lead_now,
     send_event,
     settled_inbound,
     until_status,
 )
 from tests.e2e.test_crm import delivered
-from tests.e2e.test_handoff import GROUP
+from tests.e2e.test_handoff import ANNA, GROUP, cards, hot_lead, manager_tap, push
+from tests.e2e.test_sales import reply
 
 database, fakes, no_targets = test_crm.database, test_crm.fakes, test_crm.no_targets
 
@@ -34,8 +41,9 @@ def updates_sent_to(fake, method: str) -> int:
     return sum(1 for path, _, status in fake.requests if path.endswith(method))
 
 
-async def test_a_bitrix24_lead_won_with_its_amount_reaches_leadbot_and_the_other_crms(
+async def test_a_bitrix24_lead_won_without_a_deal_reaches_leadbot_and_the_other_crms(
         telegram, fakes, database):
+    """A lead's S with no deal made from it (a portal without deals): the sale."""
     bitrix, amo, hook = fakes
     async with inbound_bot(telegram, fakes, database) as running:
         lead = await a_lead(running, 8201)
@@ -177,7 +185,7 @@ async def test_a_crm_down_during_the_read_back_loses_nothing(telegram, fakes, da
 
 
 @pytest.mark.parametrize("stage", ["UC_CUSTOM"])
-async def test_an_unknown_stage_is_kept_as_the_crms_word(telegram, fakes, database, stage):
+async def test_an_unknown_stage_in_process_is_kept_quietly(telegram, fakes, database, stage):
     bitrix, _, _ = fakes
     async with inbound_bot(telegram, fakes, database) as running:
         lead = await a_lead(running, 8207)
@@ -187,5 +195,133 @@ async def test_an_unknown_stage_is_kept_as_the_crms_word(telegram, fakes, databa
         await settled_inbound(running)
         kept = await lead_now(running, lead.id)
         assert kept.status == "handoff" and kept.crm_status == stage
-        [alert] = await alerts(running, GROUP)
-        assert stage in alert
+        assert await alerts(running, GROUP) == []  # in process: no alert
+        assert [e["result"] for e in await crm_events(running)] == ["kept"]  # recorded
+
+
+async def test_a_bitrix24_lead_converted_into_a_deal_is_not_a_sale(telegram, fakes, database):
+    """Classic mode: converting the lead makes a deal and sets the lead CONVERTED (S):
+    qualified, not sold; the deal's stages in process are kept quietly (no alert at every
+    move); the deal's S is the sale, with the deal's amount."""
+    bitrix, _, _ = fakes
+    async with inbound_bot(telegram, fakes, database) as running:
+        lead = await a_lead(running, 8208)
+        [remote] = bitrix.by_origin(lead.id)
+        remote.update(STATUS_ID="CONVERTED", STATUS_SEMANTIC_ID="S", OPPORTUNITY="5000.00")
+        deal_id = bitrix.deal(int(remote["ID"]), STAGE_ID="C1:NEW")
+        await bitrix.notify(f"{base(running)}/crm/bitrix24", "ONCRMLEADUPDATE", remote["ID"])
+        await settled_inbound(running)
+        converted = await lead_now(running, lead.id)
+        assert converted.status == "handoff" and converted.won_at is None
+        assert converted.amount is None and converted.crm_status == "CONVERTED"
+        for stage in ("C1:PREPARATION", "C1:PREPAYMENT_INVOICE", "C1:EXECUTING"):
+            bitrix.deals[deal_id].update(STAGE_ID=stage, OPPORTUNITY="99000.00")
+            await bitrix.notify(f"{base(running)}/crm/bitrix24", "ONCRMDEALUPDATE", deal_id)
+            await settled_inbound(running)
+            assert (await lead_now(running, lead.id)).crm_status == stage
+        assert await alerts(running, GROUP) == []
+        bitrix.deals[deal_id].update(STAGE_ID="C1:WON", STAGE_SEMANTIC_ID="S")
+        await bitrix.notify(f"{base(running)}/crm/bitrix24", "ONCRMDEALUPDATE", deal_id)
+        won = await until_status(running, lead.id, "won")
+        assert won.amount == 9900000 and won.crm_status is None
+        assert await alerts(running, GROUP) == []
+
+
+async def test_a_bitrix24_lead_leadbot_did_not_make_is_not_read_back(
+        telegram, fakes, database):
+    """Bitrix24 tells of every lead edited in the portal: one leadbot did not make is
+    answered and forgotten (no row, no crm.lead.get); a deal is still read back."""
+    bitrix, _, _ = fakes
+    async with inbound_bot(telegram, fakes, database) as running:
+        stranger = bitrix.leads.setdefault(777, {"ID": "777", "STATUS_ID": "NEW",
+                                                 "STATUS_SEMANTIC_ID": "P"})
+        gets = sum(1 for p, _, _ in bitrix.requests if p.endswith("crm.lead.get.json"))
+        status, answer = await bitrix.notify(f"{base(running)}/crm/bitrix24",
+                                             "ONCRMLEADUPDATE", stranger["ID"])
+        assert status == 200 and "not ours" in answer
+        assert await inbound_rows(running) == []
+        assert sum(1 for p, _, _ in bitrix.requests if p.endswith("crm.lead.get.json")) \
+            == gets
+        deal_id = bitrix.deal(777)
+        await bitrix.notify(f"{base(running)}/crm/bitrix24", "ONCRMDEALUPDATE", deal_id)
+        [row] = await settled_inbound(running)
+        assert row.key.startswith(f"deal:{deal_id}") and row.result == "unknown_lead"
+
+
+async def a_calculator_lead(running, user_id: int):
+    """A hot lead whose conversation has the calculator's price 120,000, claimed by Anna,
+    delivered. Returns the hand-off and Anna's copy of the lead."""
+    await hot_lead(running.prospect(user_id, "en"))
+    async with running.app.sessions() as session, session.begin():
+        handoff = (await session.execute(select(Handoff).where(
+            Handoff.user_id == user_id))).scalar_one()
+        conversation = await session.get(Conversation, handoff.conversation_id)
+        state = dict(conversation.state or {})
+        state["results"] = {**(state.get("results") or {}), "price": 120000}
+        conversation.state = state
+    claim = cards(running)[-1].params["reply_markup"]["inline_keyboard"][0][0]
+    await push(running, manager_tap(running, ANNA, claim["callback_data"]))
+    copy = running.telegram.sent(ANNA, "sendMessage")[-1]
+    await delivered(running)
+    return handoff, copy
+
+
+async def test_the_calculators_price_echoed_back_is_not_the_sale(telegram, fakes, database):
+    """Read back BEFORE the manager's reply: a calculator lead marked won, no amount
+    yet. leadbot's status update does not send the price as OPPORTUNITY (it would read
+    back as the sale); Bitrix24 still holds the price leadbot wrote on creation, and
+    tells of the update: won, no amount. The manager's amount then is the sale, not a
+    "correction" of the estimate, and nothing is pushed back."""
+    bitrix, _, _ = fakes
+    async with inbound_bot(telegram, fakes, database, manager_ids=[ANNA],
+                           currency="RUB") as running:
+        handoff, copy = await a_calculator_lead(running, 8301)
+        [remote] = bitrix.by_origin(handoff.lead_id)
+        remote.pop("OPPORTUNITY", None)
+        await push(running, manager_tap(running, ANNA, callbacks.status(handoff.id, "won"),
+                                        chat_id=ANNA, message_id=copy.result["message_id"]))
+        asked = running.telegram.sent(ANNA, "sendMessage")[-1]
+        await delivered(running)
+        assert remote["STATUS_ID"] == "PROCESSED" and "OPPORTUNITY" not in remote
+        remote["OPPORTUNITY"] = "120000.00"  # what leadbot wrote when it created the lead
+        status, _ = await bitrix.notify(f"{base(running)}/crm/bitrix24", "ONCRMLEADUPDATE",
+                                        remote["ID"])
+        assert status == 200
+        await settled_inbound(running)
+        lead = await lead_now(running, handoff.lead_id)
+        assert lead.status == "won"
+        assert lead.amount is None, "leadbot's own calculator price came back as the sale"
+        await push(running, reply(ANNA, "150000", asked.result["message_id"]))
+        answer = running.telegram.sent(ANNA, "sendMessage")[-1].params["text"]
+        assert "150,000" in answer and "Corrected" not in answer and "120,000" not in answer
+        assert (await lead_now(running, handoff.lead_id)).amount == 15000000
+        await delivered(running)
+        assert float(remote["OPPORTUNITY"]) == 150000
+
+
+async def test_the_calculators_price_read_back_after_the_managers_amount_is_not_the_sale(
+        telegram, fakes, database):
+    """Read back AFTER the manager's reply, before the sale reached Bitrix24 (it still
+    holds the price leadbot wrote on creation): the manager's amount stands, leadbot does
+    not push the estimate back."""
+    bitrix, _, _ = fakes
+    async with inbound_bot(telegram, fakes, database, manager_ids=[ANNA],
+                           currency="RUB") as running:
+        handoff, copy = await a_calculator_lead(running, 8302)
+        [remote] = bitrix.by_origin(handoff.lead_id)
+        await push(running, manager_tap(running, ANNA, callbacks.status(handoff.id, "won"),
+                                        chat_id=ANNA, message_id=copy.result["message_id"]))
+        asked = running.telegram.sent(ANNA, "sendMessage")[-1]
+        await push(running, reply(ANNA, "150000", asked.result["message_id"]))
+        await delivered(running)
+        sent = await deliveries(running)
+        remote.update(OPPORTUNITY="120000.00", STATUS_ID="PROCESSED", STATUS_SEMANTIC_ID="S")
+        status, _ = await bitrix.notify(f"{base(running)}/crm/bitrix24", "ONCRMLEADUPDATE",
+                                        remote["ID"])
+        assert status == 200
+        await settled_inbound(running)
+        lead = await lead_now(running, handoff.lead_id)
+        assert lead.status == "won" and lead.amount == 15000000
+        assert len(await deliveries(running)) == len(sent)  # nothing pushed back
+        assert "Corrected" not in running.telegram.sent(ANNA, "sendMessage")[-1].params[
+            "text"]

@@ -106,6 +106,12 @@ async def test_forged_replayed_and_malformed_webhooks_are_refused_with_nothing_s
             "event with a word for an amount": (
                 await send_event(running, {"lead_id": lead.id, "status": "won",
                                            "amount": "a lot"}), 400),
+            "event with a JSON number of three decimals": (  # never rounded to 0.12
+                await send_event(running, {"lead_id": lead.id, "status": "won",
+                                           "amount": 0.125}), 400),
+            "event with a sale of a trillion": (
+                await send_event(running, {"lead_id": lead.id, "status": "won",
+                                           "amount": 1e12}), 400),
             "event with a NUL": (
                 await send_event(running, {"lead_id": lead.id, "status": "won\x00"}), 400),
             "event huge": (

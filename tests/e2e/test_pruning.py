@@ -55,7 +55,7 @@ async def test_pruning_keeps_cards_questions_waited_on_and_every_funnel_event(
 
     nothing_yet = await prune(running.app)  # within the week: only the month-old event
     assert nothing_yet == {"update ids": 0, "delivery events": 1, "CRM deliveries": 0,
-                           "outbox rows": 0}
+                           "CRM notifications": 0, "outbox rows": 0}
 
     removed = await prune(running.app, now=utcnow() + timedelta(days=8))
     assert removed["update ids"] > 0 and await count(sessions, ProcessedUpdate) == 0

@@ -211,6 +211,11 @@ class FakeBitrix24(FakeCrm):
             found = [{"ID": f["ID"]} for f in self.leads.values()
                      if all(str(f.get(k)) == str(v) for k, v in wanted.items())]
             return web.json_response({"result": found, "total": len(found)})
+        if method == "crm.deal.list":
+            wanted = params.get("filter") or {}
+            found = [{"ID": f["ID"]} for f in self.deals.values()
+                     if all(str(f.get(k)) == str(v) for k, v in wanted.items())]
+            return web.json_response({"result": found, "total": len(found)})
         if method == "crm.deal.get":
             deal = self.deals.get(int(params.get("id", 0)))
             if deal is None:

@@ -1,6 +1,10 @@
-"""What a CRM said, applied in one transaction (storage/deliveries/sales.py) with, when it is
-kept as the CRM's word rather than followed, an alert to the lead's managers' group:
-the lead's number, the CRM, its word, nothing personal."""
+"""What a CRM said, applied in one transaction (storage/deliveries/sales.py) with, when a
+final stage (or a sale in another currency) is kept as the CRM's word rather than followed,
+an alert to the lead's managers' group: the lead's number, the CRM, its word, nothing
+personal. A stage still in process is kept without one (no alert at every pipeline move).
+
+The manager's private copy of the lead is not edited when a CRM sets won or lost: its
+status line stays as the manager last left it (the copy's buttons still work)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,13 @@ one the CRM refuses (a deleted record: 400 / 404) ends as `failed`. Each read le
 row (of several processes one reads it; after a crash it is read again). The record is
 mapped to leadbot's lead by the CRM link (crm_links), else by what leadbot wrote into it:
 Bitrix24's ORIGINATOR_ID "leadbot" + ORIGIN_ID, a deal's LEAD_ID, amoCRM's `[leadbot-ID]`.
+
+Bitrix24 in its classic mode converts a lead into a deal: the lead's status becomes
+CONVERTED (semantic S), which means qualified, not sold; the sale is the deal's S. So a
+lead's S is a sale only when no deal was made from it (`crm.deal.list` by LEAD_ID: a portal
+without deals, or a lead closed as won by itself); with a deal it is kept quietly as the
+CRM's word. A stage still in process (Bitrix24's P, amoCRM's not 142 / 143) is never
+alerted (dialogs.rules.sales `in_process`).
 """
 
 from __future__ import annotations
@@ -144,6 +151,9 @@ class Reader:
         entity, _, record = key.partition(":")
         if target == "bitrix24" and self.bitrix24 is not None:
             found = await self.bitrix24.method(f"crm.{entity}.get", {"id": record})
+            if entity == "lead" and isinstance(found, dict) \
+                    and found.get("STATUS_SEMANTIC_ID") == "S":
+                found = dict(found, _DEALS=await self._deals(record))
             if entity == "deal" and isinstance(found, dict):
                 found = dict(found)
                 origin_lead = _text(found.get("LEAD_ID"))
@@ -158,6 +168,15 @@ class Reader:
             raise Transient("bad_answer", odd=True)
         return found
 
+    async def _deals(self, lead: str) -> bool:
+        """Whether a deal was made from Bitrix24's lead `lead` (converted)."""
+        assert self.bitrix24 is not None
+        found = await self.bitrix24.method("crm.deal.list", {
+            "filter": {"LEAD_ID": lead}, "select": ["ID"]})
+        if not isinstance(found, list):
+            raise Transient("bad_answer", odd=True)
+        return bool(found)
+
     async def understand(self, uow: UnitOfWork, row: CrmInbound,
                          record: dict[str, Any]) -> tuple[int | None, Said, str]:
         """leadbot's lead, what the record says in leadbot's words, and the state's key."""
@@ -171,13 +190,17 @@ class Reader:
             mapping = self.bitrix24.mapping if self.bitrix24 is not None else None
             statuses = dict(mapping.statuses) if mapping and entity == "lead" else {}
             own = {"NEW", *(mapping.stages.values() if mapping else ())}
-            status = stage_status(bitrix24_final(semantic), stage, current, statuses,
-                                  own if entity == "lead" else ())
+            final = bitrix24_final(semantic)
+            converted = entity == "lead" and final == "won" and record.get("_DEALS") is True
+            status = None if converted else stage_status(
+                final, stage, current, statuses, own if entity == "lead" else ())
             currency = _text(record.get("CURRENCY_ID")) or (
                 mapping.currency if mapping else None)
             amount = _amount(record.get("OPPORTUNITY"))
-            said = Said(status, stage or "?", amount, currency or None)
-            return lead_id, said, state_key(row.key, semantic, stage, amount, currency)
+            said = Said(status, stage or "?", amount, currency or None,
+                        in_process=final is None or converted)
+            return lead_id, said, state_key(row.key, semantic, stage, amount, currency,
+                                            converted)
         lead_id = await links.lead_of(uow, "amocrm", remote)
         mark = _MARK.search(_text(record.get("name")))
         if lead_id is None and mark:
@@ -189,7 +212,8 @@ class Reader:
         own = {stage.status_id for stage in mapping.stages.values()} if mapping else set()
         status = stage_status(amocrm_final(status_id), status_id, current, statuses, own)
         amount = _amount(record.get("price"))
-        said = Said(status, _text(status_id) or "?", amount, None)
+        said = Said(status, _text(status_id) or "?", amount, None,
+                    in_process=amocrm_final(status_id) is None)
         return lead_id, said, state_key(row.key, status_id, amount)
 
     async def _bitrix_lead(self, uow: UnitOfWork, entity: str, remote: str,

@@ -2,6 +2,9 @@
 
 - `POST /crm/bitrix24`: Bitrix24's outbound webhook; 404 without LEADBOT_BITRIX24_APP_TOKEN,
   401 without a token, 403 with another; the notification is stored (200) and read back.
+  Bitrix24 tells of every lead edited in the portal: a lead leadbot did not make (no
+  crm_links row: leadbot links each lead it creates) is answered 200 and neither stored
+  nor read back. A deal always is (its LEAD_ID may be leadbot's).
 - `POST /crm/amocrm/<secret>`: amoCRM's webhook; 404 for any other path (and while
   LEADBOT_AMOCRM_HOOK_SECRET is unset); stored (200) and read back.
 - `POST /crm/events`: the signed generic hook; 404 without LEADBOT_INBOUND_SECRET, 401 for
@@ -26,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm.inbound import forms
 from bot.crm.inbound.apply import Context, apply
 from bot.crm.inbound.reader import Reader
-from storage.deliveries import sales
+from storage.deliveries import links, sales
 from storage.schema.tables import utcnow
 from storage.work.uow import UnitOfWork
 
@@ -71,6 +74,11 @@ class Inbound:
         except forms.Refused as refused:
             log.warning("crm inbound: bitrix24 refused: %s", refused.why)
             return _no(refused.status, refused.why)
+        if notice.entity == "lead":
+            async with UnitOfWork(self.sessions) as uow:
+                ours = await links.lead_of(uow, "bitrix24", notice.id)
+            if ours is None:  # another lead of the portal: nothing of leadbot's
+                return web.json_response({"ok": True, "result": "not ours"})
         return await self._notify("bitrix24", [notice])
 
     async def amocrm(self, request: web.Request) -> web.Response:
