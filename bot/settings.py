@@ -183,7 +183,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # of the working hours: "Europe/Moscow", "Europe/Kyiv"
     """The working hours' time zone, also the one of the dates of `leadbot report`, `leadbot
     export leads` and the dashboard: `Europe/Moscow`, `Europe/Kyiv`."""
-    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")  # of spend and sales
+    currency: str = "RUB"  # of spend and sales: an ISO 4217 code
     """The installation's one currency (ISO 4217: `RUB`, `UAH`, `EUR`, `USD`): of ad spend
     (`leadbot spend import`), of sales and of the money report; spend or a sale in another
     is refused with a line saying so."""
@@ -253,6 +253,15 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value.strip()):
             raise ValueError(f"{value!r} is not a web address like https://bot.example.com")
         return value.strip().rstrip("/") if value else None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        """Three capital letters, as ISO 4217 writes them (not `rub`, not `₽`)."""
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("write the currency's ISO 4217 code in capitals: RUB, UAH, EUR, "
+                             "USD")
+        return value
 
     @field_validator("nurture_timezone")
     @classmethod

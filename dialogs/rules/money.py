@@ -26,11 +26,11 @@ MAX_BYTES = 2_000_000  # a spend file: a year of days for a few hundred campaign
 MAX_ROWS = 20_000
 EARLIEST = date(2000, 1, 1)  # spend before it is a typo'd year, not history
 AHEAD = 366  # days after today a spend row may reach (a budget planned a year ahead)
-SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what a deep link or a tracking link carries
+SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # what a deep link or a tracking link carries
 CAMPAIGN_LENGTH = 64
 COLUMNS = ("date", "source", "campaign", "amount", "currency")
 REQUIRED = ("date", "source", "amount")
-_AMOUNT = re.compile(r"^(\d{1,3}(?:[ \u00a0\u202f']\d{3})+|\d+)(?:[.,](\d{1,2}))?$")
+_AMOUNT = re.compile(r"^(\d{1,3}(?:[ \u00a0\u202f']\d{3})+|\d+)(?:[.,](\d{1,2}))?\Z")
 
 
 # What can be wrong, in English (the CLI's words); the dashboard says the same in ru / uk

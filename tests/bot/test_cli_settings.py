@@ -20,6 +20,9 @@ FRAMEWORK = ("Value error", "Input should", "validation error", "pydantic")
      "leadbot: bad setting LEADBOT_PORT: 'eighty' is not a whole number"),
     ({"LEADBOT_PORT": "70000"}, "leadbot: bad setting LEADBOT_PORT: must be at most 65535, "
                                 "not 70000"),
+    ({"LEADBOT_CURRENCY": "rub"},  # an ISO 4217 code, not pydantic's "should match pattern"
+     "leadbot: bad setting LEADBOT_CURRENCY: write the currency's ISO 4217 code in capitals: "
+     "RUB, UAH, EUR, USD"),
     ({"LEADBOT_RETENTION_DAYS": "0"},
      "leadbot: bad setting LEADBOT_RETENTION_DAYS: must be at least 1, not 0"),
     ({"LEADBOT_CRM_ALERT_HOURS": "soon"},

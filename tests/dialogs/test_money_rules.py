@@ -149,3 +149,11 @@ def test_a_month_and_its_day_of_one_pair_in_one_file_are_refused():
         "overlap: give the month's days or the month, not both",
         "row 6: vk / spring: the month of row 2 (2026-11) and the day of row 6 (2026-11-03) "
         "overlap: give the month's days or the month, not both"]
+
+
+def test_a_source_with_a_trailing_newline_is_not_a_source():
+    """`$` matches before a final newline: "vk\\n" passed, and its spend stood apart from
+    vk's (the tracking links' checks had the same hole)."""
+    from dialogs.rules.money import SOURCE
+
+    assert SOURCE.match("vk") and not SOURCE.match("vk\n") and not SOURCE.match("vk\n\n")
