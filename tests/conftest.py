@@ -112,26 +112,31 @@ async def telegram():
     await fake.stop()
 
 
-@pytest.fixture
-async def bot(telegram):
+def stamped_session(url: str):
+    """An aiogram session whose requests carry the moment the bot sent them, for the fake to
+    tell a request sent after a 429 from one already on its way, and to judge the rate by
+    when the bot sent (however late a loaded machine delivers it)."""
     import time
 
-    from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
     from tests.fakes.telegram import SENT_AT
 
     class StampedSession(AiohttpSession):
-        """Each request carries the moment the bot sent it, for the fake to tell a request
-        sent after a 429 from one already on its way (however late it arrives)."""
-
         def build_form_data(self, bot, method):
             form = super().build_form_data(bot, method)
             form.add_field(SENT_AT, repr(time.monotonic()))
             return form
 
-    session = StampedSession(api=TelegramAPIServer.from_base(telegram.url))
+    return StampedSession(api=TelegramAPIServer.from_base(url))
+
+
+@pytest.fixture
+async def bot(telegram):
+    from aiogram import Bot
+
+    session = stamped_session(telegram.url)
     real_bot = Bot(telegram.token, session=session)
     yield real_bot
     await session.close()

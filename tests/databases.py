@@ -1,6 +1,7 @@
 """Real databases for tests: a SQLite file per test, and a PostgreSQL database shared by the
-run (tables emptied per test; LEADBOT_TEST_POSTGRES_DB names it, default leadbot_test). In CI
-a missing PostgreSQL fails the run; elsewhere those tests are skipped with the reason."""
+run (tables emptied per test; LEADBOT_TEST_POSTGRES_DB names it, default leadbot_test), one per
+pytest-xdist worker (`leadbot_test_gw0`, `leadbot_test_gw1`: a worker empties only its own). In
+CI a missing PostgreSQL fails the run; elsewhere those tests are skipped with the reason."""
 
 from __future__ import annotations
 
@@ -22,9 +23,20 @@ from tests.conftest import in_ci
 
 POSTGRES_ADMIN = os.environ.get("LEADBOT_TEST_POSTGRES_ADMIN",
                                 "postgresql://postgres@127.0.0.1:5432/postgres")
-# A run of its own (a second work tree, a helper) names another database, so two runs at once
-# never empty each other's tables.
-POSTGRES_DB = os.environ.get("LEADBOT_TEST_POSTGRES_DB", "leadbot_test")
+
+
+def _run_database() -> str:
+    """A run of its own (a second work tree, a helper) names another database, so two runs at
+    once never empty each other's tables; within a run each xdist worker (PYTEST_XDIST_WORKER,
+    gw0, gw1...) gets `<name>_<worker>`, so two workers never truncate under each other's
+    tests, and their advisory locks (per database in PostgreSQL) never meet. Without xdist
+    (`-n0`, `-p no:xdist`) the name is used as it is."""
+    name = os.environ.get("LEADBOT_TEST_POSTGRES_DB", "leadbot_test")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"{name}_{worker}" if worker else name
+
+
+POSTGRES_DB = _run_database()
 TABLES = ("job_runs", "crm_deliveries", "crm_links", "handoffs", "flow_versions", "outbox",
           "follow_ups", "events", "consents", "answers", "leads", "conversations", "prospects",
           "processed_updates", "tracking_links", "clicks", "spend", "crm_inbound")

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import event, select
 
 from bot.outbox.limits import Limits
@@ -18,7 +16,7 @@ from bot.outbox.sender import Sender
 from bot.telegram.delivery import AiogramDelivery, sender_for
 from storage.schema.tables import Conversation, OutboxMessage, Prospect
 from storage.work.uow import UnitOfWork
-from tests.conftest import fast_limits
+from tests.conftest import fast_limits, stamped_session
 from tests.e2e.harness import eventually
 from tests.fakes.telegram import FakeTelegram
 
@@ -196,7 +194,7 @@ async def test_a_short_budget_drops_only_cosmetic_edits(sessions):
                     group_per_minute=1200, group_burst=5)
     telegram = FakeTelegram(limits=limits)
     await telegram.start()
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url))
+    session = stamped_session(telegram.url)  # its rate judged when sent, not when it arrived
     bot = Bot(telegram.token, session=session)
     try:
         chats = list(range(100, 140))

@@ -98,9 +98,13 @@ async def test_a_sender_that_loses_its_connection_halts_and_comes_back(telegram,
         lost = spread.processes[0]
         number = lost.app.fleet.holder.number
         async with lost.app.engine.begin() as connection:  # as a network cut ends it
+            # this database's lock only: another xdist worker's senders (its own database)
+            # hold the same small numbers
             await connection.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND objid = :number"), {"number": number})
+                "WHERE locktype = 'advisory' AND objid = :number AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+                {"number": number})
 
         async def halted() -> bool:
             return lost.app.sender.halted or lost.app.fleet.holder.number != number

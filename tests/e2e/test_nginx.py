@@ -21,7 +21,6 @@ import datetime
 import os
 import shutil
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import pytest
 from tests.conftest import fast_limits, in_ci
 from tests.databases import fresh_engine, postgres_url
 from tests.e2e.harness import eventually
-from tests.processes import LEADBOT, leadbot_environment
+from tests.processes import LEADBOT, free_port, leadbot_environment
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "leadbot.conf"
 NGINX = os.environ.get("LEADBOT_TEST_NGINX", "/usr/sbin/nginx")
@@ -57,12 +56,6 @@ def nginx_or_skip() -> str:
         pytest.fail(f"CI: no nginx at {NGINX} (.ci/run installs Debian's `nginx`)")
     pytest.skip(f"no nginx at {NGINX}: `apt-get install nginx` to run the test of "
                 f"deploy/nginx/leadbot.conf (CI always runs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def certificate(folder: Path) -> tuple[Path, Path]:

@@ -13,14 +13,13 @@ import os
 import random
 import re
 import signal
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
-from tests.processes import LEADBOT, leadbot_environment
+from tests.processes import LEADBOT, free_port, leadbot_environment
 
 READY = re.compile(r"webhook on [\d.]+:(\d+)/telegram/webhook")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -29,12 +28,6 @@ START_TIMEOUT = 120.0  # a loaded 2-core machine: imports and the bot's checks t
 
 class PortTaken(Exception):
     """The port picked for a process was taken before it could listen."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float | None:
