@@ -50,6 +50,20 @@ ALERT = {
 NAMES = {"webhook": "the webhook", "bitrix24": "Bitrix24", "amocrm": "amoCRM"}
 
 
+async def nap(wake: asyncio.Event, stop: asyncio.Event, delay: float) -> None:
+    """Sleeps `delay` seconds, or less: until `wake` is set (a commit wrote rows) or `stop`
+    (the process ends); `wake` is cleared first, so the wait is for news after the pass
+    just done (news during it waits at most `delay`). The CRM deliveries' worker and the
+    inbound reader wait alike."""
+    wake.clear()
+    waiting = asyncio.create_task(wake.wait())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({waiting, stopping}, timeout=delay,
+                       return_when=asyncio.FIRST_COMPLETED)
+    for task in (waiting, stopping):
+        task.cancel()
+
+
 @dataclass(frozen=True)
 class Backoff:
     first: float = 2.0  # seconds after the first failure, doubled each time
@@ -107,13 +121,7 @@ class Worker:
             except Exception:
                 log.exception("crm: a pass failed; again in %.0f s", backoff)
                 delay, backoff = backoff, min(backoff * 2, 30.0)
-            self._wake.clear()
-            waiting = asyncio.create_task(self._wake.wait())
-            stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait({waiting, stopping}, timeout=delay,
-                               return_when=asyncio.FIRST_COMPLETED)
-            for task in (waiting, stopping):
-                task.cancel()
+            await nap(self._wake, stop, delay)
         if self._tasks:  # the calls in hand finish (or time out) before the process ends
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

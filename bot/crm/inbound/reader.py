@@ -34,7 +34,7 @@ from bot.crm.amocrm import AmoCrmTarget
 from bot.crm.bitrix24 import ORIGINATOR, Bitrix24Target
 from bot.crm.http import Permanent, Transient
 from bot.crm.inbound.apply import Context, apply
-from bot.crm.worker import Backoff
+from bot.crm.worker import Backoff, nap
 from bot.jobs.periodic import OUTAGES
 from dialogs.rules.sales import Said, amocrm_final, amount_of, bitrix24_final, stage_status
 from storage.deliveries import links, sales
@@ -89,13 +89,7 @@ class Reader:
                 log.warning("crm inbound: the database is away (%s)", type(error).__name__)
             except Exception:
                 log.exception("crm inbound: a pass failed")
-            self._wake.clear()
-            waiting = asyncio.create_task(self._wake.wait())
-            stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait({waiting, stopping}, timeout=delay,
-                               return_when=asyncio.FIRST_COMPLETED)
-            for task in (waiting, stopping):
-                task.cancel()
+            await nap(self._wake, stop, delay)
 
     async def pass_once(self) -> float:
         """Reads every due notification back, one at a time (the CRM's throttle paces
