@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fresh_sqlite  # noqa: E402
-from bot.crm.amocrm import AmoCrmTarget  # noqa: E402
-from bot.crm.bitrix24 import Bitrix24Target  # noqa: E402
-from bot.crm.http import CrmLimits  # noqa: E402
-from bot.crm.webhook import WebhookTarget  # noqa: E402
-from bot.crm.worker import Worker  # noqa: E402
+from bot.deliveries.crm.amocrm import AmoCrmTarget  # noqa: E402
+from bot.deliveries.crm.bitrix24 import Bitrix24Target  # noqa: E402
+from bot.deliveries.crm.webhook import WebhookTarget  # noqa: E402
+from bot.deliveries.http import CrmLimits  # noqa: E402
+from bot.deliveries.targets import specs  # noqa: E402
+from bot.deliveries.worker import Worker  # noqa: E402
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping  # noqa: E402
 from storage.deliveries import rows as crm  # noqa: E402
 from storage.schema.tables import Answer, Conversation, Lead, Prospect, utcnow  # noqa: E402
@@ -71,7 +72,7 @@ async def main(leads: int, rate: float) -> None:
     targets = [Bitrix24Target(bitrix.webhook_url, Bitrix24Mapping(), limits),
                AmoCrmTarget(amo.url, amo.token, AmoCrmMapping(), limits),
                WebhookTarget(hook.hook_url, hook.secret, limits)]
-    crm.configure([t.name for t in targets])
+    crm.configure(specs(targets))
     worker = Worker(sessions, targets)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))

@@ -20,16 +20,17 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.crm.http import CrmLimits
-from bot.crm.inbound.config import inbound_from
-from bot.crm.targets import (
+from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
+from bot.deliveries.crm.inbound.config import inbound_from
+from bot.deliveries.http import CrmLimits
+from bot.deliveries.targets import (
     CrmConfigError,
     check_telegram_webhook,
     recipients_from,
+    specs,
     targets_from,
 )
-from bot.crm.worker import Worker
-from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
+from bot.deliveries.worker import Worker
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.jobs import schedule
 from bot.links import LinkError, declared_links
@@ -91,9 +92,9 @@ class App:
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
     metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
     address: tuple[str, int] | None = None  # where the web server listens, once it does
-    crm: Worker | None = None  # leads into the CRM (bot/crm/), when a target is set
+    crm: Worker | None = None  # leads into the CRM (bot/deliveries/), when a target is set
     fleet: Fleet | None = None  # PostgreSQL: this process among the others (docs/scaling.md)
-    inbound: Any = None  # sales back from the CRM (bot/crm/inbound/), when a route is set
+    inbound: Any = None  # sales back from the CRM (bot/deliveries/crm/inbound/), if routed
 
     @property
     def bot(self) -> Any:
@@ -145,7 +146,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
             check_telegram_webhook(settings)
     except CrmConfigError as error:
         raise StartupError(str(error)) from None
-    crm.configure([target.name for target in targets])
+    crm.configure(specs(targets))
     # every setting read before the database and the transport are opened (aiogram's types
     # take seconds to import): a mistake is told at once, and nothing is migrated for it
     try:

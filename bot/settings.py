@@ -223,6 +223,20 @@ class Settings(BaseSettings):
     crm_alert_hours: float = Field(2.0, gt=0, le=8760)  # undelivered this long: managers told
     """A CRM that has not accepted a lead for this long is reported once to
     `LEADBOT_MANAGERS_CHAT_ID` (and still retried); at most 8760 (a year)."""
+    # Conversions for the ad platforms (README, "Conversions back to the ad platforms")
+    conversions_file: Path | None = None  # which moments are which goal on which platform
+    """A YAML file naming, per ad platform (`metrica`, `meta`, `ga4`), its account and which
+    leadbot moments (lead, mql, sql, hot, handoff, claimed, won, lost) count as which of its
+    goals; unset: no conversions are sent. A broken one stops the start, naming the field."""
+    metrica_token: SecretStr | None = None  # Yandex OAuth token (metrika:write)
+    """The OAuth token Yandex Metrica's offline conversions are uploaded with (scope
+    `metrika:write`); required when the conversions file names `metrica`."""
+    meta_token: SecretStr | None = None  # Conversions API access token
+    """The Conversions API access token of the Meta dataset (pixel) the conversions file
+    names; required when it names `meta`."""
+    ga4_api_secret: SecretStr | None = None  # Measurement Protocol API secret
+    """The Measurement Protocol API secret of the GA4 data stream the conversions file names
+    (Admin, Data streams, Measurement Protocol API secrets); required when it names `ga4`."""
     # Nurture: follow-up sequences and the abandoned-quiz reminder (README, "Nurture")
     quiet_hours: str = "21:00-09:00"  # nothing that can wait goes then; "off": no quiet hours
     """Nothing that can wait (follow-ups, the abandoned-quiz reminder) goes out then, in the

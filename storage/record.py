@@ -89,6 +89,10 @@ class Recorder:
             lead.phone_hash = sealing.lookup_hash(action.phone)
         self.event("contact", fields=[f for f in ("name", "phone", "email")
                                       if getattr(action, f) is not None])
+        if crm.targets() and (action.phone or action.email):  # the ad platforms' `lead`
+            if lead.id is None:
+                await self.uow.session.flush()
+            crm.note(self.uow, lead.id, "contact", self.now)
 
     async def qualification(self, action: RecordQualification) -> None:
         lead = await self.lead()
@@ -101,10 +105,11 @@ class Recorder:
         lead.status = {"handoff": "handoff", "nurture": "nurture"}.get(action.outcome, "closed")
         self.event("qualified", temperature=action.temperature, outcome=action.outcome,
                    score=action.score)
-        if crm.targets():  # the CRM gets the lead after the commit (bot/crm/)
+        if crm.targets():  # the CRM gets the lead after the commit (bot/deliveries/)
             if lead.id is None:
                 await self.uow.session.flush()
-            crm.note(self.uow, lead.id, "qualified", self.now)
+            crm.note(self.uow, lead.id, "qualified", self.now, temperature=action.temperature,
+                     mql=action.mql, sql=action.sql)
 
     async def handoff(self, action: HandOff) -> None:
         self.event("handoff", temperature=action.temperature, score=action.score)

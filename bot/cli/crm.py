@@ -10,8 +10,8 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
-from bot.crm.http import Job, Permanent, Transient
-from bot.crm.targets import CrmConfigError, targets_from
+from bot.deliveries.port import Job, Permanent, Transient
+from bot.deliveries.targets import CrmConfigError, targets_from
 from bot.settings import Settings
 from storage.deliveries.facts import LeadFacts
 

@@ -194,7 +194,7 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     files = flow_files(paths)
     problems, loaded, scenarios = [], [], 0
-    from bot.crm.targets import recipients_from
+    from bot.deliveries.targets import recipients_from
 
     # the consent texts must name whom the configured CRMs pass the data to
     recipients = sorted({category for category, _ in recipients_from(settings)})

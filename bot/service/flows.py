@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.crm.targets import recipients_from
+from bot.deliveries.targets import recipients_from
 from bot.settings import Settings
 from dialogs.format.loader import load_flows
 from dialogs.format.schema import Flow, Recipient

@@ -3,7 +3,8 @@ alive), /readyz (the database answers), /metrics (Prometheus, bot/metrics.py), /
 dashboard, bot/web/admin.py), /go/<link> (tracking links, bot/web/go.py: public) and, in
 webhook mode, Telegram's webhook route
 (bot/transport/webhook.py: 200 only after the update's commit, over the transport
-LEADBOT_TRANSPORT names), and the CRMs' statuses and sales back (/crm/..., bot/crm/inbound/).
+LEADBOT_TRANSPORT names), and the CRMs' statuses and sales back (/crm/...,
+bot/deliveries/crm/inbound/).
 
 LEADBOT_ADMIN_TOKEN unset: no /admin (404) and /metrics open to whoever reaches the port.
 Set: /admin and /metrics need it (bot/web/security.py).

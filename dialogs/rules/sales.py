@@ -1,7 +1,7 @@
 """Sales back from the CRM, pure and table-tested: what a CRM's stage means in leadbot's
 words (Bitrix24's semantic ids and STATUS_ID / STAGE_ID, amoCRM's 142 / 143, the generic
 hook's words), an amount as hundredths of the installation's currency, and whether what a
-CRM says may follow the lead's current status (`follow`). bot/crm/inbound reads the CRM,
+CRM says may follow the lead's current status (`follow`). bot/deliveries/crm/inbound reads the CRM,
 storage/deliveries/sales.py applies the decision.
 
 A CRM is where the sale is recorded: from a lead that is not being worked yet (open,

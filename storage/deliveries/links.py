@@ -1,5 +1,5 @@
 """The CRM's own ids of a lead (`crm_links`), per target: kept after a delivery, so a later
-event of the lead goes to the record the CRM made (bot/crm/worker.py)."""
+event of the lead goes to the record the CRM made (bot/deliveries/worker.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def remember(uow: UnitOfWork, lead_id: int, target: str, remote_id: str,
 
 
 async def lead_of(uow: UnitOfWork, target: str, remote_id: str) -> int | None:
-    """leadbot's lead a CRM's record is (a status or sale sent back: bot/crm/inbound)."""
+    """leadbot's lead a CRM's record is (a status or sale sent back: bot/deliveries/crm/inbound)."""
     session = uow.session
     assert session is not None
     return await session.scalar(select(CrmLink.lead_id).where(

@@ -1,7 +1,9 @@
-"""Leads into the sales team's CRM, the storage side: the delivery rows, written in the
-lead's transaction (`note`), and the queries of the worker that sends them after the
-commit (bot/crm/worker.py). The CRM's own ids are links.py's; a lead read whole for a
-payload is facts.py's.
+"""Deliveries to remote targets, the storage side: the delivery rows, written in the lead's
+transaction (`note`), and the queries of the worker that sends them after the commit
+(bot/deliveries/worker.py). A CRM gets a row per leadbot event (CRM_EVENTS); an ad platform a
+row per conversion moment its goals name (dialogs/rules/conversions.py), `event` being the
+moment and `data["goal"]` the platform's goal. The targets' own ids are links.py's; a lead
+read whole for a payload is facts.py's.
 
 Which targets are configured is the process's (like the PII key: storage/schema/sealing.py):
 `configure` is called by bootstrap; with none, `note` writes nothing.
@@ -9,41 +11,81 @@ Which targets are configured is the process's (like the PII key: storage/schema/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
+from dialogs.rules.conversions import HOLD, moments
 from storage.schema.tables import CrmDelivery
 from storage.work.uow import UnitOfWork
 
-EVENTS = ("qualified", "handoff", "claimed", "status", "sale", "erased")  # sale: its amount
-_targets: tuple[str, ...] = ()
+# what a CRM is sent (sale: its amount)
+CRM_EVENTS = ("qualified", "handoff", "claimed", "status", "sale", "erased")
+EVENTS = (*CRM_EVENTS, "contact")  # contact: a lead's contact given (the `lead` moment)
 
 
-def configure(targets: tuple[str, ...] | list[str]) -> None:
+@dataclass(frozen=True)
+class Spec:
+    """A configured target as `note` needs it: its name, the leadbot events it takes (a
+    CRM) or its goals by moment (an ad platform), and how long its rows wait to go
+    together (`window`, seconds: a batch upload's)."""
+
+    name: str
+    events: frozenset[str] = frozenset(CRM_EVENTS)
+    goals: Mapping[str, str] = field(default_factory=dict)
+    window: float = 0.0
+
+
+_targets: tuple[Spec, ...] = ()
+
+
+def configure(targets: tuple[Spec, ...] | list[Spec]) -> None:
     global _targets
     _targets = tuple(targets)
 
 
 def targets() -> tuple[str, ...]:
-    return _targets
+    return tuple(spec.name for spec in _targets)
+
+
+def _window(now: datetime, seconds: float) -> datetime:
+    """The end of the window `now` falls in: rows of a batch target written within one
+    window are due together."""
+    if seconds <= 0:
+        return now
+    stamp = now.timestamp()
+    return now + timedelta(seconds=seconds - stamp % seconds)
 
 
 def note(uow: UnitOfWork, lead_id: int | None, event: str, now: datetime,
          but: str | None = None, **data: Any) -> None:
-    """A delivery row per configured target, in the caller's transaction. `data` must hold
-    nothing personal (a status, a reason): the payload is built from the lead when sent.
-    `but`: a target left out (the CRM that told us the status: never echoed back)."""
+    """The delivery rows of a leadbot event, in the caller's transaction: a row per CRM
+    target that takes the event, and a row per ad platform's goal for each moment the event
+    is. `data` must hold nothing personal (a status, a reason, a temperature): the payload
+    is built from the lead when sent. `but`: a target left out (the CRM that told us the
+    status: never echoed back)."""
     assert event in EVENTS, event
     if lead_id is None:
         return
-    for target in _targets:
-        if target == but:
+    found = moments(event, data)
+    for spec in _targets:
+        if spec.name == but:
             continue
-        uow.stage(CrmDelivery, target=target, lead_id=lead_id, event=event, data=data,
-                  not_before=now, created_at=now)
+        if spec.goals:
+            for moment in found:
+                if moment in spec.goals:
+                    due = _window(now + timedelta(seconds=HOLD.get(moment, 0.0)),
+                                  spec.window)
+                    uow.stage(CrmDelivery, target=spec.name, lead_id=lead_id, event=moment,
+                              data={"goal": spec.goals[moment]}, not_before=due,
+                              created_at=now)
+        elif event in spec.events:
+            uow.stage(CrmDelivery, target=spec.name, lead_id=lead_id, event=event,
+                      data=data, not_before=now, created_at=now)
 
 
 async def due(uow: UnitOfWork, now: datetime, limit: int = 200) -> list[CrmDelivery]:

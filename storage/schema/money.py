@@ -52,6 +52,7 @@ class Click(SQLModel, table=True):
     gclid: str | None = Field(default=None, max_length=200)
     fbclid: str | None = Field(default=None, max_length=200)
     ym_uid: str | None = Field(default=None, max_length=64)
+    ga_client_id: str | None = Field(default=None, max_length=64)  # GA4's, from `_ga`
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
@@ -74,7 +75,7 @@ class Spend(SQLModel, table=True):
 
 
 class CrmInbound(SQLModel, table=True):
-    """A status or sale a CRM sent back (bot/crm/ inbound webhooks), kept by its delivery
+    """A status or sale a CRM sent back (bot/deliveries/ inbound webhooks), kept by its delivery
     key so a repeat is applied once. No personal data."""
 
     __tablename__ = "crm_inbound"

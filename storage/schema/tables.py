@@ -300,7 +300,7 @@ class FlowVersion(SQLModel, table=True):
 
 
 class CrmDelivery(SQLModel, table=True):
-    """A lead's event for one CRM target (bot/crm/), written in the lead's transaction and
+    """A lead's event for one CRM target (bot/deliveries/), written in the lead's transaction and
     delivered after it. No personal data: what is sent is built from the lead at send time,
     so erasure need not touch these rows (and `error` keeps only a status and a code)."""
 

@@ -17,12 +17,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli.crm import sample
-from bot.crm import payload
-from bot.crm.amocrm import AmoCrmTarget
-from bot.crm.bitrix24 import Bitrix24Target
-from bot.crm.http import CrmLimits, Job
-from bot.crm.webhook import WebhookTarget
-from bot.crm.worker import Backoff, Worker
+from bot.deliveries.crm import payload
+from bot.deliveries.crm.amocrm import AmoCrmTarget
+from bot.deliveries.crm.bitrix24 import Bitrix24Target
+from bot.deliveries.crm.webhook import WebhookTarget
+from bot.deliveries.http import CrmLimits
+from bot.deliveries.port import Job
+from bot.deliveries.worker import Backoff, Worker
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
 from storage.deliveries import rows as crm
 from storage.schema.tables import (
@@ -73,7 +74,7 @@ async def add_leads(sessions, count: int, *, user: int = 5000, phone: str = "+79
                     names: tuple[str, ...] = ("crm",)) -> list[int]:
     """`count` hot leads with consent and contacts, each noted for every configured target,
     written as the service writes them: in one transaction with the lead."""
-    crm.configure(names)
+    crm.configure([crm.Spec(name) for name in names])
     now = utcnow()
     ids = []
     async with UnitOfWork(sessions) as uow:

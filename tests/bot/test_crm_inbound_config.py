@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.crm.inbound.config import inbound_from
-from bot.crm.targets import CrmConfigError, targets_from
+from bot.deliveries.crm.inbound.config import inbound_from
+from bot.deliveries.targets import CrmConfigError, targets_from
 from bot.settings import Settings
 
 LONG = "x" * 24

@@ -1,4 +1,4 @@
-"""A won sale in what the CRMs are sent (bot/crm/payload.py, bitrix24.py, amocrm.py): the
+"""A won sale in what the CRMs are sent (bot/deliveries/crm/payload.py, bitrix24.py, amocrm.py): the
 webhook's `lead.sale`, Bitrix24's OPPORTUNITY and CURRENCY_ID, amoCRM's price; before the
 amount, and after a sale fell through, the calculator's price as before."""
 
@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.cli.crm import sample
-from bot.crm import payload
-from bot.crm.amocrm import AmoCrmTarget
-from bot.crm.bitrix24 import Bitrix24Target
-from bot.crm.http import CrmLimits, Job
+from bot.deliveries.crm import payload
+from bot.deliveries.crm.amocrm import AmoCrmTarget
+from bot.deliveries.crm.bitrix24 import Bitrix24Target
+from bot.deliveries.http import CrmLimits
+from bot.deliveries.port import Job
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
 
 NOW = datetime(2026, 12, 3, 13, 50, tzinfo=UTC)

@@ -10,8 +10,8 @@ import uuid
 
 from sqlalchemy import func, select
 
-from bot.crm import payload
-from bot.crm.worker import Backoff
+from bot.deliveries.crm import payload
+from bot.deliveries.worker import Backoff
 from storage.schema.money import CrmInbound
 from storage.schema.tables import CrmDelivery, Event, Handoff, Lead, OutboxMessage
 from tests.e2e.harness import eventually

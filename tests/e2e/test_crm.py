@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot import logsafe
 from bot.app import StartupError, bootstrap, serve
-from bot.crm.http import CrmLimits
+from bot.deliveries.http import CrmLimits
 from bot.logsafe import configure_logging
 from bot.service import callbacks
 from storage.deliveries import rows as crm

@@ -1,4 +1,4 @@
-"""Fake CRMs served over HTTP on 127.0.0.1 for the real clients of bot/crm/: Bitrix24 (an
+"""Fake CRMs served over HTTP on 127.0.0.1 for the real clients of bot/deliveries/: Bitrix24 (an
 incoming webhook's REST methods), amoCRM (API v4 with a bearer token) and a webhook
 receiver that verifies the signature.
 

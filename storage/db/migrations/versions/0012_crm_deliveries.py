@@ -1,7 +1,7 @@
 """crm_deliveries and crm_links: leads into the sales team's CRM, durably
 
 A delivery row per configured target (webhook, Bitrix24, amoCRM) is written in the lead's
-transaction; the worker (bot/crm/) sends it and records the CRM's own id in crm_links, so a
+transaction; the worker (bot/deliveries/) sends it and records the CRM's own id in crm_links, so a
 later event updates that record instead of creating another.
 
 Revision ID: 0012

@@ -3,7 +3,7 @@
 Until now a refusal's `error` / `title` was cut to [A-Za-z0-9_.-] and kept in
 `crm_deliveries.error` and in the `reason` of `crm_failed` events: a CRM quoting what it
 refused ("invalid phone +79164372958") left `invalidphone79164372958` there, in clear, past
-/forget. Each is rewritten to what bot/crm/http.py now keeps: `HTTP <status>`, or a reason
+/forget. Each is rewritten to what bot/deliveries/http.py now keeps: `HTTP <status>`, or a reason
 of ours (`timeout`, `network: <error type>`, `the lead is gone`); anything else becomes
 `bad_answer`. Nothing to restore on downgrade.
 

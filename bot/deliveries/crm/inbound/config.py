@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.amocrm import AmoCrmTarget
-from bot.crm.bitrix24 import Bitrix24Target
-from bot.crm.inbound.apply import Context
-from bot.crm.inbound.reader import Reader
-from bot.crm.inbound.routes import Inbound
-from bot.crm.targets import CrmConfigError
+from bot.deliveries.crm.amocrm import AmoCrmTarget
+from bot.deliveries.crm.bitrix24 import Bitrix24Target
+from bot.deliveries.crm.inbound.apply import Context
+from bot.deliveries.crm.inbound.reader import Reader
+from bot.deliveries.crm.inbound.routes import Inbound
+from bot.deliveries.targets import CrmConfigError
 from bot.settings import Settings
 
 MIN_SECRET = 24  # characters of a secret that is the only thing guarding a route

@@ -18,13 +18,12 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import aiohttp
 
+from bot.deliveries.port import Permanent, Transient
 from bot.outbox.limits import Bucket
-from storage.deliveries.facts import LeadFacts
 
 
 @dataclass(frozen=True)
@@ -72,27 +71,10 @@ class Throttle:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
 
-class Transient(Exception):
-    """Try again later (`after`: seconds the CRM asked for; `odd`: an answer the bot could
-    not read, worth a `crm_failed` event, not just a retry)."""
-
-    def __init__(self, reason: str, after: float | None = None, odd: bool = False) -> None:
-        super().__init__(reason)
-        self.reason, self.after, self.odd = reason, after, odd
-
-
 def unreadable(status: int | None, why: str) -> Transient:
     """An answer the bot could not make sense of: tried again later, never a success."""
     assert why in REASONS, why
     return Transient(f"HTTP {status} {why}" if status else why, odd=True)
-
-
-class Permanent(Exception):
-    """The CRM refused this request for what it is: trying again will not help."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 # the reasons of our own a failure is kept and logged with (after "HTTP <status>")
@@ -224,26 +206,3 @@ class Client:
         if status >= 500 or status in (408, 425):
             raise Transient(reason)
         raise Permanent(reason)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One delivery row as a target sees it: the event, the lead read now, and the CRM's
-    id for it if known. `retried`: an earlier try may have reached the CRM (a timeout after
-    sending, a crash), so a target looks the lead up before creating it."""
-
-    key: str  # the delivery id: the webhook's idempotency key
-    event: str
-    data: dict[str, Any]
-    facts: LeadFacts
-    remote_id: str | None
-    contact_id: str | None
-    retried: bool
-    now: datetime
-
-
-@dataclass(frozen=True)
-class Delivered:
-    remote_id: str | None = None  # the CRM's id of the lead (None: the webhook, or nothing
-    contact_id: str | None = None  # to clear on erasure)
-    answer: str = ""  # what the CRM said, for `leadbot crm test`

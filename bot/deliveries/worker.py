@@ -9,7 +9,7 @@ jittered backoff (or after the Retry-After asked for); so is an answer the bot c
 (a redirect, not UTF-8, not JSON, JSON of another shape: whatever the client raised), with
 a `crm_failed` event (`retrying: true`) and a warning. Any other refusal ends the row as
 failed, with a `crm_failed` event and a log line. Of an answer only its status and a reason
-of ours are kept or logged (bot/crm/http.py REASONS, CODES): nothing personal. A target
+of ours are kept or logged (bot/deliveries/http.py REASONS, CODES): nothing personal. A target
 that has not accepted a row for LEADBOT_CRM_ALERT_HOURS is reported once to the managers'
 group, and retried all the same.
 
@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.http import Delivered, Job, Permanent, Transient, unreadable
-from bot.crm.targets import Target
+from bot.deliveries.http import unreadable
+from bot.deliveries.port import Delivered, Job, Permanent, Target, Transient
 from bot.jobs.periodic import OUTAGES
 from bot.outbox import messages
 from storage.deliveries import links

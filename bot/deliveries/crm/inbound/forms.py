@@ -9,7 +9,7 @@ what it should be is a `Refused` with the HTTP status to answer; nothing of it i
   `[old_status_id]`, `[old_pipeline_id]` (several leads at once: index 0, 1, ...),
   `account[id]`, `account[subdomain]`; `leads[update][N][...]` and `leads[add]` alike.
 - The generic hook (JSON): `delivery_id`, `timestamp`, `lead_id`, `status`, `amount`,
-  `currency`, `reason`, signed as bot/crm/payload.py signs the outbound one.
+  `currency`, `reason`, signed as bot/deliveries/crm/payload.py signs the outbound one.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from bot.crm import payload
+from bot.deliveries.crm import payload
 from dialogs.rules.sales import Said, amount_of, reason_of
 
 MAX_BODY = 64 * 1024  # bytes: a status notification is a few hundred

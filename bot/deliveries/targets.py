@@ -6,27 +6,21 @@ mapping file: each stops the start with one line naming the setting or field.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
 from urllib.parse import urlsplit
 
-from bot.crm.amocrm import AmoCrmTarget
-from bot.crm.bitrix24 import Bitrix24Target
-from bot.crm.http import CrmLimits, Delivered, Job
-from bot.crm.webhook import WebhookTarget
+from bot.deliveries.crm.amocrm import AmoCrmTarget
+from bot.deliveries.crm.bitrix24 import Bitrix24Target
+from bot.deliveries.crm.webhook import WebhookTarget
+from bot.deliveries.http import CrmLimits
+from bot.deliveries.port import Target
 from bot.settings import Settings
+from dialogs.rules.conversions import Conversions, ConversionsError
 from dialogs.rules.crm import CrmMapping, CrmMappingError
+from storage.deliveries.rows import Spec
 
 
 class CrmConfigError(ValueError):
     """CRM settings that cannot be used: one line for the operator."""
-
-
-class Target(Protocol):
-    name: str
-
-    async def deliver(self, job: Job) -> Delivered: ...
-
-    async def close(self) -> None: ...
 
 
 def _url(name: str, value: str) -> str:
@@ -52,6 +46,24 @@ def recipients_from(settings: Settings) -> tuple[tuple[str, str], ...]:
     if settings.amocrm_url or settings.amocrm_token:
         found.append((CATEGORY, "amoCRM"))
     return tuple(found)
+
+
+def conversions_from(settings: Settings) -> Conversions | None:
+    """The conversions file (LEADBOT_CONVERSIONS_FILE), or None when unset. Raises
+    CrmConfigError with one line naming the file and the field."""
+    if settings.conversions_file is None:
+        return None
+    where = f"LEADBOT_CONVERSIONS_FILE {settings.conversions_file}"
+    try:
+        text = settings.conversions_file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CrmConfigError(f"{where}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CrmConfigError(f"{where}: not UTF-8 text (save it as UTF-8)") from None
+    try:
+        return Conversions.from_yaml(text, where)
+    except ConversionsError as error:
+        raise CrmConfigError(str(error)) from None
 
 
 def mapping_from(settings: Settings, steps: Collection[str] = ()) -> CrmMapping:
@@ -97,6 +109,11 @@ def targets_from(settings: Settings, limits: CrmLimits | None = None,
         found.append(AmoCrmTarget(url, settings.amocrm_token.get_secret_value(),
                                   mapping.amocrm, limits))
     return found
+
+
+def specs(targets: list[Target]) -> list[Spec]:
+    """What storage/deliveries/rows.py `note` needs of each target."""
+    return [Spec(t.name, t.events, t.goals, t.window) for t in targets]
 
 
 def check_telegram_webhook(settings: Settings) -> None:

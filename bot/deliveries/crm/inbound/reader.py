@@ -1,7 +1,7 @@
 """Reads a CRM's record back after its notification was stored (storage/deliveries/sales.py
 `notify`): Bitrix24's lead or deal (`crm.lead.get`, `crm.deal.get`) and amoCRM's lead
 (`GET /api/v4/leads/{id}`), through the same clients, throttles and answer checks as the
-deliveries (bot/crm/http.py), then applies what it says (apply.py).
+deliveries (bot/deliveries/http.py), then applies what it says (apply.py).
 
 A CRM that is down, slow or answers what the bot cannot read: the notification stays and
 is read again with capped back-off (2 s doubling to 5 minutes), for as long as it takes;
@@ -30,11 +30,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.amocrm import AmoCrmTarget
-from bot.crm.bitrix24 import ORIGINATOR, Bitrix24Target
-from bot.crm.http import Permanent, Transient
-from bot.crm.inbound.apply import Context, apply
-from bot.crm.worker import Backoff, nap
+from bot.deliveries.crm.amocrm import AmoCrmTarget
+from bot.deliveries.crm.bitrix24 import ORIGINATOR, Bitrix24Target
+from bot.deliveries.crm.inbound.apply import Context, apply
+from bot.deliveries.port import Permanent, Transient
+from bot.deliveries.worker import Backoff, nap
 from bot.jobs.periodic import OUTAGES
 from dialogs.rules.sales import Said, amocrm_final, amount_of, bitrix24_final, stage_status
 from storage.deliveries import links, sales

@@ -10,7 +10,7 @@ A won lead carries its sale (`sale`, `sale_amount`): the amount a manager record
 wherever a CRM has one amount (Bitrix24's OPPORTUNITY, amoCRM's price). The calculator's
 price goes into that field only as an estimate (`estimate`): never with a status update and
 never once the lead is won, so a CRM's won stage read back never carries leadbot's own price
-as if it were the sale (bot/crm/inbound; dialogs.rules.sales.echoed).
+as if it were the sale (bot/deliveries/crm/inbound; dialogs.rules.sales.echoed).
 """
 
 from __future__ import annotations

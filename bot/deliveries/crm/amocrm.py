@@ -26,14 +26,15 @@ import json
 from decimal import ROUND_HALF_UP
 from typing import Any
 
-from bot.crm import payload
-from bot.crm.http import Client, CrmLimits, Delivered, Job, Throttle, remote_id, unreadable
+from bot.deliveries.crm import payload
+from bot.deliveries.http import Client, CrmLimits, Throttle, remote_id, unreadable
+from bot.deliveries.port import Crm, Delivered, Job
 from dialogs.rules.crm import AmoCrmMapping
 
 ERASED = "[erased]"
 
 
-class AmoCrmTarget:
+class AmoCrmTarget(Crm):
     name = "amocrm"
 
     def __init__(self, url: str, token: str, mapping: AmoCrmMapping,

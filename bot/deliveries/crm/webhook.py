@@ -11,12 +11,14 @@ as failed).
 
 from __future__ import annotations
 
-from bot.crm import payload
-from bot.crm.http import Client, CrmLimits, Delivered, Job, Throttle
+from bot.deliveries.crm import payload
+from bot.deliveries.http import Client, CrmLimits, Throttle
+from bot.deliveries.port import Crm, Delivered, Job
 
 
-class WebhookTarget:
+class WebhookTarget(Crm):
     name = "webhook"
+    repeat = "dedupe"  # the receiver drops a repeat of X-Leadbot-Delivery
 
     def __init__(self, url: str, secret: str, limits: CrmLimits) -> None:
         self.url, self.secret = url, secret

@@ -26,9 +26,9 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.inbound import forms
-from bot.crm.inbound.apply import Context, apply
-from bot.crm.inbound.reader import Reader
+from bot.deliveries.crm.inbound import forms
+from bot.deliveries.crm.inbound.apply import Context, apply
+from bot.deliveries.crm.inbound.reader import Reader
 from storage.deliveries import links, sales
 from storage.schema.tables import utcnow
 from storage.work.uow import UnitOfWork

@@ -27,14 +27,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.crm import payload
-from bot.crm.http import Client, CrmLimits, Delivered, Job, Throttle, remote_id, unreadable
+from bot.deliveries.crm import payload
+from bot.deliveries.http import Client, CrmLimits, Throttle, remote_id, unreadable
+from bot.deliveries.port import Crm, Delivered, Job
 from dialogs.rules.crm import Bitrix24Mapping
 
 ORIGINATOR = "leadbot"
 
 
-class Bitrix24Target:
+class Bitrix24Target(Crm):
     name = "bitrix24"
 
     def __init__(self, url: str, mapping: Bitrix24Mapping, limits: CrmLimits) -> None:
