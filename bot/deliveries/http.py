@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,9 +170,11 @@ class Client:
     async def call(self, method: str, url: str, *, body: bytes | None = None,
                    params: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None, pause: float = 1.0,
-                   answer: bool = True) -> tuple[int, Any]:
+                   answer: bool = True,
+                   codes: Callable[[Any], str] = code_of) -> tuple[int, Any]:
         """(status, parsed JSON or None) of a 2xx; Transient or Permanent otherwise.
-        `answer=False`: a 2xx is success whatever its body (the webhook's receiver)."""
+        `answer=False`: a 2xx is success whatever its body (the webhook's receiver).
+        `codes`: what of an error answer is safe to keep (CODES; Meta's are numbers)."""
         await self.throttle.acquire()
         try:
             async with self.session().request(method, url, data=body, params=params,
@@ -191,7 +194,7 @@ class Client:
         if 200 <= status < 300:
             return status, parse(raw, status)
         try:
-            code = code_of(parse(raw, status))
+            code = codes(parse(raw, status))
         except Transient as odd:  # an error page, not the API's JSON
             if answer and 400 <= status < 500 and status != 429:
                 # a proxy's or a portal's page (maintenance, a gateway's 403): tried again
