@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 
 from bot.deliveries.ads.conversion import AdLimits
@@ -27,6 +28,8 @@ GOALS = {"hot": "leadbot_hot", "won": "leadbot_sale"}
 @pytest.fixture
 async def fake():
     server = FakeMetrica(rate=100.0, burst=100.0)
+    for goal in GOALS.values():
+        server.goal(goal)
     await server.start()
     yield server
     await server.stop()
@@ -162,7 +165,6 @@ async def test_a_wrong_token_or_counter_is_a_refusal(fake, token, counter, reaso
 
 
 async def test_no_oauth_header_is_refused_by_the_fake(fake):
-    import aiohttp
     async with aiohttp.ClientSession() as session, session.get(
             f"{fake.url}/management/v1/counter/{fake.counter}/offline_conversions/"
             f"uploadings") as response:
@@ -240,6 +242,65 @@ async def test_the_probe_reads_the_uploads_and_never_uploads(fake, target):
     answer = await target.probe()
     assert answer == f"counter {fake.counter}: reachable, 1 uploads, the last PROCESSED"
     assert fake.files == files and fake.reads == 2
+
+
+@pytest.mark.parametrize(("kind", "condition"), [("url", "exact"), ("action", "contain")])
+async def test_the_probe_names_a_goal_that_is_not_a_javascript_event_goal(
+        fake, target, kind, condition):
+    fake.goals.clear()
+    fake.goal("leadbot_hot")
+    fake.goal("leadbot_sale", kind, condition)
+    with pytest.raises(Permanent) as refused:
+        await target.probe()
+    assert refused.value.reason == (f"not JavaScript event goals of counter {fake.counter}: "
+                                    f"leadbot_sale")
+    assert fake.reads == 0 and fake.files == []
+
+
+async def test_a_click_id_that_would_break_the_file_is_never_written(fake, target):
+    bad = 'x,"y\n1'  # a row from before the tracking links' checks, edited by hand
+    await target.deliver(job(1, yclid=bad, ym_uid="1712"))
+    assert fake.files == [f"ClientId,Target,DateTime\n1712,leadbot_hot,{int(AT.timestamp())}\n"
+                          .encode()]
+    with pytest.raises(Skip):
+        await target.deliver(job(2, yclid=bad, ym_uid="17,12"))
+
+
+async def post_file(fake, raw: bytes, *, multipart: bool = True) -> tuple[int, dict]:
+    """A file POSTed to the fake as the API takes it (or not, with multipart=False)."""
+    url = f"{fake.url}/management/v1/counter/{fake.counter}/offline_conversions/upload"
+    form = aiohttp.FormData()
+    form.add_field("file", raw, filename="data.csv", content_type="text/csv")
+    async with aiohttp.ClientSession() as session, session.post(
+            url, data=form if multipart else raw,
+            headers={"Authorization": f"OAuth {fake.token}"}) as response:
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(("raw", "multipart", "kind"), [
+    (b"Yclid,ClientId,Target,DateTime\n555,1712,leadbot_hot,1700000000\n", True,
+     "invalid_parameter"),  # two kinds of id in one file
+    (b"Target,DateTime\nleadbot_hot,1700000000\n", True, "invalid_parameter"),
+    (b"Yclid,Target\n555,leadbot_hot\n", True, "invalid_parameter"),
+    (b"Yclid,Target,DateTime\n555,leadbot_hot,1700000000,9\n", True, "invalid_parameter"),
+    (b"Yclid,Target,DateTime,Price\n555,leadbot_hot,1700000000,1 500\n", True,
+     "invalid_parameter"),
+    ("Yclid,Target,DateTime\n555,цель,1700000000\n".encode("cp1251"), True,
+     "invalid_parameter"),
+    (b"Yclid,Target,DateTime\n555,leadbot_hot,1700000000\n", False, "invalid_parameter")])
+async def test_the_fake_refuses_a_file_metrica_would_refuse(fake, raw, multipart, kind):
+    status, answer = await post_file(fake, raw, multipart=multipart)
+    assert (status, answer["errors"][0]["error_type"]) == (400, kind)
+    assert fake.uploads == {}
+
+
+async def test_the_fake_reads_the_file_as_csv(fake):
+    status, answer = await post_file(
+        fake, b'Yclid,Target,DateTime,Price,Currency\r\n"555","leadbot_hot",1700000000,'
+              b'12.50,RUB\r\n556,leadbot_sale,1700000001,,\r\n')
+    assert status == 200 and answer["uploading"]["line_quantity"] == 2
+    assert fake.conversions == {("Yclid", "555", "leadbot_hot", 1700000000): ("12.50", "RUB"),
+                                ("Yclid", "556", "leadbot_sale", 1700000001): ("", "")}
 
 
 async def test_the_target_states_what_the_worker_needs(target):

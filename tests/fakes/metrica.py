@@ -15,6 +15,9 @@ uploads on as Metrica does in up to two hours: PROCESSED, or LINKAGE_FAILURE whe
 id of the file is a visitor it knows (`visitors`; None: every id is). Repeats count once:
 `conversions` holds each (id column, id, goal, DateTime) once, whatever the uploads.
 
+`GET .../goals` lists the goals made with `goal()` (a JavaScript event goal unless
+told otherwise), as Metrica's interface makes them.
+
 Faults, a rate limit (429 `quota_requests_by_uid` past it) and raw answers are FakeCrm's
 (tests/fakes/crm.py): `fail`, `answer`, `redirect`, with `hang` for a timeout.
 """
@@ -63,6 +66,7 @@ class FakeMetrica(FakeCrm):
     conversions: dict[tuple[str, str, str, int], tuple[str, str]] = field(
         default_factory=dict)
     reads: int = 0  # the uploads' list read (probe)
+    goals: list[dict[str, Any]] = field(default_factory=list)  # as GET .../goals shows them
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,6 +77,14 @@ class FakeMetrica(FakeCrm):
         app.router.add_post(f"{prefix}/upload", self._upload)
         app.router.add_get(f"{prefix}/uploading/{{id}}", self._uploading)
         app.router.add_get(f"{prefix}/uploadings", self._uploadings)
+        app.router.add_get("/management/v1/counter/{counter}/goals", self._goals)
+
+    def goal(self, identifier: str, kind: str = "action", condition: str = "exact") -> None:
+        """A goal made in Metrica's interface: a JavaScript event goal by default."""
+        self.goals.append({"id": 3000 + len(self.goals), "name": identifier, "type": kind,
+                           "is_retargeting": 0, "goal_source": "user", "is_favorite": 0,
+                           "prev_goal_id": 0, "status": "Active",
+                           "conditions": [{"type": condition, "url": identifier}]})
 
     @property
     def api_url(self) -> str:
@@ -141,6 +153,11 @@ class FakeMetrica(FakeCrm):
             return refused
         self.reads += 1
         return web.json_response({"uploadings": [self._shown(i) for i in self.uploads]})
+
+    async def _goals(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        return web.json_response({"goals": self.goals})
 
 
 def parse(raw: bytes, now: float) -> tuple[str, list[dict[str, str]]]:

@@ -10,8 +10,9 @@ OAuth token (LEADBOT_METRICA_TOKEN: `Authorization: OAuth ...`).
 - `GET .../offline_conversions/uploading/{id}`: the upload read back (`check`). Its status
   goes PREPARED, UPLOADED, EXPORTED, MATCHED (Metrica is still at work: up to two hours),
   then PROCESSED (accepted) or LINKAGE_FAILURE (not one visitor id matched a visit).
-- `GET .../offline_conversions/uploadings`: the uploads' list, read by `probe` (Metrica
-  has no test mode: an upload would count).
+- `GET .../goals` and `GET .../offline_conversions/uploadings`: the counter's goals (each
+  of the file's must be a JavaScript event goal, condition "matches") and its uploads,
+  read by `probe` (Metrica has no test mode: an upload would count).
 
 One id column per file: a row goes by its yclid if the click has one, else by its ClientId
 (the click's `ym_uid`); neither -> skipped `no_click`. A batch holding both kinds goes in two
@@ -134,8 +135,7 @@ class MetricaTarget:
         self.events = frozenset(config.goals)
         self.goals = dict(config.goals)
         self.window = 300.0  # seconds rows wait to go together
-        self.base = (f"{config.api_url.rstrip('/')}/management/v1/counter/"
-                     f"{config.counter}/offline_conversions")
+        self.base = f"{config.api_url.rstrip('/')}/management/v1/counter/{config.counter}"
         self.client = Client(Throttle(limits.metrica_rate, limits.metrica_burst),
                              limits.timeout)
 
@@ -167,8 +167,8 @@ class MetricaTarget:
 
     async def upload(self, rows: Sequence[Row]) -> tuple[str, str]:
         body, content_type = multipart(csv_file(rows))
-        answer = await self.request("POST", "/upload", body=body, content_type=content_type,
-                                    params={"comment": COMMENT})
+        answer = await self.request("POST", "/offline_conversions/upload", body=body,
+                                    content_type=content_type, params={"comment": COMMENT})
         uploading = _uploading(answer)
         return remote_id(uploading.get("id")), _status(uploading)
 
@@ -187,7 +187,7 @@ class MetricaTarget:
             if not upload.isascii() or not upload.isdigit():
                 return Checked("retry")  # not an id of ours: upload again
             try:
-                answer = await self.request("GET", f"/uploading/{upload}")
+                answer = await self.request("GET", f"/offline_conversions/uploading/{upload}")
             except Permanent as refusal:
                 if refusal.reason.startswith("HTTP 404"):
                     found.append("retry")
@@ -207,9 +207,15 @@ class MetricaTarget:
         return Checked("accepted")
 
     async def probe(self) -> str:
-        """The counter's uploads, read (never an upload: Metrica has no test mode): the
-        token, the counter and the access to it, checked."""
-        answer = await self.request("GET", "/uploadings")
+        """The counter's goals and uploads, read (never an upload: Metrica has no test
+        mode): the token, the counter, the access to it, and each goal of the file there
+        as a JavaScript event goal (Permanent naming those that are not: their uploads
+        would count for no goal)."""
+        missing = sorted(set(self.goals.values()) - await self.event_goals())
+        if missing:
+            raise Permanent(f"not JavaScript event goals of counter {self.config.counter}: "
+                            f"{', '.join(missing)}")
+        answer = await self.request("GET", "/offline_conversions/uploadings")
         uploads = answer.get("uploadings") if isinstance(answer, dict) else None
         if not isinstance(uploads, list):
             raise unreadable(200, "bad_answer")
@@ -223,6 +229,19 @@ class MetricaTarget:
         status = status if re.fullmatch(r"[A-Z_]{1,40}", status) else "unknown"
         return (f"counter {self.config.counter}: reachable, {len(uploads)} uploads, "
                 f"the last {status}")
+
+    async def event_goals(self) -> set[str]:
+        """The identifiers of the counter's JavaScript event goals (type `action`, the
+        condition `exact`: "matches", as offline conversions need)."""
+        answer = await self.request("GET", "/goals")
+        goals = answer.get("goals") if isinstance(answer, dict) else None
+        if not isinstance(goals, list):
+            raise unreadable(200, "bad_answer")
+        return {condition["url"] for goal in goals
+                if isinstance(goal, dict) and goal.get("type") == "action"
+                for condition in goal.get("conditions") or []
+                if isinstance(condition, dict) and condition.get("type") == "exact"
+                and isinstance(condition.get("url"), str)}
 
     async def close(self) -> None:
         await self.client.close()
