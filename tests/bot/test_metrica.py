@@ -257,6 +257,15 @@ async def test_the_probe_names_a_goal_that_is_not_a_javascript_event_goal(
     assert fake.reads == 0 and fake.files == []
 
 
+async def test_a_currency_metrica_would_refuse_leaves_the_sale_unpriced(fake, target):
+    await target.deliver_many([job(1, "won", yclid="555", amount=100, currency="руб"),
+                               job(2, "won", yclid="556", amount=250, currency="EUR")])
+    stamp = int(AT.timestamp())
+    assert fake.files == [f"Yclid,Target,DateTime,Price,Currency\n"
+                          f"555,leadbot_sale,{stamp},,\n556,leadbot_sale,{stamp},2.50,EUR\n"
+                          .encode()]
+
+
 async def test_a_click_id_that_would_break_the_file_is_never_written(fake, target):
     bad = 'x,"y\n1'  # a row from before the tracking links' checks, edited by hand
     await target.deliver(job(1, yclid=bad, ym_uid="1712"))

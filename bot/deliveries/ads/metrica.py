@@ -50,7 +50,7 @@ from dialogs.rules.conversions import Metrica
 YCLID = re.compile(r"^[A-Za-z0-9._-]{1,200}\Z")
 YM_UID = re.compile(r"^[0-9]{1,64}\Z")
 KINDS = (("yclid", "Yclid", YCLID), ("ym_uid", "ClientId", YM_UID))  # in order of trust
-WORKING = frozenset({"PREPARED", "UPLOADED", "EXPORTED", "MATCHED"})
+CURRENCY = re.compile(r"^[A-Z]{3}\Z")  # ISO 4217, as Metrica takes it
 ACCEPTED, FAILED = "PROCESSED", "LINKAGE_FAILURE"
 COMMENT = "leadbot"  # the uploads' comment: the operator finds them in Metrica by it
 
@@ -84,7 +84,10 @@ def row(job: Job, goals: dict[str, str]) -> Row | None:
     if not target:  # a row for a moment no longer in the file: nothing to name it by
         raise Permanent("no_goal")
     at = moment_time(job.created_at, job.now)
-    return Row(*found, target, int(at.timestamp()), value(job.facts, job.event))
+    price = value(job.facts, job.event)
+    if price is not None and not CURRENCY.fullmatch(price[1]):
+        price = None  # Metrica would refuse the whole file: the conversion goes, unpriced
+    return Row(*found, target, int(at.timestamp()), price)
 
 
 def visitor(found: dict[str, Any]) -> tuple[str, str] | None:
