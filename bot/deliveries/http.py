@@ -91,17 +91,27 @@ CODES = frozenset({
     "invalid_token", "insufficient_scope", "user_access_error",
     "Bad Request", "Unauthorized", "Forbidden", "Not Found", "Payment Required",
     "Method Not Allowed", "Too Many Requests", "Internal Server Error",
-    "Service Unavailable", "Unsupported Media Type", "Unprocessable Entity"})
+    "Service Unavailable", "Unsupported Media Type", "Unprocessable Entity",
+    # Yandex Metrica's `errors[].error_type` (its API's error descriptions)
+    "backend_error", "invalid_parameter", "missing_parameter", "not_found", "access_denied",
+    "counter_in_connect", "unauthorized", "invalid_json", "conflict", "quota_requests_by_uid",
+    "quota_delegate_requests", "quota_parallel_requests", "quota_requests_by_ip",
+    "quota_requests_by_counter"})
 MAX_ANSWER = 1 << 20  # bytes of an answer read at most (a CRM's answers are small)
 
 
 def code_of(body: Any) -> str:
-    """An error code a CRM put in its answer, if it is one of CODES (never its
-    description, never a code we do not know: it could quote anything)."""
+    """An error code a CRM or an ad platform put in its answer, if it is one of CODES
+    (never its description, never a code we do not know: it could quote anything)."""
     if isinstance(body, dict):
         for key in ("error", "title"):
             if isinstance(body.get(key), str) and body[key] in CODES:
                 return body[key]
+        errors = body.get("errors")  # Metrica: {"errors": [{"error_type": ...}], ...}
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            kind = errors[0].get("error_type")
+            if isinstance(kind, str) and kind in CODES:
+                return kind
     return ""
 
 
