@@ -6,7 +6,8 @@ Telegram's 64-character start parameter however long the UTM parameters and clic
 What is stored is cleaned first: UTM values cut to UTM_LENGTH, control characters (NUL
 among them: PostgreSQL refuses it), format characters (Cf) and U+FFFD removed; a click id
 that is too long or holds anything but A-Z a-z 0-9 . _ - is dropped (`_ym_uid`: digits
-only). Nothing else of the request is kept: no address, no user agent.
+only; `_ga` / `client_id`: Google Analytics' client id, kept as `<random>.<timestamp>`).
+Nothing else of the request is kept: no address, no user agent.
 
 Not counted, still sent on to the bot (with the link's source instead of a token): HEAD
 requests, crawlers, link previews (a link pasted in Telegram, WhatsApp, Slack... is fetched
@@ -42,6 +43,9 @@ UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 UTM_LENGTH = 100  # characters of a UTM value kept
 CLICK_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}\Z")  # yclid, gclid, fbclid
 YM_UID = re.compile(r"^[0-9]{1,64}\Z")  # Yandex Metrica's client id: digits
+# Google Analytics' client id: the `_ga` cookie's value (`GA1.<n>.<random>.<timestamp>`)
+# or the id alone (`<random>.<timestamp>`, gtag's `client_id`); the id alone is kept
+GA_CLIENT_ID = re.compile(r"^(?:GA1\.[0-9]{1,2}\.)?([0-9]{1,20}\.[0-9]{1,20})\Z")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")  # never stored:
 # control characters, surrogates, and U+FFFD (what invalid UTF-8 in the query became)
 PHONE = re.compile(r"Android|iPhone|iPad|iPod", re.IGNORECASE)
@@ -100,7 +104,20 @@ def clean_ids(query: Any) -> dict[str, str]:
     ym_uid = query.get("_ym_uid", "").strip()
     if YM_UID.fullmatch(ym_uid):
         found["ym_uid"] = ym_uid
+    if ga_client_id := ga_client(query):
+        found["ga_client_id"] = ga_client_id
     return found
+
+
+def ga_client(query: Any) -> str | None:
+    """Google Analytics' client id from `_ga` (the cookie's value, as a site's link passes
+    it) or `client_id`: `<random>.<timestamp>`, digits and one dot; None if neither is
+    one (a cut or reshaped id would tie the conversion to nobody)."""
+    for name in ("_ga", "client_id"):
+        found = GA_CLIENT_ID.fullmatch(query.get(name, "").strip())
+        if found:
+            return found.group(1)
+    return None
 
 
 def is_crawler(user_agent: str) -> bool:

@@ -26,7 +26,7 @@ from storage.schema.tables import Conversation
 TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TOKEN_LENGTH = 12  # 62**12 ~ 3e21: not guessed, and 32 + 2 + 12 <= 64
 TOKEN = re.compile(r"^[A-Za-z0-9]{12}\Z")
-CLICK_IDS = ("yclid", "gclid", "fbclid", "ym_uid")
+CLICK_IDS = ("yclid", "gclid", "fbclid", "ym_uid", "ga_client_id")
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")  # a link's name: the path of /go/<name>
 # (\Z, not $: `$` also matches before a final newline, and "vk\n" would pass)
 

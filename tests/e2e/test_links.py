@@ -30,6 +30,7 @@ links:
   calc: {flow: renovation-calculator, source: tg_ads, campaign: spring}
 """
 YCLID, GCLID = "7419385612345678901", "Cj0KCQiA.visible_click-id"
+GA_CLIENT = "1385672941.1764700000"  # Google Analytics' client id, from the `_ga` cookie
 KITCHEN = ("continue", "city", "island", "large", "veneer", "appliances", "lighting", "done",
            "month", "agree", "marketing_yes")
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"}
@@ -65,7 +66,7 @@ async def click(client, url: str) -> str:
 async def test_a_click_to_a_lead_carries_source_campaign_and_click(linked):
     running, client, base = linked
     start = await click(client, f"{base}/go/vk_autumn?utm_source=vk&utm_medium=cpc"
-                        f"&yclid={YCLID}&gclid={GCLID}")
+                        f"&yclid={YCLID}&gclid={GCLID}&_ga=GA1.1.{GA_CLIENT}")
     prospect = running.prospect(9301, "en")
     await prospect.start(start)
     for option in KITCHEN:
@@ -94,19 +95,21 @@ async def test_a_click_to_a_lead_carries_source_campaign_and_click(linked):
     [document] = exports(running, 9301)
     [mine] = document["clicks"]
     assert (mine["link"], mine["source"], mine["campaign"], mine["click_ids"]) == (
-        "vk_autumn", "vk", "autumn_sale", ["yclid", "gclid"])
-    assert YCLID not in str(document["clicks"])
+        "vk_autumn", "vk", "autumn_sale", ["yclid", "gclid", "ga_client_id"])
+    assert YCLID not in str(document["clicks"]) and GA_CLIENT not in str(document["clicks"])
 
     # /forget: the click ids go from everywhere; the click stays, counted
-    assert YCLID in await every_column(running.app.engine)
+    stored = await every_column(running.app.engine)
+    assert YCLID in stored and GA_CLIENT in stored
     await confirm(prospect, "forget")
     await running.settle()
     stored = await every_column(running.app.engine)
     assert YCLID not in stored and GCLID not in stored and "cpc" not in stored
+    assert GA_CLIENT not in stored
     async with running.app.sessions() as session:
         [cleared] = (await session.execute(select(Click))).scalars().all()
-    assert (cleared.yclid, cleared.gclid, cleared.utm, cleared.source) == (
-        None, None, {}, "vk")
+    assert (cleared.yclid, cleared.gclid, cleared.ga_client_id, cleared.utm,
+            cleared.source) == (None, None, None, {}, "vk")
 
 
 async def test_an_experiment_a_plain_source_and_an_unknown_token(linked):
@@ -136,6 +139,7 @@ async def test_retention_clears_the_ids_of_clicks_that_started_nothing(linked):
     running, client, base = linked
     used = await click(client, f"{base}/go/vk_autumn?yclid=111222333")
     await click(client, f"{base}/go/vk_autumn?yclid=444555666&utm_source=vk")
+    await click(client, f"{base}/go/vk_autumn?_ga=GA1.1.777888999.1764700000")  # GA's only
     await running.prospect(9305, "en").start(used)
     await running.settle()
     long_ago = utcnow() - timedelta(days=running.app.settings.retention_days + 1)
@@ -143,8 +147,10 @@ async def test_retention_clears_the_ids_of_clicks_that_started_nothing(linked):
         await session.execute(update(Click).values(created_at=long_ago))
     await anonymise_expired(running.app)
     async with running.app.sessions() as session:
-        kept, cleared = (await session.execute(select(Click).order_by(Click.id))
-                         ).scalars().all()
+        kept, cleared, ga_only = (await session.execute(select(Click).order_by(Click.id))
+                                  ).scalars().all()
     assert kept.yclid == "111222333"  # its conversation is recent: kept with it
     assert (cleared.yclid, cleared.utm) == (None, {})
-    assert "444555666" not in await every_column(running.app.engine)
+    assert ga_only.ga_client_id is None
+    stored = await every_column(running.app.engine)
+    assert "444555666" not in stored and "777888999" not in stored

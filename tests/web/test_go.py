@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from bot.web.go import clean_utm, is_crawler
+from bot.web.go import clean_ids, clean_utm, ga_client, is_crawler
 from storage.schema.money import Click, TrackingLink
 from tests.web.browser import page  # noqa: F401 - the fixture
 from tests.web.conftest import web_running
@@ -67,7 +67,8 @@ async def test_a_click_is_recorded_and_sent_to_the_bot(go_web):
     response = await go(client, f"{base}/go/vk_autumn?utm_source=vk&utm_medium=cpc"
                         "&utm_campaign=autumn&utm_content=banner1&utm_term=kitchen"
                         "&yclid=123456789&gclid=Cj0KCQ.abc_-1&fbclid=IwAR2xyz"
-                        "&_ym_uid=1700000000123456789&other=ignored")
+                        "&_ym_uid=1700000000123456789&_ga=GA1.1.1234567890.1700000000"
+                        "&other=ignored")
     assert response.status == 302
     assert response.headers["Cache-Control"] == "no-store"
     location = urlsplit(response.headers["Location"])
@@ -84,6 +85,7 @@ async def test_a_click_is_recorded_and_sent_to_the_bot(go_web):
                          "utm_content": "banner1", "utm_term": "kitchen"}
     assert (click.yclid, click.gclid, click.fbclid, click.ym_uid) == (
         "123456789", "Cj0KCQ.abc_-1", "IwAR2xyz", "1700000000123456789")
+    assert click.ga_client_id == "1234567890.1700000000"  # the cookie's id, not its prefix
     # another visit: another token
     again = await go(client, f"{base}/go/vk_autumn")
     assert again.headers["Location"] != response.headers["Location"]
@@ -97,11 +99,12 @@ async def test_bad_parameters_are_cut_or_dropped_never_stored_raw(go_web):
                         "&utm_medium=c%00p%01c%7F%C2%85&utm_campaign=%00%00"
                         "&utm_term=%D0%BA%D1%83%D1%85%D0%BD%D1%8F"  # кухня: kept
                         f"&yclid={'1' * 201}&gclid=abc%00def&fbclid=a%20b"
-                        "&_ym_uid=12ab")
+                        "&_ym_uid=12ab&_ga=GA1.1.12ab.1700000000%00&client_id=1.2.3")
     assert response.status == 302
     [click] = await clicks(running)
     assert click.utm == {"utm_source": "x" * 100, "utm_medium": "cpc", "utm_term": "кухня"}
-    assert (click.yclid, click.gclid, click.fbclid, click.ym_uid) == (None,) * 4
+    assert (click.yclid, click.gclid, click.fbclid, click.ym_uid, click.ga_client_id) == (
+        None,) * 5
     assert (click.flow_id, click.source, click.campaign) == (
         "renovation-calculator", "tg_ads", None)
 
@@ -250,3 +253,24 @@ async def test_invalid_utf8_in_a_utm_value_is_not_stored_as_u_fffd(go_web):
     assert response.status == 302
     [click] = await clicks(running)
     assert click.utm == {"utm_term": "okyes"}
+
+
+@pytest.mark.parametrize(("query", "kept"), [
+    ({"_ga": "GA1.1.1234567890.1700000000"}, "1234567890.1700000000"),  # the cookie
+    ({"_ga": "GA1.2.987654321.1712345678"}, "987654321.1712345678"),  # a subdomain's
+    ({"_ga": " 1234567890.1700000000 "}, "1234567890.1700000000"),  # the id alone
+    ({"client_id": "1234567890.1700000000"}, "1234567890.1700000000"),  # gtag's
+    ({"_ga": "junk", "client_id": "55.66"}, "55.66"),
+    ({"_ga": "GA1.1.1234567890"}, None),  # cut: no timestamp
+    ({"_ga": "GA2.1.1234567890.1700000000"}, None),  # not the cookie's form
+    ({"_ga": "GS1.1.1700000000.1.1.1700000100.0.0.0"}, None),  # a session cookie
+    ({"_ga": "1234567890.1700000000.1"}, None),  # two dots
+    ({"_ga": "1234567890.1700000000\n"}, "1234567890.1700000000"),  # trimmed, as others
+    ({"_ga": "1234567890.\n1700000000"}, None),
+    ({"client_id": "abc.def"}, None), ({"client_id": "1" * 21 + ".1"}, None),
+    ({"client_id": "１２.３４"}, None),  # fullwidth digits are not ASCII digits
+    ({"client_id": "1234567890.1700000000<script>"}, None), ({}, None),
+])
+def test_the_google_analytics_client_id_is_kept_only_in_its_own_form(query, kept):
+    assert ga_client(query) == kept
+    assert clean_ids(query).get("ga_client_id") == kept
