@@ -21,10 +21,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.database import DatabaseError, check_url, hold_sqlite, open_database, safe_url
+from bot.deliveries.ads.conversion import AdLimits
 from bot.deliveries.crm.inbound.config import inbound_from
 from bot.deliveries.http import CrmLimits
 from bot.deliveries.targets import (
     CrmConfigError,
+    ad_targets_from,
     check_telegram_webhook,
     recipients_from,
     specs,
@@ -92,7 +94,8 @@ class App:
     counters: Counters = field(default_factory=Counters)  # updates skipped on purpose
     metrics: Metrics = field(default_factory=Metrics)  # /metrics (bot/metrics.py)
     address: tuple[str, int] | None = None  # where the web server listens, once it does
-    crm: Worker | None = None  # leads into the CRM (bot/deliveries/), when a target is set
+    crm: Worker | None = None  # leads into the CRM, conversions to the ad platforms
+    # (bot/deliveries/): one worker for every target, when any is set
     fleet: Fleet | None = None  # PostgreSQL: this process among the others (docs/scaling.md)
     inbound: Any = None  # sales back from the CRM (bot/deliveries/crm/inbound/), if routed
 
@@ -114,7 +117,7 @@ class App:
 
 async def bootstrap(settings: Settings, limits: Limits | None = None,
                     crm_limits: CrmLimits | None = None, webhook: bool = False,
-                    alone: bool = False) -> App:
+                    alone: bool = False, ad_limits: AdLimits | None = None) -> App:
     """Raises StartupError, or FlowError naming file, step and field of a broken flow.
     Every setting is read first: a mistake is told at once, in one line, before anything is
     logged, created or migrated; then the first log line (`started`), then the database and
@@ -141,12 +144,13 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     steps = {step for r in flows.latest.values() for step in r.flow.steps}
     try:
         targets = targets_from(settings, crm_limits, steps)
-        inbound = inbound_from(settings, targets)
+        inbound = inbound_from(settings, targets)  # the CRMs' own: sales come back
+        ads = ad_targets_from(settings, ad_limits)  # LEADBOT_CONVERSIONS_FILE's platforms
         if webhook:  # `leadbot run --webhook`: Telegram's webhook settings too
             check_telegram_webhook(settings)
     except CrmConfigError as error:
         raise StartupError(str(error)) from None
-    crm.configure(specs(targets))
+    crm.configure(specs([*targets, *ads]))
     # every setting read before the database and the transport are opened (aiogram's types
     # take seconds to import): a mistake is told at once, and nothing is migrated for it
     try:
@@ -190,12 +194,13 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days,
                         recipients=recipients_from(settings))
-    worker = Worker(sessions, targets, managers_chat_id=settings.managers_chat_id,
+    timeout = max((crm_limits or CrmLimits()).timeout,
+                  (ad_limits or AdLimits()).timeout if ads else 0.0)
+    worker = Worker(sessions, [*targets, *ads], managers_chat_id=settings.managers_chat_id,
                     language=handoffs.config.language,
                     alert_after=timedelta(hours=settings.crm_alert_hours),
-                    on_outbox=sender.wake,
-                    lease=timedelta(seconds=(crm_limits or CrmLimits()).timeout + 15)
-                    ) if targets else None
+                    on_outbox=sender.wake, lease=timedelta(seconds=timeout + 15)
+                    ) if targets or ads else None
 
     def committed() -> None:  # an update's outbox rows reach the sender by on_outbox
         if worker is not None:  # (the short path); its CRM delivery rows, the worker

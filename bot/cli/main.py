@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.cli import arguments
 from bot.cli.arguments import BadArgument
+from bot.cli.conversions import add_commands as add_conversions_commands
 from bot.cli.links import add_commands as add_link_commands
 from bot.cli.money import add_commands as add_money_commands
 from bot.cli.report import add_commands as add_report_commands
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "Send an obvious test lead to every CRM target the settings turn on "
                        "and print what each answered; the database is not opened.")
     crm_test.set_defaults(command=run_crm_test)
+    add_conversions_commands(commands, command)
 
     graph = command(commands, "graph", "print the dialog tree as a Mermaid diagram")
     graph.add_argument("flow", help="a flow id (from LEADBOT_FLOWS_DIR) or a flow file")

@@ -37,7 +37,7 @@ def add_commands(commands: Any) -> None:
                     "existing database (nothing is created or migrated); dates in "
                     "LEADBOT_TIMEZONE.")
     report.add_argument("--flow", help="a flow id, e.g. kitchen-quiz, or an A/B experiment's "
-                        "name (all its variants); required but with --money")
+                        "name (all its variants); required but with --money or --conversions")
     period(report)
     report.add_argument("--source", help="only people who came by this deep-link source "
                         "(A-Z a-z 0-9 _ -)")
@@ -47,6 +47,9 @@ def add_commands(commands: Any) -> None:
     report.add_argument("--money", action="store_true",
                         help="the money table instead of the funnel: spend, clicks, people, "
                              "leads, sales, revenue, costs, ROMI (all flows, or --flow's)")
+    report.add_argument("--conversions", action="store_true",
+                        help="the conversions sent to the ad platforms instead: per platform "
+                             "and goal, pending, sent, accepted, failed, skipped (and why)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="a terminal table (the default), CSV for Excel, or JSON")
     report.set_defaults(command=run_report)
@@ -99,13 +102,18 @@ def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    if args.conversions:
+        from bot.cli.conversions import run_conversions_report
+
+        return run_conversions_report(args, settings)
     if args.money:
         from bot.cli.money import run_money_report
 
         return run_money_report(args, settings)
     if not args.flow:
         raise arguments.BadArgument("the following arguments are required: --flow (or "
-                                    "--money for the money table)")
+                                    "--money for the money table, --conversions for the "
+                                    "ad platforms')")
     return _run(args, settings, _report)
 
 

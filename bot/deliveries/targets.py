@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from bot.deliveries.ads.conversion import AdLimits
 from bot.deliveries.crm.amocrm import AmoCrmTarget
 from bot.deliveries.crm.bitrix24 import Bitrix24Target
 from bot.deliveries.crm.webhook import WebhookTarget
 from bot.deliveries.http import CrmLimits
 from bot.deliveries.port import Target
 from bot.settings import Settings
-from dialogs.rules.conversions import Conversions, ConversionsError
+from dialogs.rules.conversions import Conversions, ConversionsError, Meta, Metrica
 from dialogs.rules.crm import CrmMapping, CrmMappingError
 from storage.deliveries.rows import Spec
 
@@ -108,6 +109,45 @@ def targets_from(settings: Settings, limits: CrmLimits | None = None,
         url = _url("LEADBOT_AMOCRM_URL", settings.amocrm_url)
         found.append(AmoCrmTarget(url, settings.amocrm_token.get_secret_value(),
                                   mapping.amocrm, limits))
+    return found
+
+
+# each ad platform's secret setting (never in the conversions file)
+SECRETS = {"metrica": "LEADBOT_METRICA_TOKEN", "meta": "LEADBOT_META_TOKEN",
+           "ga4": "LEADBOT_GA4_API_SECRET"}
+
+
+def ad_targets_from(settings: Settings, limits: AdLimits | None = None) -> list[Target]:
+    """The ad platforms LEADBOT_CONVERSIONS_FILE names (none: an empty list), each with its
+    secret. Raises CrmConfigError for a broken file or a platform without its secret (all
+    checked before a target is built). The targets' modules are imported only when their
+    platform is configured."""
+    conversions = conversions_from(settings)
+    if conversions is None:
+        return []
+    limits = limits or AdLimits()
+    platforms = conversions.platforms()
+    secrets = {}
+    for name in platforms:
+        secret = getattr(settings, SECRETS[name].removeprefix("LEADBOT_").lower())
+        if secret is None or not secret.get_secret_value().strip():
+            raise CrmConfigError(f"LEADBOT_CONVERSIONS_FILE {settings.conversions_file} names "
+                                 f"{name}, but {SECRETS[name]} is not set")
+        secrets[name] = secret.get_secret_value().strip()
+    found: list[Target] = []
+    for name, config in platforms.items():
+        if isinstance(config, Metrica):
+            from bot.deliveries.ads.metrica import MetricaTarget
+
+            found.append(MetricaTarget(config, secrets[name], limits))
+        elif isinstance(config, Meta):
+            from bot.deliveries.ads.meta import MetaTarget
+
+            found.append(MetaTarget(config, secrets[name], limits))
+        else:
+            from bot.deliveries.ads.ga4 import Ga4Target
+
+            found.append(Ga4Target(config, secrets[name], limits))
     return found
 
 

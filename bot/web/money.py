@@ -2,7 +2,9 @@
 
 GET /admin/money?since=&until=&by=source|campaign|day: the money table of
 `storage.reports.money.money` (what `leadbot report --money --format json` prints) for the
-period, all flows. Two forms post back to it:
+period, all flows, and under it the conversions sent to the ad platforms
+(`storage.reports.conversions`, `leadbot report --conversions`) for the same days. Two
+forms post back to it:
 
 - POST /admin/money/spend: a spend CSV (multipart), read by the same rules as `leadbot
   spend import` (dialogs/rules/money.py) and written by the same store (storage/work/
@@ -34,6 +36,7 @@ from bot.web import filters as formats
 from bot.web import i18n
 from bot.web.money_words import said
 from bot.web.security import same_origin
+from dialogs.rules.conversions import NAMES
 from dialogs.rules.money import (
     MAX_BYTES,
     SOURCE,
@@ -44,6 +47,7 @@ from dialogs.rules.money import (
     read_spend,
     span,
 )
+from storage.reports.conversions import ConversionsQuery, conversions
 from storage.reports.money import BY, MoneyQuery, money
 from storage.work.spend import SpendConflict, replace_spend
 
@@ -89,17 +93,20 @@ class MoneyPage:
         if by not in BY:
             asked.problems.append("bad_choice")
             by = "source"
-        result = None
+        result = sent = None
         if not asked.problems:
             async with self.admin.sessions() as session:
                 result = await money(session, MoneyQuery(
                     since=asked.since, until=asked.until, timezone=self.admin.timezone,
                     by=by, currency=self.currency))
+                sent = await conversions(session, ConversionsQuery(
+                    since=asked.since, until=asked.until, timezone=self.admin.timezone))
         saved = request.query.get("saved")
         return render(
             request, "money.html", status=400 if asked.problems and status == 200 else status,
             flows=flow_items(self.admin.flows, lang), filters=asked, by=by, result=result,
             currency=self.currency, problems=[said(p, lang) for p in problems or []],
+            conversions=sent, platforms=NAMES,
             heading=heading,
             saved=saved if saved and saved.isdigit() else None, keep=kept(request),
             money=lambda value: amount_text(value, lang))

@@ -50,6 +50,25 @@ MONEY: dict[str, dict[str, str]] = {
         "bad_spend_campaign": "A campaign is at most 64 characters.",
         "bad_spend_month": "Pick a month.",
         "bad_spend_amount": "Write the amount as a number from 0, e.g. 1234.50 or 1 234,50.",
+        "conversions_title": "Conversions sent to the ad platforms",
+        "no_conversions": "No conversions in the period (the platforms and their goals are "
+                          "set in LEADBOT_CONVERSIONS_FILE).",
+        "conversions_platform": "platform", "conversions_moment": "moment",
+        "conversions_goal": "goal", "conversions_pending": "waiting",
+        "conversions_sent": "sent", "conversions_accepted": "accepted",
+        "conversions_failed": "failed", "conversions_skipped": "skipped",
+        "conversions_skipped_why": "why skipped", "conversions_failed_why": "why failed",
+        "conversions_total": "total",
+        "conversions_hint": "By the day the lead reached the moment (LEADBOT_TIMEZONE). Sent: "
+                            "the platform took it; accepted: it confirmed (Meta, Yandex "
+                            "Metrica; Google Analytics confirms nothing); skipped: not sent, "
+                            "by design.",
+        "moment_lead": "lead (contact)", "moment_mql": "MQL", "moment_sql": "SQL",
+        "moment_hot": "hot lead", "moment_handoff": "handed off", "moment_claimed": "claimed",
+        "moment_won": "sale", "moment_lost": "lost",
+        "why_duplicate": "already sent", "why_no_consent": "no consent",
+        "why_erased": "data erased", "why_no_click": "no ad click",
+        "why_too_old": "too old for the platform", "why_ambiguous": "outcome unknown",
     },
     "ru": {
         "money": "Деньги",
@@ -94,6 +113,25 @@ MONEY: dict[str, dict[str, str]] = {
         "bad_spend_campaign": "Кампания — не длиннее 64 символов.",
         "bad_spend_month": "Выберите месяц.",
         "bad_spend_amount": "Напишите сумму числом от 0, например 1234.50 или 1 234,50.",
+        "conversions_title": "Конверсии, отправленные в рекламные системы",
+        "no_conversions": "За период конверсий нет (системы и их цели задаются в "
+                          "LEADBOT_CONVERSIONS_FILE).",
+        "conversions_platform": "система", "conversions_moment": "момент",
+        "conversions_goal": "цель", "conversions_pending": "ждут",
+        "conversions_sent": "отправлено", "conversions_accepted": "принято",
+        "conversions_failed": "ошибка", "conversions_skipped": "пропущено",
+        "conversions_skipped_why": "почему пропущено", "conversions_failed_why": "почему ошибка",
+        "conversions_total": "итого",
+        "conversions_hint": "По дню, когда лид достиг момента (LEADBOT_TIMEZONE). Отправлено — "
+                            "система приняла запрос; принято — подтвердила (Meta, Яндекс "
+                            "Метрика; Google Analytics не подтверждает ничего); пропущено — "
+                            "не отправлялось намеренно.",
+        "moment_lead": "лид (контакт)", "moment_mql": "MQL", "moment_sql": "SQL",
+        "moment_hot": "горячий лид", "moment_handoff": "передан", "moment_claimed": "взят",
+        "moment_won": "продажа", "moment_lost": "проигран",
+        "why_duplicate": "уже отправлено", "why_no_consent": "нет согласия",
+        "why_erased": "данные удалены", "why_no_click": "нет клика по рекламе",
+        "why_too_old": "слишком старое для системы", "why_ambiguous": "исход неизвестен",
     },
     "uk": {
         "money": "Гроші",
@@ -139,6 +177,25 @@ MONEY: dict[str, dict[str, str]] = {
         "bad_spend_campaign": "Кампанія — не довша за 64 символи.",
         "bad_spend_month": "Виберіть місяць.",
         "bad_spend_amount": "Напишіть суму числом від 0, наприклад 1234.50 або 1 234,50.",
+        "conversions_title": "Конверсії, надіслані в рекламні системи",
+        "no_conversions": "За період конверсій немає (системи та їхні цілі задаються в "
+                          "LEADBOT_CONVERSIONS_FILE).",
+        "conversions_platform": "система", "conversions_moment": "момент",
+        "conversions_goal": "ціль", "conversions_pending": "чекають",
+        "conversions_sent": "надіслано", "conversions_accepted": "прийнято",
+        "conversions_failed": "помилка", "conversions_skipped": "пропущено",
+        "conversions_skipped_why": "чому пропущено", "conversions_failed_why": "чому помилка",
+        "conversions_total": "разом",
+        "conversions_hint": "За днем, коли лід досяг моменту (LEADBOT_TIMEZONE). Надіслано — "
+                            "система прийняла запит; прийнято — підтвердила (Meta, Яндекс "
+                            "Метрика; Google Analytics нічого не підтверджує); пропущено — "
+                            "не надсилалося навмисно.",
+        "moment_lead": "лід (контакт)", "moment_mql": "MQL", "moment_sql": "SQL",
+        "moment_hot": "гарячий лід", "moment_handoff": "передано", "moment_claimed": "взято",
+        "moment_won": "продаж", "moment_lost": "програно",
+        "why_duplicate": "уже надіслано", "why_no_consent": "немає згоди",
+        "why_erased": "дані видалено", "why_no_click": "немає кліку по рекламі",
+        "why_too_old": "застаре для системи", "why_ambiguous": "результат невідомий",
     },
 }
 
