@@ -230,6 +230,18 @@ def test_a_flow_s_own_recipient_given_contacts_must_be_named_by_name(write_flow,
                                   r"\(hashed\): AdCo")
 
 
+def test_a_recipient_s_contacts_is_in_a_flow_s_snapshot_only_when_set():
+    """A flow running with a CRM was snapshotted before `contacts` existed: its dump (and
+    the digest that warns of a change without a new version) stays as it was; a pinned
+    flow read back from its snapshot keeps a platform's contacts."""
+    from dialogs.format.schema import Recipient
+
+    assert Recipient(category="CRM", name="amoCRM").model_dump(mode="json") == {
+        "category": "CRM", "name": "amoCRM"}
+    given = Recipient(category="advertising", name="Meta", contacts=True)
+    assert Recipient.model_validate(given.model_dump(mode="json")) == given
+
+
 def test_a_flow_s_own_recipients_must_be_named_too(write_flow, flow_data):
     flow_data["operator"] = {"company": "Demo Ltd", "contact": "privacy@demo.example",
                              "recipients": [{"category": "call centre", "name": "CallCo"}]}

@@ -8,6 +8,7 @@ with the fake platforms), and a worker's outcomes are written as the worker writ
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -182,17 +183,18 @@ async def test_a_consent_text_not_naming_meta_refuses_the_start(telegram, tmp_pa
     nowhere (no {recipients}) stops the bot, naming the file, line, step and field; a broken
     conversions file stops it with one line naming the field."""
     flows = tmp_path / "flows"
-    flows.mkdir()
+    shutil.copytree(FLOWS_DIR, flows)
     flow = flows / "renovation-checklist.yaml"
-    flow.write_text((FLOWS_DIR / "renovation-checklist.yaml").read_text(encoding="utf-8")
-                    .replace("Our managers see them. {recipients} ",
-                             "Our managers and advertising see them. "), encoding="utf-8")
+    flow.write_text(flow.read_text(encoding="utf-8").replace(
+        "Our managers see them. {recipients} ", "Our managers and advertising see them. "),
+        encoding="utf-8")
     line = next(i for i, row in enumerate(flow.read_text().splitlines(), 1)
                 if "advertising see them" in row)
     settings = settings_for(telegram, f"sqlite:///{tmp_path}/bot.db", flows_dir=flows,
                             conversions_file=conversions_file(tmp_path), **SECRETS)
     with pytest.raises(FlowError) as caught:
         await bootstrap(settings)
+    assert len(caught.value.problems) == 1, caught.value
     assert (f"{flow}:{line}: step 'consent', field 'text.en': the 'en' consent text must "
             "name by name who gets the phone and email (hashed): Meta") in str(caught.value)
     conversions_file(tmp_path, CONVERSIONS.replace("contacts: true", "contacts: maybe"))
