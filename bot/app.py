@@ -28,6 +28,7 @@ from bot.deliveries.targets import (
     CrmConfigError,
     ad_targets_from,
     check_telegram_webhook,
+    named_from,
     recipients_from,
     specs,
     targets_from,
@@ -132,7 +133,10 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         raise StartupError(str(error)) from None
     except SettingError as error:
         raise StartupError(f"bad setting {error}") from None
-    flows = FlowRegistry.from_settings(settings)
+    try:
+        flows = FlowRegistry.from_settings(settings)  # the recipients: the conversions file
+    except CrmConfigError as error:
+        raise StartupError(str(error)) from None
     if settings.default_flow and not flows.knows(settings.default_flow):
         raise StartupError(f"LEADBOT_DEFAULT_FLOW: no flow '{settings.default_flow}' in "
                            f"{settings.flows_dir} (flows and experiments: "
@@ -193,7 +197,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
     operator = Operator(company=settings.company_name, contact=settings.company_contact,
                         privacy_url=settings.privacy_url,
                         retention_days=settings.retention_days,
-                        recipients=recipients_from(settings))
+                        recipients=recipients_from(settings), named=named_from(settings))
     timeout = max((crm_limits or CrmLimits()).timeout,
                   (ad_limits or AdLimits()).timeout if ads else 0.0)
     worker = Worker(sessions, [*targets, *ads], managers_chat_id=settings.managers_chat_id,

@@ -29,7 +29,8 @@ def language_of(code: str | None) -> str:
     return primary if primary in MENU else "en"
 
 # The prospect's rights (bot/service/rights.py); {company}, {contact}, {days}, {policy_url}
-# and {recipients} (the configured CRMs, from "recipients"; empty without any) are filled in.
+# and {recipients} (the configured CRMs, from "recipients", and the ad platforms sent
+# conversions, from "conversions" and "hashed"; empty without any) are filled in.
 RIGHTS = {
     "ru": {
         "privacy": (
@@ -45,6 +46,13 @@ RIGHTS = {
             "ему недоступны.\n\n"
             "Вопросы: {contact}\nПолитика целиком: {policy_url}"),
         "recipients": " Также данные получают сервисы, в которых мы ведём заявки: {names}.",
+        "conversions": " О квалифицированной заявке и о продаже мы сообщаем рекламным "
+                       "площадкам {names}, чтобы оценивать рекламу{hashed}; то, что площадка "
+                       "уже получила, остаётся у неё по её правилам хранения, а /forget "
+                       "останавливает всё, что ещё не отправлено.",
+        "hashed": " ({names} — с вашим телефоном и e-mail в виде хеша)",
+        "mydata_conversions": " Какие отметки о заявке получили рекламные площадки — в "
+                              "«conversions».",
         "no_contact": "через этот чат",
         "ask_mydata": "Прислать вам файл со всеми данными, которые мы о вас храним?",
         "yes_mydata": "Да, прислать",
@@ -82,6 +90,13 @@ RIGHTS = {
             "скопіювати або переслати: за /forget бот виправляє свої повідомлення, але копії "
             "йому недоступні.\n\nПитання: {contact}\nПолітика повністю: {policy_url}"),
         "recipients": " Також дані отримують сервіси, у яких ми ведемо заявки: {names}.",
+        "conversions": " Про кваліфіковану заявку й продаж ми повідомляємо рекламним "
+                       "майданчикам {names}, щоб оцінювати рекламу{hashed}; те, що майданчик "
+                       "уже отримав, залишається в нього за його правилами зберігання, а "
+                       "/forget зупиняє все, що ще не надіслано.",
+        "hashed": " ({names} — з вашим телефоном і e-mail у вигляді хешу)",
+        "mydata_conversions": " Які позначки про заявку отримали рекламні майданчики — у "
+                              "«conversions».",
         "no_contact": "через цей чат",
         "ask_mydata": "Надіслати вам файл з усіма даними, які ми про вас зберігаємо?",
         "yes_mydata": "Так, надіслати",
@@ -118,6 +133,13 @@ RIGHTS = {
             "been copied or forwarded by them: on /forget the bot edits its own messages, but "
             "it cannot reach copies.\n\nQuestions: {contact}\nFull policy: {policy_url}"),
         "recipients": " The data also goes to the services we keep requests in: {names}.",
+        "conversions": " Qualified-lead and sale events go to the ad platforms {names} to "
+                       "measure our ads{hashed}; what a platform has already received stays "
+                       "with it under its own retention rules, and /forget stops anything not "
+                       "yet sent.",
+        "hashed": " ({names} with your phone and email as a hash)",
+        "mydata_conversions": " What the ad platforms were told about your request: under "
+                              "\"conversions\".",
         "no_contact": "in this chat",
         "ask_mydata": "Send you a file with all the data we hold about you?",
         "yes_mydata": "Yes, send it",

@@ -196,12 +196,18 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     files = flow_files(paths)
     problems, loaded, scenarios = [], [], 0
-    from bot.deliveries.targets import recipients_from
+    from bot.deliveries.targets import CrmConfigError, named_from, recipients_from
 
-    # the consent texts must name whom the configured CRMs pass the data to
-    recipients = sorted({category for category, _ in recipients_from(settings)})
+    # the consent texts must name whom the configured CRMs and ad platforms pass the data
+    # to, and by name the platforms given the phone and email
+    try:
+        recipients = sorted({category for category, _ in recipients_from(settings)})
+        named = named_from(settings)
+    except CrmConfigError as error:
+        print(f"leadbot lint: {error}", file=sys.stderr)
+        return 2
     for file in files:
-        entry, found = read_entry(file, recipients)
+        entry, found = read_entry(file, recipients, named)
         problems += found
         if entry is None:
             continue

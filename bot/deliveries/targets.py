@@ -15,7 +15,8 @@ from bot.deliveries.crm.webhook import WebhookTarget
 from bot.deliveries.http import CrmLimits
 from bot.deliveries.port import Target
 from bot.settings import Settings
-from dialogs.rules.conversions import Conversions, ConversionsError, Meta, Metrica
+from dialogs.format.schema import ADVERTISING
+from dialogs.rules.conversions import NAMES, Conversions, ConversionsError, Meta, Metrica
 from dialogs.rules.crm import CrmMapping, CrmMappingError
 from storage.deliveries.rows import Spec
 
@@ -35,9 +36,11 @@ CATEGORY = "CRM"  # the category of recipient every target is (the consent texts
 
 
 def recipients_from(settings: Settings) -> tuple[tuple[str, str], ...]:
-    """Whom the configured CRMs pass the leads to, as (category, name): what the consent
-    texts' `{recipients}` and /privacy name (GDPR Art. 13(1)(e)). The webhook by its host;
-    nothing secret (a URL's path or key) is named."""
+    """Whom the configured CRMs pass the leads to, and the ad platforms sent conversions
+    (LEADBOT_CONVERSIONS_FILE: a click id is personal data too), as (category, name): what
+    the consent texts' `{recipients}` and /privacy name (GDPR Art. 13(1)(e)). The webhook
+    by its host; nothing secret (a URL's path or key) is named. Raises CrmConfigError for
+    a broken conversions file."""
     found = []
     if settings.webhook_url:
         found.append((CATEGORY, urlsplit(settings.webhook_url.strip()).hostname
@@ -46,7 +49,18 @@ def recipients_from(settings: Settings) -> tuple[tuple[str, str], ...]:
         found.append((CATEGORY, "Bitrix24"))
     if settings.amocrm_url or settings.amocrm_token:
         found.append((CATEGORY, "amoCRM"))
+    conversions = conversions_from(settings)
+    if conversions is not None:
+        found += [(ADVERTISING, NAMES[name]) for name in conversions.platforms()]
     return tuple(found)
+
+
+def named_from(settings: Settings) -> tuple[str, ...]:
+    """The ad platforms given the phone and email (hashed: Meta with `contacts: true`), by
+    display name: every consent text must name them, a category is not enough. Raises
+    CrmConfigError for a broken conversions file."""
+    conversions = conversions_from(settings)
+    return tuple(NAMES[name] for name in conversions.with_contacts()) if conversions else ()
 
 
 def conversions_from(settings: Settings) -> Conversions | None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.deliveries.targets import recipients_from
+from bot.deliveries.targets import named_from, recipients_from
 from bot.settings import Settings
 from dialogs.format.loader import load_flows
 from dialogs.format.schema import Flow, Recipient
@@ -75,18 +75,23 @@ class FlowRegistry:
 
     @classmethod
     def from_dir(cls, folder: Path, operator: dict[str, object] | None = None,
-                 recipients: Sequence[tuple[str, str]] = ()) -> FlowRegistry:
+                 recipients: Sequence[tuple[str, str]] = (),
+                 named: Sequence[str] = ()) -> FlowRegistry:
         """Raises FlowError (file, line, step, field) for any broken flow. `operator`: the
         settings that override each flow's `operator` (company, contact, retention_days);
-        `recipients`: (category, name) of each configured CRM, added to each flow's
-        `operator.recipients` (its consent texts must name them: the linter says so)."""
-        loaded = load_flows([folder], sorted({category for category, _ in recipients}))
+        `recipients`: (category, name) of each configured CRM and ad platform, added to
+        each flow's `operator.recipients` (its consent texts must name them: the linter
+        says so); `named`: those of them given the phone and email (hashed), which every
+        consent text must name by name."""
+        loaded = load_flows([folder], sorted({category for category, _ in recipients}),
+                            named)
         overrides = {k: v for k, v in (operator or {}).items() if v is not None}
 
         def operated(flow: Flow) -> Flow:
             if not overrides and not recipients:
                 return flow
-            added = tuple(Recipient(category=c, name=n) for c, n in recipients)
+            added = tuple(Recipient(category=c, name=n, contacts=n in named)
+                          for c, n in recipients)
             return flow.model_copy(update={"operator": flow.operator.model_copy(update={
                 **overrides, "recipients": flow.operator.recipients + added})})
 
@@ -97,7 +102,8 @@ class FlowRegistry:
     def from_settings(cls, settings: Settings) -> FlowRegistry:
         return cls.from_dir(settings.flows_dir, {
             "company": settings.company_name, "contact": settings.company_contact,
-            "retention_days": settings.retention_days}, recipients_from(settings))
+            "retention_days": settings.retention_days}, recipients_from(settings),
+            named_from(settings))
 
     async def snapshot(self, uow: UnitOfWork) -> None:
         """Remember every version that runs; warn when a version changed without a bump."""

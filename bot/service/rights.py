@@ -16,7 +16,7 @@ from bot.service import callbacks
 from bot.service.flows import FlowRegistry
 from bot.texts import RIGHTS, language_of
 from dialogs.engine.actions import Button
-from dialogs.format.schema import ConsentStep, Flow
+from dialogs.format.schema import ADVERTISING, ConsentStep, Flow
 from storage.privacy import erasure
 from storage.privacy import rights as privacy_rights
 from storage.schema.tables import Conversation, Event, OutboxMessage, Prospect
@@ -36,7 +36,9 @@ class Operator:
     contact: str | None = None
     privacy_url: str | None = None
     retention_days: int = 365
-    recipients: tuple[tuple[str, str], ...] = ()  # (category, name): the configured CRMs
+    # (category, name): the configured CRMs and ad platforms (bot/deliveries/targets.py)
+    recipients: tuple[tuple[str, str], ...] = ()
+    named: tuple[str, ...] = ()  # the ad platforms given the phone and email (hashed)
 
 
 def unsubscribe_footer(language: str) -> str:
@@ -99,7 +101,8 @@ class Rights:
             # copy of the personal data waits in the outbox.
             uow.stage(OutboxMessage, chat_id=prospect.chat_id, method="sendDocument",
                       payload={"chat_id": prospect.chat_id, "export_of": prospect.user_id,
-                               "caption": texts["mydata_caption"]})
+                               "caption": texts["mydata_caption"] + (
+                                   texts["mydata_conversions"] if self._advertised() else "")})
             self._event(uow, prospect, "data_exported", now)
         elif command == "stop":
             withdrawn = await privacy_rights.withdraw(
@@ -125,12 +128,26 @@ class Rights:
         if isinstance(company, dict):
             company = company.get(language) or next(iter(company.values()))
         contact = self.operator.contact or (flow.operator.contact if flow else None)
-        recipients = self.operator.recipients
-        named = RIGHTS[language]["recipients"].format(names=", ".join(
-            f"{name} ({category})" for category, name in recipients)) if recipients else ""
         return {"company": company, "contact": contact or RIGHTS[language]["no_contact"],
-                "days": self.operator.retention_days, "recipients": named,
+                "days": self.operator.retention_days, "recipients": self._recipients(language),
                 "policy_url": self.operator.privacy_url or self._policy_url(flow) or "—"}
+
+    def _advertised(self) -> bool:
+        return any(c == ADVERTISING for c, _ in self.operator.recipients)
+
+    def _recipients(self, language: str) -> str:
+        """The CRMs by name and category; the ad platforms in a sentence of their own:
+        what they are told, which get the contacts hashed, what /forget can and cannot do."""
+        texts = RIGHTS[language]
+        crms = [(c, n) for c, n in self.operator.recipients if c != ADVERTISING]
+        ads = [n for c, n in self.operator.recipients if c == ADVERTISING]
+        said = texts["recipients"].format(names=", ".join(
+            f"{name} ({category})" for category, name in crms)) if crms else ""
+        if ads:
+            named = [n for n in ads if n in self.operator.named]
+            hashed = texts["hashed"].format(names=", ".join(named)) if named else ""
+            said += texts["conversions"].format(names=", ".join(ads), hashed=hashed)
+        return said
 
     def _flow(self, current: Conversation | None) -> Flow | None:
         if current is not None and current.flow_id in self.flows.latest:

@@ -214,6 +214,20 @@ ENGINE_TEXTS: dict[str, dict[str, str]] = {
         "uk": "Їх також отримують сервіси, у яких ми ведемо заявки: {names}.",
         "en": "They also go to the services we keep requests in: {names}.",
     },
+    # ... and the ad platforms sent conversions (LEADBOT_CONVERSIONS_FILE)
+    "recipients_ads": {
+        "ru": "Рекламные площадки узнают, как прошла заявка (например, что она стала "
+              "горячей или закончилась покупкой), без ваших ответов, чтобы мы видели, какая "
+              "реклама работает: {names}.",
+        "uk": "Рекламні майданчики дізнаються, як пройшла заявка (наприклад, що вона стала "
+              "гарячою чи завершилася покупкою), без ваших відповідей, щоб ми бачили, яка "
+              "реклама працює: {names}.",
+        "en": "Ad platforms learn how your request went (say, that it became a hot lead or "
+              "a sale), without your answers, so we can see which ads work: {names}.",
+    },
+    "recipients_hashed": {"ru": "{name} (с телефоном и e-mail в виде хеша)",
+                          "uk": "{name} (з телефоном і e-mail у вигляді хешу)",
+                          "en": "{name} (with your phone and email as a hash)"},
     "thanks": {"ru": "Спасибо!", "uk": "Дякуємо!", "en": "Thank you!"},
     "keyboard_closed": {"ru": "Хорошо.", "uk": "Добре.", "en": "OK."},
     "calc_failed": {

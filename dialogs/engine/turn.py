@@ -28,7 +28,7 @@ from dialogs.engine.actions import (
 )
 from dialogs.engine.state import AnswerValue, State
 from dialogs.engine.texts import engine_text, fill, pick
-from dialogs.format.schema import Flow, Step
+from dialogs.format.schema import ADVERTISING, Flow, Step
 from dialogs.rules.expressions import is_true
 from dialogs.rules.scoring import Facts, answer_points, facts_of, names_of
 from dialogs.rules.validators import format_number
@@ -131,13 +131,20 @@ class Turn:
         return values
 
     def recipients(self) -> str:
-        """`{recipients}`: one sentence naming everyone else the data goes to (the CRMs
-        `leadbot run` found configured), or saying there is nobody."""
+        """`{recipients}`: a sentence naming everyone else the data goes to (the CRMs
+        `leadbot run` found configured), another for the ad platforms (those given the
+        phone and email say so), or one saying there is nobody."""
         found = self.flow.operator.recipients
         if not found:
             return self.say("recipients_none")
-        return self.say("recipients_some", names=", ".join(
-            f"{r.name} ({r.category})" for r in found))
+        others = [r for r in found if r.category != ADVERTISING]
+        ads = [self.say("recipients_hashed", name=r.name) if r.contacts else r.name
+               for r in found if r.category == ADVERTISING]
+        said = [self.say("recipients_some", names=", ".join(
+            f"{r.name} ({r.category})" for r in others))] if others else []
+        if ads:
+            said.append(self.say("recipients_ads", names=", ".join(ads)))
+        return " ".join(said)
 
     def company(self) -> str:
         company = self.flow.operator.company

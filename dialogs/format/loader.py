@@ -37,15 +37,16 @@ def flow_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def read_flow(path: Path, recipients: Collection[str] = ()
+def read_flow(path: Path, recipients: Collection[str] = (), named: Collection[str] = ()
               ) -> tuple[Flow | None, list[Problem]]:
     """The flow in `path` and every problem found in it (`recipients`: the categories of
-    recipient configured, which consent texts must name: dialogs/lint/texts.py)."""
-    loaded, problems = read_entry(path, recipients)
+    recipient configured, `named`: the recipients named by name, which consent texts must
+    name: dialogs/lint/texts.py)."""
+    loaded, problems = read_entry(path, recipients, named)
     return (loaded.flow if loaded else None), problems
 
 
-def read_entry(path: Path, recipients: Collection[str] = ()
+def read_entry(path: Path, recipients: Collection[str] = (), named: Collection[str] = ()
                ) -> tuple[LoadedFlow | None, list[Problem]]:
     """`read_flow`, keeping the file's lines for the checks across flows (experiments)."""
     name = str(path)
@@ -69,7 +70,7 @@ def read_entry(path: Path, recipients: Collection[str] = ()
         flow = Flow.model_validate(source.data)
     except ValidationError as error:
         return None, problems + schema_problems(error, source, name)
-    problems += lint(flow, source, name, path.parent, recipients)
+    problems += lint(flow, source, name, path.parent, recipients, named)
     return (None if problems else LoadedFlow(flow, path, source)), problems
 
 
@@ -89,16 +90,18 @@ def cross_problems(loaded: Iterable[LoadedFlow], complete: bool = True) -> list[
                                         complete)
 
 
-def load_flow(path: str | Path, recipients: Collection[str] = ()) -> Flow:
-    flow, problems = read_flow(Path(path), recipients)
+def load_flow(path: str | Path, recipients: Collection[str] = (),
+              named: Collection[str] = ()) -> Flow:
+    flow, problems = read_flow(Path(path), recipients, named)
     if flow is None:
         raise FlowError(problems)
     return flow
 
 
-def load_flows(paths: Iterable[str | Path], recipients: Collection[str] = ()
-               ) -> dict[str, LoadedFlow]:
-    """Every flow in the given files and folders; FlowError lists all problems in all files."""
+def load_flows(paths: Iterable[str | Path], recipients: Collection[str] = (),
+               named: Collection[str] = ()) -> dict[str, LoadedFlow]:
+    """Every flow in the given files and folders; FlowError lists all problems in all files.
+    `recipients`, `named`: what every consent text must name (lint)."""
     flows: dict[str, LoadedFlow] = {}
     problems: list[Problem] = []
     files = flow_files(paths)
@@ -107,7 +110,7 @@ def load_flows(paths: Iterable[str | Path], recipients: Collection[str] = ()
                                  "no flow files (*.yaml) found")])
     entries = []
     for file in files:
-        entry, found = read_entry(file, recipients)
+        entry, found = read_entry(file, recipients, named)
         problems.extend(found)
         if entry is not None:
             entries.append(entry)

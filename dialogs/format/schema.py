@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -341,17 +342,29 @@ class Nurture(Model):
     stop_on_message: bool = False  # anything the prospect writes ends their sequences
 
 
+ADVERTISING = "advertising"  # the category of an ad platform sent conversions
+
+
 class Recipient(Model):
-    """Someone else the data goes to (GDPR Art. 13(1)(e)): its category ("CRM") and name."""
+    """Someone else the data goes to (GDPR Art. 13(1)(e)): its category ("CRM",
+    "advertising") and name. `contacts`: it gets the phone and email (hashed), so every
+    consent text must name it by name, not only by category (the linter says so)."""
 
     category: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    contacts: bool = False
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:  # a CRM's flow snapshot keeps its digest
+        data = handler(self)
+        return {k: v for k, v in data.items() if k != "contacts" or v}
 
 
 class Operator(Model):
     """Who processes the data (the consent text names them). `leadbot run` fills these from
     LEADBOT_COMPANY_NAME, LEADBOT_COMPANY_CONTACT and LEADBOT_RETENTION_DAYS when set, and
-    adds the configured CRMs to `recipients` (the consent text's `{recipients}`)."""
+    adds the configured CRMs and ad platforms to `recipients` (the consent text's
+    `{recipients}`)."""
 
     company: str | Text | None = None  # one name, or one per language
     contact: str | None = None  # where to write about personal data: an email, a phone

@@ -40,15 +40,16 @@ Found = tuple[Path, str]
 
 
 def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = None,
-         recipients: Collection[str] = ()) -> list[Problem]:
+         recipients: Collection[str] = (), named: Collection[str] = ()) -> list[Problem]:
     """`recipients`: the categories of recipient configured (e.g. "CRM"), which every
-    consent text must name."""
+    consent text must name; `named`: the recipients it must name by name (given the
+    phone and email, hashed)."""
     found: list[Found] = []
     for check in (check_languages, check_steps, check_graph, check_texts, check_expressions,
                   check_calculators, check_nurture):
         found.extend(check(flow))
     found.extend(check_placeholders(flow, result_names(flow)))
-    found.extend(check_consent_texts(flow, recipients))
+    found.extend(check_consent_texts(flow, recipients, named))
     if base_dir is not None:
         found.extend(check_files(flow, base_dir))
         found.extend(check_nurture_files(flow, base_dir))

@@ -103,12 +103,17 @@ CONSENT_NEEDS = (("{company}", "the company ({company})"),
 PURPOSE_WORDS = {"ru": ("чтобы", "для "), "uk": ("щоб", "для "), "en": (" to ", " for ")}
 
 
-def check_consent_texts(flow: Flow, recipients: Collection[str] = ()) -> Iterator[Found]:
+def check_consent_texts(flow: Flow, recipients: Collection[str] = (),
+                        named: Collection[str] = ()) -> Iterator[Found]:
     """`recipients`: the categories of recipient the installation sends data to (its
-    configured CRMs: "CRM"), given as plain data by whoever runs the linter (bot/cli);
-    the flow's own `operator.recipients` count too. A consent text must name them (GDPR
-    Art. 13(1)(e)): `{recipients}` (the bot fills in each one, by name), or each category."""
+    configured CRMs: "CRM"; ad platforms: "advertising"), given as plain data by whoever
+    runs the linter (bot/cli); the flow's own `operator.recipients` count too. A consent
+    text must name them (GDPR Art. 13(1)(e)): `{recipients}` (the bot fills in each one, by
+    name), or each category. `named`: the recipients given the phone and email (hashed: an
+    ad platform with `contacts: true`), which a category does not cover: `{recipients}`,
+    or each by name."""
     categories = sorted({*recipients, *(r.category for r in flow.operator.recipients)})
+    names = sorted({*named, *(r.name for r in flow.operator.recipients if r.contacts)})
     for step_id, step in flow.steps.items():
         if not isinstance(step, ConsentStep):
             continue
@@ -118,6 +123,10 @@ def check_consent_texts(flow: Flow, recipients: Collection[str] = ()) -> Iterato
             if unnamed and "{recipients}" not in value:
                 missing.append(f"who else receives the data: {', '.join(unnamed)} "
                                "({recipients}, filled in from the configured CRMs)")
+            unnamed = [n for n in names if n.lower() not in value.lower()]
+            if unnamed and "{recipients}" not in value:
+                missing.append(f"by name who gets the phone and email (hashed): "
+                               f"{', '.join(unnamed)} ({{recipients}} names them)")
             words = PURPOSE_WORDS.get(language, ())
             if words and not any(word in value.lower() for word in words):
                 missing.append("the purpose (a clause with " + " / ".join(

@@ -20,15 +20,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dialogs.rules.conversions import PLATFORMS
 from storage.deliveries import rows as crm
 from storage.privacy import scope, shown
 from storage.schema.tables import (
     Answer,
     Conversation,
+    CrmDelivery,
     Event,
     FollowUp,
     Handoff,
@@ -87,6 +89,11 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         lead.name = lead.phone = lead.email = lead.phone_hash = None
         lead.erased_at = lead.updated_at = now
         crm.note(uow, lead.id, "erased", now, reason=reason)  # the CRMs clear it too
+    if leads:  # their conversions not sent yet never go (what went stays: /privacy says so)
+        await session.execute(update(CrmDelivery).where(
+            CrmDelivery.lead_id.in_([lead.id for lead in leads]),
+            CrmDelivery.target.in_(PLATFORMS), CrmDelivery.status == "pending")
+            .values(status="skipped", error="erased"))
     personal_answers = [a for a in answers if a.step in free_text.get(a.conversation_id, ())]
     for answer in personal_answers:
         if isinstance(answer.value, str) and answer.value:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from dialogs.rules.conversions import NAMES, PLATFORMS
 from storage.privacy import scope
 from storage.schema.tables import (
     Answer,
@@ -82,19 +83,30 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
 
 async def _crm(session: Any, lead_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
     """Where the leads were sent (which CRM, which event, when, how it went: a reason of
-    ours, never a CRM's words) and the CRM's ids of them."""
-    deliveries = (await session.execute(
+    ours, never a CRM's words) and the CRM's ids of them; the ad platforms' conversions
+    on their own (`conversions`)."""
+    deliveries = list((await session.execute(
         select(CrmDelivery).where(CrmDelivery.lead_id.in_(lead_ids))
-        .order_by(CrmDelivery.id))).scalars() if lead_ids else []
+        .order_by(CrmDelivery.id))).scalars()) if lead_ids else []
     links = (await session.execute(
         select(CrmLink).where(CrmLink.lead_id.in_(lead_ids))
         .order_by(CrmLink.lead_id, CrmLink.target))).scalars() if lead_ids else []
     return {
         "crm_deliveries": [row.model_dump(mode="json", include={
             "lead_id", "target", "event", "status", "attempts", "created_at", "sent_at",
-            "error"}) for row in deliveries],
+            "error"}) for row in deliveries if row.target not in PLATFORMS],
         "crm_links": [_row(link) for link in links],
+        "conversions": [_conversion(row) for row in deliveries if row.target in PLATFORMS],
     }
+
+
+def _conversion(row: CrmDelivery) -> dict[str, Any]:
+    """A conversion as the person is shown it: which platform, which goal, how it went
+    (pending: not sent yet; sent; accepted: the platform confirmed it; failed; skipped: not
+    sent by design) and when (sent, else noted). Nothing else: the rest is ours."""
+    dumped = row.model_dump(mode="json", include={"created_at", "sent_at"})
+    return {"platform": NAMES[row.target], "goal": (row.data or {}).get("goal"),
+            "status": row.status, "date": dumped["sent_at"] or dumped["created_at"]}
 
 
 async def in_force(uow: UnitOfWork, user_id: int) -> dict[tuple[str | None, str], Consent]:

@@ -67,6 +67,45 @@ def test_lint_with_a_crm_configured_refuses_a_consent_text_that_does_not_name_it
         "LEADBOT_AMOCRM_TOKEN": "t"}).returncode == 0  # the shipped flows name them
 
 
+CONVERSIONS = """\
+metrica: {counter: 12345678, goals: {hot: leadbot_hot}}
+meta: {pixel: "1234567890", contacts: true, goals: {hot: QualifiedLead}}
+"""
+
+
+def test_lint_with_meta_given_contacts_refuses_a_consent_text_that_does_not_name_it(
+        tmp_path):
+    """Issue 29: the ad platforms of LEADBOT_CONVERSIONS_FILE are recipients ("advertising"),
+    and Meta with `contacts: true` (hashed phone and email) must be named by name, with
+    the file and line; a broken conversions file is said in one line, no traceback."""
+    shutil.copytree(FLOWS_DIR, tmp_path / "flows")
+    flow = tmp_path / "flows" / "renovation-checklist.yaml"
+    flow.write_text(flow.read_text(encoding="utf-8").replace(
+        "Our managers see them. {recipients} ", "Our managers and advertising see them. "),
+        encoding="utf-8")
+    line = next(i for i, row in enumerate(flow.read_text().splitlines(), 1)
+                if row.strip().startswith("en:") and "advertising see them" in row)
+    conversions = tmp_path / "conversions.yaml"
+    conversions.write_text(CONVERSIONS.replace("contacts: true", "contacts: false"))
+    env = {"LEADBOT_CONVERSIONS_FILE": str(conversions)}
+    result = leadbot("lint", "--no-scenarios", str(flow), env=env)
+    assert result.returncode == 0, result.stdout  # no contacts: the category is enough
+    conversions.write_text(CONVERSIONS)
+    result = leadbot("lint", "--no-scenarios", str(flow), env=env)
+    assert result.returncode == 1, result.stdout
+    assert (f"{flow}:{line}: step 'consent', field 'text.en': the 'en' consent text must "
+            "name by name who gets the phone and email (hashed): Meta") in result.stdout
+    assert "text.ru" not in result.stdout  # the others say {recipients}
+    no_traceback(result)
+    assert leadbot("lint", "--no-scenarios", str(FLOWS_DIR), env=env
+                   ).returncode == 0  # the shipped flows name them
+    conversions.write_text("meta: {pixel: abc, goals: {hot: Lead}}\n")
+    result = leadbot("lint", "--no-scenarios", str(flow), env=env)
+    assert result.returncode == 2
+    assert f"LEADBOT_CONVERSIONS_FILE {conversions}: meta.pixel" in result.stderr
+    no_traceback(result)
+
+
 def test_lint_runs_the_scenarios_next_to_a_flow(tmp_path):
     for name in ("kitchen-quiz.yaml", "kitchen-quiz.scenarios.yaml"):
         shutil.copy(FLOWS_DIR / name, tmp_path / name)

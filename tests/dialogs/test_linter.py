@@ -188,6 +188,60 @@ def test_with_a_crm_configured_every_consent_text_must_name_its_recipients(
         load_flow(write_flow(flow_data), recipients=["CRM"])
 
 
+def test_an_ad_platform_given_contacts_must_be_named_in_every_consent_text(
+        write_flow, flow_data):
+    """Issue 29: every configured ad platform is a recipient ("advertising"); the one given
+    the phone and email (hashed: Meta with `contacts: true`) must be named by name: the
+    category's word does not cover it. `{recipients}` names it (the bot fills it in)."""
+    texts = flow_data["steps"]["agree"]["text"]
+    for language in texts:
+        texts[language] += " Ads: advertising."
+    path = write_flow(flow_data)
+    assert load_flow(path, recipients=["advertising"]).id == "demo"  # no contacts: category
+    with pytest.raises(FlowError) as caught:
+        load_flow(path, recipients=["advertising"], named=["Meta"])
+    text = str(caught.value)
+    for language in ("ru", "uk", "en"):
+        assert re.search(
+            rf"demo\.yaml:\d+: step 'agree', field 'text\.{language}': the '{language}' "
+            r"consent text must name by name who gets the phone and email \(hashed\): "
+            r"Meta \(\{recipients\} names them\)", text), text
+    texts["ru"] += " Meta."
+    texts["uk"] += " {recipients}"
+    texts["en"] = texts["en"].replace("advertising", "")
+    with pytest.raises(FlowError) as caught:
+        load_flow(write_flow(flow_data), recipients=["advertising"], named=["Meta"])
+    text = str(caught.value)
+    assert "text.ru" not in text and "text.uk" not in text, text
+    assert re.search(r"field 'text\.en'.*who else receives the data: advertising.*by name "
+                     r"who gets the phone and email \(hashed\): Meta", text), text
+    texts["en"] += " {recipients}"
+    assert load_flow(write_flow(flow_data), recipients=["advertising"], named=["Meta"]
+                     ).id == "demo"
+
+
+def test_a_flow_s_own_recipient_given_contacts_must_be_named_by_name(write_flow, flow_data):
+    flow_data["operator"] = {"company": "Demo Ltd", "contact": "privacy@demo.example",
+                             "recipients": [{"category": "advertising", "name": "AdCo",
+                                             "contacts": True}]}
+    for language in flow_data["steps"]["agree"]["text"]:
+        flow_data["steps"]["agree"]["text"][language] += " advertising"
+    refuse(write_flow, flow_data, r"field 'text\.en'.*who gets the phone and email "
+                                  r"\(hashed\): AdCo")
+
+
+def test_a_recipient_s_contacts_is_in_a_flow_s_snapshot_only_when_set():
+    """A flow running with a CRM was snapshotted before `contacts` existed: its dump (and
+    the digest that warns of a change without a new version) stays as it was; a pinned
+    flow read back from its snapshot keeps a platform's contacts."""
+    from dialogs.format.schema import Recipient
+
+    assert Recipient(category="CRM", name="amoCRM").model_dump(mode="json") == {
+        "category": "CRM", "name": "amoCRM"}
+    given = Recipient(category="advertising", name="Meta", contacts=True)
+    assert Recipient.model_validate(given.model_dump(mode="json")) == given
+
+
 def test_a_flow_s_own_recipients_must_be_named_too(write_flow, flow_data):
     flow_data["operator"] = {"company": "Demo Ltd", "contact": "privacy@demo.example",
                              "recipients": [{"category": "call centre", "name": "CallCo"}]}
