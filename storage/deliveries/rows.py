@@ -214,9 +214,10 @@ async def _lease(uow: UnitOfWork, query: Select[tuple[CrmDelivery]], guard: list
     found = list((await session.execute(query.with_for_update(skip_locked=True))).scalars())
     if not found:
         return []
-    result = await session.execute(
+    result = await session.execute(  # the rows in hand stay as read (not synchronised)
         update(CrmDelivery).where(CrmDelivery.id.in_([r.id for r in found]), *guard)
-        .values(**values).returning(CrmDelivery.id))
+        .values(**values).returning(CrmDelivery.id)
+        .execution_options(synchronize_session=False))
     ours = set(result.scalars())
     return [row for row in found if row.id in ours]
 
@@ -299,5 +300,6 @@ async def finish(uow: UnitOfWork, row_id: int, *, status_was: str | None = None,
         query = query.where(CrmDelivery.status == status_was)
     if attempts_was is not None:
         query = query.where(CrmDelivery.attempts == attempts_was)
-    result = await session.execute(query.values(**values))
+    result = await session.execute(query.values(**values)
+                                   .execution_options(synchronize_session=False))
     return bool(result.rowcount)
