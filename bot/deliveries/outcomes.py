@@ -147,8 +147,12 @@ class Outcomes:
             uow.stage(Event, user_id=await user_of(uow, row.lead_id), kind="crm_failed",
                       data={"target": row.target, "lead": row.lead_id, "event": row.event,
                             "reason": reason[:120]}, created_at=self.clock())
-            log.warning("deliveries: %s refused lead %s (%s): %s; not retried", row.target,
-                        row.lead_id, row.event, reason)
+            if tried:
+                log.warning("deliveries: %s refused lead %s (%s): %s; not retried",
+                            row.target, row.lead_id, row.event, reason)
+            else:
+                log.warning("deliveries: %s, lead %s (%s): failed, %s; not tried",
+                            row.target, row.lead_id, row.event, reason)
         elif written:
             log.info("deliveries: %s, lead %s (%s): skipped, %s", row.target, row.lead_id,
                      row.event, reason)
