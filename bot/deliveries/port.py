@@ -21,7 +21,7 @@ unit of work).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -80,6 +80,9 @@ class Delivered:
     contact_id: str | None = None  # webhook, or nothing to clear on erasure)
     answer: str = ""  # what the target said, for `leadbot crm test` / `conversions test`
     accepted: bool = False  # the platform confirmed it took the rows (Meta's count)
+    # deliver_many: the jobs left out of the request, by key, with a Skip reason of ours
+    # (a Metrica row with no click id); raising Skip instead skips every job of the call
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bot.deliveries.crm.amocrm import AmoCrmTarget
 from bot.deliveries.crm.bitrix24 import Bitrix24Target
 from bot.deliveries.crm.webhook import WebhookTarget
 from bot.deliveries.http import CrmLimits
-from bot.deliveries.port import Job
+from bot.deliveries.port import Crm, Job
 from bot.deliveries.worker import Backoff, Worker
 from dialogs.rules.crm import AmoCrmMapping, Bitrix24Mapping
 from storage.deliveries import rows as crm
@@ -516,7 +516,7 @@ async def test_a_retry_after_no_date_can_hold_is_capped(sessions, fakes):
     await worker.close()
 
 
-class Surprised:
+class Surprised(Crm):
     """A target whose client meets what no check of it foresaw (the net under them all)."""
 
     name = "webhook"
