@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.deliveries.ads.conversion import AdLimits
-from bot.deliveries.ads.metrica import MetricaTarget, NoClick
+from bot.deliveries.ads.metrica import MetricaTarget
 from bot.deliveries.port import Job, Permanent, Skip, Transient
 from dialogs.rules.conversions import Metrica
 from storage.deliveries.facts import LeadFacts
@@ -102,15 +102,18 @@ async def test_both_kinds_in_a_batch_go_in_two_uploads_read_back_together(fake, 
     assert (await target.check(delivered.remote_id)).status == "accepted"
 
 
-async def test_a_lead_without_yclid_or_ym_uid_is_skipped_and_nothing_is_sent(fake, target):
+async def test_a_lead_without_yclid_or_ym_uid_is_skipped_and_the_others_go(fake, target):
     with pytest.raises(Skip) as skipped:
         await target.deliver(job(1, ym_uid="not digits"))
     assert skipped.value.reason == "no_click"
-    with pytest.raises(NoClick) as batch:
-        await target.deliver_many([job(2, yclid="555"), job(3), job(4, "won")])
-    assert batch.value.reason == "no_click"
-    assert batch.value.keys == ("key-3-hot", "key-4-won")
     assert fake.files == [] and fake.uploads == {}
+    with pytest.raises(Skip):  # none of the batch can go
+        await target.deliver_many([job(3), job(4, "won")])
+    assert fake.files == [] and fake.uploads == {}
+    # the others go; the two without one are left out and named
+    delivered = await target.deliver_many([job(2, yclid="555"), job(3), job(4, "won")])
+    assert dict(delivered.skipped) == {"key-3-hot": "no_click", "key-4-won": "no_click"}
+    assert len(fake.files) == 1 and fake.files[0].count(b"\n") == 2  # header and one row
 
 
 async def test_an_upload_repeated_after_a_crash_counts_each_conversion_once(fake, target):

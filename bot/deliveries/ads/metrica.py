@@ -55,15 +55,6 @@ ACCEPTED, FAILED = "PROCESSED", "LINKAGE_FAILURE"
 COMMENT = "leadbot"  # the uploads' comment: the operator finds them in Metrica by it
 
 
-class NoClick(Skip):
-    """Rows of a batch with no click id Metrica takes: nothing of the batch was sent;
-    `keys` names them (the worker skips those and sends the others)."""
-
-    def __init__(self, keys: Sequence[str]) -> None:
-        super().__init__("no_click")
-        self.keys = tuple(keys)
-
-
 @dataclass(frozen=True)
 class Row:
     """One conversion as a line of the file."""
@@ -153,19 +144,20 @@ class MetricaTarget:
         return answer
 
     async def deliver_many(self, jobs: Sequence[Job]) -> Delivered:
-        """The jobs in one upload (two when both kinds of id are among them). NoClick
-        (nothing sent) when some have no click id."""
+        """The jobs in one upload (two when both kinds of id are among them). A job with no
+        click id Metrica takes is left out and named in `skipped` (`no_click`); Skip when
+        none is left to send."""
         rows = [(job, row(job, self.goals)) for job in jobs]
-        missing = [job.key for job, found in rows if found is None]
-        if missing:
-            raise NoClick(missing)
+        missing = {job.key: "no_click" for job, found in rows if found is None}
+        if len(missing) == len(rows):
+            raise Skip("no_click")
         uploads = []
         for _, column, _ in KINDS:
             kind = [found for _, found in rows if found is not None and found.column == column]
             if kind:
                 uploads.append(await self.upload(kind))
         ids = "+".join(upload for upload, _ in uploads)
-        return Delivered(remote_id=ids, answer="; ".join(
+        return Delivered(remote_id=ids, skipped=missing, answer="; ".join(
             f"upload {upload}: {status}" for upload, status in uploads))
 
     async def upload(self, rows: Sequence[Row]) -> tuple[str, str]:
@@ -176,10 +168,7 @@ class MetricaTarget:
         return remote_id(uploading.get("id")), _status(uploading)
 
     async def deliver(self, job: Job) -> Delivered:
-        try:
-            return await self.deliver_many([job])
-        except NoClick:
-            raise Skip("no_click") from None
+        return await self.deliver_many([job])
 
     async def check(self, remote_id: str) -> Checked:
         """What the upload(s) became: accepted once Metrica processed them, failed when
