@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from dialogs.rules.conversions import HOLD, moments
+from dialogs.rules.conversions import HOLD, PLATFORMS, moments
 from storage.schema.tables import CrmDelivery
 from storage.work.uow import UnitOfWork
 
@@ -259,12 +259,15 @@ async def duplicate(uow: UnitOfWork, row: CrmDelivery) -> bool:
 
 
 async def prune(uow: UnitOfWork, before: datetime) -> int:
-    """Finished rows (sent, accepted, failed, skipped) older than `before` (the pruning
-    job): nothing waits on them."""
+    """Finished CRM rows (sent, failed) older than `before` (the pruning job): nothing
+    waits on them. An ad platform's rows are kept: each is how a later sale or requalifying
+    of the lead is known to be a duplicate (one conversion per lead, goal and platform),
+    and what /mydata and `leadbot report --conversions` show; they hold nothing personal
+    and are one small row per conversion."""
     session = uow.session
     assert session is not None
     result = await session.execute(delete(CrmDelivery).where(
-        CrmDelivery.status.in_(("sent", "accepted", "failed", "skipped")),
+        CrmDelivery.status.in_(("sent", "failed")), CrmDelivery.target.not_in(PLATFORMS),
         CrmDelivery.created_at < before))
     return result.rowcount or 0
 

@@ -337,16 +337,17 @@ async def test_two_workers_put_each_row_in_one_upload(sessions):
     assert {r.status for r in await rows(sessions)} == {"accepted"}
 
 
-async def test_pruning_deletes_accepted_and_skipped_rows(sessions):
+async def test_pruning_keeps_the_conversions_a_later_duplicate_is_told_by(sessions):
+    """A week on, the lead requalified hot (or its sale corrected) must still find its
+    conversion sent: the ad platforms' rows are never pruned, so it stays one."""
     meta = Platform(accepted=True)
     await add_lead(sessions, [meta], events=2)
     await Worker(sessions, [meta], backoff=FAST).drain()
-    await add_lead(sessions, [meta], user=7000)
     async with UnitOfWork(sessions) as uow:
-        removed = await crm.prune(uow, utcnow() + timedelta(seconds=1))
+        removed = await crm.prune(uow, utcnow() + timedelta(days=30))
         await uow.commit()
-    assert removed == 2
-    assert [r.status for r in await rows(sessions)] == ["pending"]
+    assert removed == 0
+    assert [r.status for r in await rows(sessions)] == ["accepted", "accepted"]
 
 
 async def test_rows_in_an_upload_or_its_check_are_not_taken_by_a_second_process(
