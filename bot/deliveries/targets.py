@@ -16,7 +16,7 @@ from bot.deliveries.http import CrmLimits
 from bot.deliveries.port import Target
 from bot.settings import Settings
 from dialogs.format.schema import ADVERTISING
-from dialogs.rules.conversions import NAMES, Conversions, ConversionsError, Meta, Metrica
+from dialogs.rules.conversions import NAMES, Conversions, ConversionsError, Ga4, Meta, Metrica
 from dialogs.rules.crm import CrmMapping, CrmMappingError
 from storage.deliveries.rows import Spec
 
@@ -148,6 +148,15 @@ def ad_targets_from(settings: Settings, limits: AdLimits | None = None) -> list[
             raise CrmConfigError(f"LEADBOT_CONVERSIONS_FILE {settings.conversions_file} names "
                                  f"{name}, but {SECRETS[name]} is not set")
         secrets[name] = secret.get_secret_value().strip()
+    try:
+        return _built(platforms, secrets, limits)
+    except ConversionsError as error:  # a goal a platform itself refuses (GA4's reserved)
+        raise CrmConfigError(f"LEADBOT_CONVERSIONS_FILE {settings.conversions_file}: "
+                             f"{error}") from None
+
+
+def _built(platforms: dict[str, Metrica | Meta | Ga4], secrets: dict[str, str],
+           limits: AdLimits) -> list[Target]:
     found: list[Target] = []
     for name, config in platforms.items():
         if isinstance(config, Metrica):
