@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.app import bootstrap, serve
 from bot.deliveries.ads.conversion import AdLimits
@@ -339,3 +339,48 @@ async def test_kill_9_with_the_platforms_answers_in_hand_still_one_conversion_ea
 
 async def _listening(running: Running) -> bool:
     return running.app.address is not None
+
+
+async def test_a_refusal_quoting_the_contact_leaves_it_in_no_log_row_or_event(
+        telegram, tmp_path, platforms, caplog):
+    """Meta refuses the events with an error text that quotes the phone and email (as
+    Graph API errors do); GA4's endpoint answers a 400 page quoting them too. The rows end
+    failed with a status and a code, and the contact is nowhere: not in the log, not in
+    `crm_deliveries`, not in the events."""
+    _metrica, meta, ga4 = platforms
+    meta.refuse(100, f"(#100) Invalid parameter: ph {PHONE} em olivia@example.com",
+                2804003, times=10)
+    ga4.answer(400, f"<html>bad request for {PHONE} olivia@example.com</html>".encode(),
+               times=10)
+    database = f"sqlite:///{tmp_path / 'bot.db'}"
+    caplog.set_level("INFO")
+    async with shop(telegram, database, tmp_path, platforms) as running:
+        await eventually(lambda: _listening(running), what="the web server to listen")
+        host, port = running.app.address
+        async with aiohttp.ClientSession() as client:
+            start = await click(client, f"http://{host}:{port}/go/ya_kitchen?fbclid={FBCLID}"
+                                        f"&_ga=GA1.1.{GA}")
+        prospect = running.prospect(9701, "en")
+        await prospect.start(start)
+        for option in HOT:
+            await prospect.tap(option=TAP_WORDS.get(option, option))
+        await prospect.send("Olivia")
+        await prospect.share_contact(PHONE)
+        await prospect.send("olivia@example.com")
+        await running.settle()
+
+        async def ended() -> bool:
+            table = await statuses(running)
+            return all(s != "pending" for (t, _, _), rows in table.items() if t != "metrica"
+                       for s, _ in rows) and any(t == "meta" for t, _, _ in table)
+        await eventually(ended, timeout=60, what="the refused conversions to end")
+        async with running.app.sessions() as session:
+            dump = [str(r) for r in (await session.execute(text(
+                "SELECT target, event, status, error, data FROM crm_deliveries"))).all()]
+            events = [str(r) for r in (await session.execute(text(
+                "SELECT kind, data FROM events"))).all()]
+    failed = [row for row in dump if "'failed'" in row]
+    assert any("'meta'" in row for row in failed) and any("'ga4'" in row for row in failed)
+    for where in (dump, events, [r.getMessage() for r in caplog.records]):
+        joined = "\n".join(where)
+        assert "79161234567" not in joined and "olivia@example.com" not in joined
