@@ -1,7 +1,6 @@
 """bootstrap builds the ad platforms' targets (LEADBOT_CONVERSIONS_FILE) beside the CRM's:
 one worker for all of them, started when either is set; the delivery rows written for
-each; a platform without its secret stops the start naming the setting. The targets are
-the real ones where written, stand-ins (tests/bot/test_conversions_probe.py) elsewhere."""
+each; a platform without its secret stops the start naming the setting."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import pytest
 
 from bot.app import StartupError, bootstrap
 from storage.deliveries import rows
-from tests.bot.test_conversions_probe import SECRETS, conversions_file, stand_ins
+from tests.bot.test_conversions_probe import SECRETS, conversions_file
 from tests.conftest import fast_limits
 from tests.databases import migrated_sqlite
 from tests.e2e.conftest import settings_for
@@ -32,18 +31,14 @@ async def started(telegram, url, **extra):
         rows.configure(())
 
 
-async def test_the_ad_platforms_alone_start_the_worker(telegram, tmp_path, url,
-                                                         monkeypatch):
-    stand_ins(monkeypatch)
+async def test_the_ad_platforms_alone_start_the_worker(telegram, tmp_path, url):
     path = conversions_file(tmp_path, *["http://127.0.0.1:9"] * 3)
     workers, noted, _ = await started(telegram, url, conversions_file=path, **SETTINGS)
     assert workers == ["ga4", "meta", "metrica"]
     assert noted == ("metrica", "meta", "ga4")
 
 
-async def test_the_crms_and_the_ad_platforms_share_the_worker(telegram, tmp_path, url,
-                                                               monkeypatch):
-    stand_ins(monkeypatch)
+async def test_the_crms_and_the_ad_platforms_share_the_worker(telegram, tmp_path, url):
     path = conversions_file(tmp_path, *["http://127.0.0.1:9"] * 3)
     path.write_text(path.read_text().split("meta:")[0])  # metrica alone
     workers, noted, _ = await started(
@@ -53,9 +48,7 @@ async def test_the_crms_and_the_ad_platforms_share_the_worker(telegram, tmp_path
     assert await started(telegram, url) == (None, (), None)  # neither: no worker
 
 
-async def test_a_platform_without_its_secret_refuses_to_start(telegram, tmp_path, url,
-                                                              monkeypatch):
-    stand_ins(monkeypatch)
+async def test_a_platform_without_its_secret_refuses_to_start(telegram, tmp_path, url):
     path = conversions_file(tmp_path, *["http://127.0.0.1:9"] * 3)
     settings = settings_for(telegram, url, conversions_file=path,
                             **{**SETTINGS, "ga4_api_secret": None})

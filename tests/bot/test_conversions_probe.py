@@ -3,30 +3,22 @@ platforms' targets with): one line per configured platform with what it answered
 if any failed, 2 with one line when none is set or the file is broken; never a traceback.
 
 The probes themselves are the targets' (bot/deliveries/ads/): here the real command runs
-them against HTTP servers on 127.0.0.1, one answering as a platform that takes the sample,
-one failing. Where a target's module does not exist yet, the test of the command's own
-lines runs on stand-ins."""
+them against the fake Metrica, Meta and GA4 servers (tests/fakes/), working and failing."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-import types
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from bot.cli.conversions import run_conversions_test
-from bot.deliveries.port import Permanent
 from bot.deliveries.targets import CrmConfigError, ad_targets_from
 from bot.settings import Settings
 from tests.bot.test_cli import LEADBOT, leadbot, no_traceback
+from tests.fakes.ga4 import FakeGa4
+from tests.fakes.meta import FakeMeta
+from tests.fakes.metrica import FakeMetrica
 
-MODULES = {"metrica": ("bot.deliveries.ads.metrica", "MetricaTarget"),
-           "meta": ("bot.deliveries.ads.meta", "MetaTarget"),
-           "ga4": ("bot.deliveries.ads.ga4", "Ga4Target")}
 SECRETS = {"LEADBOT_METRICA_TOKEN": "metrica-token", "LEADBOT_META_TOKEN": "meta-token",
            "LEADBOT_GA4_API_SECRET": "ga4-secret"}
 
@@ -93,36 +85,18 @@ def test_no_file_no_targets():
 
 # -- the real targets' probes ----------------------------------------------------------------
 @pytest.fixture
-async def servers():
-    """Two servers on 127.0.0.1: `ok` answers any request as a platform taking a test
-    sample (Meta's events_received, GA4's validation with no message, Metrica's counter and
-    empty upload list); `down` answers 503 to everything."""
-    answer = {"events_received": 1, "messages": [], "fbtrace_id": "TRACE",
-              "validationMessages": [], "uploadings": [],
-              "counter": {"id": 12345678, "name": "test"}}
-    seen: list[str] = []
-
-    async def ok(request: web.Request) -> web.Response:
-        seen.append(request.path)
-        return web.json_response(answer)
-
-    async def down(request: web.Request) -> web.Response:
-        seen.append(request.path)
-        return web.json_response({"error": "unavailable"}, status=503)
-
-    runners, urls = [], []
-    for handler in (ok, down):
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
-    yield {"ok": urls[0], "down": urls[1], "seen": seen}
-    for runner in runners:
-        await runner.cleanup()
+async def platforms():
+    """Fake Metrica (the file's goal made on the counter), Meta and GA4 on 127.0.0.1, each
+    checking what its platform requires, with this file's ids and secrets."""
+    found = (FakeMetrica(token=SECRETS["LEADBOT_METRICA_TOKEN"], counter=12345678),
+             FakeMeta(pixel="1234567890", token=SECRETS["LEADBOT_META_TOKEN"]),
+             FakeGa4(measurement_id="G-TEST1234", api_secret=SECRETS["LEADBOT_GA4_API_SECRET"]))
+    for fake in found:
+        await fake.start()
+    found[0].goal("leadbot_hot")
+    yield found
+    for fake in found:
+        await fake.stop()
 
 
 async def leadbot_async(env: dict) -> tuple[int, str, str]:
@@ -138,17 +112,20 @@ async def leadbot_async(env: dict) -> tuple[int, str, str]:
     return process.returncode or 0, out.decode(), err.decode()
 
 
-async def test_each_platform_answers_in_a_line(tmp_path, servers):
-    for module, _ in MODULES.values():
-        pytest.importorskip(module)
-    ok, down = servers["ok"], servers["down"]
-    path = conversions_file(tmp_path, ok, ok, ok)
+async def test_each_platform_answers_in_a_line_and_nothing_counts(tmp_path, platforms):
+    metrica, meta, ga4 = platforms
+    path = conversions_file(tmp_path, metrica.api_url, meta.api_url, ga4.url)
     code, out, err = await leadbot_async({"LEADBOT_CONVERSIONS_FILE": str(path), **SECRETS})
     lines = out.splitlines()
     assert code == 0, out + err
     assert [line.split(":")[0] for line in lines] == ["metrica", "meta", "ga4"]
     assert all(": ok — " in line for line in lines), lines
-    path = conversions_file(tmp_path, ok, ok, down)
+    # test modes only: Meta's test events, GA4's validation server, Metrica read, not
+    # uploaded to
+    assert [code for code, _ in meta.tests] == ["TEST12345"] and meta.received == []
+    assert len(ga4.validated) == 1 and ga4.received == [] and ga4.dropped == []
+    assert metrica.uploads == {} and metrica.files == []
+    ga4.fail(503, times=10)  # GA4 down: its line says so, the others still answer
     code, out, err = await leadbot_async({"LEADBOT_CONVERSIONS_FILE": str(path), **SECRETS})
     assert code == 1, out + err
     lines = out.splitlines()
@@ -159,65 +136,14 @@ async def test_each_platform_answers_in_a_line(tmp_path, servers):
         assert secret not in out + err
 
 
-# -- the command's lines, on stand-ins where a target is not written yet ---------------------
-class StandIn:
-    """A target's constructor and probe (design.md): `probe` answers by the config's
-    `api_url` host: ok, refused, or a bug of ours."""
-
-    batch, window, max_age, repeat = 1, 0.0, None, "dedupe"
-
-    def __init__(self, config, secret, limits) -> None:
-        self.config, self.secret = config, secret
-        self.goals, self.events = config.goals, frozenset(config.goals)
-
-    async def probe(self) -> str:
-        host = self.config.api_url.split("//")[1]
-        if host == "refused":
-            raise Permanent("HTTP 400")
-        if host == "bug":
-            raise RuntimeError(f"https://{self.secret}@example")  # never printed
-        return f"HTTP 200, {self.name} took the sample"
-
-    async def close(self) -> None:
-        pass
-
-
-WANTED = {"metrica": ("http://good", "metrica: ok — HTTP 200, metrica took the sample"),
-          "meta": ("http://refused", "meta: failed — HTTP 400"),
-          "ga4": ("http://bug", "ga4: failed — unexpected RuntimeError")}
-
-
-def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A stand-in module for each target not written yet on this branch; their names."""
-    missing = [n for n, (module, _) in MODULES.items()
-               if importlib.util.find_spec(module) is None]
-    for name in missing:
-        module, cls = MODULES[name]
-        stand_in = types.ModuleType(module)
-        setattr(stand_in, cls, type(cls, (StandIn,), {"name": name}))
-        monkeypatch.setitem(sys.modules, module, stand_in)
-    return missing
-
-
-def test_the_commands_lines_and_exit(tmp_path, monkeypatch, capsys):
-    """A real target, where one exists, is pointed at a closed port: it fails."""
-    missing = stand_ins(monkeypatch)
-    if not missing:
-        pytest.skip("every target is written: test_each_platform_answers_in_a_line runs "
-                    "the real ones")
-    urls = {n: WANTED[n][0] if n in missing else "http://127.0.0.1:9" for n in MODULES}
-    path = conversions_file(tmp_path, urls["metrica"], urls["meta"], urls["ga4"])
-    settings = Settings(_env_file=None, conversions_file=path,
-                        **{k.removeprefix("LEADBOT_").lower(): v for k, v in SECRETS.items()})
-    assert [t.name for t in ad_targets_from(settings)] == ["metrica", "meta", "ga4"]
-    assert run_conversions_test(None, settings) == 1
-    lines = capsys.readouterr().out.splitlines()
-    for name, line in zip(MODULES, lines, strict=True):
-        assert line == WANTED[name][1] if name in missing else line.startswith(
-            f"{name}: failed — ")
-    assert not any(secret in line for line in lines for secret in SECRETS.values())
-    if len(missing) == len(MODULES):
-        path.write_text(path.read_text().replace("http://refused", "http://good")
-                        .replace("http://bug", "http://good"))
-        assert run_conversions_test(None, settings) == 0
-        assert capsys.readouterr().out.count(": ok — ") == 3
+async def test_a_goal_missing_on_the_counter_and_a_closed_port_fail_in_a_line(
+        tmp_path, platforms):
+    metrica, _, ga4 = platforms
+    metrica.goals.clear()  # the goal was never made in Metrica
+    path = conversions_file(tmp_path, metrica.api_url, "http://127.0.0.1:9", ga4.url)
+    code, out, err = await leadbot_async({"LEADBOT_CONVERSIONS_FILE": str(path), **SECRETS})
+    lines = out.splitlines()
+    assert code == 1, out + err
+    assert lines[0].startswith("metrica: failed — ") and "leadbot_hot" in lines[0]
+    assert lines[1].startswith("meta: failed — ") and lines[2].startswith("ga4: ok — ")
+    assert "Traceback" not in out + err
