@@ -199,8 +199,11 @@ class Client:
                 raw = await read(response)
         except TimeoutError:
             raise Transient("timeout") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise Transient(f"network: {type(error).__name__}") from None
+        except (aiohttp.ClientError, OSError) as error:  # not connected: nothing went;
+            # a connection lost once made (reset, closed before the answer): it may have
+            # arrived
+            raise Transient(f"network: {type(error).__name__}", unknown=not isinstance(
+                error, aiohttp.ClientConnectorError)) from None
         if 200 <= status < 300:
             return status, parse(raw, status)
         try:
