@@ -51,25 +51,35 @@ class CrmLimits:
 
 
 class Throttle:
-    """Waits until a request may go: the rate and burst, and any pause a 429 asked for."""
+    """Waits until a request may go: the rate and burst, and any pause a 429 asked for. A
+    pause longer than HELD is not sat out inside a call: the row in hand would outlive its
+    lease (another process would take it) and hold the process from stopping; the call
+    says Transient, with the pause's reason and what is left of it, and nothing is sent."""
+
+    HELD = 5.0  # seconds of a pause a call waits at most
 
     def __init__(self, rate: float, burst: float) -> None:
         self.bucket = Bucket(rate, burst)
         self.paused_until = 0.0
+        self.paused_for = ""  # the reason of the pause (an answer's status, of ours)
         self._lock = asyncio.Lock()  # first come, first served
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
                 now = time.monotonic()
+                if self.paused_until - now > self.HELD:
+                    raise Transient(self.paused_for or "paused", self.paused_until - now)
                 wait = max(self.paused_until - now, self.bucket.wait(now))
                 if wait <= 0:
                     self.bucket.take(now)
                     return
                 await asyncio.sleep(wait)
 
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+    def pause(self, seconds: float, reason: str = "") -> None:
+        until = time.monotonic() + seconds
+        if until > self.paused_until:
+            self.paused_until, self.paused_for = until, reason
 
 
 def unreadable(status: int | None, why: str) -> Transient:
@@ -217,7 +227,7 @@ class Client:
         reason = f"HTTP {status} {code}".strip()
         if status == 429 or code == "QUERY_LIMIT_EXCEEDED":
             wait = retry_after(answer_headers, pause)
-            self.throttle.pause(wait)  # every request to this CRM waits, not just this one
+            self.throttle.pause(wait, reason)  # every request to this target waits
             raise Transient(reason, wait)
         if status >= 500 or status in (408, 425):
             raise Transient(reason)

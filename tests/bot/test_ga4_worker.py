@@ -4,6 +4,9 @@ drops no repeat, so such a try is never made again (at most once)."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import pytest
 
 from bot.deliveries.ads.conversion import AdLimits
@@ -12,9 +15,10 @@ from bot.deliveries.worker import Worker
 from dialogs.rules.conversions import Ga4
 from storage.deliveries import rows as crm
 from storage.schema.money import Click
-from storage.schema.tables import CrmDelivery
+from storage.schema.tables import CrmDelivery, utcnow
 from storage.work.uow import UnitOfWork
 from tests.bot.test_delivery_worker import FAST, add_lead, rows
+from tests.fakes.crm import Fault
 from tests.fakes.ga4 import FakeGa4
 
 LIMITS = AdLimits(timeout=1.0)
@@ -69,3 +73,35 @@ async def test_a_connection_refused_is_tried_again(sessions, fake, ga4):
         await task
     [row] = await rows(sessions, CrmDelivery.target == "ga4")
     assert (row.status, row.error.startswith("network: ")) == ("pending", True), url
+
+
+async def test_a_long_retry_after_holds_no_row_and_lets_the_process_stop(sessions, fake):
+    """A 429 asking for an hour: the rows already in hand do not sit out the hour inside
+    the call (their lease would run out, another process would take them, and GA4's would
+    end `ambiguous` though never sent; and the process could not stop): each goes back to
+    wait, unsent, its error the 429. Before: `leadbot run` hung on stopping for the hour."""
+    ga4 = Ga4Target(Ga4(measurement_id=fake.measurement_id, goals={"hot": "qualify_lead"},
+                        api_url=fake.url), fake.api_secret,
+                    AdLimits(ga4_rate=5.0, ga4_burst=1.0, timeout=1.0))
+    for n in range(2):
+        await with_client_id(sessions, await add_lead(sessions, [ga4], user=5000 + n))
+    fake.faults.append(Fault(429, {}, headers={"Retry-After": "3600"}))
+    worker = Worker(sessions, [ga4], backoff=FAST)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(100):
+            found = await rows(sessions, CrmDelivery.error.is_not(None))
+            if len(found) == 2:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, 5)
+    finally:
+        running.cancel()
+        await ga4.close()
+        crm.configure(())
+    assert fake.received == []
+    assert [(r.status, r.error) for r in await rows(sessions)] == [
+        ("pending", "HTTP 429"), ("pending", "HTTP 429")]
+    assert all(r.not_before > utcnow() + timedelta(minutes=50) for r in await rows(sessions))

@@ -221,7 +221,7 @@ class MetaTarget:
         code = int(found.group(1)) if found else None
         sub = int(found.group(2)) if found and found.group(2) else None
         if code in RATE_LIMITS:
-            self.client.throttle.pause(PAUSE)  # every event waits, not just this one
+            self.client.throttle.pause(PAUSE, refusal.reason)  # every event waits
             return Transient(refusal.reason, PAUSE)
         if code in TEMPORARY or code in SETUP or (code, sub) == NO_PIXEL:
             return Transient(refusal.reason)
