@@ -173,8 +173,10 @@ class MetaTarget:
     async def deliver(self, job: Job) -> Delivered:
         status, answer = await self.post([self.event(job)])
         received, trace = _answer(status, answer)
+        if received != 1:  # not our one event counted: not delivered (a repeat is dropped)
+            raise unreadable(status, "bad_answer")
         return Delivered(answer=f"HTTP {status}: events_received {received}{trace}",
-                         accepted=received == 1)
+                         accepted=True)
 
     async def probe(self) -> str:
         """One sample event in Meta's test mode (Events Manager, Test events): it is shown
