@@ -173,14 +173,18 @@ def retry_after(headers: Any, default: float) -> float:
 class Client:
     """One CRM's HTTP side: its session (made in the running loop) and its throttle."""
 
-    def __init__(self, throttle: Throttle, timeout: float) -> None:
-        self.throttle, self.timeout = throttle, timeout
+    def __init__(self, throttle: Throttle, timeout: float, *, keepalive: bool = True) -> None:
+        """`keepalive=False`: a new connection per request (GA4's: a connection the server
+        closed while idle in the pool, met on sending, would leave the try's outcome
+        unknown, and such a try is not made again)."""
+        self.throttle, self.timeout, self.keepalive = throttle, timeout, keepalive
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(force_close=not self.keepalive))
         return self._session
 
     async def close(self) -> None:

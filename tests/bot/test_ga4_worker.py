@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from aiohttp import web
 
 from bot.deliveries.ads.conversion import AdLimits
 from bot.deliveries.ads.ga4 import Ga4Target
@@ -105,3 +106,37 @@ async def test_a_long_retry_after_holds_no_row_and_lets_the_process_stop(session
     assert [(r.status, r.error) for r in await rows(sessions)] == [
         ("pending", "HTTP 429"), ("pending", "HTTP 429")]
     assert all(r.not_before > utcnow() + timedelta(minutes=50) for r in await rows(sessions))
+
+
+
+class Peers(FakeGa4):
+    """The fake GA4, noting each request's connection (its client's address and port)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.peers: list[object] = []
+
+    async def _collect(self, request: web.Request) -> web.Response:
+        assert request.transport is not None
+        self.peers.append(request.transport.get_extra_info("peername"))
+        return await super()._collect(request)
+
+
+async def test_each_conversion_goes_on_a_connection_of_its_own(sessions):
+    """A connection kept open between conversions (hours apart) may be closed by Google
+    meanwhile; met on sending, it leaves the try's outcome unknown and the conversion ends
+    `ambiguous`, never sent. GA4's requests each open their own. Before: one kept open."""
+    fake = Peers()
+    await fake.start()
+    ga4 = Ga4Target(Ga4(measurement_id=fake.measurement_id, goals={"hot": "qualify_lead"},
+                        api_url=fake.url), fake.api_secret, LIMITS)
+    try:
+        for n in range(3):
+            await with_client_id(sessions, await add_lead(sessions, [ga4], user=5000 + n))
+            await Worker(sessions, [ga4], backoff=FAST).drain(timeout=10)
+    finally:
+        await ga4.close()
+        await fake.stop()
+        crm.configure(())
+    assert len(fake.received) == 3
+    assert len(set(fake.peers)) == 3

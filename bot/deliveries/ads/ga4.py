@@ -115,7 +115,8 @@ class Ga4Target:
         self.events = frozenset(config.goals)
         self.goals: Mapping[str, str] = dict(config.goals)
         self.base = config.api_url.rstrip("/")
-        self.client = Client(Throttle(limits.ga4_rate, limits.ga4_burst), limits.timeout)
+        self.client = Client(Throttle(limits.ga4_rate, limits.ga4_burst), limits.timeout,
+                             keepalive=False)  # a stale connection: a lost conversion
 
     def query(self) -> dict[str, str]:
         return {"measurement_id": self.config.measurement_id, "api_secret": self.api_secret}
