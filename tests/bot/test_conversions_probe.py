@@ -95,11 +95,13 @@ def test_no_file_no_targets():
 @pytest.fixture
 async def servers():
     """Two servers on 127.0.0.1: `ok` answers any request as a platform taking a test
-    sample (Meta's events_received, GA4's validation with no message, Metrica's counter and
-    empty upload list); `down` answers 503 to everything."""
+    sample (Meta's events_received, GA4's validation with no message, Metrica's counter, its
+    goals and an empty upload list); `down` answers 503 to everything."""
     answer = {"events_received": 1, "messages": [], "fbtrace_id": "TRACE",
               "validationMessages": [], "uploadings": [],
-              "counter": {"id": 12345678, "name": "test"}}
+              "counter": {"id": 12345678, "name": "test"},
+              "goals": [{"id": 1, "type": "action", "name": "Hot lead (bot)",
+                         "conditions": [{"type": "exact", "url": "leadbot_hot"}]}]}
     seen: list[str] = []
 
     async def ok(request: web.Request) -> web.Response:
