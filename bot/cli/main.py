@@ -196,13 +196,21 @@ def run_lint(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     files = flow_files(paths)
     problems, loaded, scenarios = [], [], 0
-    from bot.deliveries.targets import CrmConfigError, named_from, recipients_from
+    from bot.deliveries.targets import (
+        CrmConfigError,
+        ad_targets_from,
+        named_from,
+        recipients_from,
+    )
 
     # the consent texts must name whom the configured CRMs and ad platforms pass the data
-    # to, and by name the platforms given the phone and email
+    # to, and by name the platforms given the phone and email; the conversions file is
+    # checked as `leadbot run` checks it (each platform's secret set, no goal the platform
+    # itself refuses): a lint that passes is a start that does not stop on it
     try:
         recipients = sorted({category for category, _ in recipients_from(settings)})
         named = named_from(settings)
+        ad_targets_from(settings)  # built, never called: nothing to close
     except CrmConfigError as error:
         print(f"leadbot lint: {error}", file=sys.stderr)
         return 2

@@ -51,25 +51,35 @@ class CrmLimits:
 
 
 class Throttle:
-    """Waits until a request may go: the rate and burst, and any pause a 429 asked for."""
+    """Waits until a request may go: the rate and burst, and any pause a 429 asked for. A
+    pause longer than HELD is not sat out inside a call: the row in hand would outlive its
+    lease (another process would take it) and hold the process from stopping; the call
+    says Transient, with the pause's reason and what is left of it, and nothing is sent."""
+
+    HELD = 5.0  # seconds of a pause a call waits at most
 
     def __init__(self, rate: float, burst: float) -> None:
         self.bucket = Bucket(rate, burst)
         self.paused_until = 0.0
+        self.paused_for = ""  # the reason of the pause (an answer's status, of ours)
         self._lock = asyncio.Lock()  # first come, first served
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
                 now = time.monotonic()
+                if self.paused_until - now > self.HELD:
+                    raise Transient(self.paused_for or "paused", self.paused_until - now)
                 wait = max(self.paused_until - now, self.bucket.wait(now))
                 if wait <= 0:
                     self.bucket.take(now)
                     return
                 await asyncio.sleep(wait)
 
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+    def pause(self, seconds: float, reason: str = "") -> None:
+        until = time.monotonic() + seconds
+        if until > self.paused_until:
+            self.paused_until, self.paused_for = until, reason
 
 
 def unreadable(status: int | None, why: str) -> Transient:
@@ -163,14 +173,18 @@ def retry_after(headers: Any, default: float) -> float:
 class Client:
     """One CRM's HTTP side: its session (made in the running loop) and its throttle."""
 
-    def __init__(self, throttle: Throttle, timeout: float) -> None:
-        self.throttle, self.timeout = throttle, timeout
+    def __init__(self, throttle: Throttle, timeout: float, *, keepalive: bool = True) -> None:
+        """`keepalive=False`: a new connection per request (GA4's: a connection the server
+        closed while idle in the pool, met on sending, would leave the try's outcome
+        unknown, and such a try is not made again)."""
+        self.throttle, self.timeout, self.keepalive = throttle, timeout, keepalive
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(force_close=not self.keepalive))
         return self._session
 
     async def close(self) -> None:
@@ -199,8 +213,11 @@ class Client:
                 raw = await read(response)
         except TimeoutError:
             raise Transient("timeout") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise Transient(f"network: {type(error).__name__}") from None
+        except (aiohttp.ClientError, OSError) as error:  # not connected: nothing went;
+            # a connection lost once made (reset, closed before the answer): it may have
+            # arrived
+            raise Transient(f"network: {type(error).__name__}", unknown=not isinstance(
+                error, aiohttp.ClientConnectorError)) from None
         if 200 <= status < 300:
             return status, parse(raw, status)
         try:
@@ -214,7 +231,7 @@ class Client:
         reason = f"HTTP {status} {code}".strip()
         if status == 429 or code == "QUERY_LIMIT_EXCEEDED":
             wait = retry_after(answer_headers, pause)
-            self.throttle.pause(wait)  # every request to this CRM waits, not just this one
+            self.throttle.pause(wait, reason)  # every request to this target waits
             raise Transient(reason, wait)
         if status >= 500 or status in (408, 425):
             raise Transient(reason)

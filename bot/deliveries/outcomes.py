@@ -189,12 +189,13 @@ class Outcomes:
 
     async def _retry(self, rows: Sequence[CrmDelivery], error: Transient) -> None:
         """Rows tried once more (each `row` as read before its try) go back to wait: all
-        for one delay, so a batch stays together. A timeout of a `repeat = "never"` target
-        may have arrived: failed `ambiguous`, never sent again."""
+        for one delay, so a batch stays together. A try of a `repeat = "never"` target
+        that may have arrived (a timeout, a connection lost: `unknown`): failed
+        `ambiguous`, never sent again."""
         if not rows:
             return
         target = self.targets[rows[0].target]
-        if target.repeat == "never" and error.reason == "timeout":
+        if target.repeat == "never" and error.unknown:
             await self._failed(rows, "ambiguous")
             return
         now = self.clock()

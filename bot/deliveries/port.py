@@ -31,11 +31,15 @@ from storage.deliveries.rows import CRM_EVENTS
 
 class Transient(Exception):
     """Try again later (`after`: seconds the target asked for; `odd`: an answer the bot
-    could not read, worth a `crm_failed` event, not just a retry)."""
+    could not read, worth a `crm_failed` event, not just a retry; `unknown`: the request
+    may have arrived: a timeout, a connection lost once it was made, so a `repeat =
+    "never"` target's row is not tried again)."""
 
-    def __init__(self, reason: str, after: float | None = None, odd: bool = False) -> None:
+    def __init__(self, reason: str, after: float | None = None, odd: bool = False,
+                 unknown: bool = False) -> None:
         super().__init__(reason)
         self.reason, self.after, self.odd = reason, after, odd
+        self.unknown = unknown or reason == "timeout"
 
 
 class Permanent(Exception):

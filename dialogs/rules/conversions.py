@@ -32,7 +32,14 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from dialogs.format.problems import plain
 from dialogs.format.yamlsource import parse_yaml
@@ -60,6 +67,14 @@ class Metrica(_Strict):
     counter: Annotated[int, Field(gt=0, lt=10**12)]
     goals: dict[str, MetricaGoal]
     api_url: Url = "https://api-metrika.yandex.net"
+
+    @field_validator("counter", mode="before")
+    @classmethod
+    def _not_a_yes(cls, value: Any) -> Any:
+        """`counter: true` is not counter 1 (a number, quoted or not, is welcome)."""
+        if isinstance(value, bool):
+            raise ValueError("the counter's number, not yes or no")
+        return value
 
 
 class Meta(_Strict):

@@ -87,7 +87,8 @@ def test_lint_with_meta_given_contacts_refuses_a_consent_text_that_does_not_name
                 if row.strip().startswith("en:") and "advertising see them" in row)
     conversions = tmp_path / "conversions.yaml"
     conversions.write_text(CONVERSIONS.replace("contacts: true", "contacts: false"))
-    env = {"LEADBOT_CONVERSIONS_FILE": str(conversions)}
+    env = {"LEADBOT_CONVERSIONS_FILE": str(conversions), "LEADBOT_METRICA_TOKEN": "t",
+           "LEADBOT_META_TOKEN": "t"}
     result = leadbot("lint", "--no-scenarios", str(flow), env=env)
     assert result.returncode == 0, result.stdout  # no contacts: the category is enough
     conversions.write_text(CONVERSIONS)
@@ -103,6 +104,27 @@ def test_lint_with_meta_given_contacts_refuses_a_consent_text_that_does_not_name
     result = leadbot("lint", "--no-scenarios", str(flow), env=env)
     assert result.returncode == 2
     assert f"LEADBOT_CONVERSIONS_FILE {conversions}: meta.pixel" in result.stderr
+    no_traceback(result)
+
+
+@pytest.mark.parametrize(("text", "env", "said"), [
+    (CONVERSIONS, {"LEADBOT_METRICA_TOKEN": "t"}, "names meta, but LEADBOT_META_TOKEN is not "
+     "set"),
+    ("ga4: {measurement_id: G-ABCD1234, goals: {hot: page_view}}\n",
+     {"LEADBOT_GA4_API_SECRET": "s"}, "ga4.goals.hot: 'page_view': a name Google Analytics "
+     "reserves"),
+])
+def test_lint_refuses_a_conversions_file_the_start_would_refuse(tmp_path, text, env, said):
+    """What stops `leadbot run` in the conversions file (a platform without its secret, a
+    goal the platform itself refuses) fails `leadbot lint` too, in one line: a lint that
+    passes is not a start that stops."""
+    conversions = tmp_path / "conversions.yaml"
+    conversions.write_text(text)
+    result = leadbot("lint", "--no-scenarios", str(FLOWS_DIR),
+                     env={"LEADBOT_CONVERSIONS_FILE": str(conversions), **env})
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.strip().count("\n") == 0
+    assert said in result.stderr
     no_traceback(result)
 
 

@@ -341,15 +341,20 @@ async def test_pruning_keeps_the_conversions_a_later_duplicate_is_told_by(sessio
     """A week on, the lead requalified hot (or its sale corrected) must still find its
     conversion sent: the ad platforms' rows are never pruned, so it stays one."""
     meta = Platform(accepted=True)
-    await add_lead(sessions, [meta], events=2)
-    await Worker(sessions, [meta], backoff=FAST).drain()
-    before = [(r.id, r.status) for r in await rows(sessions)]
-    assert {status for _, status in before} == {"accepted", "skipped"}  # hot twice: one
+    lead_id = await add_lead(sessions, [meta])
+    worker = Worker(sessions, [meta], backoff=FAST)
+    await worker.drain()
     async with UnitOfWork(sessions) as uow:
         removed = await crm.prune(uow, utcnow() + timedelta(days=30))
         await uow.commit()
     assert removed == 0
-    assert [(r.id, r.status) for r in await rows(sessions)] == before
+    async with UnitOfWork(sessions) as uow:  # the lead requalified hot, after the pruning
+        crm.note(uow, lead_id, "qualified", utcnow(), temperature="hot", mql=False, sql=False)
+        await uow.commit()
+    await worker.drain()
+    assert [(r.status, r.error) for r in await rows(sessions)] == [
+        ("accepted", None), ("skipped", "duplicate")]
+    assert len(meta.received) == 1
 
 
 async def test_rows_in_an_upload_or_its_check_are_not_taken_by_a_second_process(

@@ -167,7 +167,9 @@ async def test_the_probe_shows_the_validation_messages(fake, target):
         {"fieldPath": "events.params.currency", "validationCode": "VALUE_REQUIRED",
          "description": "Currency is required."}]}).encode(),
         content_type="application/json")
-    line = await target.probe()
+    with pytest.raises(Permanent) as wrong:  # GA4 would drop them: `conversions test`
+        await target.probe()  # fails (before: "ok", exit 0)
+    line = wrong.value.reason
     assert line.startswith("HTTP 200: 2 validation message(s): events NAME_INVALID Event at ")
     assert "; events.params.currency VALUE_REQUIRED Currency is required." in line
     assert "x" * 200 not in line and "\n" not in line

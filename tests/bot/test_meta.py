@@ -152,6 +152,17 @@ async def test_a_repeat_after_a_timeout_is_counted_once(fake, meta):
     assert list(fake.events) == [("QualifiedLead", "crm-delivery-41")]
 
 
+async def test_a_200_that_counts_no_event_is_not_a_delivery(fake, meta):
+    """`events_received: 0` (or 2 of our one): Meta did not take the event as sent. Before:
+    the row ended `sent`, never to go again. It is tried again (Meta drops a repeat)."""
+    target = meta()
+    for count in (0, 2):
+        fake.fail(200, {"events_received": count, "fbtrace_id": "AbC"})
+        with pytest.raises(Transient) as odd:
+            await target.deliver(job(facts()))
+        assert odd.value.reason == "HTTP 200 bad_answer" and odd.value.odd
+
+
 async def test_errors_are_mapped_and_keep_nothing_personal(fake, meta):
     target = meta()
     row = job(facts())

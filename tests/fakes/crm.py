@@ -46,6 +46,7 @@ class Fault:
     path: str | None = None  # only requests whose path contains this
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    cut: bool = False  # no answer at all: the connection is closed (after `after`'s work)
 
     def response(self) -> web.Response:
         if isinstance(self.body, bytes):
@@ -99,6 +100,11 @@ class FakeCrm:
         """Raw bytes instead of what was asked (nothing done): a maintenance page..."""
         self.faults.append(Fault(status, raw, times, path=path, content_type=content_type))
 
+    def cut(self, *, times: int = 1, after: bool = True, path: str | None = None) -> None:
+        """The connection closed with no answer (by default after doing what was asked:
+        the client cannot tell whether it arrived)."""
+        self.faults.append(Fault(0, b"", times, after=after, path=path, cut=True))
+
     def redirect(self, status: int, location: str, *, times: int = 1,
                  path: str | None = None) -> None:
         self.faults.append(Fault(status, b"", times, path=path,
@@ -123,6 +129,9 @@ class FakeCrm:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.released.wait(), fault.hang)
             self.requests.append((request.path, now, fault.status))
+            if fault.cut:
+                assert request.transport is not None
+                request.transport.close()
             return fault.response()
         response = await handler(request)
         self.requests.append((request.path, now, response.status))

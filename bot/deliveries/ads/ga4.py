@@ -115,7 +115,8 @@ class Ga4Target:
         self.events = frozenset(config.goals)
         self.goals: Mapping[str, str] = dict(config.goals)
         self.base = config.api_url.rstrip("/")
-        self.client = Client(Throttle(limits.ga4_rate, limits.ga4_burst), limits.timeout)
+        self.client = Client(Throttle(limits.ga4_rate, limits.ga4_burst), limits.timeout,
+                             keepalive=False)  # a stale connection: a lost conversion
 
     def query(self) -> dict[str, str]:
         return {"measurement_id": self.config.measurement_id, "api_secret": self.api_secret}
@@ -145,7 +146,8 @@ class Ga4Target:
 
     async def probe(self) -> str:
         """Every configured goal, as a sample conversion, to the validation server (it
-        shows up in no report); one line: what it found wrong, or that it found nothing."""
+        shows up in no report); one line that it found nothing wrong, or Permanent saying
+        what it found wrong (GA4 would drop those events)."""
         ordered = sorted(self.goals.items(), key=lambda item: MOMENTS.index(item[0]))
         events = [event(goal, "leadbot-test", "leadbot_test",
                         (1500, "RUB") if moment == "won" else None)
@@ -165,7 +167,8 @@ class Ga4Target:
                     f"{goals} (it does not check the API secret)")
         found = "; ".join(" ".join(str(m.get(k, ""))[:MAX_MESSAGE] for k in (
             "fieldPath", "validationCode", "description")).strip() for m in messages)
-        return f"HTTP {status}: {len(messages)} validation message(s): {found}"
+        # what the server found wrong, GA4 drops without a word: a failure, not an answer
+        raise Permanent(f"HTTP {status}: {len(messages)} validation message(s): {found}")
 
     async def close(self) -> None:
         await self.client.close()

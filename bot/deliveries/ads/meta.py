@@ -173,8 +173,10 @@ class MetaTarget:
     async def deliver(self, job: Job) -> Delivered:
         status, answer = await self.post([self.event(job)])
         received, trace = _answer(status, answer)
+        if received != 1:  # not our one event counted: not delivered (a repeat is dropped)
+            raise unreadable(status, "bad_answer")
         return Delivered(answer=f"HTTP {status}: events_received {received}{trace}",
-                         accepted=received == 1)
+                         accepted=True)
 
     async def probe(self) -> str:
         """One sample event in Meta's test mode (Events Manager, Test events): it is shown
@@ -221,7 +223,7 @@ class MetaTarget:
         code = int(found.group(1)) if found else None
         sub = int(found.group(2)) if found and found.group(2) else None
         if code in RATE_LIMITS:
-            self.client.throttle.pause(PAUSE)  # every event waits, not just this one
+            self.client.throttle.pause(PAUSE, refusal.reason)  # every event waits
             return Transient(refusal.reason, PAUSE)
         if code in TEMPORARY or code in SETUP or (code, sub) == NO_PIXEL:
             return Transient(refusal.reason)
