@@ -174,6 +174,21 @@ def _built(platforms: dict[str, Metrica | Meta | Ga4], secrets: dict[str, str],
     return found
 
 
+def check_goals(settings: Settings) -> None:
+    """What the platforms themselves refuse in the conversions file (GA4's reserved event
+    names), without their secrets: `leadbot lint` refuses what would stop the start, on a
+    machine that holds no platform's secret. Raises CrmConfigError."""
+    conversions = conversions_from(settings)
+    if conversions is None or conversions.ga4 is None:
+        return
+    from bot.deliveries.ads.ga4 import refused
+
+    for moment, goal in conversions.ga4.goals.items():
+        if why := refused(goal):
+            raise CrmConfigError(f"LEADBOT_CONVERSIONS_FILE {settings.conversions_file}: "
+                                 f"ga4.goals.{moment}: '{goal}': {why}")
+
+
 def specs(targets: list[Target]) -> list[Spec]:
     """What storage/deliveries/rows.py `note` needs of each target."""
     return [Spec(t.name, t.events, t.goals, t.window) for t in targets]
