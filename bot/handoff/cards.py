@@ -167,13 +167,13 @@ class Cards:
     async def post(self, uow: UnitOfWork, handoff: Handoff) -> None:
         """A new card; past the group's budget (a queue of cards waiting), the lead joins
         the newest waiting digest instead, so the group gets fewer, fuller messages and
-        nothing is dropped. Only a row that is not the chat's next to go is changed: the
-        sender may be sending that one right now (nor one another process's sender holds:
-        uow.mine)."""
+        nothing is dropped. Only a row that is not among the chat's next two to go is
+        changed (storage/work/handoffs.py next_to_send says why), nor one another process's
+        sender holds (uow.mine)."""
         chat_id = handoff.chat_id
         waiting = await uow.handoffs.waiting_card(chat_id)
         if (waiting is not None and uow.mine(waiting)
-                and waiting.id != await uow.handoffs.next_to_send(chat_id)):
+                and waiting.id not in await uow.handoffs.next_to_send(chat_id)):
             members = [*await uow.handoffs.on_card(waiting.id), handoff]
             payload = self.render(members)
             if len(members) <= DIGEST_SIZE and self.fits(members, payload["text"]):
@@ -212,15 +212,15 @@ class Cards:
         members = await uow.handoffs.on_card(card_id)
         payload = {"chat_id": card.chat_id, **self.render(members)}
         lead_id = members[0].lead_id if len(members) == 1 else None
-        head = await uow.handoffs.next_to_send(card.chat_id)
-        if card.status == "pending" and card.id != head and uow.mine(card):
+        next_ones = await uow.handoffs.next_to_send(card.chat_id)
+        if card.status == "pending" and card.id not in next_ones and uow.mine(card):
             card.payload = payload
             uow.outbox.changed = True  # a sender's memory of it is stale: read again
             return
         waiting = await uow.handoffs.waiting_edit(card_id)
         erasure = {} if erasure_of is None else {"purpose": ERASURE,
                                                    "conversation_id": erasure_of}
-        if waiting is not None and waiting.id != head and uow.mine(waiting):
+        if waiting is not None and waiting.id not in next_ones and uow.mine(waiting):
             waiting.payload, waiting.lead_id = payload, lead_id
             for column, value in erasure.items():
                 setattr(waiting, column, value)
