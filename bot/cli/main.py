@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.cli import arguments
+from bot.cli.admin import add_commands as add_admin_commands
 from bot.cli.arguments import BadArgument
 from bot.cli.conversions import add_commands as add_conversions_commands
 from bot.cli.links import add_commands as add_link_commands
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.set_defaults(command=run_graph)
     add_report_commands(commands)
     add_money_commands(commands)
+    add_admin_commands(commands, command)
     return parser
 
 

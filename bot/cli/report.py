@@ -121,6 +121,16 @@ def run_export_leads(args: argparse.Namespace, settings: Settings) -> int:
     return _run(args, settings, _export)
 
 
+def operator() -> str:
+    """Who exports on this machine, for the contacts log: the OS user, else "cli"."""
+    import getpass
+
+    try:
+        return f"cli: {getpass.getuser()}"[:64]
+    except (OSError, KeyError, ImportError):  # no user name to be had (a bare container)
+        return "cli"
+
+
 def _run(args: argparse.Namespace, settings: Settings, action: Any) -> int:
     from bot.database import DatabaseError
     from storage.reports.period import FunnelError
@@ -194,7 +204,7 @@ async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
                 assert uow.session is not None
                 await check_flow(uow.session, asked.flow)
             rows = await leads(uow, asked, with_contacts=args.with_contacts,
-                               now=datetime.now(UTC))
+                               now=datetime.now(UTC), who=operator())
             await uow.commit()  # the export's event, before anything is printed
     except crypto.PiiKeyError as error:
         raise FunnelError(str(error)) from None

@@ -1,4 +1,6 @@
-"""/admin: the marketer's dashboard, read-only, mounted only when LEADBOT_ADMIN_TOKEN is set.
+"""/admin: the marketer's dashboard, read-only, for the people `leadbot admin add` made and
+the holder of LEADBOT_ADMIN_TOKEN (bot/web/signin.py signs them in, bot/web/viewer.py says
+what each may see). While no token is set and nobody was added, /admin answers 404.
 
 Server-side HTML from Jinja2 templates (bot/web/templates, escaping on by default), one style
 sheet from bot/web/static, no script and nothing from outside. The shell lists the flows the
@@ -8,8 +10,10 @@ and one panel per entry of PANELS: a panel is `templates/panel_<key>.html` when 
 else the placeholder. A panel's data goes into the page's context as `panel_data[key]`
 (bot/web/panels.py reads it). Bad filter values: the page says so politely, with a 400.
 
-Routes: GET /admin, GET+POST /admin/login, POST /admin/logout, GET /admin/static/<file>;
-the Money page's (bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure.
+Routes: GET /admin, GET /admin/static/<file>; the sign-in's (bot/web/signin.py): GET+POST
+/admin/login, POST /admin/logout, GET+POST /admin/welcome/<token>; the People page's
+(bot/web/people.py): GET /admin/people, POST /admin/people/add|remove; the Money page's
+(bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure.
 
 May import: aiohttp, jinja2, bot.web, storage (through the app's sessions).
 """
@@ -26,9 +30,11 @@ from aiohttp import web
 
 from bot.web import filters as formats
 from bot.web import i18n
+from bot.web.accounts import Accounts
 from bot.web.money import MoneyPage
 from bot.web.panels import gather
-from bot.web.security import SESSION_COOKIE, Guard, same_origin, unauthorized
+from bot.web.security import SESSION_COOKIE, Guard, unauthorized
+from bot.web.viewer import TOKEN_HOLDER, VIEWER, viewer
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -61,6 +67,7 @@ def render(request: web.Request, template: str, status: int = 200,
            **context: Any) -> web.Response:
     lang = i18n.language(request)
     context.setdefault("flow", None)
+    context.setdefault("viewer", request.get(VIEWER))  # None: nobody signed in (the sign-in)
     html = ENVIRONMENT.get_template(template).render(
         lang=lang, t=i18n.words(lang), languages=i18n.LANGUAGES,
         n=lambda value: formats.number(value, lang),
@@ -74,32 +81,54 @@ def render(request: web.Request, template: str, status: int = 200,
 
 class Admin:
     def __init__(self, guard: Guard, flows: Any, sessions: Any, timezone: str,
-                 currency: str = "RUB") -> None:
-        """`flows`: the app's FlowRegistry; `sessions`: its async_sessionmaker; `timezone`:
-        LEADBOT_TIMEZONE, the one the filters' dates are in (as `leadbot report`'s);
-        `currency`: LEADBOT_CURRENCY, the Money page's (bot/web/money.py)."""
+                 currency: str = "RUB", accounts: Accounts | None = None) -> None:
+        """`guard`: LEADBOT_ADMIN_TOKEN's checks (its token may be None); `flows`: the app's
+        FlowRegistry; `sessions`: its async_sessionmaker; `timezone`: LEADBOT_TIMEZONE, the
+        one the filters' dates are in (as `leadbot report`'s); `currency`:
+        LEADBOT_CURRENCY, the Money page's (bot/web/money.py); `accounts`: the sign-ins
+        (default: over `sessions`, with the guard's token)."""
         self.guard, self.flows, self.sessions = guard, flows, sessions
         self.timezone, self.currency = timezone, currency
+        token = guard.token.decode() if guard.token else None
+        self.accounts = accounts or Accounts(sessions, token)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/admin", self.signed_in(self.dashboard))
         app.router.add_get("/admin/", self.signed_in(self.dashboard))
-        app.router.add_get("/admin/login", self.login_page)
-        app.router.add_post("/admin/login", self.login)
-        app.router.add_post("/admin/logout", self.logout)
         app.router.add_static("/admin/static", STATIC, show_index=False, follow_symlinks=False)
+        from bot.web.people import PeoplePage
+        from bot.web.signin import SignIn
+
+        SignIn(self).routes(app)
+        PeoplePage(self).routes(app)
         MoneyPage(self, self.currency).routes(app)
+
+    async def open(self) -> bool:
+        """/admin is there: a token is set, or somebody was added (else 404, as before
+        people could be added: nobody could sign in)."""
+        return self.guard.token is not None or await self.accounts.anyone()
 
     def signed_in(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        """A page for the token holder; anyone else gets 401 with the sign-in form (a
-        person) or the plain line (a script that sent a wrong bearer token)."""
+        """A page for a signed-in person or the token holder (`request[VIEWER]` says who);
+        anyone else gets 401 with the sign-in form (a person) or the plain line (a script
+        that sent a wrong bearer token)."""
         async def checked(request: web.Request) -> web.StreamResponse:
-            if await self.guard.allowed(request):
+            presented = self.guard.bearer(request)
+            if presented is not None:
+                if not await self.guard.allowed(request):
+                    raise unauthorized()
+                request[VIEWER] = TOKEN_HOLDER
                 return await handler(request)
-            if self.guard.bearer(request) is not None:
-                raise unauthorized()
-            response = render(request, "login.html", status=401, wrong=False)
+            found = await self.accounts.who(request.cookies.get(SESSION_COOKIE))
+            if found is not None:
+                request[VIEWER] = found
+                return await handler(request)
+            if not await self.open():
+                raise web.HTTPNotFound()
+            from bot.web.signin import login_form
+
+            response = await login_form(request, self, status=401)
             response.headers["WWW-Authenticate"] = 'Bearer realm="leadbot"'
             return response
         return checked
@@ -115,34 +144,12 @@ class Admin:
             return render(request, "dashboard.html", flows=flows, flow=None, panels=PANELS,
                           panel_data={}, filters=None)
         asked = formats.read(request.query, flow.id, self.timezone)
+        looking = viewer(request)
+        asked.contacts = asked.contacts and looking.sees_contacts  # a marketer: never
         if asked.problems:
             return render(request, "dashboard.html", status=400, flows=flows, flow=flow,
                           panels=PANELS, panel_data={}, filters=asked)
-        data = await gather(self.sessions, asked, self.timezone)
+        data = await gather(self.sessions, asked, self.timezone, who=looking.name)
         return render(request, "dashboard.html", flows=flows, flow=flow, panels=PANELS,
                       panel_data=data, filters=asked,
                       when=lambda text: formats.local_time(text, self.timezone))
-
-    async def login_page(self, request: web.Request) -> web.Response:
-        if self.guard.session_valid(request.cookies.get(SESSION_COOKIE)):
-            raise web.HTTPSeeOther("/admin")
-        return render(request, "login.html", wrong=False)
-
-    async def login(self, request: web.Request) -> web.Response:
-        if not same_origin(request):
-            raise web.HTTPForbidden(text="a sign-in from another site's page")
-        form = await request.post()
-        presented = form.get("token")
-        if isinstance(presented, str) and await self.guard.sign_in(request, presented):
-            response = web.HTTPSeeOther("/admin")
-            self.guard.set_cookie(request, response)
-            raise response
-        return render(request, "login.html", status=401, wrong=True)
-
-    async def logout(self, request: web.Request) -> web.Response:
-        if not same_origin(request):
-            raise web.HTTPForbidden(text="a sign-out from another site's page")
-        self.guard.sign_out(request.cookies.get(SESSION_COOKIE))
-        response = web.HTTPSeeOther("/admin/login")
-        response.del_cookie(SESSION_COOKIE, path="/")
-        raise response

@@ -307,10 +307,14 @@ def words(lang: str) -> dict[str, str]:
 
 
 def _merged() -> None:
-    """The Money page's words (bot/web/money_words.py) join each language's."""
+    """The Money page's words (bot/web/money_words.py) and the sign-in's
+    (bot/web/signin_words.py) join each language's."""
     from bot.web.money_words import MONEY
+    from bot.web.signin_words import SIGNIN
 
     for lang, more in MONEY.items():
+        WORDS[lang].update(more)
+    for lang, more in SIGNIN.items():
         WORDS[lang].update(more)
 
 

@@ -8,7 +8,8 @@ and the charts' geometry (the templates only write what is computed here).
 - temperature: the funnel's hot / warm / cold leads;
 - handoff_speed: `storage.reports.speed.handoff_speed` (per manager who claimed);
 - leads: `storage.reports.leads.page`, the export's rows, a page at a time; contacts only when
-  asked for on the page, and then recorded like `leadbot export leads --with-contacts`.
+  asked for on the page by someone who may see them, and then recorded with who looked, like
+  `leadbot export leads --with-contacts`.
 
 May import: bot.web, storage, dialogs.rules.
 """
@@ -70,8 +71,9 @@ def with_conversion(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
-                 timezone: str) -> dict[str, Any]:
-    """panel key -> its data, for the flow page."""
+                 timezone: str, who: str = "admin token") -> dict[str, Any]:
+    """panel key -> its data, for the flow page; `who` looks (recorded with the contacts
+    shown: the page asks for them only for those who may see them)."""
     asked = FunnelQuery(flow=filters.flow, since=filters.since, until=filters.until,
                         timezone=timezone, source=filters.source)
 
@@ -96,7 +98,7 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
             found = await page(
                 uow, asked, LeadFilter(filters.version, filters.temperature, filters.outcome),
                 size=PAGE_SIZE, number=filters.page, with_contacts=filters.contacts,
-                now=datetime.now(UTC))
+                now=datetime.now(UTC), who=who)
             await uow.commit()  # the contacts' event, before they are shown
             return found
 

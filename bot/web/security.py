@@ -1,17 +1,17 @@
-"""Who may see /admin and /metrics (LEADBOT_ADMIN_TOKEN), and the headers every such page
-carries.
+"""Who may see /admin and /metrics, and the headers every such page carries.
 
-- The token: `Authorization: Bearer <token>` (scripts, Prometheus) or a session cookie set
-  by the sign-in form (people). Compared with hmac.compare_digest (constant time).
-- The session cookie is signed, not stored: `<expiry>.<nonce>.<HMAC>` with a key derived from
-  the token (a new token signs everybody out), HttpOnly, SameSite=Strict, Secure behind
-  https, expiring after SESSION_TTL. Signing out remembers the nonce until its expiry
-  (bounded), so a copied cookie dies with the sign-out too.
-- Repeated failures from one client address are slowed down: each wrong token past the
-  first FREE_FAILURES waits longer before its 401 (up to MAX_DELAY). A right token is never
-  delayed, so an attacker cannot lock the operator out; addresses are remembered in a bounded
-  LRU that forgets them after FORGET_AFTER, and only WAITING_ROOM failures wait at once (more
-  get 429 at once), so memory stays bounded whatever an attacker sends.
+- The token (LEADBOT_ADMIN_TOKEN): `Authorization: Bearer <token>` (scripts, Prometheus),
+  or typed into the sign-in form. Compared with hmac.compare_digest (constant time).
+- People sign in with a name and password (bot/web/accounts.py); either way the browser
+  gets a session cookie: a random token whose SHA-256 is a row of the database (a
+  sign-out or a removal ends it on every process), HttpOnly, SameSite=Strict, Secure behind
+  https.
+- Repeated failures (a wrong token, name or password, a dead one-time link) from one client
+  address are slowed down: each one past the first FREE_FAILURES waits longer before its
+  401 (up to MAX_DELAY). A right one is never delayed, so an attacker cannot lock the
+  operator out; addresses are remembered in a bounded LRU that forgets them after
+  FORGET_AFTER, and only WAITING_ROOM failures wait at once (more get 429 at once), so
+  memory stays bounded whatever an attacker sends.
 
 May import: aiohttp, the standard library.
 """
@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -30,14 +28,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 SESSION_COOKIE = "leadbot_session"
-SESSION_TTL = 12 * 3600
+SESSION_TTL = 12 * 3600  # the cookie's Max-Age: storage/work/people.py SESSION_TTL ends it
 FREE_FAILURES = 3
 BASE_DELAY = 0.5
 MAX_DELAY = 8.0
 FORGET_AFTER = 900.0  # seconds without a failure: the address starts afresh
 ADDRESSES = 10_000  # remembered at most (the oldest forgotten)
 WAITING_ROOM = 64  # failed requests waiting at once, at most
-SIGNED_OUT = 10_000  # nonces of signed-out sessions remembered at most
 
 # Every /admin and /metrics answer: never cached, never framed, no outside resources, no
 # inline script (the pages have none: charts are server-side SVG).
@@ -120,18 +117,19 @@ class Slowdown:
 
 
 class Guard:
-    """LEADBOT_ADMIN_TOKEN's checks: bearer header, session cookie, sign-in, sign-out."""
+    """LEADBOT_ADMIN_TOKEN's checks (the bearer header, the token sign-in form), the session
+    cookie's attributes, and the one Slowdown every failed sign-in waits in: a wrong token,
+    a wrong name or password, a dead one-time link."""
 
-    def __init__(self, token: str, clock: Callable[[], float] = time.time) -> None:
-        self.token = token.encode()
-        self.key = hmac.new(self.token, b"leadbot admin session", hashlib.sha256).digest()
-        self.clock = clock
+    def __init__(self, token: str | None) -> None:
+        self.token = token.encode() if token else None
         self.slowdown = Slowdown()
-        self.signed_out: OrderedDict[str, int] = OrderedDict()
 
     def right(self, presented: str) -> bool:
         """The token, as presented (a header's bytes that are not UTF-8 are kept as
-        surrogates: not the token, never an error)."""
+        surrogates: not the token, never an error). No token set: nothing is right."""
+        if self.token is None:
+            return False
         try:
             return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"),
                                        self.token)
@@ -142,55 +140,21 @@ class Guard:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
 
-    # -- sessions --------------------------------------------------------------------------
-
-    def _signature(self, body: str) -> str:
-        return hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()
-
-    def new_session(self) -> str:
-        body = f"{int(self.clock()) + SESSION_TTL}.{secrets.token_urlsafe(16)}"
-        return f"{body}.{self._signature(body)}"
-
-    def session_valid(self, cookie: str | None) -> bool:
-        if not cookie or cookie.count(".") != 2:
-            return False
-        if not cookie.isascii():  # no cookie of ours (compare_digest refuses such a str)
-            return False
-        expiry, nonce, signature = cookie.split(".")
-        if not hmac.compare_digest(signature, self._signature(f"{expiry}.{nonce}")):
-            return False
-        return (expiry.isdigit() and int(expiry) > self.clock()
-                and nonce not in self.signed_out)
-
-    def sign_out(self, cookie: str | None) -> None:
-        if not self.session_valid(cookie):
-            return
-        assert cookie is not None
-        expiry, nonce, _ = cookie.split(".")
-        self.signed_out[nonce] = int(expiry)
-        now = self.clock()
-        for old in [n for n, until in self.signed_out.items() if until <= now]:
-            del self.signed_out[old]
-        while len(self.signed_out) > SIGNED_OUT:
-            self.signed_out.popitem(last=False)
-
-    def set_cookie(self, request: web.Request, response: web.StreamResponse) -> None:
-        response.set_cookie(SESSION_COOKIE, self.new_session(), max_age=SESSION_TTL,
-                            path="/", httponly=True, samesite="Strict",
-                            secure=behind_https(request))
-
-    # -- the check ---------------------------------------------------------------------------
+    def set_cookie(self, request: web.Request, response: web.StreamResponse,
+                   value: str) -> None:
+        response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_TTL, path="/",
+                            httponly=True, samesite="Strict", secure=behind_https(request))
 
     async def allowed(self, request: web.Request) -> bool:
-        """True for a right bearer token or a live session. A wrong bearer token counts as
-        a failure (slowed down) and answers False; no credentials answer False at once."""
+        """True for a right bearer token. A wrong one counts as a failure (slowed down) and
+        answers False; none answers False at once."""
         presented = self.bearer(request)
-        if presented is not None:
-            if self.right(presented):
-                return True
-            await self.slowdown.fail(request)
+        if presented is None:
             return False
-        return self.session_valid(request.cookies.get(SESSION_COOKIE))
+        if self.right(presented):
+            return True
+        await self.slowdown.fail(request)
+        return False
 
     async def sign_in(self, request: web.Request, presented: str) -> bool:
         if self.right(presented):

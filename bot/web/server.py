@@ -6,8 +6,10 @@ webhook mode, Telegram's webhook route
 LEADBOT_TRANSPORT names), and the CRMs' statuses and sales back (/crm/...,
 bot/deliveries/crm/inbound/).
 
-LEADBOT_ADMIN_TOKEN unset: no /admin (404) and /metrics open to whoever reaches the port.
-Set: /admin and /metrics need it (bot/web/security.py).
+/metrics: open to whoever reaches the port while LEADBOT_ADMIN_TOKEN is unset; set, it needs
+the token as a bearer header (bot/web/security.py). /admin: for the people `leadbot admin
+add` made and the token's holder; while no token is set and nobody was added it answers
+404 (it is mounted always: a person added later signs in without a restart).
 """
 
 from __future__ import annotations
@@ -66,10 +68,10 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
         app.router.add_post(WEBHOOK_PATH, running.webhook_route(secret))
     health_routes(app, running.engine, getattr(running, "fleet", None))
     token = running.settings.admin_token
-    guard = Guard(token.get_secret_value()) if token and token.get_secret_value() else None
+    guard = Guard(token.get_secret_value() if token and token.get_secret_value() else None)
 
     async def scrape(request: web.Request) -> web.Response:
-        if guard is not None and not await guard.allowed(request):
+        if guard.token is not None and not await guard.allowed(request):
             raise unauthorized()
         body = await metrics.render(running.sessions)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
@@ -79,12 +81,11 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     Go(running.sessions, lambda: running.service.handoffs.bot_username).routes(app)
     if getattr(running, "inbound", None) is not None:  # sales back from the CRM
         running.inbound.routes(app)
-    if guard is not None:
-        Admin(guard, running.flows, running.sessions, running.settings.timezone,
-              running.settings.currency).routes(app)
+    Admin(guard, running.flows, running.sessions, running.settings.timezone,
+          running.settings.currency).routes(app)
 
-        async def release(_: web.Application) -> None:  # slowed failures: no stop waits
-            guard.slowdown.closing.set()
+    async def release(_: web.Application) -> None:  # slowed failures: no stop waits
+        guard.slowdown.closing.set()
 
-        app.on_shutdown.append(release)
+    app.on_shutdown.append(release)
     return app

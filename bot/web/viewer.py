@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from aiohttp import web
 
 ROLES = ("marketer", "sales", "owner")
-VIEWER = "leadbot_viewer"  # the request's key
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,7 @@ class Viewer:
 
 
 TOKEN_HOLDER = Viewer("admin token", "owner")
+VIEWER = web.RequestKey("leadbot_viewer", Viewer)  # the request's key
 
 
 def viewer(request: web.Request) -> Viewer:

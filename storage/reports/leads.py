@@ -1,7 +1,8 @@
 """`leadbot export leads`: the leads of a period as rows, for a spreadsheet or a CRM import.
 
-Contacts (name, phone, email) only when asked for, and each such export leaves an `export`
-event (when, how many rows, which period; never the contacts themselves). An erased
+Contacts (name, phone, email) only when asked for, and each such export or showing leaves an
+`export` event (when, who looked, how many rows, which period; never the contacts
+themselves): `record` for a list of leads, `record_lead_view` for one lead's page. An erased
 (anonymised) lead exports no personal data: no contacts, free-text answers as erasure left
 them ("[erased]").
 """
@@ -47,21 +48,26 @@ def _where(period: FunnelQuery, narrow: LeadFilter) -> list[Any]:
 
 
 async def leads(uow: UnitOfWork, period: FunnelQuery, *, with_contacts: bool,
-                now: datetime) -> list[dict[str, Any]]:
+                now: datetime, who: str = "cli") -> list[dict[str, Any]]:
     """The leads created in the period (`period.flow` and `.source` filter when set; the
     flow may be an A/B experiment's name: all its variants), oldest first; answers are the
-    last one given at each step; `variant` is the A/B variant ("—": none)."""
+    last one given at each step; `variant` is the A/B variant ("—": none). `who` asked
+    (recorded with the contacts)."""
     rows = await _rows(uow, _where(period, LeadFilter()), with_contacts, None, 0)
     if with_contacts:
-        record(uow, period, len(rows), now)
+        record(uow, period, len(rows), now, who=who)
     return rows
 
 
 async def page(uow: UnitOfWork, period: FunnelQuery, narrow: LeadFilter, *, size: int,
                number: int, with_contacts: bool, now: datetime,
-               via: str = "dashboard") -> tuple[int, list[dict[str, Any]]]:
+               via: str = "dashboard", who: str | None = None
+               ) -> tuple[int, list[dict[str, Any]]]:
     """(how many leads match, the rows of page `number` (1, 2, ...) of `size`), newest
-    first: the dashboard's leads table. Contacts recorded like an export when shown."""
+    first: the dashboard's leads table. Contacts recorded like an export when shown, with
+    `who` looked (the viewer's name: needed with contacts)."""
+    if with_contacts and who is None:
+        raise ValueError("contacts shown to nobody named: give `who`")
     session = uow.session
     assert session is not None
     where = _where(period, narrow)
@@ -70,16 +76,17 @@ async def page(uow: UnitOfWork, period: FunnelQuery, narrow: LeadFilter, *, size
         .where(*where))).scalar_one()
     rows = await _rows(uow, where, with_contacts, size, (number - 1) * size, newest=True)
     if with_contacts and rows:
-        record(uow, period, len(rows), now, via=via, narrow=narrow)
+        record(uow, period, len(rows), now, via=via, narrow=narrow, who=str(who))
     return total, rows
 
 
 def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
-           via: str | None = None, narrow: LeadFilter | None = None) -> None:
-    """The `export` event of contacts given out: when, how many rows, which period (never
-    the contacts themselves)."""
+           via: str | None = None, narrow: LeadFilter | None = None, *, who: str) -> None:
+    """The `export` event of contacts given out: when, to whom (`who`: the dashboard
+    viewer's name, or the operator's user on the command line), how many rows, which
+    period (never the contacts themselves)."""
     data: dict[str, Any] = {
-        "what": "leads", "rows": rows, "with_contacts": True,
+        "what": "leads", "who": who, "rows": rows, "with_contacts": True,
         "since": period.since.isoformat(), "until": period.until.isoformat(),
         "flow": period.flow or None, "source": period.source}
     if via is not None:
@@ -87,6 +94,15 @@ def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
     if narrow is not None:
         data.update({k: v for k, v in vars(narrow).items() if v is not None})
     uow.stage(Event, user_id=OPERATOR, kind="export", data=data, created_at=now)
+
+
+def record_lead_view(uow: UnitOfWork, lead_id: int, who: str, now: datetime,
+                     via: str = "lead page") -> None:
+    """One lead's contacts shown (the lead's page): the `export` event with who looked,
+    staged in `uow` (commit it before the page is sent)."""
+    uow.stage(Event, user_id=OPERATOR, kind="export", created_at=now, data={
+        "what": "lead", "who": who, "lead_id": lead_id, "rows": 1, "with_contacts": True,
+        "via": via})
 
 
 async def _rows(uow: UnitOfWork, where: list[Any], with_contacts: bool, limit: int | None,

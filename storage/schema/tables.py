@@ -345,4 +345,5 @@ class JobRun(SQLModel, table=True):
     ran_at: datetime = _time()
 
 
-import storage.schema.money  # noqa: E402,F401  (registers the money tables with the metadata)
+import storage.schema.money  # noqa: E402  (registers the money tables with the metadata)
+import storage.schema.people  # noqa: E402,F401  (registers the dashboard people tables)

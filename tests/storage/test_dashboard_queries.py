@@ -75,12 +75,12 @@ async def test_the_leads_pages(history):
 async def test_a_page_with_contacts_is_recorded(history):
     async with UnitOfWork(history) as uow:
         _, rows = await page(uow, PERIOD, LeadFilter(temperature="hot"), size=10, number=1,
-                             with_contacts=True, now=NOW)
+                             with_contacts=True, now=NOW, who="Olga")
         await uow.commit()
     assert PHONE in {r["phone"] for r in rows}
     async with history() as session:
         [event] = (await session.execute(
             select(Event.data).where(Event.kind == "export"))).scalars().all()
-    assert event == {"what": "leads", "rows": 2, "with_contacts": True, "since": "2026-11-02",
-                     "until": "2026-11-03", "flow": "quiz", "source": None,
+    assert event == {"what": "leads", "who": "Olga", "rows": 2, "with_contacts": True,
+                     "since": "2026-11-02", "until": "2026-11-03", "flow": "quiz", "source": None,
                      "via": "dashboard", "temperature": "hot"}

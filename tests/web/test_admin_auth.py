@@ -1,15 +1,21 @@
 """/admin behind LEADBOT_ADMIN_TOKEN: bearer header, sign-in form and its cookie, sign-out,
-401s, the slowdown of repeated failures, and the headers every page carries."""
+401s, the slowdown of repeated failures, and the headers every page carries. (People's
+sign-ins: tests/web/test_people_signin.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import re
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from sqlalchemy import update
 
 from bot.web import security
+from bot.web.accounts import Accounts
 from bot.web.security import FREE_FAILURES, MAX_DELAY, Slowdown
+from storage.schema.people import AdminSession
 from tests.web.conftest import TOKEN, web_running
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -67,7 +73,7 @@ async def test_sign_in_page_cookie_and_sign_out(admin_web):
         cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=" in cookie
     assert "Secure" not in cookie  # plain http here; see the https test
-    assert TOKEN not in cookie  # signed, never the token itself
+    assert TOKEN not in cookie  # a session's own token, never the admin token
     async with client.get(f"{base}/admin") as response:
         assert response.status == 200 and 'id="flow-picker"' in await response.text()
     async with client.get(f"{base}/admin?flow=kitchen-quiz") as response:
@@ -87,22 +93,26 @@ async def test_sign_in_page_cookie_and_sign_out(admin_web):
 
 
 async def test_a_forged_or_expired_cookie_is_refused(admin_web):
-    _, client, base = admin_web
-    guard = security.Guard(TOKEN)
-    good = guard.new_session()
-    expiry, nonce, signature = good.split(".")
-    forged = [f"{int(expiry) + 10**6}.{nonce}.{signature}", f"{expiry}.{nonce}.{'0' * 64}",
-              "garbage", security.Guard("another token").new_session()]
-    for cookie in forged:
+    """The cookie is a random token whose hash is a session row: a guessed, altered or
+    expired one is refused, and so is one opened under another admin token (a new token
+    signs its old holder out)."""
+    running, client, base = admin_web
+    async with await sign_in(client, base) as response:
+        assert response.status == 303
+    good = {c.key: c.value for c in client.cookie_jar}[security.SESSION_COOKIE]
+    client.cookie_jar.clear()
+    other = await Accounts(running.app.sessions, "another token").open_for_token_holder()
+    for cookie in (good + "x", good[:-1], "garbage", "", "é" * 50, other):
         async with client.get(f"{base}/admin",
                               cookies={security.SESSION_COOKIE: cookie}) as response:
             assert response.status == 401, cookie
-    expired = security.Guard(TOKEN, clock=lambda: 0).new_session()  # expired in 1970
-    async with client.get(f"{base}/admin",
-                          cookies={security.SESSION_COOKIE: expired}) as response:
-        assert response.status == 401
     async with client.get(f"{base}/admin", cookies={security.SESSION_COOKIE: good}) as response:
-        assert response.status == 200  # the same token signs the same way
+        assert response.status == 200
+    async with running.app.sessions() as session, session.begin():  # its 12 hours are over
+        await session.execute(update(AdminSession).values(
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    async with client.get(f"{base}/admin", cookies={security.SESSION_COOKIE: good}) as response:
+        assert response.status == 401
 
 
 async def test_the_cookie_is_secure_behind_https(admin_web):
