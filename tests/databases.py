@@ -39,7 +39,8 @@ def _run_database() -> str:
 POSTGRES_DB = _run_database()
 TABLES = ("job_runs", "crm_deliveries", "crm_links", "handoffs", "flow_versions", "outbox",
           "follow_ups", "events", "consents", "answers", "leads", "conversations", "prospects",
-          "processed_updates", "tracking_links", "clicks", "spend", "crm_inbound")
+          "processed_updates", "tracking_links", "clicks", "spend", "crm_inbound",
+          "admin_sessions", "admin_links", "admin_people")
 _migrated: set[str] = set()
 
 

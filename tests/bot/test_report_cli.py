@@ -4,6 +4,7 @@ on a real database holding tests/storage/funnel_history.py."""
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
 from datetime import UTC, datetime
@@ -146,6 +147,7 @@ async def test_export_with_contacts_for_excel_and_its_event(db):
     [event] = await export_events(engine)
     assert event.user_id == 0
     assert event.data["rows"] == 3 and event.data["with_contacts"] is True
+    assert event.data["who"] == f"cli: {getpass.getuser()}"  # who exported, for the log
     assert PHONE not in json.dumps(event.data) and "Иван" not in json.dumps(event.data)
 
 
