@@ -132,9 +132,12 @@ class Settings(BaseSettings):
     """A YAML file of tracking links (`links: {NAME: {flow, source, campaign}}`), written to
     the database at start; a broken one, or an unknown flow, stops the start naming the field
     (see Tracking links in Funnel and sources)."""
-    admin_token: SecretStr | None = None  # /admin and /metrics need it; unset: no /admin
-    """The token `/admin` and `/metrics` require; unset: no dashboard, and `/metrics` is open.
-    Make it long and random: `python -c "import secrets; print(secrets.token_urlsafe(32))"`."""
+    admin_token: SecretStr | None = None  # /metrics needs it; /admin takes it as an owner
+    """The token `/metrics` requires (as `Authorization: Bearer ...`) and `/admin` accepts
+    beside the people `leadbot admin add` made (its holder acts as an owner: scripts, the
+    first sign-in); unset: `/metrics` is open, and `/admin` is there only once somebody was
+    added. Make it long and random:
+    `python -c "import secrets; print(secrets.token_urlsafe(32))"`."""
     log_level: str = "INFO"
     """`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`, in any case (no phone, email or name
     is logged at any level: see Personal data)."""
