@@ -1,9 +1,10 @@
 """Who is signed in to /admin: people (`leadbot admin add`, storage/work/people.py) with a
 password, and the holder of LEADBOT_ADMIN_TOKEN (who acts as the owner).
 
-- Passwords are kept as argon2id hashes (argon2-cffi's PasswordHasher: a salt each, its
-  cost in the hash, so a later, stronger default re-hashes at the next sign-in). Hashing
-  takes tens of milliseconds and memory on purpose: it runs in a thread, off the loop.
+- Passwords are kept as argon2id hashes (argon2-cffi's PasswordHasher, its RFC 9106
+  defaults: a salt each, 64 MiB and three passes, the cost written in the hash). Hashing
+  takes a good part of a second of CPU and that memory on purpose: it runs in a thread, off
+  the loop, at most HASHING at once (a flood of guesses queues; it cannot eat the memory).
 - A sign-in opens a session row; the cookie holds its token (the row only the SHA-256), so
   a sign-out or a removal on one process ends it on every process. Sessions end after
   SESSION_TTL, or SESSION_IDLE without a page asked for.
@@ -33,6 +34,7 @@ __all__ = ["MIN_PASSWORD", "SESSION_IDLE", "SESSION_TTL", "Accounts", "password_
 
 MIN_PASSWORD = 10  # characters
 MAX_PASSWORD = 1024  # characters: argon2 takes any length, a megabyte of form is no password
+HASHING = 2  # argon2 computations at once, per process
 HASHER = PasswordHasher()
 # an unknown name is checked against this, so it takes as long as a known one
 _NOBODY = HASHER.hash("no such person: the same work as a real check")
@@ -67,6 +69,7 @@ class Accounts:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], token: str | None,
                  clock: Callable[[], datetime] = now_utc) -> None:
         self.sessions, self.clock = sessions, clock
+        self.hashing = asyncio.Semaphore(HASHING)
         # which token a token holder's session was opened with (not the token: a hash)
         self.mark = (hashlib.sha256(b"leadbot admin session " + token.encode()).hexdigest()[:16]
                      if token else None)
@@ -99,7 +102,9 @@ class Accounts:
         async with self.sessions() as session:
             found = await people.find(session, name)
         person, hashed = found if found is not None else (None, None)
-        if not await asyncio.to_thread(_verify, hashed, password) or person is None:
+        async with self.hashing:
+            right = await asyncio.to_thread(_verify, hashed, password)
+        if not right or person is None:
             return None
         async with self.sessions() as session, session.begin():
             return await people.open_session(session, person, self.clock())
@@ -115,7 +120,8 @@ class Accounts:
         the link is no good any more)."""
         if await self.link_person(token) is None:
             return None
-        hashed = await asyncio.to_thread(HASHER.hash, password)
+        async with self.hashing:
+            hashed = await asyncio.to_thread(HASHER.hash, password)
         async with self.sessions() as session, session.begin():
             now = self.clock()
             person = await people.use_link(session, token, hashed, now)
