@@ -345,8 +345,7 @@ async def listening(app: App, secret: str | None) -> AsyncIterator[None]:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port} "
                                f"(LEADBOT_HOST, LEADBOT_PORT): {error.strerror}") from None
         app.address = (settings.host, server.addresses[0][1])  # the port 0 gave
-        log.info("web server on %s:%s (/healthz, /readyz, /metrics%s)", *app.address,
-                 ", /admin" if settings.admin_token else "")
+        log.info("web server on %s:%s (/healthz, /readyz, /metrics, /admin)", *app.address)
         yield
     finally:
         await server.cleanup()  # waits for requests in hand: their updates commit first

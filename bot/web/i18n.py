@@ -19,7 +19,6 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "leadbot dashboard",
         "sign_in": "Sign in",
-        "sign_in_intro": "Enter the admin token (LEADBOT_ADMIN_TOKEN) to see the dashboard.",
         "token": "Admin token",
         "wrong_token": "That token is not right.",
         "sign_out": "Sign out",
@@ -101,8 +100,6 @@ WORDS: dict[str, dict[str, str]] = {
     "ru": {
         "title": "Панель leadbot",
         "sign_in": "Войти",
-        "sign_in_intro": "Введите токен администратора (LEADBOT_ADMIN_TOKEN), чтобы открыть "
-                         "панель.",
         "token": "Токен администратора",
         "wrong_token": "Токен неверный.",
         "sign_out": "Выйти",
@@ -184,8 +181,6 @@ WORDS: dict[str, dict[str, str]] = {
     "uk": {
         "title": "Панель leadbot",
         "sign_in": "Увійти",
-        "sign_in_intro": "Введіть токен адміністратора (LEADBOT_ADMIN_TOKEN), щоб відкрити "
-                         "панель.",
         "token": "Токен адміністратора",
         "wrong_token": "Токен неправильний.",
         "sign_out": "Вийти",
