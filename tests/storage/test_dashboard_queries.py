@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.reports.funnel import funnel
-from storage.reports.leads import LeadFilter, page
+from storage.reports.leads import LeadFilter, page, record_lead_view
 from storage.reports.speed import handoff_speed
 from storage.schema.tables import Event, Handoff
 from storage.work.uow import UnitOfWork
@@ -84,3 +84,19 @@ async def test_a_page_with_contacts_is_recorded(history):
     assert event == {"what": "leads", "who": "Olga", "rows": 2, "with_contacts": True,
                      "since": "2026-11-02", "until": "2026-11-03", "flow": "quiz", "source": None,
                      "via": "dashboard", "temperature": "hot"}
+
+
+async def test_contacts_are_never_shown_to_nobody_and_a_lead_view_names_its_viewer(history):
+    """`page` with contacts needs `who`; the lead page's helper records one lead's view."""
+    async with UnitOfWork(history) as uow:
+        with pytest.raises(ValueError, match="who"):
+            await page(uow, PERIOD, LeadFilter(), size=10, number=1, with_contacts=True,
+                       now=NOW)
+        record_lead_view(uow, 7, "Иван", NOW)
+        await uow.commit()
+    async with history() as session:
+        [event] = (await session.execute(select(Event).where(Event.kind == "export"))
+                   ).scalars().all()
+    assert event.data == {"what": "lead", "who": "Иван", "lead_id": 7, "rows": 1,
+                          "with_contacts": True, "via": "lead page"}
+    assert event.user_id == 0 and event.created_at == NOW
