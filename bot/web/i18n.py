@@ -36,7 +36,7 @@ WORDS: dict[str, dict[str, str]] = {
         "leads": "Leads",
         "coming": "Not built yet: the figures appear here in a later version.",
         "language": "Language",
-        "overview": "Overview",
+        "overview": "Home",
         "since": "From",
         "version_title": "Version",
         "until": "To (included)",
@@ -119,7 +119,7 @@ WORDS: dict[str, dict[str, str]] = {
         "leads": "Лиды",
         "coming": "Пока не готово: цифры появятся здесь в следующей версии.",
         "language": "Язык",
-        "overview": "Обзор",
+        "overview": "Главная",
         "since": "С",
         "version_title": "Версия",
         "until": "По (включительно)",
@@ -202,7 +202,7 @@ WORDS: dict[str, dict[str, str]] = {
         "leads": "Ліди",
         "coming": "Ще не готово: цифри з'являться тут у наступній версії.",
         "language": "Мова",
-        "overview": "Огляд",
+        "overview": "Головна",
         "since": "З",
         "version_title": "Версія",
         "until": "По (включно)",
@@ -307,11 +307,14 @@ def words(lang: str) -> dict[str, str]:
 
 
 def _merged() -> None:
-    """The Money page's words (bot/web/money_words.py) join each language's."""
+    """The Money page's words (bot/web/money_words.py) and the home page's
+    (bot/web/home_words.py) join each language's."""
+    from bot.web.home_words import HOME
     from bot.web.money_words import MONEY
 
-    for lang, more in MONEY.items():
-        WORDS[lang].update(more)
+    for pages in (MONEY, HOME):
+        for lang, more in pages.items():
+            WORDS[lang].update(more)
 
 
 _merged()
