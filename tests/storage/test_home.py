@@ -69,22 +69,32 @@ async def test_each_flow_and_period_equals_the_report(demo, days):
     assert set(found["flows"]["renovation-calculator"]["variants"]) == {"a", "b"}
 
 
-async def test_days_and_sources_equal_the_reports_by_day_and_by_source(demo):
-    until = date(2026, 11, 20)
+@pytest.mark.parametrize("zone, until", [
+    (ZONE, date(2026, 11, 20)),
+    ("Europe/Kyiv", date(2026, 10, 28)),  # the clocks went back on 2026-10-25 there
+    ("America/Los_Angeles", date(2026, 11, 4)),  # and on 2026-11-01 there
+])
+async def test_days_and_sources_equal_the_reports_by_day_and_by_source(sessions, zone, until):
+    flows = FlowRegistry.from_dir(FLOWS)
+    async with UnitOfWork(sessions) as uow:
+        await flows.snapshot(uow)
+        await uow.commit()
+    await fill(sessions, flows, prospects=240, days=16,
+               now=datetime.combine(until, datetime.min.time(), UTC) + timedelta(hours=15))
     since = until - timedelta(days=6)
-    async with demo() as session:
-        found = await home(session, HomeQuery(since, until, ZONE, NAMES))
+    async with sessions() as session:
+        found = await home(session, HomeQuery(since, until, zone, NAMES))
         people, leads, sources = Counter(), Counter(), Counter()
         for first, last, period in ((since, until, "now"),
                                     (since - timedelta(days=7), since - timedelta(days=1),
                                      "before")):
             for name in NAMES:
-                by_source = await funnel(session, FunnelQuery(name, first, last, ZONE,
+                by_source = await funnel(session, FunnelQuery(name, first, last, zone,
                                                               by="source"))
                 for g in by_source["groups"]:
                     sources[(g["group"], period)] += g["leads"]
                 if period == "now":
-                    by_day = await funnel(session, FunnelQuery(name, first, last, ZONE,
+                    by_day = await funnel(session, FunnelQuery(name, first, last, zone,
                                                                by="day"))
                     for g in by_day["groups"]:
                         people[g["group"]] += g["started"]
