@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialogs.rules.funnel import share
 from tests.bot.test_cli import LEADBOT
 from tests.web.browser import page  # noqa: F401 - the fixture
 from tests.web.conftest import TOKEN, web_running
@@ -60,7 +61,9 @@ def counted(groups: list[dict]) -> dict[str, int]:
     return {"started": sum(g["started"] for g in groups),
             "leads": sum(g["leads"] for g in groups),
             "hot": sum(g["temperature"]["hot"] for g in groups),
-            "handoffs": sum(g["handoffs"] for g in groups), "won": sum(g["won"] for g in groups)}
+            "handoffs": sum(g["handoffs"] for g in groups), "won": sum(g["won"] for g in groups),
+            # one group (a flow of one version, a variant): the report's median itself
+            "claim": groups[0]["time_to_claim"]["p50"] if len(groups) == 1 else "any"}
 
 
 async def expected(url: str, since: date, until: date) -> dict:
@@ -118,7 +121,14 @@ async def test_the_home_page_equals_leadbot_report_at_every_width(home_web, page
             assert keys == set(wanted)
             for flow, variant, figures in cards:
                 key = (flow if variant is None else "renovation-calculator", variant)
+                told = wanted[key]["now"]
                 for metric, now, before, text, _ in figures:
+                    if metric == "claim" and told["claim"] != "any":
+                        assert now == ("" if told["claim"] is None else str(told["claim"]))
+                    if metric == "lead_rate":
+                        assert float(now) == share(told["leads"], told["started"])
+                    if metric == "hot_rate" and told["leads"]:
+                        assert float(now) == share(told["hot"], told["leads"])
                     if metric in COUNTS:
                         assert int(now) == wanted[key]["now"][metric], (key, metric)
                         assert int(before) == wanted[key]["before"][metric], (key, metric)
