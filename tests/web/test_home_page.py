@@ -89,6 +89,7 @@ async def test_home_shows_each_flow_against_the_period_before(admin_web):
         int(kpis(card(html, name))["started"][0])
         for name in ("kitchen-quiz", "renovation-calculator", "renovation-checklist"))
     assert 'id="movers"' in html
+    assert "+7999" not in html and "Demo " not in html  # no lead's phone or name, ever
 
 
 async def test_a_month_and_an_empty_home(admin_web):
