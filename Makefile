@@ -68,11 +68,13 @@ bench: $(BIN)/leadbot
 	$(BIN)/python bench/crm.py
 	$(BIN)/python bench/scale.py
 
-# docs/dashboard.png, the README's picture: the funnel page with demo data in Chromium.
+# docs/dashboard.png, the README's picture: the funnel page with demo data in Chromium (and
+# the Money page's, the home page's).
 screenshot: $(BIN)/leadbot
 	LEADBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png $(BIN)/pytest -q \
 		tests/web/test_dashboard_browser.py
 	LEADBOT_MONEY_SCREENSHOT=docs/money.png $(BIN)/pytest -q tests/web/test_money_browser.py
+	LEADBOT_HOME_SCREENSHOT=docs/img/home.png $(BIN)/pytest -q tests/web/test_home_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -7,10 +7,11 @@ Generates N prospects (default 100,000; --quick 10,000) over 90 days, about ten 
 each (1,000,000 by default): the shipped flows' steps, answers, some going back, consents,
 contacts, leads and hand-offs; written in bulk (executemany into SQLite, COPY into
 PostgreSQL). Then times `leadbot report` (the real command, a process of its own) for the
-kitchen quiz and the last 30 days, the funnel function alone, and the dashboard's flow page
+kitchen quiz and the last 30 days, the funnel function alone, the dashboard's flow page
 (GET /admin?flow=kitchen-quiz with the same 30 days, through the real aiohttp server of
-bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page), on each
-database.
+bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page) and its
+home page (GET /admin: every flow against the period before, its default 7 days and the
+same 30), on each database.
 
 --before CHECKOUT (another checkout of leadbot, e.g. /work/main at an older commit): also
 times that checkout's storage/reports/funnel.py on the same data, side by side with this one: the
@@ -295,9 +296,9 @@ async def timed_side_by_side(url: str, query: FunnelQuery, old) -> dict[str, tup
     return best
 
 
-async def timed_page(url: str, since: date, until: date) -> tuple[float, float, int]:
-    """The flow page through the real server: (best, median) wall seconds of 5 GETs after a
-    warm one, and the page's size in bytes."""
+async def timed_page(url: str, path: str) -> tuple[float, float, int]:
+    """A dashboard page (`path`: the flow page, the home page) through the real server:
+    (best, median) wall seconds of 5 GETs after a warm one, and the page's size in bytes."""
     from types import SimpleNamespace
 
     from aiohttp import web
@@ -314,8 +315,7 @@ async def timed_page(url: str, since: date, until: date) -> tuple[float, float, 
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
-    page = (f"http://{host}:{port}/admin?flow=kitchen-quiz&since={since.isoformat()}"
-            f"&until={until.isoformat()}")
+    page = f"http://{host}:{port}{path}"
     times, size = [], 0
     try:
         async with aiohttp.ClientSession(
@@ -325,7 +325,7 @@ async def timed_page(url: str, since: date, until: date) -> tuple[float, float, 
                 async with client.get(page) as response:
                     body = await response.read()
                     if response.status != 200:
-                        raise SystemExit(f"the flow page: {response.status} {body[:300]!r}")
+                        raise SystemExit(f"{path}: {response.status} {body[:300]!r}")
                 if attempt:  # the first one warms connections and templates
                     times.append(time.perf_counter() - started)
                 size = len(body)
@@ -405,10 +405,12 @@ async def bench(kind: str, prospects: int, folder: str, before: str | None) -> N
           f"{command:.2f} s, {cpu:.2f} s of CPU (the whole command: start, migrations "
           f"check, query, print)")
     print(f"  funnel() alone: {alone * 1000:.0f} ms; --by day: {by_day * 1000:.0f} ms")
-    best, median, size = await timed_page(url, since, until)
-    print(f"  dashboard flow page (GET /admin?flow=kitchen-quiz, 30 days, real server, "
-          f"{size:,} bytes): best {best * 1000:.0f} ms, median {median * 1000:.0f} ms "
-          f"of 5 (target < 500 ms)")
+    period = f"since={since.isoformat()}&until={until.isoformat()}"
+    for name, path in (("flow page, 30 days", f"/admin?flow=kitchen-quiz&{period}"),
+                       ("home page, 7 days", "/admin"), ("home page, 30 days", f"/admin?{period}")):
+        best, median, size = await timed_page(url, path)
+        print(f"  dashboard {name} (GET {path}, real server, {size:,} bytes): best "
+              f"{best * 1000:.0f} ms, median {median * 1000:.0f} ms of 5 (target < 500 ms)")
     parts = await timed_parts(url, FunnelQuery("kitchen-quiz", since, until))
     print("  its parts, one after another (best of 3): " + ", ".join(
         f"{name} {wall * 1000:.0f} ms" for name, wall in parts.items()))

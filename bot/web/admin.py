@@ -4,7 +4,8 @@ what each may see). While no token is set and nobody was added, /admin answers 4
 
 Server-side HTML from Jinja2 templates (bot/web/templates, escaping on by default), one style
 sheet from bot/web/static, no script and nothing from outside. The shell lists the flows the
-app loaded and, for the flow picked (`/admin?flow=<id>`), the filters (bot/web/filters.py:
+app loaded; without a flow, the home page (bot/web/home.py: every flow, this period against
+the one before); for the flow picked (`/admin?flow=<id>`), the filters (bot/web/filters.py:
 period in the operator's time zone, source, version; the leads' temperature, outcome, page)
 and one panel per entry of PANELS: a panel is `templates/panel_<key>.html` when it exists,
 else the placeholder. A panel's data goes into the page's context as `panel_data[key]`
@@ -29,7 +30,7 @@ import jinja2
 from aiohttp import web
 
 from bot.web import filters as formats
-from bot.web import i18n
+from bot.web import home, i18n
 from bot.web.accounts import Accounts
 from bot.web.money import MoneyPage
 from bot.web.panels import gather
@@ -141,8 +142,7 @@ class Admin:
         if picked is not None and flow is None:
             raise web.HTTPNotFound(text=f"no flow '{picked}'")
         if flow is None:
-            return render(request, "dashboard.html", flows=flows, flow=None, panels=PANELS,
-                          panel_data={}, filters=None)
+            return await self.home_page(request, flows)
         asked = formats.read(request.query, flow.id, self.timezone)
         looking = viewer(request)
         asked.contacts = asked.contacts and looking.sees_contacts  # a marketer: never
@@ -153,3 +153,15 @@ class Admin:
         return render(request, "dashboard.html", flows=flows, flow=flow, panels=PANELS,
                       panel_data=data, filters=asked,
                       when=lambda text: formats.local_time(text, self.timezone))
+
+    async def home_page(self, request: web.Request, flows: list[FlowItem]) -> web.Response:
+        """The home page (bot/web/home.py): every flow, this period against the one before."""
+        period, problems = home.read_period(request.query, self.timezone)
+        context = {"flows": flows, "period": period, "problems": problems,
+                   "raw": {k: request.query.get(k, "") for k in ("since", "until")},
+                   "shortcuts": home.shortcuts(self.timezone)}
+        if problems:
+            return render(request, "home.html", status=400, **context)
+        found = await home.gather(self.sessions, self.flows, i18n.language(request), period,
+                                  self.timezone)
+        return render(request, "home.html", **context, **found)

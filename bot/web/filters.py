@@ -51,9 +51,9 @@ class Filters:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
-def read(query: Any, flow: str, timezone: str) -> Filters:
-    """The filters of `query` (a request's query mapping); defaults: the last 30 days up to
-    today in the operator's time zone."""
+def read(query: Any, flow: str, timezone: str, days: int = DEFAULT_DAYS) -> Filters:
+    """The filters of `query` (a request's query mapping); defaults: the last `days` days up
+    to today in the operator's time zone."""
     problems: list[str] = []
     today = datetime.now(ZoneInfo(timezone)).date()
 
@@ -72,13 +72,13 @@ def read(query: Any, flow: str, timezone: str) -> Filters:
         return value
 
     until = day("until") or today
-    since = day("since") or until - timedelta(days=DEFAULT_DAYS - 1)
+    since = day("since") or until - timedelta(days=days - 1)
     if until < since:
         problems.append("bad_range")
-        since, until = until - timedelta(days=DEFAULT_DAYS - 1), until
+        since, until = until - timedelta(days=days - 1), until
     if (until - since).days > 400:
         problems.append("bad_range")
-        since = until - timedelta(days=DEFAULT_DAYS - 1)
+        since = until - timedelta(days=days - 1)
     source = (query.get("source") or "").strip() or None
     if source is not None and (len(source) > MAX_SOURCE or not source.isprintable()):
         # NUL (PostgreSQL refuses it in text), control characters, lone surrogates: no

@@ -35,7 +35,7 @@ WORDS: dict[str, dict[str, str]] = {
         "leads": "Leads",
         "coming": "Not built yet: the figures appear here in a later version.",
         "language": "Language",
-        "overview": "Overview",
+        "overview": "Home",
         "since": "From",
         "version_title": "Version",
         "until": "To (included)",
@@ -116,7 +116,7 @@ WORDS: dict[str, dict[str, str]] = {
         "leads": "Лиды",
         "coming": "Пока не готово: цифры появятся здесь в следующей версии.",
         "language": "Язык",
-        "overview": "Обзор",
+        "overview": "Главная",
         "since": "С",
         "version_title": "Версия",
         "until": "По (включительно)",
@@ -197,7 +197,7 @@ WORDS: dict[str, dict[str, str]] = {
         "leads": "Ліди",
         "coming": "Ще не готово: цифри з'являться тут у наступній версії.",
         "language": "Мова",
-        "overview": "Огляд",
+        "overview": "Головна",
         "since": "З",
         "version_title": "Версія",
         "until": "По (включно)",
@@ -302,15 +302,15 @@ def words(lang: str) -> dict[str, str]:
 
 
 def _merged() -> None:
-    """The Money page's words (bot/web/money_words.py) and the sign-in's
-    (bot/web/signin_words.py) join each language's."""
+    """Each page's words (bot/web/*_words.py) join each language's: one catalogue."""
+    from bot.web.home_words import HOME
     from bot.web.money_words import MONEY
     from bot.web.signin_words import SIGNIN
 
-    for lang, more in MONEY.items():
-        WORDS[lang].update(more)
-    for lang, more in SIGNIN.items():
-        WORDS[lang].update(more)
+    for pages in (MONEY, HOME, SIGNIN):
+        for lang, more in pages.items():
+            WORDS[lang].update(more)
+
 
 
 _merged()

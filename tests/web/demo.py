@@ -37,7 +37,10 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
             stop = len(path) if rng.random() < 0.35 else 1 + int(len(path) * rng.random() ** 1.3)
             conversation = Conversation(user_id=user, chat_id=user, flow_id=flow.id,
                                         flow_version=flow.version, step=path[stop - 1][0],
-                                        source=source, started_at=at, updated_at=at)
+                                        source=source, started_at=at, updated_at=at,
+                                        # an A/B variant's conversation says so, as the bot's
+                                        experiment=flow.experiment and flow.experiment.name,
+                                        variant=flow.experiment and flow.experiment.variant)
             session.add(conversation)
             await session.flush()
             when = at
