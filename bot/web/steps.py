@@ -19,7 +19,7 @@ ASKS = frozenset({"single_choice", "multiple_choice", "free_text", "number", "co
                   "contact"})
 CHOICES = frozenset({"single_choice", "multiple_choice"})
 LONGEST = 70  # characters of a question shown as the step's name
-PLACEHOLDER = re.compile(r"\s*\{[a-z_]+\}\s*%?")
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")  # what the bot fills in per person
 
 
 def in_language(texts: Any, lang: str, fallback: str | None) -> str | None:
@@ -33,13 +33,13 @@ def in_language(texts: Any, lang: str, fallback: str | None) -> str | None:
 
 
 def question(text: str | None) -> str | None:
-    """The words a step is known by: its first question ("...?") or first line, without
-    placeholders ({discount}), cut to LONGEST characters."""
+    """The words a step is known by: its first question ("...?") or first line, its
+    placeholders ({discount}) as "…", cut to LONGEST characters."""
     if not text:
         return None
     first = text.strip().split("\n", 1)[0]
     asked = re.search(r"[^.!?]*\?", first)
-    words = PLACEHOLDER.sub(" ", asked.group(0) if asked else first)
+    words = PLACEHOLDER.sub("…", asked.group(0) if asked else first)
     words = re.sub(r"\s+", " ", words).strip(" ,:;—-")
     return words if len(words) <= LONGEST else words[:LONGEST - 1].rstrip() + "…"
 
