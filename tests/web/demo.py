@@ -75,8 +75,8 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
                     event("contact", None, {"fields": ["phone"]}, when)
             if stop < len(path) * 0.7 or path[stop - 1][0] in {e for _, e in branch}:
                 continue
-            if not (conversation.progress or {}).get("contact"):  # the lead's phone below
-                event("contact", None, {"fields": ["phone"]}, when)
+            if not (conversation.progress or {}).get("contact"):  # a lead left a contact
+                continue
             temperature = rng.choice(("hot", "hot", "warm", "cold"))
             outcome = {"hot": "handoff", "warm": "nurture", "cold": "close"}[temperature]
             lead = Lead(conversation_id=conversation.id, user_id=user, flow_id=flow.id,

@@ -186,4 +186,5 @@ async def test_the_flow_page_fits_a_phone_and_a_wide_screen(demo_web, page, widt
     picture = os.environ.get("LEADBOT_DASHBOARD_SCREENSHOT")
     if picture and width == 400:
         await page.goto(f"{base}/admin?flow={FLOW}&lang=en")
-        await page.screenshot(path=picture.replace(".png", "-phone.png"), full_page=True)
+        await page.screenshot(path=picture.replace(".png", "-phone.png"), full_page=True,
+                              clip={"x": 0, "y": 0, "width": 400, "height": 1600})
