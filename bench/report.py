@@ -56,6 +56,7 @@ from bot.web.server import web_app  # noqa: E402
 from dialogs.rules.funnel import marked, step_order  # noqa: E402
 from storage.db.engine import create_engine, sessionmaker  # noqa: E402
 from storage.db.migrate import upgrade  # noqa: E402
+from storage.reports.answers import chosen  # noqa: E402
 from storage.reports.funnel import funnel, funnels  # noqa: E402
 from storage.reports.leads import LeadFilter, page  # noqa: E402
 from storage.reports.period import FunnelQuery  # noqa: E402
@@ -79,6 +80,8 @@ EVENT = ("user_id", "conversation_id", "kind", "flow_id", "flow_version", "step"
 LEAD = ("id", "conversation_id", "user_id", "flow_id", "flow_version", "source", "score",
         "temperature", "mql", "sql", "target", "outcome", "status", "breakdown", "tags",
         "created_at", "updated_at", "qualified_at")
+ANSWER = ("conversation_id", "step", "value", "label", "points", "created_at")
+OPTIONS: dict[str, dict[str, list[str]]] = {}  # flow -> choice step -> its options' ids
 HANDOFF = ("lead_id", "conversation_id", "user_id", "chat_id", "assigned", "temperature",
            "language", "submitted_at", "claimed_by", "claimed_at", "status", "status_at",
            "first_contact_at", "created_at")
@@ -88,7 +91,7 @@ def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[st
     """Rows per table: tuples in the column order above, times as aware datetimes."""
     rng = random.Random(13)
     rows: dict[str, list] = {"prospects": [], "conversations": [], "events": [],
-                             "leads": [], "handoffs": []}
+                             "leads": [], "handoffs": [], "answers": []}
     names, weights = zip(*FLOWS, strict=True)
     events = rows["events"]
     # ids in the order the conversations started, as the database gives them to the bot
@@ -122,9 +125,14 @@ def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[st
             when += timedelta(seconds=rng.randrange(3, 40))
             event("step", step, {"step_kind": kind}, when)
             if kind in QUESTIONS:
-                event("answer", step, {"points": 5}, when)
-                if rng.random() < 0.08:  # went back and answered again
+                for _ in range(2 if rng.random() < 0.08 else 1):  # some went back
                     event("answer", step, {"points": 5}, when)
+                    options = OPTIONS.get(flow, {}).get(step)
+                    value = (rng.choice(options) if kind == "single_choice" else
+                             rng.sample(options, rng.randint(1, len(options)))
+                             if options else rng.randrange(10, 200))
+                    rows["answers"].append((user, step, json.dumps(value), str(value), 5,
+                                            when))
             elif kind == "consent":
                 event("answer", step, {"points": 0}, when)
                 event("consent", step, {"purpose": "processing", "granted": True}, when)
@@ -160,12 +168,17 @@ async def snapshot(url: str) -> dict[str, list[tuple[str, str]]]:
         await flows.snapshot(uow)
         await uow.commit()
     await engine.dispose()
+    for flow_id, runnable in flows.latest.items():
+        OPTIONS[flow_id] = {step_id: [o.id for o in step.options]
+                            for step_id, step in runnable.flow.steps.items()
+                            if getattr(step, "kind", "") in ("single_choice",
+                                                             "multiple_choice")}
     return {flow_id: step_order(runnable.flow.model_dump(mode="json"))
             for flow_id, runnable in flows.latest.items()}
 
 
 TABLES = [("prospects", PROSPECT), ("conversations", CONVERSATION), ("events", EVENT),
-          ("leads", LEAD), ("handoffs", HANDOFF)]
+          ("leads", LEAD), ("handoffs", HANDOFF), ("answers", ANSWER)]
 
 
 def fill_sqlite(path: str, rows: dict[str, list]) -> None:
@@ -231,7 +244,7 @@ async def timed_function(url: str, query: FunnelQuery) -> float:
     return best
 
 
-PAGE = [None, "source", "variant"]  # the flow page's groupings
+PAGE = [None, "source", "variant", "day"]  # the flow page's groupings
 
 
 def before_funnel(checkout: str):
@@ -367,10 +380,15 @@ async def timed_parts(url: str, query: FunnelQuery) -> dict[str, float]:
         async with make() as session:
             await funnels(session, query, PAGE)
 
+    async def answered() -> None:
+        flow = OPTIONS["kitchen-quiz"]
+        async with make() as session:
+            await chosen(session, query, [s for s in flow if s != "extras"], ["extras"])
+
     best: dict[str, float] = {}
     for round_ in range(4):
-        for name, run in (("funnels (3 groupings)", counted), ("managers' speed", speed),
-                          ("leads' first page", leads)):
+        for name, run in (("funnels (4 groupings)", counted), ("answers chosen", answered),
+                          ("managers' speed", speed), ("leads' first page", leads)):
             started = time.perf_counter()
             await run()
             if round_:  # round 0 warms

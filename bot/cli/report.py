@@ -232,6 +232,8 @@ def report_rows(result: dict[str, Any]) -> list[list[Any]]:
             add("reached", s["reached"], s["step"])
             add("answered", s["answered"], s["step"])
             add("drop_off_pct", s["drop_off"], s["step"])
+            if "branch_of" in s:
+                add("branch_share_pct", s["branch_share"], s["step"])
         for name, value in summary(g):
             add(name, value)
     for test in result.get("comparison", {}).get("tests", []):
@@ -286,7 +288,7 @@ def table(result: dict[str, Any]) -> str:
         out.append(tabulate(
             [[s["step"], s["kind"], s["reached"], s["answered"] if s["kind"] not in (
                 "message", "end", "reward", "") else "",
-              "" if s["drop_off"] is None else f"{s['drop_off']:.1f} %"] for s in g["steps"]],
+              _lost(s)] for s in g["steps"]],
             headers=["step", "kind", "reached", "answered", "drop-off"],
             tablefmt="simple", disable_numparse=True, colalign=(
                 "left", "left", "right", "right", "right")))
@@ -373,3 +375,12 @@ def csv_bytes(header: list[str], rows: list[list[Any]], phones: tuple[str, ...] 
     for row in rows:
         writer.writerow([cell(v, i in phone_columns) for i, v in enumerate(row)])
     return (BOM + text.getvalue()).encode("utf-8")
+
+
+def _lost(step: dict[str, Any]) -> str:
+    """The drop-off column: the percent lost, or for a branch's end the share of the
+    branching step's people who went there."""
+    if "branch_of" in step:
+        went = "" if step["branch_share"] is None else f"{step['branch_share']:.1f} %"
+        return f"{went} of {step['branch_of']}".strip()
+    return "" if step["drop_off"] is None else f"{step['drop_off']:.1f} %"

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -33,14 +34,16 @@ from bot.web import filters as formats
 from bot.web import home, i18n
 from bot.web.accounts import Accounts
 from bot.web.money import MoneyPage
-from bot.web.panels import gather
+from bot.web.panels import Shown, gather
 from bot.web.security import SESSION_COOKIE, Guard, unauthorized
+from bot.web.tables import Tables
 from bot.web.viewer import TOKEN_HOLDER, VIEWER, viewer
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 # the flow page's panels, in order; each key is a word in i18n.WORDS and a template name
-PANELS = ("funnel", "sources", "variants", "temperature", "handoff_speed", "leads")
+PANELS = ("funnel", "trend", "answers", "sources", "variants", "temperature", "handoff_speed",
+          "leads")
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -49,19 +52,50 @@ ENVIRONMENT = jinja2.Environment(
 
 @dataclass(frozen=True)
 class FlowItem:
-    id: str
+    id: str  # a flow id, or an A/B experiment's name
     version: int
     title: str
+    variants: tuple[tuple[str, str], ...] = ()  # an experiment's (flow id, variant name)
+    language: str = "en"  # the flow's own, for texts missing in the page's
 
 
 def flow_items(flows: Any, lang: str) -> list[FlowItem]:
-    """The flows the app loaded (FlowRegistry.latest), titled in `lang` when they can be."""
+    """What the top bar lists: each plain flow and each A/B experiment once (named by its
+    first variant's title, which the variants share), titled in `lang` when they can be."""
     items = []
-    for flow_id, runnable in sorted(flows.latest.items()):
+    for name, runnable in flows.entries():
         flow = runnable.flow
-        title = flow.title.get(lang) or flow.title.get(flow.language) or flow_id
-        items.append(FlowItem(flow_id, flow.version, title))
+        title = flow.title.get(lang) or flow.title.get(flow.language) or name
+        variants = tuple(sorted((r.flow.id, variant) for variant, r in
+                                flows.experiments.get(name, {}).items()))
+        items.append(FlowItem(name, flow.version, title, variants, flow.language))
     return items
+
+
+def find_flow(flows: Any, items: list[FlowItem], picked: str, lang: str) -> FlowItem | None:
+    """The item of `?flow=`: a listed one, or one variant's own flow (its id)."""
+    found = next((item for item in items if item.id == picked), None)
+    runnable = flows.latest.get(picked)
+    if found is None and runnable is not None:
+        flow = runnable.flow
+        variant = flow.experiment.variant if flow.experiment else None
+        found = FlowItem(picked, flow.version, flow.title.get(lang) or flow.title.get(
+            flow.language) or picked, ((picked, variant),) if variant else (), flow.language)
+    return found
+
+
+def shown(flows: Any, item: FlowItem) -> Shown:
+    """The variants' names and the choice steps of the flows behind `item`."""
+    ids = [flow_id for flow_id, _ in item.variants] or [item.id]
+    single: set[str] = set()
+    multiple: set[str] = set()
+    for flow_id in ids:
+        runnable = flows.latest.get(flow_id)
+        for step_id, step in (runnable.flow.steps.items() if runnable else ()):
+            kind = getattr(step, "kind", "")
+            (single if kind == "single_choice" else multiple if kind == "multiple_choice"
+             else set()).add(step_id)
+    return Shown(dict(item.variants), frozenset(single), frozenset(multiple))
 
 
 def render(request: web.Request, template: str, status: int = 200,
@@ -69,8 +103,10 @@ def render(request: web.Request, template: str, status: int = 200,
     lang = i18n.language(request)
     context.setdefault("flow", None)
     context.setdefault("viewer", request.get(VIEWER))  # None: nobody signed in (the sign-in)
+    kept = [(k, v) for k, v in request.query.items() if k != "lang"]
     html = ENVIRONMENT.get_template(template).render(
         lang=lang, t=i18n.words(lang), languages=i18n.LANGUAGES,
+        switch=lambda code: "?" + urlencode([("lang", code), *kept]),
         n=lambda value: formats.number(value, lang),
         pct=lambda value: formats.percent(value, lang),
         dur=lambda value: formats.duration(value, lang),
@@ -103,6 +139,7 @@ class Admin:
         SignIn(self).routes(app)
         PeoplePage(self).routes(app)
         MoneyPage(self, self.currency).routes(app)
+        Tables(self).routes(app)
 
     async def open(self) -> bool:
         """/admin is there: a token is set, or somebody was added (else 404, as before
@@ -138,9 +175,9 @@ class Admin:
         lang = i18n.language(request)
         flows = flow_items(self.flows, lang)
         picked = request.query.get("flow")
-        flow = next((item for item in flows if item.id == picked), None)
+        flow = None if picked is None else find_flow(self.flows, flows, picked, lang)
         if picked is not None and flow is None:
-            raise web.HTTPNotFound(text=f"no flow '{picked}'")
+            return render(request, "not_found.html", status=404, flows=flows, picked=picked)
         if flow is None:
             return await self.home_page(request, flows)
         asked = formats.read(request.query, flow.id, self.timezone)
@@ -149,9 +186,10 @@ class Admin:
         if asked.problems:
             return render(request, "dashboard.html", status=400, flows=flows, flow=flow,
                           panels=PANELS, panel_data={}, filters=asked)
-        data = await gather(self.sessions, asked, self.timezone, who=looking.name)
+        data = await gather(self.sessions, asked, self.timezone, lang,
+                            shown(self.flows, flow), who=looking.name)
         return render(request, "dashboard.html", flows=flows, flow=flow, panels=PANELS,
-                      panel_data=data, filters=asked,
+                      panel_data=data, filters=asked, sees_contacts=viewer(request).sees_contacts,
                       when=lambda text: formats.local_time(text, self.timezone))
 
     async def home_page(self, request: web.Request, flows: list[FlowItem]) -> web.Response:

@@ -22,6 +22,7 @@ PAGE_SIZE = 25
 TEMPERATURES = ("hot", "warm", "cold")
 OUTCOMES = ("handoff", "nurture", "close")
 MAX_SOURCE = 64
+FIELDS = ("since", "until", "source", "version", "temperature", "outcome", "page")
 # the days a filter may name: any period of the bot's life, and far enough from datetime's
 # ends (years 1 and 9999) that a day's bounds in any time zone, and the day after, exist
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
@@ -39,6 +40,17 @@ class Filters:
     page: int = 1
     contacts: bool = False
     problems: list[str] = field(default_factory=list)  # i18n keys of what was not read
+    wrong: dict[str, str] = field(default_factory=dict)  # field -> the i18n key of its fault
+    typed: dict[str, str] = field(default_factory=dict)  # field -> what was typed there
+
+    def shown(self, name: str) -> str:
+        """What a form field shows: as typed when the filters were refused (the person
+        corrects what they wrote), else the value used."""
+        if self.problems:
+            return self.typed.get(name, "")
+        value = getattr(self, name)
+        return "" if value is None else value.isoformat() if isinstance(value, date) else str(
+            value)
 
     def query(self, **changes: Any) -> str:
         """This page's query string with `changes`, for links (pages, the contacts toggle)."""
@@ -55,7 +67,13 @@ def read(query: Any, flow: str, timezone: str, days: int = DEFAULT_DAYS) -> Filt
     """The filters of `query` (a request's query mapping); defaults: the last `days` days up
     to today in the operator's time zone."""
     problems: list[str] = []
+    wrong: dict[str, str] = {}
+    typed = {name: (query.get(name) or "").strip()[:200] for name in FIELDS}
     today = datetime.now(ZoneInfo(timezone)).date()
+
+    def fault(name: str, key: str) -> None:
+        problems.append(key)
+        wrong.setdefault(name, key)
 
     def day(name: str) -> date | None:
         text = (query.get(name) or "").strip()
@@ -64,27 +82,28 @@ def read(query: Any, flow: str, timezone: str, days: int = DEFAULT_DAYS) -> Filt
         try:
             value = date.fromisoformat(text)
         except ValueError:
-            problems.append("bad_date")
+            fault(name, "bad_date")
             return None
         if not FIRST_DAY <= value <= LAST_DAY:
-            problems.append("bad_year")
+            fault(name, "bad_year")
             return None
         return value
 
     until = day("until") or today
     since = day("since") or until - timedelta(days=days - 1)
     if until < since:
-        problems.append("bad_range")
+        fault("until", "bad_range")
         since, until = until - timedelta(days=days - 1), until
     if (until - since).days > 400:
-        problems.append("bad_range")
+        fault("since", "bad_range")
         since = until - timedelta(days=days - 1)
     source = (query.get("source") or "").strip() or None
     if source is not None and (len(source) > MAX_SOURCE or not source.isprintable()):
         # NUL (PostgreSQL refuses it in text), control characters, lone surrogates: no
         # source a deep link carries
-        problems.append("bad_source")
+        fault("source", "bad_source")
         source = None
+        typed["source"] = "".join(c for c in typed["source"] if c.isprintable())
 
     def number(name: str, least: int) -> int | None:
         text = (query.get(name) or "").strip()
@@ -92,13 +111,13 @@ def read(query: Any, flow: str, timezone: str, days: int = DEFAULT_DAYS) -> Filt
             return None
         if text.isascii() and text.isdigit() and least <= int(text) < 2**31:  # not "²"
             return int(text)
-        problems.append("bad_number")
+        fault(name, "bad_number")
         return None
 
     def choice(name: str, allowed: tuple[str, ...]) -> str | None:
         text = (query.get(name) or "").strip()
         if text and text not in allowed:
-            problems.append("bad_choice")
+            fault(name, "bad_choice")
             return None
         return text or None
 
@@ -106,7 +125,7 @@ def read(query: Any, flow: str, timezone: str, days: int = DEFAULT_DAYS) -> Filt
                    version=number("version", 1), temperature=choice("temperature", TEMPERATURES),
                    outcome=choice("outcome", OUTCOMES), page=number("page", 1) or 1,
                    contacts=query.get("contacts") == "1",
-                   problems=list(dict.fromkeys(problems)))
+                   problems=list(dict.fromkeys(problems)), wrong=wrong, typed=typed)
 
 
 def number(value: float | int | None, lang: str) -> str:
@@ -143,3 +162,11 @@ def local_time(text: str | None, timezone: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def seconds_between(since: str | None, until: str | None) -> float | None:
+    """Seconds from one of a lead row's ISO times to another (the export's minutes are
+    rounded to a tenth: a claim within 3 s read as 0 s)."""
+    if not since or not until:
+        return None
+    return (datetime.fromisoformat(until) - datetime.fromisoformat(since)).total_seconds()

@@ -41,8 +41,6 @@ WORDS: dict[str, dict[str, str]] = {
         "until": "To (included)",
         "source": "Source",
         "any": "any",
-        "period_hint": "People are counted by the day their conversation started, in the "
-                       "bot's time zone (LEADBOT_TIMEZONE), as in `leadbot report`.",
         "bad_filters": "These filters could not be read",
         "bad_date": "A date must be written as YYYY-MM-DD, for example 2026-11-01.",
         "bad_range": "The period must end on or after its first day and be at most 400 days long.",
@@ -122,8 +120,6 @@ WORDS: dict[str, dict[str, str]] = {
         "until": "По (включительно)",
         "source": "Источник",
         "any": "любой",
-        "period_hint": "Люди считаются по дню начала разговора, в часовом поясе бота "
-                       "(LEADBOT_TIMEZONE), как в `leadbot report`.",
         "bad_filters": "Не удалось прочитать фильтры",
         "bad_date": "Дату нужно писать как ГГГГ-ММ-ДД, например 2026-11-01.",
         "bad_range": "Период должен заканчиваться не раньше первого дня и быть не "
@@ -203,8 +199,6 @@ WORDS: dict[str, dict[str, str]] = {
         "until": "По (включно)",
         "source": "Джерело",
         "any": "будь-яке",
-        "period_hint": "Людей враховано за днем початку розмови, у часовому поясі бота "
-                       "(LEADBOT_TIMEZONE), як у `leadbot report`.",
         "bad_filters": "Не вдалося прочитати фільтри",
         "bad_date": "Дату треба писати як РРРР-ММ-ДД, наприклад 2026-11-01.",
         "bad_range": "Період має закінчуватися не раніше першого дня й бути не довшим за 400 днів.",
@@ -304,10 +298,11 @@ def words(lang: str) -> dict[str, str]:
 def _merged() -> None:
     """Each page's words (bot/web/*_words.py) join each language's: one catalogue."""
     from bot.web.home_words import HOME
+    from bot.web.flow_words import FLOW
     from bot.web.money_words import MONEY
     from bot.web.signin_words import SIGNIN
 
-    for pages in (MONEY, HOME, SIGNIN):
+    for pages in (MONEY, HOME, SIGNIN, FLOW):
         for lang, more in pages.items():
             WORDS[lang].update(more)
 

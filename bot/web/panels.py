@@ -1,8 +1,12 @@
-"""The flow page's panels: their figures, read from storage through the app's sessions,
-and the charts' geometry (the templates only write what is computed here).
+"""The flow page's panels: their figures, read from storage through the app's sessions
+(the charts' geometry: bot/web/charts.py; the steps' names and answers: bot/web/steps.py).
 
 - funnel: `storage.reports.funnel.funnel` with the page's filters (the very function `leadbot
-  report --format json` prints, so both show the same numbers), a chart per flow version;
+  report --format json` prints, so both show the same numbers), a chart per flow version,
+  each step named by its question;
+- trend: the same counts by day (people who started, leads);
+- answers: per question, the people who chose each option (storage/reports/answers.py);
+- verdict: the A/B comparison `leadbot report --by variant` prints;
 - sources / variants: the same counts grouped `by="source"` / `by="variant"`
   (`storage.reports.funnel.funnels`: all three groupings in one pass, equal to `funnel`'s);
 - temperature: the funnel's hot / warm / cold leads;
@@ -17,50 +21,23 @@ May import: bot.web, storage, dialogs.rules.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.filters import PAGE_SIZE, Filters
+from bot.web.charts import daily, funnel_chart, temperature_chart, trend_chart
+from bot.web.filters import PAGE_SIZE, Filters, seconds_between
+from bot.web.steps import distribution, named
 from dialogs.rules.funnel import share
 from storage.db.engine import READ_ONLY
-from storage.reports.funnel import funnels
+from storage.reports.answers import chosen
+from storage.reports.funnel import flow_definitions, funnels
 from storage.reports.leads import LeadFilter, page
 from storage.reports.period import FunnelQuery
 from storage.reports.speed import handoff_speed
 from storage.work.uow import UnitOfWork
-
-BAR = 360  # the funnel's widest bar, px
-LABEL = 150  # the step names' column, px
-ROW = 40  # one step's height, px
-STACK = 480  # the temperature bar's width, px
-
-
-def funnel_chart(group: dict[str, Any]) -> dict[str, Any]:
-    """A group's funnel as bars: per step the reached and answered bars' widths (of the
-    widest: the people who started, or the most who reached a step)."""
-    widest = max([group["started"], *(s["reached"] for s in group["steps"])]) or 1
-    bars = []
-    for index, step in enumerate(group["steps"]):
-        bars.append({**step, "y": 8 + index * ROW,
-                     "reached_width": round(BAR * step["reached"] / widest, 1),
-                     "answered_width": round(BAR * step["answered"] / widest, 1)})
-    return {"bars": bars, "width": LABEL + BAR + 200, "height": 16 + len(bars) * ROW,
-            "label": LABEL}
-
-
-def temperature_chart(group: dict[str, Any]) -> dict[str, Any]:
-    """The leads' hot / warm / cold as one stacked bar: each part's x, width and share."""
-    total = sum(group["temperature"].values())
-    parts, x = [], 0.0
-    for name in ("hot", "warm", "cold"):
-        count = group["temperature"][name]
-        width = round(STACK * count / total, 1) if total else 0.0
-        parts.append({"name": name, "count": count, "share": share(count, total),
-                      "x": round(x, 1), "width": width})
-        x += width
-    return {"parts": parts, "total": total, "width": STACK}
 
 
 def with_conversion(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -71,7 +48,8 @@ def with_conversion(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
-                 timezone: str, who: str = "admin token") -> dict[str, Any]:
+                 timezone: str, lang: str, shown: Shown, who: str = "admin token"
+                 ) -> dict[str, Any]:
     """panel key -> its data, for the flow page; `who` looks (recorded with the contacts
     shown: the page asks for them only for those who may see them)."""
     asked = FunnelQuery(flow=filters.flow, since=filters.since, until=filters.until,
@@ -81,11 +59,19 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
         return [g for g in result["groups"]
                 if filters.version is None or g["version"] == filters.version]
 
-    async def counted() -> list[list[dict[str, Any]]]:
-        # all, by source, by variant: one pass over the events (storage.reports.funnel.funnels)
+    async def counted() -> tuple[list[dict[str, Any]], ...]:
+        # all, by source, by variant, by day: one pass over the events
+        # (storage.reports.funnel.funnels), then the versions' definitions (step texts)
         async with sessions() as session:
-            return [mine(result) for result in
-                    await funnels(session, asked, [None, "source", "variant"])]
+            results = await funnels(session, asked, [None, "source", "variant", "day"])
+            definitions = await flow_definitions(
+                session, {(g["flow"], g["version"]) for g in results[0]["groups"]})
+            return (*[mine(r) for r in results], results[2].get("comparison"), definitions)
+
+    async def answers() -> dict[tuple[str, int, str], dict[str, int]]:
+        async with sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
+            return await chosen(session, asked, shown.single, shown.multiple)
 
     async def speed() -> list[dict[str, Any]]:
         async with sessions() as session:
@@ -103,14 +89,42 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
             return found
 
     # each on a connection of its own, at once: the database counts them side by side
-    (main, sources, variants), managers, (total, rows) = await asyncio.gather(
-        counted(), speed(), leads())
+    (main, sources, variants, days, comparison, definitions), picked, managers, (
+        total, rows) = await asyncio.gather(counted(), answers(), speed(), leads())
     pages = max(1, -(-total // PAGE_SIZE))
+    funnel = []
+    for g in main:
+        definition = definitions.get((g["flow"], g["version"]))
+        steps = named(funnel_chart(g), definition, lang)
+        chosen_here = {step: options for (flow, version, step), options in picked.items()
+                       if (flow, version) == (g["flow"], g["version"])}
+        funnel.append({**g, "title": shown.title(g), "steps": steps,
+                       "questions": distribution(steps, definition, chosen_here, lang)})
+    for row in rows:
+        row["claim_seconds"] = seconds_between(row["handed_off_at"], row["claimed_at"])
     return {
-        "funnel": [{**g, "chart": funnel_chart(g)} for g in main],
-        "sources": with_conversion(sources),
-        "variants": with_conversion(variants),
-        "temperature": [{**g, "chart": temperature_chart(g)} for g in main],
+        "funnel": funnel,
+        "trend": trend_chart(daily(days, filters.since, filters.until)),
+        "answers": funnel,
+        "sources": [{**g, "title": shown.title(g)} for g in with_conversion(sources)],
+        "variants": [{**g, "title": shown.title(g)} for g in with_conversion(variants)],
+        "verdict": comparison,
+        "temperature": [{**g, "title": shown.title(g), "chart": temperature_chart(g)}
+                        for g in main],
         "handoff_speed": managers,
         "leads": {"total": total, "rows": rows, "page": filters.page, "pages": pages},
     }
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the page knows of the flow picked from the app's flows: each flow id's A/B
+    variant (as the linter names it), and the choice steps whose answers are counted."""
+    variants: dict[str, str]
+    single: frozenset[str]
+    multiple: frozenset[str]
+
+    def title(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A group's name parts: its variant (None outside an experiment), its version."""
+        return {"variant": self.variants.get(group["flow"]), "flow": group["flow"],
+                "version": group["version"]}

@@ -70,6 +70,22 @@ def step_order(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(step, str((steps[step] or {}).get("kind", ""))) for step in ids]
 
 
+def branch_ends(definition: Mapping[str, Any]) -> dict[str, str]:
+    """end step -> the step that branches to it: an end an option's `next` or a consent's
+    `declined` leads to ("out of area", "no consent"). People there went another way, they
+    did not drop off: the report shows them as a share of the step that branched."""
+    steps = definition.get("steps") or {}
+    found: dict[str, str] = {}
+    for step, spec in steps.items():
+        spec = spec or {}
+        targets = [(option or {}).get("next") for option in spec.get("options") or ()]
+        targets.append(spec.get("declined"))
+        for target in targets:
+            if target in steps and str((steps[target] or {}).get("kind")) == "end":
+                found.setdefault(target, step)
+    return found
+
+
 def drop_off(previous: int | None, reached: int) -> float | None:
     """Percent of the people who reached the step before that did not reach this one.
     None for the first step, when nobody reached the one before, and where more people

@@ -17,10 +17,13 @@ It returns plain JSON-serialisable data:
          "started": 120,                                # unique people who started
          "steps": [{"step": "intro", "kind": "message", "reached": 120, "answered": 0,
                     "drop_off": null}, ...],            # in flow order; drop_off: percent
-                                                        # lost since the step before
+                                                        # lost since the step before; an
+                                                        # end a branch leads to has none but
+                                                        # "branch_of": "location",
+                                                        # "branch_share": 2.5 (% of those)
          "consent": {"given": 40, "declined": 3},
          "contact": 38,                                 # gave a phone / email / name
-         "leads": 45,
+         "leads": 35,                                   # a lead AND a contact left
          "temperature": {"hot": 10, "warm": 20, "cold": 15},
          "target": {"yes": 40, "no": 5}, "mql": 30, "sql": 10,
          "outcomes": {"handoff": 10, "nurture": 20, "close": 15},
@@ -40,7 +43,9 @@ Who counts: the people whose conversation with the flow STARTED between `since` 
 `until` (dates in the operator's time zone, LEADBOT_TIMEZONE; `until` included), and
 everything they did in those conversations, whenever they did it. Every number is of
 distinct people (user ids), not events: a prospect who goes back and answers a question
-again, or restarts the quiz, counts once. Time to claim and to first contact are measured
+again, or restarts the quiz, counts once. A lead (and its temperature, target, MQL / SQL,
+outcome) counts only for a person who left a contact: an "out of area" end qualifies the
+conversation, yet nobody there can be called. Time to claim and to first contact are measured
 from the hand-off (the card posted) to the claim / to the first contact, per hand-off.
 
 Grouping dimensions are the table DIMENSIONS (period.py): a new one (variants) is one line
@@ -58,7 +63,17 @@ from typing import Any
 from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.rules.funnel import ANSWERED, CONSENT, CONTACT, REACHED, drop_off, step_order, timing
+from dialogs.rules.funnel import (
+    ANSWERED,
+    CONSENT,
+    CONTACT,
+    REACHED,
+    branch_ends,
+    drop_off,
+    share,
+    step_order,
+    timing,
+)
 from dialogs.rules.significance import compare
 from storage.db.engine import READ_ONLY
 from storage.reports.period import DIMENSIONS, NONE, FunnelQuery, check, cohort
@@ -107,7 +122,7 @@ async def funnels(session: AsyncSession, query: FunnelQuery,
     marks = _Marks()
     for signature, users in alike.items():
         bucket = fine[signature[:width - 1]]
-        for metric in (*marks.progress(signature[width - 1]), *marks.lead(signature[width:])):
+        for metric in marks.of(signature[width - 1], signature[width:]):
             bucket[metric].update(users)
 
     statement = (select(Conversation.flow_id, Conversation.flow_version, *groups,
@@ -119,7 +134,7 @@ async def funnels(session: AsyncSession, query: FunnelQuery,
         statement = statement.join(Prospect, Prospect.user_id == Conversation.user_id)
     handoffs = [_timed(row) for row in await connection.execute(statement.where(*where))]
 
-    definitions = await _definitions(session, {(key[0], key[1]) for key in fine})
+    definitions = await flow_definitions(session, {(key[0], key[1]) for key in fine})
     results = []
     for by in bys:
         at = 2 + dims.index(by) if by is not None else None
@@ -161,7 +176,7 @@ class _Marks:
     def progress(self, text: str | None) -> tuple:
         found = self._progress.get(text)
         if found is None:
-            data = json.loads(text) if text else {}
+            data = (json.loads(text) if text else None) or {}
             found = self._progress[text] = (
                 "started",
                 *(("step", step) for step in data.get(REACHED, ())),
@@ -169,6 +184,13 @@ class _Marks:
                 *(("given",) if data.get(CONSENT) else ()),
                 *(("contact",) if data.get(CONTACT) else ()))
         return found
+
+    def of(self, progress: str | None, lead: tuple) -> tuple:
+        """A conversation's marks: its progress's, and its lead's when the person left a
+        contact (a lead is someone a manager can reach: an "out of area" end qualifies the
+        conversation, but nobody left a phone there)."""
+        found = self.progress(progress)
+        return (*found, *self.lead(lead)) if "contact" in found else found
 
     def lead(self, columns: tuple) -> tuple:
         found = self._leads.get(columns)
@@ -295,8 +317,9 @@ def _handoffs(rows: Iterable[tuple], groups: dict[tuple[str, int, Any], dict[str
         r["time_to_first_contact"] = timing(contacts[key])
 
 
-async def _definitions(session: AsyncSession, wanted: set[tuple[str, int]]
-                       ) -> dict[tuple[str, int], dict[str, Any]]:
+async def flow_definitions(session: AsyncSession, wanted: set[tuple[str, int]]
+                           ) -> dict[tuple[str, int], dict[str, Any]]:
+    """(flow, version) -> the definition snapshotted when that version first ran."""
     found: dict[tuple[str, int], dict[str, Any]] = {}
     for flow in sorted({f for f, _ in wanted}):
         versions = {v for f, v in wanted if f == flow}
@@ -318,6 +341,7 @@ def _steps(r: dict[str, Any], definition: dict[str, Any] | None,
     consent_steps = {step for step, kind in order if kind == "consent"}
     answered_consent = 0
     contact_steps = [step for step, kind in order if kind == "contact"]
+    branched = branch_ends(definition or {})
     for step, kind in order:
         reached = touched.get(("step", step), 0)
         answered = touched.get(("answer", step), 0)
@@ -325,8 +349,14 @@ def _steps(r: dict[str, Any], definition: dict[str, Any] | None,
             answered = r["contact"]
         if step in consent_steps:
             answered_consent = max(answered_consent, answered)
-        r["steps"].append({"step": step, "kind": kind, "reached": reached,
-                           "answered": answered, "drop_off": drop_off(previous, reached)})
-        previous = reached
+        row = {"step": step, "kind": kind, "reached": reached, "answered": answered,
+               "drop_off": drop_off(previous, reached)}
+        if step in branched:  # where people went, not a loss: a share of the branching step
+            row["drop_off"] = None
+            row["branch_of"] = branched[step]
+            row["branch_share"] = share(reached, touched.get(("step", branched[step]), 0))
+        else:
+            previous = reached
+        r["steps"].append(row)
     # Declining is an answer at the consent step that grants nothing.
     r["consent"]["declined"] = max(0, answered_consent - r["consent"]["given"])

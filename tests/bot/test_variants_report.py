@@ -38,7 +38,8 @@ async def build(uow: UnitOfWork, people: dict[str, tuple[int, int, int, int]]) -
             user += 1
             c = Conversation(user_id=user, chat_id=user, flow_id=FLOWS[name], flow_version=1,
                              step="intro", experiment="offer", variant=name,
-                             started_at=DAY + timedelta(seconds=user), updated_at=DAY)
+                             started_at=DAY + timedelta(seconds=user), updated_at=DAY,
+                             progress={"contact": True} if i < leads else {})  # reachable
             session.add(c)
             conversations.append((c, i < leads, i < hot, i < handoffs))
     for flow, experiment in (("offer", None), ("other", None)):

@@ -47,11 +47,12 @@ async def test_unique_people_per_step_in_flow_order(history):
         "consent": (3, 3, 25.0), "contact": (2, 2, 33.3), "done": (3, 0, None)}
     assert g["consent"] == {"given": 2, "declined": 1}
     assert g["contact"] == 2
-    assert g["leads"] == 3
-    assert g["temperature"] == {"hot": 2, "warm": 0, "cold": 1}
-    assert g["target"] == {"yes": 2, "no": 1}
+    # u3's conversation was qualified (cold, closed) but left no contact: not a lead
+    assert g["leads"] == 2
+    assert g["temperature"] == {"hot": 2, "warm": 0, "cold": 0}
+    assert g["target"] == {"yes": 2, "no": 0}
     assert (g["mql"], g["sql"]) == (2, 1)
-    assert g["outcomes"] == {"handoff": 2, "nurture": 0, "close": 1}
+    assert g["outcomes"] == {"handoff": 2, "nurture": 0, "close": 0}
     assert (g["handoffs"], g["claimed"], g["won"], g["lost"]) == (2, 2, 1, 1)
     assert g["time_to_claim"] == {"count": 2, "p50": 120.0, "p90": 168.0}
     assert g["time_to_first_contact"] == {"count": 1, "p50": 600.0, "p90": 600.0}

@@ -26,7 +26,8 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
         session = uow.session
         for user in range(9_000_001, 9_000_001 + prospects):
             flow = flows.latest[names[0] if rng.random() < 0.7 else rng.choice(names)].flow
-            order = step_order(flow.model_dump(mode="json"))
+            definition = flow.model_dump(mode="json")
+            order = step_order(definition)
             source = rng.choice(SOURCES)
             at = now - timedelta(seconds=rng.randrange(60, days * 86400))
             session.add(Prospect(user_id=user, chat_id=user, language=rng.choice(("ru", "uk",
@@ -34,6 +35,10 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
             await session.flush()  # the prospect before its conversation (foreign key)
             ends = [i for i, (_, kind) in enumerate(order) if kind == "end"] or [len(order) - 1]
             path = order[:ends[0] + 1]
+            branch = branches(definition, [step for step, _ in path])
+            if branch and rng.random() < 0.12:  # some leave by a branch (out of area, ...)
+                at_step, end = rng.choice(branch)
+                path = path[:[s for s, _ in path].index(at_step) + 1] + [(end, "end")]
             stop = len(path) if rng.random() < 0.35 else 1 + int(len(path) * rng.random() ** 1.3)
             conversation = Conversation(user_id=user, chat_id=user, flow_id=flow.id,
                                         flow_version=flow.version, step=path[stop - 1][0],
@@ -59,15 +64,21 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
                 if kind in QUESTIONS:
                     for _ in range(2 if rng.random() < 0.1 else 1):  # some go back
                         event("answer", step, {"points": 5}, when)
+                        value = answer(definition["steps"][step], rng, path, step)
                         session.add(Answer(conversation_id=conversation.id, step=step,
-                                           value="a", label=f"{step}: answer",
+                                           value=value, label=f"{step}: {value}",
                                            created_at=when))
                 elif kind == "consent":
                     event("answer", step, {"points": 0}, when)
-                    event("consent", step, {"purpose": "processing", "granted": True}, when)
+                    declined = definition["steps"][step].get("declined")
+                    if declined not in {s for s, _ in path}:  # not the "no consent" branch
+                        event("consent", step, {"purpose": "processing", "granted": True},
+                              when)
                 elif kind == "contact":
                     event("contact", None, {"fields": ["phone"]}, when)
-            if stop < len(path) * 0.7:
+            if stop < len(path) * 0.7 or path[stop - 1][0] in {e for _, e in branch}:
+                continue
+            if not (conversation.progress or {}).get("contact"):  # a lead left a contact
                 continue
             temperature = rng.choice(("hot", "hot", "warm", "cold"))
             outcome = {"hot": "handoff", "warm": "nurture", "cold": "close"}[temperature]
@@ -96,3 +107,30 @@ async def fill(sessions, flows, prospects: int = 120, seed: int = 13,
                 status=rng.choice(("claimed", "contacted", "won", "lost")) if claimed
                 else "new"))
         await uow.commit()
+
+
+def branches(definition: dict, path: list[str]) -> list[tuple[str, str]]:
+    """(a step on `path`, an end step off it that the step's option or decline leads to)."""
+    steps = definition["steps"]
+    found = []
+    for step in path:
+        spec = steps[step]
+        targets = [o.get("next") for o in spec.get("options") or ()] + [spec.get("declined")]
+        found += [(step, t) for t in targets
+                  if t and t not in path and steps.get(t, {}).get("kind") == "end"]
+    return found
+
+
+def answer(spec: dict, rng: random.Random, path: list, step: str):
+    """An answer as the bot stores it: an option's id (one, or a list), or a number."""
+    options = [o["id"] for o in spec.get("options") or ()]
+    following = [s for s, _ in path]
+    if spec["kind"] == "single_choice" and options:
+        leads_on = [o["id"] for o in spec["options"] if o.get("next") in following
+                    and following.index(o["next"]) == following.index(step) + 1]
+        return rng.choice(leads_on or [o["id"] for o in spec["options"]
+                                       if not o.get("next") or o["next"] in following]
+                          or options)
+    if spec["kind"] == "multiple_choice" and options:
+        return sorted(rng.sample(options, rng.randint(1, len(options))))
+    return rng.randrange(10, 200)
