@@ -9,7 +9,8 @@ else the placeholder. A panel's data goes into the page's context as `panel_data
 (bot/web/panels.py reads it). Bad filter values: the page says so politely, with a 400.
 
 Routes: GET /admin, GET+POST /admin/login, POST /admin/logout, GET /admin/static/<file>;
-the Money page's (bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure.
+the Money page's (bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure;
+a lead's page (bot/web/lead.py): GET /admin/lead/<id>.
 
 May import: aiohttp, jinja2, bot.web, storage (through the app's sessions).
 """
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from bot.web import filters as formats
 from bot.web import i18n
+from bot.web.lead import LeadPage
 from bot.web.money import MoneyPage
 from bot.web.panels import gather
 from bot.web.security import SESSION_COOKIE, Guard, same_origin, unauthorized
@@ -89,6 +91,7 @@ class Admin:
         app.router.add_post("/admin/logout", self.logout)
         app.router.add_static("/admin/static", STATIC, show_index=False, follow_symlinks=False)
         MoneyPage(self, self.currency).routes(app)
+        LeadPage(self).routes(app)
 
     def signed_in(self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

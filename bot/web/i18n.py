@@ -307,10 +307,14 @@ def words(lang: str) -> dict[str, str]:
 
 
 def _merged() -> None:
-    """The Money page's words (bot/web/money_words.py) join each language's."""
+    """The Money page's words (bot/web/money_words.py) and a lead's page's
+    (bot/web/lead_words.py) join each language's."""
+    from bot.web.lead_words import LEAD
     from bot.web.money_words import MONEY
 
     for lang, more in MONEY.items():
+        WORDS[lang].update(more)
+    for lang, more in LEAD.items():
         WORDS[lang].update(more)
 
 

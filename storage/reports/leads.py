@@ -75,9 +75,10 @@ async def page(uow: UnitOfWork, period: FunnelQuery, narrow: LeadFilter, *, size
 
 
 def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
-           via: str | None = None, narrow: LeadFilter | None = None) -> None:
+           via: str | None = None, narrow: LeadFilter | None = None,
+           who: str | None = None, lead: int | None = None) -> None:
     """The `export` event of contacts given out: when, how many rows, which period (never
-    the contacts themselves)."""
+    the contacts themselves); `who` looked (the dashboard's viewer), at which `lead`."""
     data: dict[str, Any] = {
         "what": "leads", "rows": rows, "with_contacts": True,
         "since": period.since.isoformat(), "until": period.until.isoformat(),
@@ -86,6 +87,7 @@ def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
         data["via"] = via
     if narrow is not None:
         data.update({k: v for k, v in vars(narrow).items() if v is not None})
+    data.update({k: v for k, v in (("who", who), ("lead", lead)) if v is not None})
     uow.stage(Event, user_id=OPERATOR, kind="export", data=data, created_at=now)
 
 
