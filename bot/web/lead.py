@@ -75,6 +75,7 @@ class LeadPage:
         language = story.language if story.language in i18n.LANGUAGES else (
             flow.language if flow is not None else lang)
         back = next((item for item in flows if item.id == lead.flow_id), None)
+        answers = answer_rows(story, flow, language, who.sees_contacts)
         contacts: dict[str, Any] | None = None
         if shown:
             contacts = {f: getattr(lead, f) for f in ("name", "phone", "email")}
@@ -82,8 +83,7 @@ class LeadPage:
             request, "lead.html", flows=flows, story=story, lead=lead, back=back,
             title=t["lead_title"].format(id=lead.id), flow_title=_title(flow, lang, lead),
             language=language,
-            answers=answer_rows(story, flow, language, who.sees_contacts),
-            score=score_rows(story, flow, language),
+            answers=answers, score=score_rows(story, flow, language, answers),
             timeline=timeline_rows(story, lang, self.admin.timezone, self.admin.currency),
             sees_contacts=who.sees_contacts, contacts=contacts,
             created=lead.created_at.astimezone(ZoneInfo(self.admin.timezone)).strftime(

@@ -47,6 +47,21 @@ def _question(flow: Flow, step_id: str) -> tuple[Any, dict[str, str] | None]:
     return step, getattr(step, "text", None)
 
 
+def _shown(flow: Flow, step: Any, text: dict[str, str], language: str,
+           values: dict[str, str]) -> str:
+    """A question's text as the prospect read it; of a consent, its first paragraph (the
+    question: the legal text under it is the same for everyone)."""
+    said = pick(text, language, flow.language)
+    if isinstance(step, ConsentStep):
+        said = said.split("\n\n")[0]
+    operator = flow.operator
+    company = operator.company
+    values = {"company": pick(company, language, flow.language) if isinstance(company, dict)
+              else str(company or ""), "company_contact": operator.contact or "",
+              "retention_days": operator.retention_days, **values}
+    return fill(said, values)
+
+
 def _labels(flow: Flow, step: Any, value: Any, language: str) -> list[str] | None:
     """The chosen options' texts in `language`; None: not a choice this flow knows."""
     options = getattr(step, "options", None) or getattr(step, "question", None)
@@ -81,7 +96,7 @@ def answer_rows(story: LeadStory, flow: Flow | None, language: str,
         values = {"discount": format_number(facts_of(flow, before).discount, language),
                   **{k: format_number(v, language) for k, v in results.items()
                      if isinstance(v, int | float)}}
-        question = fill(pick(text, language, flow.language), values) if text else step_id
+        question = _shown(flow, step, text, language, values) if text else step_id
         answer = last.get(step_id)
         if answer is None:  # a calculator: its result
             result = results.get(getattr(step, "save_as", ""))
@@ -122,9 +137,12 @@ def _row(step: str, question: str, answer: list[str], points: int | None, *,
             "free": free, "erased": erased, "hidden": hidden, "result": result}
 
 
-def score_rows(story: LeadStory, flow: Flow | None, language: str) -> dict[str, Any]:
+def score_rows(story: LeadStory, flow: Flow | None, language: str,
+               asked: list[dict[str, Any]]) -> dict[str, Any]:
     """The breakdown stored when the lead was scored: which answers gave which points;
-    before the lead is scored, the answers' points so far (dialogs/rules/scoring.py)."""
+    before the lead is scored, the answers' points so far (dialogs/rules/scoring.py).
+    `asked`: answer_rows', whose questions read as the prospect read them."""
+    questions = {row["step"]: row["question"] for row in asked}
     lead, scored = story.lead, story.lead.qualified_at is not None
     items = list(lead.breakdown or [])
     if not scored and flow is not None:
@@ -137,7 +155,8 @@ def score_rows(story: LeadStory, flow: Flow | None, language: str) -> dict[str, 
         question, labels = step_id, [said]
         if flow is not None:
             step, text = _question(flow, step_id)
-            question = pick(text, language, flow.language) if text else step_id
+            question = questions.get(step_id) or (
+                pick(text, language, flow.language) if text else step_id)
             chosen: Any = tuple(said.split(",")) if isinstance(step, ChoiceStep) and (
                 getattr(step, "kind", "") == "multiple_choice") else said
             labels = _labels(flow, step, chosen, language) or labels
@@ -173,6 +192,9 @@ def _said_moment(m: Moment, t: dict[str, str], lang: str, currency: str) -> str:
         kind = "consent" if d.get("granted") else (
             "withdrawn" if d.get("withdrawn") else "declined")
         return t[f"lead_{kind}_{purpose}"]
+    if m.what == "contact":
+        fields = [t[f].lower() for f in d.get("fields") or () if f in ("name", "phone", "email")]
+        return t["lead_contact"] + (f" ({', '.join(fields)})" if fields else "")
     if m.what == "qualified":
         return t["lead_qualified"].format(score=formats.number(d.get("score"), lang),
                                           temperature=t.get(str(d.get("temperature")), "—"))
