@@ -73,6 +73,7 @@ screenshot: $(BIN)/leadbot
 	LEADBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png $(BIN)/pytest -q \
 		tests/web/test_dashboard_browser.py
 	LEADBOT_MONEY_SCREENSHOT=docs/money.png $(BIN)/pytest -q tests/web/test_money_browser.py
+	LEADBOT_LEAD_SCREENSHOT=docs/img/lead.png $(BIN)/pytest -q tests/web/test_lead_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
