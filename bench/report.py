@@ -9,8 +9,9 @@ contacts, leads and hand-offs; written in bulk (executemany into SQLite, COPY in
 PostgreSQL). Then times `leadbot report` (the real command, a process of its own) for the
 kitchen quiz and the last 30 days, the funnel function alone, and the dashboard's flow page
 (GET /admin?flow=kitchen-quiz with the same 30 days, through the real aiohttp server of
-bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page), on each
-database.
+bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page), and a
+lead's page (GET /admin/lead/<id>: its events, answers and CRM deliveries, three a lead
+here), on each database.
 
 --before CHECKOUT (another checkout of leadbot, e.g. /work/main at an older commit): also
 times that checkout's storage/reports/funnel.py on the same data, side by side with this one: the
@@ -81,13 +82,15 @@ LEAD = ("id", "conversation_id", "user_id", "flow_id", "flow_version", "source",
 HANDOFF = ("lead_id", "conversation_id", "user_id", "chat_id", "assigned", "temperature",
            "language", "submitted_at", "claimed_by", "claimed_at", "status", "status_at",
            "first_contact_at", "created_at")
+CRM_DELIVERY = ("key", "target", "lead_id", "event", "data", "status", "attempts",
+                "not_before", "created_at", "sent_at", "alerted")
 
 
 def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[str, list]:
     """Rows per table: tuples in the column order above, times as aware datetimes."""
     rng = random.Random(13)
     rows: dict[str, list] = {"prospects": [], "conversations": [], "events": [],
-                             "leads": [], "handoffs": []}
+                             "leads": [], "handoffs": [], "crm_deliveries": []}
     names, weights = zip(*FLOWS, strict=True)
     events = rows["events"]
     # ids in the order the conversations started, as the database gives them to the bot
@@ -141,6 +144,9 @@ def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[st
                               temperature, temperature != "cold", temperature == "hot",
                               temperature != "cold", outcome, outcome, "[]", "[]",
                               when, when, when))
+        for number, moment in enumerate(("qualified", "handoff", "status")):  # a CRM's rows
+            rows["crm_deliveries"].append((f"{user:012d}{number:04d}", "webhook", user, moment,
+                                           "{}", "sent", 1, when, when, when, False))
         if outcome == "handoff":
             event("handoff", None, {"temperature": temperature}, when)
             claimed = when + timedelta(seconds=rng.randrange(30, 7200))
@@ -164,7 +170,7 @@ async def snapshot(url: str) -> dict[str, list[tuple[str, str]]]:
 
 
 TABLES = [("prospects", PROSPECT), ("conversations", CONVERSATION), ("events", EVENT),
-          ("leads", LEAD), ("handoffs", HANDOFF)]
+          ("leads", LEAD), ("handoffs", HANDOFF), ("crm_deliveries", CRM_DELIVERY)]
 
 
 def fill_sqlite(path: str, rows: dict[str, list]) -> None:
@@ -295,9 +301,10 @@ async def timed_side_by_side(url: str, query: FunnelQuery, old) -> dict[str, tup
     return best
 
 
-async def timed_page(url: str, since: date, until: date) -> tuple[float, float, int]:
-    """The flow page through the real server: (best, median) wall seconds of 5 GETs after a
-    warm one, and the page's size in bytes."""
+async def timed_page(url: str, since: date, until: date, path: str | None = None
+                     ) -> tuple[float, float, int]:
+    """The flow page (or the page at `path`) through the real server: (best, median) wall
+    seconds of 5 GETs after a warm one, and the page's size in bytes."""
     from types import SimpleNamespace
 
     from aiohttp import web
@@ -314,8 +321,8 @@ async def timed_page(url: str, since: date, until: date) -> tuple[float, float, 
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
-    page = (f"http://{host}:{port}/admin?flow=kitchen-quiz&since={since.isoformat()}"
-            f"&until={until.isoformat()}")
+    page = f"http://{host}:{port}" + (path or f"/admin?flow=kitchen-quiz&since="
+                                      f"{since.isoformat()}&until={until.isoformat()}")
     times, size = [], 0
     try:
         async with aiohttp.ClientSession(
@@ -409,6 +416,10 @@ async def bench(kind: str, prospects: int, folder: str, before: str | None) -> N
     print(f"  dashboard flow page (GET /admin?flow=kitchen-quiz, 30 days, real server, "
           f"{size:,} bytes): best {best * 1000:.0f} ms, median {median * 1000:.0f} ms "
           f"of 5 (target < 500 ms)")
+    lead = f"/admin/lead/{rows['leads'][-1][0]}"  # the newest, with its CRM deliveries
+    best, median, size = await timed_page(url, since, until, lead)
+    print(f"  a lead's page (GET {lead}, {size:,} bytes): best {best * 1000:.0f} ms, "
+          f"median {median * 1000:.0f} ms of 5 (target < 500 ms)")
     parts = await timed_parts(url, FunnelQuery("kitchen-quiz", since, until))
     print("  its parts, one after another (best of 3): " + ", ".join(
         f"{name} {wall * 1000:.0f} ms" for name, wall in parts.items()))
