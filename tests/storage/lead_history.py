@@ -57,12 +57,24 @@ def manager_tap(service: Service, update_id: int, data: str) -> object:
                                          query_id=f"q{update_id}"))
 
 
+def service_for(sessions, flows: FlowRegistry) -> Service:
+    return Service(sessions, flows,
+                   handoffs=Handoffs(HandoffConfig(chat_id=GROUP, language="ru")))
+
+
+async def forget(sessions, flows: FlowRegistry) -> None:
+    """The prospect's /forget, confirmed: consent withdrawn, personal data erased."""
+    prospect = Prospectus(service_for(sessions, flows), user_id=USER, language="ru")
+    prospect.update_id += 500
+    await prospect.send(command="forget")
+    await prospect.send(rights_data="rights:forget:yes", callback_query_id="cb-forget")
+
+
 async def lead_with_a_story(sessions, flows: FlowRegistry) -> int:
     """The lead's id (`flows`: flows_with_a_comment's)."""
     crm.configure([crm.Spec("webhook")])
     try:
-        service = Service(sessions, flows,
-                          handoffs=Handoffs(HandoffConfig(chat_id=GROUP, language="ru")))
+        service = service_for(sessions, flows)
         async with UnitOfWork(sessions) as uow:  # as at start (bot/app.py)
             await service.flows.snapshot(uow)
             await uow.commit()

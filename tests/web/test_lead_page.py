@@ -22,16 +22,14 @@ from bot.web.admin import Admin
 from bot.web.security import Guard, security_headers
 from bot.web.viewer import VIEWER, Viewer
 from storage.db.engine import sessionmaker
-from storage.privacy.erasure import erase
-from storage.schema.tables import Event, utcnow
-from storage.work.uow import UnitOfWork
+from storage.schema.tables import Event
 from tests.databases import fresh_engine
 from tests.storage.lead_history import (
     COMMENT,
     MANAGER_NAME,
     NAME,
-    USER,
     flows_with_a_comment,
+    forget,
     lead_with_a_story,
 )
 
@@ -52,7 +50,7 @@ async def as_viewer(request: web.Request, handler):
 
 @pytest.fixture
 async def site(tmp_path):
-    """(client, sessions, lead id)."""
+    """(client, sessions, lead id); the flows are the client's `flows`."""
     engine = await fresh_engine("sqlite", tmp_path)
     sessions = sessionmaker(engine)
     flows = flows_with_a_comment(tmp_path / "flows")
@@ -60,6 +58,7 @@ async def site(tmp_path):
     app = web.Application(middlewares=[security_headers, as_viewer])
     Admin(Guard(TOKEN), flows, sessions, "Europe/Moscow").routes(app)
     async with TestClient(TestServer(app)) as client:
+        client.flows = flows
         yield client, sessions, lead_id
     await engine.dispose()
 
@@ -113,6 +112,12 @@ async def test_the_page_shows_the_questions_and_the_options_chosen(site):
     assert "LEADBOT_" not in html and "lead_" not in re.sub(r'(id|class)="[^"]*"', "", html)
 
 
+async def test_the_flow_pages_leads_table_links_to_the_lead(site):
+    client, _, lead_id = site
+    status, html = await get(client, "/admin", flow="kitchen-quiz")
+    assert status == 200 and f'href="/admin/lead/{lead_id}"' in html
+
+
 @pytest.mark.parametrize("lang", ["en", "ru", "uk"])
 async def test_a_marketer_sees_no_contacts_and_no_own_words(site, lang):
     client, sessions, lead_id = site
@@ -145,14 +150,15 @@ async def test_sales_sees_contacts_after_asking_and_the_view_is_recorded(site):
 
 async def test_an_erased_lead_shows_as_erased_with_nothing_personal(site):
     client, sessions, lead_id = site
-    async with UnitOfWork(sessions) as uow:
-        await erase(uow, USER, now=utcnow(), reason="forget")
-        await uow.commit()
+    await forget(sessions, client.flows)  # the prospect's /forget, through the service
     status, html = await get(client, f"/admin/lead/{lead_id}", "Sveta:sales", contacts="1",
                              lang="ru")
     assert status == 200 and 'id="lead-erased"' in html and "Личные данные удалены" in html
     assert personal(html) == [] and 'id="show-contacts"' not in html
     assert "В ближайший месяц" in html  # what was not personal stays
+    timeline = re.search(r'id="lead-timeline">(.*?)</section>', html, re.S).group(1)
+    assert "Согласие на обработку персональных данных отозвано" in timeline
+    assert timeline.count("Личные данные удалены") == 1
     async with sessions() as session:  # nothing shown, nothing recorded
         assert (await session.execute(select(Event).where(Event.kind == "export"))
                 ).first() is None
