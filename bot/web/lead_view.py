@@ -106,7 +106,7 @@ def answer_rows(story: LeadStory, flow: Flow | None, language: str,
             continue
         value = _value(answer)
         before[step_id] = value
-        if isinstance(step, FreeTextStep) and value is not None:
+        if isinstance(step, FreeTextStep) and (value is not None or answer.label == ERASED):
             erased = answer.label == ERASED or story.erased
             shown = [] if erased or not sees_words else [str(value)]
             rows.append(_row(step_id, question, shown, answer.points, free=True,

@@ -156,6 +156,9 @@ async def test_an_erased_lead_shows_as_erased_with_nothing_personal(site):
     assert status == 200 and 'id="lead-erased"' in html and "Личные данные удалены" in html
     assert personal(html) == [] and 'id="show-contacts"' not in html
     assert "В ближайший месяц" in html  # what was not personal stays
+    answers = re.search(r'id="lead-answers">(.*?)</section>', html, re.S).group(1)
+    comment = re.search(r'data-step="comment">(.*?)</li>', answers, re.S).group(1)
+    assert "(удалено)" in comment  # their own words: erased, not "skipped"
     timeline = re.search(r'id="lead-timeline">(.*?)</section>', html, re.S).group(1)
     assert "Согласие на обработку персональных данных отозвано" in timeline
     assert timeline.count("Личные данные удалены") == 1
