@@ -75,6 +75,7 @@ screenshot: $(BIN)/leadbot
 		tests/web/test_dashboard_browser.py
 	LEADBOT_MONEY_SCREENSHOT=docs/money.png $(BIN)/pytest -q tests/web/test_money_browser.py
 	LEADBOT_HOME_SCREENSHOT=docs/img/home.png $(BIN)/pytest -q tests/web/test_home_browser.py
+	LEADBOT_LEAD_SCREENSHOT=docs/img/lead.png $(BIN)/pytest -q tests/web/test_lead_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

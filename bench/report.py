@@ -9,9 +9,10 @@ contacts, leads and hand-offs; written in bulk (executemany into SQLite, COPY in
 PostgreSQL). Then times `leadbot report` (the real command, a process of its own) for the
 kitchen quiz and the last 30 days, the funnel function alone, the dashboard's flow page
 (GET /admin?flow=kitchen-quiz with the same 30 days, through the real aiohttp server of
-bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page) and its
+bot/web/server.py on 127.0.0.1, bearer token: every panel, the leads' first page), its
 home page (GET /admin: every flow against the period before, its default 7 days and the
-same 30), on each database.
+same 30) and a lead's page (GET /admin/lead/<id>: its events, answers and CRM deliveries,
+three a lead here), on each database.
 
 --before CHECKOUT (another checkout of leadbot, e.g. /work/main at an older commit): also
 times that checkout's storage/reports/funnel.py on the same data, side by side with this one: the
@@ -85,13 +86,15 @@ OPTIONS: dict[str, dict[str, list[str]]] = {}  # flow -> choice step -> its opti
 HANDOFF = ("lead_id", "conversation_id", "user_id", "chat_id", "assigned", "temperature",
            "language", "submitted_at", "claimed_by", "claimed_at", "status", "status_at",
            "first_contact_at", "created_at")
+CRM_DELIVERY = ("key", "target", "lead_id", "event", "data", "status", "attempts",
+                "not_before", "created_at", "sent_at", "alerted")
 
 
 def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[str, list]:
     """Rows per table: tuples in the column order above, times as aware datetimes."""
     rng = random.Random(13)
     rows: dict[str, list] = {"prospects": [], "conversations": [], "events": [],
-                             "leads": [], "handoffs": [], "answers": []}
+                             "leads": [], "handoffs": [], "answers": [], "crm_deliveries": []}
     names, weights = zip(*FLOWS, strict=True)
     events = rows["events"]
     # ids in the order the conversations started, as the database gives them to the bot
@@ -150,6 +153,9 @@ def history(prospects: int, orders: dict[str, list[tuple[str, str]]]) -> dict[st
                               temperature, temperature != "cold", temperature == "hot",
                               temperature != "cold", outcome, outcome, "[]", "[]",
                               when, when, when))
+        for number, moment in enumerate(("qualified", "handoff", "status")):  # a CRM's rows
+            rows["crm_deliveries"].append((f"{user:012d}{number:04d}", "webhook", user, moment,
+                                           "{}", "sent", 1, when, when, when, False))
         if outcome == "handoff":
             event("handoff", None, {"temperature": temperature}, when)
             claimed = when + timedelta(seconds=rng.randrange(30, 7200))
@@ -178,7 +184,8 @@ async def snapshot(url: str) -> dict[str, list[tuple[str, str]]]:
 
 
 TABLES = [("prospects", PROSPECT), ("conversations", CONVERSATION), ("events", EVENT),
-          ("leads", LEAD), ("handoffs", HANDOFF), ("answers", ANSWER)]
+          ("leads", LEAD), ("handoffs", HANDOFF), ("answers", ANSWER),
+          ("crm_deliveries", CRM_DELIVERY)]
 
 
 def fill_sqlite(path: str, rows: dict[str, list]) -> None:
@@ -429,6 +436,10 @@ async def bench(kind: str, prospects: int, folder: str, before: str | None) -> N
         best, median, size = await timed_page(url, path)
         print(f"  dashboard {name} (GET {path}, real server, {size:,} bytes): best "
               f"{best * 1000:.0f} ms, median {median * 1000:.0f} ms of 5 (target < 500 ms)")
+    lead = f"/admin/lead/{rows['leads'][-1][0]}"  # the newest, with its CRM deliveries
+    best, median, size = await timed_page(url, lead)
+    print(f"  a lead's page (GET {lead}, {size:,} bytes): best {best * 1000:.0f} ms, "
+          f"median {median * 1000:.0f} ms of 5 (target < 500 ms)")
     parts = await timed_parts(url, FunnelQuery("kitchen-quiz", since, until))
     print("  its parts, one after another (best of 3): " + ", ".join(
         f"{name} {wall * 1000:.0f} ms" for name, wall in parts.items()))

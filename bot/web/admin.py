@@ -14,7 +14,8 @@ else the placeholder. A panel's data goes into the page's context as `panel_data
 Routes: GET /admin, GET /admin/static/<file>; the sign-in's (bot/web/signin.py): GET+POST
 /admin/login, POST /admin/logout, GET+POST /admin/welcome/<token>; the People page's
 (bot/web/people.py): GET /admin/people, POST /admin/people/add|remove; the Money page's
-(bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure.
+(bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure;
+a lead's page (bot/web/lead.py): GET /admin/lead/<id>.
 
 May import: aiohttp, jinja2, bot.web, storage (through the app's sessions).
 """
@@ -33,6 +34,7 @@ from aiohttp import web
 from bot.web import filters as formats
 from bot.web import home, i18n
 from bot.web.accounts import Accounts
+from bot.web.lead import LeadPage
 from bot.web.money import MoneyPage
 from bot.web.panels import Shown, gather
 from bot.web.security import SESSION_COOKIE, Guard, unauthorized
@@ -140,6 +142,7 @@ class Admin:
         PeoplePage(self).routes(app)
         MoneyPage(self, self.currency).routes(app)
         Tables(self).routes(app)
+        LeadPage(self).routes(app)
 
     async def open(self) -> bool:
         """/admin is there: a token is set, or somebody was added (else 404, as before

@@ -81,10 +81,11 @@ async def page(uow: UnitOfWork, period: FunnelQuery, narrow: LeadFilter, *, size
 
 
 def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
-           via: str | None = None, narrow: LeadFilter | None = None, *, who: str) -> None:
+           via: str | None = None, narrow: LeadFilter | None = None, *, who: str,
+           lead: int | None = None) -> None:
     """The `export` event of contacts given out: when, to whom (`who`: the dashboard
     viewer's name, or the operator's user on the command line), how many rows, which
-    period (never the contacts themselves)."""
+    period, at which `lead` (a lead's page; never the contacts themselves)."""
     data: dict[str, Any] = {
         "what": "leads", "who": who, "rows": rows, "with_contacts": True,
         "since": period.since.isoformat(), "until": period.until.isoformat(),
@@ -93,6 +94,8 @@ def record(uow: UnitOfWork, period: FunnelQuery, rows: int, now: datetime,
         data["via"] = via
     if narrow is not None:
         data.update({k: v for k, v in vars(narrow).items() if v is not None})
+    if lead is not None:
+        data["lead"] = lead
     uow.stage(Event, user_id=OPERATOR, kind="export", data=data, created_at=now)
 
 
