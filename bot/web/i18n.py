@@ -297,8 +297,8 @@ def words(lang: str) -> dict[str, str]:
 
 def _merged() -> None:
     """Each page's words (bot/web/*_words.py) join each language's: one catalogue."""
-    from bot.web.home_words import HOME
     from bot.web.flow_words import FLOW
+    from bot.web.home_words import HOME
     from bot.web.lead_words import LEAD
     from bot.web.money_words import MONEY
     from bot.web.signin_words import SIGNIN
