@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import warnings
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -19,12 +18,12 @@ from sqlalchemy import select
 
 from bot.web.admin import Admin
 from bot.web.security import Guard
-from bot.web.viewer import VIEWER, Viewer
 from storage.reports.funnel import funnel
 from storage.reports.period import FunnelQuery
 from storage.schema.tables import Answer, Conversation, Event
 from tests.web.conftest import TOKEN
 from tests.web.demo import fill
+from tests.web.people import signed_in
 from tests.web.test_dashboard_panels import BEARER, FLOW, get, panel
 
 ASKS = ("single_choice", "multiple_choice", "free_text", "number", "consent", "contact")
@@ -134,35 +133,31 @@ async def test_each_table_downloads_as_csv(admin_web):
 
 
 async def as_viewer(running, role: str):
-    """The admin routes in an app of their own whose every request is `role`'s."""
-    @web.middleware
-    async def who(request, handler):
-        with warnings.catch_warnings():  # a plain str key, until the sign-in makes it real
-            warnings.simplefilter("ignore")
-            request[VIEWER] = Viewer(f"a {role}", role)
-        return await handler(request)
-
-    app = web.Application(middlewares=[who])
+    """The admin routes, and the headers of a person of `role` signed in."""
+    app = web.Application()
     Admin(Guard(TOKEN), running.app.flows, running.app.sessions, "UTC").routes(app)
-    return TestClient(TestServer(app))
+    return TestClient(TestServer(app)), await signed_in(running.app.sessions, f"a {role}",
+                                                          role)
 
 
 async def test_a_marketer_never_gets_contacts_a_sales_person_does(admin_web):
     running, _, _ = admin_web
     await fill(running.app.sessions, running.app.flows, prospects=80)
-    async with await as_viewer(running, "marketer") as client:
+    client, person = await as_viewer(running, "marketer")
+    async with client:
         response = await client.get("/admin", params={"flow": FLOW, "contacts": "1"},
-                                    headers=BEARER)
+                                    headers=person)
         html = await response.text()
         assert response.status == 200 and "+7999" not in html and "Demo " not in html
         assert 'id="show-contacts"' not in html
         response = await client.get("/admin/csv/leads", params={"flow": FLOW, "contacts": "1"},
-                                    headers=BEARER)
+                                    headers=person)
         body = (await response.read()).decode("utf-8-sig")
         assert response.status == 200 and "+7999" not in body and "Demo " not in body
-    async with await as_viewer(running, "sales") as client:
+    client, person = await as_viewer(running, "sales")
+    async with client:
         response = await client.get("/admin/csv/leads", params={"flow": FLOW, "contacts": "1"},
-                                    headers=BEARER)
+                                    headers=person)
         body = (await response.read()).decode("utf-8-sig")
         assert "+7999" in body
     async with running.app.sessions() as session:

@@ -4,14 +4,13 @@ options chosen in the prospect's language, the score breakdown, the timeline; a 
 sees no contacts and no words of the person's own, whatever they ask; sales sees contacts
 after asking, and the view is recorded with their name; an erased lead; an unknown id.
 
-Who is looking is set as the sign-in sets it (`request[VIEWER]`), by a test middleware that
-reads a header, before the token check the page does."""
+Who is looking: a person of each role, signed in with a real session of the database
+(tests/web/people.py); the token holder otherwise."""
 
 from __future__ import annotations
 
 import json
 import re
-import warnings
 
 import pytest
 from aiohttp import web
@@ -20,7 +19,6 @@ from sqlalchemy import select
 
 from bot.web.admin import Admin
 from bot.web.security import Guard, security_headers
-from bot.web.viewer import VIEWER, Viewer
 from storage.db.engine import sessionmaker
 from storage.schema.tables import Event
 from tests.databases import fresh_engine
@@ -32,20 +30,10 @@ from tests.storage.lead_history import (
     forget,
     lead_with_a_story,
 )
+from tests.web.people import signed_in
 
 TOKEN = "lead-page-token"
 PHONE_DIGITS = "9161234567"
-
-
-@web.middleware
-async def as_viewer(request: web.Request, handler):
-    said = request.headers.get("X-Test-Viewer")
-    if said:
-        name, role = said.split(":")
-        with warnings.catch_warnings():  # the seam's key is a str (bot/web/viewer.py)
-            warnings.simplefilter("ignore", web.NotAppKeyWarning)
-            request[VIEWER] = Viewer(name, role)
-    return await handler(request)
 
 
 @pytest.fixture
@@ -55,18 +43,18 @@ async def site(tmp_path):
     sessions = sessionmaker(engine)
     flows = flows_with_a_comment(tmp_path / "flows")
     lead_id = await lead_with_a_story(sessions, flows)
-    app = web.Application(middlewares=[security_headers, as_viewer])
+    app = web.Application(middlewares=[security_headers])
     Admin(Guard(TOKEN), flows, sessions, "Europe/Moscow").routes(app)
     async with TestClient(TestServer(app)) as client:
-        client.flows = flows
+        client.flows, client.sessions = flows, sessions
         yield client, sessions, lead_id
     await engine.dispose()
 
 
 async def get(client, path: str, who: str = "", **params) -> tuple[int, str]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    if who:
-        headers["X-Test-Viewer"] = who
+    if who:  # "name:role", signed in as a person of that role
+        headers = await signed_in(client.sessions, *who.split(":"))
     async with client.get(path, params=params, headers=headers) as response:
         return response.status, await response.text()
 
