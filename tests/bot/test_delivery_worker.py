@@ -261,13 +261,17 @@ async def test_the_managers_are_told_which_platform_misses_conversions(sessions)
 async def test_a_batch_goes_in_one_upload_and_is_read_back(sessions):
     metrica = Uploads()
     ids = [await add_lead(sessions, [metrica], user=5000 + n) for n in range(3)]
-    worker = Worker(sessions, [metrica], backoff=FAST, checks=CHECKS)
+    # the worker's clock stands still until the upload is asserted: its read-back (due
+    # CHECKS.first after it) cannot come first on a slow machine
+    now = [utcnow()]
+    worker = Worker(sessions, [metrica], backoff=FAST, checks=CHECKS, clock=lambda: now[0])
     await worker.drain()
     assert list(metrica.uploads) == ["1"] and len(metrica.uploads["1"]) == 3
     assert sorted(j.facts.lead["id"] for j in metrica.uploads["1"]) == ids
     sent = await rows(sessions)
     assert [(r.status, r.data) for r in sent] == [
         ("sent", {"goal": "leadbot_hot", "upload": "1"})] * 3
+    now[0] += timedelta(seconds=1)  # the read-back is due
     counters = await worker.drain(checks=True)
     assert metrica.checked == ["1"]  # once for the upload, not per row
     assert [r.status for r in await rows(sessions)] == ["accepted"] * 3
