@@ -26,17 +26,18 @@ two flows that day counts once).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, case, literal, or_, select, type_coerce
+from sqlalchemy import DateTime, Integer, String, case, cast, literal, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dialogs.rules.funnel import timing
+from dialogs.rules.funnel import CONTACT, timing
 from storage.db.engine import READ_ONLY
 from storage.reports.period import NONE, FunnelQuery
 from storage.schema.tables import Conversation, Handoff, Lead
@@ -91,13 +92,21 @@ async def home(session: AsyncSession, query: HomeQuery) -> dict[str, Any]:
     # people per "signature" (flow, experiment, variant, source, day, lead, temperature): a
     # few thousand of them for tens of thousands of conversations, each worked out once
     alike: dict[tuple, list[int]] = defaultdict(list)
+    contacted: dict[str | None, bool] = {}  # per distinct progress text
     for row in (await connection.execute(
             select(Conversation.user_id, Conversation.flow_id, Conversation.experiment,
                    Conversation.variant, Conversation.source, day, Lead.id.is_not(None),
-                   Lead.temperature)
+                   Lead.temperature, cast(Conversation.progress, String))
             .select_from(Conversation)
             .outerjoin(Lead, Lead.conversation_id == Conversation.id).where(*where))).all():
-        alike[row[1:]].append(row[0])
+        # a lead counts where the person left a contact, as in the funnel (an "out of area"
+        # end qualifies the conversation, but nobody there can be called)
+        *signature, lead, temperature, progress = row[1:]
+        reached = contacted.get(progress)
+        if reached is None:
+            reached = contacted[progress] = bool(
+                (json.loads(progress) if progress else {}).get(CONTACT))
+        alike[(*signature, bool(lead) and reached, temperature)].append(row[0])
     for (flow, experiment, variant, source, at, lead, temperature), users in alike.items():
         period = NOW if at >= split else BEFORE
         marks = ("started", *(("leads", *(("hot",) if temperature == "hot" else ()))

@@ -121,3 +121,29 @@ async def test_an_empty_history(sessions):
         "started": 0, "leads": 0, "hot": 0, "handoffs": 0, "won": 0,
         "time_to_claim": {"count": 0, "p50": None, "p90": None}}
     assert len(found["days"]) == 30 and found["sources"] == []
+
+
+async def test_a_lead_without_a_contact_is_not_a_lead_here_either(demo):
+    """An "out of area" end qualifies the conversation, yet nobody left a phone: the funnel
+    does not count it as a lead, and neither does the home page."""
+    from sqlalchemy import select
+
+    from dialogs.rules.funnel import CONTACT
+    from storage.schema.tables import Conversation, Lead
+
+    until = date(2026, 11, 20)
+    since = until - timedelta(days=6)
+    async with demo() as session, session.begin():
+        found = (await session.execute(
+            select(Conversation).join(Lead, Lead.conversation_id == Conversation.id)
+            .where(Conversation.flow_id == NAMES[0],
+                   Conversation.started_at >= NOW - timedelta(days=4)).limit(10))
+        ).scalars().all()
+        assert len(found) == 10
+        for conversation in found:
+            conversation.progress = {k: v for k, v in conversation.progress.items()
+                                     if k != CONTACT}
+    async with demo() as session:
+        mine = (await home(session, HomeQuery(since, until, ZONE, NAMES)))["flows"][NAMES[0]]
+        whole = await funnel(session, FunnelQuery(NAMES[0], since, until, ZONE))
+    assert {k: mine["now"][k] for k in (*SUMMED, "hot")} == totals(whole["groups"])
