@@ -21,8 +21,9 @@ of the installation's currency (integers; a spread spend is rounded to the hundr
 Who counts, as in the funnel (period.py): the people whose conversation STARTED in the
 period (days in LEADBOT_TIMEZONE), whatever they did later: their leads, hot leads,
 hand-offs, sales and the sales' revenue. People, leads, hot and hand-offs are distinct
-people; won is the won leads (sales: status won or a recorded won_at), revenue the sum of
-their amounts (a won lead without an amount yet counts as won, and is counted in
+people (a lead only where the person left a contact, as in the funnel); won is the won
+leads (sales: status won or a recorded won_at), revenue the sum of their amounts (a won
+lead without an amount yet counts as won, and is counted in
 `won_without_amount`); median days from the lead's creation to its won_at. Clicks are the
 tracking links' clicks made in the period; spend is each stored span's amount spread evenly
 over its days, the days inside the period counted.
@@ -59,6 +60,7 @@ from sqlalchemy import String, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from dialogs.rules.funnel import CONTACT
 from dialogs.rules.money import daily, median, ratio, romi, spread
 from storage.db.engine import READ_ONLY
 from storage.reports.period import MAX_DAYS, NONE, FunnelError, FunnelQuery, _midnight, _of_flow
@@ -202,9 +204,14 @@ async def _counts(session: AsyncSession, keys: list[ColumnElement],
     databases, a CASE of days included): people, leads, hot, won, won without an amount,
     revenue (of sales in `currency`; a sale without a currency is in it), won in another
     currency."""
+    # a lead counts where the person left a contact, as in the funnel (an "out of area"
+    # end qualifies the conversation, but nobody there can be called)
+    reachable = Conversation.progress[CONTACT].as_boolean().is_(True)
     inner = (select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
-                    Conversation.user_id.label("user_id"), Lead.id.label("lead"),
-                    Lead.temperature.label("temperature"), _won().label("won"),
+                    Conversation.user_id.label("user_id"),
+                    case((reachable, Lead.id)).label("lead"),
+                    case((reachable, Lead.temperature)).label("temperature"),
+                    _won().label("won"),
                     Lead.amount.label("amount"), Lead.currency.label("currency"))
              .select_from(Conversation).outerjoin(Lead, Lead.conversation_id == Conversation.id)
              .where(*where).subquery())

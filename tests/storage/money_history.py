@@ -63,6 +63,7 @@ async def build(session) -> None:
             (4, "cold", "closed", None, None), (7, "hot", "won", 1, 100_000),
             (8, "hot", "won", 2, 20_000)]:
         c = conversations[user]
+        c.progress = {"contact": True}  # a lead is someone who left a contact
         lead = Lead(conversation_id=c.id, user_id=user, flow_id=c.flow_id, flow_version=1,
                     source=c.source, temperature=temperature, status=status,
                     outcome="handoff" if user == 1 else "close", created_at=c.started_at,

@@ -108,6 +108,7 @@ async def test_another_currency_is_left_out_and_said(history):
         session.add(Spend(first_day=date(2026, 11, 5), last_day=date(2026, 11, 5),
                           source="vk", amount=77_700, currency="USD", origin="test"))
         u3 = await session.scalar(select(Conversation).where(Conversation.user_id == 3))
+        u3.progress = {"contact": True}
         session.add(Lead(conversation_id=u3.id, user_id=3, flow_id="quiz", flow_version=1,
                          source="vk", temperature="hot", status="won", outcome="close",
                          created_at=u3.started_at, won_at=u3.started_at + timedelta(days=1),
@@ -160,3 +161,19 @@ async def test_one_flow_has_no_costs(history):
 async def test_bad_questions(sessions, query, message):
     with pytest.raises(FunnelError, match=message):
         await report(sessions, query)
+
+
+async def test_a_lead_without_a_contact_is_not_a_lead(history):
+    """An "out of area" end qualifies the conversation, yet nobody left a phone: no lead
+    for the money either, as in the funnel (the flow page and Home count the same)."""
+    async with history() as session, session.begin():
+        u3 = await session.scalar(select(Conversation).where(Conversation.user_id == 3))
+        session.add(Lead(conversation_id=u3.id, user_id=3, flow_id="quiz", flow_version=1,
+                         source="vk", temperature="hot", outcome="close",
+                         created_at=u3.started_at))
+    before = group(await report(history), source="vk")
+    async with history() as session, session.begin():
+        u3 = await session.scalar(select(Conversation).where(Conversation.user_id == 3))
+        u3.progress = {"contact": True}
+    after = group(await report(history), source="vk")
+    assert (after["leads"] - before["leads"], after["hot"] - before["hot"]) == (1, 1)
