@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.cli.report import cell
 from bot.web import filters as formats
 from bot.web import i18n
 from bot.web.panels import gather
@@ -118,8 +119,12 @@ class Tables:
             data = await gather(admin.sessions, asked, admin.timezone, lang,
                                 shown(admin.flows, flow))
             rows = list(TABLES[table](data, t))
+        # each cell as `leadbot export` writes it: a phone stays text, a name or source that
+        # starts like a formula (=, +, -, @) gets a ' so Excel shows it, never runs it
+        phone_at = rows[0].index(t.phone) if rows and t.phone in rows[0] else None
         out = io.StringIO()
-        csv.writer(out).writerows(rows)
+        csv.writer(out).writerows([[cell(value, phone=i == phone_at) for i, value in
+                                    enumerate(row)] for row in rows])
         filename = f"{flow.id}-{table}-{asked.since.isoformat()}-{asked.until.isoformat()}.csv"
         return web.Response(
             body=("\ufeff" + out.getvalue()).encode("utf-8"),

@@ -211,3 +211,23 @@ async def test_statuses_and_time_to_claim_read_like_the_managers_panel(admin_web
     claims = re.findall(r'<td class="num">(\d[\d\s,]*) (с|мин|ч)</td>', leads)
     assert claims and any(value != "0" for value, _ in claims)
     assert "LEADBOT_" not in html and "leadbot report" not in html
+
+
+async def test_the_leads_csv_never_hands_excel_a_formula(admin_web):
+    """A name typed as a formula (=, +, -, @) goes out with a ' (OWASP CSV injection), and a
+    phone as text, as `leadbot export` writes them."""
+    from storage.schema.tables import Lead
+
+    running, _, _ = admin_web
+    await fill(running.app.sessions, running.app.flows, prospects=40)
+    async with running.app.sessions() as session, session.begin():
+        lead = (await session.execute(select(Lead).where(Lead.name.is_not(None))
+                                      .order_by(Lead.id.desc()).limit(1))).scalar_one()
+        lead.name = '=HYPERLINK("http://evil.example","Open")'
+    client, person = await as_viewer(running, "sales")
+    async with client:
+        response = await client.get("/admin/csv/leads", params={"flow": FLOW, "contacts": "1"},
+                                    headers=person)
+        body = (await response.read()).decode("utf-8-sig")
+    assert "'=HYPERLINK(" in body and ',"=HYPERLINK(' not in body
+    assert '"=""+7999' in body  # ="+7999…": the phone stays text
