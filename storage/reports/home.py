@@ -26,14 +26,26 @@ two flows that day counts once).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, case, cast, literal, or_, select, type_coerce
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -85,28 +97,29 @@ async def home(session: AsyncSession, query: HomeQuery) -> dict[str, Any]:
     # are not told apart: only the chart, this period's, needs them
     day = case((Conversation.started_at < edges[split], literal(0, Integer)),
                else_=_day_index(edges, split))
-    people: dict[tuple, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    people: dict[tuple, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     claims: dict[tuple, list[float]] = defaultdict(list)
-    daily: dict[tuple[int, str], set[int]] = defaultdict(set)
-    sourced: dict[tuple[str, int], set[int]] = defaultdict(set)
+    daily: dict[tuple[int, str], set[str]] = defaultdict(set)
+    sourced: dict[tuple[str, int], set[str]] = defaultdict(set)
     # people per "signature" (flow, experiment, variant, source, day, lead, temperature): a
-    # few thousand of them for tens of thousands of conversations, each worked out once
-    alike: dict[tuple, list[int]] = defaultdict(list)
-    contacted: dict[str | None, bool] = {}  # per distinct progress text
-    for row in (await connection.execute(
-            select(Conversation.user_id, Conversation.flow_id, Conversation.experiment,
-                   Conversation.variant, Conversation.source, day, Lead.id.is_not(None),
-                   Lead.temperature, cast(Conversation.progress, String))
-            .select_from(Conversation)
-            .outerjoin(Lead, Lead.conversation_id == Conversation.id).where(*where))).all():
-        # a lead counts where the person left a contact, as in the funnel (an "out of area"
-        # end qualifies the conversation, but nobody there can be called)
-        *signature, lead, temperature, progress = row[1:]
-        reached = contacted.get(progress)
-        if reached is None:
-            reached = contacted[progress] = bool(
-                (json.loads(progress) if progress else {}).get(CONTACT))
-        alike[(*signature, bool(lead) and reached, temperature)].append(row[0])
+    # few thousand of them for tens of thousands of conversations, grouped by the database,
+    # each signature's people as one text of ids (kept as texts: only told apart here, and
+    # a row per conversation through the driver cost more than all the rest). A lead
+    # counts where the person left a contact, as in the funnel (an "out of area" end
+    # qualifies the conversation, but nobody there can be called)
+    a_lead = and_(Lead.id.is_not(None), Conversation.progress[CONTACT].as_boolean())
+    signature = (Conversation.flow_id, Conversation.experiment, Conversation.variant,
+                 Conversation.source, day, case((a_lead, literal(1, Integer)), else_=0),
+                 case((a_lead, Lead.temperature), else_=None))
+    ids = (func.string_agg(cast(Conversation.user_id, String), ",")
+             if session.get_bind().dialect.name == "postgresql"
+             else func.group_concat(Conversation.user_id))
+    alike = {tuple(row[:-1]): row[-1].split(",") for row in (await connection.execute(
+        select(*signature, ids).select_from(Conversation)
+        .outerjoin(Lead, Lead.conversation_id == Conversation.id).where(*where)
+        # by position: PostgreSQL takes the day's CASE with its dates bound twice (in the
+        # columns and in GROUP BY) as two expressions
+        .group_by(*(literal_column(str(n)) for n in range(1, len(signature) + 1))))).all()}
     for (flow, experiment, variant, source, at, lead, temperature), users in alike.items():
         period = NOW if at >= split else BEFORE
         marks = ("started", *(("leads", *(("hot",) if temperature == "hot" else ()))
