@@ -43,7 +43,7 @@ class Calls:
             if original is None:
                 return None, None
             payload["message_id"] = original.message_id
-            if original.method == "sendDocument":  # a file's text is its caption
+            if original.method in ("sendDocument", "sendPhoto"):  # a file's text: its caption
                 method = "editMessageCaption"
                 payload["caption"] = payload.pop("text")
         method, payload, rest = textlimits.fit(method, payload)

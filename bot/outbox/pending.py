@@ -169,7 +169,7 @@ class MessageIds:
         self.highest = 0  # the highest row id remembered
 
     def sent(self, row: Row, message_id: int | None) -> None:
-        if message_id is None or row.method not in ("sendMessage", "sendDocument"):
+        if message_id is None or row.method not in ("sendMessage", "sendDocument", "sendPhoto"):
             return
         known = Known(row.id, message_id, row.method)
         self.highest = max(self.highest, row.id)

@@ -105,7 +105,8 @@ def _fit(method: str, payload: dict[str, Any], text_limit: int, caption_limit: i
          alert_limit: int) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
     if method == "sendMessage" and units(payload.get("text") or "") > text_limit:
         return _first_part(payload, "text", "entities", text_limit)
-    if method == "sendDocument" and units(payload.get("caption") or "") > caption_limit:
+    if method in ("sendDocument", "sendPhoto") and units(
+            payload.get("caption") or "") > caption_limit:
         return _first_part(payload, "caption", "caption_entities", text_limit)
     if method in ("editMessageText", "editMessageCaption", "answerCallbackQuery"):
         field, entities_field, limit = {

@@ -50,6 +50,7 @@ from bot.ptb.wire import seconds
 METHODS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sendMessage": ("send_message", ("chat_id", "text")),
     "sendDocument": ("send_document", ("chat_id", "document")),
+    "sendPhoto": ("send_photo", ("chat_id", "photo")),
     "editMessageText": ("edit_message_text", ("text",)),
     "editMessageCaption": ("edit_message_caption", ()),
     "answerCallbackQuery": ("answer_callback_query", ("callback_query_id",)),
@@ -96,9 +97,10 @@ def request_for(bot: Bot, call: Call) -> Callable[[], Awaitable[Any]]:
     payload = dict(call.payload)
     if call.upload is not None:
         payload["document"] = InputFile(call.upload.body, filename=call.upload.filename)
-    elif isinstance(payload.get("document"), dict):
-        path = Path(payload["document"]["path"])
-        payload["document"] = InputFile(path.read_bytes(), filename=path.name)
+    for kind in ("document", "photo"):  # a file on disk (a flow's, a broadcast's)
+        if call.upload is None and isinstance(payload.get(kind), dict):
+            path = Path(payload[kind]["path"])
+            payload[kind] = InputFile(path.read_bytes(), filename=path.name)
     named = {key: payload.pop(key) for key in required}
     method = getattr(bot, name)
     return lambda: method(**named, api_kwargs=payload)

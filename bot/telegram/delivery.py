@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 METHODS = {
     "sendMessage": methods.SendMessage, "sendDocument": methods.SendDocument,
+    "sendPhoto": methods.SendPhoto,
     "editMessageText": methods.EditMessageText,
     "editMessageCaption": methods.EditMessageCaption,
     "answerCallbackQuery": methods.AnswerCallbackQuery,
@@ -79,14 +80,15 @@ class AiogramDelivery:
 
 
 def method_for(call: Call) -> Any:
-    """The aiogram method object for a call: a document on disk read from its path, an
-    upload sent from memory under its file name."""
+    """The aiogram method object for a call: a document or photo on disk read from its
+    path, an upload sent from memory under its file name."""
     payload = dict(call.payload)
     if call.upload is not None:
         payload["document"] = BufferedInputFile(call.upload.body,
                                                 filename=call.upload.filename)
-    elif isinstance(payload.get("document"), dict):
-        payload["document"] = FSInputFile(payload["document"]["path"])
+    for kind in ("document", "photo"):  # a file on disk (a flow's, a broadcast's)
+        if call.upload is None and isinstance(payload.get(kind), dict):
+            payload[kind] = FSInputFile(payload[kind]["path"])
     return METHODS[call.method].model_validate(payload)
 
 

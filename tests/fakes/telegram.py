@@ -40,8 +40,8 @@ STRING_PARAMS = {"text", "caption", "callback_query_id", "parse_mode", "secret_t
                  "first_name", "last_name"}
 QUERY_ANSWERED = ("Bad Request: query is too old and response timeout expired or query ID is "
                   "invalid")
-MESSAGE_METHODS = {"sendMessage", "sendDocument", "editMessageText", "editMessageCaption",
-                   "editMessageReplyMarkup"}
+MESSAGE_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "editMessageText",
+                   "editMessageCaption", "editMessageReplyMarkup"}
 
 
 def utf16(text: str) -> int:
@@ -297,6 +297,11 @@ class FakeTelegram:
         return self._message(params, caption=params.get("caption"),
                              document={"file_id": f"file{next(self._ids)}",
                                        "file_unique_id": "u1", "file_name": "file.pdf"})
+
+    async def _m_sendPhoto(self, params: dict) -> dict:
+        return self._message(params, caption=params.get("caption"), photo=[
+            {"file_id": f"photo{next(self._ids)}", "file_unique_id": "p1", "width": 800,
+             "height": 600}])
 
     async def _m_editMessageText(self, params: dict) -> dict:
         return self._message(params, text=params["text"]) | {
