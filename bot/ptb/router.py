@@ -18,6 +18,7 @@ from bot.service import callbacks, rights
 from bot.service.core import Service
 from bot.service.intents import (
     Begin,
+    BroadcastTap,
     Intent,
     ManagerTap,
     Membership,
@@ -148,6 +149,9 @@ async def on_tap(update: Update, query: CallbackQuery, service: Service) -> None
     elif isinstance(press, callbacks.RightsAnswer):
         intent = RightsTap(**common, press=press, query_id=query.id,
                            message_id=message.message_id)
+    elif isinstance(press, callbacks.BroadcastPress):
+        intent = BroadcastTap(**common, press=press, query_id=query.id,
+                              message_id=message.message_id)
     else:  # an answer in a flow; anything unreadable is a tap no step matches
         event = press if isinstance(press, Tap) else Tap("", 0, "", "")
         intent = Say(**common, event=event, query_id=query.id, message_id=message.message_id)

@@ -13,6 +13,7 @@ Telegram gives a button 64 bytes (InlineKeyboardButton.callback_data). The kinds
 | `claim:ID` | a manager claims a lead's hand-off |
 | `lead:ID:STATUS[:REASON]` | a manager's status for their lead |
 | `relay:end:ID` | the end of a manager-prospect chat |
+| `bc:ID:INDEX` | a broadcast's button: a flow to start, or a question's answer |
 
 Ids are read only as decimal numbers within the database's integer range: anything else
 is Unreadable, answered politely and never sent to the database.
@@ -26,6 +27,7 @@ from dialogs.engine import callback
 from dialogs.engine.events import Tap
 
 MENU, RIGHTS, CLAIM, STATUS, RELAY_END = "menu:", "rights:", "claim:", "lead:", "relay:end:"
+BROADCAST = "bc:"
 UNSUBSCRIBE = f"{RIGHTS}unsubscribe"  # no second question: the button was the question
 MANAGER_PREFIXES = (CLAIM, STATUS, "relay:")  # any relay data: a manager's, answered there
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: handoffs.id
@@ -60,13 +62,20 @@ class EndRelay:
 
 
 @dataclass(frozen=True)
+class BroadcastPress:
+    broadcast_id: int
+    index: int  # the button's, from 0
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """Data no button of ours carries (forged, or from a bot version long gone)."""
 
     data: str
 
 
-Pressed = Tap | MenuPick | RightsAnswer | Claim | SetStatus | EndRelay | Unreadable
+Pressed = (Tap | MenuPick | RightsAnswer | Claim | SetStatus | EndRelay | BroadcastPress
+           | Unreadable)
 ManagerPress = Claim | SetStatus | EndRelay
 
 
@@ -85,6 +94,12 @@ def decode(data: str) -> Pressed:
         return EndRelay(handoff_id) if handoff_id is not None else Unreadable(data)
     if data.startswith(MENU):
         return MenuPick(data.removeprefix(MENU))
+    if data.startswith(BROADCAST):
+        number, _, index = data.removeprefix(BROADCAST).partition(":")
+        broadcast_id = _id(number)
+        if broadcast_id is None or not (index.isascii() and index.isdigit()) or len(index) > 2:
+            return Unreadable(data)
+        return BroadcastPress(broadcast_id, int(index))
     if data.startswith(RIGHTS):
         command, _, answer = data.removeprefix(RIGHTS).partition(":")
         return RightsAnswer(command, answer)
@@ -121,3 +136,7 @@ def status(handoff_id: int, status: str, reason: str | None = None) -> str:
 
 def end_relay(handoff_id: int) -> str:
     return f"{RELAY_END}{handoff_id}"
+
+
+def broadcast(broadcast_id: int, index: int) -> str:
+    return f"{BROADCAST}{broadcast_id}:{index}"

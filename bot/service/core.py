@@ -24,8 +24,10 @@ from bot.outbox import messages
 from bot.outbox.messages import render
 from bot.service import callbacks
 from bot.service.flows import FlowRegistry, RunnableFlow
+from bot.service import broadcasts
 from bot.service.intents import (
     Begin,
+    BroadcastTap,
     Intent,
     ManagerTap,
     Membership,
@@ -172,6 +174,9 @@ class Service:
                                      query_id=tap.query_id, message_id=tap.message_id,
                                      update_id=tap.update_id, now=now)
 
+    async def _broadcast_tap(self, uow: UnitOfWork, tap: BroadcastTap, now: datetime) -> bool:
+        return await broadcasts.tap(self, uow, tap, now)
+
     async def _membership(self, uow: UnitOfWork, change: Membership, now: datetime) -> bool:
         prospect, _ = await self._prospect(uow, change, now)
         prospect.blocked, prospect.updated_at = change.blocked, now
@@ -309,6 +314,8 @@ class Service:
         if isinstance(intent, Begin | PickFlow):
             payload = intent.payload if isinstance(intent, Begin) else intent.flow_id
             flow_id, source = parse_payload(payload)
+            if isinstance(intent, PickFlow) and intent.source:  # a broadcast's button
+                source = intent.source
             if not self.flows.knows(flow_id) and self.flows.knows(self.default_flow):
                 flow_id, source = self.default_flow, source or (
                     payload if isinstance(intent, Begin) and payload
@@ -393,4 +400,5 @@ HANDLERS: dict[type[Intent], Handler] = {  # type: ignore[dict-item]
     ManagerTap: Service._manager_tap, Begin: Service._begin, Say: Service._say,
     PickFlow: Service._pick_flow, RightsCommand: Service._rights_command,
     RightsTap: Service._rights_tap, Membership: Service._membership,
+    BroadcastTap: Service._broadcast_tap,
 }

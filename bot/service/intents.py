@@ -12,6 +12,7 @@ Telegram library.
 | RightsTap | a tap on a rights confirmation, or the one-tap unsubscribe |
 | Membership | the prospect blocked or unblocked the bot |
 | ManagerTap | a manager's Claim, status or end-of-chat button |
+| BroadcastTap | a broadcast's flow or question button |
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ class Say(Intent):
 class PickFlow(Intent):
     flow_id: str
     query_id: str | None = None
+    source: str | None = None  # where the pick came from ("broadcast:NAME"); None: the menu
+
+
+@dataclass(frozen=True, kw_only=True)
+class BroadcastTap(Intent):
+    press: callbacks.BroadcastPress
+    query_id: str | None = None
+    message_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ from bot.service import callbacks, rights
 from bot.service.core import Service
 from bot.service.intents import (
     Begin,
+    BroadcastTap,
     Intent,
     ManagerTap,
     Membership,
@@ -117,6 +118,9 @@ def build_router(service: Service) -> Router:
         elif isinstance(press, callbacks.RightsAnswer):
             intent = RightsTap(**common, press=press, query_id=query.id,
                                message_id=query.message.message_id if query.message else None)
+        elif isinstance(press, callbacks.BroadcastPress):
+            intent = BroadcastTap(**common, press=press, query_id=query.id,
+                                  message_id=query.message.message_id if query.message else None)
         else:  # an answer in a flow; anything unreadable is a tap no step matches
             event = press if isinstance(press, Tap) else Tap("", 0, "", "")
             intent = Say(**common, event=event, query_id=query.id,

@@ -5,8 +5,8 @@ Nothing is accumulated: going back and answering again can never count twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dialogs.engine.actions import RecordQualification, ScoreItem
@@ -119,8 +119,14 @@ def names_of(flow: Flow, state: State, facts: Facts) -> dict[str, Any]:
     }
 
 
-def qualify(flow: Flow, state: State, forced: str | None = None) -> RecordQualification:
+def qualify(flow: Flow, state: State, forced: str | None = None,
+            extra: Sequence[ScoreItem] = ()) -> RecordQualification:
+    """`extra`: points earned outside the flow's steps (a broadcast's question, answered),
+    added to the answers' before the rules are applied."""
     facts = facts_of(flow, state.answers)
+    if extra:
+        facts = replace(facts, score=facts.score + sum(item.points for item in extra),
+                        breakdown=(*facts.breakdown, *extra))
     names = names_of(flow, state, facts)
     rules = flow.qualification
     names["target"] = target = is_true(rules.target, names)
