@@ -100,7 +100,9 @@ async def _one(uow: UnitOfWork, row: FollowUp, now: datetime, config: NurtureCon
         return 0
     later, why = _later(row, prospect, now, config), "quiet_hours"
     if later is None and row.marketing:
-        room = cap_until(await uow.follow_ups.sent_since(row.user_id, now - WEEK), now,
+        since = now - WEEK  # follow-ups and broadcasts count alike
+        room = cap_until([*await uow.follow_ups.sent_since(row.user_id, since),
+                          *await uow.broadcasts.sent_since(row.user_id, since)], now,
                          config.weekly_cap)
         if room is not None:
             later, why = _later(row, prospect, room, config) or room, "weekly_cap"

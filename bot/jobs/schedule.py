@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.jobs.broadcasts import send_broadcasts
 from bot.jobs.context import Running
 from bot.jobs.followups import send_follow_ups
 from bot.jobs.handoff_timers import handoff_timers
@@ -37,6 +38,7 @@ SCHEDULE = (
     Job("follow-ups", 5, send_follow_ups),  # a due row waits at most this long
     Job("retention", 3600, anonymise_expired, once=True),
     Job("hand-off timers", 10, handoff_timers),
+    Job("broadcasts", 5, send_broadcasts),  # every second while one is sending
 )
 
 

@@ -64,6 +64,12 @@ class Routed:
     taken_over: dict[int, list[datetime]] = field(default_factory=dict)
     dead: set[int] = field(default_factory=set)  # chats taken from a sender that died
 
+    def merged(self, other: Routed) -> Routed:
+        """Both decisions of one transaction (its outbox rows written in two goes)."""
+        return Routed({**self.owners, **other.owners}, self.adopted | other.adopted,
+                      self.wake | other.wake, {**self.taken_over, **other.taken_over},
+                      self.dead | other.dead)
+
 
 def holder_of(session: AsyncSession) -> Holder | None:
     return session.info.get(OWNER)

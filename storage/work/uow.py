@@ -49,6 +49,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._staged: dict[type[SQLModel], list[dict]] = {}
         self.committed_outbox: list[dict] = []
+        self._flushed: list[dict] = []  # outbox rows written before the commit
         self.routed = owners.Routed()  # several processes: whose rows went where
         session = self.session = self._sessions()
         await session.begin()
@@ -79,23 +80,10 @@ class UnitOfWork:
         path from commit to reply: on PostgreSQL with several processes, only the rows this
         process's sender sends (storage/work/owners.py; `routed` says where the others went)."""
         assert self.session is not None
-        outbox = self._staged.pop(OutboxMessage, None)
+        outbox = [*self._flushed, *await self.flush_outbox()]
+        self._flushed = []
         holder = owners.holder_of(self.session)
         me = holder.number if holder is not None else None
-        if outbox and me is not None:
-            self.routed = await owners.assign(self.session, outbox, me, utcnow())
-        if outbox:  # their ids, in the order staged, in the same one executemany
-            table = OutboxMessage.__table__
-            # SQLite: SQLAlchemy keeps RETURNING's order only by inserting row by row (its
-            # RETURNING order is unspecified). Under the write lock BEGIN IMMEDIATE holds, one
-            # multi-row INSERT gives the rows ascending ids in the order of its VALUES: the
-            # sorted ids are the staged order, in one statement instead of one per row.
-            sqlite = self.session.get_bind().dialect.name == "sqlite"
-            result = await self.session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=not sqlite), outbox)
-            ids = [row_id for (row_id,) in result.all()]
-            for row, row_id in zip(outbox, sorted(ids) if sqlite else ids, strict=True):
-                row["id"] = row_id
         for model, rows in self._staged.items():
             await self.session.execute(insert(model.__table__), rows)  # one executemany
         self._staged.clear()
@@ -109,6 +97,32 @@ class UnitOfWork:
         elif outbox and self.routed.owners:  # another sender's rows reach it by NOTIFY
             outbox = [row for row in outbox if row["owner"] == me]
         self.committed_outbox = outbox or []
+
+    async def flush_outbox(self) -> list[dict]:
+        """Writes the outbox rows staged so far, before the commit: each dict then has its
+        `id` (a broadcast's recipient keeps the id of its message). `commit` does it for
+        the rows staged after."""
+        assert self.session is not None
+        outbox = self._staged.pop(OutboxMessage, None)
+        holder = owners.holder_of(self.session)
+        me = holder.number if holder is not None else None
+        if outbox and me is not None:
+            routed = await owners.assign(self.session, outbox, me, utcnow())
+            self.routed = routed if not self._flushed else self.routed.merged(routed)
+        if outbox:  # their ids, in the order staged, in the same one executemany
+            table = OutboxMessage.__table__
+            # SQLite: SQLAlchemy keeps RETURNING's order only by inserting row by row (its
+            # RETURNING order is unspecified). Under the write lock BEGIN IMMEDIATE holds, one
+            # multi-row INSERT gives the rows ascending ids in the order of its VALUES: the
+            # sorted ids are the staged order, in one statement instead of one per row.
+            sqlite = self.session.get_bind().dialect.name == "sqlite"
+            result = await self.session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=not sqlite), outbox)
+            ids = [row_id for (row_id,) in result.all()]
+            for row, row_id in zip(outbox, sorted(ids) if sqlite else ids, strict=True):
+                row["id"] = row_id
+        self._flushed.extend(outbox or ())
+        return outbox or []
 
     def mine(self, row: OutboxMessage) -> bool:
         """Whether a pending row may be changed in place: no other live sender may hold

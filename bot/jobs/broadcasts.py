@@ -1,0 +1,207 @@
+"""Broadcasts going out: recipients become outbox rows of the bulk lane, a batch per
+transaction, no faster than the sender sends them (docs/broadcasts.md).
+
+Each run, for each broadcast:
+- `scheduled` and due (its send_at passed): its segment is chosen now and its recipients
+  written (`start`), then it is `sending`;
+- `sending`: while fewer than WINDOW seconds of its messages wait in the outbox, the next
+  due recipients are taken (FOR UPDATE SKIP LOCKED on PostgreSQL: with several processes
+  each recipient is taken by one), and each, in the same transaction as its message:
+  skipped when the person no longer may get it (marketing consent withdrawn, blocked,
+  erased: checked again now, not only when the segment was chosen); moved to the end of
+  the quiet hours in their time zone, or to when the weekly marketing cap has room
+  (follow-ups and broadcasts count alike); otherwise queued: its message written, in their
+  language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
+- `done` once nobody is pending and none of its messages waits or is on its way.
+A `paused` or `cancelled` broadcast gets no new rows; what was queued before (at most
+WINDOW seconds of messages) still goes. A kill -9 loses nothing: a recipient is queued in
+the transaction that writes its message, and the bulk lane sends each message at most once.
+
+May import: bot.jobs, bot.outbox, bot.service (the unsubscribe words), storage, dialogs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.jobs.context import Running
+from bot.jobs.periodic import Sooner
+from bot.service.rights import unsubscribe_footer, unsubscribe_markup
+from bot.settings import Settings
+from dialogs.broadcasts import from_dict, keyboard, render
+from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, quiet_until, zone_for
+from storage.reports.segment import recheck, segment
+from storage.schema.broadcasts import Broadcast, BroadcastRecipient
+from storage.schema.tables import OutboxMessage, utcnow
+from storage.work.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+WINDOW = 5.0  # seconds of messages (at the broadcast rate) kept waiting in the outbox
+BATCH = 200  # recipients a transaction
+IDLE = 5.0  # seconds between runs when no broadcast is sending (one sent from the CLI, or
+# falling due, starts within this)
+UNNAMED = {"ru": "друг", "uk": "друже", "en": "there"}  # {name} for someone who gave none
+
+
+@dataclass(frozen=True)
+class BroadcastConfig:
+    rate: float = 20.0  # LEADBOT_BROADCAST_RATE
+    quiet: str = DEFAULT_QUIET  # LEADBOT_QUIET_HOURS
+    timezone: str | None = None  # LEADBOT_NURTURE_TIMEZONE; None: guessed from language
+    weekly_cap: int = 3  # LEADBOT_NURTURE_WEEKLY_CAP
+    report_timezone: str = "UTC"  # LEADBOT_TIMEZONE: a segment's days
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BroadcastConfig:
+        return cls(rate=settings.broadcast_rate, quiet=settings.quiet_hours,
+                   timezone=settings.nurture_timezone, weekly_cap=settings.nurture_weekly_cap,
+                   report_timezone=settings.timezone)
+
+    @property
+    def window(self) -> int:
+        return max(1, int(self.rate * WINDOW))
+
+
+async def start(session: AsyncSession, broadcast: Broadcast, now: datetime,
+                config: BroadcastConfig) -> int:
+    """Chooses the broadcast's recipients now and writes them; it is `sending` from then.
+    Returns how many."""
+    found = await segment(session, broadcast.definition["segment"], config.report_timezone, now)
+    broadcasts = _repository(session)
+    total = await broadcasts.write_recipients(broadcast, found.recipients, due_at=now)
+    broadcast.left_out = dict(found.left_out)
+    await broadcasts.set_status(broadcast, "sending", now=now)
+    return total
+
+
+async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
+                  config: BroadcastConfig) -> tuple[int, float]:
+    """One run: (messages queued, seconds until the next run is worth it)."""
+    queued, busy = 0, False
+    async with UnitOfWork(sessions) as uow:
+        for broadcast in await uow.broadcasts.list(["scheduled"]):
+            if broadcast.send_at is not None and _aware(broadcast.send_at) <= now:
+                await start(uow.session, broadcast, now, config)
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        sending = [b.id for b in await uow.broadcasts.list(["sending"])]
+    for broadcast_id in sending:
+        busy = True
+        queued += await _fill(sessions, broadcast_id, now, config)
+    return queued, (1.0 if busy else IDLE)
+
+
+async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, now: datetime,
+                config: BroadcastConfig) -> int:
+    async with UnitOfWork(sessions) as uow:
+        broadcast = await uow.broadcasts.get(broadcast_id)
+        if broadcast is None or broadcast.status != "sending":
+            return 0
+        waiting = await uow.broadcasts.pending_in_outbox(broadcast_id)
+        room = config.window - waiting
+        rows = await uow.broadcasts.due(broadcast_id, now, min(room, BATCH)) if room > 0 else []
+        if not rows:
+            if waiting == 0 and not await uow.broadcasts.pending(broadcast_id):
+                await uow.broadcasts.set_status(broadcast, "done", now=now)
+                await uow.commit()
+                log.info("broadcast %s: done", broadcast.name)
+            return 0
+        reasons = await recheck(uow.session, [r.user_id for r in rows])
+        definition = from_dict(broadcast.definition)
+        written: list[BroadcastRecipient] = []
+        for row in rows:
+            reason = reasons.get(row.user_id)
+            if reason is not None:
+                uow.broadcasts.skip(row, reason)
+                continue
+            later = await _later(uow, row, now, config)
+            if later is not None:
+                row.due_at = later
+                continue
+            await _message(uow, broadcast, definition, row)
+            written.append(row)
+        ids = [r["id"] for r in await uow.flush_outbox()]
+        for row, outbox_id in zip(written, ids, strict=True):
+            uow.broadcasts.queue(row, outbox_id, now)
+        await uow.commit()
+    return len(written)
+
+
+async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
+                 config: BroadcastConfig) -> datetime | None:
+    """When the recipient may get it, if not now: the end of their quiet hours, or when
+    the weekly marketing cap has room."""
+    try:
+        quiet = parse_quiet(config.quiet)
+    except ValueError:  # the setting is checked at start; a default all the same
+        quiet = parse_quiet(DEFAULT_QUIET)
+    zone = zone_for(flow_zone=None, default=config.timezone, language=row.language)
+    moved = quiet_until(now, zone, quiet)
+    if moved is not None:
+        return moved
+    if config.weekly_cap:
+        since = now - WEEK
+        sent = [*await uow.follow_ups.sent_since(row.user_id, since),
+                *await uow.broadcasts.sent_since(row.user_id, since)]
+        room = cap_until(sent, now, config.weekly_cap)
+        if room is not None:
+            return quiet_until(room, zone, quiet) or room
+    return None
+
+
+async def _message(uow: UnitOfWork, broadcast: Broadcast, definition: Any,
+                   row: BroadcastRecipient) -> None:
+    """The recipient's message, staged in the bulk lane: their language (or the fallback),
+    how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
+    message = definition.message
+    name = await uow.leads.latest_name(row.user_id) if "{name}" in "".join(
+        message.text.values()) else None
+    method, payload = call(broadcast.id, definition, row.language, row.chat_id, name)
+    uow.stage(OutboxMessage, chat_id=row.chat_id, lane="bulk", method=method, payload=payload,
+              purpose="bulk", marketing=True)
+
+
+def call(broadcast_id: int, definition: Any, language: str | None, chat_id: int,
+         name: str | None) -> tuple[str, dict[str, Any]]:
+    """The Bot API call of a broadcast's message to one chat: (method, payload)."""
+    message = definition.message
+    text, language = render(message, language or message.fallback, name, UNNAMED)
+    text = f"{text}\n\n{unsubscribe_footer(language)}"
+    rows = [*keyboard(broadcast_id, message, language),
+            *unsubscribe_markup(language)["inline_keyboard"]]
+    payload: dict[str, Any] = {"chat_id": chat_id, "reply_markup": {"inline_keyboard": rows}}
+    for kind, method in (("photo", "sendPhoto"), ("document", "sendDocument")):
+        where = getattr(message, kind, None)
+        if where:  # a file on disk (its path made absolute by `create`), or an https URL
+            payload[kind] = where if str(where).startswith("https://") else {
+                "path": str(Path(where))}
+            payload["caption"] = text
+            return method, payload
+    payload["text"] = text
+    return "sendMessage", payload
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _repository(session: AsyncSession) -> Any:
+    from storage.work.broadcasts import Broadcasts
+
+    return Broadcasts(session)
+
+
+async def send_broadcasts(app: Running) -> Sooner:
+    """The broadcasts job: writes what may go now, wakes the sender, and comes back in a
+    second while a broadcast is sending."""
+    queued, again = await deliver(app.sessions, utcnow(),
+                                  BroadcastConfig.from_settings(app.settings))
+    if queued:
+        app.sender.wake()
+    return Sooner(again)
