@@ -25,6 +25,8 @@ START_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 SEPARATOR = "__"  # the link carries FLOW__SOURCE (bot/service/core.py, parse_payload)
 # A Telegram username: 5 to 32 characters, letters, digits and _, a letter first
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
+# the source of what a broadcast's flow button started (bot/service/broadcasts.py)
+BROADCAST_SOURCE = re.compile(r"^broadcast:[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 class BadArgument(Exception):
@@ -74,6 +76,8 @@ def source(value: str | None, entries: Iterable[str] = ()) -> str | None:
     No entries (a report's filter): the whole parameter, as LEADBOT_DEFAULT_FLOW records it."""
     if value is None:
         return None
+    if not entries and BROADCAST_SOURCE.match(value):  # a report's filter: a broadcast's
+        return value
     longest = max(entries, key=len, default="")
     room = START_LENGTH - (len(longest) + len(SEPARATOR) if longest else 0)
     if START_CHARS.match(value) and len(value) <= room:

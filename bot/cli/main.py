@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from bot.cli import arguments
 from bot.cli.admin import add_commands as add_admin_commands
 from bot.cli.arguments import BadArgument
+from bot.cli.broadcast import add_commands as add_broadcast_commands
 from bot.cli.conversions import add_commands as add_conversions_commands
 from bot.cli.links import add_commands as add_link_commands
 from bot.cli.money import add_commands as add_money_commands
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(commands)
     add_money_commands(commands)
     add_admin_commands(commands, command)
+    add_broadcast_commands(commands, command)
     return parser
 
 

@@ -1,0 +1,231 @@
+"""`leadbot broadcast create|preview|send|pause|resume|cancel|status`: one message to a
+segment of the people who agreed to marketing (docs/broadcasts.md), in an existing
+database; the running bot sends it (bot/jobs/broadcasts.py, the outbox's bulk lane).
+
+    leadbot broadcast create offer.yaml      # checked like a flow; stored as a draft
+    leadbot broadcast preview november-offer --chat 123456789 [--lang ru]
+    leadbot broadcast send november-offer [--at 2026-12-05T10:00]
+    leadbot broadcast pause|resume|cancel november-offer
+    leadbot broadcast status [november-offer]
+
+`create` and `send` print the segment's size and who is left out, and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.cli.arguments import BadArgument
+from bot.settings import Settings, flows_folder
+
+REASONS = {"no_consent": "no marketing consent", "stopped": "stopped (/stop, Unsubscribe)",
+           "blocked": "blocked the bot", "erased": "erased (/forget)"}
+ACTIONS = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
+
+
+def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
+    """`leadbot broadcast ...` (`command` is bot/cli/main.py's)."""
+    top = command(commands, "broadcast", "one message to a segment of those who agreed to "
+                  "marketing (create, preview, send, pause, resume, cancel, status)",
+                  "One message to a segment of the people who agreed to marketing: written "
+                  "in a YAML file (docs/broadcasts.md), checked like a flow, previewed in "
+                  "your own Telegram chat, sent by the running bot at a share of Telegram's "
+                  "30 messages a second (LEADBOT_BROADCAST_RATE), each person at most once.")
+    what = top.add_subparsers(dest="broadcast_command", required=True, metavar="COMMAND",
+                              help="what to do")
+    create = command(what, "create", "check a broadcast file and store it as a draft; print "
+                     "who it would reach now")
+    create.add_argument("file", metavar="FILE.yaml", help="the broadcast file")
+    create.set_defaults(command=run_create)
+    preview = command(what, "preview", "send the message to your own chat, as a recipient "
+                      "would see it (the running bot sends it)")
+    preview.add_argument("name", metavar="NAME")
+    preview.add_argument("--chat", type=int, required=True, metavar="CHAT_ID",
+                         help="your Telegram chat with the bot (your user id: /start the "
+                              "bot first)")
+    preview.add_argument("--lang", choices=("ru", "uk", "en"),
+                         help="one language (default: each language of the message)")
+    preview.set_defaults(command=run_preview)
+    send = command(what, "send", "send a draft now, or at a time (--at)")
+    send.add_argument("name", metavar="NAME")
+    send.add_argument("--at", metavar="TIME", help="when: 2026-12-05T10:00 (LEADBOT_TIMEZONE) "
+                      "or with an offset, 2026-12-05T10:00+03:00")
+    send.set_defaults(command=run_send)
+    for name, said in (("pause", "stop sending; what is queued (a few seconds' worth) still "
+                        "goes"), ("resume", "go on sending a paused broadcast"),
+                       ("cancel", "stop for good; nobody else gets it")):
+        sub = command(what, name, said)
+        sub.add_argument("name", metavar="NAME")
+        sub.set_defaults(command=run_change, action=name)
+    status = command(what, "status", "every broadcast, or one's results: delivered, "
+                     "blocked, failed, unsubscribed, taps, flows started, leads")
+    status.add_argument("name", metavar="NAME", nargs="?")
+    status.set_defaults(command=run_status)
+
+
+def when(value: str | None, timezone: str, now: datetime) -> datetime | None:
+    """`--at`: an ISO time, in LEADBOT_TIMEZONE when it has no offset; not in the past."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadArgument(f"{value!r} is not a time like 2026-12-05T10:00", "--at") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    if moment.astimezone(UTC) < now:
+        raise BadArgument(f"{value} has passed (now {now:%Y-%m-%d %H:%M} UTC)", "--at")
+    return moment.astimezone(UTC)
+
+
+def _database(settings: Settings, action: Any) -> Any:
+    from bot.cli.admin import _database as database
+
+    return database(settings, action)
+
+
+def _guarded(run: Any) -> Any:
+    import functools
+
+    @functools.wraps(run)
+    def wrapped(args: argparse.Namespace, settings: Settings) -> int:
+        from bot.database import DatabaseError
+        from storage.work.broadcasts import BroadcastError
+
+        try:
+            return run(args, settings)
+        except DatabaseError as error:
+            print(f"leadbot broadcast: {error}", file=sys.stderr)
+            return 1
+        except BroadcastError as error:
+            raise BadArgument(str(error)) from None
+    return wrapped
+
+
+def _left_out(left_out: dict[str, int]) -> str:
+    told = [f"{REASONS.get(k, k)} {n}" for k, n in left_out.items() if n]
+    return "; left out: " + ", ".join(told) if told else "; nobody left out"
+
+
+@_guarded
+def run_create(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.flows import FlowRegistry
+    from dialogs.broadcasts import check_broadcast, parse_broadcast, to_dict
+    from dialogs.format.problems import FlowError
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise BadArgument(f"no such file: {args.file}")
+    text = path.read_text(encoding="utf-8")
+    registry = FlowRegistry.from_dir(flows_folder(settings))
+    try:
+        broadcast = parse_broadcast(text, str(path), path.resolve().parent)
+    except FlowError as error:
+        print(error, file=sys.stderr)
+        return 1
+    problems = check_broadcast(broadcast, _flows(registry))
+    if problems:
+        for problem in problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        return 1
+    definition = to_dict(broadcast)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+
+    async def create(session: Any, now: datetime) -> tuple[Any, Any]:
+        from storage.reports.segment import segment
+        from storage.work.broadcasts import Broadcasts
+
+        found = await segment(session, definition["segment"], settings.timezone, now)
+        made = await Broadcasts(session).create(broadcast.name, definition, digest, "cli",
+                                                broadcast.send_at, now=now)
+        return made, found
+
+    made, found = _database(settings, create)
+    print(f"draft {made.name}: {len(found.recipients)} people would get it now"
+          f"{_left_out(found.left_out)}")
+    print(f"next: `leadbot broadcast preview {made.name} --chat YOUR_ID`, then "
+          f"`leadbot broadcast send {made.name}`")
+    return 0
+
+
+def _flows(registry: Any) -> dict[str, Any]:
+    """Every flow id and experiment name the bot runs, with the flow (None: an experiment)."""
+    flows: dict[str, Any] = {flow_id: r.flow for flow_id, r in registry.latest.items()}
+    for name, _ in registry.entries():
+        flows.setdefault(name, None)
+    return flows
+
+
+@_guarded
+def run_preview(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.broadcast_preview import preview
+
+    languages = _database(settings, lambda session, now: preview(
+        session, args.name, args.chat, args.lang))
+    print(f"preview of {args.name} queued for chat {args.chat} in "
+          f"{', '.join(languages)}: the running bot sends it within seconds")
+    return 0
+
+
+@_guarded
+def run_send(args: argparse.Namespace, settings: Settings) -> int:
+    now = datetime.now(UTC)
+    at = when(args.at, settings.timezone, now)
+
+    async def send(session: Any, now: datetime) -> tuple[Any, int | None]:
+        from bot.jobs.broadcasts import BroadcastConfig, start
+        from storage.work.broadcasts import Broadcasts
+
+        broadcasts = Broadcasts(session)
+        found = await broadcasts.get_by_name(args.name)
+        if found is None:
+            raise BadArgument(f"no broadcast {args.name!r} (`leadbot broadcast status` "
+                              "lists them)")
+        moment = at or (found.send_at if found.send_at and found.send_at > now else None)
+        if moment is not None:
+            found.send_at = moment
+            await broadcasts.set_status(found, "scheduled", now=now)
+            return found, None
+        return found, await start(session, found, now, BroadcastConfig.from_settings(settings))
+
+    found, count = _database(settings, send)
+    if count is None:
+        print(f"{found.name}: scheduled for {found.send_at:%Y-%m-%d %H:%M} UTC; its segment "
+              "is chosen then")
+    else:
+        print(f"{found.name}: sending to {count} people{_left_out(found.left_out or {})}; "
+              f"`leadbot broadcast status {found.name}` follows it")
+    return 0
+
+
+@_guarded
+def run_change(args: argparse.Namespace, settings: Settings) -> int:
+    async def change(session: Any, now: datetime) -> Any:
+        from storage.work.broadcasts import Broadcasts
+
+        broadcasts = Broadcasts(session)
+        found = await broadcasts.get_by_name(args.name)
+        if found is None:
+            raise BadArgument(f"no broadcast {args.name!r} (`leadbot broadcast status` "
+                              "lists them)")
+        await broadcasts.set_status(found, ACTIONS[args.action], now=now)
+        return found
+
+    found = _database(settings, change)
+    print(f"{found.name}: {found.status}")
+    return 0
+
+
+@_guarded
+def run_status(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.broadcast_preview import status
+
+    print(_database(settings, lambda session, now: status(session, args.name)))
+    return 0
+
