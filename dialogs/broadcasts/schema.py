@@ -163,8 +163,9 @@ class Broadcast(Model):
 
 
 def to_dict(broadcast: Broadcast) -> dict[str, Any]:
-    """The plain JSON of `broadcasts.definition`: nothing personal is in a broadcast."""
-    return broadcast.model_dump(mode="json")
+    """The plain JSON of `broadcasts.definition` (nothing personal is in a broadcast): the
+    file's own shape, what was left out left out (an empty list would match no one)."""
+    return broadcast.model_dump(mode="json", exclude_defaults=True)
 
 
 def from_dict(data: dict[str, Any]) -> Broadcast:
