@@ -8,6 +8,8 @@ Every problem is (path, message); checks.py never reads a file (parse.py looks f
 
 from __future__ import annotations
 
+import ast
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 
 from dialogs.broadcasts.markup import parse_html, units
@@ -19,7 +21,7 @@ from dialogs.format.problems import Problem, split_path
 from dialogs.format.schema import QUESTION_KINDS, Flow
 from dialogs.format.yamlsource import Path, YamlSource
 from dialogs.lint.texts import MAX_CAPTION, MAX_MESSAGE
-from dialogs.rules.expressions import FUNCTIONS, ExpressionError, references
+from dialogs.rules.expressions import FUNCTIONS, ExpressionError, parse, references
 
 MAX_LABEL = 64  # a button's text, in characters
 MAX_NAME = 60  # the longest name a contact step accepts (dialogs/rules/validators.py)
@@ -174,9 +176,30 @@ def check_answers(segment: Segment, flows: list[Flow | str]) -> Iterator[Found]:
     for name in sorted(named - set(steps)):
         yield path, (f"'{name}' is not a question of {', '.join(segment.flows)} (its steps: "
                      f"{', '.join(sorted(steps))})")
-    for step_id, literal in sorted(refs.compared):
+    for step_id, literal in sorted(refs.compared | compared_names(segment.answers or "")):
         if step_id in steps and steps[step_id] and literal not in steps[step_id]:
             yield path, f"'{literal}' is not an option of step '{step_id}'"
+
+
+def compared_names(expression: str) -> set[tuple[str, str]]:
+    """(step id, literal) of `layout == 'island'`, `layout in ('a', 'b')`: a bare name
+    compared with text (references() finds these for `answers.layout` only)."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(parse(expression)):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        for left, right in itertools.pairwise(operands):
+            for name, other in ((left, right), (right, left)):
+                if isinstance(name, ast.Name):
+                    found |= {(name.id, text) for text in _texts(other)}
+    return found
+
+
+def _texts(node: ast.AST) -> list[str]:
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return [item.value for item in items
+            if isinstance(item, ast.Constant) and isinstance(item.value, str)]
 
 
 def question_steps(names: tuple[str, ...], flows: list[Flow | str]

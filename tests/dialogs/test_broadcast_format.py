@@ -168,6 +168,10 @@ def test_the_shape_refused_names_the_field(changes, field, words):
      "'intro' is not a question"),
     ({"segment__answers": "answers.layout == 'round'"}, "segment.answers",
      "'round' is not an option of step 'layout'"),
+    ({"segment__answers": "layout in ('island', 'round')"}, "segment.answers",
+     "'round' is not an option of step 'layout'"),
+    ({"segment__answers": "'marble' in extras"}, "segment.answers",
+     "'marble' is not an option of step 'extras'"),
 ])
 def test_the_checks_name_the_field(changes, field, words):
     found = problems(data(**changes))
@@ -341,3 +345,9 @@ def test_markup_counts_what_the_reader_sees():
     assert units(parsed.text) == 6
     assert parse_html("<b>x</i></b>").problems == ["</i> closes what is not open here "
                                                    "(</b> first)"]
+
+
+def test_the_docs_show_the_example_as_it_is():
+    page = (ROOT / "docs" / "broadcasts.md").read_text(encoding="utf-8")
+    shown = page.split("## The broadcast file", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert shown == EXAMPLE.read_text(encoding="utf-8")
