@@ -61,6 +61,7 @@ def check_message(message: Message, footer: Mapping[str, str]) -> Iterator[Found
     limit = MAX_CAPTION if message.file else MAX_MESSAGE
     what = "a caption (the text of a photo or document)" if message.file else "a message"
     longest = max(units(word) for word in (*UNNAMED.values(), "x" * MAX_NAME))
+    default = message.fallback if message.fallback in message.text else next(iter(message.text))
     for language, text in message.text.items():
         path: Path = ("message", "text", language)
         if not text.strip():
@@ -73,7 +74,9 @@ def check_message(message: Message, footer: Mapping[str, str]) -> Iterator[Found
             if name != NAME:
                 yield path, f"unknown placeholder {{{name}}} (a broadcast knows only {{name}})"
         names = placeholders(parsed.text).count(NAME)
-        tail = _footer_units(footer, language, language == message.fallback)
+        if placeholders(text).count(NAME) > names:
+            yield path, "{name} inside a tag: a name never goes into a link"
+        tail = _footer_units(footer, language, language == default)
         size = units(parsed.text) + names * (longest - len("{name}")) + tail
         if size > limit:
             also = " with {name} as " + f"{longest} characters" if names else ""
@@ -91,9 +94,10 @@ def check_message(message: Message, footer: Mapping[str, str]) -> Iterator[Found
             seen.setdefault(button.answer, index)
 
 
-def _footer_units(footer: Mapping[str, str], language: str, fallback: bool) -> int:
-    """The fallback's text goes to people of every language without one: the longest footer."""
-    texts = footer.values() if fallback else [footer.get(language, "")]
+def _footer_units(footer: Mapping[str, str], language: str, default: bool) -> int:
+    """The fallback's text (without one: the first) goes to people of every language without
+    a text of their own, each with their footer: counted with the longest."""
+    texts = footer.values() if default else [footer.get(language, "")]
     longest = max((units(text) for text in texts if text), default=0)
     return longest + units(FOOTER_SEPARATOR) if longest else 0
 

@@ -28,7 +28,7 @@ TEMPERATURES = ("cold", "warm", "hot")
 STATUSES = tuple(dict.fromkeys(("open", "new", *crm.STATUSES)))
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-Text = dict[str, str]
+Text = Annotated[dict[str, str], Field(min_length=1)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # source, campaign
 
 

@@ -74,7 +74,8 @@ def data(**changes) -> dict:
 def problems(value: dict, base_dir: Path | None = None, footer=None) -> dict[str, str]:
     """field -> message of every problem load_broadcast finds (one per field)."""
     try:
-        load_broadcast(yaml.safe_dump(value, allow_unicode=True), "b.yaml", base_dir,
+        load_broadcast(yaml.safe_dump(value, allow_unicode=True, sort_keys=False), "b.yaml",
+                       base_dir,
                        shipped(), footer=footer)
     except BroadcastError as error:
         return {p.field or "": p.message for p in error.problems}
@@ -143,6 +144,9 @@ def test_the_shape_refused_names_the_field(changes, field, words):
     ({"message__text": {"ru": "<a href='http://x.example'>x</a>", "uk": "b", "en": "c"}},
      "message.text.ru", "https"),
     ({"message__text": {"ru": "  ", "uk": "b", "en": "c"}}, "message.text.ru", "empty"),
+    ({"message__text": {"ru": "<a href='https://x.example/?n={name}'>x</a>", "uk": "b",
+                        "en": "c"}}, "message.text.ru", "never goes into a link"),
+    ({"message__text": {}}, "message.text", "at least 1"),
     ({"message__buttons__0__text": {"ru": "x" * 65, "uk": "b", "en": "c"}},
      "message.buttons[0].text.ru", "1-64 characters"),
     ({"message__buttons__0__text": {"ru": "", "uk": "b", "en": "c"}},
@@ -211,7 +215,7 @@ def message_of(text: str, **message) -> dict:
 
 @pytest.mark.parametrize(("limit", "file"), [(4096, {}), (1024, {"photo": "https://e.example/a.jpg"})])
 def test_a_text_at_the_limit_passes_and_one_unit_over_fails(limit, file):
-    tail = units("\n\n" + FOOTER["ru"])
+    tail = max(units("\n\n" + footer) for footer in FOOTER.values())  # ru: the first
     markup = "<b>😀</b>&amp;"  # 2 units of emoji + 1 of '&': tags count nothing
     fits = markup + "x" * (limit - tail - 3)
     assert problems(message_of(fits, **file), footer=FOOTER) == {}
@@ -228,10 +232,12 @@ def test_name_counts_as_the_longest_name():
 
 def test_the_fallback_text_counts_the_longest_footer():
     footer = {"ru": "f" * 10, "uk": "f" * 300, "en": "f" * 10}
-    text = {"ru": "x" * 4000, "uk": "b", "en": "c"}
+    text = {"uk": "b", "ru": "x" * 4000, "en": "c"}
     assert problems(data(message__text=text), footer=footer) == {}
     assert "message.text.ru" in problems(data(message__text=text, message__fallback="ru"),
                                          footer=footer)
+    first = {"ru": "x" * 4000, "uk": "b", "en": "c"}  # no fallback: the first is the default
+    assert "message.text.ru" in problems(data(message__text=first), footer=footer)
 
 
 def test_a_local_file_is_found_next_to_the_broadcast(tmp_path):
