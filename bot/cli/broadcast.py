@@ -27,6 +27,7 @@ from bot.settings import Settings, flows_folder
 REASONS = {"no_consent": "no marketing consent", "stopped": "stopped (/stop, Unsubscribe)",
            "blocked": "blocked the bot", "erased": "erased (/forget)"}
 ACTIONS = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
+LANGUAGES = ("ru", "uk", "en")
 
 
 def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
@@ -116,24 +117,21 @@ def _left_out(left_out: dict[str, int]) -> str:
 @_guarded
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service.flows import FlowRegistry
-    from dialogs.broadcasts import check_broadcast, parse_broadcast, to_dict
-    from dialogs.format.problems import FlowError
+    from bot.service.rights import unsubscribe_footer
+    from dialogs.broadcasts.parse import load_broadcast
+    from dialogs.broadcasts.schema import to_dict
 
     path = Path(args.file)
     if not path.is_file():
         raise BadArgument(f"no such file: {args.file}")
-    text = path.read_text(encoding="utf-8")
-    registry = FlowRegistry.from_dir(flows_folder(settings))
     try:
-        broadcast = parse_broadcast(text, str(path), path.resolve().parent)
-    except FlowError as error:
-        print(error, file=sys.stderr)
-        return 1
-    problems = check_broadcast(broadcast, _flows(registry))
-    if problems:
-        for problem in problems:
-            print(f"{path}: {problem}", file=sys.stderr)
-        return 1
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadArgument(f"cannot read {args.file}: {error}") from None
+    registry = FlowRegistry.from_dir(flows_folder(settings))
+    # a FlowError (every problem, each with its line) is printed by `main`, exit 1
+    broadcast = load_broadcast(text, str(path), path.resolve().parent, _flows(registry),
+                               footer={lang: unsubscribe_footer(lang) for lang in LANGUAGES})
     definition = to_dict(broadcast)
     digest = hashlib.sha256(text.encode()).hexdigest()
 
@@ -154,12 +152,12 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _flows(registry: Any) -> dict[str, Any]:
-    """Every flow id and experiment name the bot runs, with the flow (None: an experiment)."""
-    flows: dict[str, Any] = {flow_id: r.flow for flow_id, r in registry.latest.items()}
-    for name, _ in registry.entries():
-        flows.setdefault(name, None)
-    return flows
+def _flows(registry: Any) -> list[Any]:
+    """Every flow the bot runs (their ids, experiments and steps), and every name the menu
+    and deep links take (an experiment's too)."""
+    flows = [runnable.flow for runnable in registry.latest.values()]
+    known = {flow.id for flow in flows}
+    return [*flows, *(name for name, _ in registry.entries() if name not in known)]
 
 
 @_guarded

@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from bot.cli.arguments import BadArgument
 from bot.jobs.broadcasts import call
-from dialogs.broadcasts import from_dict
+from dialogs.broadcasts.schema import from_dict
 from storage.schema.tables import OutboxMessage
 
 NONE_YET = "no broadcast yet: `leadbot broadcast create FILE.yaml`"

@@ -34,7 +34,8 @@ from bot.jobs.context import Running
 from bot.jobs.periodic import Sooner
 from bot.service.rights import unsubscribe_footer, unsubscribe_markup
 from bot.settings import Settings
-from dialogs.broadcasts import from_dict, keyboard, render
+from dialogs.broadcasts.message import keyboard, render, to_plain
+from dialogs.broadcasts.schema import from_dict
 from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, quiet_until, zone_for
 from storage.reports.segment import recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
@@ -46,7 +47,7 @@ WINDOW = 5.0  # seconds of messages (at the broadcast rate) kept waiting in the 
 BATCH = 200  # recipients a transaction
 IDLE = 5.0  # seconds between runs when no broadcast is sending (one sent from the CLI, or
 # falling due, starts within this)
-UNNAMED = {"ru": "друг", "uk": "друже", "en": "there"}  # {name} for someone who gave none
+UNNAMED = {"ru": "друг", "uk": "друже", "en": "friend"}  # {name} for someone who gave none
 
 
 @dataclass(frozen=True)
@@ -171,19 +172,25 @@ def call(broadcast_id: int, definition: Any, language: str | None, chat_id: int,
          name: str | None) -> tuple[str, dict[str, Any]]:
     """The Bot API call of a broadcast's message to one chat: (method, payload)."""
     message = definition.message
-    text, language = render(message, language or message.fallback, name, UNNAMED)
-    text = f"{text}\n\n{unsubscribe_footer(language)}"
+    html, language = render(message, language or message.fallback or "en", name, UNNAMED)
+    # plain words and entities, as the outbox sends every text (no parse_mode), how to stop
+    # after them
+    text, entities = to_plain(html, unsubscribe_footer(language))
     rows = [*keyboard(broadcast_id, message, language),
             *unsubscribe_markup(language)["inline_keyboard"]]
     payload: dict[str, Any] = {"chat_id": chat_id, "reply_markup": {"inline_keyboard": rows}}
     for kind, method in (("photo", "sendPhoto"), ("document", "sendDocument")):
         where = getattr(message, kind, None)
-        if where:  # a file on disk (its path made absolute by `create`), or an https URL
+        if where:  # a file on disk (its path made absolute by the parse), or an https URL
             payload[kind] = where if str(where).startswith("https://") else {
                 "path": str(Path(where))}
             payload["caption"] = text
+            if entities:
+                payload["caption_entities"] = entities
             return method, payload
     payload["text"] = text
+    if entities:
+        payload["entities"] = entities
     return "sendMessage", payload
 
 

@@ -20,7 +20,7 @@ from bot.outbox import messages
 from bot.service.intents import BroadcastTap, PickFlow
 from bot.service.rights import CHANNEL
 from bot.texts import language_of
-from dialogs.broadcasts import from_dict
+from dialogs.broadcasts.schema import from_dict
 from dialogs.engine.actions import HandOff, ScoreItem
 from dialogs.engine.state import State
 from dialogs.rules.scoring import qualify
