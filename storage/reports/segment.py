@@ -70,7 +70,6 @@ async def segment(session: AsyncSession, filters: Mapping[str, Any] | None, time
     filters = dict(filters or {})
     where = _conditions(filters, _zone(timezone))
     expression = _expression(filters.get("answers"))
-    latest_grant = _latest_marketing()
     matching = (select(func.max(Conversation.id).label("id")) if expression is None
                 else select(Conversation.id))
     matching = (matching.select_from(Conversation)
@@ -83,19 +82,19 @@ async def segment(session: AsyncSession, filters: Mapping[str, Any] | None, time
     target = (matching.group_by(Conversation.user_id) if expression is None
               else matching).subquery()
     answers = type_coerce(Conversation.state, JSON)["answers"]
+    judge = _Judge(expression) if expression is not None else None
     rows = await session.execute(
         select(Conversation.user_id, Conversation.id, Conversation.chat_id,
                Conversation.erased_at, Prospect.user_id, Prospect.chat_id, Prospect.language,
-               Prospect.blocked, Lead.id, latest_grant.c.granted,
+               Prospect.blocked, Lead.id, _latest_marketing(Conversation.user_id),
                *([answers] if expression is not None else []))
         .select_from(Conversation)
         .join(target, target.c.id == Conversation.id)
         .outerjoin(Prospect, Prospect.user_id == Conversation.user_id)
         .outerjoin(Lead, Lead.conversation_id == Conversation.id)
-        .outerjoin(latest_grant, latest_grant.c.user_id == Conversation.user_id)
-        .order_by(Conversation.user_id, Conversation.id.desc()))
+        .order_by(*((Conversation.user_id, Conversation.id.desc()) if judge is not None
+                    else ())))  # one row a person without an expression: no sort needed
     result = SegmentResult()
-    judge = _Judge(expression) if expression is not None else None
     last_user = None
     for (user_id, conversation_id, chat_id, erased_at, prospect, prospect_chat, language,
          blocked, lead_id, granted, *given) in rows:
@@ -108,6 +107,7 @@ async def segment(session: AsyncSession, filters: Mapping[str, Any] | None, time
             continue
         result.recipients.append(Recipient(user_id, prospect_chat or chat_id, language,
                                            conversation_id, lead_id))
+    result.recipients.sort(key=lambda recipient: recipient.user_id)
     return result
 
 
@@ -116,7 +116,6 @@ async def recheck(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, s
     their latest conversation: what the writer asks just before it queues them."""
     ids = list(dict.fromkeys(user_ids))
     found: dict[int, str | None] = dict.fromkeys(ids, "erased")  # no prospect: gone
-    latest_grant = _latest_marketing()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         latest = (select(Conversation.user_id, func.max(Conversation.id).label("id"))
@@ -124,11 +123,10 @@ async def recheck(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, s
                   .group_by(Conversation.user_id).subquery())
         rows = await session.execute(
             select(Prospect.user_id, Prospect.blocked, Conversation.erased_at,
-                   latest_grant.c.granted)
+                   _latest_marketing(Prospect.user_id))
             .select_from(Prospect)
             .outerjoin(latest, latest.c.user_id == Prospect.user_id)
             .outerjoin(Conversation, Conversation.id == latest.c.id)
-            .outerjoin(latest_grant, latest_grant.c.user_id == Prospect.user_id)
             .where(Prospect.user_id.in_(chunk)))
         for user_id, blocked, erased_at, granted in rows:
             found[user_id] = _reason(erased_at is not None, blocked, granted)
@@ -158,13 +156,14 @@ def _reason(erased: bool, blocked: bool | None, granted: bool | None) -> str | N
     return None if granted else "stopped"
 
 
-def _latest_marketing() -> Any:
-    """Per person, whether their latest marketing row in the consent ledger grants it (rows
-    are appended in order: the highest id is the latest)."""
-    latest = (select(func.max(Consent.id).label("id")).where(Consent.purpose == "marketing")
-              .group_by(Consent.user_id).subquery())
-    return (select(Consent.user_id, Consent.granted).join(latest, latest.c.id == Consent.id)
-            .subquery())
+def _latest_marketing(user_id: Any) -> Any:
+    """Whether the person's latest marketing row in the consent ledger grants it (None: no
+    row). Rows are appended in order: the highest id is the latest. A correlated look-up by
+    the ledger's user index: fast on both databases, where a grouped subquery joined back
+    is not (SQLite would scan it once per person)."""
+    return (select(Consent.granted)
+            .where(Consent.user_id == user_id, Consent.purpose == "marketing")
+            .order_by(Consent.id.desc()).limit(1).scalar_subquery())
 
 
 def _zone(timezone: str) -> ZoneInfo:
