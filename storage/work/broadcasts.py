@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,6 +32,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 IN_OUTBOX = ("pending", "sending")  # an outbox row not yet sent (or never confirmed)
 BATCH = 1000
+# what became of a queued recipient, by its outbox row (`outcome`)
+OUTCOMES = ("delivered", "blocked", "failed", "dropped", "unknown", "waiting")
+BLOCKED_BY_PROSPECT = "blocked by the prospect"  # Outbox.drop_chat's reason after a 403
 
 
 class BroadcastError(ValueError):
@@ -234,6 +237,49 @@ class Broadcasts(Repository):
         return result.rowcount or 0
 
 
+def outcome() -> Any:
+    """What became of a queued recipient, in SQL over its outbox row: `delivered` (sent),
+    `blocked` (a 403: the sender drops the row with Telegram's "Forbidden: ..." and the
+    chat's other queued rows with BLOCKED_BY_PROSPECT), `failed`, `dropped` (consent
+    withdrawn, erased, stale), `unknown` (marked sending, never confirmed: maybe delivered,
+    never sent again), `waiting` (still pending)."""
+    error = func.coalesce(OutboxMessage.error, "")
+    refused = or_(error.like("Forbidden%"), error.like("%403%"), error == BLOCKED_BY_PROSPECT)
+    return case(
+        (OutboxMessage.status == "sent", literal("delivered")),
+        (and_(OutboxMessage.status.in_(("failed", "dropped")), refused), literal("blocked")),
+        (OutboxMessage.status == "failed", literal("failed")),
+        (OutboxMessage.status == "dropped", literal("dropped")),
+        (OutboxMessage.status == "sending", literal("unknown")),
+        else_=literal("waiting"))
+
+
 def _aware(value: datetime) -> datetime:
     """A time read through `coalesce`: UTC, aware, whatever the driver gave."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def of_person(session: Any, user_id: int) -> list[dict[str, Any]]:
+    """The broadcasts meant for one person, for /mydata: the broadcast's name, what became
+    of it (pending, skipped and why, or the outcome of its message) and when (sent, else
+    queued, else due), the buttons tapped and when they unsubscribed."""
+    what = outcome()
+    result = await session.execute(
+        select(Broadcast.name, BroadcastRecipient.status, BroadcastRecipient.reason,
+               what, OutboxMessage.sent_at, BroadcastRecipient.queued_at,
+               BroadcastRecipient.due_at, BroadcastRecipient.tapped,
+               BroadcastRecipient.unsubscribed_at)
+        .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+        .outerjoin(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
+        .where(BroadcastRecipient.user_id == user_id).order_by(BroadcastRecipient.id))
+    found = []
+    for name, status, reason, became, sent_at, queued_at, due_at, tapped, left in result:
+        when = sent_at or queued_at or due_at
+        found.append({
+            "name": name,
+            "status": became if status == "queued" else status,
+            **({"reason": reason} if status == "skipped" else {}),
+            "when": _aware(when).isoformat() if when is not None else None,
+            "tapped": list(tapped or []),
+            "unsubscribed_at": _aware(left).isoformat() if left is not None else None})
+    return found
