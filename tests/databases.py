@@ -40,7 +40,8 @@ POSTGRES_DB = _run_database()
 TABLES = ("job_runs", "crm_deliveries", "crm_links", "handoffs", "flow_versions", "outbox",
           "follow_ups", "events", "consents", "answers", "leads", "conversations", "prospects",
           "processed_updates", "tracking_links", "clicks", "spend", "crm_inbound",
-          "admin_sessions", "admin_links", "admin_people")
+          "admin_sessions", "admin_links", "admin_people", "broadcast_recipients",
+          "broadcasts")
 _migrated: set[str] = set()
 
 

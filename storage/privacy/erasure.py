@@ -54,6 +54,9 @@ class Receipt:
     answers: int
     messages: int  # outbox rows scrubbed (queued ones also dropped)
     follow_ups: int
+    # pending recipients of broadcasts skipped (their user id stays, as on follow-ups and
+    # events: how /mydata and a later erasure find them; nothing else of them is there)
+    broadcasts: int = 0
     # sent messages Telegram shows in someone else's chat, now in erased form in the
     # outbox: the hand-off edits each (bot/handoff/erasing.py)
     shown: tuple[OutboxMessage, ...] = field(default=(), compare=False)
@@ -61,7 +64,7 @@ class Receipt:
     def as_dict(self) -> dict[str, int]:
         return {"conversations": self.conversations, "leads": self.leads,
                 "answers": self.answers, "messages": self.messages,
-                "follow_ups": self.follow_ups}
+                "follow_ups": self.follow_ups, "broadcasts": self.broadcasts}
 
 
 async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
@@ -151,6 +154,7 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             follow_up.status = "cancelled"
     for handoff in handoffs:
         handoff.card_text = ERASED if handoff.card_text else None
+    broadcasts = await _broadcasts(uow, user_id, None if conversation_ids is None else ids)
     # the ad platforms' click ids of the clicks they came by (the clicks stay, counted)
     await tracking.forget_clicks(session, (c.click_id for c in conversations))
     for event in (await session.execute(select(Event).where(Event.user_id == user_id))
@@ -160,12 +164,24 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             event.data = data
     latest = {(r.chat_id, shown.message_id(r)): r for r in sorted(edits, key=lambda r: r.id)}
     receipt = Receipt(len(conversations), len(leads), len(personal_answers), messages,
-                      follow_ups, tuple(latest.values()))
+                      follow_ups, broadcasts, shown=tuple(latest.values()))
     # `edited`: messages in other chats to be edited; `unedited` is added for each edit
     # Telegram refuses (a chat the bot was removed from, a deleted message)
     uow.stage(Event, user_id=user_id, kind="erased", data={
         "reason": reason, **receipt.as_dict(), "edited": len(latest)}, created_at=now)
     return receipt
+
+
+async def _broadcasts(uow: UnitOfWork, user_id: int, erased: list[int] | None) -> int:
+    """Their pending recipients of every broadcast skipped ("erased"): all of them on
+    /forget; on retention (`erased` the conversations anonymised) when their latest
+    conversation is one of those, the one a broadcast would have judged them by. Returns
+    how many."""
+    if erased is not None:
+        latest = await uow.conversations.latest(user_id)
+        if latest is None or latest.id not in erased:
+            return 0
+    return await uow.broadcasts.skip_person(user_id, "erased")
 
 
 async def purge_old_copies(engine: AsyncEngine, *, vacuum: bool = False) -> None:

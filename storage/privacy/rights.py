@@ -29,7 +29,7 @@ from storage.schema.tables import (
     OutboxMessage,
     Prospect,
 )
-from storage.work import tracking
+from storage.work import broadcasts, tracking
 from storage.work.uow import UnitOfWork
 
 PURPOSES = ("processing", "marketing")
@@ -78,6 +78,8 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
         **await _crm(session, [lead["id"] for lead in leads]),
         # the tracking links they came by: the link, when, which click ids were given
         "clicks": await tracking.clicks_of(session, (c["click_id"] for c in conversations)),
+        # the broadcasts meant for them: which, what became of it and when
+        "broadcasts": await broadcasts.of_person(session, user_id),
     }
 
 

@@ -345,5 +345,6 @@ class JobRun(SQLModel, table=True):
     ran_at: datetime = _time()
 
 
+import storage.schema.broadcasts  # noqa: E402  (registers the broadcast tables)
 import storage.schema.money  # noqa: E402  (registers the money tables with the metadata)
 import storage.schema.people  # noqa: E402,F401  (registers the dashboard people tables)

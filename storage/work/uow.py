@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 from storage.schema.tables import OutboxMessage, utcnow
 from storage.work import owners
+from storage.work.broadcasts import Broadcasts
 from storage.work.followups import FollowUps
 from storage.work.handoffs import Handoffs
 from storage.work.outbox import Events, Outbox
@@ -63,6 +64,7 @@ class UnitOfWork:
         self.outbox = Outbox(session)
         self.flow_versions = FlowVersions(session)
         self.handoffs = Handoffs(session)
+        self.broadcasts = Broadcasts(session)
         return self
 
     def stage(self, model: type[SQLModel], **values: Any) -> None:
