@@ -3,6 +3,12 @@ export it builds when sent): each in its own transaction, as these are rare. A r
 pending (a retry's backoff, a long text's next part) is handed back to the database: the
 sender's scan finds it when due, in its chat's order.
 
+A broadcast's row (the bulk lane) is sent at most once: marked `sending` in a transaction
+of its own before its call (`_start_sending`), pending again only when Telegram surely took
+nothing (a 429, a 5xx, a text too long), failed as `unknown: …` when no answer came (a
+timeout: Telegram may have delivered it). A row still `sending` after a crash is never
+sent again (docs/broadcasts.md).
+
 May import: storage, bot.outbox; no Telegram library.
 """
 
@@ -21,6 +27,7 @@ from bot.outbox.pending import Row
 from bot.outbox.port import Call, Upload
 from storage.privacy import rights, shown
 from storage.schema.tables import Event, OutboxMessage
+from storage.work import owners
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,8 @@ class Counters:
     blocked: int = 0
     rate_limited: int = 0
     dropped: int = 0  # given up on purpose (docs/updates.md)
+    bulk_sent: int = 0  # of `sent`: broadcasts' messages (the bulk lane)
+    unknown: int = 0  # bulk messages whose call had no answer: maybe delivered, not retried
 
 
 class Outcomes:
@@ -48,9 +57,34 @@ class Outcomes:
     clock: Callable[[], datetime]
     on_unreachable: Callable[[UnitOfWork, OutboxMessage], Awaitable[None]] | None
     last_accepted: datetime | None
+    holder: owners.Holder | None
 
     def wake(self) -> None:
         raise NotImplementedError
+
+    async def _start_sending(self, row: Row) -> bool:
+        """A bulk row marked `sending`, committed before its call. False: the row is not
+        pending any more, or (several processes) not this sender's: it is not sent."""
+        me = None if self.holder is None else self.holder.number
+        async with UnitOfWork(self.sessions) as uow:
+            mine = await uow.outbox.start_sending(row.id, me)
+            await uow.commit()
+        return mine
+
+    async def _not_sending(self, row: Row) -> None:
+        """A bulk row Telegram surely did not take (429): pending again."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.get(row.id)
+            if stored is not None and stored.status == "sending":
+                stored.status = "pending"
+                await uow.commit()
+
+    async def _unknown(self, row: Row, reason: str) -> None:
+        """A bulk row whose call got no answer (a timeout, a connection lost): Telegram may
+        have delivered it, and a broadcast would rather lose a message than send it twice."""
+        self.counters.unknown += 1
+        timeout = "timeout" in reason.lower() or "timed out" in reason.lower()
+        await self._failed(row, "unknown: timeout" if timeout else f"unknown: {reason}")
 
     async def _export(self, payload: dict) -> Call:
         """/mydata: everything stored about the user, read now, sent only to their own
@@ -73,6 +107,7 @@ class Outcomes:
             if status == "sent":
                 stored.sent_at, stored.telegram_message_id = self.clock(), message_id
                 self.counters.sent += 1
+                self.counters.bulk_sent += stored.lane == "bulk"
             elif stored.purpose == "erasure":  # an erasure's edit refused: in its receipt
                 await shown.unedited(uow, stored, shown.reason(error or ""))
             await uow.commit()
@@ -86,6 +121,8 @@ class Outcomes:
             if stored is None:
                 return
             stored.payload, stored.error = rest, None
+            if stored.status == "sending":  # a bulk row: each part is sent at most once
+                stored.status = "pending"
             await uow.commit()
         self.wake()
 
@@ -100,6 +137,8 @@ class Outcomes:
             payload = textlimits.smaller(stored.payload)
             if payload is not None:
                 stored.payload, stored.error = payload, reason[:500]
+                if stored.status == "sending":  # a bulk row Telegram refused: to send
+                    stored.status = "pending"
                 stored.attempts += 1
                 self.counters.retried += 1
                 await uow.commit()
@@ -183,6 +222,8 @@ class Outcomes:
             else:
                 delay = min(MAX_BACKOFF, 0.5 * 2 ** min(stored.attempts - 1, 10))
                 stored.not_before = now + timedelta(seconds=delay)
+                if stored.status == "sending":  # a bulk row Telegram answered (5xx) and
+                    stored.status = "pending"  # did not take: to send again
                 stored.error = error[:500]
                 self.counters.retried += 1
                 await uow.commit()

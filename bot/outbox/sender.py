@@ -13,7 +13,9 @@ edit finds the message it changes in memory. The database stays the truth: a sca
 outbox (on `wake`, after a retry, and every second) finds what memory does not hold — rows
 of the jobs, retries when due, everything after a restart. Priorities (pending.py's ranks):
 a tap's answer, then the next question or reply, then cards and follow-ups, then cosmetic
-edits, which alone are skipped, folded or dropped when the bot-wide budget is short.
+edits, which alone are skipped, folded or dropped when the bot-wide budget is short; last
+the bulk lane (broadcasts, docs/broadcasts.md): its own share of the rate, never the last
+of the bot-wide burst, and at most once (marked `sending` before its call, outcomes.py).
 
 Several processes on one PostgreSQL (docs/scaling.md): each sends only the rows it owns
 (storage/work/owners.py), while it holds its number (bot/outbox/fleet.py); a scan first
@@ -41,7 +43,7 @@ from bot.outbox.calls import Calls
 from bot.outbox.limits import Limits, RateLimiter
 from bot.outbox.marks import Mark, Marks
 from bot.outbox.outcomes import MAX_ATTEMPTS, TAP_ANSWER_TTL, Counters, Outcomes
-from bot.outbox.pending import COSMETIC, MessageIds, Pending, Row
+from bot.outbox.pending import BULK, COSMETIC, MessageIds, Pending, Row
 from bot.outbox.port import (
     BadRequest,
     Blocked,
@@ -214,6 +216,7 @@ class Sender(Shared, Calls, Outcomes):
             self.pending.leave(mark.row.id)
             if mark.status == "sent":
                 self.counters.sent += 1
+                self.counters.bulk_sent += mark.row.rank == BULK
             if mark.row.from_scan:  # the chat's next row, if any, is in the outbox only
                 self._want_scan()
         if batch:
@@ -291,22 +294,26 @@ class Sender(Shared, Calls, Outcomes):
                  if lane == "tap" or chat_id not in self._in_flight]
         heads.sort(key=lambda r: (r.rank, r.id))
         # messages waiting to go: the bot-wide budget is short when they would eat its spare
+        # (a broadcast's do not count: they wait for everything, a cosmetic edit too)
         self._queued = sum(len(q) for (_, lane), q in self.pending.queues.items()
-                           if lane != "tap")
+                           if lane not in ("tap", "bulk"))
         waits = [SCAN_EVERY]
         for row in heads:
-            counted = row.lane != "tap"
+            counted, bulk = row.lane != "tap", row.rank == BULK
+            if bulk and (wait := self.limiter.bulk_wait(now)) > 0:
+                waits.append(wait)  # the bulk lane's share, or the reserve, is spent: the
+                break  # other bulk heads (last in this order) wait as long
             if row.rank == COSMETIC:
                 chosen = self._cosmetic(row, now)
                 if chosen is None:
                     waits.append(0.05)
                     continue
                 row = chosen
-            wait = self.limiter.wait(row.chat_id, now, counted)
+            wait = self.limiter.wait(row.chat_id, now, counted, bulk)
             if wait > 0:
                 waits.append(wait)
                 continue
-            self.limiter.take(row.chat_id, now, counted)
+            self.limiter.take(row.chat_id, now, counted, bulk)
             if counted and self.holder is not None:  # several processes: for a take-over
                 self._sends.setdefault(row.chat_id, deque(maxlen=20)).append(now)
             self.pending.take(row)
@@ -353,6 +360,9 @@ class Sender(Shared, Calls, Outcomes):
     async def _deliver(self, row: Row) -> None:
         try:
             rest = None
+            if row.rank == BULK and not await self._start_sending(row):
+                self._hand_back(row)  # not pending any more (dropped, erased): not ours
+                return
             try:
                 call, rest = await self._call_for(row)
                 if call is None:
@@ -405,13 +415,18 @@ class Sender(Shared, Calls, Outcomes):
                 self.counters.rate_limited += 1
                 self.limiter.pause(self.monotonic(), seconds)
                 self.on_retry_after(seconds)  # the other processes pause too
-                self.pending.put_back(row)  # nothing changed in the database: first again
                 log.warning("429 from Telegram: every send paused for %g s", seconds)
+                if row.rank == BULK:  # Telegram took nothing: pending again, to send
+                    await self._not_sending(row)
+                self.pending.put_back(row)  # nothing changed in the database: first again
             case Blocked(message=message):
                 await self._blocked(row, message)
                 self._hand_back(row)
-                self.pending.evict((row.chat_id, "chat"))
-                self.pending.evict((row.chat_id, "tap"))
+                for lane in ("chat", "tap", "bulk"):
+                    self.pending.evict((row.chat_id, lane))
+            case Unavailable(reason=reason, answered=False) if row.rank == BULK:
+                await self._unknown(row, reason)  # maybe delivered: never sent again
+                self._hand_back(row)
             case BadRequest(message=message) if result.too_long:
                 await self._too_long(row, message)
                 self._hand_back(row, hold=True)

@@ -78,7 +78,7 @@ SENT = """
   (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
      ORDER BY o.id DESC LIMIT 1) AS last_owner,
   ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
+     AND o.lane <> 'tap' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
      ORDER BY o.id DESC LIMIT 20) AS recent
 FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
 """
