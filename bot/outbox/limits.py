@@ -112,12 +112,17 @@ class RateLimiter:
         return self._bot
 
     @property
+    def bulk_rate(self) -> float:
+        """This process's part of the bulk lane's rate (messages per second)."""
+        return self.limits.bulk_rate / self.processes
+
+    @property
     def bulk_burst(self) -> float:
         return max(1.0, self.limits.bulk_burst / self.processes)
 
     def _bulk_bucket(self) -> Bucket:
         if self._bulk is None:
-            self._bulk = Bucket(self.limits.bulk_rate / self.processes, self.bulk_burst)
+            self._bulk = Bucket(self.bulk_rate, self.bulk_burst)
         return self._bulk
 
     def _chat_bucket(self, chat_id: int) -> Bucket:
@@ -179,12 +184,13 @@ class RateLimiter:
         return max(pause, minute, bot.wait(now), chat.wait(now),
                    self.bulk_wait(now) if bulk else 0.0)
 
-    def bulk_wait(self, now: float) -> float:
-        """Seconds before the bulk lane's share and the bot-wide reserve let any broadcast
-        message go (its chat's bucket aside); 0 means now."""
+    def bulk_wait(self, now: float, ahead: int = 0) -> float:
+        """Seconds before the bulk lane's share and the bot-wide reserve let a broadcast
+        message go (its chat's bucket aside), after `ahead` others that will take theirs
+        first; 0 means now."""
         keep = min(BULK_RESERVE * self.bot_burst, self.bot_burst - 1)  # one process of many
-        return max(self.paused_until - now, self._bulk_bucket().wait(now),
-                   self._bot_bucket().wait(now, keep=keep), 0.0)
+        return max(self.paused_until - now, self._bulk_bucket().wait(now, keep=ahead),
+                   self._bot_bucket().wait(now, keep=keep + ahead), 0.0)
 
     def spare(self, now: float) -> float:
         """Messages the bot-wide budget allows at once now (0 during a 429's pause)."""

@@ -3,11 +3,8 @@ export it builds when sent): each in its own transaction, as these are rare. A r
 pending (a retry's backoff, a long text's next part) is handed back to the database: the
 sender's scan finds it when due, in its chat's order.
 
-A broadcast's row (the bulk lane) is sent at most once: marked `sending` in a transaction
-of its own before its call (`_start_sending`), pending again only when Telegram surely took
-nothing (a 429, a 5xx, a text too long), failed as `unknown: …` when no answer came (a
-timeout: Telegram may have delivered it). A row still `sending` after a crash is never
-sent again (docs/broadcasts.md).
+A broadcast's row (the bulk lane, bulk.py) is marked `sending` before its call: here it
+is pending again only where Telegram surely took nothing (a 5xx, a text too long).
 
 May import: storage, bot.outbox; no Telegram library.
 """
@@ -27,7 +24,6 @@ from bot.outbox.pending import Row
 from bot.outbox.port import Call, Upload
 from storage.privacy import rights, shown
 from storage.schema.tables import Event, OutboxMessage
-from storage.work import owners
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -57,34 +53,9 @@ class Outcomes:
     clock: Callable[[], datetime]
     on_unreachable: Callable[[UnitOfWork, OutboxMessage], Awaitable[None]] | None
     last_accepted: datetime | None
-    holder: owners.Holder | None
 
     def wake(self) -> None:
         raise NotImplementedError
-
-    async def _start_sending(self, row: Row) -> bool:
-        """A bulk row marked `sending`, committed before its call. False: the row is not
-        pending any more, or (several processes) not this sender's: it is not sent."""
-        me = None if self.holder is None else self.holder.number
-        async with UnitOfWork(self.sessions) as uow:
-            mine = await uow.outbox.start_sending(row.id, me)
-            await uow.commit()
-        return mine
-
-    async def _not_sending(self, row: Row) -> None:
-        """A bulk row Telegram surely did not take (429): pending again."""
-        async with UnitOfWork(self.sessions) as uow:
-            stored = await uow.outbox.get(row.id)
-            if stored is not None and stored.status == "sending":
-                stored.status = "pending"
-                await uow.commit()
-
-    async def _unknown(self, row: Row, reason: str) -> None:
-        """A bulk row whose call got no answer (a timeout, a connection lost): Telegram may
-        have delivered it, and a broadcast would rather lose a message than send it twice."""
-        self.counters.unknown += 1
-        timeout = "timeout" in reason.lower() or "timed out" in reason.lower()
-        await self._failed(row, "unknown: timeout" if timeout else f"unknown: {reason}")
 
     async def _export(self, payload: dict) -> Call:
         """/mydata: everything stored about the user, read now, sent only to their own

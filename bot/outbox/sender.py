@@ -13,9 +13,8 @@ edit finds the message it changes in memory. The database stays the truth: a sca
 outbox (on `wake`, after a retry, and every second) finds what memory does not hold — rows
 of the jobs, retries when due, everything after a restart. Priorities (pending.py's ranks):
 a tap's answer, then the next question or reply, then cards and follow-ups, then cosmetic
-edits, which alone are skipped, folded or dropped when the bot-wide budget is short; last
-the bulk lane (broadcasts, docs/broadcasts.md): its own share of the rate, never the last
-of the bot-wide burst, and at most once (marked `sending` before its call, outcomes.py).
+edits, which alone are skipped, folded or dropped when the bot-wide budget is short; last,
+broadcasts: the bulk lane (bulk.py), at its own share of the rate, at most once.
 
 Several processes on one PostgreSQL (docs/scaling.md): each sends only the rows it owns
 (storage/work/owners.py), while it holds its number (bot/outbox/fleet.py); a scan first
@@ -39,6 +38,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.periodic import OUTAGES
+from bot.outbox.bulk import Bulk
 from bot.outbox.calls import Calls
 from bot.outbox.limits import Limits, RateLimiter
 from bot.outbox.marks import Mark, Marks
@@ -73,7 +73,7 @@ COSMETIC_PATIENCE = 2.0  # seconds a cosmetic edit waits for budget before it is
 MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (a write each)
 
 
-class Sender(Shared, Calls, Outcomes):
+class Sender(Shared, Calls, Outcomes, Bulk):
     """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
     over an aiogram Bot)."""
 
@@ -97,6 +97,7 @@ class Sender(Shared, Calls, Outcomes):
         self._calls: set[asyncio.Task] = set()
         self._in_flight: set[int] = set()  # chats with a call under way
         self._queued = 0  # counted messages in memory at the last dispatch
+        self._bulk_starting = 0  # bulk rows started, their tokens not taken yet (bulk.py)
         self.last_accepted: datetime | None = None  # Telegram's last success: no outage
         # metrics (bot/metrics.py, set by bot/app.py): told of every row Telegram accepts
         self.accepted: Callable[[OutboxMessage, datetime], None] = lambda row, at: None
@@ -260,7 +261,8 @@ class Sender(Shared, Calls, Outcomes):
             return SCAN_EVERY
         async with UnitOfWork(self.sessions) as uow:
             if me is not None:  # several processes: rows no live sender has, first
-                claimed = await owners.claim(uow.session, me, now_wall)
+                claimed = await owners.claim(uow.session, me, now_wall,
+                                             bulk=self._bulk_room())
                 await uow.commit()
                 self.take_over(claimed.taken_over, claimed.dead)
         async with UnitOfWork(self.sessions) as uow:
@@ -294,13 +296,15 @@ class Sender(Shared, Calls, Outcomes):
                  if lane == "tap" or chat_id not in self._in_flight]
         heads.sort(key=lambda r: (r.rank, r.id))
         # messages waiting to go: the bot-wide budget is short when they would eat its spare
-        # (a broadcast's do not count: they wait for everything, a cosmetic edit too)
+        # (not a broadcast's: they wait for everything, a cosmetic edit too)
         self._queued = sum(len(q) for (_, lane), q in self.pending.queues.items()
                            if lane not in ("tap", "bulk"))
         waits = [SCAN_EVERY]
         for row in heads:
             counted, bulk = row.lane != "tap", row.rank == BULK
-            if bulk and (wait := self.limiter.bulk_wait(now)) > 0:
+            if counted and row.chat_id in self._in_flight:  # its chat's other lane went now
+                continue
+            if bulk and (wait := self._bulk_may_start(now)) > 0:
                 waits.append(wait)  # the bulk lane's share, or the reserve, is spent: the
                 break  # other bulk heads (last in this order) wait as long
             if row.rank == COSMETIC:
@@ -313,7 +317,9 @@ class Sender(Shared, Calls, Outcomes):
             if wait > 0:
                 waits.append(wait)
                 continue
-            self.limiter.take(row.chat_id, now, counted, bulk)
+            if not bulk:  # a bulk row's: once it is marked sending (bulk.py), then its call
+                self.limiter.take(row.chat_id, now, counted)
+            self._bulk_starting += bulk
             if counted and self.holder is not None:  # several processes: for a take-over
                 self._sends.setdefault(row.chat_id, deque(maxlen=20)).append(now)
             self.pending.take(row)
@@ -360,7 +366,7 @@ class Sender(Shared, Calls, Outcomes):
     async def _deliver(self, row: Row) -> None:
         try:
             rest = None
-            if row.rank == BULK and not await self._start_sending(row):
+            if row.rank == BULK and not await self._bulk_turn(row):
                 self._hand_back(row)  # not pending any more (dropped, erased): not ours
                 return
             try:
