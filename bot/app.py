@@ -190,6 +190,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
         await transport.close()
         await engine.dispose()
         raise StartupError(str(error)) from None
+    limits = (limits or Limits()).with_bulk_rate(settings.broadcast_rate)  # as scaled
     sender = Sender(transport.delivery, sessions, limits, on_unreachable=handoffs.unreachable)
     fleet = None
     if engine.dialect.name == "postgresql":  # any number of processes may share it

@@ -66,6 +66,13 @@ class AppCounters:
         for result in SEND_RESULTS:
             sends.add_metric([result], getattr(sender.counters, result, 0))
         yield sends
+        bulk = CounterMetricFamily("leadbot_bulk_sends",
+                                   "Broadcasts' messages (the bulk lane) by result; unknown: "
+                                   "no answer came, maybe delivered, never sent again",
+                                   labels=["result"])
+        for result, name in (("sent", "bulk_sent"), ("unknown", "unknown")):
+            bulk.add_metric([result], getattr(sender.counters, name, 0))
+        yield bulk
         yield CounterMetricFamily("leadbot_telegram_429",
                                   "Telegram's 429 answers (every send paused)",
                                   value=getattr(sender.counters, "rate_limited", 0))
@@ -161,6 +168,7 @@ class Metrics:
         self.outbox_depth.clear()
         for lane in ("chat", "tap"):  # both lanes always shown, 0 when empty
             self.outbox_depth.labels(lane, "flow").set(0)
+        self.outbox_depth.labels("bulk", "bulk").set(0)  # broadcasts' (docs/broadcasts.md)
         for lane, purpose, count in depth:
             self.outbox_depth.labels(lane, purpose or "flow").set(count)
         self.follow_ups_due.set(due or 0)

@@ -257,6 +257,11 @@ class Settings(BaseSettings):
     """A follow-up due longer ago than this (the bot was down) is dropped with a
     `follow_up_dropped` event instead of arriving in a stale burst; its sequence goes on; `0`:
     never dropped; at most 8760 (a year)."""
+    # Broadcasts (docs/broadcasts.md): the bulk lane's share of Telegram's 30 messages a second
+    broadcast_rate: float = Field(20.0, gt=0, le=30, allow_inf_nan=False)
+    """Messages per second a broadcast may send, of the bot's 30 (shared by every process);
+    replies, taps, cards and follow-ups always go first, from the rest and a reserve of the
+    burst; more than 0, at most 30."""
 
     @field_validator("quiet_hours")
     @classmethod

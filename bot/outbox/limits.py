@@ -11,14 +11,21 @@ Several processes (docs/scaling.md): a chat's rows are sent by one process at a 
 chat's recent sends when the chat comes from another process (`seed`). The bot-wide 30/s
 is split between the live processes (`share`), and a 429 pauses them all (bot/outbox/
 fleet.py passes it on).
+
+Broadcasts (docs/broadcasts.md) send in the bulk lane: a bulk message takes a token of its
+own bucket (LEADBOT_BROADCAST_RATE, split between the processes as the bot-wide rate is)
+as well as the bot-wide and its chat's, and only while the bot-wide bucket keeps a reserve
+for the replies of a crowd (`BULK_RESERVE`): a broadcast never spends the last of the burst.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 MINUTE = 61.0  # a group's minute, with a second for requests that reach Telegram unevenly
+TELEGRAM_BOT_RATE = 30.0  # messages per second: the Bot API FAQ's, what Limits() assumes
+BULK_RESERVE = 0.1  # of the bot-wide burst (3 of 30), never spent by a bulk message
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,22 @@ class Limits:
     bot_burst: float = 30.0
     group_per_minute: float = 20.0  # per group chat (negative chat ids)
     group_burst: float = 5.0
+    bulk_rate: float = 20.0  # per second, all chats: broadcasts' share of bot_rate
+    bulk_burst: float = 5.0
 
     def scaled(self, factor: float) -> Limits:
         """Faster limits for tests (the fake Bot API enforces the same ones)."""
         return Limits(self.chat_rate * factor, self.chat_burst, self.bot_rate * factor,
-                      self.bot_burst, self.group_per_minute * factor, self.group_burst)
+                      self.bot_burst, self.group_per_minute * factor, self.group_burst,
+                      self.bulk_rate * factor, self.bulk_burst)
+
+    def with_bulk_rate(self, rate: float) -> Limits:
+        """LEADBOT_BROADCAST_RATE (messages per second of Telegram's 30) as these limits
+        count: scaled as they are (tests speed them up), never over the bot-wide rate."""
+        if rate <= 0:
+            raise ValueError(f"a broadcast rate must be more than 0, not {rate}")
+        return replace(self, bulk_rate=min(rate * self.bot_rate / TELEGRAM_BOT_RATE,
+                                           self.bot_rate))
 
 
 @dataclass
@@ -50,10 +68,11 @@ class Bucket:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
 
-    def wait(self, now: float) -> float:
-        """Seconds until one token is there (0 when it is there now)."""
+    def wait(self, now: float, keep: float = 0.0) -> float:
+        """Seconds until one token is there, `keep` more left after it (0: now)."""
         self.refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        need = 1 + keep
+        return 0.0 if self.tokens >= need else (need - self.tokens) / self.rate
 
     def take(self, now: float) -> None:
         self.refill(now)
@@ -66,6 +85,7 @@ class RateLimiter:
     paused_until: float = 0.0
     processes: int = 1  # the live senders the bot-wide budget is split between
     _bot: Bucket | None = None
+    _bulk: Bucket | None = None
     _chats: dict[int, Bucket] = field(default_factory=dict)
     # a group's sends of the last minute: never more than group_per_minute in any 60 s
     # (a bucket alone lets its burst through on top of the minute's rate)
@@ -91,6 +111,20 @@ class RateLimiter:
             self._bot = Bucket(self.limits.bot_rate / self.processes, self.bot_burst)
         return self._bot
 
+    @property
+    def bulk_rate(self) -> float:
+        """This process's part of the bulk lane's rate (messages per second)."""
+        return self.limits.bulk_rate / self.processes
+
+    @property
+    def bulk_burst(self) -> float:
+        return max(1.0, self.limits.bulk_burst / self.processes)
+
+    def _bulk_bucket(self) -> Bucket:
+        if self._bulk is None:
+            self._bulk = Bucket(self.bulk_rate, self.bulk_burst)
+        return self._bulk
+
     def _chat_bucket(self, chat_id: int) -> Bucket:
         return (Bucket(self.limits.group_per_minute / 60, self.limits.group_burst)
                 if chat_id < 0 else Bucket(self.limits.chat_rate, self.limits.chat_burst))
@@ -102,17 +136,20 @@ class RateLimiter:
         return [self._bot_bucket(), chat]
 
     def share(self, processes: int, now: float) -> None:
-        """The bot-wide budget split between `processes` live senders (at least 1): each
-        gets its part of the rate and of the burst, what it has left scaled with it."""
+        """The bot-wide budget (and the bulk lane's) split between `processes` live senders
+        (at least 1): each gets its part of the rate and of the burst, what it has left
+        scaled with it."""
         processes = max(1, processes)
         if processes == self.processes:
             return
-        bucket = self._bot_bucket()
-        bucket.refill(now)
-        fill = bucket.tokens / bucket.capacity
+        buckets = [(self._bot_bucket(), self.limits.bot_rate, self.limits.bot_burst),
+                   (self._bulk_bucket(), self.limits.bulk_rate, self.limits.bulk_burst)]
         self.processes = processes
-        bucket.rate, bucket.capacity = self.limits.bot_rate / processes, self.bot_burst
-        bucket.tokens = fill * bucket.capacity
+        for bucket, rate, burst in buckets:
+            bucket.refill(now)
+            fill = bucket.tokens / bucket.capacity
+            bucket.rate, bucket.capacity = rate / processes, max(1.0, burst / processes)
+            bucket.tokens = fill * bucket.capacity
 
     def known(self) -> set[int]:
         """The chats it has a bucket for (sent to lately, or seeded)."""
@@ -135,13 +172,25 @@ class RateLimiter:
         if chat_id < 0:
             self._minutes[chat_id] = deque(times)
 
-    def wait(self, chat_id: int, now: float, counted: bool = True) -> float:
-        """Seconds before a message to `chat_id` may go; 0 means now."""
+    def wait(self, chat_id: int, now: float, counted: bool = True,
+             bulk: bool = False) -> float:
+        """Seconds before a message to `chat_id` may go; 0 means now. `bulk`: a broadcast's,
+        which also needs a bulk token and leaves the bot-wide reserve alone."""
         pause = max(0.0, self.paused_until - now)
         if not counted:  # callback answers: not messages, only the 429 pause applies
             return pause
         minute = self._minute(chat_id, now) if chat_id < 0 else 0.0
-        return max(pause, minute, *(bucket.wait(now) for bucket in self._buckets(chat_id)))
+        bot, chat = self._buckets(chat_id)
+        return max(pause, minute, bot.wait(now), chat.wait(now),
+                   self.bulk_wait(now) if bulk else 0.0)
+
+    def bulk_wait(self, now: float, ahead: int = 0) -> float:
+        """Seconds before the bulk lane's share and the bot-wide reserve let a broadcast
+        message go (its chat's bucket aside), after `ahead` others that will take theirs
+        first; 0 means now."""
+        keep = min(BULK_RESERVE * self.bot_burst, self.bot_burst - 1)  # one process of many
+        return max(self.paused_until - now, self._bulk_bucket().wait(now, keep=ahead),
+                   self._bot_bucket().wait(now, keep=keep + ahead), 0.0)
 
     def spare(self, now: float) -> float:
         """Messages the bot-wide budget allows at once now (0 during a 429's pause)."""
@@ -151,10 +200,13 @@ class RateLimiter:
         bucket.refill(now)
         return bucket.tokens
 
-    def take(self, chat_id: int, now: float, counted: bool = True) -> None:
+    def take(self, chat_id: int, now: float, counted: bool = True,
+             bulk: bool = False) -> None:
         if counted:
             for bucket in self._buckets(chat_id):
                 bucket.take(now)
+            if bulk:
+                self._bulk_bucket().take(now)
             if chat_id < 0:
                 self._minutes.setdefault(chat_id, deque()).append(now)
 

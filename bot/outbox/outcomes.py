@@ -3,6 +3,9 @@ export it builds when sent): each in its own transaction, as these are rare. A r
 pending (a retry's backoff, a long text's next part) is handed back to the database: the
 sender's scan finds it when due, in its chat's order.
 
+A broadcast's row (the bulk lane, bulk.py) is marked `sending` before its call: here it
+is pending again only where Telegram surely took nothing (a 5xx, a text too long).
+
 May import: storage, bot.outbox; no Telegram library.
 """
 
@@ -38,6 +41,8 @@ class Counters:
     blocked: int = 0
     rate_limited: int = 0
     dropped: int = 0  # given up on purpose (docs/updates.md)
+    bulk_sent: int = 0  # of `sent`: broadcasts' messages (the bulk lane)
+    unknown: int = 0  # bulk messages whose call had no answer: maybe delivered, not retried
 
 
 class Outcomes:
@@ -73,6 +78,7 @@ class Outcomes:
             if status == "sent":
                 stored.sent_at, stored.telegram_message_id = self.clock(), message_id
                 self.counters.sent += 1
+                self.counters.bulk_sent += stored.lane == "bulk"
             elif stored.purpose == "erasure":  # an erasure's edit refused: in its receipt
                 await shown.unedited(uow, stored, shown.reason(error or ""))
             await uow.commit()
@@ -86,6 +92,8 @@ class Outcomes:
             if stored is None:
                 return
             stored.payload, stored.error = rest, None
+            if stored.status == "sending":  # a bulk row: each part is sent at most once
+                stored.status = "pending"
             await uow.commit()
         self.wake()
 
@@ -100,6 +108,8 @@ class Outcomes:
             payload = textlimits.smaller(stored.payload)
             if payload is not None:
                 stored.payload, stored.error = payload, reason[:500]
+                if stored.status == "sending":  # a bulk row Telegram refused: to send
+                    stored.status = "pending"
                 stored.attempts += 1
                 self.counters.retried += 1
                 await uow.commit()
@@ -183,6 +193,8 @@ class Outcomes:
             else:
                 delay = min(MAX_BACKOFF, 0.5 * 2 ** min(stored.attempts - 1, 10))
                 stored.not_before = now + timedelta(seconds=delay)
+                if stored.status == "sending":  # a bulk row Telegram answered (5xx) and
+                    stored.status = "pending"  # did not take: to send again
                 stored.error = error[:500]
                 self.counters.retried += 1
                 await uow.commit()

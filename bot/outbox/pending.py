@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 # What the prospect waits for goes first (docs/updates.md):
-TAP, REPLY, CARD, COSMETIC = 0, 1, 2, 3  # a tap's answer; a question or reply; cards and
-# follow-ups; a cosmetic edit (the chosen answer shown on an old question)
-Key = tuple[int, str]  # (chat_id, lane)
+TAP, REPLY, CARD, COSMETIC, BULK = 0, 1, 2, 3, 4  # a tap's answer; a question or reply;
+# cards and follow-ups; a cosmetic edit (the chosen answer shown on an old question); a
+# broadcast's message (the bulk lane: it waits for everything else, docs/broadcasts.md)
+Key = tuple[int, str]  # (chat_id, lane): "chat", "tap" or "bulk"
 RECENT = 60.0  # seconds a finished row's id is remembered: a commit's rows reach `submit`
 # milliseconds after the commit, and a scan may have found and sent them in between
 
@@ -73,6 +74,8 @@ def cosmetic(row: Row) -> bool:
 def rank(row: Row) -> int:
     if row.lane == "tap":
         return TAP
+    if row.lane == "bulk":
+        return BULK
     if cosmetic(row):
         return COSMETIC
     if row.purpose is not None or row.marketing or row.chat_id < 0:

@@ -92,9 +92,12 @@ class Refused:
 @dataclass(frozen=True)
 class Unavailable:
     """The network, a timeout or a 5xx: Telegram may not have seen the call, so it is worth
-    trying again. `reason` is the error as text."""
+    trying again. `reason` is the error as text. `answered`: a 5xx came back, so Telegram
+    took nothing; otherwise (a timeout, a connection lost) it may have delivered the call,
+    which a broadcast's message (sent at most once) is then not tried again for."""
 
     reason: str
+    answered: bool = False
 
 
 @dataclass(frozen=True)

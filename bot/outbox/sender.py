@@ -13,7 +13,8 @@ edit finds the message it changes in memory. The database stays the truth: a sca
 outbox (on `wake`, after a retry, and every second) finds what memory does not hold — rows
 of the jobs, retries when due, everything after a restart. Priorities (pending.py's ranks):
 a tap's answer, then the next question or reply, then cards and follow-ups, then cosmetic
-edits, which alone are skipped, folded or dropped when the bot-wide budget is short.
+edits, which alone are skipped, folded or dropped when the bot-wide budget is short; last,
+broadcasts: the bulk lane (bulk.py), at its own share of the rate, at most once.
 
 Several processes on one PostgreSQL (docs/scaling.md): each sends only the rows it owns
 (storage/work/owners.py), while it holds its number (bot/outbox/fleet.py); a scan first
@@ -37,11 +38,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.periodic import OUTAGES
+from bot.outbox.bulk import Bulk
 from bot.outbox.calls import Calls
 from bot.outbox.limits import Limits, RateLimiter
 from bot.outbox.marks import Mark, Marks
 from bot.outbox.outcomes import MAX_ATTEMPTS, TAP_ANSWER_TTL, Counters, Outcomes
-from bot.outbox.pending import COSMETIC, MessageIds, Pending, Row
+from bot.outbox.pending import BULK, COSMETIC, MessageIds, Pending, Row
 from bot.outbox.port import (
     BadRequest,
     Blocked,
@@ -71,7 +73,7 @@ COSMETIC_PATIENCE = 2.0  # seconds a cosmetic edit waits for budget before it is
 MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (a write each)
 
 
-class Sender(Shared, Calls, Outcomes):
+class Sender(Shared, Calls, Outcomes, Bulk):
     """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
     over an aiogram Bot)."""
 
@@ -95,6 +97,7 @@ class Sender(Shared, Calls, Outcomes):
         self._calls: set[asyncio.Task] = set()
         self._in_flight: set[int] = set()  # chats with a call under way
         self._queued = 0  # counted messages in memory at the last dispatch
+        self._bulk_starting = 0  # bulk rows started, their tokens not taken yet (bulk.py)
         self.last_accepted: datetime | None = None  # Telegram's last success: no outage
         # metrics (bot/metrics.py, set by bot/app.py): told of every row Telegram accepts
         self.accepted: Callable[[OutboxMessage, datetime], None] = lambda row, at: None
@@ -214,6 +217,7 @@ class Sender(Shared, Calls, Outcomes):
             self.pending.leave(mark.row.id)
             if mark.status == "sent":
                 self.counters.sent += 1
+                self.counters.bulk_sent += mark.row.rank == BULK
             if mark.row.from_scan:  # the chat's next row, if any, is in the outbox only
                 self._want_scan()
         if batch:
@@ -257,7 +261,8 @@ class Sender(Shared, Calls, Outcomes):
             return SCAN_EVERY
         async with UnitOfWork(self.sessions) as uow:
             if me is not None:  # several processes: rows no live sender has, first
-                claimed = await owners.claim(uow.session, me, now_wall)
+                claimed = await owners.claim(uow.session, me, now_wall,
+                                             bulk=self._bulk_room())
                 await uow.commit()
                 self.take_over(claimed.taken_over, claimed.dead)
         async with UnitOfWork(self.sessions) as uow:
@@ -291,22 +296,30 @@ class Sender(Shared, Calls, Outcomes):
                  if lane == "tap" or chat_id not in self._in_flight]
         heads.sort(key=lambda r: (r.rank, r.id))
         # messages waiting to go: the bot-wide budget is short when they would eat its spare
+        # (not a broadcast's: they wait for everything, a cosmetic edit too)
         self._queued = sum(len(q) for (_, lane), q in self.pending.queues.items()
-                           if lane != "tap")
+                           if lane not in ("tap", "bulk"))
         waits = [SCAN_EVERY]
         for row in heads:
-            counted = row.lane != "tap"
+            counted, bulk = row.lane != "tap", row.rank == BULK
+            if counted and row.chat_id in self._in_flight:  # its chat's other lane went now
+                continue
+            if bulk and (wait := self._bulk_may_start(now)) > 0:
+                waits.append(wait)  # the bulk lane's share, or the reserve, is spent: the
+                break  # other bulk heads (last in this order) wait as long
             if row.rank == COSMETIC:
                 chosen = self._cosmetic(row, now)
                 if chosen is None:
                     waits.append(0.05)
                     continue
                 row = chosen
-            wait = self.limiter.wait(row.chat_id, now, counted)
+            wait = self.limiter.wait(row.chat_id, now, counted, bulk)
             if wait > 0:
                 waits.append(wait)
                 continue
-            self.limiter.take(row.chat_id, now, counted)
+            if not bulk:  # a bulk row's: once it is marked sending (bulk.py), then its call
+                self.limiter.take(row.chat_id, now, counted)
+            self._bulk_starting += bulk
             if counted and self.holder is not None:  # several processes: for a take-over
                 self._sends.setdefault(row.chat_id, deque(maxlen=20)).append(now)
             self.pending.take(row)
@@ -353,6 +366,9 @@ class Sender(Shared, Calls, Outcomes):
     async def _deliver(self, row: Row) -> None:
         try:
             rest = None
+            if row.rank == BULK and not await self._bulk_turn(row):
+                self._hand_back(row)  # not pending any more (dropped, erased): not ours
+                return
             try:
                 call, rest = await self._call_for(row)
                 if call is None:
@@ -405,13 +421,18 @@ class Sender(Shared, Calls, Outcomes):
                 self.counters.rate_limited += 1
                 self.limiter.pause(self.monotonic(), seconds)
                 self.on_retry_after(seconds)  # the other processes pause too
-                self.pending.put_back(row)  # nothing changed in the database: first again
                 log.warning("429 from Telegram: every send paused for %g s", seconds)
+                if row.rank == BULK:  # Telegram took nothing: pending again, to send
+                    await self._not_sending(row)
+                self.pending.put_back(row)  # nothing changed in the database: first again
             case Blocked(message=message):
                 await self._blocked(row, message)
                 self._hand_back(row)
-                self.pending.evict((row.chat_id, "chat"))
-                self.pending.evict((row.chat_id, "tap"))
+                for lane in ("chat", "tap", "bulk"):
+                    self.pending.evict((row.chat_id, lane))
+            case Unavailable(reason=reason, answered=False) if row.rank == BULK:
+                await self._unknown(row, reason)  # maybe delivered: never sent again
+                self._hand_back(row)
             case BadRequest(message=message) if result.too_long:
                 await self._too_long(row, message)
                 self._hand_back(row, hold=True)

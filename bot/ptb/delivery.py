@@ -82,12 +82,19 @@ class PtbDelivery:
                 return NotFound(error.message)
             return Refused(error.message)
         except (TimeoutError, NetworkError, OSError) as error:  # TimedOut, 5xx, the network
-            return Unavailable(str(error))
+            return Unavailable(str(error), answered=server_error(error))
         except TelegramError as error:
             return Refused(error.message)
         except Exception as error:  # a bug in one row must not stop every other message
             return NotSendable(error)
         return Sent(answer.message_id if isinstance(answer, Message) else None)
+
+
+def server_error(error: BaseException) -> bool:
+    """A 5xx Telegram answered (PTB raises a bare NetworkError for it, from nothing or from
+    an unreadable body), not a timeout or a connection lost (raised from httpx's error)."""
+    return type(error) is NetworkError and (
+        error.__cause__ is None or isinstance(error.__cause__, TelegramError))
 
 
 def request_for(bot: Bot, call: Call) -> Callable[[], Awaitable[Any]]:

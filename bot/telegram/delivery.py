@@ -70,7 +70,9 @@ class AiogramDelivery:
             return BadRequest(error.message)
         except TelegramNotFound as error:
             return NotFound(error.message)
-        except (TimeoutError, TelegramNetworkError, TelegramServerError, OSError) as error:
+        except TelegramServerError as error:  # a 5xx: answered, nothing taken
+            return Unavailable(str(error), answered=True)
+        except (TimeoutError, TelegramNetworkError, OSError) as error:
             return Unavailable(str(error))
         except TelegramAPIError as error:
             return Refused(error.message)

@@ -1,6 +1,10 @@
 """Outbox rows: the messages to send, each written in the transaction that decided it (the
 sender takes them after the commit: bot/outbox/), and the events about delivering them,
-pruned with them."""
+pruned with them.
+
+A row's status: `pending` (to send), `sending` (a broadcast's row in the bulk lane, marked
+before its call and never sent again: docs/broadcasts.md), `sent`, `failed`, `dropped`,
+`waiting` (a manager's private chat not opened yet)."""
 
 from __future__ import annotations
 
@@ -52,16 +56,30 @@ class Outbox(Repository):
 
     async def heads(self, now: datetime, limit: int,
                     owner: int | None = None) -> list[OutboxMessage]:
-        """The oldest pending message of each chat (per-chat order), if it is due; with
-        `owner` (several processes), of the chats whose oldest is that sender's."""
+        """The oldest pending message of each chat's lane (per-chat order), if it is due;
+        with `owner` (several processes), of the chats whose oldest is that sender's. The
+        bulk lane's last: a broadcast's thousand rows never crowd a card or a follow-up out
+        of a batch."""
         oldest = (select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending")
                   .group_by(OutboxMessage.chat_id, OutboxMessage.lane))
         query = select(OutboxMessage).where(OutboxMessage.id.in_(oldest),
                                             OutboxMessage.not_before <= now)
         if owner is not None:
             query = query.where(OutboxMessage.owner == owner)
-        result = await self.session.execute(query.order_by(OutboxMessage.id).limit(limit))
+        result = await self.session.execute(query.order_by(
+            (OutboxMessage.lane == "bulk").asc(), OutboxMessage.id).limit(limit))
         return list(result.scalars())
+
+    async def start_sending(self, message_id: int, owner: int | None = None) -> bool:
+        """A bulk row about to be sent, marked `sending` (committed before its call: at
+        most once, as a row found `sending` is never sent again). False: it is not pending
+        any more (dropped, erased, sent) or, with `owner`, not that sender's: not to send."""
+        query = update(OutboxMessage).where(OutboxMessage.id == message_id,
+                                            OutboxMessage.status == "pending")
+        if owner is not None:
+            query = query.where(OutboxMessage.owner == owner)
+        result = await self.session.execute(query.values(status="sending"))
+        return result.rowcount == 1
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)

@@ -84,7 +84,7 @@ SENT = """
   (SELECT o.owner FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
      ORDER BY o.id DESC LIMIT 1) AS last_owner,
   ARRAY(SELECT o.sent_at FROM outbox o WHERE o.chat_id = c.chat_id AND o.status = 'sent'
-     AND o.lane = 'chat' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
+     AND o.lane <> 'tap' AND o.sent_at > :since AND o.owner IS DISTINCT FROM :me
      ORDER BY o.id DESC LIMIT 20) AS recent
 FROM unnest(CAST(:chats AS bigint[])) AS c(chat_id)
 """
@@ -103,8 +103,15 @@ UPDATE outbox SET owner = :owner WHERE chat_id = :chat_id AND status = 'pending'
   AND (owner IS NULL OR owner NOT IN (SELECT number FROM ({LIVE}) AS live))
 """)
 WAITING = text(f"""
-SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending'
+SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND lane <> 'bulk'
   AND (owner IS NULL OR owner NOT IN (SELECT number FROM ({LIVE}) AS live)) LIMIT :limit
+""")
+# a broadcast's chats (the bulk lane), oldest first, only as many as a sender will send soon:
+# the others are left to the other senders, so every process sends its share of it
+WAITING_BULK = text(f"""
+SELECT chat_id FROM outbox WHERE status = 'pending' AND lane = 'bulk'
+  AND (owner IS NULL OR owner NOT IN (SELECT number FROM ({LIVE}) AS live))
+GROUP BY chat_id ORDER BY min(id) LIMIT :limit
 """)
 
 
@@ -165,12 +172,18 @@ async def assign(session: AsyncSession, rows: list[dict], me: int, now: datetime
     return routed
 
 
-async def claim(session: AsyncSession, me: int, now: datetime, limit: int = 50) -> Routed:
+async def claim(session: AsyncSession, me: int, now: datetime, limit: int = 50,
+                bulk: int = 50) -> Routed:
     """Rows no live sender has (written by a job, by a process without its lock, or left by
     a process that died): each chat's go to its live sender, else to me. Chats another
-    transaction is deciding now are left to the next scan (try-locks: a scan never waits)."""
+    transaction is deciding now are left to the next scan (try-locks: a scan never waits).
+    Chats with only a broadcast's rows waiting: at most `bulk` of them (what this sender
+    sends in the next seconds), so that the others take their part."""
     result = await session.execute(WAITING, {"limit": limit})
     waiting = [chat_id for (chat_id,) in result.all()]
+    if bulk > 0:
+        result = await session.execute(WAITING_BULK, {"limit": bulk})
+        waiting += [chat_id for (chat_id,) in result.all() if chat_id not in waiting]
     if not waiting:
         return Routed()
     keys = {chat_key(chat): chat for chat in waiting}

@@ -53,6 +53,10 @@ FRAMEWORK = ("Value error", "Input should", "validation error", "pydantic")
     ({"LEADBOT_SLA_MINUTES": "hot=10000000000000"},
      "leadbot: bad setting LEADBOT_SLA_MINUTES: hot=10000000000000: temperatures are hot, "
      "warm, cold; minutes from 1 to 52560000"),
+    ({"LEADBOT_BROADCAST_RATE": "0"},  # a share of the bot's 30 messages a second
+     "leadbot: bad setting LEADBOT_BROADCAST_RATE: must be more than 0, not 0"),
+    ({"LEADBOT_BROADCAST_RATE": "31"},
+     "leadbot: bad setting LEADBOT_BROADCAST_RATE: must be at most 30, not 31"),
     ({"LEADBOT_NURTURE_TIMEZONE": "Mars/Base"},
      "leadbot: bad setting LEADBOT_NURTURE_TIMEZONE: unknown time zone 'Mars/Base' (like "
      "Europe/Moscow)"),

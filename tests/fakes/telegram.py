@@ -56,6 +56,7 @@ class Call:
     status: int = 200
     via: str = ""  # the URL prefix the call came by ("" without one): which bot process
     result: Any = None  # what the fake answered when it accepted the call (the message)
+    sent_at: float | None = None  # when the bot sent it, if its session says (SENT_AT)
 
 
 @dataclass
@@ -136,7 +137,8 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._params(request)
         sent_at = params.pop(SENT_AT, None)
-        call = Call(method, params, time.monotonic(), via=request.match_info.get("via", ""))
+        call = Call(method, params, time.monotonic(), via=request.match_info.get("via", ""),
+                    sent_at=None if sent_at is None else float(sent_at))
         self.calls.append(call)
         try:
             return await self._answer(call, sent_at)
