@@ -22,9 +22,8 @@ from bot import logsafe
 from bot.handoff.handoffs import HandoffConfig, Handoffs
 from bot.outbox import messages
 from bot.outbox.messages import render
-from bot.service import callbacks
+from bot.service import broadcasts, callbacks
 from bot.service.flows import FlowRegistry, RunnableFlow
-from bot.service import broadcasts
 from bot.service.intents import (
     Begin,
     BroadcastTap,

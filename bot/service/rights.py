@@ -82,6 +82,8 @@ class Rights:
             withdrawn = await privacy_rights.withdraw(
                 uow, prospect.user_id, ["marketing"], now=now, text_sha256=shown,
                 language=language, update_id=update_id, channel=CHANNEL, message_id=message_id)
+            # under a broadcast: its results count who it made leave
+            await uow.broadcasts.unsubscribed_from(prospect.chat_id, message_id, now)
             self._send(uow, prospect, texts["stopped" if withdrawn else "not_subscribed"])
             return False
         if command not in CONFIRMED or answer not in ("yes", "no"):

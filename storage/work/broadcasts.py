@@ -227,6 +227,19 @@ class Broadcasts(Repository):
             .values(unsubscribed_at=now))
         return bool(result.rowcount)
 
+    async def unsubscribed_from(self, chat_id: int, message_id: int | None,
+                                now: datetime) -> bool:
+        """The Unsubscribe tapped under a message: when that message was a broadcast's,
+        its recipient counts as unsubscribed from it. False otherwise."""
+        if message_id is None:
+            return False
+        found = (await self.session.execute(
+            select(BroadcastRecipient.broadcast_id, BroadcastRecipient.user_id)
+            .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
+            .where(OutboxMessage.chat_id == chat_id,
+                   OutboxMessage.telegram_message_id == message_id))).first()
+        return found is not None and await self.unsubscribed(found[0], found[1], now)
+
     async def skip_person(self, user_id: int, reason: str) -> int:
         """This person's pending recipients of every broadcast skipped (erasure: "erased").
         Returns how many."""

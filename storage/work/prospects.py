@@ -122,6 +122,14 @@ class Leads(Repository):
             select(Lead).where(Lead.conversation_id == conversation_id))
         return result.scalar_one_or_none()
 
+    async def latest_name(self, user_id: int) -> str | None:
+        """The name the person gave last (a broadcast's `{name}`); None: none, or erased."""
+        result = await self.session.execute(
+            select(Lead.name).where(Lead.user_id == user_id, Lead.name.is_not(None),
+                                    Lead.erased_at.is_(None))
+            .order_by(Lead.id.desc()).limit(1))
+        return result.scalar_one_or_none()
+
 
 class Consents(Repository):
     async def for_user(self, user_id: int) -> list[Consent]:
