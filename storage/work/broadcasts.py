@@ -82,13 +82,6 @@ class Broadcasts(Repository):
         result = await self.session.execute(select(Broadcast).where(Broadcast.name == name))
         return result.scalar_one_or_none()
 
-    async def list(self, statuses: Iterable[str] | None = None) -> list[Broadcast]:
-        """Every broadcast (or those in these statuses), the newest first."""
-        query = select(Broadcast).order_by(Broadcast.id.desc())
-        if statuses is not None:
-            query = query.where(Broadcast.status.in_(list(statuses)))
-        return list((await self.session.execute(query)).scalars())
-
     async def set_status(self, broadcast: Broadcast, status: str, *, now: datetime) -> None:
         """Moves a broadcast on (TRANSITIONS). The move is made only from the status the
         caller read: another process that moved it meanwhile makes this an error, not a
@@ -248,6 +241,14 @@ class Broadcasts(Repository):
                                              BroadcastRecipient.status == "pending")
             .values(status="skipped", reason=reason))
         return result.rowcount or 0
+
+    # last in the class: `list` names this method in the class body from here on
+    async def list(self, statuses: Iterable[str] | None = None) -> list[Broadcast]:
+        """Every broadcast (or those in these statuses), the newest first."""
+        query = select(Broadcast).order_by(Broadcast.id.desc())
+        if statuses is not None:
+            query = query.where(Broadcast.status.in_(list(statuses)))
+        return list((await self.session.execute(query)).scalars())
 
 
 def outcome() -> Any:
