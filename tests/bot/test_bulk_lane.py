@@ -390,3 +390,31 @@ async def test_a_403_on_a_bulk_row_marks_the_prospect_blocked(sessions):
     assert rows[later].status == "dropped"
     async with UnitOfWork(sessions) as uow:
         assert (await uow.prospects.get(5)).blocked
+
+
+async def test_a_broadcast_waiting_never_makes_a_cosmetic_edit_give_way(sessions):
+    """A cosmetic edit goes while the bot-wide budget has half its burst to spare after the
+    messages queued: a broadcast's do not count, or every edit during a broadcast would be
+    dropped (120 at 40/s outlast an edit's patience of 2 s)."""
+    from storage.schema.tables import Conversation
+
+    async with UnitOfWork(sessions) as uow:
+        uow.prospects.add(Prospect(user_id=5, chat_id=5))
+        await uow.session.flush()
+        conversation = (await uow.conversations.add_now(Conversation(
+            user_id=5, chat_id=5, flow_id="f", flow_version=1, step="q1"))).id
+        await uow.commit()
+    async with fake(SLOW) as telegram, aiogram_bot(telegram.url) as bot:
+        sender = sender_for(bot, sessions, SLOW)
+        await commit(sessions, {**reply(5, "Q1?"), "conversation_id": conversation,
+                                "step": "q1"})
+        await sender.drain()
+        await queue(sessions, (bulk(3000 + i) for i in range(120)))
+        edit, = await commit(sessions, {
+            "chat_id": 5, "method": "editMessageText", "conversation_id": conversation,
+            "step": "q1", "payload": {"chat_id": 5, "text": "Q1? — yes",
+                                      "reply_markup": {"inline_keyboard": []}}})
+        await sender.drain()
+    assert (await stored(sessions))[edit["id"]].status == "sent"
+    assert sender.counters.dropped == 0 and sender.counters.bulk_sent == 120
+    assert telegram.texts(5) == ["Q1?", "Q1? — yes"]
