@@ -14,8 +14,11 @@ fleet.py passes it on).
 
 Broadcasts (docs/broadcasts.md) send in the bulk lane: a bulk message takes a token of its
 own bucket (LEADBOT_BROADCAST_RATE, split between the processes as the bot-wide rate is)
-as well as the bot-wide and its chat's, and only while the bot-wide bucket keeps a reserve
-for the replies of a crowd (`BULK_RESERVE`): a broadcast never spends the last of the burst.
+as well as the bot-wide and its chat's, and only while the bot-wide bucket keeps most of
+its burst (`BULK_RESERVE`): a broadcast takes what the replies leave of the rate, never the
+burst, so a crowd's replies (and cosmetic edits, which wait below half of it) find the burst
+as if no broadcast ran. Holding the bucket at 24 tokens instead of 3 costs the broadcast
+nothing: the refill is the same 30/s at any level below the top.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 MINUTE = 61.0  # a group's minute, with a second for requests that reach Telegram unevenly
 TELEGRAM_BOT_RATE = 30.0  # messages per second: the Bot API FAQ's, what Limits() assumes
-BULK_RESERVE = 0.1  # of the bot-wide burst (3 of 30), never spent by a bulk message
+BULK_RESERVE = 0.8  # of the bot-wide burst (24 of 30), never spent by a bulk message
 
 
 @dataclass(frozen=True)
