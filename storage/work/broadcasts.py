@@ -30,7 +30,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "cancelled": (),
     "done": (),
 }
-IN_OUTBOX = ("pending", "sending")  # an outbox row not yet sent (or never confirmed)
 BATCH = 1000
 # what became of a queued recipient, by its outbox row (`outcome`)
 OUTCOMES = ("delivered", "blocked", "failed", "dropped", "unknown", "waiting")
@@ -173,14 +172,16 @@ class Broadcasts(Repository):
                    BroadcastRecipient.status == "pending"))).scalar_one())
 
     async def pending_in_outbox(self, broadcast_id: int) -> int:
-        """Its queued recipients whose outbox row is not sent yet (pending, or sending and
-        never confirmed): the writer keeps this under its window."""
+        """Its queued recipients whose outbox row waits to be sent (pending): the writer
+        keeps this under its window, and the broadcast is done when none is left. A row
+        `sending` is not counted: in flight for a moment, or left so by a crash and never
+        sent again (bot/outbox/bulk.py), it must not hold the broadcast open."""
         return int((await self.session.execute(
             select(func.count()).select_from(BroadcastRecipient)
             .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
             .where(BroadcastRecipient.broadcast_id == broadcast_id,
                    BroadcastRecipient.status == "queued",
-                   OutboxMessage.status.in_(IN_OUTBOX)))).scalar_one())
+                   OutboxMessage.status == "pending"))).scalar_one())
 
     async def sent_since(self, user_id: int, since: datetime) -> list[datetime]:
         """When broadcasts went out to this person since `since` (the weekly marketing cap,
