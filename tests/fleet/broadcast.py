@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,9 @@ class Tally:
     p50: float  # the crowd's replies while the broadcast went out, ms
     p99: float
     replies: int
+    lag: float | None = None  # seconds from `send` to the first copy at the fake
+    stall: float = 0.0  # the longest gap between two copies at the fake
+    tail: float | None = None  # seconds from the last copy to `done`
 
     @property
     def twice(self) -> list[str]:
@@ -147,7 +151,9 @@ class Tally:
         delivery = f"{self.delivery:.1f} s" if self.delivery is not None else "not done"
         return "\n".join([
             f"broadcast: {self.recipients} recipients, delivered in {delivery} (send to "
-            f"done), {self.rate:.1f} messages/s at the fake; {self.kills} kills",
+            f"done), {self.rate:.1f} messages/s at the fake; {self.kills} kills; the first "
+            f"copy {_seconds(self.lag)} after `send`, the longest pause between two "
+            f"{self.stall:.1f} s, done {_seconds(self.tail)} after the last",
             f"copies at the fake: {sum(self.copies.values())} to {len(self.copies)} chats; "
             f"twice: {len(self.twice)}; unknown (marked sending, never confirmed): "
             f"{len(self.unknown)}, of them at the fake {reached_unknown}; in flight at the "
@@ -158,6 +164,10 @@ class Tally:
             f"the crowd's replies while it went out: {self.replies}, p50 {self.p50:.0f} ms, "
             f"p99 {self.p99:.0f} ms",
         ])
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
 
 
 @dataclass
@@ -248,7 +258,11 @@ class Broadcasting:
             in_flight, len(self.victims),
             None if self.done is None or self.sent is None else self.done - self.sent,
             len(copies) / max(last - first, 1e-9) if len(copies) > 1 else 0.0,
-            percentile(during, 0.5), percentile(during, 0.99), len(during))
+            percentile(during, 0.5), percentile(during, 0.99), len(during),
+            lag=None if self.sent is None or not copies else first - self.sent,
+            stall=max((b.at - a.at for a, b in pairwise(copies)),
+                      default=0.0),
+            tail=None if self.done is None or not copies else self.done - last)
 
     def unknown_bound(self, tally: Tally) -> int:
         """The most unknowns the kills explain: what the victims had sent just before
