@@ -152,7 +152,7 @@ class Tally:
         return "\n".join([
             f"broadcast: {self.recipients} recipients, delivered in {delivery} (send to "
             f"done), {self.rate:.1f} messages/s at the fake; {self.kills} kills; the first "
-            f"copy {_seconds(self.lag)} after `send`, the longest pause between two "
+            f"copy {_seconds(self.lag)} after `send` returned, the longest pause between two "
             f"{self.stall:.1f} s, done {_seconds(self.tail)} after the last",
             f"copies at the fake: {sum(self.copies.values())} to {len(self.copies)} chats; "
             f"twice: {len(self.twice)}; unknown (marked sending, never confirmed): "
