@@ -12,7 +12,9 @@ Each run, for each broadcast:
   the quiet hours in their time zone, or to when the weekly marketing cap has room
   (follow-ups and broadcasts count alike); otherwise queued: its message written, in their
   language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
-- `done` once nobody is pending and none of its messages waits or is on its way.
+- `done` once nobody is pending and none of its messages waits or is on its way: a message
+  marked `sending` that no live sender holds (its process was killed mid-call) is not on
+  its way; its outcome stays unknown for good (`Alive`).
 A `paused` or `cancelled` broadcast gets no new rows; what was queued before (at most
 WINDOW seconds of messages) still goes. A kill -9 loses nothing: a recipient is queued in
 the transaction that writes its message, and the bulk lane sends each message at most once.
@@ -23,11 +25,13 @@ May import: bot.jobs, bot.outbox, bot.service (the unsubscribe words), storage, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.context import Running
@@ -40,6 +44,8 @@ from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, q
 from storage.reports.segment import recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
 from storage.schema.tables import OutboxMessage, utcnow
+from storage.work.broadcasts import IN_OUTBOX
+from storage.work.owners import LIVE
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,25 @@ class BroadcastConfig:
         return max(1, int(self.rate * WINDOW))
 
 
+@dataclass(frozen=True)
+class Alive:
+    """Who may still be sending a broadcast's message marked `sending`: this process's
+    sender (the outbox ids it holds in memory: queued, in flight, or accepted and not yet
+    marked) and, on PostgreSQL, the other live senders (a row's `owner`, alive while its
+    process holds its lock: storage/work/owners.py). A `sending` row neither holds was cut
+    off by a crash (kill -9 between its mark and its outcome): maybe delivered, never sent
+    again, and nobody will ever mark it — the broadcast does not wait for it."""
+
+    mine: Container[int] = frozenset()
+    me: int | None = None  # this process's sender number (PostgreSQL), None: none
+
+    @classmethod
+    def of(cls, sender: Any) -> Alive:
+        pending, holder = getattr(sender, "pending", None), getattr(sender, "holder", None)
+        return cls(getattr(pending, "known", frozenset()),
+                   None if holder is None else holder.number)
+
+
 async def start(session: AsyncSession, broadcast: Broadcast, now: datetime,
                 config: BroadcastConfig) -> int:
     """Chooses the broadcast's recipients now and writes them; it is `sending` from then.
@@ -82,8 +107,9 @@ async def start(session: AsyncSession, broadcast: Broadcast, now: datetime,
 
 
 async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
-                  config: BroadcastConfig) -> tuple[int, float]:
-    """One run: (messages queued, seconds until the next run is worth it)."""
+                  config: BroadcastConfig, alive: Alive | None = None) -> tuple[int, float]:
+    """One run: (messages queued, seconds until the next run is worth it). `alive`: who
+    may still send a row marked `sending` (None: anyone may, the broadcast waits for each)."""
     queued, busy = 0, False
     async with UnitOfWork(sessions) as uow:
         for broadcast in await uow.broadcasts.list(["scheduled"]):
@@ -94,21 +120,24 @@ async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
         sending = [b.id for b in await uow.broadcasts.list(["sending"])]
     for broadcast_id in sending:
         busy = True
-        queued += await _fill(sessions, broadcast_id, now, config)
+        queued += await _fill(sessions, broadcast_id, now, config, alive)
     return queued, (1.0 if busy else IDLE)
 
 
 async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, now: datetime,
-                config: BroadcastConfig) -> int:
+                config: BroadcastConfig, alive: Alive | None = None) -> int:
     async with UnitOfWork(sessions) as uow:
         broadcast = await uow.broadcasts.get(broadcast_id)
         if broadcast is None or broadcast.status != "sending":
             return 0
         waiting = await uow.broadcasts.pending_in_outbox(broadcast_id)
+        if waiting >= config.window:  # the rows a crash cut off among them wait for nothing
+            waiting = await _on_its_way(uow.session, broadcast_id, alive)
         room = config.window - waiting
         rows = await uow.broadcasts.due(broadcast_id, now, min(room, BATCH)) if room > 0 else []
         if not rows:
-            if waiting == 0 and not await uow.broadcasts.pending(broadcast_id):
+            if not await uow.broadcasts.pending(broadcast_id) and (
+                    not waiting or not await _on_its_way(uow.session, broadcast_id, alive)):
                 await uow.broadcasts.set_status(broadcast, "done", now=now)
                 await uow.commit()
                 log.info("broadcast %s: done", broadcast.name)
@@ -132,6 +161,26 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
             uow.broadcasts.queue(row, outbox_id, now)
         await uow.commit()
     return len(written)
+
+
+async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | None) -> int:
+    """The broadcast's messages waiting in the outbox or maybe on their way: pending rows,
+    and `sending` rows a live sender holds (`Alive`; without it, every `sending` row)."""
+    rows = (await session.execute(
+        select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.owner)
+        .join(BroadcastRecipient, BroadcastRecipient.outbox_id == OutboxMessage.id)
+        .where(BroadcastRecipient.broadcast_id == broadcast_id,
+               BroadcastRecipient.status == "queued", OutboxMessage.status.in_(IN_OUTBOX))
+    )).all()
+    if alive is None:
+        return len(rows)
+    live: set[int] = set()
+    others = {owner for _, status, owner in rows
+              if status == "sending" and owner is not None and owner != alive.me}
+    if others and session.get_bind().dialect.name == "postgresql":
+        live = {number for (number,) in await session.execute(text(LIVE))}
+    return sum(1 for row_id, status, owner in rows
+               if status == "pending" or row_id in alive.mine or owner in live)
 
 
 async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
@@ -208,7 +257,8 @@ async def send_broadcasts(app: Running) -> Sooner:
     """The broadcasts job: writes what may go now, wakes the sender, and comes back in a
     second while a broadcast is sending."""
     queued, again = await deliver(app.sessions, utcnow(),
-                                  BroadcastConfig.from_settings(app.settings))
+                                  BroadcastConfig.from_settings(app.settings),
+                                  Alive.of(app.sender))
     if queued:
         app.sender.wake()
     return Sooner(again)

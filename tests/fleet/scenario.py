@@ -9,8 +9,10 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.outbox.limits import Limits
 from tests.fakes.telegram import FakeTelegram
@@ -37,6 +39,12 @@ class Config:
     tag: str = "run"  # part of the database's name
     keep: Path | None = None  # the processes' logs go here (default: a temporary folder)
     blind: bool = False  # prospects tap without waiting for replies (Crowd.blind)
+    settings: dict[str, str] = field(default_factory=dict)  # more LEADBOT_ settings
+    # with the database made and migrated, before any process starts (a broadcast's seed)
+    before: Callable[[str], Awaitable[Any]] | None = None
+    # beside the crowd, from its start (fleet, database URL, fake): awaited once the crowd
+    # is done, before the settling (a broadcast sent and waited for, tests/fleet/broadcast.py)
+    during: Callable[[Fleet, str, FakeTelegram], Awaitable[Any]] | None = None
 
 
 async def chaos(fleet: Fleet, config: Config, stop: asyncio.Event, rng: random.Random,
@@ -84,11 +92,13 @@ async def run(config: Config) -> Report:
     folder.mkdir(parents=True, exist_ok=True)
     try:  # the logs: kept only where asked (a failed start's tail is in the report)
         async with scratch_database(config.tag) as url:
+            if config.before is not None:
+                await config.before(url)
             fleet = Fleet(telegram.url, telegram.token, url, folder, config.processes,
                           config.transport, rng=random.Random(rng.random()), settings={
                               "LEADBOT_MANAGERS_CHAT_ID": str(GROUP),
                               "LEADBOT_MANAGER_IDS": ",".join(map(str, MANAGERS)),
-                              "LEADBOT_MANAGERS_LANGUAGE": "en"})
+                              "LEADBOT_MANAGERS_LANGUAGE": "en", **config.settings})
             try:
                 report = await crowd_run(config, telegram, fleet, url, rng)
             finally:
@@ -120,6 +130,8 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
         background = [asyncio.create_task(managers.run(done)),
                       asyncio.create_task(sampler(fleet, postgres, done)),
                       asyncio.create_task(chaos(fleet, config, stop, rng, restarts))]
+        beside = (None if config.during is None
+                  else asyncio.create_task(config.during(fleet, url, telegram)))
         begin, harness = time.monotonic(), time.process_time()
         try:
             await crowd.run()
@@ -131,12 +143,16 @@ async def crowd_run(config: Config, telegram: FakeTelegram, fleet: Fleet, url: s
             for outcome in await asyncio.gather(*restarts, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     problems.append(f"a restart failed: {outcome}")
+            if beside is not None:
+                await beside
             await settled(telegram, watch, url, config.settle)  # the cards among the rest
             await managers.finish()
             await settled(telegram, watch, url, config.settle)  # the claims' messages
         finally:
             done.set()
             stop.set()
+            if beside is not None and not beside.done():
+                beside.cancel()
             await asyncio.gather(*background, return_exceptions=True)
         postgres.sample()
         cpu, harness = fleet.cpu(), time.process_time() - harness
