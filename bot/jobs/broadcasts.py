@@ -44,7 +44,6 @@ from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, q
 from storage.reports.segment import recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
 from storage.schema.tables import OutboxMessage, utcnow
-from storage.work.broadcasts import IN_OUTBOX
 from storage.work.owners import LIVE
 from storage.work.uow import UnitOfWork
 
@@ -170,7 +169,8 @@ async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | N
         select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.owner)
         .join(BroadcastRecipient, BroadcastRecipient.outbox_id == OutboxMessage.id)
         .where(BroadcastRecipient.broadcast_id == broadcast_id,
-               BroadcastRecipient.status == "queued", OutboxMessage.status.in_(IN_OUTBOX))
+               BroadcastRecipient.status == "queued",
+               OutboxMessage.status.in_(("pending", "sending")))
     )).all()
     if alive is None:
         return len(rows)

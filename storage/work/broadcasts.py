@@ -256,13 +256,15 @@ def outcome() -> Any:
     """What became of a queued recipient, in SQL over its outbox row: `delivered` (sent),
     `blocked` (a 403: the sender drops the row with Telegram's "Forbidden: ..." and the
     chat's other queued rows with BLOCKED_BY_PROSPECT), `failed`, `dropped` (consent
-    withdrawn, erased, stale), `unknown` (marked sending, never confirmed: maybe delivered,
-    never sent again), `waiting` (still pending)."""
+    withdrawn, erased, stale), `unknown` (marked sending and never confirmed, or its call
+    never answered: maybe delivered, never sent again), `waiting` (still pending)."""
     error = func.coalesce(OutboxMessage.error, "")
     refused = or_(error.like("Forbidden%"), error.like("%403%"), error == BLOCKED_BY_PROSPECT)
     return case(
         (OutboxMessage.status == "sent", literal("delivered")),
         (and_(OutboxMessage.status.in_(("failed", "dropped")), refused), literal("blocked")),
+        # a call Telegram never answered (a timeout, a lost connection): maybe delivered
+        (and_(OutboxMessage.status == "failed", error.like("unknown:%")), literal("unknown")),
         (OutboxMessage.status == "failed", literal("failed")),
         (OutboxMessage.status == "dropped", literal("dropped")),
         (OutboxMessage.status == "sending", literal("unknown")),
