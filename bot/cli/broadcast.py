@@ -139,7 +139,7 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
         from storage.reports.segment import segment
         from storage.work.broadcasts import Broadcasts
 
-        found = await segment(session, definition["segment"], settings.timezone, now)
+        found = await segment(session, definition.get("segment"), settings.timezone, now)
         made = await Broadcasts(session).create(broadcast.name, definition, digest, "cli",
                                                 broadcast.send_at, now=now)
         return made, found

@@ -9,10 +9,12 @@ Each run, for each broadcast:
   each recipient is taken by one), and each, in the same transaction as its message:
   skipped when the person no longer may get it (marketing consent withdrawn, blocked,
   erased: checked again now, not only when the segment was chosen); moved to the end of
-  the quiet hours in their time zone, or to when the weekly marketing cap has room
-  (follow-ups and broadcasts count alike); otherwise queued: its message written, in their
-  language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
-- `done` once nobody is pending and none of its messages waits or is on its way.
+  the quiet hours in their time zone (their latest flow's, as for their follow-ups, else
+  LEADBOT_NURTURE_TIMEZONE, else their language's), or to when the weekly marketing cap
+  has room (follow-ups and broadcasts count alike); otherwise queued: its message written,
+  in their language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
+- `done` once nobody is pending and none of its messages waits in the outbox (one marked
+  `sending` is on its way, or was left so by a crash and is never sent again).
 A `paused` or `cancelled` broadcast gets no new rows; what was queued before (at most
 WINDOW seconds of messages) still goes. A kill -9 loses nothing: a recipient is queued in
 the transaction that writes its message, and the bulk lane sends each message at most once.
@@ -37,9 +39,10 @@ from bot.settings import Settings
 from dialogs.broadcasts.message import keyboard, render, to_plain
 from dialogs.broadcasts.schema import from_dict
 from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, quiet_until, zone_for
-from storage.reports.segment import recheck, segment
+from storage.reports.segment import latest_flows, recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
 from storage.schema.tables import OutboxMessage, utcnow
+from storage.work.broadcasts import BroadcastError
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,9 @@ async def start(session: AsyncSession, broadcast: Broadcast, now: datetime,
                 config: BroadcastConfig) -> int:
     """Chooses the broadcast's recipients now and writes them; it is `sending` from then.
     Returns how many."""
-    found = await segment(session, broadcast.definition["segment"], config.report_timezone, now)
+    # a file without `segment:` (everyone who agreed) is stored without the key
+    found = await segment(session, broadcast.definition.get("segment"),
+                          config.report_timezone, now)
     broadcasts = _repository(session)
     total = await broadcasts.write_recipients(broadcast, found.recipients, due_at=now)
     broadcast.left_out = dict(found.left_out)
@@ -86,10 +91,18 @@ async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
     """One run: (messages queued, seconds until the next run is worth it)."""
     queued, busy = 0, False
     async with UnitOfWork(sessions) as uow:
-        for broadcast in await uow.broadcasts.list(["scheduled"]):
-            if broadcast.send_at is not None and _aware(broadcast.send_at) <= now:
+        due = [b.id for b in await uow.broadcasts.list(["scheduled"])
+               if b.send_at is not None and _aware(b.send_at) <= now]
+    for broadcast_id in due:  # each in its own transaction: one failing stops no other
+        async with UnitOfWork(sessions) as uow:
+            broadcast = await uow.broadcasts.get(broadcast_id)
+            if broadcast is None or broadcast.status != "scheduled":
+                continue
+            try:
                 await start(uow.session, broadcast, now, config)
-        await uow.commit()
+            except BroadcastError:  # another process started it meanwhile
+                continue
+            await uow.commit()
     async with UnitOfWork(sessions) as uow:
         sending = [b.id for b in await uow.broadcasts.list(["sending"])]
     for broadcast_id in sending:
@@ -104,7 +117,9 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
         broadcast = await uow.broadcasts.get(broadcast_id)
         if broadcast is None or broadcast.status != "sending":
             return 0
-        waiting = await uow.broadcasts.pending_in_outbox(broadcast_id)
+        # pending rows only: one marked `sending` is on its way now, or was left so by a
+        # crash and stays so for ever (never sent again), which must not keep it from done
+        waiting = await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
         room = config.window - waiting
         rows = await uow.broadcasts.due(broadcast_id, now, min(room, BATCH)) if room > 0 else []
         if not rows:
@@ -114,18 +129,24 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
                 log.info("broadcast %s: done", broadcast.name)
             return 0
         reasons = await recheck(uow.session, [r.user_id for r in rows])
+        latest = await latest_flows(uow.session, [r.user_id for r in rows])
         definition = from_dict(broadcast.definition)
         written: list[BroadcastRecipient] = []
+        nurtures: dict[tuple[str, int], dict[str, Any]] = {}
         for row in rows:
             reason = reasons.get(row.user_id)
             if reason is not None:
                 uow.broadcasts.skip(row, reason)
                 continue
-            later = await _later(uow, row, now, config)
+            conversation_id, flow = None, {}
+            if row.user_id in latest:
+                conversation_id, flow_id, version = latest[row.user_id]
+                flow = await _nurture(uow, nurtures, flow_id, version)
+            later = await _later(uow, row, now, config, flow)
             if later is not None:
                 row.due_at = later
                 continue
-            await _message(uow, broadcast, definition, row)
+            await _message(uow, broadcast, definition, row, conversation_id)
             written.append(row)
         ids = [r["id"] for r in await uow.flush_outbox()]
         for row, outbox_id in zip(written, ids, strict=True):
@@ -134,15 +155,28 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
     return len(written)
 
 
+async def _nurture(uow: UnitOfWork, known: dict[tuple[str, int], dict[str, Any]],
+                   flow_id: str, version: int) -> dict[str, Any]:
+    """The `nurture:` of a flow version as it ran (its time zone and quiet hours)."""
+    if (flow_id, version) not in known:
+        stored = await uow.flow_versions.get(flow_id, version)
+        nurture = (stored.definition or {}).get("nurture") if stored is not None else None
+        known[(flow_id, version)] = nurture if isinstance(nurture, dict) else {}
+    return known[(flow_id, version)]
+
+
 async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
-                 config: BroadcastConfig) -> datetime | None:
+                 config: BroadcastConfig, flow: dict[str, Any]) -> datetime | None:
     """When the recipient may get it, if not now: the end of their quiet hours, or when
-    the weekly marketing cap has room."""
+    the weekly marketing cap has room. Their quiet hours and time zone are their
+    follow-ups': the flow of their latest conversation's (`nurture:`), else the settings,
+    else a guess from their language."""
     try:
-        quiet = parse_quiet(config.quiet)
-    except ValueError:  # the setting is checked at start; a default all the same
+        quiet = parse_quiet(flow.get("quiet_hours") or config.quiet)
+    except ValueError:  # the setting is checked at start, a flow's by the linter
         quiet = parse_quiet(DEFAULT_QUIET)
-    zone = zone_for(flow_zone=None, default=config.timezone, language=row.language)
+    zone = zone_for(flow_zone=flow.get("timezone"), default=config.timezone,
+                    language=row.language)
     moved = quiet_until(now, zone, quiet)
     if moved is not None:
         return moved
@@ -157,15 +191,16 @@ async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
 
 
 async def _message(uow: UnitOfWork, broadcast: Broadcast, definition: Any,
-                   row: BroadcastRecipient) -> None:
+                   row: BroadcastRecipient, conversation_id: int | None) -> None:
     """The recipient's message, staged in the bulk lane: their language (or the fallback),
     how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
     message = definition.message
     name = await uow.leads.latest_name(row.user_id) if "{name}" in "".join(
         message.text.values()) else None
     method, payload = call(broadcast.id, definition, row.language, row.chat_id, name)
+    # the latest conversation named: erasing it (retention) drops the row, as /forget does
     uow.stage(OutboxMessage, chat_id=row.chat_id, lane="bulk", method=method, payload=payload,
-              purpose="bulk", marketing=True)
+              purpose="bulk", marketing=True, conversation_id=conversation_id)
 
 
 def call(broadcast_id: int, definition: Any, language: str | None, chat_id: int,
