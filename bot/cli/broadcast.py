@@ -46,7 +46,7 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
     create.set_defaults(command=run_create)
     preview = command(what, "preview", "send the message to your own chat, as a recipient "
                       "would see it (the running bot sends it)")
-    preview.add_argument("name", metavar="NAME")
+    preview.add_argument("broadcast", metavar="NAME")
     preview.add_argument("--chat", type=int, required=True, metavar="CHAT_ID",
                          help="your Telegram chat with the bot (your user id: /start the "
                               "bot first)")
@@ -54,7 +54,7 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
                          help="one language (default: each language of the message)")
     preview.set_defaults(command=run_preview)
     send = command(what, "send", "send a draft now, or at a time (--at)")
-    send.add_argument("name", metavar="NAME")
+    send.add_argument("broadcast", metavar="NAME")
     send.add_argument("--at", metavar="TIME", help="when: 2026-12-05T10:00 (LEADBOT_TIMEZONE) "
                       "or with an offset, 2026-12-05T10:00+03:00")
     send.set_defaults(command=run_send)
@@ -62,11 +62,11 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
                         "goes"), ("resume", "go on sending a paused broadcast"),
                        ("cancel", "stop for good; nobody else gets it")):
         sub = command(what, name, said)
-        sub.add_argument("name", metavar="NAME")
+        sub.add_argument("broadcast", metavar="NAME")
         sub.set_defaults(command=run_change, action=name)
     status = command(what, "status", "every broadcast, or one's results: delivered, "
                      "blocked, failed, unsubscribed, taps, flows started, leads")
-    status.add_argument("name", metavar="NAME", nargs="?")
+    status.add_argument("broadcast", metavar="NAME", nargs="?")
     status.set_defaults(command=run_status)
 
 
@@ -165,8 +165,8 @@ def run_preview(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.broadcast_preview import preview
 
     languages = _database(settings, lambda session, now: preview(
-        session, args.name, args.chat, args.lang))
-    print(f"preview of {args.name} queued for chat {args.chat} in "
+        session, args.broadcast, args.chat, args.lang))
+    print(f"preview of {args.broadcast} queued for chat {args.chat} in "
           f"{', '.join(languages)}: the running bot sends it within seconds")
     return 0
 
@@ -181,9 +181,9 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
         from storage.work.broadcasts import Broadcasts
 
         broadcasts = Broadcasts(session)
-        found = await broadcasts.get_by_name(args.name)
+        found = await broadcasts.get_by_name(args.broadcast)
         if found is None:
-            raise BadArgument(f"no broadcast {args.name!r} (`leadbot broadcast status` "
+            raise BadArgument(f"no broadcast {args.broadcast!r} (`leadbot broadcast status` "
                               "lists them)")
         moment = at or (found.send_at if found.send_at and found.send_at > now else None)
         if moment is not None:
@@ -208,9 +208,9 @@ def run_change(args: argparse.Namespace, settings: Settings) -> int:
         from storage.work.broadcasts import Broadcasts
 
         broadcasts = Broadcasts(session)
-        found = await broadcasts.get_by_name(args.name)
+        found = await broadcasts.get_by_name(args.broadcast)
         if found is None:
-            raise BadArgument(f"no broadcast {args.name!r} (`leadbot broadcast status` "
+            raise BadArgument(f"no broadcast {args.broadcast!r} (`leadbot broadcast status` "
                               "lists them)")
         await broadcasts.set_status(found, ACTIONS[args.action], now=now)
         return found
@@ -224,6 +224,6 @@ def run_change(args: argparse.Namespace, settings: Settings) -> int:
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.broadcast_preview import status
 
-    print(_database(settings, lambda session, now: status(session, args.name)))
+    print(_database(settings, lambda session, now: status(session, args.broadcast)))
     return 0
 
