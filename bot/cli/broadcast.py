@@ -28,6 +28,7 @@ REASONS = {"no_consent": "no marketing consent", "stopped": "stopped (/stop, Uns
            "blocked": "blocked the bot", "erased": "erased (/forget)"}
 ACTIONS = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
 LANGUAGES = ("ru", "uk", "en")
+NAME_HELP = "the broadcast's name (`name:` in its file)"
 
 
 def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
@@ -46,7 +47,7 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
     create.set_defaults(command=run_create)
     preview = command(what, "preview", "send the message to your own chat, as a recipient "
                       "would see it (the running bot sends it)")
-    preview.add_argument("broadcast", metavar="NAME")
+    preview.add_argument("broadcast", metavar="NAME", help=NAME_HELP)
     preview.add_argument("--chat", type=int, required=True, metavar="CHAT_ID",
                          help="your Telegram chat with the bot (your user id: /start the "
                               "bot first)")
@@ -54,7 +55,7 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
                          help="one language (default: each language of the message)")
     preview.set_defaults(command=run_preview)
     send = command(what, "send", "send a draft now, or at a time (--at)")
-    send.add_argument("broadcast", metavar="NAME")
+    send.add_argument("broadcast", metavar="NAME", help=NAME_HELP)
     send.add_argument("--at", metavar="TIME", help="when: 2026-12-05T10:00 (LEADBOT_TIMEZONE) "
                       "or with an offset, 2026-12-05T10:00+03:00")
     send.set_defaults(command=run_send)
@@ -62,11 +63,12 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
                         "goes"), ("resume", "go on sending a paused broadcast"),
                        ("cancel", "stop for good; nobody else gets it")):
         sub = command(what, name, said)
-        sub.add_argument("broadcast", metavar="NAME")
+        sub.add_argument("broadcast", metavar="NAME", help=NAME_HELP)
         sub.set_defaults(command=run_change, action=name)
     status = command(what, "status", "every broadcast, or one's results: delivered, "
                      "blocked, failed, unsubscribed, taps, flows started, leads")
-    status.add_argument("broadcast", metavar="NAME", nargs="?")
+    status.add_argument("broadcast", metavar="NAME", nargs="?",
+                        help="one broadcast's results (default: list them all)")
     status.set_defaults(command=run_status)
 
 
