@@ -10,11 +10,15 @@ import asyncio
 import json
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.cli.broadcast_preview import status
 from bot.service import callbacks
 from bot.service.intents import BroadcastTap
 from bot.telegram.delivery import sender_for
 from storage.reports.broadcasts import results
+from storage.schema.tables import OutboxMessage
+from storage.work.uow import UnitOfWork
 from tests.bot.broadcast_helpers import file, made, outbox, run
 from tests.bot.test_cli import leadbot, no_traceback
 from tests.bot.test_nurture import T0, WARM, Clock, service_for, warm_lead
@@ -81,3 +85,28 @@ async def test_delivered_blocked_unsubscribed_taps_flows_and_leads_are_counted(
     assert report.returncode == 0, report.stderr
     [group] = json.loads(report.stdout)["groups"]
     assert (group["started"], group["contact"], group["leads"]) == (1, 1, 1)  # Anna's 2nd
+
+
+async def test_a_link_cancelled_or_unknown_button_is_answered_and_changes_nothing(sessions):
+    """Data no genuine tap sends (a link's index: Telegram opens links; a number no button
+    has) and a tap after the broadcast was cancelled: "no longer works", nothing counted,
+    no flow started."""
+    service = service_for(sessions, Clock(T0))
+    anna = await warm_lead(service, 8101)
+    at = T0 + timedelta(hours=1)
+    links = [{"text": "See it", "url": "https://example.com/offer"}, *BUTTONS]
+    broadcast = await made(sessions, file("offer", buttons=links), now=at)
+    assert await run(sessions, at) == 1
+    for index in (0, 7):
+        await press(anna, broadcast, index)
+    async with UnitOfWork(sessions) as uow:
+        await uow.broadcasts.set_status(await uow.broadcasts.get(broadcast), "cancelled",
+                                        now=at)
+        await uow.commit()
+    await press(anna, broadcast, 1)  # the quiz, after the cancel
+    async with sessions() as session:
+        found = await results(session, broadcast)
+        answers = (await session.execute(select(OutboxMessage.payload).where(
+            OutboxMessage.method == "answerCallbackQuery"))).scalars().all()
+    assert [a.get("text") for a in answers][-3:] == ["This button no longer works"] * 3
+    assert (found["tapped"], found["flows_started"]) == ({}, 0)
