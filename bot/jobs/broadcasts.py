@@ -9,8 +9,8 @@ Each run, for each broadcast:
   each recipient is taken by one), and each, in the same transaction as its message:
   skipped when the person no longer may get it (marketing consent withdrawn, blocked,
   erased: checked again now, not only when the segment was chosen); moved to the end of
-  the quiet hours in their time zone (their latest flow's, as for their follow-ups, else
-  LEADBOT_NURTURE_TIMEZONE, else their language's), or to when the weekly marketing cap
+  LEADBOT_QUIET_HOURS in their time zone (their latest flow's, as for their follow-ups,
+  else LEADBOT_NURTURE_TIMEZONE, else their language's), or to when the weekly marketing cap
   has room (follow-ups and broadcasts count alike); otherwise queued: its message written,
   in their language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
 - `done` once nobody is pending and none of its messages waits in the outbox (one marked
@@ -157,7 +157,7 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
 
 async def _nurture(uow: UnitOfWork, known: dict[tuple[str, int], dict[str, Any]],
                    flow_id: str, version: int) -> dict[str, Any]:
-    """The `nurture:` of a flow version as it ran (its time zone and quiet hours)."""
+    """The `nurture:` of a flow version as it ran (its time zone)."""
     if (flow_id, version) not in known:
         stored = await uow.flow_versions.get(flow_id, version)
         nurture = (stored.definition or {}).get("nurture") if stored is not None else None
@@ -168,11 +168,12 @@ async def _nurture(uow: UnitOfWork, known: dict[tuple[str, int], dict[str, Any]]
 async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
                  config: BroadcastConfig, flow: dict[str, Any]) -> datetime | None:
     """When the recipient may get it, if not now: the end of their quiet hours, or when
-    the weekly marketing cap has room. Their quiet hours and time zone are their
-    follow-ups': the flow of their latest conversation's (`nurture:`), else the settings,
-    else a guess from their language."""
+    the weekly marketing cap has room. The quiet hours are the operator's
+    (LEADBOT_QUIET_HOURS: a broadcast is no flow's follow-up); the time zone is where their
+    follow-ups take them to be: their latest flow's (`nurture.timezone`), else
+    LEADBOT_NURTURE_TIMEZONE, else a guess from their language."""
     try:
-        quiet = parse_quiet(flow.get("quiet_hours") or config.quiet)
+        quiet = parse_quiet(config.quiet)
     except ValueError:  # the setting is checked at start, a flow's by the linter
         quiet = parse_quiet(DEFAULT_QUIET)
     zone = zone_for(flow_zone=flow.get("timezone"), default=config.timezone,
