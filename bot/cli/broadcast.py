@@ -28,6 +28,7 @@ REASONS = {"no_consent": "no marketing consent", "stopped": "stopped (/stop, Uns
            "blocked": "blocked the bot", "erased": "erased (/forget)"}
 ACTIONS = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
 LANGUAGES = ("ru", "uk", "en")
+NAME_HELP = "the broadcast's name (`name:` in its file)"
 
 
 def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
@@ -46,7 +47,7 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
     create.set_defaults(command=run_create)
     preview = command(what, "preview", "send the message to your own chat, as a recipient "
                       "would see it (the running bot sends it)")
-    preview.add_argument("name", metavar="NAME")
+    preview.add_argument("broadcast", metavar="NAME", help=NAME_HELP)
     preview.add_argument("--chat", type=int, required=True, metavar="CHAT_ID",
                          help="your Telegram chat with the bot (your user id: /start the "
                               "bot first)")
@@ -54,7 +55,7 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
                          help="one language (default: each language of the message)")
     preview.set_defaults(command=run_preview)
     send = command(what, "send", "send a draft now, or at a time (--at)")
-    send.add_argument("name", metavar="NAME")
+    send.add_argument("broadcast", metavar="NAME", help=NAME_HELP)
     send.add_argument("--at", metavar="TIME", help="when: 2026-12-05T10:00 (LEADBOT_TIMEZONE) "
                       "or with an offset, 2026-12-05T10:00+03:00")
     send.set_defaults(command=run_send)
@@ -62,11 +63,12 @@ def add_commands(commands: argparse._SubParsersAction, command: Any) -> None:
                         "goes"), ("resume", "go on sending a paused broadcast"),
                        ("cancel", "stop for good; nobody else gets it")):
         sub = command(what, name, said)
-        sub.add_argument("name", metavar="NAME")
+        sub.add_argument("broadcast", metavar="NAME", help=NAME_HELP)
         sub.set_defaults(command=run_change, action=name)
     status = command(what, "status", "every broadcast, or one's results: delivered, "
                      "blocked, failed, unsubscribed, taps, flows started, leads")
-    status.add_argument("name", metavar="NAME", nargs="?")
+    status.add_argument("broadcast", metavar="NAME", nargs="?",
+                        help="one broadcast's results (default: list them all)")
     status.set_defaults(command=run_status)
 
 
@@ -139,7 +141,7 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
         from storage.reports.segment import segment
         from storage.work.broadcasts import Broadcasts
 
-        found = await segment(session, definition["segment"], settings.timezone, now)
+        found = await segment(session, definition.get("segment"), settings.timezone, now)
         made = await Broadcasts(session).create(broadcast.name, definition, digest, "cli",
                                                 broadcast.send_at, now=now)
         return made, found
@@ -165,8 +167,8 @@ def run_preview(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.broadcast_preview import preview
 
     languages = _database(settings, lambda session, now: preview(
-        session, args.name, args.chat, args.lang))
-    print(f"preview of {args.name} queued for chat {args.chat} in "
+        session, args.broadcast, args.chat, args.lang))
+    print(f"preview of {args.broadcast} queued for chat {args.chat} in "
           f"{', '.join(languages)}: the running bot sends it within seconds")
     return 0
 
@@ -181,9 +183,9 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
         from storage.work.broadcasts import Broadcasts
 
         broadcasts = Broadcasts(session)
-        found = await broadcasts.get_by_name(args.name)
+        found = await broadcasts.get_by_name(args.broadcast)
         if found is None:
-            raise BadArgument(f"no broadcast {args.name!r} (`leadbot broadcast status` "
+            raise BadArgument(f"no broadcast {args.broadcast!r} (`leadbot broadcast status` "
                               "lists them)")
         moment = at or (found.send_at if found.send_at and found.send_at > now else None)
         if moment is not None:
@@ -208,9 +210,9 @@ def run_change(args: argparse.Namespace, settings: Settings) -> int:
         from storage.work.broadcasts import Broadcasts
 
         broadcasts = Broadcasts(session)
-        found = await broadcasts.get_by_name(args.name)
+        found = await broadcasts.get_by_name(args.broadcast)
         if found is None:
-            raise BadArgument(f"no broadcast {args.name!r} (`leadbot broadcast status` "
+            raise BadArgument(f"no broadcast {args.broadcast!r} (`leadbot broadcast status` "
                               "lists them)")
         await broadcasts.set_status(found, ACTIONS[args.action], now=now)
         return found
@@ -224,6 +226,6 @@ def run_change(args: argparse.Namespace, settings: Settings) -> int:
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.broadcast_preview import status
 
-    print(_database(settings, lambda session, now: status(session, args.name)))
+    print(_database(settings, lambda session, now: status(session, args.broadcast)))
     return 0
 

@@ -9,9 +9,10 @@ Each run, for each broadcast:
   each recipient is taken by one), and each, in the same transaction as its message:
   skipped when the person no longer may get it (marketing consent withdrawn, blocked,
   erased: checked again now, not only when the segment was chosen); moved to the end of
-  the quiet hours in their time zone, or to when the weekly marketing cap has room
-  (follow-ups and broadcasts count alike); otherwise queued: its message written, in their
-  language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
+  LEADBOT_QUIET_HOURS in their time zone (their latest flow's, as for their follow-ups,
+  else LEADBOT_NURTURE_TIMEZONE, else their language's), or to when the weekly marketing cap
+  has room (follow-ups and broadcasts count alike); otherwise queued: its message written,
+  in their language, with how to stop and the one-tap Unsubscribe, its outbox id kept;
 - `done` once nobody is pending and none of its messages waits or is on its way: a message
   marked `sending` that no live sender holds (its process was killed mid-call) is not on
   its way; its outcome stays unknown for good (`Alive`).
@@ -41,10 +42,11 @@ from bot.settings import Settings
 from dialogs.broadcasts.message import keyboard, render, to_plain
 from dialogs.broadcasts.schema import from_dict
 from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, quiet_until, zone_for
-from storage.reports.segment import recheck, segment
+from storage.reports.segment import latest_flows, recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
 from storage.schema.tables import OutboxMessage, utcnow
 from storage.work.owners import LIVE
+from storage.work.broadcasts import BroadcastError
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,9 @@ async def start(session: AsyncSession, broadcast: Broadcast, now: datetime,
                 config: BroadcastConfig) -> int:
     """Chooses the broadcast's recipients now and writes them; it is `sending` from then.
     Returns how many."""
-    found = await segment(session, broadcast.definition["segment"], config.report_timezone, now)
+    # a file without `segment:` (everyone who agreed) is stored without the key
+    found = await segment(session, broadcast.definition.get("segment"),
+                          config.report_timezone, now)
     broadcasts = _repository(session)
     total = await broadcasts.write_recipients(broadcast, found.recipients, due_at=now)
     broadcast.left_out = dict(found.left_out)
@@ -111,10 +115,18 @@ async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
     may still send a row marked `sending` (None: anyone may, the broadcast waits for each)."""
     queued, busy = 0, False
     async with UnitOfWork(sessions) as uow:
-        for broadcast in await uow.broadcasts.list(["scheduled"]):
-            if broadcast.send_at is not None and _aware(broadcast.send_at) <= now:
+        due = [b.id for b in await uow.broadcasts.list(["scheduled"])
+               if b.send_at is not None and _aware(b.send_at) <= now]
+    for broadcast_id in due:  # each in its own transaction: one failing stops no other
+        async with UnitOfWork(sessions) as uow:
+            broadcast = await uow.broadcasts.get(broadcast_id)
+            if broadcast is None or broadcast.status != "scheduled":
+                continue
+            try:
                 await start(uow.session, broadcast, now, config)
-        await uow.commit()
+            except BroadcastError:  # another process started it meanwhile
+                continue
+            await uow.commit()
     async with UnitOfWork(sessions) as uow:
         sending = [b.id for b in await uow.broadcasts.list(["sending"])]
     for broadcast_id in sending:
@@ -129,31 +141,37 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
         broadcast = await uow.broadcasts.get(broadcast_id)
         if broadcast is None or broadcast.status != "sending":
             return 0
-        waiting = await uow.broadcasts.pending_in_outbox(broadcast_id)
-        if waiting >= config.window:  # the rows a crash cut off among them wait for nothing
-            waiting = await _on_its_way(uow.session, broadcast_id, alive)
+        # pending rows only: one marked `sending` is on its way now, or was left so by a
+        # crash and stays so for ever (never sent again)
+        waiting = await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
         room = config.window - waiting
         rows = await uow.broadcasts.due(broadcast_id, now, min(room, BATCH)) if room > 0 else []
         if not rows:
-            if not await uow.broadcasts.pending(broadcast_id) and (
-                    not waiting or not await _on_its_way(uow.session, broadcast_id, alive)):
+            if not waiting and not await uow.broadcasts.pending(broadcast_id) and (
+                    not await _on_its_way(uow.session, broadcast_id, alive)):
                 await uow.broadcasts.set_status(broadcast, "done", now=now)
                 await uow.commit()
                 log.info("broadcast %s: done", broadcast.name)
             return 0
         reasons = await recheck(uow.session, [r.user_id for r in rows])
+        latest = await latest_flows(uow.session, [r.user_id for r in rows])
         definition = from_dict(broadcast.definition)
         written: list[BroadcastRecipient] = []
+        nurtures: dict[tuple[str, int], dict[str, Any]] = {}
         for row in rows:
             reason = reasons.get(row.user_id)
             if reason is not None:
                 uow.broadcasts.skip(row, reason)
                 continue
-            later = await _later(uow, row, now, config)
+            conversation_id, flow = None, {}
+            if row.user_id in latest:
+                conversation_id, flow_id, version = latest[row.user_id]
+                flow = await _nurture(uow, nurtures, flow_id, version)
+            later = await _later(uow, row, now, config, flow)
             if later is not None:
                 row.due_at = later
                 continue
-            await _message(uow, broadcast, definition, row)
+            await _message(uow, broadcast, definition, row, conversation_id)
             written.append(row)
         ids = [r["id"] for r in await uow.flush_outbox()]
         for row, outbox_id in zip(written, ids, strict=True):
@@ -163,8 +181,9 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
 
 
 async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | None) -> int:
-    """The broadcast's messages waiting in the outbox or maybe on their way: pending rows,
-    and `sending` rows a live sender holds (`Alive`; without it, every `sending` row)."""
+    """The broadcast's messages waiting in the outbox or on their way: pending rows, and
+    `sending` rows a live sender holds (`Alive`; without it, none: a caller that drives the
+    job by hand has no sender in flight)."""
     rows = (await session.execute(
         select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.owner)
         .join(BroadcastRecipient, BroadcastRecipient.outbox_id == OutboxMessage.id)
@@ -173,7 +192,7 @@ async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | N
                OutboxMessage.status.in_(("pending", "sending")))
     )).all()
     if alive is None:
-        return len(rows)
+        return sum(1 for _, status, _ in rows if status == "pending")
     live: set[int] = set()
     others = {owner for _, status, owner in rows
               if status == "sending" and owner is not None and owner != alive.me}
@@ -183,15 +202,29 @@ async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | N
                if status == "pending" or row_id in alive.mine or owner in live)
 
 
+async def _nurture(uow: UnitOfWork, known: dict[tuple[str, int], dict[str, Any]],
+                   flow_id: str, version: int) -> dict[str, Any]:
+    """The `nurture:` of a flow version as it ran (its time zone)."""
+    if (flow_id, version) not in known:
+        stored = await uow.flow_versions.get(flow_id, version)
+        nurture = (stored.definition or {}).get("nurture") if stored is not None else None
+        known[(flow_id, version)] = nurture if isinstance(nurture, dict) else {}
+    return known[(flow_id, version)]
+
+
 async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
-                 config: BroadcastConfig) -> datetime | None:
+                 config: BroadcastConfig, flow: dict[str, Any]) -> datetime | None:
     """When the recipient may get it, if not now: the end of their quiet hours, or when
-    the weekly marketing cap has room."""
+    the weekly marketing cap has room. The quiet hours are the operator's
+    (LEADBOT_QUIET_HOURS: a broadcast is no flow's follow-up); the time zone is where their
+    follow-ups take them to be: their latest flow's (`nurture.timezone`), else
+    LEADBOT_NURTURE_TIMEZONE, else a guess from their language."""
     try:
         quiet = parse_quiet(config.quiet)
-    except ValueError:  # the setting is checked at start; a default all the same
+    except ValueError:  # the setting is checked at start, a flow's by the linter
         quiet = parse_quiet(DEFAULT_QUIET)
-    zone = zone_for(flow_zone=None, default=config.timezone, language=row.language)
+    zone = zone_for(flow_zone=flow.get("timezone"), default=config.timezone,
+                    language=row.language)
     moved = quiet_until(now, zone, quiet)
     if moved is not None:
         return moved
@@ -206,15 +239,16 @@ async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
 
 
 async def _message(uow: UnitOfWork, broadcast: Broadcast, definition: Any,
-                   row: BroadcastRecipient) -> None:
+                   row: BroadcastRecipient, conversation_id: int | None) -> None:
     """The recipient's message, staged in the bulk lane: their language (or the fallback),
     how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
     message = definition.message
     name = await uow.leads.latest_name(row.user_id) if "{name}" in "".join(
         message.text.values()) else None
     method, payload = call(broadcast.id, definition, row.language, row.chat_id, name)
+    # the latest conversation named: erasing it (retention) drops the row, as /forget does
     uow.stage(OutboxMessage, chat_id=row.chat_id, lane="bulk", method=method, payload=payload,
-              purpose="bulk", marketing=True)
+              purpose="bulk", marketing=True, conversation_id=conversation_id)
 
 
 def call(broadcast_id: int, definition: Any, language: str | None, chat_id: int,

@@ -5,8 +5,9 @@ sent to: counted on their recipient row, then
 - a question's answer is recorded (an event) and scores like a follow-up's: its points join
   the lead's, the flow's rules qualify the lead again, and a lead that became hot is handed
   off. Only a lead no manager has yet: a claimed or won lead keeps its status.
-A button of a broadcast never sent to them, cancelled since, or of a number no button has,
-is answered politely and changes nothing.
+A button of a broadcast never sent to them, cancelled since, or of a number no button has
+(or a link's: Telegram opens a link, it never taps it back), is answered politely and
+changes nothing.
 
 May import: bot.service, bot.outbox, storage, dialogs.
 """
@@ -53,7 +54,10 @@ async def tap(service: Service, uow: UnitOfWork, press: BroadcastTap, now: datet
     definition = from_dict(broadcast.definition) if broadcast is not None else None
     buttons = definition.message.buttons if definition is not None else ()
     index = press.press.index
-    if recipient is None or recipient.outbox_id is None or not 0 <= index < len(buttons):
+    cancelled = broadcast is not None and broadcast.status == "cancelled"
+    if (recipient is None or recipient.outbox_id is None or cancelled
+            or not 0 <= index < len(buttons) or buttons[index].url is not None):
+        # a link is never tapped back (Telegram opens it): such data is forged, not a tap
         messages.answer(uow, prospect.chat_id, press.query_id, words["stale"])
         return False
     assert broadcast is not None and definition is not None

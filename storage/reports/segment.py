@@ -146,6 +146,24 @@ async def latest_conversations(session: AsyncSession, user_ids: Iterable[int]
     return found
 
 
+async def latest_flows(session: AsyncSession, user_ids: Iterable[int]
+                       ) -> dict[int, tuple[int, str, int]]:
+    """Each person's latest conversation: (its id, its flow id, its flow version). The
+    writer names it on their broadcast's outbox row and takes the flow's time zone and
+    quiet hours from it, as their follow-ups do."""
+    ids, found = list(dict.fromkeys(user_ids)), {}
+    for start in range(0, len(ids), CHUNK):
+        latest = (select(func.max(Conversation.id))
+                  .where(Conversation.user_id.in_(ids[start:start + CHUNK]))
+                  .group_by(Conversation.user_id))
+        rows = await session.execute(
+            select(Conversation.user_id, Conversation.id, Conversation.flow_id,
+                   Conversation.flow_version).where(Conversation.id.in_(latest)))
+        found.update({user_id: (conversation_id, flow_id, version)
+                      for user_id, conversation_id, flow_id, version in rows})
+    return found
+
+
 def _reason(erased: bool, blocked: bool | None, granted: bool | None) -> str | None:
     if erased:
         return "erased"

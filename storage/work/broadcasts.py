@@ -171,28 +171,32 @@ class Broadcasts(Repository):
             .where(BroadcastRecipient.broadcast_id == broadcast_id,
                    BroadcastRecipient.status == "pending"))).scalar_one())
 
-    async def pending_in_outbox(self, broadcast_id: int) -> int:
-        """Its queued recipients whose outbox row waits to be sent (pending): the writer
-        keeps this under its window, and the broadcast is done when none is left. A row
-        `sending` is not counted: in flight for a moment, or left so by a crash and never
-        sent again (bot/outbox/bulk.py), it must not hold the broadcast open."""
+    async def pending_in_outbox(self, broadcast_id: int,
+                                statuses: Iterable[str] = IN_OUTBOX) -> int:
+        """Its queued recipients whose outbox row is not sent yet (pending, or sending and
+        never confirmed; or only those in `statuses`): the writer keeps the pending ones
+        under its window (a row left `sending` by a crash stays so for ever: it must not
+        hold a broadcast back from `done`)."""
         return int((await self.session.execute(
             select(func.count()).select_from(BroadcastRecipient)
             .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
             .where(BroadcastRecipient.broadcast_id == broadcast_id,
                    BroadcastRecipient.status == "queued",
-                   OutboxMessage.status == "pending"))).scalar_one())
+                   OutboxMessage.status.in_(list(statuses))))).scalar_one())
 
     async def sent_since(self, user_id: int, since: datetime) -> list[datetime]:
         """When broadcasts went out to this person since `since` (the weekly marketing cap,
         with FollowUps.sent_since). A row marked sending and never confirmed may have
-        arrived: it counts, at the time it was queued."""
+        arrived, and one still pending in the outbox is on its way (as a follow-up counts
+        once queued): both count, at the time they were queued. Not counting the pending
+        ones let two broadcasts queued within seconds both reach a person with room for
+        one."""
         when = func.coalesce(OutboxMessage.sent_at, BroadcastRecipient.queued_at)
         result = await self.session.execute(
             select(when).select_from(BroadcastRecipient)
             .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
             .where(BroadcastRecipient.user_id == user_id,
-                   OutboxMessage.status.in_(("sent", "sending")), when >= since))
+                   OutboxMessage.status.in_(("sent", "sending", "pending")), when >= since))
         return sorted(_aware(t) for t in result.scalars() if t is not None)
 
     async def recipient(self, broadcast_id: int, user_id: int) -> BroadcastRecipient | None:
