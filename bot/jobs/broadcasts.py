@@ -45,8 +45,8 @@ from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, q
 from storage.reports.segment import latest_flows, recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
 from storage.schema.tables import OutboxMessage, utcnow
-from storage.work.owners import LIVE
 from storage.work.broadcasts import BroadcastError
+from storage.work.owners import LIVE
 from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "cancelled": (),
     "done": (),
 }
+IN_OUTBOX = ("pending", "sending")  # an outbox row not yet sent (or never confirmed)
 BATCH = 1000
 # what became of a queued recipient, by its outbox row (`outcome`)
 OUTCOMES = ("delivered", "blocked", "failed", "dropped", "unknown", "waiting")
