@@ -116,6 +116,9 @@ BROADCASTS: dict[str, dict[str, str]] = {
                          "used once; give this one another name.",
         "bc_by": "by {who}",
         "bc_started": "Started", "bc_finished": "Finished",
+        "bc_times": "Times in {zone} (LEADBOT_TIMEZONE).",
+        "bc_name_raced": "A broadcast named “{name}” was saved meanwhile elsewhere: open "
+                         "it from the list, or give this one another name.",
     },
     "ru": {
         "broadcasts": "Рассылки",
@@ -228,6 +231,9 @@ BROADCASTS: dict[str, dict[str, str]] = {
                          "один раз; дайте этой другое.",
         "bc_by": "автор: {who}",
         "bc_started": "Начата", "bc_finished": "Закончена",
+        "bc_times": "Время — {zone} (LEADBOT_TIMEZONE).",
+        "bc_name_raced": "Рассылку «{name}» только что сохранили в другом месте: откройте "
+                         "её из списка или дайте этой другое название.",
     },
     "uk": {
         "broadcasts": "Розсилки",
@@ -340,5 +346,8 @@ BROADCASTS: dict[str, dict[str, str]] = {
                          "раз; дайте цій іншу.",
         "bc_by": "автор: {who}",
         "bc_started": "Почато", "bc_finished": "Завершено",
+        "bc_times": "Час — {zone} (LEADBOT_TIMEZONE).",
+        "bc_name_raced": "Розсилку «{name}» щойно збережено в іншому місці: відкрийте її "
+                         "зі списку або дайте цій іншу назву.",
     },
 }

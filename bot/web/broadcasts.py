@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from bot.cli.arguments import BadArgument
 from bot.cli.broadcast import when
@@ -126,8 +127,11 @@ class BroadcastsPage:
                                       self.admin.timezone, datetime.now(UTC))
         except FlowError as error:  # every problem of the file, each with its line
             return await self.list_page(request, 400, list(error.problems), text)
-        except (BroadcastError, SegmentError) as error:  # made meanwhile elsewhere
+        except (BroadcastError, SegmentError) as error:
             return await self.list_page(request, 400, [str(error)], text)
+        except IntegrityError:  # the same name made meanwhile, in another tab or process
+            return await self.list_page(request, 400, [t["bc_name_raced"].format(
+                name=broadcast.name)], text)
         raise web.HTTPSeeOther(f"{PAGE}/{made.name}?done=created")
 
     async def one_page(self, request: web.Request, status: int = 200,

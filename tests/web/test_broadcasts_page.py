@@ -289,6 +289,16 @@ async def test_forms_from_another_site_and_unknown_names_are_refused(telegram, t
         assert status == 404 and 'id="broadcast-missing"' in page
         status, _, _ = await post(client, base, f"{PAGE}/winter-offer/explode", sales)
         assert status == 404
+        # no folder here: a photo is an https URL, a path is refused beside the form
+        local = FILE.replace("  fallback: en", "  photo: files/offer.jpg\n  fallback: en")
+        status, page, _ = await post(client, base, PAGE, sales, file=local)
+        assert status == 400 and "a file needs the broadcast&#39;s folder" in page
+        remote = local.replace("files/offer.jpg", "https://example.com/offer.jpg").replace(
+            "winter-offer", "with-photo")
+        status, _, where = await post(client, base, PAGE, sales, file=remote)
+        assert where == f"{PAGE}/with-photo?done=created"
+        status, page = await get(client, base, where, sales)
+        assert 'class="bc-file">https://example.com/offer.jpg<' in page
         status, page, _ = await post(client, base, PAGE, sales, file="   ")
         assert status == 400 and "Paste the broadcast file first" in page
         status, page, _ = await post(client, base, PAGE, sales, file="x" * 100_001)
