@@ -14,7 +14,6 @@ database; the running bot sends it (bot/jobs/broadcasts.py, the outbox's bulk la
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +25,6 @@ from bot.settings import Settings, flows_folder
 
 REASONS = {"no_consent": "no marketing consent", "stopped": "stopped (/stop, Unsubscribe)",
            "blocked": "blocked the bot", "erased": "erased (/forget)"}
-ACTIONS = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
-LANGUAGES = ("ru", "uk", "en")
 NAME_HELP = "the broadcast's name (`name:` in its file)"
 
 
@@ -118,10 +115,8 @@ def _left_out(left_out: dict[str, int]) -> str:
 
 @_guarded
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.broadcast_preview import check, store
     from bot.service.flows import FlowRegistry
-    from bot.service.rights import unsubscribe_footer
-    from dialogs.broadcasts.parse import load_broadcast
-    from dialogs.broadcasts.schema import to_dict
 
     path = Path(args.file)
     if not path.is_file():
@@ -132,34 +127,14 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
         raise BadArgument(f"cannot read {args.file}: {error}") from None
     registry = FlowRegistry.from_dir(flows_folder(settings))
     # a FlowError (every problem, each with its line) is printed by `main`, exit 1
-    broadcast = load_broadcast(text, str(path), path.resolve().parent, _flows(registry),
-                               footer={lang: unsubscribe_footer(lang) for lang in LANGUAGES})
-    definition = to_dict(broadcast)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-
-    async def create(session: Any, now: datetime) -> tuple[Any, Any]:
-        from storage.reports.segment import segment
-        from storage.work.broadcasts import Broadcasts
-
-        found = await segment(session, definition.get("segment"), settings.timezone, now)
-        made = await Broadcasts(session).create(broadcast.name, definition, digest, "cli",
-                                                broadcast.send_at, now=now)
-        return made, found
-
-    made, found = _database(settings, create)
+    broadcast = check(text, str(path), path.resolve().parent, registry)
+    made, found = _database(settings, lambda session, now: store(
+        session, broadcast, text, "cli", settings.timezone, now))
     print(f"draft {made.name}: {len(found.recipients)} people would get it now"
           f"{_left_out(found.left_out)}")
     print(f"next: `leadbot broadcast preview {made.name} --chat YOUR_ID`, then "
           f"`leadbot broadcast send {made.name}`")
     return 0
-
-
-def _flows(registry: Any) -> list[Any]:
-    """Every flow the bot runs (their ids, experiments and steps), and every name the menu
-    and deep links take (an experiment's too)."""
-    flows = [runnable.flow for runnable in registry.latest.values()]
-    known = {flow.id for flow in flows}
-    return [*flows, *(name for name, _ in registry.entries() if name not in known)]
 
 
 @_guarded
@@ -175,26 +150,12 @@ def run_preview(args: argparse.Namespace, settings: Settings) -> int:
 
 @_guarded
 def run_send(args: argparse.Namespace, settings: Settings) -> int:
-    now = datetime.now(UTC)
-    at = when(args.at, settings.timezone, now)
+    from bot.cli.broadcast_preview import send
+    from bot.jobs.broadcasts import BroadcastConfig
 
-    async def send(session: Any, now: datetime) -> tuple[Any, int | None]:
-        from bot.jobs.broadcasts import BroadcastConfig, start
-        from storage.work.broadcasts import Broadcasts
-
-        broadcasts = Broadcasts(session)
-        found = await broadcasts.get_by_name(args.broadcast)
-        if found is None:
-            raise BadArgument(f"no broadcast {args.broadcast!r} (`leadbot broadcast status` "
-                              "lists them)")
-        moment = at or (found.send_at if found.send_at and found.send_at > now else None)
-        if moment is not None:
-            found.send_at = moment
-            await broadcasts.set_status(found, "scheduled", now=now)
-            return found, None
-        return found, await start(session, found, now, BroadcastConfig.from_settings(settings))
-
-    found, count = _database(settings, send)
+    at = when(args.at, settings.timezone, datetime.now(UTC))
+    found, count = _database(settings, lambda session, now: send(
+        session, args.broadcast, at, now, BroadcastConfig.from_settings(settings)))
     if count is None:
         print(f"{found.name}: scheduled for {found.send_at:%Y-%m-%d %H:%M} UTC; its segment "
               "is chosen then")
@@ -206,18 +167,10 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
 
 @_guarded
 def run_change(args: argparse.Namespace, settings: Settings) -> int:
-    async def change(session: Any, now: datetime) -> Any:
-        from storage.work.broadcasts import Broadcasts
+    from bot.cli.broadcast_preview import change
 
-        broadcasts = Broadcasts(session)
-        found = await broadcasts.get_by_name(args.broadcast)
-        if found is None:
-            raise BadArgument(f"no broadcast {args.broadcast!r} (`leadbot broadcast status` "
-                              "lists them)")
-        await broadcasts.set_status(found, ACTIONS[args.action], now=now)
-        return found
-
-    found = _database(settings, change)
+    found = _database(settings, lambda session, now: change(session, args.broadcast, args.action,
+                                                            now))
     print(f"{found.name}: {found.status}")
     return 0
 

@@ -15,7 +15,9 @@ Routes: GET /admin, GET /admin/static/<file>; the sign-in's (bot/web/signin.py):
 /admin/login, POST /admin/logout, GET+POST /admin/welcome/<token>; the People page's
 (bot/web/people.py): GET /admin/people, POST /admin/people/add|remove; the Money page's
 (bot/web/money.py): GET /admin/money, POST /admin/money/spend|figure;
-a lead's page (bot/web/lead.py): GET /admin/lead/<id>.
+a lead's page (bot/web/lead.py): GET /admin/lead/<id>; the Broadcasts pages'
+(bot/web/broadcasts.py): GET+POST /admin/broadcasts, GET /admin/broadcasts/<name>, POST
+/admin/broadcasts/<name>/send|pause|resume|cancel|preview.
 
 May import: aiohttp, jinja2, bot.web, storage (through the app's sessions).
 """
@@ -120,13 +122,17 @@ def render(request: web.Request, template: str, status: int = 200,
 
 class Admin:
     def __init__(self, guard: Guard, flows: Any, sessions: Any, timezone: str,
-                 currency: str = "RUB", accounts: Accounts | None = None) -> None:
+                 currency: str = "RUB", accounts: Accounts | None = None,
+                 broadcasts: Any = None) -> None:
         """`guard`: LEADBOT_ADMIN_TOKEN's checks (its token may be None); `flows`: the app's
         FlowRegistry; `sessions`: its async_sessionmaker; `timezone`: LEADBOT_TIMEZONE, the
         one the filters' dates are in (as `leadbot report`'s); `currency`:
         LEADBOT_CURRENCY, the Money page's (bot/web/money.py); `accounts`: the sign-ins
-        (default: over `sessions`, with the guard's token)."""
+        (default: over `sessions`, with the guard's token); `broadcasts`: the broadcasts
+        job's BroadcastConfig (bot/jobs/broadcasts.py; default: its defaults in `timezone`),
+        which a broadcast sent from the dashboard starts with."""
         self.guard, self.flows, self.sessions = guard, flows, sessions
+        self.broadcasts = broadcasts
         self.timezone, self.currency = timezone, currency
         token = guard.token.decode() if guard.token else None
         self.accounts = accounts or Accounts(sessions, token)
@@ -143,6 +149,9 @@ class Admin:
         MoneyPage(self, self.currency).routes(app)
         Tables(self).routes(app)
         LeadPage(self).routes(app)
+        from bot.web.broadcasts import BroadcastsPage
+
+        BroadcastsPage(self, self.broadcasts).routes(app)
 
     async def open(self) -> bool:
         """/admin is there: a token is set, or somebody was added (else 404, as before

@@ -297,13 +297,14 @@ def words(lang: str) -> dict[str, str]:
 
 def _merged() -> None:
     """Each page's words (bot/web/*_words.py) join each language's: one catalogue."""
+    from bot.web.broadcast_words import BROADCASTS
     from bot.web.flow_words import FLOW
     from bot.web.home_words import HOME
     from bot.web.lead_words import LEAD
     from bot.web.money_words import MONEY
     from bot.web.signin_words import SIGNIN
 
-    for pages in (MONEY, HOME, SIGNIN, FLOW, LEAD):
+    for pages in (MONEY, HOME, SIGNIN, FLOW, LEAD, BROADCASTS):
         for lang, more in pages.items():
             WORDS[lang].update(more)
 

@@ -81,8 +81,11 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     Go(running.sessions, lambda: running.service.handoffs.bot_username).routes(app)
     if getattr(running, "inbound", None) is not None:  # sales back from the CRM
         running.inbound.routes(app)
+    from bot.jobs.broadcasts import BroadcastConfig
+
     Admin(guard, running.flows, running.sessions, running.settings.timezone,
-          running.settings.currency).routes(app)
+          running.settings.currency,
+          broadcasts=BroadcastConfig.from_settings(running.settings)).routes(app)
 
     async def release(_: web.Application) -> None:  # slowed failures: no stop waits
         guard.slowdown.closing.set()

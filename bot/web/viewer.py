@@ -1,9 +1,10 @@
 """Who is looking at /admin: the person signed in, and what their role lets them see.
 
 Every signed-in page asks `viewer(request)`; the sign-in (bot/web/security.py, admin.py)
-sets `request[VIEWER]`. Roles: `marketer` sees numbers and answers, never contacts;
-`sales` sees contacts too; `owner` sees everything and manages people. The admin token
-(LEADBOT_ADMIN_TOKEN, scripts and /metrics) acts as the owner.
+sets `request[VIEWER]`. Roles: `marketer` sees numbers and answers, never contacts, and
+sees broadcasts without sending them; `sales` sees contacts too and sends broadcasts;
+`owner` sees everything and manages people. The admin token (LEADBOT_ADMIN_TOKEN, scripts
+and /metrics) acts as the owner.
 
 May import: aiohttp, the standard library.
 """
@@ -24,6 +25,12 @@ class Viewer:
 
     @property
     def sees_contacts(self) -> bool:
+        return self.role in ("sales", "owner")
+
+    @property
+    def sends_broadcasts(self) -> bool:
+        """Creates, previews, sends, pauses, resumes and cancels broadcasts (a marketer sees
+        them and their results only)."""
         return self.role in ("sales", "owner")
 
     @property
