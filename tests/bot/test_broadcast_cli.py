@@ -158,5 +158,5 @@ def test_a_wrong_move_is_one_line_exit_2_from_the_real_command(command, draft):
     result = leadbot("broadcast", "resume", "winter-offer", env=draft)
     no_traceback(result)
     assert result.returncode == 2
-    assert ("broadcast 'winter-offer' is cancelled: it cannot become sending (it can "
-            "become: nothing, it is over)") in one_line(result.stderr, "resume")
+    assert ("broadcast 'winter-offer' is cancelled: only a paused one is resumed"
+            in one_line(result.stderr, "resume"))

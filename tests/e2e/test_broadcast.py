@@ -73,7 +73,9 @@ async def test_a_broadcast_reaches_those_who_agreed_once_and_what_came_of_it_cou
     url = f"sqlite:///{tmp_path}/bot.db"
     env = {"LEADBOT_DATABASE_URL": url}
     (tmp_path / "offer.yaml").write_text(FILE, encoding="utf-8")
-    async with bot_running(telegram, url) as running:
+    # the bot's own broadcasts job runs too: quiet hours off for it as for ANYTIME (the clock
+    # is real here; tests/bot/test_broadcast_job.py moves it through quiet hours)
+    async with bot_running(telegram, url, quiet_hours="off") as running:
         anna, boris, vera = [await warm_lead(running, u) for u in (8201, 8202, 8203)]
         declined = running.prospect(8204, "en")  # warm, but said no to marketing
         await declined.start("kitchen-quiz")

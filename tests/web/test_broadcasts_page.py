@@ -118,7 +118,7 @@ def left_out(page: str, block: str) -> dict[str, int]:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_sales_creates_previews_sends_pauses_resumes_and_sees_what_came_of_it(
         telegram, tmp_path, backend):
-    async with web_running(telegram, tmp_path, backend, timezone=ZONE) as (
+    async with web_running(telegram, tmp_path, backend, timezone=ZONE, quiet_hours="off") as (
             running, client, base):
         who = await people(running)
         sales = await signed_in(running.app.sessions, "Sasha", "sales")
