@@ -308,13 +308,15 @@ def report(kind: str, recipients: int, runs: list[Run], args: argparse.Namespace
     print(f"\n{kind}, {recipients} recipients, crowd {args.waves} × {args.prospects} "
           f"prospects × {len(SCRIPT)} updates, {args.think} s think:")
     print("| run | reply p50 | reply p99 | max | crowd 429s | broadcast 429s | violations | "
-          "bot CPU while the crowd ran: per crowd update, of a core | finished | load average (1/5/15 min) |")
+          "bot CPU while the crowd ran: per crowd update, of a core | finished | "
+          "load average (1/5/15 min) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in runs:
         what = "A: the crowd alone" if r.label == "A" else "B: the crowd during the broadcast"
         print(f"| {what} | {p(r.replies, 0.5):.1f} ms | {p(r.replies, 0.99):.0f} ms | "
               f"{max(r.replies or [float('nan')]):.0f} ms | {r.crowd_429} | {r.bulk_429} | "
-              f"{r.violations} | {r.cpu_ms_update:.1f} ms, {100 * r.cpu_share:.0f} % | {r.finished} | {r.load} |")
+              f"{r.violations} | {r.cpu_ms_update:.1f} ms, {100 * r.cpu_share:.0f} % | "
+              f"{r.finished} | {r.load} |")
     print(f"  reply p99 B/A: {p(b.replies, 0.99) / p(a.replies, 0.99):.2f}x (target <= 1.5x); "
           f"p50 B/A {p(b.replies, 0.5) / p(a.replies, 0.5):.2f}x")
     s = b.broadcast or {}
