@@ -148,10 +148,23 @@ def bulk(call: object) -> bool:
         return False
 
 
+class Stamped(list):
+    """The crowd's reply latencies, each with when it arrived (monotonic): when the slow
+    ones came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: list[float] = []
+
+    def append(self, value: float) -> None:
+        super().append(value)
+        self.at.append(time.monotonic())
+
+
 async def crowd(telegram: Watched, base: int, prospects: int, think: float, waves: int
                 ) -> Figures:
     """`waves` crowds one after another, each `prospects` new people through the quiz."""
-    figures = Figures()
+    figures = Figures(latencies=Stamped())
     for wave in range(waves):
         rng = random.Random(prospects * 1000 + wave)  # the same pace in run A and run B
         await asyncio.gather(*(prospect(telegram, base + wave * WAVE + n, think, figures, rng)
@@ -227,6 +240,8 @@ async def one_run(label: str, env: dict[str, str], folder: str, args: argparse.N
                     raise SystemExit(f"no broadcast message within 60 s: {said}")
                 await asyncio.sleep(0.1)
             first = time.monotonic()
+        else:
+            sent = time.monotonic()
         crowd_cpu0, crowd_begin = cpu_seconds(process.pid), time.monotonic()
         figures = await crowd(telegram, CROWD[label], args.prospects, args.think, args.waves)
         crowd_cpu = cpu_seconds(process.pid) - crowd_cpu0
@@ -274,6 +289,11 @@ async def one_run(label: str, env: dict[str, str], folder: str, args: argparse.N
     if figures.lost or figures.finished < expected:
         tail = errors.decode(errors="replace").strip().splitlines()[-5:]
         print(f"    (run {label}: {figures.lost} replies never came; stderr tail: {tail})")
+    stamped = figures.latencies
+    slow = sorted(zip(stamped, stamped.at, strict=True), reverse=True)[:max(3, len(stamped) // 50)]
+    print(f"    run {label}: the slowest replies (ms @ s after "
+          f"{'`send`' if label == 'B' else 'the start'}): " + ", ".join(
+              f"{ms:.0f} @ {at - sent:.1f}" for ms, at in sorted(slow, key=lambda x: x[1])))
     return Run(label, figures.latencies, crowd_429, bulk_429, len(telegram.violations),
                crowd_cpu * 1000 / max(1, figures.updates),
                crowd_cpu / max(1e-9, crowd_end - crowd_begin), f"{figures.finished}/{expected}",
