@@ -51,7 +51,7 @@ from storage.work.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 WINDOW = 5.0  # seconds of messages (at the broadcast rate) kept waiting in the outbox
-BATCH = 200  # recipients a transaction
+TRANSACTION = 25  # recipients a transaction: about a second of messages at the default rate
 IDLE = 5.0  # seconds between runs when no broadcast is sending (one sent from the CLI, or
 # falling due, starts within this)
 UNNAMED = {"ru": "друг", "uk": "друже", "en": "friend"}  # {name} for someone who gave none
@@ -137,25 +137,51 @@ async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
 
 async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, now: datetime,
                 config: BroadcastConfig, alive: Alive | None = None) -> int:
+    """Fills the broadcast's window, TRANSACTION recipients a transaction: each holds
+    SQLite's write lock only briefly, so a crowd's updates are not kept waiting behind a
+    whole window being written (bench/broadcast.py)."""
+    queued = 0
+    while True:
+        written, more = await _fill_once(sessions, broadcast_id, now, config, alive)
+        queued += written
+        if not more:
+            return queued
+
+
+async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: int,
+                     now: datetime, config: BroadcastConfig, alive: Alive | None
+                     ) -> tuple[int, bool]:
+    """One transaction of `_fill`: (messages queued, whether there may be more room)."""
     async with UnitOfWork(sessions) as uow:
         broadcast = await uow.broadcasts.get(broadcast_id)
         if broadcast is None or broadcast.status != "sending":
-            return 0
+            return 0, False
         # pending rows only: one marked `sending` is on its way now, or was left so by a
         # crash and stays so for ever (never sent again)
         waiting = await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
-        room = config.window - waiting
-        rows = await uow.broadcasts.due(broadcast_id, now, min(room, BATCH)) if room > 0 else []
+        room = min(config.window - waiting, TRANSACTION)
+        rows = await uow.broadcasts.due(broadcast_id, now, room) if room > 0 else []
         if not rows:
             if not waiting and not await uow.broadcasts.pending(broadcast_id) and (
                     not await _on_its_way(uow.session, broadcast_id, alive)):
                 await uow.broadcasts.set_status(broadcast, "done", now=now)
                 await uow.commit()
                 log.info("broadcast %s: done", broadcast.name)
-            return 0
-        reasons = await recheck(uow.session, [r.user_id for r in rows])
-        latest = await latest_flows(uow.session, [r.user_id for r in rows])
+            return 0, False
+        users = [r.user_id for r in rows]
+        reasons = await recheck(uow.session, users)
+        latest = await latest_flows(uow.session, users)
         definition = from_dict(broadcast.definition)
+        # what every recipient of the batch needs, read for all of them at once
+        sent: dict[int, list[datetime]] = {}
+        if config.weekly_cap:
+            since = now - WEEK
+            for found in (await uow.follow_ups.sent_since_of(users, since),
+                          await uow.broadcasts.sent_since_of(users, since)):
+                for user_id, times in found.items():
+                    sent.setdefault(user_id, []).extend(times)
+        named = "{name}" in "".join(definition.message.text.values())
+        names = await uow.leads.latest_names(users) if named else {}
         written: list[BroadcastRecipient] = []
         nurtures: dict[tuple[str, int], dict[str, Any]] = {}
         for row in rows:
@@ -167,17 +193,17 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
             if row.user_id in latest:
                 conversation_id, flow_id, version = latest[row.user_id]
                 flow = await _nurture(uow, nurtures, flow_id, version)
-            later = await _later(uow, row, now, config, flow)
+            later = _later(row, now, config, flow, sent.get(row.user_id, []))
             if later is not None:
                 row.due_at = later
                 continue
-            await _message(uow, broadcast, definition, row, conversation_id)
+            _message(uow, broadcast, definition, row, conversation_id, names.get(row.user_id))
             written.append(row)
         ids = [r["id"] for r in await uow.flush_outbox()]
         for row, outbox_id in zip(written, ids, strict=True):
             uow.broadcasts.queue(row, outbox_id, now)
         await uow.commit()
-    return len(written)
+    return len(written), len(rows) == room
 
 
 async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | None) -> int:
@@ -212,13 +238,14 @@ async def _nurture(uow: UnitOfWork, known: dict[tuple[str, int], dict[str, Any]]
     return known[(flow_id, version)]
 
 
-async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
-                 config: BroadcastConfig, flow: dict[str, Any]) -> datetime | None:
+def _later(row: BroadcastRecipient, now: datetime, config: BroadcastConfig,
+           flow: dict[str, Any], sent: list[datetime]) -> datetime | None:
     """When the recipient may get it, if not now: the end of their quiet hours, or when
     the weekly marketing cap has room. The quiet hours are the operator's
     (LEADBOT_QUIET_HOURS: a broadcast is no flow's follow-up); the time zone is where their
     follow-ups take them to be: their latest flow's (`nurture.timezone`), else
-    LEADBOT_NURTURE_TIMEZONE, else a guess from their language."""
+    LEADBOT_NURTURE_TIMEZONE, else a guess from their language. `sent`: the marketing
+    messages (follow-ups and broadcasts) that reached them in the week before `now`."""
     try:
         quiet = parse_quiet(config.quiet)
     except ValueError:  # the setting is checked at start, a flow's by the linter
@@ -229,22 +256,16 @@ async def _later(uow: UnitOfWork, row: BroadcastRecipient, now: datetime,
     if moved is not None:
         return moved
     if config.weekly_cap:
-        since = now - WEEK
-        sent = [*await uow.follow_ups.sent_since(row.user_id, since),
-                *await uow.broadcasts.sent_since(row.user_id, since)]
         room = cap_until(sent, now, config.weekly_cap)
         if room is not None:
             return quiet_until(room, zone, quiet) or room
     return None
 
 
-async def _message(uow: UnitOfWork, broadcast: Broadcast, definition: Any,
-                   row: BroadcastRecipient, conversation_id: int | None) -> None:
+def _message(uow: UnitOfWork, broadcast: Broadcast, definition: Any,
+             row: BroadcastRecipient, conversation_id: int | None, name: str | None) -> None:
     """The recipient's message, staged in the bulk lane: their language (or the fallback),
     how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
-    message = definition.message
-    name = await uow.leads.latest_name(row.user_id) if "{name}" in "".join(
-        message.text.values()) else None
     method, payload = call(broadcast.id, definition, row.language, row.chat_id, name)
     # the latest conversation named: erasing it (retention) drops the row, as /forget does
     uow.stage(OutboxMessage, chat_id=row.chat_id, lane="bulk", method=method, payload=payload,

@@ -200,6 +200,23 @@ class Broadcasts(Repository):
                    OutboxMessage.status.in_(("sent", "sending", "pending")), when >= since))
         return sorted(_aware(t) for t in result.scalars() if t is not None)
 
+    async def sent_since_of(self, user_ids: list[int], since: datetime
+                            ) -> dict[int, list[datetime]]:
+        """`sent_since` for several people in one query (the writer's batch)."""
+        found: dict[int, list[datetime]] = {}
+        if not user_ids:
+            return found
+        when = func.coalesce(OutboxMessage.sent_at, BroadcastRecipient.queued_at)
+        result = await self.session.execute(
+            select(BroadcastRecipient.user_id, when).select_from(BroadcastRecipient)
+            .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
+            .where(BroadcastRecipient.user_id.in_(user_ids),
+                   OutboxMessage.status.in_(("sent", "sending", "pending")), when >= since))
+        for user_id, at in result.all():
+            if at is not None:
+                found.setdefault(user_id, []).append(_aware(at))
+        return found
+
     async def recipient(self, broadcast_id: int, user_id: int) -> BroadcastRecipient | None:
         result = await self.session.execute(select(BroadcastRecipient).where(
             BroadcastRecipient.broadcast_id == broadcast_id,

@@ -83,6 +83,20 @@ class FollowUps(Repository):
             FollowUp.status.in_(("sent", "answered")), FollowUp.sent_at >= since))
         return [t for t in result.scalars() if t is not None]
 
+    async def sent_since_of(self, user_ids: list[int], since: datetime
+                            ) -> dict[int, list[datetime]]:
+        """`sent_since` for several prospects in one query (a broadcast's batch)."""
+        found: dict[int, list[datetime]] = {}
+        if user_ids:
+            result = await self.session.execute(
+                select(FollowUp.user_id, FollowUp.sent_at).where(
+                    FollowUp.user_id.in_(user_ids), FollowUp.marketing.is_(True),
+                    FollowUp.status.in_(("sent", "answered")), FollowUp.sent_at >= since))
+            for user_id, at in result.all():
+                if at is not None:
+                    found.setdefault(user_id, []).append(at)
+        return found
+
     async def stop(self, conversation_ids: list[int], *, on_message: bool = False,
                    kind: str | None = None) -> int:
         """Ends what is still to come for these conversations (all of it, only what a

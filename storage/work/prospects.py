@@ -122,6 +122,17 @@ class Leads(Repository):
             select(Lead).where(Lead.conversation_id == conversation_id))
         return result.scalar_one_or_none()
 
+    async def latest_names(self, user_ids: list[int]) -> dict[int, str]:
+        """`latest_name` for several people in one query (a broadcast's batch)."""
+        found: dict[int, str] = {}
+        if user_ids:
+            result = await self.session.execute(
+                select(Lead.user_id, Lead.name).where(
+                    Lead.user_id.in_(user_ids), Lead.name.is_not(None),
+                    Lead.erased_at.is_(None)).order_by(Lead.id))
+            found = {user_id: name for user_id, name in result.all()}  # the last wins
+        return found
+
     async def latest_name(self, user_id: int) -> str | None:
         """The name the person gave last (a broadcast's `{name}`); None: none, or erased."""
         result = await self.session.execute(
