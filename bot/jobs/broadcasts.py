@@ -75,12 +75,6 @@ class BroadcastConfig:
     def window(self) -> int:
         return max(1, int(self.rate * WINDOW))
 
-    @property
-    def per_run(self) -> int:
-        """Recipients one run of the job queues at most: 1.5 s of sending (it runs every
-        second while a broadcast is sending)."""
-        return max(1, int(self.rate * 1.5))
-
 
 @dataclass(frozen=True)
 class Alive:
@@ -146,20 +140,17 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
     """Fills the broadcast's window, TRANSACTION recipients a transaction: each holds
     SQLite's write lock only briefly, so a crowd's updates are not kept waiting behind a
     whole window being written (bench/broadcast.py)."""
-    queued, budget = 0, config.per_run
-    while budget > 0:  # no more a run than a run's worth of sending: the window fills over
-        # its first seconds, not in one burst of writes as it starts
-        written, more = await _fill_once(sessions, broadcast_id, now, config, alive,
-                                         min(budget, TRANSACTION))
-        queued, budget = queued + written, budget - max(written, 1)
+    queued = 0
+    while True:
+        written, more = await _fill_once(sessions, broadcast_id, now, config, alive)
+        queued += written
         if not more:
-            break
-    return queued
+            return queued
 
 
 async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: int,
-                     now: datetime, config: BroadcastConfig, alive: Alive | None,
-                     most: int = TRANSACTION) -> tuple[int, bool]:
+                     now: datetime, config: BroadcastConfig, alive: Alive | None
+                     ) -> tuple[int, bool]:
     """One transaction of `_fill`: (messages queued, whether there may be more room)."""
     async with UnitOfWork(sessions) as uow:
         broadcast = await uow.broadcasts.get(broadcast_id)
@@ -168,7 +159,7 @@ async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: i
         # pending rows only: one marked `sending` is on its way now, or was left so by a
         # crash and stays so for ever (never sent again)
         waiting = await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
-        room = min(config.window - waiting, most)
+        room = min(config.window - waiting, TRANSACTION)
         rows = await uow.broadcasts.due(broadcast_id, now, room) if room > 0 else []
         if not rows:
             if not waiting and not await uow.broadcasts.pending(broadcast_id) and (
