@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from pathlib import Path
 
+from dialogs.broadcasts.schema import SOURCE_PATTERN
 from dialogs.format.loader import LoadedFlow, load_flows
 
 DAYS = (date(1970, 1, 1), date(2999, 12, 31))  # what `--since` / `--until` may say
@@ -26,7 +27,7 @@ SEPARATOR = "__"  # the link carries FLOW__SOURCE (bot/service/core.py, parse_pa
 # A Telegram username: 5 to 32 characters, letters, digits and _, a letter first
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
 # the source of what a broadcast's flow button started (bot/service/broadcasts.py)
-BROADCAST_SOURCE = re.compile(r"^broadcast:[a-z0-9][a-z0-9_-]{0,31}$")
+BROADCAST_SOURCE = re.compile(SOURCE_PATTERN)
 
 
 class BadArgument(Exception):

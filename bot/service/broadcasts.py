@@ -21,10 +21,9 @@ from bot.outbox import messages
 from bot.service.intents import BroadcastTap, PickFlow
 from bot.service.rights import CHANNEL
 from bot.texts import language_of
-from dialogs.broadcasts.schema import from_dict
-from dialogs.engine.actions import HandOff, ScoreItem
+from dialogs.broadcasts.schema import from_dict, source_of
+from dialogs.broadcasts.scoring import answered
 from dialogs.engine.state import State
-from dialogs.rules.scoring import qualify
 from storage.record import Recorder
 from storage.schema.tables import Event
 from storage.work.uow import UnitOfWork
@@ -32,16 +31,11 @@ from storage.work.uow import UnitOfWork
 if TYPE_CHECKING:
     from bot.service.core import Service
 
-SOURCE = "broadcast:"  # a conversation started by a broadcast's button: its source
 WORDS = {  # the tap's short answer (a toast)
     "ru": {"noted": "Спасибо, ответ записан", "stale": "Эта кнопка больше не действует"},
     "uk": {"noted": "Дякуємо, відповідь записано", "stale": "Ця кнопка більше не діє"},
     "en": {"noted": "Thank you, noted", "stale": "This button no longer works"},
 }
-
-
-def source_of(name: str) -> str:
-    return f"{SOURCE}{name}"
 
 
 async def tap(service: Service, uow: UnitOfWork, press: BroadcastTap, now: datetime) -> bool:
@@ -94,13 +88,7 @@ async def _score(service: Service, uow: UnitOfWork, conversation, name: str, ans
     runnable = await service.flows.pinned(uow, state.flow_id, state.flow_version)
     if runnable is None:
         return
-    step = source_of(name)
-    earlier = [ScoreItem(**item) for item in lead.breakdown or ()
-               if str(item.get("step", "")).startswith(SOURCE) and item.get("step") != step]
-    result = qualify(runnable.flow, state, extra=(*earlier, ScoreItem(step, answer, points)))
-    actions: list = [result]
-    if result.outcome == "handoff":
-        actions.append(HandOff(temperature=result.temperature, score=result.score))
+    actions: list = answered(runnable.flow, state, lead.breakdown or (), name, answer, points)
     await Recorder(uow, conversation, now, update_id, channel=CHANNEL).record(actions)
     qualification = service.handoffs.wanted(actions, state.consents)
     if qualification is not None:

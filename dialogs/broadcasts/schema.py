@@ -18,6 +18,8 @@ from dialogs.format.schema import Id, Model, VariantName
 from dialogs.rules import crm
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+SOURCE = "broadcast:"  # what a conversation a broadcast's button started has as its source
+SOURCE_PATTERN = f"^{SOURCE}{NAME_PATTERN[1:]}"  # `leadbot report --source broadcast:NAME`
 ANSWER_PATTERN = r"^[a-z0-9_]{1,32}$"
 HTTPS = r"^https://\S+$"
 MAX_BUTTONS = 3  # one a row; the bot adds the Unsubscribe button below them
@@ -159,7 +161,12 @@ class Broadcast(Model):
     @property
     def source(self) -> str:
         """What a flow started from it records as its source (and reports group by)."""
-        return f"broadcast:{self.name}"
+        return source_of(self.name)
+
+
+def source_of(name: str) -> str:
+    """The source of a broadcast named `name` (its results and reports count by it)."""
+    return f"{SOURCE}{name}"
 
 
 def to_dict(broadcast: Broadcast) -> dict[str, Any]:

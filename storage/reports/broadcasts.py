@@ -22,15 +22,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.broadcasts.schema import source_of
 from dialogs.rules.funnel import CONTACT
 from storage.schema.broadcasts import SKIP_REASONS, Broadcast, BroadcastRecipient
 from storage.schema.tables import Conversation, Lead, OutboxMessage
 from storage.work.broadcasts import OUTCOMES, outcome
-
-
-def source_of(name: str) -> str:
-    """The source a broadcast's flow buttons start conversations with."""
-    return f"broadcast:{name}"
 
 
 async def results(session: AsyncSession, broadcast_id: int) -> dict[str, Any]:
