@@ -15,6 +15,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from tabulate import tabulate
 
 from bot.cli.arguments import BadArgument
@@ -22,7 +23,7 @@ from bot.jobs.broadcasts import BroadcastConfig, call, start
 from dialogs.broadcasts.schema import Broadcast as Definition
 from dialogs.broadcasts.schema import from_dict, to_dict
 from storage.schema.broadcasts import Broadcast
-from storage.schema.tables import OutboxMessage
+from storage.schema.tables import OutboxMessage, Prospect
 from storage.work.broadcasts import BroadcastError, Broadcasts
 
 NONE_YET = "no broadcast yet: `leadbot broadcast create FILE.yaml`"
@@ -99,11 +100,20 @@ async def _named(session: Any, name: str) -> Broadcast:
     return found
 
 
+class NoChat(BadArgument):
+    """A preview to a chat that never started the bot: Telegram would refuse it."""
+
+
 async def preview(session: Any, name: str, chat_id: int, language: str | None) -> list[str]:
     """One message a language (or the one asked for), as a recipient would get it, with
     `{name}` as for someone who gave none. Its buttons answer "no longer works": the
-    author is not a recipient."""
+    author is not a recipient. NoChat when nobody with that chat has started the bot."""
     found = await _named(session, name)
+    if (await session.execute(select(Prospect.user_id).where(
+            Prospect.chat_id == chat_id).limit(1))).first() is None:
+        raise NoChat(f"nobody with chat {chat_id} has started the bot: open it in Telegram, "
+                     "send /start, then preview again (a bot may write only to those who "
+                     "did)", "--chat")
     definition = from_dict(found.definition)
     languages = [language] if language else list(definition.message.text) or [
         definition.message.fallback]

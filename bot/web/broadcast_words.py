@@ -98,6 +98,9 @@ BROADCASTS: dict[str, dict[str, str]] = {
         "bc_time_bad": "That is not a time: pick the day and the time.",
         "bc_time_past": "That time has passed: pick one ahead.",
         "bc_chat_bad": "A chat id is a whole number, like 123456789.",
+        "bc_chat_unknown": "Nobody with this chat id has started the bot: open the bot in "
+                           "Telegram, send /start, then try again (Telegram lets a bot write "
+                           "only to those who did).",
         "bc_not_found": "No such broadcast",
         "bc_not_found_hint": "It may have been a draft replaced by another name.",
         "bc_back": "All broadcasts",
@@ -214,6 +217,9 @@ BROADCASTS: dict[str, dict[str, str]] = {
         "bc_time_bad": "Это не время: выберите день и время.",
         "bc_time_past": "Это время уже прошло: выберите будущее.",
         "bc_chat_bad": "Chat id — целое число, например 123456789.",
+        "bc_chat_unknown": "С этим chat id никто не запускал бота: откройте бота в Telegram, "
+                           "отправьте /start и попробуйте снова (Telegram разрешает боту "
+                           "писать только тем, кто это сделал).",
         "bc_not_found": "Такой рассылки нет",
         "bc_not_found_hint": "Возможно, это был черновик, заменённый другим названием.",
         "bc_back": "Все рассылки",
@@ -329,6 +335,9 @@ BROADCASTS: dict[str, dict[str, str]] = {
         "bc_time_bad": "Це не час: виберіть день і час.",
         "bc_time_past": "Цей час уже минув: виберіть майбутній.",
         "bc_chat_bad": "Chat id — ціле число, наприклад 123456789.",
+        "bc_chat_unknown": "З цим chat id ніхто не запускав бота: відкрийте бота в Telegram, "
+                           "надішліть /start і спробуйте знову (Telegram дозволяє боту "
+                           "писати лише тим, хто це зробив).",
         "bc_not_found": "Такої розсилки немає",
         "bc_not_found_hint": "Можливо, це була чернетка, замінена іншою назвою.",
         "bc_back": "Усі розсилки",

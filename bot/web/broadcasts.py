@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.cli.arguments import BadArgument
 from bot.cli.broadcast import when
-from bot.cli.broadcast_preview import change, check, preview, send, store
+from bot.cli.broadcast_preview import NoChat, change, check, preview, send, store
 from bot.jobs.broadcasts import BroadcastConfig
 from bot.web import broadcast_view as view
 from bot.web import filters as formats
@@ -196,9 +196,13 @@ class BroadcastsPage:
                 if not CHAT.fullmatch(chat):
                     return await self.one_page(request, 400, "bc_chat_bad", {"chat": chat[:32]})
                 lang = form.get("lang")
-                async with self.admin.sessions() as session, session.begin():
-                    await preview(session, name, int(chat),
-                                  lang if lang in view.LANGUAGES else None)
+                try:
+                    async with self.admin.sessions() as session, session.begin():
+                        await preview(session, name, int(chat),
+                                      lang if lang in view.LANGUAGES else None)
+                except NoChat:
+                    return await self.one_page(request, 400, "bc_chat_unknown",
+                                               {"chat": chat[:32]})
                 done = "previewed"
             else:
                 async with self.admin.sessions() as session, session.begin():

@@ -90,6 +90,13 @@ async def test_a_broadcast_reaches_those_who_agreed_once_and_what_came_of_it_cou
         assert created.returncode == 0, created.stderr
         assert "2 people would get it now" in created.stdout
         assert "no marketing consent 1" in created.stdout and "stopped" in created.stdout
+        nobody = await cli(env, "preview", "winter-offer", "--chat", "42")
+        assert nobody.returncode == 2 and "nobody with chat 42 has started the bot" in (
+            nobody.stderr)
+        author = running.prospect(8299, "en")  # the marketer, who started the bot
+        await author.start()
+        shown = await cli(env, "preview", "winter-offer", "--chat", "8299")
+        assert shown.returncode == 0, shown.stderr
         assert (await cli(env, "send", "winter-offer")).returncode == 0
         # the running bot's own job may queue them first: what counts is what arrives
         await until(running, lambda: all(got(telegram, p.user_id) for p in (anna, boris)))

@@ -148,7 +148,12 @@ async def test_sales_creates_previews_sends_pauses_resumes_and_sees_what_came_of
         assert 'id="pause-form"' not in page and 'id="resume-form"' not in page
         impersonal(page)
 
+        # a preview to a chat that never started the bot: Telegram would refuse it, said so
+        status, page, _ = await post(client, base, f"{PAGE}/winter-offer/preview", sales,
+                                     chat="999001", lang="en")
+        assert status == 400 and "has started the bot" in page and 'value="999001"' in page
         # a preview in English to the author's own chat, sent by the running bot
+        await running.prospect(999001, "en").start()
         status, _, where = await post(client, base, f"{PAGE}/winter-offer/preview", sales,
                                       chat="999001", lang="en")
         assert (status, where) == (303, f"{PAGE}/winter-offer?done=previewed")
