@@ -24,6 +24,8 @@ from pydantic import (
 ID_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=32)]
 Text = dict[str, str]
+# How people type something, per language: {ru: ["двушка", "2 комнаты"], en: ["two-room"]}
+Phrasings = dict[str, tuple[str, ...]]
 Outcome = Literal["handoff", "nurture", "close"]
 FieldMode = Literal["required", "optional", "no"]
 
@@ -61,6 +63,7 @@ class Option(Model):
     tags: tuple[Id, ...] = ()
     value: float | None = None
     next: Id | None = None
+    synonyms: Phrasings = {}  # typed answers that mean this option (dialogs/typed/)
 
 
 class ScoreRule(Model):
@@ -124,6 +127,7 @@ class NumberStep(StepBase):
     unit: Text | None = None
     scoring: tuple[ScoreRule, ...] = ()
     discount: float | None = None
+    range: bool = False  # "от 50 до 70" is accepted (dialogs/typed/): its middle is recorded
 
     @model_validator(mode="after")
     def _bounds(self) -> NumberStep:
@@ -400,6 +404,18 @@ class Experiment(Model):
     weight: int = 1  # positive; the linter says so in plain words
 
 
+class FaqEntry(Model):
+    """A question prospects ask mid-quiz (dialogs/typed/): typed text that matches one of
+    `ask` better than any option of the step is answered with `answer` (and the link or
+    file), then the same question is asked again."""
+
+    id: Id
+    ask: Phrasings = Field(min_length=1)
+    answer: Text
+    link: Link | None = None
+    file: Text | None = None  # one file per language, next to the flow
+
+
 class Flow(Model):
     id: Id
     version: int = Field(ge=1)
@@ -416,6 +432,7 @@ class Flow(Model):
     nurture: Nurture = Nurture()
     operator: Operator = Operator()
     experiment: Experiment | None = None
+    faq: tuple[FaqEntry, ...] = ()
 
     @property
     def sequences(self) -> tuple[Sequence, ...]:
