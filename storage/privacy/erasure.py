@@ -6,11 +6,12 @@ Erasure anonymises rather than deletes: name, phone, email and free-text answers
 every place they were copied to (the lead, the answers, the conversation's state, the
 outbox, follow-ups, events); what was typed for an option (answers.typed) is dropped and
 the typed texts nothing matched (unmatched_texts) are deleted; the lead stays without them
-so the funnel still counts it, and an `erased` event is the receipt. The messages already sent about the person to someone
-else's chat (a manager's copy, relayed words, reminders, escalations) are rewritten in
-their erased form and listed in the receipt (`shown`): the hand-off edits each in Telegram,
-and any edit Telegram refuses is added to the receipt (storage/privacy/shown.py). The
-consent ledger is append-only: withdrawals are new rows, and nothing personal was ever in it.
+so the funnel still counts it, and an `erased` event is the receipt. The messages already
+sent about the person to someone else's chat (a manager's copy, relayed words, reminders,
+escalations) are rewritten in their erased form and listed in the receipt (`shown`): the
+hand-off edits each in Telegram, and any edit Telegram refuses is added to the receipt
+(storage/privacy/shown.py). The consent ledger is append-only: withdrawals are new rows,
+and nothing personal was ever in it.
 """
 
 from __future__ import annotations
