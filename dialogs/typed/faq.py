@@ -3,13 +3,9 @@ language, the same way options are (dialogs/typed/index.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dialogs.format.schema import Flow
 from dialogs.typed.index import faq_index, read, scores
-
-if TYPE_CHECKING:
-    from dialogs.typed.understand import Understood
+from dialogs.typed.result import Understood
 
 FAQ_MIN = 70.0  # an FAQ entry needs this score, and to beat every option's
 FAQ_MARGIN = 5.0  # ... and to be this far ahead of the next entry
@@ -17,8 +13,6 @@ FAQ_MARGIN = 5.0  # ... and to be this far ahead of the next entry
 
 def best(flow: Flow, text: str, language: str) -> Understood | None:
     """The FAQ entry the text asks, or None."""
-    from dialogs.typed.understand import Understood
-
     if not flow.faq:
         return None
     index = faq_index(flow)

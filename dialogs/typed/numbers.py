@@ -38,9 +38,10 @@ _UNITS = {
 }
 _HUNDRED = {"hundred": 100, "сотня": 100}
 _MULTIPLIERS = {
-    "тысяча": 1e3, "тыс": 1e3, "тысяч": 1e3, "т": 1e3, "к": 1e3, "k": 1e3, "тисяча": 1e3,
-    "тис": 1e3, "thousand": 1e3, "миллион": 1e6, "млн": 1e6, "мільйон": 1e6,
-    "million": 1e6, "m": 1e6, "mln": 1e6,
+    "тысяча": 1e3, "тыс": 1e3, "тысяч": 1e3, "к": 1e3, "k": 1e3, "тисяча": 1e3,
+    "тис": 1e3, "тисяч": 1e3, "thousand": 1e3, "grand": 1e3, "миллион": 1e6, "млн": 1e6,
+    "мільйон": 1e6,
+    "million": 1e6, "mln": 1e6,
 }
 _HALF = {"половина": 0.5, "половиною": 0.5, "половинка": 0.5, "half": 0.5, "пів": 0.5}
 _JOINERS = {"с", "з", "and", "і", "и", "й"}
@@ -89,10 +90,13 @@ def ordinal(word: str, language: str) -> int | None:
     return _ORDINALS.get(key)
 
 
+_SUFFIX = re.compile(r"(\d)([kк]|тыс|тис|млн)", re.IGNORECASE)
+
+
 def parse_words(text: str, language: str) -> float | None:
     """A whole text that is a number in words (or digits with a word multiplier): «пятьдесят»,
     "two hundred fifty", «два с половиной», «полтора», "1,5 тыс", "1.5k", «сто тысяч»."""
-    tokens = list(words(text.replace("k", " k") if re.search(r"\d[kк]\b", text) else text))
+    tokens = list(words(_SUFFIX.sub(r"\1 \2", text)))
     if not tokens:
         return None
     total = 0.0

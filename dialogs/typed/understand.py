@@ -14,16 +14,14 @@ the next one; close scores come back "ambiguous" with the two candidates, never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from dialogs.format.schema import Flow
 from dialogs.typed import faq as faqs
 from dialogs.typed.index import FILLERS, STOPWORDS, PhraseIndex, read, scores, step_index
 from dialogs.typed.normalise import LIST_SPLIT, OR_SPLIT, normalise, words
 from dialogs.typed.numbers import numbers_in, ordinal, parse_words
+from dialogs.typed.result import NONE, Understood
 
-Kind = Literal["option", "ambiguous", "faq", "none"]
+__all__ = ["Understood", "understand"]
 
 OPTION_MIN = 70.0  # the best score an option needs to be chosen ...
 MARGIN = 15.0  # ... and its lead over the next option
@@ -35,21 +33,6 @@ _ALL = frozenset({"все", "всё", "усе", "всі", "все перечис
                   "усе одразу", "всі варіанти", "все выше", "всё перечисленное"})
 
 
-@dataclass(frozen=True, slots=True)
-class Understood:
-    """`option`: `options` holds what was chosen (one id at a single choice, one or more at
-    a multiple choice); `ambiguous`: `options` holds the two candidates to offer; `faq`:
-    `faq` is the entry's id; `none`: nothing matched. `how` says how it was understood
-    ("label", "synonym", "number", "ordinal", "lemma", "fuzzy", "faq"), kept on the answer."""
-
-    kind: Kind
-    options: tuple[str, ...] = ()
-    faq: str | None = None
-    how: str = ""
-    score: float = 0.0
-
-
-NONE = Understood("none")
 
 
 def understand(flow: Flow, step_id: str, text: str, language: str) -> Understood:
