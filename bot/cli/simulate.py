@@ -15,11 +15,14 @@ from dialogs.engine.actions import (
     Button,
     Close,
     EditMessage,
+    FaqHit,
     GiveReward,
     HandOff,
+    RecordAnswer,
     RecordQualification,
     ScheduleFollowUp,
     SendMessage,
+    Unmatched,
 )
 from dialogs.engine.core import step
 from dialogs.engine.events import (
@@ -154,6 +157,12 @@ class TerminalChat:
             self.print(f"  » reward given: {action.code or action.file or action.url}")
         elif isinstance(action, Close):
             self.print(f"  » closed ({action.reason})")
+        elif isinstance(action, RecordAnswer) and action.typed:
+            self.print(f"  » typed: {action.typed}")
+        elif isinstance(action, FaqHit):
+            self.print(f"  » FAQ answered: {action.entry}")
+        elif isinstance(action, Unmatched):
+            self.print("  » not understood: kept (masked) for report --unmatched")
 
     def show_buttons(self, keyboard: tuple[tuple[Button, ...], ...]) -> None:
         if not keyboard:
