@@ -18,6 +18,7 @@ import pytest
 
 from dialogs.format.schema import Flow
 from dialogs.format.yamlsource import parse_yaml
+from dialogs.lint.typed import check_typed
 from dialogs.typed import understand
 from tests.conftest import FLOWS_DIR
 
@@ -123,3 +124,12 @@ def test_golden_set_is_understood(path):
     print("\n".join(wrong))
     assert [line for line in wrong if line.startswith("wrong-silent")] == []
     assert low == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("flow_id", sorted(SHIPPED))
+def test_every_synonym_and_faq_phrasing_reads_as_itself(flow_id):
+    """What the linter refuses a flow for (dialogs/lint/typed.py), here so the matcher's own
+    tests show it: a synonym typed exactly as written must give its own option alone, an FAQ
+    phrasing its own entry at every choice step. A shipped flow failing this does not load."""
+    problems = [message for _, message in check_typed(SHIPPED[flow_id])]
+    assert problems == []
