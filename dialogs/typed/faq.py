@@ -7,7 +7,7 @@ from dialogs.format.schema import Flow
 from dialogs.typed.index import faq_index, read, scores
 from dialogs.typed.result import Understood
 
-FAQ_MIN = 70.0  # an FAQ entry needs this score, and to beat every option's
+FAQ_MIN = 65.0  # an FAQ entry needs this score, and to beat every option's
 FAQ_MARGIN = 5.0  # ... and to be this far ahead of the next entry
 
 

@@ -30,6 +30,13 @@ STOPWORDS = frozenset("""
 its this that i we me my our you your want wants need needs would like please think
 maybe probably just option answer will is am do does please some
 """.split())  # noqa: SIM905
+# Prepositions tell «за городом» from «в городе»: kept, but weigh little (PREPOSITION_WEIGHT).
+PREPOSITIONS = frozenset("""
+в во на с со к у о об от до за из по под над при без через после перед около возле
+з із зі від після біля
+in on at with by from within over under without after before near outside
+""".split())  # noqa: SIM905
+PREPOSITION_WEIGHT = 0.25
 FILLERS = frozenset({"вариант", "номер", "пункт", "варіант", "option", "number", "no",
                      "ответ", "відповідь", "answer", "choice", "выбор", "вибір", "цифра"})
 
@@ -73,6 +80,7 @@ class Phrase:
     how: str  # "label" | "synonym" | "faq"
     norm: str
     lemmas: frozenset[str]
+    key: tuple[str, ...]  # every word's lemma, in order: «за городом» == «за город»
 
 
 @dataclass(slots=True)
@@ -82,6 +90,7 @@ class PhraseIndex:
     targets: tuple[str, ...]
     phrases: list[Phrase] = field(default_factory=list)
     exact: dict[str, list[Phrase]] = field(default_factory=dict)
+    keys: dict[tuple[str, ...], list[Phrase]] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
     forms: dict[str, str] = field(default_factory=dict)  # a word as written -> its lemma
     intervals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
@@ -93,7 +102,12 @@ class PhraseIndex:
 
 
 def content(tokens: tuple[str, ...]) -> list[str]:
-    return [t for t in tokens if t not in STOPWORDS and not t[0].isdigit()]
+    return [t for t in tokens if (t not in STOPWORDS or t in PREPOSITIONS)
+            and not t[0].isdigit()]
+
+
+def _key_word(base: str) -> str:
+    return "в" if base in ("у", "во", "уві") else base  # «у місті» is «в місті»
 
 
 def build(targets: list[tuple[str, str, str, str]]) -> PhraseIndex:
@@ -106,16 +120,18 @@ def build(targets: list[tuple[str, str, str, str]]) -> PhraseIndex:
             continue
         found = set()
         for word in content(words(text)):
-            base = lemma(word, language)
-            if base in STOPWORDS:
+            base = _key_word(lemma(word, language))
+            if base in STOPWORDS and base not in PREPOSITIONS:
                 continue
             found.add(base)
             index.forms.setdefault(word, base)
             index.forms.setdefault(base, base)
             holders.setdefault(base, set()).add(target)
-        phrase = Phrase(target, how, norm, frozenset(found))
+        key = tuple(_key_word(lemma(word, language)) for word in words(text))
+        phrase = Phrase(target, how, norm, frozenset(found), key)
         index.phrases.append(phrase)
         index.exact.setdefault(norm, []).append(phrase)
+        index.keys.setdefault(key, []).append(phrase)
         if how == "label":
             index.labels[target] = (*index.labels.get(target, ()), norm)
             span = interval(norm)
@@ -123,7 +139,8 @@ def build(targets: list[tuple[str, str, str, str]]) -> PhraseIndex:
                 spans = index.intervals.setdefault(target, [])
                 if span not in spans:
                     spans.append(span)
-    index.weights = {base: 1.0 / len(owners) for base, owners in holders.items()}
+    index.weights = {base: (PREPOSITION_WEIGHT if base in PREPOSITIONS else 1.0) / len(owners)
+                     for base, owners in holders.items()}
     return index
 
 
@@ -133,15 +150,22 @@ class Typed:
 
     norm: str
     lemmas: frozenset[str]
+    keys: tuple[tuple[str, ...], ...]  # the lemma sequences it may be (one per reading)
     unknown: int  # content words found in no phrase of the index
     fuzzy: bool  # a word was read through a typo
 
 
 def read(index: PhraseIndex, text: str, language: str) -> Typed:
     found: set[str] = set()
+    read_as: dict[str, str] = {}
     unknown = 0
     fuzzy = False
     for word in content(words(text)):
+        if word in PREPOSITIONS:
+            base = _key_word(word)
+            if base in index.weights:
+                found.add(base)
+            continue
         readings = lemmas(word, language)
         if any(r in STOPWORDS for r in readings):
             continue
@@ -158,7 +182,13 @@ def read(index: PhraseIndex, text: str, language: str) -> Typed:
             found.add(readings[0])
         else:
             found.add(base)
-    return Typed(normalise(text), frozenset(found), unknown, fuzzy)
+            read_as[word] = base
+    tokens = words(text)
+    keys = {tuple(_key_word(read_as.get(word) or lemma(word, language)) for word in tokens)}
+    if language in ("ru", "uk"):
+        other = "uk" if language == "ru" else "ru"
+        keys.add(tuple(_key_word(read_as.get(word) or lemma(word, other)) for word in tokens))
+    return Typed(normalise(text), frozenset(found), tuple(keys), unknown, fuzzy)
 
 
 def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
@@ -171,26 +201,52 @@ def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
 
     for phrase in index.exact.get(typed.norm, ()):
         keep(phrase.target, 100.0, phrase.how)
+    for key in typed.keys:
+        for phrase in index.keys.get(key, ()):
+            keep(phrase.target, 100.0, "lemma" if phrase.how == "label" else phrase.how)
     known = [base for base in typed.lemmas if base in index.weights]
-    typed_weight = sum(index.weights[b] for b in known) + typed.unknown
+    typed_weight = sum(index.weights[b] for b in known) + UNKNOWN_WEIGHT * typed.unknown
+    covered: dict[str, set[str]] = {}  # target -> the typed lemmas any of its phrases has
+    for phrase in index.phrases:
+        if phrase.lemmas and known:
+            covered.setdefault(phrase.target, set()).update(phrase.lemmas.intersection(known))
     for phrase in index.phrases:
         if phrase.lemmas and known:
             shared = phrase.lemmas.intersection(known)
             if shared:
                 got = sum(index.weights[b] for b in shared)
                 whole = sum(index.weights[b] for b in phrase.lemmas)
-                score = 100 * (0.4 * got / whole + 0.6 * got / typed_weight)
+                explained = sum(index.weights[b] for b in covered[phrase.target])
+                score = 100 * (0.4 * got / whole + 0.6 * explained / typed_weight)
                 if score >= 100:
                     score = 99.0  # below a label typed as it is
                 how = "fuzzy" if typed.fuzzy else (
                     "synonym" if phrase.how == "synonym" else phrase.how if phrase.how == "faq"
                     else "lemma")
                 keep(phrase.target, score, how)
-        if len(typed.norm) >= 4:
+        if len(phrase.key) >= 2 and any(_contains(key, phrase.key) for key in typed.keys):
+            keep(phrase.target, CONTAINED, "synonym" if phrase.how == "synonym" else
+                 "faq" if phrase.how == "faq" else "lemma")
+        if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
             ratio = fuzz.ratio(typed.norm, phrase.norm)
             if ratio >= 80:
                 keep(phrase.target, min(ratio, 98.0), "faq" if phrase.how == "faq" else "fuzzy")
     return best
+
+
+UNKNOWN_WEIGHT = 0.5  # a word no phrase has (a town's name, "yep") counts half
+CONTAINED = 90.0  # a whole phrase found word for word inside longer text
+NEGATIONS = frozenset({"не", "not", "no", "ні", "без", "never", "dont", "don't"})
+
+
+def _contains(typed: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """`phrase` found as a run inside `typed`, not right after a negation."""
+    size = len(phrase)
+    for start in range(len(typed) - size + 1):
+        if typed[start:start + size] == phrase and (start == 0 or typed[start - 1]
+                                                     not in NEGATIONS):
+            return True
+    return False
 
 
 _LOCK = threading.Lock()

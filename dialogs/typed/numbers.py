@@ -162,6 +162,6 @@ def numbers_in(text: str, language: str) -> tuple[float, ...]:
                 found.append(float(match.group().replace(",", ".")))
         else:
             value = word_value(token, language)
-            if value is not None and token not in ("a", "пол", "пара", "оба", "couple"):
+            if value is not None and token not in ("a", "one", "пол", "пара", "оба", "couple"):
                 found.append(value)
     return tuple(found)

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from dialogs.format.schema import Flow
 from dialogs.typed import faq as faqs
-from dialogs.typed.index import FILLERS, STOPWORDS, PhraseIndex, read, scores, step_index
+from dialogs.typed.index import (
+    FILLERS,
+    STOPWORDS,
+    PhraseIndex,
+    interval,
+    read,
+    scores,
+    step_index,
+)
 from dialogs.typed.normalise import LIST_SPLIT, OR_SPLIT, normalise, words
 from dialogs.typed.numbers import numbers_in, ordinal, parse_words
 from dialogs.typed.result import NONE, Understood
@@ -25,7 +33,7 @@ __all__ = ["Understood", "understand"]
 
 OPTION_MIN = 70.0  # the best score an option needs to be chosen ...
 MARGIN = 15.0  # ... and its lead over the next option
-AMBIGUOUS_MIN = 50.0  # below: nothing matched
+AMBIGUOUS_MIN = 55.0  # below: nothing matched
 SURE = 95.0  # a whole-text match this good is not split into a list
 
 _ALL = frozenset({"все", "всё", "усе", "всі", "все перечисленное", "все варианты", "all",
@@ -131,6 +139,8 @@ def _decide(index: PhraseIndex, best: dict[str, tuple[float, str]]) -> Understoo
         return NONE
     top, (score, how) = ranked[0]
     second = ranked[1][1][0] if len(ranked) > 1 else 0.0
+    if score >= 100.0 > second:  # a label or synonym as it is (or in another form)
+        return Understood("option", (top,), how=how, score=score)
     if score >= OPTION_MIN and score - second >= MARGIN:
         return Understood("option", (top,), how=how, score=score)
     if score >= AMBIGUOUS_MIN and len(index.targets) >= 2:
@@ -170,12 +180,21 @@ def _by_number(index: PhraseIndex, text: str, language: str) -> list[str] | None
     when the text names no number or no label does."""
     if not index.names_numbers:
         return None
-    values = numbers_in(text, language)
-    if not values:
-        return None
+    span = interval(normalise(text).replace(" - ", "-"))
+    if span is None:
+        values = numbers_in(text, language)
+        if not values:
+            return None
+        inside = [option for option, spans in index.intervals.items()
+                  if all(any(lo <= v <= hi for lo, hi in spans) for v in values)]
+        if inside:
+            return inside
+        return [option for option, spans in index.intervals.items()
+                if any(lo <= v <= hi for lo, hi in spans for v in values)]
+    low, high = span  # «больше 5», "less than 3 m", «2-4 метра»
     inside = [option for option, spans in index.intervals.items()
-              if all(any(lo <= v <= hi for lo, hi in spans) for v in values)]
+              if any(lo <= low and high <= hi for lo, hi in spans)]
     if inside:
         return inside
     return [option for option, spans in index.intervals.items()
-            if any(lo <= v <= hi for lo, hi in spans for v in values)]
+            if any(min(hi, high) > max(lo, low) for lo, hi in spans)]
