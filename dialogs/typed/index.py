@@ -228,12 +228,20 @@ def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
         explained = sum(index.weights[b] for b in covered[phrase.target])
         score = min(100 * (0.4 * got / whole + 0.6 * explained / typed_weight),
                     99.0)  # below a label typed as it is
-        keep(phrase.target, score, "fuzzy" if typed.fuzzy else _how(phrase))
-    firsts = {word for key in typed.keys for word in key}
-    for first in firsts:
-        for phrase in index.by_first.get(first, ()):
-            if any(_contains(key, phrase.key) for key in typed.keys):
-                keep(phrase.target, CONTAINED, _how(phrase))
+        if typed.fuzzy:  # read through a typo: less sure
+            keep(phrase.target, score * FUZZY_FACTOR, "fuzzy")
+        else:
+            keep(phrase.target, score, _how(phrase))
+    spans: list[tuple[int, int, Phrase]] = []  # phrases found word for word, where
+    for key in typed.keys:
+        for first in set(key):
+            for phrase in index.by_first.get(first, ()):
+                start = _find(key, phrase.key)
+                if start is not None:
+                    spans.append((start, start + len(phrase.key), phrase))
+    for start, end, phrase in spans:  # one inside a longer one found is not counted
+        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans):
+            keep(phrase.target, CONTAINED, _how(phrase))
     if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
         for _norm, ratio, n in process.extract(typed.norm, index.norms, scorer=fuzz.ratio,
                                                 score_cutoff=80, limit=None):
@@ -246,19 +254,20 @@ def _how(phrase: Phrase) -> str:
     return "synonym" if phrase.how == "synonym" else "faq" if phrase.how == "faq" else "lemma"
 
 
+FUZZY_FACTOR = 0.85
 UNKNOWN_WEIGHT = 0.5  # a word no phrase has (a town's name, "yep") counts half
 CONTAINED = 90.0  # a whole phrase found word for word inside longer text
 NEGATIONS = frozenset({"не", "not", "no", "ні", "без", "never", "dont", "don't"})
 
 
-def _contains(typed: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    """`phrase` found as a run inside `typed`, not right after a negation."""
+def _find(typed: tuple[str, ...], phrase: tuple[str, ...]) -> int | None:
+    """Where `phrase` runs inside `typed`, not right after a negation; None if nowhere."""
     size = len(phrase)
     for start in range(len(typed) - size + 1):
         if typed[start:start + size] == phrase and (start == 0 or typed[start - 1]
                                                      not in NEGATIONS):
-            return True
-    return False
+            return start
+    return None
 
 
 _LOCK = threading.Lock()

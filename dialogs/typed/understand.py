@@ -149,6 +149,8 @@ def _decide(index: PhraseIndex, best: dict[str, tuple[float, str]]) -> Understoo
     if score >= OPTION_MIN and score - second >= MARGIN:
         return Understood("option", (top,), how=how, score=score)
     if score >= AMBIGUOUS_MIN and len(index.targets) >= 2:
+        if second < AMBIGUOUS_MIN and how == "fuzzy" and score < OPTION_MIN:
+            return NONE  # one weak lead through a typo: «погода» is not «полгода»
         other = ranked[1][0] if len(ranked) > 1 else next(t for t in index.targets if t != top)
         return Understood("ambiguous", (top, other), how=how, score=score)
     return NONE
