@@ -57,10 +57,11 @@ def understand(flow: Flow, step_id: str, text: str, language: str) -> Understood
         result = _multiple(index, text, language)
     else:
         result = _single(index, text, language)
-    if found_faq is not None and (
-            found_faq.score > result.score
-            or (found_faq.score == result.score and text.rstrip().endswith("?"))):
-        return found_faq
+    asked = text.rstrip().endswith("?")
+    if found_faq is not None and (found_faq.score > result.score
+                                  or (asked and result.score < 100.0)
+                                  or (asked and found_faq.score == result.score)):
+        return found_faq  # a question that is an FAQ's, unless it is an option word for word
     return result
 
 

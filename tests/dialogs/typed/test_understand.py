@@ -152,3 +152,9 @@ def test_two_options_named_with_or_even_when_one_matches_well(shipped):
     result = understand(shipped["renovation-calculator"], "property",
                         "дом или квартира в новостройке", "ru")
     assert result.kind == "ambiguous" and set(result.options) == {"house", "new-build"}
+
+
+def test_a_question_that_names_an_option_is_the_faq(kitchen):
+    result = understand(kitchen, "layout", "how much is an island kitchen?", "en")
+    assert (result.kind, result.faq) == ("faq", "price")
+    assert understand(kitchen, "layout", "угловая?", "ru").options == ("corner",)
