@@ -95,6 +95,9 @@ class PhraseIndex:
     forms: dict[str, str] = field(default_factory=dict)  # a word as written -> its lemma
     intervals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target -> its labels
+    by_lemma: dict[str, list[int]] = field(default_factory=dict)  # lemma -> phrases with it
+    by_first: dict[str, list[Phrase]] = field(default_factory=dict)  # multi-word, by 1st word
+    norms: list[str] = field(default_factory=list)  # each phrase normalised, in order
 
     @property
     def names_numbers(self) -> bool:
@@ -129,7 +132,12 @@ def build(targets: list[tuple[str, str, str, str]]) -> PhraseIndex:
             holders.setdefault(base, set()).add(target)
         key = tuple(_key_word(lemma(word, language)) for word in words(text))
         phrase = Phrase(target, how, norm, frozenset(found), key)
+        for base in found:
+            index.by_lemma.setdefault(base, []).append(len(index.phrases))
+        if len(key) >= 2:
+            index.by_first.setdefault(key[0], []).append(phrase)
         index.phrases.append(phrase)
+        index.norms.append(norm)
         index.exact.setdefault(norm, []).append(phrase)
         index.keys.setdefault(key, []).append(phrase)
         if how == "label":
@@ -203,35 +211,39 @@ def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
         keep(phrase.target, 100.0, phrase.how)
     for key in typed.keys:
         for phrase in index.keys.get(key, ()):
-            keep(phrase.target, 100.0, "lemma" if phrase.how == "label" else phrase.how)
+            keep(phrase.target, 100.0, "fuzzy" if typed.fuzzy else
+                 "lemma" if phrase.how == "label" else phrase.how)
     known = [base for base in typed.lemmas if base in index.weights]
     typed_weight = sum(index.weights[b] for b in known) + UNKNOWN_WEIGHT * typed.unknown
+    near = sorted({n for base in known for n in index.by_lemma[base]})  # sharing a lemma
     covered: dict[str, set[str]] = {}  # target -> the typed lemmas any of its phrases has
-    for phrase in index.phrases:
-        if phrase.lemmas and known:
-            covered.setdefault(phrase.target, set()).update(phrase.lemmas.intersection(known))
-    for phrase in index.phrases:
-        if phrase.lemmas and known:
-            shared = phrase.lemmas.intersection(known)
-            if shared:
-                got = sum(index.weights[b] for b in shared)
-                whole = sum(index.weights[b] for b in phrase.lemmas)
-                explained = sum(index.weights[b] for b in covered[phrase.target])
-                score = 100 * (0.4 * got / whole + 0.6 * explained / typed_weight)
-                if score >= 100:
-                    score = 99.0  # below a label typed as it is
-                how = "fuzzy" if typed.fuzzy else (
-                    "synonym" if phrase.how == "synonym" else phrase.how if phrase.how == "faq"
-                    else "lemma")
-                keep(phrase.target, score, how)
-        if len(phrase.key) >= 2 and any(_contains(key, phrase.key) for key in typed.keys):
-            keep(phrase.target, CONTAINED, "synonym" if phrase.how == "synonym" else
-                 "faq" if phrase.how == "faq" else "lemma")
-        if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
-            ratio = fuzz.ratio(typed.norm, phrase.norm)
-            if ratio >= 80:
-                keep(phrase.target, min(ratio, 98.0), "faq" if phrase.how == "faq" else "fuzzy")
+    for n in near:
+        phrase = index.phrases[n]
+        covered.setdefault(phrase.target, set()).update(phrase.lemmas.intersection(known))
+    for n in near:
+        phrase = index.phrases[n]
+        shared = phrase.lemmas.intersection(known)
+        got = sum(index.weights[b] for b in shared)
+        whole = sum(index.weights[b] for b in phrase.lemmas)
+        explained = sum(index.weights[b] for b in covered[phrase.target])
+        score = min(100 * (0.4 * got / whole + 0.6 * explained / typed_weight),
+                    99.0)  # below a label typed as it is
+        keep(phrase.target, score, "fuzzy" if typed.fuzzy else _how(phrase))
+    firsts = {word for key in typed.keys for word in key}
+    for first in firsts:
+        for phrase in index.by_first.get(first, ()):
+            if any(_contains(key, phrase.key) for key in typed.keys):
+                keep(phrase.target, CONTAINED, _how(phrase))
+    if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
+        for _norm, ratio, n in process.extract(typed.norm, index.norms, scorer=fuzz.ratio,
+                                                score_cutoff=80, limit=None):
+            phrase = index.phrases[n]
+            keep(phrase.target, min(ratio, 98.0), "faq" if phrase.how == "faq" else "fuzzy")
     return best
+
+
+def _how(phrase: Phrase) -> str:
+    return "synonym" if phrase.how == "synonym" else "faq" if phrase.how == "faq" else "lemma"
 
 
 UNKNOWN_WEIGHT = 0.5  # a word no phrase has (a town's name, "yep") counts half
