@@ -210,3 +210,19 @@ def test_free_text_never_asks_the_faq(make_flow, flow_data):
     chat.text("how much is measuring?")
     assert chat.of(RecordAnswer)[0].value == "how much is measuring?"
     assert not chat.of(FaqHit)
+
+
+def test_on_the_shipped_quiz_a_did_you_mean_is_tapped_and_an_faq_asked_mid_quiz(shipped):
+    chat = Chat(shipped["kitchen-quiz"], "ru")
+    chat.tap("continue")
+    chat.text("в городе")
+    assert chat.of(RecordAnswer)[0].value == "city" and chat.state.step == "layout"
+    chat.text("п образная или угловая")
+    offer = chat.of(SendMessage)[0]
+    assert offer.text.startswith("Вы имели в виду") and not chat.of(RecordAnswer)
+    assert sorted(chat.buttons()) == ["corner", "u-shaped", "~back"]
+    chat.tap("corner")
+    assert chat.of(RecordAnswer)[0].value == "corner" and chat.state.step == "size"
+    chat.text("какая гарантия?")
+    assert chat.of(FaqHit) == [FaqHit(step="size", entry="warranty")]
+    assert chat.state.step == "size" and chat.of(SendMessage)[-1].step == "size"
