@@ -161,6 +161,8 @@ class Typed:
     keys: tuple[tuple[str, ...], ...]  # the lemma sequences it may be (one per reading)
     unknown: int  # content words found in no phrase of the index
     fuzzy: bool  # a word was read through a typo
+    negated: frozenset[str] = frozenset()  # lemmas right after «не», "not", «без», «кроме»
+    negations: frozenset[str] = frozenset()  # the negating words themselves
 
 
 def read(index: PhraseIndex, text: str, language: str) -> Typed:
@@ -196,7 +198,16 @@ def read(index: PhraseIndex, text: str, language: str) -> Typed:
     if language in ("ru", "uk"):
         other = "uk" if language == "ru" else "ru"
         keys.add(tuple(_key_word(read_as.get(word) or lemma(word, other)) for word in tokens))
-    return Typed(normalise(text), frozenset(found), tuple(keys), unknown, fuzzy)
+    negated: set[str] = set()
+    negations = {word for word in tokens if word in NEGATIONS}
+    if negations:
+        for place, word in enumerate(tokens):
+            if word in NEGATIONS:
+                following = [t for t in tokens[place + 1:place + 4] if t not in PREPOSITIONS
+                             and t not in NEGATIONS][:2]
+                negated.update(read_as.get(t) or lemma(t, language) for t in following)
+    return Typed(normalise(text), frozenset(found), tuple(keys), unknown, fuzzy,
+                 frozenset(negated), frozenset(negations))
 
 
 def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
@@ -223,42 +234,63 @@ def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
     for n in near:
         phrase = index.phrases[n]
         shared = phrase.lemmas.intersection(known)
+        if _denied(typed, phrase, shared):
+            continue
         got = sum(index.weights[b] for b in shared)
         whole = sum(index.weights[b] for b in phrase.lemmas)
         explained = sum(index.weights[b] for b in covered[phrase.target])
         score = min(100 * (0.4 * got / whole + 0.6 * explained / typed_weight),
                     99.0)  # below a label typed as it is
-        keep(phrase.target, score, "fuzzy" if typed.fuzzy else _how(phrase))
-    firsts = {word for key in typed.keys for word in key}
-    for first in firsts:
-        for phrase in index.by_first.get(first, ()):
-            if any(_contains(key, phrase.key) for key in typed.keys):
-                keep(phrase.target, CONTAINED, _how(phrase))
+        if typed.fuzzy:  # read through a typo: less sure
+            keep(phrase.target, score * FUZZY_FACTOR, "fuzzy")
+        else:
+            keep(phrase.target, score, _how(phrase))
+    spans: list[tuple[int, int, Phrase]] = []  # phrases found word for word, where
+    for key in typed.keys:
+        for first in set(key):
+            for phrase in index.by_first.get(first, ()):
+                start = _find(key, phrase.key)
+                if start is not None:
+                    spans.append((start, start + len(phrase.key), phrase))
+    for start, end, phrase in spans:  # one inside a longer one found is not counted
+        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans):
+            keep(phrase.target, CONTAINED, _how(phrase))
     if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
         for _norm, ratio, n in process.extract(typed.norm, index.norms, scorer=fuzz.ratio,
                                                 score_cutoff=80, limit=None):
             phrase = index.phrases[n]
+            if typed.negations and not typed.negations <= set(phrase.key):
+                continue  # «не угловая» is not a typo of «угловая»
             keep(phrase.target, min(ratio, 98.0), "faq" if phrase.how == "faq" else "fuzzy")
     return best
+
+
+def _denied(typed: Typed, phrase: Phrase, shared: frozenset[str]) -> bool:
+    """«не угловая», «без техники», "not within a month": the words shared with the phrase
+    are negated in the text and the phrase does not say the negation itself."""
+    return bool(typed.negated and shared & typed.negated
+                and not typed.negations & set(phrase.key))
 
 
 def _how(phrase: Phrase) -> str:
     return "synonym" if phrase.how == "synonym" else "faq" if phrase.how == "faq" else "lemma"
 
 
+FUZZY_FACTOR = 0.85
 UNKNOWN_WEIGHT = 0.5  # a word no phrase has (a town's name, "yep") counts half
 CONTAINED = 90.0  # a whole phrase found word for word inside longer text
-NEGATIONS = frozenset({"не", "not", "no", "ні", "без", "never", "dont", "don't"})
+NEGATIONS = frozenset({"не", "not", "no", "ні", "без", "never", "dont", "don't", "кроме",
+                       "крім", "except", "without", "нет"})
 
 
-def _contains(typed: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    """`phrase` found as a run inside `typed`, not right after a negation."""
+def _find(typed: tuple[str, ...], phrase: tuple[str, ...]) -> int | None:
+    """Where `phrase` runs inside `typed`, not right after a negation; None if nowhere."""
     size = len(phrase)
     for start in range(len(typed) - size + 1):
         if typed[start:start + size] == phrase and (start == 0 or typed[start - 1]
                                                      not in NEGATIONS):
-            return True
-    return False
+            return start
+    return None
 
 
 _LOCK = threading.Lock()

@@ -35,6 +35,7 @@ OPTION_MIN = 70.0  # the best score an option needs to be chosen ...
 MARGIN = 15.0  # ... and its lead over the next option
 AMBIGUOUS_MIN = 55.0  # below: nothing matched
 SURE = 95.0  # a whole-text match this good is not split into a list
+UNEXPLAINED_NUMBER = 0.8  # the score of an option whose labels do not name the number typed
 
 _ALL = frozenset({"все", "всё", "усе", "всі", "все перечисленное", "все варианты", "all",
                   "everything", "all of them", "all of the above", "всё сразу", "все сразу",
@@ -65,7 +66,7 @@ def understand(flow: Flow, step_id: str, text: str, language: str) -> Understood
 
 def _single(index: PhraseIndex, text: str, language: str) -> Understood:
     whole = _match(index, text, language)
-    if whole.kind == "option" and whole.score >= SURE:
+    if whole.kind == "option" and whole.score >= 100.0:
         return whole
     parts = _parts(text, OR_SPLIT, LIST_SPLIT)
     if len(parts) >= 2:
@@ -130,6 +131,10 @@ def _match(index: PhraseIndex, text: str, language: str) -> Understood:
                 best.pop(option, None)
         for option in named:
             best[option] = (max(best.get(option, (0.0, ""))[0], 90.0), "number")
+        if named:  # the number is not explained by the others («за 2 місяці»: not «за місяць»)
+            for option, (score, how) in list(best.items()):
+                if option not in named and score < 100.0:
+                    best[option] = (score * UNEXPLAINED_NUMBER, how)
     return _decide(index, best)
 
 
@@ -144,6 +149,8 @@ def _decide(index: PhraseIndex, best: dict[str, tuple[float, str]]) -> Understoo
     if score >= OPTION_MIN and score - second >= MARGIN:
         return Understood("option", (top,), how=how, score=score)
     if score >= AMBIGUOUS_MIN and len(index.targets) >= 2:
+        if second < AMBIGUOUS_MIN and how == "fuzzy" and score < OPTION_MIN:
+            return NONE  # one weak lead through a typo: «погода» is not «полгода»
         other = ranked[1][0] if len(ranked) > 1 else next(t for t in index.targets if t != top)
         return Understood("ambiguous", (top, other), how=how, score=score)
     return NONE

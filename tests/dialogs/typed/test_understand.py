@@ -132,3 +132,23 @@ def test_any_label_however_typed_is_its_own_option(shipped, data):
         + after
     result = understand(flow, step_id, typed, language)
     assert (result.kind, result.options) == ("option", (option_id,)), (typed, result)
+
+
+@pytest.mark.parametrize(("step", "text"), [
+    ("layout", "не угловая"), ("layout", "точно не угловая"), ("extras", "без техники"),
+    ("extras", "всё кроме подсветки"), ("location", "не в городе"),
+    ("timing", "не в ближайший месяц"),
+])
+def test_a_negated_option_is_never_chosen(kitchen, step, text):
+    assert understand(kitchen, step, text, "ru").kind != "option"
+
+
+def test_a_negation_inside_the_label_is_the_label(kitchen):
+    result = understand(kitchen, "size", "не знаю", "ru")
+    assert (result.kind, result.options) == ("option", ("unknown",))
+
+
+def test_two_options_named_with_or_even_when_one_matches_well(shipped):
+    result = understand(shipped["renovation-calculator"], "property",
+                        "дом или квартира в новостройке", "ru")
+    assert result.kind == "ambiguous" and set(result.options) == {"house", "new-build"}
