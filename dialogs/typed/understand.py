@@ -35,6 +35,7 @@ __all__ = ["Understood", "understand"]
 OPTION_MIN = 70.0  # the best score an option needs to be chosen ...
 MARGIN = 15.0  # ... and its lead over the next option
 AMBIGUOUS_MIN = 55.0  # below: nothing matched
+WEAK_MIN, WEAK_MARGIN = 60.0, 35.0  # a lower best is chosen when nothing else comes near
 SURE = 95.0  # a whole-text match this good is not split into a list
 UNEXPLAINED_NUMBER = 0.8  # the score of an option whose labels do not name the number typed
 
@@ -126,7 +127,7 @@ def _match(index: PhraseIndex, text: str, language: str) -> Understood:
         return positional
     typed = read(index, text, language)
     best = scores(index, typed)
-    named = _by_number(index, text, language)
+    named = None if typed.negations else _by_number(index, text, language)  # "not within 3"
     if named is not None:  # a number typed: options whose label names another are out
         for option in index.intervals:
             if option not in named:
@@ -151,7 +152,8 @@ def _decide(index: PhraseIndex, best: dict[str, tuple[float, str]]) -> Understoo
     second = ranked[1][1][0] if len(ranked) > 1 else 0.0
     if score >= 100.0 > second:  # a label or synonym as it is (or in another form)
         return Understood("option", (top,), how=how, score=score)
-    if score >= OPTION_MIN and score - second >= MARGIN:
+    if (score >= OPTION_MIN and score - second >= MARGIN) or (
+            score >= WEAK_MIN and score - second >= WEAK_MARGIN):
         return Understood("option", (top,), how=how, score=score)
     if score >= AMBIGUOUS_MIN and len(index.targets) >= 2:
         if second < AMBIGUOUS_MIN and how == "fuzzy" and score < OPTION_MIN:

@@ -158,3 +158,21 @@ def test_a_question_that_names_an_option_is_the_faq(kitchen):
     result = understand(kitchen, "layout", "how much is an island kitchen?", "en")
     assert (result.kind, result.faq) == ("faq", "price")
     assert understand(kitchen, "layout", "угловая?", "ru").options == ("corner",)
+
+
+@pytest.mark.parametrize("text", ["9" * 400, "1" * 20 + " метров", "1e400", "inf", "-", "..."])
+def test_huge_or_odd_numbers_are_not_an_error(kitchen, text):
+    for step_id in ("layout", "size", "extras"):
+        assert understand(kitchen, step_id, text, "ru").kind in (
+            "option", "ambiguous", "faq", "none")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flow_id=st.sampled_from(["kitchen-quiz", "renovation-calculator",
+                                "renovation-checklist"]),
+       text=st.text(max_size=80), language=st.sampled_from(["ru", "uk", "en"]))
+def test_any_text_at_any_step_is_answered_without_error(shipped, flow_id, text, language):
+    flow = shipped[flow_id]
+    for step_id in flow.steps:
+        result = understand(flow, step_id, text, language)
+        assert result.kind in ("option", "ambiguous", "faq", "none")
