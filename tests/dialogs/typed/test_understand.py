@@ -112,7 +112,8 @@ def test_the_index_is_built_once_per_step(kitchen):
 
 def _labels(flow: Flow):
     return [(step_id, option.id, language, text)
-            for step_id, step in flow.steps.items() if step.kind == "single_choice"
+            for step_id, step in flow.steps.items()
+            if step.kind in ("single_choice", "multiple_choice")
             for option in step.options for language, text in option.text.items()]
 
 
@@ -176,3 +177,18 @@ def test_any_text_at_any_step_is_answered_without_error(shipped, flow_id, text, 
     for step_id in flow.steps:
         result = understand(flow, step_id, text, language)
         assert result.kind in ("option", "ambiguous", "faq", "none")
+
+
+def test_every_label_in_every_language_is_its_option_for_every_prospect(shipped):
+    """A Ukrainian prospect may type the Russian label, an English one the Ukrainian."""
+    wrong = []
+    for flow in shipped.values():
+        for step_id, step in flow.steps.items():
+            for option in getattr(step, "options", ()):
+                for text in option.text.values():
+                    for language in flow.languages:
+                        for typed in (text, text.upper() + "!!", "  " + text.lower() + " 🙂"):
+                            result = understand(flow, step_id, typed, language)
+                            if (result.kind, result.options) != ("option", (option.id,)):
+                                wrong.append((flow.id, step_id, language, typed, result))
+    assert wrong == []
