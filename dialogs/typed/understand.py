@@ -75,7 +75,7 @@ def _single(index: PhraseIndex, text: str, language: str) -> Understood:
     if len(parts) >= 2:
         chosen = _chosen(index, parts, language)
         if len(chosen) >= 2:  # «угловую или прямую»: which one?
-            return Understood("ambiguous", chosen[:2], how="list", score=whole.score)
+            return Understood("ambiguous", chosen[:2], how="lemma", score=whole.score)
     return whole
 
 
