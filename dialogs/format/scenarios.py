@@ -251,8 +251,11 @@ def say(flow: Flow, result: Run, item: dict, index: int) -> None:
     else:
         ok = understood.kind == wanted
     if not ok:
+        unrecorded = " (not recorded: see what the bot said)" if (
+            understood.kind == "option" and not any(
+                isinstance(a, RecordAnswer) and a.step == at for a in done)) else ""
         result.typed.append(f"input {index}: say {text!r} at step '{at}': expected "
-                            f"{wanted!r}, understood as {meaning(understood)}")
+                            f"{wanted!r}, understood as {meaning(understood)}{unrecorded}")
 
 
 def meaning(understood: Understood) -> str:

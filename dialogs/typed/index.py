@@ -49,6 +49,9 @@ _FROM = re.compile(r"\b(?:от|від|from)\s+(\d+(?:[.,]\d+)?)")
 _LONE = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)(?![\d.,])")
 
 
+_A_UNIT = re.compile(r"\b(?:a|an|one)\s+(?=(?:month|week|year|day|metre|meter|km|hour)s?\b)")
+
+
 def _num(text: str) -> float:
     return float(text.replace(",", "."))
 
@@ -56,6 +59,7 @@ def _num(text: str) -> float:
 def interval(label: str) -> tuple[float, float] | None:
     """The numbers a normalised label covers: «3-5 метров» (3, 5), «до 3 метров» (-inf, 3],
     «больше 5 метров» (5, inf), «2 комнаты» (2, 2); None when it names no number."""
+    label = _A_UNIT.sub("1 ", label)  # "within a month" is within 1 month
     match = _RANGE.search(label)
     if match:
         return _num(match.group(1)), _num(match.group(2))
@@ -95,6 +99,9 @@ class PhraseIndex:
     forms: dict[str, str] = field(default_factory=dict)  # a word as written -> its lemma
     intervals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target -> its labels
+    by_lemma: dict[str, list[int]] = field(default_factory=dict)  # lemma -> phrases with it
+    by_first: dict[str, list[Phrase]] = field(default_factory=dict)  # multi-word, by 1st word
+    norms: list[str] = field(default_factory=list)  # each phrase normalised, in order
 
     @property
     def names_numbers(self) -> bool:
@@ -129,7 +136,12 @@ def build(targets: list[tuple[str, str, str, str]]) -> PhraseIndex:
             holders.setdefault(base, set()).add(target)
         key = tuple(_key_word(lemma(word, language)) for word in words(text))
         phrase = Phrase(target, how, norm, frozenset(found), key)
+        for base in found:
+            index.by_lemma.setdefault(base, []).append(len(index.phrases))
+        if len(key) >= 2:
+            index.by_first.setdefault(key[0], []).append(phrase)
         index.phrases.append(phrase)
+        index.norms.append(norm)
         index.exact.setdefault(norm, []).append(phrase)
         index.keys.setdefault(key, []).append(phrase)
         if how == "label":
@@ -153,6 +165,8 @@ class Typed:
     keys: tuple[tuple[str, ...], ...]  # the lemma sequences it may be (one per reading)
     unknown: int  # content words found in no phrase of the index
     fuzzy: bool  # a word was read through a typo
+    negated: frozenset[str] = frozenset()  # lemmas right after «не», "not", «без», «кроме»
+    negations: frozenset[str] = frozenset()  # the negating words themselves
 
 
 def read(index: PhraseIndex, text: str, language: str) -> Typed:
@@ -188,7 +202,16 @@ def read(index: PhraseIndex, text: str, language: str) -> Typed:
     if language in ("ru", "uk"):
         other = "uk" if language == "ru" else "ru"
         keys.add(tuple(_key_word(read_as.get(word) or lemma(word, other)) for word in tokens))
-    return Typed(normalise(text), frozenset(found), tuple(keys), unknown, fuzzy)
+    negated: set[str] = set()
+    negations = {word for word in tokens if word in NEGATIONS}
+    if negations:
+        for place, word in enumerate(tokens):
+            if word in NEGATIONS:
+                following = [t for t in tokens[place + 1:place + 4] if t not in PREPOSITIONS
+                             and t not in NEGATIONS][:2]
+                negated.update(read_as.get(t) or lemma(t, language) for t in following)
+    return Typed(normalise(text), frozenset(found), tuple(keys), unknown, fuzzy,
+                 frozenset(negated), frozenset(negations))
 
 
 def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
@@ -203,50 +226,75 @@ def scores(index: PhraseIndex, typed: Typed) -> dict[str, tuple[float, str]]:
         keep(phrase.target, 100.0, phrase.how)
     for key in typed.keys:
         for phrase in index.keys.get(key, ()):
-            keep(phrase.target, 100.0, "lemma" if phrase.how == "label" else phrase.how)
+            keep(phrase.target, 100.0, "fuzzy" if typed.fuzzy else
+                 "lemma" if phrase.how == "label" else phrase.how)
     known = [base for base in typed.lemmas if base in index.weights]
     typed_weight = sum(index.weights[b] for b in known) + UNKNOWN_WEIGHT * typed.unknown
+    near = sorted({n for base in known for n in index.by_lemma[base]})  # sharing a lemma
     covered: dict[str, set[str]] = {}  # target -> the typed lemmas any of its phrases has
-    for phrase in index.phrases:
-        if phrase.lemmas and known:
-            covered.setdefault(phrase.target, set()).update(phrase.lemmas.intersection(known))
-    for phrase in index.phrases:
-        if phrase.lemmas and known:
-            shared = phrase.lemmas.intersection(known)
-            if shared:
-                got = sum(index.weights[b] for b in shared)
-                whole = sum(index.weights[b] for b in phrase.lemmas)
-                explained = sum(index.weights[b] for b in covered[phrase.target])
-                score = 100 * (0.4 * got / whole + 0.6 * explained / typed_weight)
-                if score >= 100:
-                    score = 99.0  # below a label typed as it is
-                how = "fuzzy" if typed.fuzzy else (
-                    "synonym" if phrase.how == "synonym" else phrase.how if phrase.how == "faq"
-                    else "lemma")
-                keep(phrase.target, score, how)
-        if len(phrase.key) >= 2 and any(_contains(key, phrase.key) for key in typed.keys):
-            keep(phrase.target, CONTAINED, "synonym" if phrase.how == "synonym" else
-                 "faq" if phrase.how == "faq" else "lemma")
-        if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
-            ratio = fuzz.ratio(typed.norm, phrase.norm)
-            if ratio >= 80:
-                keep(phrase.target, min(ratio, 98.0), "faq" if phrase.how == "faq" else "fuzzy")
+    for n in near:
+        phrase = index.phrases[n]
+        covered.setdefault(phrase.target, set()).update(phrase.lemmas.intersection(known))
+    for n in near:
+        phrase = index.phrases[n]
+        shared = phrase.lemmas.intersection(known)
+        if _denied(typed, phrase, shared):
+            continue
+        got = sum(index.weights[b] for b in shared)
+        whole = sum(index.weights[b] for b in phrase.lemmas)
+        explained = sum(index.weights[b] for b in covered[phrase.target])
+        score = min(100 * (0.4 * got / whole + 0.6 * explained / typed_weight),
+                    99.0)  # below a label typed as it is
+        if typed.fuzzy:  # read through a typo: less sure
+            keep(phrase.target, score * FUZZY_FACTOR, "fuzzy")
+        else:
+            keep(phrase.target, score, _how(phrase))
+    spans: list[tuple[int, int, Phrase]] = []  # phrases found word for word, where
+    for key in typed.keys:
+        for first in set(key):
+            for phrase in index.by_first.get(first, ()):
+                start = _find(key, phrase.key)
+                if start is not None:
+                    spans.append((start, start + len(phrase.key), phrase))
+    for start, end, phrase in spans:  # one inside a longer one found is not counted
+        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans):
+            keep(phrase.target, CONTAINED, _how(phrase))
+    if len(typed.norm) >= 4 and (typed.unknown or typed.fuzzy):
+        for _norm, ratio, n in process.extract(typed.norm, index.norms, scorer=fuzz.ratio,
+                                                score_cutoff=80, limit=None):
+            phrase = index.phrases[n]
+            if typed.negations and not typed.negations <= set(phrase.key):
+                continue  # «не угловая» is not a typo of «угловая»
+            keep(phrase.target, min(ratio, 98.0), "faq" if phrase.how == "faq" else "fuzzy")
     return best
 
 
+def _denied(typed: Typed, phrase: Phrase, shared: frozenset[str]) -> bool:
+    """«не угловая», «без техники», "not within a month": the words shared with the phrase
+    are negated in the text and the phrase does not say the negation itself."""
+    return bool(typed.negated and shared & typed.negated
+                and not typed.negations & set(phrase.key))
+
+
+def _how(phrase: Phrase) -> str:
+    return "synonym" if phrase.how == "synonym" else "faq" if phrase.how == "faq" else "lemma"
+
+
+FUZZY_FACTOR = 0.85
 UNKNOWN_WEIGHT = 0.5  # a word no phrase has (a town's name, "yep") counts half
 CONTAINED = 90.0  # a whole phrase found word for word inside longer text
-NEGATIONS = frozenset({"не", "not", "no", "ні", "без", "never", "dont", "don't"})
+NEGATIONS = frozenset({"не", "not", "no", "ні", "без", "never", "dont", "don't", "кроме",
+                       "крім", "except", "without", "нет"})
 
 
-def _contains(typed: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    """`phrase` found as a run inside `typed`, not right after a negation."""
+def _find(typed: tuple[str, ...], phrase: tuple[str, ...]) -> int | None:
+    """Where `phrase` runs inside `typed`, not right after a negation; None if nowhere."""
     size = len(phrase)
     for start in range(len(typed) - size + 1):
         if typed[start:start + size] == phrase and (start == 0 or typed[start - 1]
                                                      not in NEGATIONS):
-            return True
-    return False
+            return start
+    return None
 
 
 _LOCK = threading.Lock()

@@ -70,3 +70,13 @@ def test_duplicate_faq_id(write_flow, flow_data):
     second = faq(ru=["гарантия"], uk=["гарантія"], en=["warranty"])
     flow_data["faq"] = [faq(), second]
     refuse(write_flow, flow_data, r"field 'faq\[1\]\.id': duplicate faq id 'price'")
+
+
+def test_synonym_that_is_also_an_faq_phrasing(write_flow, flow_data):
+    """One of the two loses when typed: the report names the one that does."""
+    flow_data["steps"]["ask"]["options"][0]["synonyms"] = {"en": ["how much is it"]}
+    flow_data["faq"] = [faq()]
+    refuse(write_flow, flow_data,
+           r"(field 'options\[0\]\.synonyms\.en': synonym 'how much is it' of option 'a' is "
+           r"understood as faq 'price'|field 'faq\[0\]\.ask\.en': faq 'price' phrasing "
+           r"'how much is it' is understood at step 'ask' as option 'a')")

@@ -51,3 +51,18 @@ def test_say_without_expect_only_types(flow):
 def test_say_takes_only_expect_beside_it(flow):
     with pytest.raises(ScenarioError, match="input 1: say: takes only 'expect'"):
         run(flow, [{"say": "kitchen", "tap": "a"}], "en")
+
+
+def test_an_option_understood_but_not_recorded_says_so(make_flow, flow_data):
+    step = flow_data["steps"]["ask"]
+    step.update(kind="multiple_choice", max=1, next="agree")
+    for option in step["options"]:
+        option.pop("next")
+    step["options"][0]["text"] = {"ru": "Кухня", "uk": "Кухня", "en": "Kitchen"}
+    step["options"][1]["text"] = {"ru": "Ванная", "uk": "Ванна", "en": "Bathroom"}
+    flow_data["qualification"]["target"] = "'a' in answers.ask"
+    result = run(make_flow(flow_data), [{"say": "kitchen and bathroom",
+                                         "expect": ["a", "b"]}], "en")
+    assert check(result, {}) == [
+        "input 1: say 'kitchen and bathroom' at step 'ask': expected ['a', 'b'], understood "
+        "as a, b (label) (not recorded: see what the bot said)"]
