@@ -49,6 +49,9 @@ _FROM = re.compile(r"\b(?:от|від|from)\s+(\d+(?:[.,]\d+)?)")
 _LONE = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)(?![\d.,])")
 
 
+_A_UNIT = re.compile(r"\b(?:a|an|one)\s+(?=(?:month|week|year|day|metre|meter|km|hour)s?\b)")
+
+
 def _num(text: str) -> float:
     return float(text.replace(",", "."))
 
@@ -56,6 +59,7 @@ def _num(text: str) -> float:
 def interval(label: str) -> tuple[float, float] | None:
     """The numbers a normalised label covers: «3-5 метров» (3, 5), «до 3 метров» (-inf, 3],
     «больше 5 метров» (5, inf), «2 комнаты» (2, 2); None when it names no number."""
+    label = _A_UNIT.sub("1 ", label)  # "within a month" is within 1 month
     match = _RANGE.search(label)
     if match:
         return _num(match.group(1)), _num(match.group(2))

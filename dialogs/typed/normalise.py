@@ -17,8 +17,8 @@ _APOS_EDGE = re.compile(r"(?<!\w)'|'(?!\w)")
 
 # Clause separators: where a typed list splits into its items.
 LIST_SPLIT = re.compile(
-    r"\s*(?:[,;/+&\n]|\bи\b|\bй\b|\bі\b|\bта\b|\band\b|\bплюс\b|\bplus\b|\bа также\b"
-    r"|\bа ще\b|\bтакож\b|\bещ[её]\b|\bще\b|\balso\b)\s*")
+    r"\s*(?:[;/+&\n]|(?<!\d),|,(?!\d)|\bи\b|\bй\b|\bі\b|\bта\b|\band\b|\bплюс\b"
+    r"|\bplus\b|\bа также\b|\bа ще\b|\bтакож\b|\bещ[её]\b|\bще\b|\balso\b)\s*")
 # Words that offer alternatives ("угловую или прямую"): a single choice that cannot decide.
 OR_SPLIT = re.compile(r"\s*(?:\bили\b|\bлибо\b|\bабо\b|\bчи\b|\bor\b|/)\s*")
 

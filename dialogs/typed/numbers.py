@@ -144,9 +144,10 @@ def _digits(token: str, language: str) -> float | None:
         return None
     raw = token.replace(",", ".") if language != "en" else token.replace(",", "")
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         return None
+    return value if abs(value) < 1e15 else None  # "99999…" (or inf) is no answer
 
 
 _NUMBER_RUN = re.compile(r"\d+(?:[.,]\d+)?")
@@ -158,7 +159,7 @@ def numbers_in(text: str, language: str) -> tuple[float, ...]:
     for token in words(text):
         if token[0].isdigit():
             match = _NUMBER_RUN.match(token)
-            if match:
+            if match and len(match.group()) <= 15:
                 found.append(float(match.group().replace(",", ".")))
         else:
             value = word_value(token, language)

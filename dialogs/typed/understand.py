@@ -25,6 +25,7 @@ from dialogs.typed.index import (
     scores,
     step_index,
 )
+from dialogs.typed.lemmas import lemma
 from dialogs.typed.normalise import LIST_SPLIT, OR_SPLIT, normalise, words
 from dialogs.typed.numbers import numbers_in, ordinal, parse_words
 from dialogs.typed.result import NONE, Understood
@@ -34,6 +35,7 @@ __all__ = ["Understood", "understand"]
 OPTION_MIN = 70.0  # the best score an option needs to be chosen ...
 MARGIN = 15.0  # ... and its lead over the next option
 AMBIGUOUS_MIN = 55.0  # below: nothing matched
+WEAK_MIN, WEAK_MARGIN = 60.0, 35.0  # a lower best is chosen when nothing else comes near
 SURE = 95.0  # a whole-text match this good is not split into a list
 UNEXPLAINED_NUMBER = 0.8  # the score of an option whose labels do not name the number typed
 
@@ -57,10 +59,11 @@ def understand(flow: Flow, step_id: str, text: str, language: str) -> Understood
         result = _multiple(index, text, language)
     else:
         result = _single(index, text, language)
-    if found_faq is not None and (
-            found_faq.score > result.score
-            or (found_faq.score == result.score and text.rstrip().endswith("?"))):
-        return found_faq
+    asked = text.rstrip().endswith("?")
+    if found_faq is not None and (found_faq.score > result.score
+                                  or (asked and result.score < 100.0)
+                                  or (asked and found_faq.score == result.score)):
+        return found_faq  # a question that is an FAQ's, unless it is an option word for word
     return result
 
 
@@ -124,13 +127,16 @@ def _match(index: PhraseIndex, text: str, language: str) -> Understood:
         return positional
     typed = read(index, text, language)
     best = scores(index, typed)
-    named = _by_number(index, text, language)
+    named = None if typed.negations else _by_number(index, text, language)  # "not within 3"
     if named is not None:  # a number typed: options whose label names another are out
         for option in index.intervals:
             if option not in named:
                 best.pop(option, None)
-        for option in named:
-            best[option] = (max(best.get(option, (0.0, ""))[0], 90.0), "number")
+        level = max((best.get(o, (0.0, ""))[0] for o in named), default=0.0)
+        for option in named:  # two named («in a month»: «within a month», «in 1–3 months»)
+            score = level if len(named) > 1 and level < 100.0 else best.get(
+                option, (0.0, ""))[0]  # stay level: the number cannot tell them apart
+            best[option] = (max(score, 90.0), "number")
         if named:  # the number is not explained by the others («за 2 місяці»: not «за місяць»)
             for option, (score, how) in list(best.items()):
                 if option not in named and score < 100.0:
@@ -146,7 +152,8 @@ def _decide(index: PhraseIndex, best: dict[str, tuple[float, str]]) -> Understoo
     second = ranked[1][1][0] if len(ranked) > 1 else 0.0
     if score >= 100.0 > second:  # a label or synonym as it is (or in another form)
         return Understood("option", (top,), how=how, score=score)
-    if score >= OPTION_MIN and score - second >= MARGIN:
+    if (score >= OPTION_MIN and score - second >= MARGIN) or (
+            score >= WEAK_MIN and score - second >= WEAK_MARGIN):
         return Understood("option", (top,), how=how, score=score)
     if score >= AMBIGUOUS_MIN and len(index.targets) >= 2:
         if second < AMBIGUOUS_MIN and how == "fuzzy" and score < OPTION_MIN:
@@ -171,7 +178,7 @@ def _position(index: PhraseIndex, text: str, language: str) -> Understood | None
         if index.names_numbers or len(tokens) != 1:
             return None
         value = parse_words(joined, language)
-        if value is None or value != int(value):
+        if value is None or not value.is_integer():
             return None
         place = int(value)
     count = len(index.targets)
@@ -182,11 +189,42 @@ def _position(index: PhraseIndex, text: str, language: str) -> Understood | None
     return Understood("option", (index.targets[place - 1],), how=how, score=95.0)
 
 
+# Units a number may come with; one the step's labels never use means another measure
+# («через пару недель» is not «через 1–3 месяца»).
+_UNITS = {  # a unit's lemma in ru / uk / en (stemmed) -> one name for it
+    **dict.fromkeys(("метр", "м", "metr", "meter", "metre", "m"), "m"),
+    **dict.fromkeys(("километр", "кілометр", "км", "kilometr", "km"), "km"),
+    **dict.fromkeys(("сантиметр", "см", "centimetr", "cm"), "cm"),
+    **dict.fromkeys(("день", "day"), "day"),
+    **dict.fromkeys(("неделя", "тиждень", "week"), "week"),
+    **dict.fromkeys(("месяц", "місяць", "month"), "month"),
+    **dict.fromkeys(("год", "рік", "year", "полгода", "півроку"), "year"),
+    **dict.fromkeys(("час", "година", "hour"), "hour"),
+}
+
+
+def _units(text: str, language: str) -> set[str]:
+    return {_UNITS[base] for base in (lemma(word, language) for word in words(text))
+            if base in _UNITS}
+
+
 def _by_number(index: PhraseIndex, text: str, language: str) -> list[str] | None:
     """Options whose label names a number the text names («4 метра» -> «3–5 метров»); None
     when the text names no number or no label does."""
     if not index.names_numbers:
         return None
+    units = _units(text, language)
+    if units:  # only options that measure in the unit typed
+        holders = {phrase.target for phrase in index.phrases
+                   if units <= {_UNITS[base] for base in phrase.lemmas if base in _UNITS}}
+        if not holders.intersection(index.intervals):
+            return None
+        named = _by_number_in(index, text, language)
+        return None if named is None else [o for o in named if o in holders] or None
+    return _by_number_in(index, text, language)
+
+
+def _by_number_in(index: PhraseIndex, text: str, language: str) -> list[str] | None:
     span = interval(normalise(text).replace(" - ", "-"))
     if span is None:
         values = numbers_in(text, language)

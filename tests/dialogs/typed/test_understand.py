@@ -112,7 +112,8 @@ def test_the_index_is_built_once_per_step(kitchen):
 
 def _labels(flow: Flow):
     return [(step_id, option.id, language, text)
-            for step_id, step in flow.steps.items() if step.kind == "single_choice"
+            for step_id, step in flow.steps.items()
+            if step.kind in ("single_choice", "multiple_choice")
             for option in step.options for language, text in option.text.items()]
 
 
@@ -152,3 +153,42 @@ def test_two_options_named_with_or_even_when_one_matches_well(shipped):
     result = understand(shipped["renovation-calculator"], "property",
                         "дом или квартира в новостройке", "ru")
     assert result.kind == "ambiguous" and set(result.options) == {"house", "new-build"}
+
+
+def test_a_question_that_names_an_option_is_the_faq(kitchen):
+    result = understand(kitchen, "layout", "how much is an island kitchen?", "en")
+    assert (result.kind, result.faq) == ("faq", "price")
+    assert understand(kitchen, "layout", "угловая?", "ru").options == ("corner",)
+
+
+@pytest.mark.parametrize("text", ["9" * 400, "1" * 20 + " метров", "1e400", "inf", "-", "..."])
+def test_huge_or_odd_numbers_are_not_an_error(kitchen, text):
+    for step_id in ("layout", "size", "extras"):
+        assert understand(kitchen, step_id, text, "ru").kind in (
+            "option", "ambiguous", "faq", "none")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flow_id=st.sampled_from(["kitchen-quiz", "renovation-calculator",
+                                "renovation-checklist"]),
+       text=st.text(max_size=80), language=st.sampled_from(["ru", "uk", "en"]))
+def test_any_text_at_any_step_is_answered_without_error(shipped, flow_id, text, language):
+    flow = shipped[flow_id]
+    for step_id in flow.steps:
+        result = understand(flow, step_id, text, language)
+        assert result.kind in ("option", "ambiguous", "faq", "none")
+
+
+def test_every_label_in_every_language_is_its_option_for_every_prospect(shipped):
+    """A Ukrainian prospect may type the Russian label, an English one the Ukrainian."""
+    wrong = []
+    for flow in shipped.values():
+        for step_id, step in flow.steps.items():
+            for option in getattr(step, "options", ()):
+                for text in option.text.values():
+                    for language in flow.languages:
+                        for typed in (text, text.upper() + "!!", "  " + text.lower() + " 🙂"):
+                            result = understand(flow, step_id, typed, language)
+                            if (result.kind, result.options) != ("option", (option.id,)):
+                                wrong.append((flow.id, step_id, language, typed, result))
+    assert wrong == []
