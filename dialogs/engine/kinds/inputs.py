@@ -5,12 +5,11 @@ from __future__ import annotations
 from dialogs.engine import callback
 from dialogs.engine.actions import SendMessage
 from dialogs.engine.kinds.base import Kind
-from dialogs.engine.kinds.ranges import parse_range
 from dialogs.engine.kinds.typed import faq_at, unmatched
 from dialogs.engine.texts import engine_text
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import FreeTextStep, NumberStep
-from dialogs.rules.validators import Ambiguous, format_number, parse_number
+from dialogs.rules.validators import Ambiguous, format_number, parse_number, parse_range
 
 
 def prompt_free_text(turn: Turn, step: FreeTextStep) -> SendMessage:
