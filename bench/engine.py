@@ -4,7 +4,10 @@
 
 1. Microseconds per engine step on the shipped flows: random cooperative prospects
    (taps, typed numbers and contacts), every step timed on its own.
-2. Time to load and lint a generated flow of 500 steps (YAML parse, schema, every check).
+2. A typed answer beside a tap at the same single-choice steps: the engine step for a tap,
+   the engine step for the option typed as a prospect would (a synonym, else the label, in
+   lower case), and understand() alone (dialogs/typed/, issue 26).
+3. Time to load and lint a generated flow of 500 steps (YAML parse, schema, every check).
 """
 
 from __future__ import annotations
@@ -72,6 +75,43 @@ def bench_engine() -> None:
     print(f"  {'all':<24}{len(everything):>7}{row(everything)}   (target: median <= 50 µs)")
 
 
+def bench_typed_step() -> None:
+    from dialogs.typed import understand
+
+    loaded = load_flows([ROOT / "dialogs" / "flows"])
+    flows = {flow_id: entry.flow for flow_id, entry in loaded.items()}
+    taps: list[int] = []
+    typed: list[int] = []
+    alone: list[int] = []
+    for flow in flows.values():
+        rnd = random.Random(11)
+        for walk in range(WALKS // 4):
+            language = rnd.choice(["ru", "uk", "en"])
+            state, _ = step(flow, None, Start(user_id=walk, language_code=language))
+            while not state.finished:
+                event = next_event(flow, state, rnd)
+                current = flow.steps[state.step]
+                if current.kind == "single_choice" and isinstance(event, Tap):
+                    option = next(o for o in current.options if o.id == event.option)
+                    said = (option.synonyms.get(language) or (option.text[language],))[0].lower()
+                    started = time.perf_counter_ns()
+                    step(flow, state, TextMessage(said))
+                    typed.append(time.perf_counter_ns() - started)
+                    started = time.perf_counter_ns()
+                    understand(flow, state.step, said, language)
+                    alone.append(time.perf_counter_ns() - started)
+                    started = time.perf_counter_ns()
+                    state, _ = step(flow, state, event)
+                    taps.append(time.perf_counter_ns() - started)
+                else:
+                    state, _ = step(flow, state, event)
+    print("typed vs tap at the same single-choice steps (all flows)")
+    print(f"  {'':<24}{'steps':>7}{'median µs':>11}{'p90 µs':>9}{'p99 µs':>9}")
+    print(f"  {'tap':<24}{len(taps):>7}{row(taps)}")
+    print(f"  {'typed (engine step)':<24}{len(typed):>7}{row(typed)}")
+    print(f"  {'understand() alone':<24}{len(alone):>7}{row(alone)}")
+
+
 def row(timings: list[int]) -> str:
     micro = sorted(t / 1000 for t in timings)
     p = lambda q: micro[min(len(micro) - 1, int(q * len(micro)))]  # noqa: E731
@@ -129,4 +169,5 @@ def bench_lint(size: int = 500, repeats: int = 5) -> None:
 
 if __name__ == "__main__":
     bench_engine()
+    bench_typed_step()
     bench_lint()

@@ -10,6 +10,7 @@ from dialogs.engine.actions import (
     Action,
     Close,
     EnterStep,
+    FaqHit,
     GiveReward,
     HandOff,
     RecordAnswer,
@@ -17,10 +18,19 @@ from dialogs.engine.actions import (
     RecordQualification,
     ScheduleFollowUp,
     SetContact,
+    Unmatched,
 )
 from storage.deliveries import rows as crm
 from storage.schema import sealing
-from storage.schema.tables import Answer, Consent, Conversation, Event, FollowUp, Lead
+from storage.schema.tables import (
+    Answer,
+    Consent,
+    Conversation,
+    Event,
+    FollowUp,
+    Lead,
+    UnmatchedText,
+)
 from storage.work.uow import UnitOfWork
 
 
@@ -67,8 +77,19 @@ class Recorder:
         value = list(action.value) if isinstance(action.value, tuple) else action.value
         self.uow.stage(Answer, conversation_id=self.conversation.id, step=action.step,
                        value=value, label=action.label, points=action.points,
-                       created_at=self.now)
+                       typed=action.typed, created_at=self.now)
         self.event("answer", action.step, points=action.points)
+
+    async def faq(self, action: FaqHit) -> None:
+        """An FAQ answered: an event, so the funnel and the report count it per entry."""
+        self.event("faq", action.step, entry=action.entry)
+
+    async def unmatched(self, action: Unmatched) -> None:
+        """Typed text understood as nothing, already masked, for the marketer's report."""
+        c = self.conversation
+        self.uow.stage(UnmatchedText, conversation_id=c.id, user_id=c.user_id,
+                       flow_id=c.flow_id, flow_version=c.flow_version, step=action.step,
+                       language=action.language, text=action.text, created_at=self.now)
 
     async def consent(self, action: RecordConsent) -> None:
         self.uow.stage(
@@ -149,4 +170,5 @@ HANDLERS = {
     RecordConsent: Recorder.consent, SetContact: Recorder.contact,
     RecordQualification: Recorder.qualification, HandOff: Recorder.handoff,
     ScheduleFollowUp: Recorder.follow_up, GiveReward: Recorder.reward, Close: Recorder.close,
+    FaqHit: Recorder.faq, Unmatched: Recorder.unmatched,
 }

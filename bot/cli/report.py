@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.cli import arguments
+from bot.cli import arguments, typed_report
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def add_commands(commands: Any) -> None:
                              "and goal, pending, sent, accepted, failed, skipped (and why)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="a terminal table (the default), CSV for Excel, or JSON")
+    typed_report.add_arguments(report)
     report.set_defaults(command=run_report)
 
     export = commands.add_parser("export", help="export data: `leadbot export leads`",
@@ -102,6 +103,8 @@ def query(args: argparse.Namespace, settings: Settings) -> FunnelQuery:
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    if args.unmatched:
+        return typed_report.run_unmatched_report(args, settings)
     if args.conversions:
         from bot.cli.conversions import run_conversions_report
 
@@ -168,20 +171,22 @@ async def _report(settings: Settings, asked: FunnelQuery, args: argparse.Namespa
     from bot.database import open_existing
     from storage.db.engine import sessionmaker
     from storage.reports.funnel import funnel
+    from storage.reports.typed import faq_hits
 
     engine = await open_existing(settings.database_url)
     try:
         async with sessionmaker(engine)() as session:
             await check_flow(session, asked.flow)
             result = await funnel(session, asked)
+            result["faq"] = await faq_hits(session, asked)
     finally:
         await engine.dispose()
     if args.format == "json":
         return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     if args.format == "csv":
         return csv_bytes(["flow", "version", "group", "metric", "step", "value"],
-                         report_rows(result))
-    return table(result)
+                         report_rows(result) + typed_report.faq_rows(result))
+    return table(result) + "\n".join(typed_report.faq_lines(result["faq"])) + "\n"
 
 
 async def _export(settings: Settings, asked: FunnelQuery, args: argparse.Namespace) -> Any:

@@ -15,11 +15,14 @@ from dialogs.engine.actions import (
     Button,
     Close,
     EditMessage,
+    FaqHit,
     GiveReward,
     HandOff,
+    RecordAnswer,
     RecordQualification,
     ScheduleFollowUp,
     SendMessage,
+    Unmatched,
 )
 from dialogs.engine.core import step
 from dialogs.engine.events import (
@@ -46,7 +49,10 @@ HELP = ("Chat with a flow in the terminal, or pipe the answers in, one a line. B
         "(exit 0). Exit 1 when the input ends before the flow does.")
 USER_ID = 1
 SAMPLE_PHONE = "+447400123456"
-TYPED = frozenset(kind for kind, rules in KINDS.items() if rules.text is not None)
+# where a typed line is the answer, a digit included (at a choice step a digit taps the
+# button of that number; other text is still sent, read as a typed answer)
+TYPED = frozenset(kind for kind, rules in KINDS.items() if rules.text is not None
+                  ) - {"single_choice", "multiple_choice"}
 TAP = re.compile(r"^#(\d+)$")  # a button by number at any step
 PROMPT, TYPED_PROMPT = "> ", "your answer (#N taps a button)> "
 
@@ -154,6 +160,12 @@ class TerminalChat:
             self.print(f"  » reward given: {action.code or action.file or action.url}")
         elif isinstance(action, Close):
             self.print(f"  » closed ({action.reason})")
+        elif isinstance(action, RecordAnswer) and action.typed:
+            self.print(f"  » typed: {action.typed}")
+        elif isinstance(action, FaqHit):
+            self.print(f"  » FAQ answered: {action.entry}")
+        elif isinstance(action, Unmatched):
+            self.print("  » not understood: kept (masked) for report --unmatched")
 
     def show_buttons(self, keyboard: tuple[tuple[Button, ...], ...]) -> None:
         if not keyboard:

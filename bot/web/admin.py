@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 # the flow page's panels, in order; each key is a word in i18n.WORDS and a template name
 PANELS = ("funnel", "trend", "answers", "sources", "variants", "temperature", "handoff_speed",
-          "leads")
+          "faq", "leads")
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),

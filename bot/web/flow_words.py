@@ -6,6 +6,10 @@ from __future__ import annotations
 
 FLOW: dict[str, dict[str, str]] = {
     "en": {
+        "faq": "FAQ answered",
+        "faq_entry": "Entry",
+        "faq_hits": "Times",
+        "faq_none": "No FAQ entry was asked in the period.",
         "period_hint": "People are counted by the day they started talking to the bot, "
                        "in the bot's time zone.",
         "trend": "Day by day",
@@ -50,6 +54,10 @@ FLOW: dict[str, dict[str, str]] = {
         "field_error": "Check this field",
     },
     "ru": {
+        "faq": "Ответы на частые вопросы",
+        "faq_entry": "Вопрос",
+        "faq_hits": "Раз",
+        "faq_none": "За этот период частых вопросов не задавали.",
         "period_hint": "Люди считаются по дню, когда они начали разговор с ботом, "
                        "в часовом поясе бота.",
         "trend": "По дням",
@@ -95,6 +103,10 @@ FLOW: dict[str, dict[str, str]] = {
         "field_error": "Проверьте это поле",
     },
     "uk": {
+        "faq": "Відповіді на часті питання",
+        "faq_entry": "Питання",
+        "faq_hits": "Разів",
+        "faq_none": "За цей період частих питань не ставили.",
         "period_hint": "Людей рахуємо за днем, коли вони почали розмову з ботом, "
                        "у часовому поясі бота.",
         "trend": "По днях",

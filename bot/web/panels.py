@@ -11,6 +11,8 @@
   (`storage.reports.funnel.funnels`: all three groupings in one pass, equal to `funnel`'s);
 - temperature: the funnel's hot / warm / cold leads;
 - handoff_speed: `storage.reports.speed.handoff_speed` (per manager who claimed);
+- faq: the FAQ entries answered, per entry (`storage.reports.typed.faq_hits`, the lines
+  `leadbot report` ends with);
 - leads: `storage.reports.leads.page`, the export's rows, a page at a time; contacts only when
   asked for on the page by someone who may see them, and then recorded with who looked, like
   `leadbot export leads --with-contacts`.
@@ -37,6 +39,7 @@ from storage.reports.funnel import flow_definitions, funnels
 from storage.reports.leads import LeadFilter, page
 from storage.reports.period import FunnelQuery
 from storage.reports.speed import handoff_speed
+from storage.reports.typed import faq_hits
 from storage.work.uow import UnitOfWork
 
 
@@ -77,6 +80,11 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
         async with sessions() as session:
             return await handoff_speed(session, asked, version=filters.version)
 
+    async def faq() -> list[dict[str, Any]]:
+        async with sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
+            return await faq_hits(session, asked)
+
     async def leads() -> tuple[int, list[dict[str, Any]]]:
         async with UnitOfWork(sessions) as uow:
             if not filters.contacts:  # nothing to record: on SQLite, no write lock
@@ -89,8 +97,8 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
             return found
 
     # each on a connection of its own, at once: the database counts them side by side
-    (main, sources, variants, days, comparison, definitions), picked, managers, (
-        total, rows) = await asyncio.gather(counted(), answers(), speed(), leads())
+    (main, sources, variants, days, comparison, definitions), picked, managers, asked_faq, (
+        total, rows) = await asyncio.gather(counted(), answers(), speed(), faq(), leads())
     pages = max(1, -(-total // PAGE_SIZE))
     funnel = []
     for g in main:
@@ -112,6 +120,7 @@ async def gather(sessions: async_sessionmaker[AsyncSession], filters: Filters,
         "temperature": [{**g, "title": shown.title(g), "chart": temperature_chart(g)}
                         for g in main],
         "handoff_speed": managers,
+        "faq": asked_faq,
         "leads": {"total": total, "rows": rows, "page": filters.page, "pages": pages},
     }
 

@@ -65,6 +65,7 @@ class RecordAnswer:
     label: str  # human-readable, in the flow's default language (the managers' language)
     points: int = 0
     tags: tuple[str, ...] = ()
+    typed: str | None = None  # typed, not tapped: '"двушка" -> two_rooms (synonym)'
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,5 +151,24 @@ class Close:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FaqHit:
+    """Typed text answered from the flow's FAQ (`entry` is its id) at `step`."""
+
+    step: str
+    entry: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """Typed text at `step` that matched nothing: kept for the marketer, already masked
+    (dialogs.typed.mask: emails, phone numbers, a name introduced)."""
+
+    step: str
+    text: str
+    language: str
+
+
 Action = (SendMessage | EditMessage | AnswerTap | EnterStep | RecordAnswer | RecordConsent
-          | SetContact | RecordQualification | HandOff | ScheduleFollowUp | GiveReward | Close)
+          | SetContact | RecordQualification | HandOff | ScheduleFollowUp | GiveReward | Close
+          | FaqHit | Unmatched)

@@ -236,6 +236,10 @@ ENGINE_TEXTS: dict[str, dict[str, str]] = {
         "en": "Our specialist will work out the exact figure for you — free of charge.",
     },
     "skipped": {"ru": "пропущено", "uk": "пропущено", "en": "skipped"},
+    "did_you_mean": {"ru": "Вы имели в виду…? 👇", "uk": "Ви мали на увазі…? 👇",
+                     "en": "Did you mean…? 👇"},
+    "range_label": {"ru": "от {low} до {high}", "uk": "від {low} до {high}",
+                    "en": "{low} to {high}"},
 }
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_-]+)?)\}")

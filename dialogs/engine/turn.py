@@ -85,13 +85,15 @@ class Turn:
     def names(self) -> dict[str, Any]:
         return names_of(self.flow, self.state(), self.facts())
 
-    def record(self, value: AnswerValue, label: str, step_id: str | None = None) -> None:
+    def record(self, value: AnswerValue, label: str, step_id: str | None = None,
+               typed: str | None = None) -> None:
+        """`typed`: the answer was typed, not tapped (what was typed and how it was read)."""
         step_id = step_id or self.step_id
         self.answers[step_id] = value
         self._facts = None
         points, tags = answer_points(self.flow, step_id, value)
         self.actions.append(RecordAnswer(step=step_id, value=value, label=label,
-                                         points=points, tags=tags))
+                                         points=points, tags=tags, typed=typed))
 
     def forget_answer(self, step_id: str) -> None:
         self.answers.pop(step_id, None)

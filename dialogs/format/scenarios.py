@@ -14,6 +14,15 @@
 
 Taps name options by id, so one scenario works in every language.
 
+Typed instead of tapped (docs/typed.md): `say:` is what the prospect types at the step
+they are on, read the way the bot reads it; `expect` beside it (optional) says what it must
+mean there: an option id (or a list at a multiple choice), recorded as a tap would be;
+`ambiguous` (a "did you mean"); `faq:ENTRY` (answered from the FAQ); `none`:
+
+          - {say: "угловую", expect: corner}
+          - {say: "посудомойка и подсветка", expect: [appliances, lighting]}
+          - {say: "а замер платный?", expect: "faq:measuring"}
+
 Nurture on a scenario's own clock: `wait: 2d` lets that much time pass and delivers every
 follow-up and reminder that fell due (`expect: {delivered: [gallery, reminder]}`); after
 one, `tap: resume` is the reminder's Continue, `tap: OPTION` answers a delivered
@@ -33,8 +42,10 @@ import yaml
 from dialogs.engine import callback
 from dialogs.engine.actions import (
     Action,
+    FaqHit,
     GiveReward,
     HandOff,
+    RecordAnswer,
     RecordQualification,
     ScheduleFollowUp,
     SendMessage,
@@ -56,6 +67,7 @@ from dialogs.engine.state import State
 from dialogs.format.problems import Problem
 from dialogs.format.schema import Flow, duration_seconds
 from dialogs.format.yamlsource import parse_yaml
+from dialogs.typed import Understood, understand
 
 TAP_WORDS = {"continue": callback.CONTINUE, "done": callback.DONE, "skip": callback.SKIP,
              "back": callback.BACK, "agree": callback.ACCEPT, "decline": callback.DECLINE,
@@ -76,6 +88,7 @@ class Run:
     due: dict[str, tuple[int, ScheduleFollowUp]] = field(default_factory=dict)
     waiting: dict[tuple[str, int], ScheduleFollowUp] = field(default_factory=dict)
     delivered: list[ScheduleFollowUp] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)  # `say:` turns that meant something else
 
     def take(self, actions: list[Action], restarted: bool = False) -> None:
         """One turn's actions: follow-ups scheduled, those a restart or hand-off ends gone."""
@@ -133,7 +146,7 @@ def event_for(flow: Flow, state: State, item: Any,
               delivered: list[ScheduleFollowUp] | None = None) -> list[Event]:
     """One scripted input -> the engine events a prospect would cause."""
     if not isinstance(item, dict) or len(item) != 1:
-        raise ScenarioError(f"each input is one of tap/text/contact/foreign_contact/media/"
+        raise ScenarioError(f"each input is one of tap/say/text/contact/foreign_contact/media/"
                             f"command/language/wait, got {item!r}")
     (verb, value), = item.items()
     if verb == "tap":
@@ -198,6 +211,9 @@ def run(flow: Flow, inputs: list[Any], language: str | None = None,
             if isinstance(item, dict) and list(item) == ["wait"]:
                 result.wait(wait_seconds(item["wait"]))
                 continue
+            if isinstance(item, dict) and "say" in item:
+                say(flow, result, item, index)
+                continue
             events = event_for(flow, result.state, item, result.delivered)
         except ScenarioError as error:
             raise ScenarioError(f"input {index}: {error}") from None
@@ -205,6 +221,51 @@ def run(flow: Flow, inputs: list[Any], language: str | None = None,
             result.state, actions = step(flow, result.state, event)
             result.take(list(actions), restarted=isinstance(event, Restart))
     return result
+
+
+def say(flow: Flow, result: Run, item: dict, index: int) -> None:
+    """A typed turn: the text goes to the engine as the prospect's message; `expect` is
+    checked against what the engine did (the answer recorded, the FAQ answered) and what
+    the text means at the step (dialogs.typed.understand, which the engine asks too)."""
+    extra = set(item) - {"say", "expect"}
+    if extra:
+        raise ScenarioError(f"say: takes only 'expect' beside it, not {', '.join(sorted(extra))}")
+    text, at = str(item["say"]), result.state.step
+    understood = understand(flow, at, text, result.state.language)
+    before = len(result.actions)
+    result.state, actions = step(flow, result.state, TextMessage(text))
+    result.take(list(actions))
+    if "expect" not in item:
+        return
+    wanted = item["expect"]
+    done = result.actions[before:]
+    if isinstance(wanted, list) or not (str(wanted) in ("ambiguous", "none")
+                                        or str(wanted).startswith("faq:")):
+        ids = {str(w) for w in (wanted if isinstance(wanted, list) else [wanted])}
+        recorded = next((a for a in done if isinstance(a, RecordAnswer) and a.step == at), None)
+        value = recorded.value if recorded else None
+        got = set(value) if isinstance(value, tuple) else {value}
+        ok = recorded is not None and got == ids
+    elif str(wanted).startswith("faq:"):
+        ok = any(isinstance(a, FaqHit) and a.entry == str(wanted)[4:] for a in done)
+    else:
+        ok = understood.kind == wanted
+    if not ok:
+        unrecorded = " (not recorded: see what the bot said)" if (
+            understood.kind == "option" and not any(
+                isinstance(a, RecordAnswer) and a.step == at for a in done)) else ""
+        result.typed.append(f"input {index}: say {text!r} at step '{at}': expected "
+                            f"{wanted!r}, understood as {meaning(understood)}{unrecorded}")
+
+
+def meaning(understood: Understood) -> str:
+    if understood.kind == "option":
+        return ", ".join(understood.options) + f" ({understood.how})"
+    if understood.kind == "ambiguous":
+        return "did you mean " + " or ".join(understood.options)
+    if understood.kind == "faq":
+        return f"faq:{understood.faq}"
+    return "nothing"
 
 
 def wait_seconds(value: Any) -> int:
@@ -225,7 +286,7 @@ def check(run_: Run, expect: dict[str, Any]) -> list[str]:
         "discount": q.discount if q else None, "target": q.target if q else None,
         "mql": q.mql if q else None, "sql": q.sql if q else None,
     }
-    failures = []
+    failures = list(run_.typed)
     for key, wanted in expect.items():
         if key not in EXPECTATIONS:
             failures.append(f"unknown expectation '{key}' (known: {', '.join(EXPECTATIONS)})")

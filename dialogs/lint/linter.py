@@ -32,6 +32,7 @@ from dialogs.lint.texts import (
     check_placeholders,
     check_texts,
 )
+from dialogs.lint.typed import check_typed
 
 MAX_BUTTONS = 100  # Bot API: an inline keyboard holds at most 100 buttons
 MAX_PER_ROW = 8  # ... and at most 8 in a row
@@ -46,7 +47,7 @@ def lint(flow: Flow, source: YamlSource, file: str, base_dir: FilePath | None = 
     phone and email, hashed)."""
     found: list[Found] = []
     for check in (check_languages, check_steps, check_graph, check_texts, check_expressions,
-                  check_calculators, check_nurture):
+                  check_calculators, check_nurture, check_typed):
         found.extend(check(flow))
     found.extend(check_placeholders(flow, result_names(flow)))
     found.extend(check_consent_texts(flow, recipients, named))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from dialogs.typed.numbers import parse_words
+
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '’.\-][^\W\d_]*)*$")
 _NUMBER = re.compile(r"^[+-]?\d[\d\s\u00a0\u202f',.]*$")
 # A unit after the number: letters, then at most a final 2 or 3 ("50 м²", "50m2", "64 кв.м").
@@ -96,8 +98,13 @@ def parse_number(text: str, language: str = "en") -> float | Ambiguous | None:
     Ukrainian the comma is the decimal one. Where a lone separator before three digits could
     be either (`2,500` in ru / uk, `2.500` in any language), both readings are returned as
     Ambiguous, for the step to keep the one that fits or to ask.
+
+    Words and shorthands too (issue 26): `1.5k`, `1,5 тыс`, `полтора`, `два с половиной`,
+    `пятьдесят`, `fifty`, `пятьдесят метров` (a unit word after the number).
     """
     raw = text.strip()
+    if _WORDY.search(raw):
+        return _in_words(raw, language)
     tail = _UNIT_TAIL.match(raw)
     if tail:
         raw = tail.group(1)
@@ -121,6 +128,41 @@ def parse_number(text: str, language: str = "en") -> float | Ambiguous | None:
     if whole is None or decimal is None:  # pragma: no cover - both are digits by now
         return None
     return Ambiguous(thousands=whole, decimal=decimal)
+
+
+# A number in words or with a word multiplier: letters that are not only a unit ("50 м²").
+_WORDY = re.compile(r"\d\s*(?:k|к|тыс|тис|тысяч|тисяч|thousand|млн|mln|million|миллион"
+                    r"|мільйон)\w*\.?(?:\s|$)|^\D*[^\W\d_]{3,}", re.IGNORECASE)
+
+
+def _in_words(raw: str, language: str) -> float | None:
+    """«пятьдесят», «два с половиной», "1.5k", «1,5 тыс», «пятьдесят метров»: up to two
+    unit words after the number are let go."""
+    tokens = raw.split()
+    for drop in range(min(3, len(tokens))):
+        value = parse_words(" ".join(tokens[:len(tokens) - drop]), language)
+        if value is not None:
+            return value if abs(value) < 1e15 else None
+    return None
+
+
+_RANGE = re.compile(
+    r"^\s*(?:(?:от|від|from|between|с|з)\s+)?(?P<low>.+?)"
+    r"(?:\s*(?:-|–|—|\.\.)\s*|\s+(?:до|по|to|and|и|і)\s+)(?P<high>[^-–—].*?)\s*$", re.IGNORECASE)
+
+
+def parse_range(text: str, language: str = "en") -> tuple[float, float] | None:
+    """Two numbers that bound an answer: «от 50 до 70», "50-70", "50 to 70", «50–70 м²»,
+    "between 50 and 70"; (low, high) in that order, or None. Each end is read as
+    `parse_number` reads it; an end that could be read two ways is not a range."""
+    match = _RANGE.match(text)
+    if not match:
+        return None
+    low, high = parse_number(match.group("low"), language), \
+        parse_number(match.group("high"), language)
+    if not isinstance(low, float) or not isinstance(high, float):
+        return None
+    return (low, high) if low <= high else (high, low)
 
 
 def _float(raw: str) -> float | None:

@@ -4,12 +4,14 @@ inside the caller's transaction; the purge runs after its commit.
 
 Erasure anonymises rather than deletes: name, phone, email and free-text answers go from
 every place they were copied to (the lead, the answers, the conversation's state, the
-outbox, follow-ups, events); the lead stays without them so the funnel still counts it, and
-an `erased` event is the receipt. The messages already sent about the person to someone
-else's chat (a manager's copy, relayed words, reminders, escalations) are rewritten in
-their erased form and listed in the receipt (`shown`): the hand-off edits each in Telegram,
-and any edit Telegram refuses is added to the receipt (storage/privacy/shown.py). The
-consent ledger is append-only: withdrawals are new rows, and nothing personal was ever in it.
+outbox, follow-ups, events); what was typed for an option (answers.typed) is dropped and
+the typed texts nothing matched (unmatched_texts) are deleted; the lead stays without them
+so the funnel still counts it, and an `erased` event is the receipt. The messages already
+sent about the person to someone else's chat (a manager's copy, relayed words, reminders,
+escalations) are rewritten in their erased form and listed in the receipt (`shown`): the
+hand-off edits each in Telegram, and any edit Telegram refuses is added to the receipt
+(storage/privacy/shown.py). The consent ledger is append-only: withdrawals are new rows,
+and nothing personal was ever in it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +38,7 @@ from storage.schema.tables import (
     Handoff,
     Lead,
     OutboxMessage,
+    UnmatchedText,
 )
 from storage.work import tracking
 from storage.work.uow import UnitOfWork
@@ -44,7 +47,7 @@ log = logging.getLogger(__name__)
 ERASED = shown.ERASED
 # where erasure writes over personal data (the tables `erase` changes)
 ERASURE_TABLES = ("leads", "answers", "conversations", "outbox", "follow_ups", "handoffs",
-                  "events", "clicks")
+                  "events", "clicks", "unmatched_texts")
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,15 @@ class Receipt:
     # sent messages Telegram shows in someone else's chat, now in erased form in the
     # outbox: the hand-off edits each (bot/handoff/erasing.py)
     shown: tuple[OutboxMessage, ...] = field(default=(), compare=False)
+    # typed answers' words dropped (answers.typed) and unmatched typed texts deleted
+    typed: int = 0
+    unmatched: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {"conversations": self.conversations, "leads": self.leads,
                 "answers": self.answers, "messages": self.messages,
-                "follow_ups": self.follow_ups, "broadcasts": self.broadcasts}
+                "follow_ups": self.follow_ups, "broadcasts": self.broadcasts,
+                "typed": self.typed, "unmatched": self.unmatched}
 
 
 async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
@@ -102,6 +109,12 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         if isinstance(answer.value, str) and answer.value:
             secrets.add(answer.value)
         answer.value, answer.label = None, ERASED
+    typed = 0
+    for answer in answers:  # what was typed for an option: the person's own words
+        if answer.typed is not None:
+            answer.typed, typed = None, typed + 1
+    unmatched = (await session.execute(delete(UnmatchedText).where(
+        UnmatchedText.conversation_id.in_(ids)))).rowcount or 0
     for conversation in conversations:
         state = dict(conversation.state or {})
         secrets.update(v for v in (state.get("contact") or {}).values() if v)
@@ -164,7 +177,8 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
             event.data = data
     latest = {(r.chat_id, shown.message_id(r)): r for r in sorted(edits, key=lambda r: r.id)}
     receipt = Receipt(len(conversations), len(leads), len(personal_answers), messages,
-                      follow_ups, broadcasts, shown=tuple(latest.values()))
+                      follow_ups, broadcasts, shown=tuple(latest.values()), typed=typed,
+                      unmatched=unmatched)
     # `edited`: messages in other chats to be edited; `unedited` is added for each edit
     # Telegram refuses (a chat the bot was removed from, a deleted message)
     uow.stage(Event, user_id=user_id, kind="erased", data={

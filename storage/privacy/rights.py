@@ -28,6 +28,7 @@ from storage.schema.tables import (
     Lead,
     OutboxMessage,
     Prospect,
+    UnmatchedText,
 )
 from storage.work import broadcasts, tracking
 from storage.work.uow import UnitOfWork
@@ -64,6 +65,8 @@ async def export(uow: UnitOfWork, user_id: int, now: datetime) -> dict[str, Any]
         "prospect": _row(prospect),
         "conversations": conversations,
         "answers": await rows(Answer, Answer.conversation_id.in_(ids)),
+        # what they typed that the bot did not understand (masked), kept for the marketer
+        "unmatched_texts": await rows(UnmatchedText, UnmatchedText.user_id == user_id),
         "leads": leads,
         "consents": await rows(Consent, Consent.user_id == user_id),
         "follow_ups": await rows(FollowUp, FollowUp.user_id == user_id),

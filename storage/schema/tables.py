@@ -80,6 +80,26 @@ class Answer(SQLModel, table=True):
     value: Any = Field(default=None, sa_column=Column(JSON))
     label: str
     points: int = 0
+    # typed, not tapped: what was typed (masked) and how it was read, for the marketer
+    typed: str | None = None
+    created_at: datetime = _time()
+
+
+class UnmatchedText(SQLModel, table=True):
+    """Typed text the bot did not understand at a step (masked: dialogs.typed.mask), kept
+    for `leadbot report --unmatched`; erased with the person, pruned with the conversation."""
+
+    __tablename__ = "unmatched_texts"
+    __table_args__ = (Index("ix_unmatched_texts_flow", "flow_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    user_id: int = Field(sa_type=BigInteger, index=True)
+    flow_id: str = Field(max_length=32)
+    flow_version: int
+    step: str = Field(max_length=32)
+    language: str = Field(max_length=8)
+    text: str
     created_at: datetime = _time()
 
 

@@ -82,7 +82,8 @@ def test_name(text, expected):
     ("120m2", 120.0),
     ("-3", -3.0),
     ("1.2.3", None),
-    ("five", None),
+    ("five", 5.0),  # words since issue 26 (before: None)
+    ("a few", None),
     ("", None),
     ("1e5", None),
     ("9" * 20, None),

@@ -1,10 +1,11 @@
 """Erasure that leaves nothing behind: one prospect through everything that stores or sends
-their data (two quizzes, consent, contact details, two hand-off cards, an SLA reminder and
-an escalation, a claim, a status, the relay both ways, follow-ups queued, a card held for a
-manager who never opened the chat), then /forget or the retention job; afterwards every
-column of every table, the SQLite files and the DEBUG logs are searched
-(tests/e2e/traces.py), on SQLite and on PostgreSQL, and so is every message every managers'
-chat shows in Telegram (the fake's, after the edits): text, entities, buttons."""
+their data (two quizzes, typed answers kept and not understood, consent, contact details,
+two hand-off cards, an SLA reminder and an escalation, a claim, a status, the relay both
+ways, follow-ups queued, a card held for a manager who never opened the chat), then /forget
+or the retention job; afterwards every column of every table, the SQLite files and the
+DEBUG logs are searched (tests/e2e/traces.py), on SQLite and on PostgreSQL, and so is every
+message every managers' chat shows in Telegram (the fake's, after the edits): text,
+entities, buttons."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from tests.e2e.test_handoff import (
     push,
 )
 from tests.e2e.test_privacy import confirm
-from tests.e2e.traces import Person, traces
+from tests.e2e.traces import Person, every_column, traces
 
 OLENA = Person(phone="+380671234567", email="olena.k@gmail.com",
                names=("Olena Kovalchuk", "Олена Ковальчук"))
@@ -61,7 +62,12 @@ async def everything(running, prospect) -> int:
     await prospect.share_contact(OLENA.phone)
     # 2. the kitchen quiz: Cyrillic name, phone; hot, handed off
     await prospect.start("kitchen-quiz__instagram")
-    for option in ("continue", "city", "island", "large", "veneer", "appliances",
+    await prospect.tap(option=TAP_WORDS["continue"])
+    # typed, not tapped (docs/typed.md): text nothing matched is kept (unmatched_texts),
+    # an option typed keeps what was typed on the answer (answers.typed); both name her
+    await prospect.send(f"{OLENA.names[1]}, хочу кухню")
+    await prospect.send(f"у місті, пише {OLENA.names[1]}")
+    for option in ("island", "large", "veneer", "appliances",
                    "lighting", "done", "month", "agree", "marketing_yes"):
         await prospect.tap(option=TAP_WORDS.get(option, option))
     await prospect.send(OLENA.names[1])
@@ -126,6 +132,10 @@ async def test_nothing_personal_survives_erasure(backend, how, telegram, tmp_pat
             annas_copy = await everything(running, prospect)
             assert shown_to_managers(running)  # the search finds them before erasure
             before = await traces(OLENA, running.app.engine, "")
+            stored = await every_column(running.app.engine)
+            for table in ("unmatched_texts", "answers"):  # typed words, before erasure
+                assert any(line.startswith(f"{table}: ") and "Ковальчук" in line
+                           for line in stored.splitlines()), table
             # the search sees every form of every value before erasure
             assert len(before["database"]) == len(OLENA.patterns()), before["database"]
             if backend == "sqlite":

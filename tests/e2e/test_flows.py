@@ -52,6 +52,9 @@ ANYTIME = NurtureConfig(quiet="off", stale=timedelta(0))
 
 
 async def replay(prospect, item: dict, waited: list[float]) -> None:
+    if "say" in item:  # typed instead of tapped (docs/typed.md); `expect` is checked by
+        await prospect.send(str(item["say"]))  # the scenario run (dialogs/format/scenarios)
+        return
     (verb, value), = item.items()
     if verb == "wait":
         waited[0] += duration_seconds(str(value))

@@ -46,6 +46,7 @@ async def test_every_panel_with_no_data(admin_web):
     for key in ("funnel", "sources", "variants", "temperature"):
         assert "Nobody started this flow in the period." in panel(html, key)
     assert "No manager claimed a lead" in panel(html, "handoff_speed")
+    assert "No FAQ entry was asked in the period." in panel(html, "faq")
     leads = panel(html, "leads")
     assert 'data-total="0"' in leads and "No leads match." in leads
     assert 'id="since"' in html and 'id="until"' in html and 'id="source"' in html
@@ -242,3 +243,29 @@ async def test_words_and_numbers_in_each_language(admin_web):
         assert status == 200 and word in html
     _, html, _ = await get(client, f"{base}/admin", lang="ru")
     assert re.search(r"\d+,\d %", html) and not re.search(r"\d+\.\d %", html)  # 12,5 %
+
+
+async def test_the_faq_panel_counts_the_entries_answered(admin_web):
+    from dialogs.engine.actions import FaqHit
+    from storage.record import Recorder
+    from storage.work.uow import UnitOfWork
+    from tests.storage.broadcast_people import person
+
+    running, client, base = admin_web
+    now = datetime.now(UTC)
+    async with running.app.sessions() as session:
+        ann, bob = (await person(session, 1, started_at=now),
+                    await person(session, 2, started_at=now))
+        await session.commit()
+    for conversation, entries in ((ann, ("measuring", "measuring", "warranty")),
+                                  (bob, ("measuring",))):
+        async with UnitOfWork(running.app.sessions) as uow:
+            await Recorder(uow, conversation, now, None).record(
+                [FaqHit("layout", entry) for entry in entries])
+            await uow.commit()
+    status, html, _ = await get(client, f"{base}/admin", lang="ru")
+    assert status == 200
+    shown = panel(html, "faq")
+    assert "Ответы на частые вопросы" in html
+    assert attributes(shown, "data-entry") == ["measuring", "warranty"]
+    assert attributes(shown, "data-hits") == ["3", "1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dialogs.engine import callback
 from dialogs.engine.actions import EditMessage, SendMessage
 from dialogs.engine.kinds.base import Kind, rows
+from dialogs.engine.kinds.typed import text_choice
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import MultipleChoiceStep, SingleChoiceStep
 from dialogs.rules.scoring import option_of
@@ -71,8 +72,16 @@ def finish_multiple(turn: Turn, step: MultipleChoiceStep) -> None:
     turn.advance()
 
 
+def text_single(turn: Turn, step: SingleChoiceStep, text: str) -> None:
+    text_choice(turn, step, text, KINDS["single_choice"])
+
+
+def text_multiple(turn: Turn, step: MultipleChoiceStep, text: str) -> None:
+    text_choice(turn, step, text, KINDS["multiple_choice"])
+
+
 KINDS = {
-    "single_choice": Kind(prompt=prompt_single, tap=tap_single),
-    "multiple_choice": Kind(prompt=prompt_multiple, tap=tap_multiple,
+    "single_choice": Kind(prompt=prompt_single, tap=tap_single, text=text_single),
+    "multiple_choice": Kind(prompt=prompt_multiple, tap=tap_multiple, text=text_multiple,
                             reminder="use_buttons_multi"),
 }

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dialogs.engine import callback
 from dialogs.engine.actions import SendMessage
 from dialogs.engine.kinds.base import Kind
+from dialogs.engine.kinds.typed import faq_at, unmatched
+from dialogs.engine.texts import engine_text
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import FreeTextStep, NumberStep
-from dialogs.rules.validators import Ambiguous, format_number, parse_number
+from dialogs.rules.validators import Ambiguous, format_number, parse_number, parse_range
 
 
 def prompt_free_text(turn: Turn, step: FreeTextStep) -> SendMessage:
@@ -42,6 +44,10 @@ def prompt_number(turn: Turn, step: NumberStep) -> SendMessage:
 
 def text_number(turn: Turn, step: NumberStep, text: str) -> None:
     reading = parse_number(text, turn.language)
+    if reading is None and step.range and _range(turn, step, text):
+        return
+    if reading is None and faq_at(turn, text):
+        return
     if isinstance(reading, Ambiguous):
         fitting = [v for v in (reading.thousands, reading.decimal) if not _unfit(step, v)]
         if len(fitting) == 2:  # both would do: only the prospect knows
@@ -51,6 +57,7 @@ def text_number(turn: Turn, step: NumberStep, text: str) -> None:
         reading = fitting[0] if fitting else reading.thousands
     example = format_number(step.min if step.min and step.min > 0 else 10, turn.language)
     if reading is None:
+        unmatched(turn, text)
         turn.send(turn.say("number_invalid", example=example))
         return
     problem = _unfit(step, reading)
@@ -63,6 +70,28 @@ def text_number(turn: Turn, step: NumberStep, text: str) -> None:
     else:
         turn.record(reading, turn.answer_label(turn.step_id, reading, turn.flow.language))
         turn.advance()
+
+
+def _range(turn: Turn, step: NumberStep, text: str) -> bool:
+    """A range at a `range: true` step ("от 50 до 70", "50-70"): its middle recorded, the
+    range shown on the label. False when the text is not a range or does not fit the step
+    (the single-number path then says why)."""
+    found = parse_range(text, turn.language)
+    if found is None:
+        return False
+    low, high = sorted(found)
+    middle = (low + high) / 2
+    if step.integer and not middle.is_integer():
+        middle = float(round(middle))
+    if _unfit(step, low) or _unfit(step, high) or _unfit(step, middle):
+        return False
+    unit = f" {turn.label(step.unit)}" if step.unit else ""
+    label = engine_text("range_label", turn.flow.language,
+                        low=format_number(low, turn.flow.language),
+                        high=format_number(high, turn.flow.language)) + unit
+    turn.record(middle, label)
+    turn.advance()
+    return True
 
 
 def _unfit(step: NumberStep, value: float) -> str | None:
