@@ -41,10 +41,13 @@ FILLERS = frozenset({"вариант", "номер", "пункт", "варіан
                      "ответ", "відповідь", "answer", "choice", "выбор", "вибір", "цифра"})
 
 _RANGE = re.compile(r"(\d+(?:[.,]\d+)?)-(\d+(?:[.,]\d+)?)")
+_FROM_TO = re.compile(r"\b(?:от|від|from|between)\s+(\d+(?:[.,]\d+)?)\s+(?:\S+\s+)?"
+                      r"(?:до|to|and)\s+(\d+(?:[.,]\d+)?)")
 _UP_TO = re.compile(r"\b(?:до|up to|under|below|less than|менее|меньше|менше|не более"
                     r"|не більше|within)\s+(\d+(?:[.,]\d+)?)")
 _OVER = re.compile(r"\b(?:больше|более|свыше|over|more than|above|понад|більше|дальше"
-                   r"|далі ніж|далі|farther than|further than|beyond)\s+(\d+(?:[.,]\d+)?)")
+                   r"|далі ніж|далі|farther than|further than|beyond|bigger than|longer than|larger than"
+                   r"|greater than)\s+(\d+(?:[.,]\d+)?)")
 _FROM = re.compile(r"\b(?:от|від|from)\s+(\d+(?:[.,]\d+)?)")
 _LONE = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)(?![\d.,])")
 
@@ -60,7 +63,7 @@ def interval(label: str) -> tuple[float, float] | None:
     """The numbers a normalised label covers: «3-5 метров» (3, 5), «до 3 метров» (-inf, 3],
     «больше 5 метров» (5, inf), «2 комнаты» (2, 2); None when it names no number."""
     label = _A_UNIT.sub("1 ", label)  # "within a month" is within 1 month
-    match = _RANGE.search(label)
+    match = _RANGE.search(label) or _FROM_TO.search(label)
     if match:
         return _num(match.group(1)), _num(match.group(2))
     match = _UP_TO.search(label)

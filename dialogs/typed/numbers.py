@@ -166,3 +166,17 @@ def numbers_in(text: str, language: str) -> tuple[float, ...]:
             if value is not None and token not in ("a", "one", "пол", "пара", "оба", "couple"):
                 found.append(value)
     return tuple(found)
+
+
+def with_digits(text: str, language: str) -> str:
+    """A normalised text with its single number words in digits, so that «больше пяти
+    метров» reads as «больше 5 метров» ("more than five" as "more than 5")."""
+    out = []
+    for token in text.split(" "):
+        value = None if not token or token[0].isdigit() or token in _NOT_ALONE else (
+            word_value(token, language))
+        out.append(token if value is None else f"{value:g}")
+    return " ".join(out)
+
+
+_NOT_ALONE = frozenset({"a", "one", "пол", "пара", "оба", "couple"})

@@ -27,7 +27,7 @@ from dialogs.typed.index import (
 )
 from dialogs.typed.lemmas import lemma
 from dialogs.typed.normalise import LIST_SPLIT, OR_SPLIT, normalise, words
-from dialogs.typed.numbers import numbers_in, ordinal, parse_words
+from dialogs.typed.numbers import numbers_in, ordinal, parse_words, with_digits
 from dialogs.typed.result import NONE, Understood
 
 __all__ = ["Understood", "understand"]
@@ -225,7 +225,7 @@ def _by_number(index: PhraseIndex, text: str, language: str) -> list[str] | None
 
 
 def _by_number_in(index: PhraseIndex, text: str, language: str) -> list[str] | None:
-    span = interval(normalise(text).replace(" - ", "-"))
+    span = interval(with_digits(normalise(text), language).replace(" - ", "-"))
     if span is None:
         values = numbers_in(text, language)
         if not values:
