@@ -46,8 +46,8 @@ _FROM_TO = re.compile(r"\b(?:от|від|from|between)\s+(\d+(?:[.,]\d+)?)\s+(?:
 _UP_TO = re.compile(r"\b(?:до|up to|under|below|less than|менее|меньше|менше|не более"
                     r"|не більше|within)\s+(\d+(?:[.,]\d+)?)")
 _OVER = re.compile(r"\b(?:больше|более|свыше|over|more than|above|понад|більше|дальше"
-                   r"|далі ніж|далі|farther than|further than|beyond|bigger than|longer than|larger than"
-                   r"|greater than)\s+(\d+(?:[.,]\d+)?)")
+                   r"|далі ніж|далі|farther than|further than|beyond|bigger than|longer than"
+                   r"|larger than|greater than)\s+(\d+(?:[.,]\d+)?)")
 _FROM = re.compile(r"\b(?:от|від|from)\s+(\d+(?:[.,]\d+)?)")
 _LONE = re.compile(r"(?<![\d.,])(\d+(?:[.,]\d+)?)(?![\d.,])")
 
