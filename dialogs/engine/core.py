@@ -138,6 +138,8 @@ def on_text(turn: Turn, message: TextMessage) -> None:
         remind(turn, kind)
     elif message.forwarded and turn.step.kind == "contact" and turn.phase == "name":
         turn.send(turn.say("name_forwarded"))  # someone else's words are not their name
+    elif message.forwarded and turn.step.kind == "consent":
+        remind(turn, kind)  # someone else's "I agree" is not the prospect's consent
     else:
         kind.text(turn, turn.step, message.text)
 

@@ -15,7 +15,8 @@ PROSPECT = 2601
 async def test_the_kitchen_quiz_by_typing_with_a_did_you_mean_and_an_faq(running):
     prospect = running.prospect(PROSPECT, "ru")
     await prospect.start("kitchen-quiz__instagram")
-    await prospect.tap("Начать")
+    await prospect.send("начать")  # a message's button, typed
+    assert prospect.said()[-1].startswith("Где будет стоять кухня?")
     await prospect.send("в городе")
     assert prospect.said()[-1].startswith("Какая планировка кухни?")
     edits = running.telegram.sent(PROSPECT, "editMessageText")
@@ -37,8 +38,8 @@ async def test_the_kitchen_quiz_by_typing_with_a_did_you_mean_and_an_faq(running
     for typed in ("больше 5 метров", "шпон", "техника и подсветка", "в ближайший месяц"):
         await prospect.send(typed)
     assert prospect.said()[-1].startswith("Ваша скидка")
-    await prospect.tap("Согласен(на)")
-    await prospect.tap("Нет, спасибо")
+    await prospect.send("согласен")  # the consent, typed
+    await prospect.send("нет, спасибо")  # and no to the newsletter
     await prospect.send("Ольга")
     await prospect.share_contact("+79161234567")
     assert any("KITCHEN15-" in text for text in prospect.said())

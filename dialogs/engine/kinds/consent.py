@@ -9,8 +9,10 @@ from __future__ import annotations
 from dialogs.engine import callback
 from dialogs.engine.actions import Button, RecordConsent, SendMessage
 from dialogs.engine.kinds.base import Kind
+from dialogs.engine.kinds.typed import labels, press
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import ConsentStep
+from dialogs.typed.buttons import AGREE, DECLINE, NO, YES
 
 
 def enter_consent(turn: Turn, step: ConsentStep) -> None:
@@ -79,4 +81,19 @@ def grant(turn: Turn, step: ConsentStep, purpose: str, text: str) -> None:
                             step=turn.step_id, operator=turn.flow.operator.key))
 
 
-KINDS = {"consent": Kind(prompt=prompt_consent, enter=enter_consent, tap=tap_consent)}
+def text_consent(turn: Turn, step: ConsentStep, text: str) -> None:
+    """«Согласен», "I agree", «нет» typed: the button they name is tapped, never a guess
+    (dialogs/typed/buttons.py: a negated text never agrees). A forwarded message never
+    reaches here (core.py): someone else's words are no consent."""
+    if turn.phase == "marketing" and step.marketing:
+        offer = step.marketing
+        buttons = {callback.MARKETING_YES: [*labels(offer.accept), *YES],
+                   callback.MARKETING_NO: [*labels(offer.decline), *NO]}
+    else:
+        buttons = {callback.ACCEPT: [*labels(step.accept), *AGREE],
+                   callback.DECLINE: [*labels(step.decline), *DECLINE]}
+    press(turn, text, KINDS["consent"], buttons, lambda option: tap_consent(turn, step, option))
+
+
+KINDS = {"consent": Kind(prompt=prompt_consent, enter=enter_consent, tap=tap_consent,
+                         text=text_consent)}

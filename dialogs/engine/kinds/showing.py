@@ -9,10 +9,12 @@ import math
 
 from dialogs.engine import callback
 from dialogs.engine.actions import Button, GiveReward, SendMessage
-from dialogs.engine.kinds.base import Kind, no_prompt
+from dialogs.engine.kinds.base import Kind, no_prompt, remind
+from dialogs.engine.kinds.typed import labels, press
 from dialogs.engine.turn import Turn
 from dialogs.format.schema import CalculatorStep, MessageStep, RewardStep
 from dialogs.rules.expressions import ExpressionError, evaluate
+from dialogs.typed.buttons import GO
 
 
 def prompt_message(turn: Turn, step: MessageStep) -> SendMessage:
@@ -35,6 +37,15 @@ def tap_message(turn: Turn, step: MessageStep, option: str) -> None:
         return
     turn.answer_tap()
     turn.advance()
+
+
+def text_message(turn: Turn, step: MessageStep, text: str) -> None:
+    """«Начать», "next" typed under a message's button taps it (docs/typed.md)."""
+    if not step.button:
+        remind(turn, KINDS["message"])
+        return
+    press(turn, text, KINDS["message"], {callback.CONTINUE: [*labels(step.button), *GO]},
+          lambda option: tap_message(turn, step, option))
 
 
 def enter_calculator(turn: Turn, step: CalculatorStep) -> None:
@@ -78,7 +89,8 @@ def reward_code(turn: Turn, prefix: str, discount: float) -> str:
 
 
 KINDS = {
-    "message": Kind(prompt=prompt_message, enter=enter_message, tap=tap_message),
+    "message": Kind(prompt=prompt_message, enter=enter_message, tap=tap_message,
+                    text=text_message),
     "calculator": Kind(prompt=no_prompt, enter=enter_calculator),
     "reward": Kind(prompt=no_prompt, enter=enter_reward),
 }

@@ -10,6 +10,7 @@ is its answer)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from dialogs.engine.actions import Button, FaqHit, Unmatched
 from dialogs.engine.kinds.base import Kind, remind
@@ -17,6 +18,7 @@ from dialogs.engine.turn import Turn
 from dialogs.format.schema import MultipleChoiceStep, SingleChoiceStep, Step
 from dialogs.rules.scoring import option_of
 from dialogs.typed import Understood, mask, understand
+from dialogs.typed.buttons import pressed
 
 MAX_KEPT = 500  # characters of an unmatched text kept for the marketer
 _WORD = re.compile(r"\w+")
@@ -120,3 +122,21 @@ def unmatched(turn: Turn, text: str) -> None:
     if said_something(text):
         turn.emit(Unmatched(step=turn.step_id, text=mask(text.strip())[:MAX_KEPT],
                             language=turn.language))
+
+
+def press(turn: Turn, text: str, kind: Kind, buttons: dict[str, list[str]],
+          tap: Callable[[str], None]) -> None:
+    """A step whose buttons are not options (a message's, the consent's): the button the
+    text presses (dialogs/typed/buttons.py) is tapped; otherwise the FAQ, or the reminder
+    (the text kept if it looks like something said)."""
+    button = pressed(text, buttons)
+    if button is not None:
+        tap(button)
+    elif not answer_faq(turn, understand(turn.flow, turn.step_id, text, turn.language)):
+        unmatched(turn, text)
+        remind(turn, kind)
+
+
+def labels(text: dict[str, str] | None) -> list[str]:
+    """A button's label in every language of the flow."""
+    return list(text.values()) if text else []
