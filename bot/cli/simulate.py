@@ -50,9 +50,10 @@ HELP = ("Chat with a flow in the terminal, or pipe the answers in, one a line. B
 USER_ID = 1
 SAMPLE_PHONE = "+447400123456"
 # where a typed line is the answer, a digit included (at a choice step a digit taps the
-# button of that number; other text is still sent, read as a typed answer)
+# button of that number; other text is still sent, read as a typed answer; the same at a
+# message's button and the consent)
 TYPED = frozenset(kind for kind, rules in KINDS.items() if rules.text is not None
-                  ) - {"single_choice", "multiple_choice"}
+                  ) - {"single_choice", "multiple_choice", "message", "consent"}
 TAP = re.compile(r"^#(\d+)$")  # a button by number at any step
 PROMPT, TYPED_PROMPT = "> ", "your answer (#N taps a button)> "
 

@@ -29,7 +29,7 @@ def no_traceback(result: subprocess.CompletedProcess) -> None:
 def test_lint_accepts_the_shipped_flows():
     result = leadbot("lint")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok: 4 flow file(s), 4 valid, 28 scenario(s) run, 0 problem(s)" in result.stdout
+    assert "ok: 4 flow file(s), 4 valid, 33 scenario(s) run, 0 problem(s)" in result.stdout
 
 
 def test_lint_refuses_a_broken_next_naming_file_step_and_field(tmp_path):

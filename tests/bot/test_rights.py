@@ -67,7 +67,7 @@ async def test_forget_erases_free_text_answers_and_what_echoed_them(service, ses
     assert WORDS not in dumped and "Sherlock Holmes" not in dumped and "7911" not in dumped
     assert receipt.data == {"reason": "request", "conversations": 1, "leads": 1,
                             "answers": 1, "messages": receipt.data["messages"],
-                            "follow_ups": 0, "broadcasts": 0,
+                            "follow_ups": 0, "broadcasts": 0, "typed": 0, "unmatched": 0,
                             "edited": 0}  # no manager was shown them
     # the confirmation was edited in place to show the choice, buttons gone
     edit = next(m for m in outbox if m.method == "editMessageText" and "message_id" in m.payload)
