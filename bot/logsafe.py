@@ -26,6 +26,10 @@ import sys
 from collections import OrderedDict
 from typing import TextIO
 
+# pymorphy3 (typed answers) says "Loading dictionaries from …" at INFO: not the bot's news,
+# and commands whose refusals are one line would print five
+logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+
 MASK = "[hidden]"
 # (Matches start only where a word starts: a long word costs its length, not its square.)
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

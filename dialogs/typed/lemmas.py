@@ -4,7 +4,6 @@ words people type repeat."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from functools import lru_cache
 from typing import Any
@@ -24,9 +23,6 @@ def _analyzer(language: str) -> Any:
             if analyzer is None:
                 import pymorphy3
 
-                # its "Loading dictionaries from …" is an INFO line in the bot's log and on
-                # the stderr of commands that must say one line (`leadbot run`'s refusals)
-                logging.getLogger("pymorphy3").setLevel(logging.WARNING)
                 analyzer = pymorphy3.MorphAnalyzer(lang=language)
                 _ANALYZERS[language] = analyzer
     return analyzer
