@@ -1,7 +1,6 @@
 """The flow format: what a marketer writes in dialogs/flows/*.yaml, as pydantic models.
 
-Shape checks live here (types, required fields, id syntax); checks that need the whole
-flow (unknown or unreachable steps, translations, expressions) live in `linter.py`.
+Shape checks here (types, fields, ids); whole-flow checks in dialogs/lint/ (linter.py).
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ from pydantic import (
 ID_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=32)]
 Text = dict[str, str]
-# How people type something, per language: {ru: ["двушка", "2 комнаты"], en: ["two-room"]}
-Phrasings = dict[str, tuple[str, ...]]
+Phrasings = dict[str, tuple[str, ...]]  # per language: {ru: ["двушка"], en: ["two-room"]}
 Outcome = Literal["handoff", "nurture", "close"]
 FieldMode = Literal["required", "optional", "no"]
 
@@ -405,10 +403,7 @@ class Experiment(Model):
 
 
 class FaqEntry(Model):
-    """A question prospects ask mid-quiz (dialogs/typed/): typed text that matches one of
-    `ask` better than any option of the step is answered with `answer` (and the link or
-    file), then the same question is asked again."""
-
+    """A question asked mid-quiz, answered, then the step asked again (docs/typed.md)."""
     id: Id
     ask: Phrasings = Field(min_length=1)
     answer: Text
