@@ -55,6 +55,7 @@ from bot.transport.webhook import WEBHOOK_PATH, webhook_route, webhook_secret, w
 from bot.web.server import web_app
 from dialogs.rules.hours import HoursError
 from dialogs.rules.routing import RoutingError
+from storage.db import gate as write_gate
 from storage.db.engine import sessionmaker
 from storage.db.locks import StartupLockTimeout, lock_startup
 from storage.deliveries import rows as crm
@@ -293,9 +294,10 @@ async def serve(app: App, stop: asyncio.Event, webhook: bool = False) -> None:
 async def _work(app: App, stop: asyncio.Event, secret: str | None) -> None:
     """The sender, the jobs, the CRM worker, and updates by webhook (`secret` given) or
     polling, until `stop`."""
-    background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
-    if app.crm is not None:
-        background.append(asyncio.create_task(app.crm.run(stop)))
+    with write_gate.background():  # on SQLite their writes wait for the updates' (gate.py)
+        background = [asyncio.create_task(app.sender.run(stop)), *schedule.start(app, stop)]
+        if app.crm is not None:
+            background.append(asyncio.create_task(app.crm.run(stop)))
     if app.inbound is not None and app.inbound.reader is not None:
         background.append(asyncio.create_task(app.inbound.reader.run(stop)))
     try:

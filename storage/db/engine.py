@@ -1,19 +1,26 @@
 """The async engine: a SQLite file by default, PostgreSQL (asyncpg) in production.
 
 SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE so that a transaction takes
-the write lock when it starts instead of failing with "database is locked" half-way.
+the write lock when it starts instead of failing with "database is locked" half-way; the
+process's writers queue for that lock in asyncio, an update before the bot's bookkeeping
+(storage/db/gate.py).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_only, in_greenlet
+
+from storage.db.gate import WriteGate
 
 DEFAULT_URL = "sqlite:///leadbot.db"
+_UNGATED = bool(os.environ.get("BENCH_NO_WRITE_GATE"))  # bench/ only: the run without it
 BUSY_TIMEOUT_MS = 10_000
 # An execution option: `await session.connection(execution_options={READ_ONLY: True})` as a
 # session's first statement makes its SQLite transaction a plain (deferred) BEGIN.
@@ -76,14 +83,61 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten
         cursor.close()
 
+    gate = WriteGate(BUSY_TIMEOUT_MS / 1000)
+    engine.sync_engine.write_gate = gate  # type: ignore[attr-defined]  # tests look
+
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection) -> None:
         # A reader (the funnel, the dashboard) takes no write lock: it would hold the bot's
         # writes back for as long as its queries run.
-        reading = connection.get_execution_options().get(READ_ONLY)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi = _dbapi(connection.connection)
+        # not under asyncio (a sync tool): SQLite's busy handler only; bench/ compares
+        gated = in_greenlet() and not _UNGATED
+        if gated:
+            await_only(gate.acquire(dbapi))
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release(dbapi)
+            raise
 
+    _release_after(engine, gate)
     return engine
+
+
+def _dbapi(connection: object) -> object:
+    """The DBAPI connection behind a pool's proxy (or itself)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def _release_after(engine: AsyncEngine, gate: WriteGate) -> None:
+    """The gate is given back once COMMIT or ROLLBACK has run (SQLite's lock is free then),
+    or when its connection goes back to the pool, is closed or invalidated."""
+    dialect = engine.sync_engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(connection) -> None:
+        try:
+            commit(connection)
+        finally:
+            gate.release(_dbapi(connection))
+
+    def do_rollback(connection) -> None:
+        try:
+            rollback(connection)
+        finally:
+            gate.release(_dbapi(connection))
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # this engine's only
+
+    def _gone(dbapi_connection, *_args) -> None:
+        gate.release(dbapi_connection)
+
+    for name in ("checkin", "close", "close_detached", "invalidate", "soft_invalidate"):
+        event.listen(engine.sync_engine, name, _gone)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
