@@ -216,6 +216,7 @@ async def bootstrap(settings: Settings, limits: Limits | None = None,
                       on_commit=committed, on_outbox=sender.submit, operator=operator,
                       handoffs=handoffs)
     transport.attach(service)
+    sender.busy = lambda: service.in_flight  # a broadcast's messages give updates the CPU
     app = App(settings, engine, sessions, flows, transport, sender, service, crm=worker,
               fleet=fleet)
     if inbound is not None:

@@ -14,6 +14,13 @@ turn would sit in memory while a /stop, a block or an erasure changed the outbox
 change `pending` rows only) and be sent all the same; one row's commit is a millisecond or
 two on either database, at 20 a second (docs/broadcasts.md gives the measurement).
 
+Behind the updates being handled, too: while this process handles an update, a broadcast
+message waits to start (up to BULK_YIELD), so that a crowd's burst (thirty prospects
+tapping at once) has the event loop and the CPU before a broadcast's marks and calls do.
+bench/broadcast.py showed the crowd's slowest replies where a wave of them started at once,
+each of its replies also waiting for broadcast messages started in between
+(docs/performance.md).
+
 May import: storage, bot.outbox; no Telegram library.
 """
 
@@ -31,6 +38,8 @@ from storage.work import owners
 from storage.work.uow import UnitOfWork
 
 BULK_AHEAD = 2.0  # seconds of its bulk share a sender takes a broadcast's rows for at once
+BULK_YIELD = 0.25  # seconds at most a broadcast message waits for updates being handled
+BULK_POLL = 0.01  # how often, meanwhile, it looks whether they are done
 
 
 class Bulk:
@@ -43,6 +52,8 @@ class Bulk:
     counters: Counters
     monotonic: Callable[[], float]
     _bulk_starting: int  # bulk rows started, not yet marked `sending` and given tokens
+    _bulk_held: float | None = None  # since when a bulk row waits for the updates
+    busy: Callable[[], int] = staticmethod(lambda: 0)  # updates being handled (bot/app.py)
     # the other base's (outcomes.py), not defined here so that it is not shadowed
     _failed: Callable[[Row, str], Awaitable[None]]
 
@@ -53,10 +64,26 @@ class Bulk:
         held = sum(len(q) for (_, lane), q in self.pending.queues.items() if lane == "bulk")
         return max(0, int(self.limiter.bulk_rate * BULK_AHEAD) + 1 - held)
 
+    def _bulk_low(self) -> bool:
+        """Fewer than half of the bulk rows it may hold are in memory: a broadcast message
+        marked sent asks for a scan only then (a scan a message, 20 a second, cost the
+        crowd's replies on SQLite), or at the scan every SCAN_EVERY."""
+        return self._bulk_room() * 2 > self.limiter.bulk_rate * BULK_AHEAD
+
     def _bulk_may_start(self, now: float) -> float:
         """Seconds before another bulk row may start (its mark, then its tokens): the
-        rows started and not yet given their tokens count as taken."""
-        return self.limiter.bulk_wait(now, ahead=self._bulk_starting)
+        rows started and not yet given their tokens count as taken, and while an update is
+        being handled, the bulk lane waits for it (BULK_YIELD at most)."""
+        wait = self.limiter.bulk_wait(now, ahead=self._bulk_starting)
+        if wait > 0:
+            return wait
+        if self.busy():  # an update's turn first, for BULK_YIELD at most
+            if self._bulk_held is None:
+                self._bulk_held = now
+            if now - self._bulk_held < BULK_YIELD:
+                return BULK_POLL
+        self._bulk_held = None
+        return 0.0
 
     async def _bulk_turn(self, row: Row) -> bool:
         """A bulk row started by dispatch: marked `sending` (committed), then its tokens

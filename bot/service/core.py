@@ -89,6 +89,7 @@ class Service:
         # whether it must read the outbox again: rows were changed in place, or erased)
         self.on_outbox = on_outbox
         self.handled = self.duplicates = self.ignored = 0
+        self.in_flight = 0  # updates being handled now (a broadcast's messages wait: bulk.py)
         # metrics (bot/metrics.py, set by bot/app.py): an update arrived at (None: forget it)
         self.received: Callable[[int, datetime | None], None] = lambda chat_id, at: None
 
@@ -101,10 +102,13 @@ class Service:
         """True when handled, False for a duplicate. Retried once when another process
         created the same prospect at the same moment."""
         self.received(intent.chat_id, self.clock())  # metrics: reply latency starts
+        self.in_flight += 1
         try:
             handled = await self._handle(intent)
         except IntegrityError:
             handled = await self._handle(intent)
+        finally:
+            self.in_flight -= 1
         if handled:
             self.handled += 1
             self.on_commit()

@@ -14,8 +14,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, update
 
+from bot.outbox.bulk import BULK_POLL, BULK_YIELD
 from bot.outbox.fleet import Fleet
-from bot.outbox.limits import BULK_RESERVE, Limits, RateLimiter
+from bot.outbox.limits import BULK_SLACK, Limits, RateLimiter
 from bot.outbox.pending import BULK, Row, rank
 from bot.outbox.sender import Sender
 from bot.telegram.delivery import sender_for
@@ -120,17 +121,26 @@ def test_a_bulk_message_goes_at_its_own_rate():
     while limiter.wait(1000 + sent, 0.0, bulk=True) == 0:
         limiter.take(1000 + sent, 0.0, bulk=True)
         sent += 1
-    assert sent == 5  # the bulk burst, then 20/s
-    assert limiter.wait(999, 0.0, bulk=True) == pytest.approx(1 / 20)
+    assert sent == BULK_SLACK == 2  # what the bot-wide burst spares at once
+    times = []  # then, a bulk message whenever one may go, for two seconds
+    for ms in range(1, 2000):
+        if limiter.wait(2000 + ms, ms / 1000, bulk=True) == 0:
+            limiter.take(2000 + ms, ms / 1000, bulk=True)
+            times.append(ms / 1000)
+    assert len([t for t in times if t >= 1.0]) in (20, 21)  # its own 20/s, not Telegram's 30
 
 
 def test_a_bulk_message_leaves_the_bot_wide_reserve_to_replies():
     limiter = RateLimiter(Limits())
-    for chat in range(1, 7):  # a crowd's replies: 24 of the burst of 30 left
+    limiter.take(1, 0.0)  # a crowd's reply: 29 of the burst of 30 left
+    assert limiter.wait(1000, 0.0, bulk=True) == 0  # a broadcast may leave it at 28
+    limiter.take(1000, 0.0, bulk=True)
+    for chat in range(2, 7):  # five more replies: 23 left
         limiter.take(chat, 0.0)
-    assert BULK_RESERVE * limiter.bot_burst == pytest.approx(24)
+    assert limiter.bot_burst - BULK_SLACK == pytest.approx(28)
     assert limiter.wait(100, 0.0) == 0  # a reply still goes now
-    assert limiter.wait(1000, 0.0, bulk=True) == pytest.approx(1 / 30)  # a broadcast waits
+    assert limiter.wait(1001, 0.0, bulk=True) == pytest.approx(6 / 30)  # a broadcast waits
+    # until the bucket holds 29 again: the next reply after a quiet moment finds 28 or more
 
 
 def test_the_bulk_share_is_split_between_processes_like_the_bot_wide_rate():
@@ -141,7 +151,10 @@ def test_the_bulk_share_is_split_between_processes_like_the_bot_wide_rate():
         limiter.take(1000 + burst, 0.0, bulk=True)
         burst += 1
     assert burst == 2  # half of 5, rounded down by whole messages
-    assert limiter.bulk_wait(0.0) == pytest.approx((1 - 0.5) / 10)  # 10/s: half of 20/s
+    assert limiter.bulk_rate == 10  # half of 20/s
+    # the next: when its own bucket has the half it lacks (0.05 s) and the bot-wide bucket
+    # (15 a process, 13 left) holds 14 again, all but BULK_SLACK of its burst (1/15 s)
+    assert limiter.bulk_wait(0.0) == pytest.approx(max((1 - 0.5) / 10, 1 / 15))
 
 
 def test_the_setting_is_scaled_as_the_limits_are_and_capped_by_the_bot_rate():
@@ -233,6 +246,32 @@ async def test_a_reply_in_the_same_chat_goes_before_its_bulk_message(sessions):
                                              payload={"chat_id": 5, "text": "Question 2"})])
         await sender_for(bot, sessions, fast_limits()).drain()
     assert telegram.texts(5) == ["Question 2", "Offer"]
+
+
+async def test_a_broadcast_message_waits_while_an_update_is_handled_but_not_for_long(
+        sessions):
+    """The bot handling an update (a crowd's burst): a broadcast message starts only once
+    it is done, or once it has waited BULK_YIELD; a reply's row is never held back."""
+    await queue(sessions, [bulk(5), bulk(6)])
+    await queue(sessions, [OutboxMessage(chat_id=7, method="sendMessage",
+                                         payload={"chat_id": 7, "text": "Question 2"})])
+    clock, handling = [100.0], [1]
+    async with fake(fast_limits()) as telegram, aiogram_bot(telegram.url) as bot:
+        sender = sender_for(bot, sessions, fast_limits(), monotonic=lambda: clock[0])
+        sender.busy = lambda: handling[0]
+        await sender.scan()
+        assert sender.dispatch() == BULK_POLL  # an update is being handled: look again soon
+        await asyncio.gather(*sender._calls)
+        assert telegram.texts(7) == ["Question 2"] and bulk_calls(telegram, {5, 6}) == []
+        clock[0] += BULK_YIELD  # a long update: the broadcast goes all the same
+        sender.dispatch()
+        await asyncio.gather(*sender._calls)
+        assert len(bulk_calls(telegram, {5, 6})) == 1
+        handling[0] = 0  # done: the next goes at once
+        clock[0] += 1.0
+        sender.dispatch()
+        await asyncio.gather(*sender._calls)
+    assert telegram.texts(5) == ["Offer"] and telegram.texts(6) == ["Offer"]
 
 
 async def test_two_senders_split_the_bulk_share(tmp_path):
