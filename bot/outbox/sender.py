@@ -218,8 +218,8 @@ class Sender(Shared, Calls, Outcomes, Bulk):
             if mark.status == "sent":
                 self.counters.sent += 1
                 self.counters.bulk_sent += mark.row.rank == BULK
-            if mark.row.from_scan:  # the chat's next row, if any, is in the outbox only
-                self._want_scan()
+            if mark.row.from_scan and (mark.row.rank != BULK or self._bulk_low()):
+                self._want_scan()  # the chat's next row, if any, is in the outbox only
         if batch:
             self._kick.set()
 
@@ -265,7 +265,7 @@ class Sender(Shared, Calls, Outcomes, Bulk):
                                              bulk=self._bulk_room())
                 await uow.commit()
                 self.take_over(claimed.taken_over, claimed.dead)
-        async with UnitOfWork(self.sessions) as uow:
+        async with UnitOfWork(self.sessions, reading=True) as uow:
             heads = await uow.outbox.heads(now_wall, BATCH, owner=me)
             next_due = await uow.outbox.next_due(owner=me)
             if me is not None:  # read before the short path handed them over, maybe

@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+from storage.db.engine import READ_ONLY
 from storage.schema.tables import OutboxMessage, utcnow
 from storage.work import owners
 from storage.work.broadcasts import Broadcasts
@@ -43,8 +44,13 @@ def _defaults(model: type[SQLModel]) -> tuple[tuple[str, ...], dict[str, Any], d
 
 
 class UnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 reading: bool = False) -> None:
+        """`reading`: it only reads, and on SQLite takes no write lock (a plain BEGIN): the
+        sender's scans, which would otherwise hold the bot's writes back 20 times a second
+        during a broadcast."""
         self._sessions = sessions
+        self._reading = reading
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
@@ -54,6 +60,8 @@ class UnitOfWork:
         self.routed = owners.Routed()  # several processes: whose rows went where
         session = self.session = self._sessions()
         await session.begin()
+        if self._reading:
+            await session.connection(execution_options={READ_ONLY: True})
         self.updates = Updates(session)
         self.prospects = Prospects(session)
         self.conversations = Conversations(session)
