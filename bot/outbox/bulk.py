@@ -77,12 +77,13 @@ class Bulk:
         wait = self.limiter.bulk_wait(now, ahead=self._bulk_starting)
         if wait > 0:
             return wait
-        if self.busy():  # an update's turn first, for BULK_YIELD at most
-            if self._bulk_held is None:
-                self._bulk_held = now
+        if self.busy():  # an update's turn first, for BULK_YIELD at most: a burst's, and
+            if self._bulk_held is None:  # under updates that never stop, once, not before
+                self._bulk_held = now  # each message (it would crawl at 4 a second)
             if now - self._bulk_held < BULK_YIELD:
                 return BULK_POLL
-        self._bulk_held = None
+        else:
+            self._bulk_held = None
         return 0.0
 
     async def _bulk_turn(self, row: Row) -> bool:

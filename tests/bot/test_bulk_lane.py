@@ -252,7 +252,7 @@ async def test_a_broadcast_message_waits_while_an_update_is_handled_but_not_for_
         sessions):
     """The bot handling an update (a crowd's burst): a broadcast message starts only once
     it is done, or once it has waited BULK_YIELD; a reply's row is never held back."""
-    await queue(sessions, [bulk(5), bulk(6)])
+    await queue(sessions, [bulk(5), bulk(6), bulk(8)])
     await queue(sessions, [OutboxMessage(chat_id=7, method="sendMessage",
                                          payload={"chat_id": 7, "text": "Question 2"})])
     clock, handling = [100.0], [1]
@@ -266,12 +266,12 @@ async def test_a_broadcast_message_waits_while_an_update_is_handled_but_not_for_
         clock[0] += BULK_YIELD  # a long update: the broadcast goes all the same
         sender.dispatch()
         await asyncio.gather(*sender._calls)
-        assert len(bulk_calls(telegram, {5, 6})) == 1
-        handling[0] = 0  # done: the next goes at once
-        clock[0] += 1.0
-        sender.dispatch()
+        assert len(bulk_calls(telegram, {5, 6, 8})) >= 1
+        clock[0] += 1.0  # updates that never stop: it waited once, not before each message
+        assert sender.dispatch() != BULK_POLL
         await asyncio.gather(*sender._calls)
-    assert telegram.texts(5) == ["Offer"] and telegram.texts(6) == ["Offer"]
+    assert telegram.texts(5) == telegram.texts(6) == telegram.texts(8) == ["Offer"]
+    assert handling == [1]  # all of it while the updates went on
 
 
 async def test_two_senders_split_the_bulk_share(tmp_path):
