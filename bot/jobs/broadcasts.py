@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.context import Running
@@ -45,7 +45,7 @@ from dialogs.rules.nurture import DEFAULT_QUIET, WEEK, cap_until, parse_quiet, q
 from storage.reports.segment import latest_flows, recheck, segment
 from storage.schema.broadcasts import Broadcast, BroadcastRecipient
 from storage.schema.tables import OutboxMessage, utcnow
-from storage.work.broadcasts import BroadcastError
+from storage.work.broadcasts import BroadcastError, in_outbox
 from storage.work.owners import LIVE
 from storage.work.uow import UnitOfWork
 
@@ -210,13 +210,7 @@ async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | N
     """The broadcast's messages waiting in the outbox or on their way: pending rows, and
     `sending` rows a live sender holds (`Alive`; without it, none: a caller that drives the
     job by hand has no sender in flight)."""
-    rows = (await session.execute(
-        select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.owner)
-        .join(BroadcastRecipient, BroadcastRecipient.outbox_id == OutboxMessage.id)
-        .where(BroadcastRecipient.broadcast_id == broadcast_id,
-               BroadcastRecipient.status == "queued",
-               OutboxMessage.status.in_(("pending", "sending")))
-    )).all()
+    rows = (await session.execute(in_outbox(broadcast_id, ("pending", "sending")))).all()
     if alive is None:
         return sum(1 for _, status, _ in rows if status == "pending")
     live: set[int] = set()

@@ -46,7 +46,10 @@ class BroadcastRecipient(SQLModel, table=True):
     __tablename__ = "broadcast_recipients"
     __table_args__ = (UniqueConstraint("broadcast_id", "user_id"),
                       Index("ix_broadcast_recipients_due", "broadcast_id", "status",
-                            "due_at"))
+                            "due_at"),
+                      # the writer counts its rows still in the outbox from the outbox's
+                      # side (a few pending rows), not from every recipient queued so far
+                      Index("ix_broadcast_recipients_outbox", "outbox_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int = Field(foreign_key="broadcasts.id")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -179,11 +179,8 @@ class Broadcasts(Repository):
         under its window (a row left `sending` by a crash stays so for ever: it must not
         hold a broadcast back from `done`)."""
         return int((await self.session.execute(
-            select(func.count()).select_from(BroadcastRecipient)
-            .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
-            .where(BroadcastRecipient.broadcast_id == broadcast_id,
-                   BroadcastRecipient.status == "queued",
-                   OutboxMessage.status.in_(list(statuses))))).scalar_one())
+            select(func.count()).select_from(in_outbox(broadcast_id, statuses).subquery())
+        )).scalar_one())
 
     async def sent_since(self, user_id: int, since: datetime) -> list[datetime]:
         """When broadcasts went out to this person since `since` (the weekly marketing cap,
@@ -272,6 +269,18 @@ class Broadcasts(Repository):
         if statuses is not None:
             query = query.where(Broadcast.status.in_(list(statuses)))
         return list((await self.session.execute(query)).scalars())
+
+
+def in_outbox(broadcast_id: int, statuses: Iterable[str]) -> Select:
+    """A broadcast's outbox rows in `statuses` (id, status, owner), found from the outbox's
+    side: the few rows not sent yet, each looked up among its recipients by `outbox_id`.
+    Counted from the recipients' side, every recipient queued so far was read, in the
+    writer's transaction every second: a cost that grew with the broadcast."""
+    return (select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.owner)
+            .where(OutboxMessage.status.in_(list(statuses)), OutboxMessage.purpose == "bulk",
+                   exists().where(BroadcastRecipient.outbox_id == OutboxMessage.id,
+                                  BroadcastRecipient.broadcast_id == broadcast_id,
+                                  BroadcastRecipient.status == "queued")))
 
 
 def outcome() -> Any:

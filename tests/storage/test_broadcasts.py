@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.db.engine import sessionmaker
@@ -19,7 +19,7 @@ from storage.reports.broadcasts import results
 from storage.reports.segment import Recipient
 from storage.schema.broadcasts import BroadcastRecipient
 from storage.schema.tables import Conversation, Event, Lead, OutboxMessage
-from storage.work.broadcasts import BroadcastError, Broadcasts
+from storage.work.broadcasts import BroadcastError, Broadcasts, in_outbox
 from storage.work.uow import UnitOfWork
 from tests.databases import own_database
 from tests.storage.broadcast_people import NOW, person
@@ -56,7 +56,7 @@ async def own_engine(request, tmp_path):
 
 async def test_migration_0023_goes_down_and_up(own_engine):
     await upgrade(own_engine)
-    assert await current_revision(own_engine) == head_revision() == "0024"
+    assert await current_revision(own_engine) == head_revision() == "0025"
 
     def tables(connection) -> set[str]:
         return set(inspect(connection).get_table_names())
@@ -70,9 +70,29 @@ async def test_migration_0023_goes_down_and_up(own_engine):
         assert {"broadcasts", "broadcast_recipients"} <= await connection.run_sync(tables)
         indexes = await connection.run_sync(lambda c: {
             index["name"] for index in inspect(c).get_indexes("broadcast_recipients")})
-    assert {"ix_broadcast_recipients_due", "ix_broadcast_recipients_user_id"} <= indexes
+    assert {"ix_broadcast_recipients_due", "ix_broadcast_recipients_user_id",
+            "ix_broadcast_recipients_outbox"} <= indexes
     sessions = sessionmaker(own_engine)
     assert await made(sessions, recipients=(1, 2, 3))
+
+
+async def test_the_writers_window_is_counted_from_the_outbox_not_from_every_recipient(
+        tmp_path):
+    """The writer counts its rows not sent yet every second, in its write transaction: from
+    the outbox's pending rows, each looked up by outbox_id, never a read of every recipient
+    queued so far (SQLite's plan: its planner has no statistics, so the plan is the one a
+    big broadcast gets)."""
+    async with own_database("sqlite", tmp_path, "window") as engine:
+        await upgrade(engine)
+        statement = select(func.count()).select_from(in_outbox(7, ["pending"]).subquery())
+        compiled = statement.compile(engine.sync_engine,
+                                     compile_kwargs={"literal_binds": True})
+        async with engine.connect() as connection:
+            plan = " / ".join(row[-1] for row in await connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "SEARCH outbox USING INDEX ix_outbox_pending" in plan, plan
+    assert "ix_broadcast_recipients_outbox (outbox_id=?)" in plan, plan
+    assert "ix_broadcast_recipients_due" not in plan, plan
 
 
 async def test_a_name_is_used_once_but_a_draft_is_replaced(sessions):

@@ -1,0 +1,28 @@
+"""An index on broadcast_recipients.outbox_id
+
+The broadcast writer counts its messages still in the outbox every second, in its write
+transaction. Counted from the recipients' side, that read every recipient queued so far: a
+cost that grew with the broadcast (about 10 ms at 100,000 on SQLite, each second, holding
+the write lock). Found from the outbox's side (the few rows not sent yet), each is looked up
+by this index.
+
+Revision ID: 0025
+Revises: 0024
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0025"
+down_revision = "0024"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_broadcast_recipients_outbox", "broadcast_recipients", ["outbox_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_broadcast_recipients_outbox", table_name="broadcast_recipients")
