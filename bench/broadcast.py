@@ -229,7 +229,8 @@ async def one_run(label: str, env: dict[str, str], folder: str, args: argparse.N
             if profile:
                 spy = await asyncio.create_subprocess_exec(
                     str(BIN / "py-spy"), "record", "--pid", str(process.pid), "--format",
-                    "raw", "-o", f"{profile}/broadcast-{env['BENCH_KIND']}.txt",
+                    "speedscope", "--idle", "--rate", "200",
+                    "-o", f"{profile}/broadcast-{env['BENCH_KIND']}.json",
                     "--nonblocking", stdout=asyncio.subprocess.DEVNULL,
                     stderr=asyncio.subprocess.DEVNULL)
             sent = time.monotonic()
@@ -368,7 +369,9 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 recipients")
     parser.add_argument("--profile", metavar="FOLDER",
                         help="py-spy (if installed) samples the bot during run B into "
-                             "FOLDER/broadcast-KIND.txt")
+                             "FOLDER/broadcast-KIND.json: a timeline (speedscope), idle "
+                             "samples included, so that a slow reply's moment can be looked "
+                             "up")
     args = parser.parse_args()
     kinds = [k for k in args.databases.split(",") if k]
     if any(k not in ("sqlite", "postgresql") for k in kinds):
