@@ -2,9 +2,9 @@
 
 The broadcast writer counts its messages still in the outbox every second, in its write
 transaction. Counted from the recipients' side, that read every recipient queued so far: a
-cost that grew with the broadcast (about 10 ms at 100,000 on SQLite, each second, holding
-the write lock). Found from the outbox's side (the few rows not sent yet), each is looked up
-by this index.
+cost that grew with the broadcast: its transaction, holding SQLite's write lock, took 15.6
+ms at the start and 30.2 ms at 10,000 recipients. Found from the outbox's side (the few rows
+not sent yet), each looked up by this index, it stays at 15 ms.
 
 Revision ID: 0025
 Revises: 0024
