@@ -270,8 +270,20 @@ async def test_a_broadcast_message_waits_while_an_update_is_handled_but_not_for_
         clock[0] += 1.0  # updates that never stop: it waited once, not before each message
         assert sender.dispatch() != BULK_POLL
         await asyncio.gather(*sender._calls)
-    assert telegram.texts(5) == telegram.texts(6) == telegram.texts(8) == ["Offer"]
-    assert handling == [1]  # all of it while the updates went on
+        assert telegram.texts(5) == telegram.texts(6) == telegram.texts(8) == ["Offer"]
+        assert handling == [1]  # all of it while the updates went on
+        await queue(sessions, [bulk(9)])
+        await sender.scan()
+        handling[0], clock[0] = 0, clock[0] + 1.0  # idle: the next goes at once
+        sender.dispatch()
+        await asyncio.gather(*sender._calls)
+        assert telegram.texts(9) == ["Offer"]
+        await queue(sessions, [bulk(10)])
+        await sender.scan()
+        handling[0], clock[0] = 1, clock[0] + 1.0  # a new burst: its turn first again
+        assert sender.dispatch() == BULK_POLL
+        await asyncio.gather(*sender._calls)
+        assert bulk_calls(telegram, {10}) == []
 
 
 async def test_two_senders_split_the_bulk_share(tmp_path):
