@@ -164,7 +164,10 @@ async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: i
         if not rows:
             if not waiting and not await uow.broadcasts.pending(broadcast_id) and (
                     not await _on_its_way(uow.session, broadcast_id, alive)):
-                await uow.broadcasts.set_status(broadcast, "done", now=now)
+                try:
+                    await uow.broadcasts.set_status(broadcast, "done", now=now)
+                except BroadcastError:  # another process finished, paused or cancelled
+                    return 0, False  # it meanwhile: nothing of ours to add
                 await uow.commit()
                 log.info("broadcast %s: done", broadcast.name)
             return 0, False
