@@ -23,6 +23,7 @@ ENTITY_OF_TAG = {
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)"
                   r"\s*(/?)>")
 _ATTRIBUTE = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_PLAIN = re.compile(r"[^<&>]+")
 _ENTITY = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));")
 
 
@@ -45,6 +46,13 @@ def parse_html(source: str) -> Parsed:
     chunks: list[str] = []
     at, used = 0, 0
     while at < len(source):
+        plain = _PLAIN.match(source, at)
+        if plain is not None:  # a run of words without markup, taken whole (a broadcast
+            run = plain.group(0)  # parses each recipient's text: bot/jobs/broadcasts.py)
+            chunks.append(run)
+            used += units(run)
+            at = plain.end()
+            continue
         char = source[at]
         if char == "<":
             match = _TAG.match(source, at)
@@ -63,12 +71,10 @@ def parse_html(source: str) -> Parsed:
                 continue
             char = html.unescape(match.group(0))
             at = match.end()
-        elif char == ">":
+        else:  # '>'
             parsed.problems.append(f"'>' at {at + 1} is not inside a tag: write &gt;")
             at += 1
             continue
-        else:
-            at += 1
         chunks.append(char)
         used += units(char)
     for tag, _, _ in reversed(opened):

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialogs.broadcasts.checks import MAX_NAME, check_broadcast
-from dialogs.broadcasts.markup import parse_html, units
+from dialogs.broadcasts.markup import escape, parse_html, units
 from dialogs.broadcasts.message import (
     UNNAMED,
     keyboard,
@@ -351,6 +353,18 @@ def test_markup_counts_what_the_reader_sees():
     assert units(parsed.text) == 6
     assert parse_html("<b>x</i></b>").problems == ["</i> closes what is not open here "
                                                    "(</b> first)"]
+
+
+WORDS = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # emoji included
+
+
+@given(WORDS, WORDS, WORDS)
+def test_markup_keeps_any_words_and_counts_offsets_in_utf16_units(before, inside, after):
+    # runs of plain words are taken whole: their offsets must still be Telegram's units
+    parsed = parse_html(f"{escape(before)}<b>{escape(inside)}</b>{escape(after)}")
+    assert (parsed.text, parsed.problems) == (before + inside + after, [])
+    assert parsed.entities == ([{"type": "bold", "offset": units(before),
+                                 "length": units(inside)}] if inside else [])
 
 
 def test_the_docs_show_the_example_as_it_is():
