@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
     """One run: (messages queued, seconds until the next run is worth it). `alive`: who
     may still send a row marked `sending` (None: anyone may, the broadcast waits for each)."""
     queued, busy = 0, False
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(sessions, reading=True) as uow:  # no write lock to read
         due = [b.id for b in await uow.broadcasts.list(["scheduled"])
                if b.send_at is not None and _aware(b.send_at) <= now]
     for broadcast_id in due:  # each in its own transaction: one failing stops no other
@@ -127,7 +127,7 @@ async def deliver(sessions: async_sessionmaker[AsyncSession], now: datetime,
             except BroadcastError:  # another process started it meanwhile
                 continue
             await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(sessions, reading=True) as uow:
         sending = [b.id for b in await uow.broadcasts.list(["sending"])]
     for broadcast_id in sending:
         busy = True
@@ -148,65 +148,146 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], broadcast_id: int, n
             return queued
 
 
+@dataclass
+class _Batch:
+    """A batch of due recipients, decided: their messages made, the others skipped (with the
+    reason) or moved on (when they may have it). Recipient ids, no ORM rows: on SQLite it is
+    decided in one transaction and written in another."""
+
+    broadcast_id: int
+    full: bool  # as many as the window had room for: there may be more
+    messages: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    skipped: list[tuple[int, int, str]] = field(default_factory=list)  # id, user, reason
+    later: list[tuple[int, datetime]] = field(default_factory=list)
+
+
 async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: int,
                      now: datetime, config: BroadcastConfig, alive: Alive | None
                      ) -> tuple[int, bool]:
-    """One transaction of `_fill`: (messages queued, whether there may be more room)."""
-    async with UnitOfWork(sessions) as uow:
-        broadcast = await uow.broadcasts.get(broadcast_id)
-        if broadcast is None or broadcast.status != "sending":
-            return 0, False
-        # pending rows only: one marked `sending` is on its way now, or was left so by a
-        # crash and stays so for ever (never sent again)
-        waiting = await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
-        room = min(config.window - waiting, TRANSACTION)
-        rows = await uow.broadcasts.due(broadcast_id, now, room) if room > 0 else []
-        if not rows:
-            if not waiting and not await uow.broadcasts.pending(broadcast_id) and (
-                    not await _on_its_way(uow.session, broadcast_id, alive)):
-                try:
-                    await uow.broadcasts.set_status(broadcast, "done", now=now)
-                except BroadcastError:  # another process finished, paused or cancelled
-                    return 0, False  # it meanwhile: nothing of ours to add
+    """One batch of `_fill`: (messages queued, whether there may be more room).
+
+    On SQLite the batch is read and decided, its messages made, in a read transaction (a
+    plain BEGIN: no write lock), and only written under the lock, which is then held for a
+    few statements instead of a dozen (the crowd's updates wait behind it:
+    bench/broadcast.py). What may have changed in between is asked again under the lock:
+    the broadcast still sending, each recipient still pending (not erased, cancelled) and
+    still allowed (consent, block, erasure: `recheck`). SQLite serves one process, whose
+    one broadcasts job decides a batch at a time. On PostgreSQL (row locks, no write lock to
+    spare) one transaction does both, its recipients taken FOR UPDATE SKIP LOCKED."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        async with UnitOfWork(sessions, reading=True) as uow:
+            batch = await _batch(uow, broadcast_id, now, config)
+        if batch is not None and (batch.messages or batch.skipped or batch.later):
+            async with UnitOfWork(sessions) as uow:
+                written = await _write(uow, batch, now, again=True)
                 await uow.commit()
-                log.info("broadcast %s: done", broadcast.name)
-            return 0, False
-        users = [r.user_id for r in rows]
-        reasons = await recheck(uow.session, users)
-        latest = await latest_flows(uow.session, users)
-        definition = from_dict(broadcast.definition)
-        # what every recipient of the batch needs, read for all of them at once
-        sent: dict[int, list[datetime]] = {}
-        if config.weekly_cap:
-            since = now - WEEK
-            for found in (await uow.follow_ups.sent_since_of(users, since),
-                          await uow.broadcasts.sent_since_of(users, since)):
-                for user_id, times in found.items():
-                    sent.setdefault(user_id, []).extend(times)
-        named = "{name}" in "".join(definition.message.text.values())
-        names = await uow.leads.latest_names(users) if named else {}
-        written: list[BroadcastRecipient] = []
-        nurtures: dict[tuple[str, int], dict[str, Any]] = {}
-        for row in rows:
-            reason = reasons.get(row.user_id)
-            if reason is not None:
-                uow.broadcasts.skip(row, reason)
-                continue
-            conversation_id, flow = None, {}
-            if row.user_id in latest:
-                conversation_id, flow_id, version = latest[row.user_id]
-                flow = await _nurture(uow, nurtures, flow_id, version)
-            later = _later(row, now, config, flow, sent.get(row.user_id, []))
-            if later is not None:
-                row.due_at = later
-                continue
-            _message(uow, broadcast, definition, row, conversation_id, names.get(row.user_id))
-            written.append(row)
-        ids = [r["id"] for r in await uow.flush_outbox()]
-        for row, outbox_id in zip(written, ids, strict=True):
-            uow.broadcasts.queue(row, outbox_id, now)
-        await uow.commit()
-    return len(written), len(rows) == room
+            return written, batch.full
+    else:
+        async with UnitOfWork(sessions) as uow:
+            batch = await _batch(uow, broadcast_id, now, config)
+            if batch is not None and (batch.messages or batch.skipped or batch.later):
+                written = await _write(uow, batch, now, again=False)
+                await uow.commit()
+                return written, batch.full
+    if batch is not None:  # nobody due now: done, if nothing is left to wait for
+        async with UnitOfWork(sessions) as uow:
+            await _finish(uow, broadcast_id, now, alive)
+    return 0, False
+
+
+async def _batch(uow: UnitOfWork, broadcast_id: int, now: datetime,
+                 config: BroadcastConfig) -> _Batch | None:
+    """The next due recipients, as many as the window has room for, decided (None: the
+    broadcast is not sending)."""
+    broadcast = await uow.broadcasts.get(broadcast_id)
+    if broadcast is None or broadcast.status != "sending":
+        return None
+    # pending rows only: one marked `sending` is on its way now, or was left so by a crash
+    # and stays so for ever (never sent again)
+    waiting = await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
+    room = min(config.window - waiting, TRANSACTION)
+    rows = await uow.broadcasts.due(broadcast_id, now, room) if room > 0 else []
+    batch = _Batch(broadcast_id, full=bool(rows) and len(rows) == room)
+    if not rows:
+        return batch
+    users = [r.user_id for r in rows]
+    reasons = await recheck(uow.session, users)
+    latest = await latest_flows(uow.session, users)
+    definition = from_dict(broadcast.definition)
+    # what every recipient of the batch needs, read for all of them at once
+    sent: dict[int, list[datetime]] = {}
+    if config.weekly_cap:
+        since = now - WEEK
+        for found in (await uow.follow_ups.sent_since_of(users, since),
+                      await uow.broadcasts.sent_since_of(users, since)):
+            for user_id, times in found.items():
+                sent.setdefault(user_id, []).extend(times)
+    named = "{name}" in "".join(definition.message.text.values())
+    names = await uow.leads.latest_names(users) if named else {}
+    nurtures: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        assert row.id is not None
+        reason = reasons.get(row.user_id)
+        if reason is not None:
+            batch.skipped.append((row.id, row.user_id, reason))
+            continue
+        conversation_id, flow = None, {}
+        if row.user_id in latest:
+            conversation_id, flow_id, version = latest[row.user_id]
+            flow = await _nurture(uow, nurtures, flow_id, version)
+        later = _later(row, now, config, flow, sent.get(row.user_id, []))
+        if later is not None:
+            batch.later.append((row.id, later))
+            continue
+        batch.messages.append((row.id, row.user_id, _message(
+            broadcast.id, definition, row, conversation_id, names.get(row.user_id))))
+    return batch
+
+
+async def _write(uow: UnitOfWork, batch: _Batch, now: datetime, *, again: bool) -> int:
+    """Writes a decided batch: its messages into the outbox's bulk lane, each recipient
+    queued with its message's id, skipped or moved on. `again`: decided in an earlier
+    transaction, so what may have changed since is asked again first (`_fill_once`).
+    Returns the messages written."""
+    messages, skipped = batch.messages, batch.skipped
+    if again:
+        broadcast = await uow.broadcasts.get(batch.broadcast_id)
+        if broadcast is None or broadcast.status != "sending":
+            return 0  # paused, cancelled (or finished) meanwhile: nothing of it is written
+        still = await uow.broadcasts.still_pending(
+            [i for i, *_ in messages] + [i for i, *_ in skipped] + [i for i, _ in batch.later])
+        reasons = await recheck(uow.session, [u for i, u, _ in messages if i in still])
+        skipped = [r for r in skipped if r[0] in still] + [
+            (i, u, reason) for i, u, _ in messages
+            if i in still and (reason := reasons.get(u)) is not None]
+        messages = [m for m in messages if m[0] in still and reasons.get(m[1]) is None]
+        batch.later = [r for r in batch.later if r[0] in still]
+    for _, _, values in messages:
+        uow.stage(OutboxMessage, **values)
+    ids = [r["id"] for r in await uow.flush_outbox()]
+    await uow.broadcasts.settle(
+        queued=[(i, outbox_id) for (i, _, _), outbox_id in zip(messages, ids, strict=True)],
+        skipped=[(i, reason) for i, _, reason in skipped], later=batch.later, now=now)
+    return len(messages)
+
+
+async def _finish(uow: UnitOfWork, broadcast_id: int, now: datetime,
+                  alive: Alive | None) -> None:
+    """Marks the broadcast done when nobody is pending and none of its messages waits or
+    is on its way."""
+    broadcast = await uow.broadcasts.get(broadcast_id)
+    if broadcast is None or broadcast.status != "sending":
+        return
+    if (await uow.broadcasts.pending_in_outbox(broadcast_id, ("pending",))
+            or await uow.broadcasts.pending(broadcast_id)
+            or await _on_its_way(uow.session, broadcast_id, alive)):
+        return
+    try:
+        await uow.broadcasts.set_status(broadcast, "done", now=now)
+    except BroadcastError:  # another process finished, paused or cancelled it meanwhile:
+        return  # nothing of ours to add
+    await uow.commit()
+    log.info("broadcast %s: done", broadcast.name)
 
 
 async def _on_its_way(session: AsyncSession, broadcast_id: int, alive: Alive | None) -> int:
@@ -259,14 +340,14 @@ def _later(row: BroadcastRecipient, now: datetime, config: BroadcastConfig,
     return None
 
 
-def _message(uow: UnitOfWork, broadcast: Broadcast, definition: Any,
-             row: BroadcastRecipient, conversation_id: int | None, name: str | None) -> None:
-    """The recipient's message, staged in the bulk lane: their language (or the fallback),
-    how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
-    method, payload = call(broadcast.id, definition, row.language, row.chat_id, name)
+def _message(broadcast_id: int, definition: Any, row: BroadcastRecipient,
+             conversation_id: int | None, name: str | None) -> dict[str, Any]:
+    """The recipient's message, an outbox row of the bulk lane: their language (or the
+    fallback), how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
+    method, payload = call(broadcast_id, definition, row.language, row.chat_id, name)
     # the latest conversation named: erasing it (retention) drops the row, as /forget does
-    uow.stage(OutboxMessage, chat_id=row.chat_id, lane="bulk", method=method, payload=payload,
-              purpose="bulk", marketing=True, conversation_id=conversation_id)
+    return {"chat_id": row.chat_id, "lane": "bulk", "method": method, "payload": payload,
+            "purpose": "bulk", "marketing": True, "conversation_id": conversation_id}
 
 
 def call(broadcast_id: int, definition: Any, language: str | None, chat_id: int,

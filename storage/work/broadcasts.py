@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -164,6 +164,35 @@ class Broadcasts(Repository):
         if reason not in SKIP_REASONS:
             raise BroadcastError(f"unknown reason to skip a recipient: {reason!r}")
         recipient.status, recipient.reason = "skipped", reason
+
+    async def still_pending(self, ids: list[int]) -> set[int]:
+        """Which of these recipients are still pending (not skipped meanwhile by an
+        erasure, a cancel, a retention)."""
+        found: set[int] = set()
+        for start in range(0, len(ids), BATCH):
+            found.update((await self.session.execute(
+                select(BroadcastRecipient.id).where(
+                    BroadcastRecipient.id.in_(ids[start:start + BATCH]),
+                    BroadcastRecipient.status == "pending"))).scalars())
+        return found
+
+    async def settle(self, *, queued: list[tuple[int, int]], skipped: list[tuple[int, str]],
+                     later: list[tuple[int, datetime]], now: datetime) -> None:
+        """A batch of recipients by id, one statement each kind: queued (with the id of
+        the outbox row written for them in this transaction), skipped (why), or due later
+        (when). Only pending ones move: a recipient is settled once."""
+        if any(reason not in SKIP_REASONS for _, reason in skipped):
+            raise BroadcastError(f"unknown reason to skip a recipient: {skipped!r}")
+        table = BroadcastRecipient.__table__
+        pending = (table.c.id == bindparam("row"), table.c.status == "pending")
+        for rows, values in (
+                ([{"row": i, "box": o} for i, o in queued],
+                 {"status": "queued", "outbox_id": bindparam("box"), "queued_at": now}),
+                ([{"row": i, "why": r} for i, r in skipped],
+                 {"status": "skipped", "reason": bindparam("why")}),
+                ([{"row": i, "when": w} for i, w in later], {"due_at": bindparam("when")})):
+            if rows:
+                await self.session.execute(update(table).where(*pending).values(values), rows)
 
     async def pending(self, broadcast_id: int) -> int:
         """Its recipients still to queue."""
