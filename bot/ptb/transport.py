@@ -1,6 +1,6 @@
 """The PTB transport as the app sees it (bot/transport/base.py Transport): the Bot from the
-settings, the router attached to the service, the checks at start, the webhook switched on
-or off, and the outbox's delivery.
+settings, the service attached (bot/service/route.py), the checks at start, the webhook
+switched on or off, and the outbox's delivery.
 
 May import: telegram (PTB), bot.settings, bot.service, bot.handoff, bot.ptb, bot.transport.
 """

@@ -1,6 +1,7 @@
 """PTB's side of the neutral polling loop and webhook route (bot/transport/polling.py,
 webhook.py): getUpdates with its updates kept as plain JSON (client.py), each read on its own
-into PTB's Update, routed to the service (router.py), and a tap given up on answered.
+into PTB's Update, routed to the service (bot/service/route.py), and a tap given up on
+answered.
 
 May import: telegram (PTB), bot.service, bot.texts, bot.transport, bot.ptb.
 """
@@ -22,8 +23,8 @@ from telegram.error import (
 )
 
 from bot.ptb.client import LeadbotBot
-from bot.ptb.router import route
 from bot.service.core import Service
+from bot.service.route import route
 from bot.texts import TAP_FAILED, language_of
 from bot.transport.errors import FetchFailed, FetchRetryAfter, TokenRevoked
 from bot.transport.updates import Counters, read

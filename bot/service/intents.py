@@ -1,5 +1,5 @@
 """What an update asks of the service, one small frozen record per intent. A transport
-(bot/telegram/router.py, bot/ptb/router.py) builds one from each update it receives; the
+(bot/service/route.py, for either library's updates) builds one from each update it receives; the
 service has one handler per kind (bot/service/core.py, HANDLERS). Transport-neutral: no
 Telegram library.
 

@@ -1,20 +1,18 @@
-"""The aiogram Bot and Dispatcher built from the settings, closed at the end, and the bot's
-@username for `leadbot links`.
+"""The aiogram Bot built from the settings, closed at the end, and the bot's @username for
+`leadbot links`.
 
-May import: aiogram, bot.settings, bot.service, bot.telegram.
+May import: aiogram, bot.settings, bot.telegram.
 """
 
 from __future__ import annotations
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.token import TokenValidationError
 
-from bot.service.core import Service
 from bot.settings import Settings
-from bot.telegram.router import build_router
 from bot.transport.errors import TelegramRefused
 
 
@@ -28,12 +26,6 @@ def build_bot(settings: Settings) -> Bot:
     except TokenValidationError:
         raise TelegramRefused("LEADBOT_BOT_TOKEN is malformed: it looks like "
                               "123456789:AAE... (digits, a colon, then letters)") from None
-
-
-def build_dispatcher(service: Service) -> Dispatcher:
-    dispatcher = Dispatcher()
-    dispatcher.include_router(build_router(service))
-    return dispatcher
 
 
 async def close(bot: Bot) -> None:

@@ -1,5 +1,5 @@
 """The aiogram transport as the app sees it (bot/transport/base.py Transport): the Bot from
-the settings, the router attached to the service, the checks at start, the webhook switched
+the settings, the service attached (bot/service/route.py), the checks at start, the webhook switched
 on or off, and the outbox's delivery.
 
 May import: aiogram, bot.settings, bot.service, bot.handoff, bot.outbox, bot.telegram,
@@ -31,10 +31,11 @@ class AiogramTransport(AiogramWire):
         self.delivery = AiogramDelivery(bot)
 
     def attach(self, service: Service) -> None:
-        self.dispatcher = client.build_dispatcher(service)
+        self.service = service
 
     async def check(self, settings: Settings, handoffs: Handoffs) -> None:
         await checks.check_telegram(self.bot, settings, handoffs)
+        self.username = handoffs.bot_username  # a /command@name is ours or not
 
     async def delete_webhook(self) -> None:
         try:  # polling and a webhook exclude each other (Bot API, getUpdates)

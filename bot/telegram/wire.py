@@ -1,8 +1,9 @@
 """aiogram's side of the neutral polling loop and webhook route (bot/transport/polling.py,
 webhook.py): getUpdates with its updates kept as plain JSON, each read on its own into
-aiogram's Update, fed to the dispatcher, and a tap given up on answered.
+aiogram's Update, routed to the service (bot/service/route.py: aiogram's Dispatcher is not
+used), and a tap given up on answered.
 
-May import: aiogram, pydantic, bot.texts, bot.transport.
+May import: aiogram, pydantic, bot.service, bot.texts, bot.transport.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from pydantic import ValidationError
 
+from bot.service.core import Service
+from bot.service.route import route
 from bot.texts import TAP_FAILED, language_of
 from bot.transport.errors import FetchFailed, FetchRetryAfter, TokenRevoked
 from bot.transport.updates import Counters, read
@@ -54,10 +57,14 @@ def describe(error: BaseException) -> str:
 
 
 class AiogramWire:
-    """The Wire (bot/transport/base.py) over an aiogram Bot and Dispatcher."""
+    """The Wire (bot/transport/base.py) over an aiogram Bot: updates go to the service
+    (`service`, attached by the transport) or, given one, to a Dispatcher (tests drive the
+    loop with handlers of their own)."""
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher | None = None) -> None:
         self.bot, self.dispatcher = bot, dispatcher
+        self.service: Service | None = None
+        self.username = ""  # the bot's, once getMe answered (at start: checks.py)
 
     async def fetch(self, offset: int | None, timeout: int,
                     allowed_updates: list[str]) -> list[Any]:
@@ -80,6 +87,9 @@ class AiogramWire:
         return chat_of(update)
 
     async def feed(self, update: Update) -> None:
+        if self.service is not None:
+            await route(update, self.service, self.username)
+            return
         assert self.dispatcher is not None, "attach the service first"
         await self.dispatcher.feed_update(self.bot, update)
 

@@ -130,7 +130,7 @@ async def test_a_readable_update_is_the_transports_own_type(transport):
 def test_ptb_reads_commands_as_aiogram_does(text, expected):
     from telegram import Chat, Message
 
-    from bot.ptb.router import command_of
+    from bot.service.route import command_of
 
     found = command_of(Message(1, None, Chat(5, "private"), text=text), "leadbot_test_bot")
     assert found == expected

@@ -1,18 +1,21 @@
-"""PTB's updates into the service's intents (bot/service/intents.py), the same as the
-aiogram router (bot/telegram/router.py) does for aiogram's: private messages by kind and
-command, button taps by whose buttons they are (bot/service/callbacks.py), a private chat's
-membership (blocked or not). They translate; they do not decide.
+"""A Telegram update into the service's intent (bot/service/intents.py), for either transport:
+private messages by kind and command, button taps by whose buttons they are
+(bot/service/callbacks.py), a private chat's membership (blocked or not). It translates; it
+does not decide.
 
-PTB's Application and handlers are not used: they come with its update queue and its
-acknowledgement; this is a plain function the neutral loops call (bot/transport/).
+It reads an update by the Bot API's own field names, which aiogram's and python-telegram-
+bot's objects share (`update.message.from_user`, `query.message.chat.type`, ...), so it
+imports neither. Neither library's dispatch is used: PTB's Application comes with its own
+update queue and acknowledgement, and aiogram's Dispatcher ran its middlewares, observers
+and filters on every update for this one choice (about a tenth of the bot's busy time
+under a crowd: docs/performance.md). The neutral loops (bot/transport/) call `route`.
 
-May import: telegram (PTB), bot.service, dialogs.
+May import: bot.service, dialogs.
 """
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
-from telegram.constants import ChatType
+from typing import Any
 
 from bot.service import callbacks, rights
 from bot.service.core import Service
@@ -37,6 +40,7 @@ from dialogs.engine.events import (
     TextMessage,
 )
 
+PRIVATE = "private"  # a chat's type (both libraries' PRIVATE equals it)
 RIGHTS = {*rights.COMMANDS, *rights.ALIASES}
 # what a message holds, in the order aiogram's Message.content_type looks (its names), so
 # both transports tell the engine the same kind of "other" message
@@ -46,14 +50,15 @@ CONTENT = ("text", "animation", "audio", "document", "photo", "sticker", "story"
            "users_shared", "chat_shared", "giveaway", "paid_media", "checklist")
 
 
-def content_type(message: Message) -> str:
+def content_type(message: Any) -> str:
+    """The kind of a message the engine cannot read: "photo", "sticker", ..."""
     for kind in CONTENT:
         if getattr(message, kind, None):
             return kind
     return "unknown"
 
 
-def command_of(message: Message, username: str) -> tuple[str, str | None] | None:
+def command_of(message: Any, username: str) -> tuple[str, str | None] | None:
     """(command, its arguments) when the message is a /command for this bot, as aiogram's
     Command filter reads one: the text (or caption) starts with "/", "/cmd@otherbot" is not
     ours, the arguments are what follows the first space."""
@@ -67,30 +72,30 @@ def command_of(message: Message, username: str) -> tuple[str, str | None] | None
     return name, rest[0] if rest else None
 
 
-async def route(update: Update, service: Service, username: str) -> None:
+async def route(update: Any, service: Service, username: str) -> None:
     """Hands the update to the service as its intent; returns after the commit."""
     if update.message is not None:
-        if update.message.chat.type == ChatType.PRIVATE:
+        if update.message.chat.type == PRIVATE:
             await on_message(update, update.message, service, username)
     elif update.callback_query is not None:
         await on_tap(update, update.callback_query, service)
     elif update.my_chat_member is not None:
-        change: ChatMemberUpdated = update.my_chat_member
-        if change.chat.type == ChatType.PRIVATE:
+        change = update.my_chat_member
+        if change.chat.type == PRIVATE:
             await service.handle(Membership(
                 update_id=update.update_id, user_id=change.from_user.id,
                 chat_id=change.chat.id, language_code=change.from_user.language_code,
                 blocked=change.new_chat_member.status == "kicked"))
 
 
-def incoming(kind: type[Intent], update: Update, message: Message, **fields: object) -> Intent:
+def incoming(kind: type[Intent], update: Any, message: Any, **fields: object) -> Intent:
     user = message.from_user
     assert user is not None
     return kind(update_id=update.update_id, user_id=user.id, chat_id=message.chat.id,
                 language_code=user.language_code, **fields)  # type: ignore[arg-type]
 
 
-async def on_message(update: Update, message: Message, service: Service,
+async def on_message(update: Any, message: Any, service: Service,
                      username: str) -> None:
     if message.from_user is None:
         service.ignore(update.update_id, "a private message without a sender")
@@ -123,11 +128,11 @@ async def on_message(update: Update, message: Message, service: Service,
         await say(update, message, service, OtherMessage(content_type(message)))
 
 
-async def say(update: Update, message: Message, service: Service, event: object) -> None:
+async def say(update: Any, message: Any, service: Service, event: object) -> None:
     await service.handle(incoming(Say, update, message, event=event))
 
 
-async def on_tap(update: Update, query: CallbackQuery, service: Service) -> None:
+async def on_tap(update: Any, query: Any, service: Service) -> None:
     user = query.from_user
     message = query.message  # a Message, or an InaccessibleMessage (it has the chat)
     data = query.data or ""
@@ -138,7 +143,7 @@ async def on_tap(update: Update, query: CallbackQuery, service: Service) -> None
             name=" ".join(p for p in (user.first_name, user.last_name) if p), data=data,
             query_id=query.id, message_id=message.message_id if message else None))
         return
-    if message is None or message.chat.type != ChatType.PRIVATE:
+    if message is None or message.chat.type != PRIVATE:
         return  # a prospect's buttons are only ever in their private chat
     common = {"update_id": update.update_id, "user_id": user.id, "chat_id": message.chat.id,
               "language_code": user.language_code}
