@@ -118,12 +118,12 @@ class Sender(Shared, Calls, Outcomes, Bulk):
         self._scan_wanted.set()
 
     def submit(self, rows: list[dict], reread: bool = False,
-               taken_over: dict[int, list[datetime]] | None = None) -> None:
-        """The short path: the outbox rows an update just committed, each a dict of its
-        columns with its id. `reread`: the update changed queued rows in place (a block, an
-        erasure, a withdrawal): what memory holds is stale and the outbox is read again.
-        `taken_over`: chats another process sent to before, with their recent sends."""
-        self.take_over(taken_over or {})
+               taken_over: dict[int, list[datetime]] | None = None,
+               dead: set[int] | frozenset[int] = frozenset()) -> None:
+        """The short path: an update's committed outbox rows (dicts with their ids). `reread`:
+        it changed queued rows in place (a block, an erasure): the outbox is read again.
+        `taken_over`: chats another process sent to, with its sends; `dead`: a dead one's."""
+        self.take_over(taken_over or {}, dead)
         if reread:
             self.pending.evict()
             self._want_scan()

@@ -79,7 +79,7 @@ class Service:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], flows: FlowRegistry, *,
                  default_flow: str | None = None, clock: Callable[[], datetime] = utcnow,
                  on_commit: Callable[[], None] = lambda: None,
-                 on_outbox: Callable[[list[dict], bool, dict], None] | None = None,
+                 on_outbox: Callable[[list[dict], bool, dict, set[int]], None] | None = None,
                  operator: Operator | None = None, handoffs: Handoffs | None = None) -> None:
         self.sessions, self.flows, self.default_flow = sessions, flows, default_flow
         self.handoffs = handoffs or Handoffs(HandoffConfig())
@@ -130,7 +130,7 @@ class Service:
             routed = uow.routed  # several processes: rows of its chats it took, chats it took
             self.on_outbox(uow.committed_outbox,
                            erased or uow.outbox.changed or bool(routed.adopted),
-                           routed.taken_over)
+                           routed.taken_over, routed.dead)
         if erased:  # the database's own old copies of the erased values go too
             await erasure.purge_old_copies(self.sessions.kw["bind"])
         return True
