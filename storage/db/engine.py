@@ -17,10 +17,12 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
+from storage.db.fused import FusedDbapi
 from storage.db.gate import WriteGate
 
 DEFAULT_URL = "sqlite:///leadbot.db"
 _UNGATED = bool(os.environ.get("BENCH_NO_WRITE_GATE"))  # bench/ only: the run without it
+_UNFUSED = bool(os.environ.get("BENCH_UNFUSED"))  # bench/ only: aiosqlite's own cursors
 BUSY_TIMEOUT_MS = 10_000
 # An execution option: `await session.connection(execution_options={READ_ONLY: True})` as a
 # session's first statement makes its SQLite transaction a plain (deferred) BEGIN.
@@ -69,6 +71,8 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         # No pre-ping (a round trip per transaction): a connection lost to a database restart
         # fails its update, which is then not acknowledged and comes back.
         return create_async_engine(target, pool_recycle=1800, **kwargs)
+    if not _UNFUSED:  # one crossing to SQLite's thread a statement (fused.py)
+        kwargs.setdefault("module", FusedDbapi())
     engine = create_async_engine(target, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
                                  **kwargs)
 
