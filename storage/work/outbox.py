@@ -10,13 +10,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.work.repository import Repository
 
 DELIVERY_EVENTS = ("send_failed", "send_dropped")  # about an outbox row, not the funnel
+
+
+def _scan(owned: bool) -> tuple[Select, Select]:
+    """The sender's scan (Outbox.heads, Outbox.next_due), built once: it runs every second
+    and after every batch of marks. `owned`: of one sender's rows (several processes)."""
+    pending = OutboxMessage.status == "pending"
+    mine = (OutboxMessage.owner == bindparam("_owner"),) if owned else ()
+    oldest = (select(func.min(OutboxMessage.id)).where(pending)
+              .group_by(OutboxMessage.chat_id, OutboxMessage.lane))
+    heads = (select(OutboxMessage)
+             .where(OutboxMessage.id.in_(oldest), OutboxMessage.not_before <= bindparam("_now"),
+                    *mine)
+             .order_by((OutboxMessage.lane == "bulk").asc(), OutboxMessage.id)
+             .limit(bindparam("_limit")))
+    return heads, select(func.min(OutboxMessage.not_before)).where(pending, *mine)
+
+
+SCAN = {owned: _scan(owned) for owned in (False, True)}
 
 
 class Events(Repository):
@@ -60,14 +78,8 @@ class Outbox(Repository):
         with `owner` (several processes), of the chats whose oldest is that sender's. The
         bulk lane's last: a broadcast's thousand rows never crowd a card or a follow-up out
         of a batch."""
-        oldest = (select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending")
-                  .group_by(OutboxMessage.chat_id, OutboxMessage.lane))
-        query = select(OutboxMessage).where(OutboxMessage.id.in_(oldest),
-                                            OutboxMessage.not_before <= now)
-        if owner is not None:
-            query = query.where(OutboxMessage.owner == owner)
-        result = await self.session.execute(query.order_by(
-            (OutboxMessage.lane == "bulk").asc(), OutboxMessage.id).limit(limit))
+        result = await self.session.execute(SCAN[owner is not None][0], {
+            "_now": now, "_limit": limit, "_owner": owner})
         return list(result.scalars())
 
     async def start_sending(self, message_id: int, owner: int | None = None) -> bool:
@@ -90,11 +102,7 @@ class Outbox(Repository):
         return int(result.scalar_one())
 
     async def next_due(self, owner: int | None = None) -> datetime | None:
-        query = select(func.min(OutboxMessage.not_before)).where(
-            OutboxMessage.status == "pending")
-        if owner is not None:
-            query = query.where(OutboxMessage.owner == owner)
-        result = await self.session.execute(query)
+        result = await self.session.execute(SCAN[owner is not None][1], {"_owner": owner})
         return result.scalar_one_or_none()
 
     async def pending_chats(self, chat_ids: list[int]) -> set[int]:

@@ -30,6 +30,16 @@ RECORD_UPDATE = insert(ProcessedUpdate.__table__).values(
     processed_at=bindparam("_at", type_=ProcessedUpdate.__table__.c.processed_at.type))
 STATE_COLUMNS = ("state", "step", "finished", "progress", "updated_at")
 SAVE_STATE = _prebuilt_update(Conversation.__table__, "id", *STATE_COLUMNS)
+# the prospect locked, with (SQLite) or before (PostgreSQL) their latest conversation: built
+# once, as every update reads them (lock_with_conversation says why two ways)
+LOCK = select(Prospect).where(Prospect.user_id == bindparam("_user")).with_for_update()
+LATEST = (select(Conversation).where(Conversation.user_id == bindparam("_user"))
+          .order_by(Conversation.id.desc()).limit(1))
+LOCK_WITH_LATEST = (
+    select(Prospect, Conversation)
+    .outerjoin(Conversation, Conversation.id == select(func.max(Conversation.id)).where(
+        Conversation.user_id == bindparam("_user")).scalar_subquery())
+    .where(Prospect.user_id == bindparam("_user")))
 
 
 class Updates(Repository):
@@ -50,8 +60,7 @@ class Prospects(Repository):
     async def lock(self, user_id: int) -> Prospect | None:
         """The prospect's row, locked until commit: one update per prospect at a time
         across processes (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE does it there)."""
-        result = await self.session.execute(
-            select(Prospect).where(Prospect.user_id == user_id).with_for_update())
+        result = await self.session.execute(LOCK, {"_user": user_id})
         return result.scalar_one_or_none()
 
     async def get(self, user_id: int) -> Prospect | None:
@@ -72,25 +81,15 @@ class Prospects(Repository):
             prospect = await self.lock(user_id)
             if prospect is None:
                 return None, None
-            result = await self.session.execute(
-                select(Conversation).where(Conversation.user_id == user_id)
-                .order_by(Conversation.id.desc()).limit(1))
+            result = await self.session.execute(LATEST, {"_user": user_id})
             return prospect, result.scalar_one_or_none()
-        latest = (select(func.max(Conversation.id)).where(Conversation.user_id == user_id)
-                  .scalar_subquery())
-        result = await self.session.execute(
-            select(Prospect, Conversation)
-            .outerjoin(Conversation, Conversation.id == latest)
-            .where(Prospect.user_id == user_id))
-        row = result.first()
+        row = (await self.session.execute(LOCK_WITH_LATEST, {"_user": user_id})).first()
         return (row[0], row[1]) if row is not None else (None, None)
 
 
 class Conversations(Repository):
     async def latest(self, user_id: int) -> Conversation | None:
-        result = await self.session.execute(
-            select(Conversation).where(Conversation.user_id == user_id)
-            .order_by(Conversation.id.desc()).limit(1))
+        result = await self.session.execute(LATEST, {"_user": user_id})
         return result.scalar_one_or_none()
 
     async def variant_in(self, user_id: int, experiment: str) -> str | None:
