@@ -8,16 +8,12 @@ sender."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bot.outbox.limits import Limits
 from bot.service.core import Service
 from bot.service.intents import Begin
 from bot.telegram.delivery import sender_for
-from storage.db.engine import sessionmaker
-from storage.work import owners
 from tests.bot.test_claims import service_for, snapshot
 from tests.storage.test_owners import Process
 
@@ -31,11 +27,6 @@ async def test_an_update_that_adopts_a_dead_processs_chat_finds_its_burst_spent(
     async with Process(engine, 11) as killed, Process(engine, 22) as alive:
         await killed.commit(CHAT)  # its reply, maybe accepted by Telegram, never marked
         await killed.die()
-        for _ in range(50):  # the server ends the dead session as the socket closes
-            async with sessionmaker(engine)() as session, session.begin():
-                if await owners.live_count(session) == 1:
-                    break
-            await asyncio.sleep(0.1)
         sender = sender_for(bot, alive.sessions, Limits())
         plain = service_for(alive.sessions)
         service = Service(alive.sessions, plain.flows, handoffs=plain.handoffs,

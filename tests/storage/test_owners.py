@@ -43,7 +43,17 @@ class Process:
         return self
 
     async def die(self) -> None:
-        self.connection.terminate()  # as kill -9 leaves it: the server ends the session
+        """As kill -9 leaves it: the server ends the session as the socket closes. Returns
+        once the server counts it gone."""
+        async with sessionmaker(self.engine)() as session, session.begin():
+            live = await owners.live_count(session)
+        self.connection.terminate()
+        for _ in range(50):
+            async with sessionmaker(self.engine)() as session, session.begin():
+                if await owners.live_count(session) < live:
+                    return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"sender {self.number}'s session outlived its socket by 5 s")
 
     async def __aexit__(self, *_: object) -> None:
         if not self.connection.is_closed():
@@ -94,11 +104,6 @@ async def test_a_dead_senders_rows_are_taken_by_a_live_one_and_never_before(engi
         async with sessionmaker(engine)() as session, session.begin():
             assert (await owners.claim(session, 22, utcnow())).owners == {}  # a lives
         await a.die()
-        for _ in range(50):  # the server ends the dead session as the socket closes
-            async with sessionmaker(engine)() as session, session.begin():
-                if await owners.live_count(session) == 1:
-                    break
-            await asyncio.sleep(0.1)
         async with sessionmaker(engine)() as session, session.begin():
             claimed = await owners.claim(session, 22, utcnow())
         assert claimed.owners == {100: 22, 101: 22}
