@@ -1,7 +1,8 @@
 """Update -> reply, as a prospect sees it. Prints figures; asserts nothing.
 
     .venv/bin/python bench/reply.py [--prospects 30,60] [--think 2.5] [--quick]
-                                    [--databases sqlite,postgresql]
+                                    [--databases sqlite,postgresql] [--rounds N]
+                                    [--bots aiogram,leadbot,unfused]
 
 A crowd of prospects goes through the kitchen quiz (/start, the intro's button, six questions,
 one of them multiple-choice, up to the consent question: 9 updates each) against the fake Bot
@@ -10,7 +11,12 @@ violations), each taking `--think` seconds (±20 %) to read and tap. The bot run
 process, so its CPU time (from /proc, over the crowd's run only) is its own:
 
 - leadbot (`leadbot run`, long polling) on SQLite and on PostgreSQL;
-- a plain aiogram 3 FSM quiz bot with MemoryStorage (bench/fsm_quiz.py), the same questions.
+- a plain aiogram 3 FSM quiz bot with MemoryStorage (bench/fsm_quiz.py), the same questions;
+- `unfused`: leadbot on SQLite with aiosqlite's own cursors (a crossing to its thread per
+  cursor, execute, fetch and close; storage/db/fused.py makes it one a statement).
+
+`--rounds N` runs the whole sequence N times, each leadbot run compared with the aiogram
+bot's run of its round.
 
 Reply latency: from the update put in the fake's queue to the bot's next message the prospect
 waits for (the next question, or the toggled keyboard of a multiple-choice question) arriving
@@ -144,6 +150,7 @@ class Run:
     rate_limited: int
     violations: int
     finished: int
+    round: int = 0  # with --rounds: compared with the aiogram bot's run of the same round
 
 
 async def started(telegram: Watched, process: asyncio.subprocess.Process) -> None:
@@ -168,6 +175,8 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
         env = dict(os.environ, LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=url,
                    LEADBOT_DATABASE_URL=await database(kind, folder),
                    LEADBOT_LOG_LEVEL="WARNING")
+        if bot == "unfused":  # aiosqlite's own cursors (storage/db/fused.py: the run before)
+            env["BENCH_UNFUSED"] = "1"
         command = [str(BIN / "leadbot"), "run"]
     process = await asyncio.create_subprocess_exec(*command, env=env, cwd=folder,
                                                    stderr=asyncio.subprocess.PIPE)
@@ -205,7 +214,8 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
     if figures.lost or figures.finished < prospects:
         tail = errors.decode(errors="replace").strip().splitlines()[-5:]
         print(f"    ({bot}: {figures.lost} replies never came; stderr tail: {tail})")
-    return Run(f"{bot}" + (f" ({kind})" if kind else ""), prospects,
+    label = "leadbot, unfused" if bot == "unfused" else bot
+    return Run(label + (f" ({kind})" if kind else ""), prospects,
                statistics.median(latencies), latencies[int(0.99 * (len(latencies) - 1))],
                cpu * 1000 / max(1, figures.updates), figures.updates / elapsed,
                counted / max(1, figures.updates), sum(1 for c in calls if c.status == 429),
@@ -220,9 +230,9 @@ def table(runs: list[Run]) -> None:
         print(f"| {r.bot} | {r.prospects} | {r.p50:.1f} ms | {r.p99:.0f} ms | {r.cpu_ms:.1f} ms "
               f"| {r.per_second:.1f} | {r.calls_per_step:.2f} | {r.rate_limited} | "
               f"{r.violations} | {r.finished}/{r.prospects} |")
-    base = {r.prospects: r for r in runs if r.bot == "aiogram"}
+    base = {(r.round, r.prospects): r for r in runs if r.bot == "aiogram"}
     for r in runs:
-        plain = base.get(r.prospects)
+        plain = base.get((r.round, r.prospects))
         if plain is None or r is plain:
             continue
         print(f"  {r.bot}, {r.prospects} prospects, against aiogram+MemoryStorage: CPU per "
@@ -236,8 +246,11 @@ async def main() -> None:
                         help="crowd sizes, comma-separated (default 30,60)")
     parser.add_argument("--think", type=float, default=2.5, help="seconds per step (±20 %%)")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--bots", default="aiogram,leadbot")
+    parser.add_argument("--bots", default="aiogram,leadbot",
+                        help="aiogram, leadbot, unfused (leadbot with aiosqlite's own cursors)")
     parser.add_argument("--quick", action="store_true", help="10 prospects only")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="the whole sequence this many times, alternating (default 1)")
     parser.add_argument("--profile", metavar="FOLDER",
                         help="py-spy (if installed) samples leadbot into FOLDER/*.txt")
     args = parser.parse_args()
@@ -255,13 +268,19 @@ async def main() -> None:
           f"per prospect, {os.cpu_count()} cores:")
     runs = []
     with tempfile.TemporaryDirectory() as folder:
-        for crowd in crowds:
-            if "aiogram" in args.bots:
-                runs.append(await one_run("aiogram", None, crowd, think, folder))
-            if "leadbot" in args.bots:
-                for kind in kinds:
-                    runs.append(await one_run("leadbot", kind, crowd, think, folder,
-                                              args.profile))
+        for round_ in range(max(1, args.rounds)):
+            first = len(runs)
+            for crowd in crowds:
+                if "aiogram" in args.bots:
+                    runs.append(await one_run("aiogram", None, crowd, think, folder))
+                for bot in ("leadbot", "unfused"):
+                    if bot not in args.bots.split(","):
+                        continue
+                    for kind in kinds if bot == "leadbot" else ["sqlite"]:
+                        runs.append(await one_run(bot, kind, crowd, think, folder,
+                                                  args.profile))
+            for run in runs[first:]:
+                run.round = round_
     table(runs)
 
 
