@@ -9,6 +9,9 @@ Its results are kept as plain values, which is all SQLAlchemy reads of a cursor.
 
 Used by storage/db/engine.py through SQLAlchemy's `module=` argument (an alternate DBAPI
 module for the dialect): the dialect, its statements and its types are aiosqlite's own.
+The function reaches the thread by `aiosqlite.Connection._execute`, the queue aiosqlite's own
+methods use: not public, so aiosqlite is upgraded with the lock only, and
+tests/storage/test_fused.py fails if it stops being that.
 """
 
 from __future__ import annotations
