@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
@@ -30,7 +30,7 @@ def _scan(owned: bool) -> tuple[Select, Select]:
              .where(OutboxMessage.id.in_(oldest), OutboxMessage.not_before <= bindparam("_now"),
                     *mine)
              .order_by((OutboxMessage.lane == "bulk").asc(), OutboxMessage.id)
-             .limit(bindparam("_limit")))
+             .limit(bindparam("_limit", type_=Integer)))
     return heads, select(func.min(OutboxMessage.not_before)).where(pending, *mine)
 
 
