@@ -38,7 +38,6 @@ import itertools
 import os
 import random
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -52,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from bench.common import free_port  # noqa: E402
 from bench.pipeline import database  # noqa: E402
 from bench.reply import BIN, SCRIPT, Figures, Watched, cpu_seconds, prospect, started  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
@@ -189,13 +189,6 @@ class Run:
     finished: str
     load: str
     broadcast: dict | None = None
-
-
-def free_port() -> int:
-    """A port for the bot's web server: the machine may run other bots on 8080."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def load() -> str:

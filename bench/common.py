@@ -4,6 +4,7 @@ transport built as `leadbot run` builds it (LEADBOT_TRANSPORT, or a name given).
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from pathlib import Path
 
@@ -41,3 +42,11 @@ def transport_for(name: str | None = None, api_url: str = "http://127.0.0.1:9",
     settings = Settings(_env_file=None, bot_token=token, telegram_api_url=api_url,
                         **({"transport": name} if name else {}))
     return open_transport(settings)
+
+
+def free_port() -> int:
+    """A port for the bot's web server: the machine may run other bots (or a test run's
+    holder) on 8080."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port  # noqa: E402
 from bench.pipeline import database  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
 from tests.fakes.telegram import BOT_ID, FakeTelegram  # noqa: E402
@@ -174,7 +175,8 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
         assert kind is not None
         env = dict(os.environ, LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=url,
                    LEADBOT_DATABASE_URL=await database(kind, folder),
-                   LEADBOT_LOG_LEVEL="WARNING")
+                   LEADBOT_LOG_LEVEL="WARNING", LEADBOT_HOST="127.0.0.1",
+                   LEADBOT_PORT=str(free_port()))
         if bot == "unfused":  # aiosqlite's own cursors (storage/db/fused.py: the run before)
             env["BENCH_UNFUSED"] = "1"
         command = [str(BIN / "leadbot"), "run"]
