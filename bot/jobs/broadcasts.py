@@ -159,6 +159,8 @@ class _Batch:
     messages: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     skipped: list[tuple[int, int, str]] = field(default_factory=list)  # id, user, reason
     later: list[tuple[int, datetime]] = field(default_factory=list)
+    # with the weekly cap: the marketing messages each recipient had in the week, as read
+    sent: dict[int, int] | None = None
 
 
 async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: int,
@@ -171,7 +173,8 @@ async def _fill_once(sessions: async_sessionmaker[AsyncSession], broadcast_id: i
     few statements instead of a dozen (the crowd's updates wait behind it:
     bench/broadcast.py). What may have changed in between is asked again under the lock:
     the broadcast still sending, each recipient still pending (not erased, cancelled) and
-    still allowed (consent, block, erasure: `recheck`). SQLite serves one process, whose
+    still allowed (consent, block, erasure: `recheck`), and still under the weekly cap (a
+    follow-up may have gone out meanwhile). SQLite serves one process, whose
     one broadcasts job decides a batch at a time. On PostgreSQL (row locks, no write lock to
     spare) one transaction does both, its recipients taken FOR UPDATE SKIP LOCKED."""
     if sessions.kw["bind"].dialect.name == "sqlite":
@@ -215,13 +218,9 @@ async def _batch(uow: UnitOfWork, broadcast_id: int, now: datetime,
     latest = await latest_flows(uow.session, users)
     definition = from_dict(broadcast.definition)
     # what every recipient of the batch needs, read for all of them at once
-    sent: dict[int, list[datetime]] = {}
+    sent = await _marketing_week(uow, users, now) if config.weekly_cap else {}
     if config.weekly_cap:
-        since = now - WEEK
-        for found in (await uow.follow_ups.sent_since_of(users, since),
-                      await uow.broadcasts.sent_since_of(users, since)):
-            for user_id, times in found.items():
-                sent.setdefault(user_id, []).extend(times)
+        batch.sent = {user_id: len(sent.get(user_id, [])) for user_id in users}
     named = "{name}" in "".join(definition.message.text.values())
     names = await uow.leads.latest_names(users) if named else {}
     nurtures: dict[tuple[str, int], dict[str, Any]] = {}
@@ -244,6 +243,18 @@ async def _batch(uow: UnitOfWork, broadcast_id: int, now: datetime,
     return batch
 
 
+async def _marketing_week(uow: UnitOfWork, users: list[int], now: datetime
+                          ) -> dict[int, list[datetime]]:
+    """The marketing messages (follow-ups and broadcasts) each of `users` had in the week
+    before `now`: what the weekly cap counts."""
+    sent: dict[int, list[datetime]] = {}
+    for found in (await uow.follow_ups.sent_since_of(users, now - WEEK),
+                  await uow.broadcasts.sent_since_of(users, now - WEEK)):
+        for user_id, times in found.items():
+            sent.setdefault(user_id, []).extend(times)
+    return sent
+
+
 async def _write(uow: UnitOfWork, batch: _Batch, now: datetime, *, again: bool) -> int:
     """Writes a decided batch: its messages into the outbox's bulk lane, each recipient
     queued with its message's id, skipped or moved on. `again`: decided in an earlier
@@ -262,6 +273,11 @@ async def _write(uow: UnitOfWork, batch: _Batch, now: datetime, *, again: bool) 
             if i in still and (reason := reasons.get(u)) is not None]
         messages = [m for m in messages if m[0] in still and reasons.get(m[1]) is None]
         batch.later = [r for r in batch.later if r[0] in still]
+        if batch.sent is not None and messages:  # a follow-up went out meanwhile: the
+            # recipient stays pending, and the next batch weighs the cap again
+            sent = await _marketing_week(uow, [u for _, u, _ in messages], now)
+            messages = [(i, u, values) for i, u, values in messages
+                        if len(sent.get(u, [])) <= batch.sent.get(u, 0)]
     for _, _, values in messages:
         uow.stage(OutboxMessage, **values)
     ids = [r["id"] for r in await uow.flush_outbox()]
