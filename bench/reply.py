@@ -263,6 +263,9 @@ async def main() -> None:
     kinds = [k for k in args.databases.split(",") if k]
     if any(k not in ("sqlite", "postgresql") for k in kinds):
         parser.error("--databases: sqlite, postgresql")
+    bots = [b for b in args.bots.split(",") if b]
+    if not bots or any(b not in ("aiogram", "leadbot", "unfused") for b in bots):
+        parser.error("--bots: aiogram, leadbot, unfused, comma-separated")
     think = args.think
     if args.quick:
         crowds = [10]
@@ -273,10 +276,10 @@ async def main() -> None:
         for round_ in range(max(1, args.rounds)):
             first = len(runs)
             for crowd in crowds:
-                if "aiogram" in args.bots:
+                if "aiogram" in bots:
                     runs.append(await one_run("aiogram", None, crowd, think, folder))
                 for bot in ("leadbot", "unfused"):
-                    if bot not in args.bots.split(","):
+                    if bot not in bots:
                         continue
                     for kind in kinds if bot == "leadbot" else ["sqlite"]:
                         runs.append(await one_run(bot, kind, crowd, think, folder,
