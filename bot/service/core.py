@@ -119,7 +119,7 @@ class Service:
 
     async def _handle(self, intent: Intent) -> bool:
         now = self.clock()
-        async with UnitOfWork(self.sessions) as uow:
+        async with UnitOfWork(self.sessions, brief=True) as uow:
             try:  # the primary key refuses a redelivered update: no separate look-up
                 await uow.updates.record(intent.update_id, now)
             except IntegrityError:

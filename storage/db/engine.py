@@ -8,7 +8,10 @@ process's writers queue for that lock in asyncio, an update before the bot's boo
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import event
@@ -27,10 +30,24 @@ BUSY_TIMEOUT_MS = 10_000
 # An execution option: `await session.connection(execution_options={READ_ONLY: True})` as a
 # session's first statement makes its SQLite transaction a plain (deferred) BEGIN.
 READ_ONLY = "leadbot_read_only"
+_BRIEF: ContextVar[bool] = ContextVar("leadbot_brief", default=False)
 
 
 class DatabaseUrlError(ValueError):
     pass
+
+
+@contextlib.contextmanager
+def brief() -> Iterator[None]:
+    """Write transactions begun inside are brief: a few short statements (an update's, the
+    sender's marks). On SQLite their statements run in the event loop's thread once BEGIN
+    IMMEDIATE holds the write lock (fused.py). A long one (pruning, a broadcast's window)
+    must not be brief: it would stop the loop while it runs. PostgreSQL ignores it."""
+    token = _BRIEF.set(True)
+    try:
+        yield
+    finally:
+        _BRIEF.reset(token)
 
 
 def async_url(url: str) -> URL:
@@ -107,6 +124,8 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         except BaseException:
             gate.release(dbapi)
             raise
+        if _BRIEF.get() and hasattr(dbapi, "inline"):
+            dbapi.inline = True  # under the write lock no statement waits (fused.py)
 
     _release_after(engine, gate)
     return engine

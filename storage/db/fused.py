@@ -9,6 +9,16 @@ Its results are kept as plain values, which is all SQLAlchemy reads of a cursor.
 
 Used by storage/db/engine.py through SQLAlchemy's `module=` argument (an alternate DBAPI
 module for the dialect): the dialect, its statements and its types are aiosqlite's own.
+A brief write transaction (storage/db/engine.py's `brief()`: an update's, the sender's
+marks) crosses only for BEGIN IMMEDIATE and COMMIT (or ROLLBACK): its statements run in the
+event loop's own thread, which saves each crossing's queue, future and wake-up (an update's
+CPU, measured: docs/performance.md). That is safe only under the write lock
+BEGIN IMMEDIATE took: no statement of the transaction can then wait for another writer, so
+none blocks the loop for longer than SQLite's own work; COMMIT, which waits for the disk,
+still goes to the thread. The sqlite3 connection is opened with check_same_thread=False for
+it; its calls never overlap (SQLAlchemy uses a connection from one task at a time and
+awaits each call), so the two threads take turns, never run it together.
+
 The function reaches the thread by `aiosqlite.Connection._execute`, the queue aiosqlite's own
 methods use: not public, so aiosqlite is upgraded with the lock only, and
 tests/storage/test_fused.py fails if it stops being that.
@@ -98,6 +108,11 @@ class FusedCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any,  # type: ignore[override]
                              many: bool = False) -> Any:
+        if self._adapt_connection.inline:  # a brief transaction, under the write lock
+            (self._description, rows, self._rowcount,
+             self._lastrowid) = _run(self._connection, operation, parameters, many)
+            self._rows = collections.deque(rows)
+            return self
         async with self._adapt_connection._execute_mutex:
             (self._description, rows, self._rowcount,
              self._lastrowid) = await self._connection._execute(
@@ -110,8 +125,24 @@ class FusedCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class FusedConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("inline",)
     _cursor_cls = FusedCursor  # server-side cursors (streamed results) stay aiosqlite's
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+        super().__init__(dbapi, connection)
+        self.inline = False  # statements run in this thread (engine.py sets it, BRIEF)
+
+    def commit(self) -> None:
+        self.inline = False  # the lock goes with the COMMIT, which waits for the disk
+        super().commit()
+
+    def rollback(self) -> None:
+        self.inline = False
+        super().rollback()
+
+    def close(self) -> None:
+        self.inline = False
+        super().close()
 
 
 class FusedDbapi(AsyncAdapt_aiosqlite_dbapi):
@@ -121,5 +152,6 @@ class FusedDbapi(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> FusedConnection:
+        kw["check_same_thread"] = False  # a brief transaction's statements: see above
         adapted = super().connect(*arg, **kw)
         return FusedConnection(self, adapted._connection)

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from storage.db.engine import READ_ONLY
+from storage.db.engine import READ_ONLY, brief
 from storage.schema.tables import OutboxMessage, utcnow
 from storage.work import owners
 from storage.work.broadcasts import Broadcasts
@@ -45,15 +45,20 @@ def _defaults(model: type[SQLModel]) -> tuple[tuple[str, ...], dict[str, Any], d
 
 class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 reading: bool = False) -> None:
+                 reading: bool = False, brief: bool = False) -> None:
         """`reading`: it only reads, and on SQLite takes no write lock (a plain BEGIN): the
         sender's scans, which would otherwise hold the bot's writes back 20 times a second
-        during a broadcast."""
+        during a broadcast. `brief`: a few short statements (an update's): on SQLite they
+        run in the event loop's thread under the write lock (storage/db/engine.py brief)."""
         self._sessions = sessions
         self._reading = reading
+        self._brief = brief
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
+        self._briefly = brief() if self._brief else None
+        if self._briefly is not None:
+            self._briefly.__enter__()
         self._staged: dict[type[SQLModel], list[dict]] = {}
         self.committed_outbox: list[dict] = []
         self._flushed: list[dict] = []  # outbox rows written before the commit
@@ -149,7 +154,11 @@ class UnitOfWork:
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         trace: TracebackType | None) -> None:
         assert self.session is not None
-        if self.session.in_transaction():  # not committed: nothing of it happened
-            self.session.expunge_all()  # rows read stay readable (a rollback expires them)
-            await self.session.rollback()
-        await self.session.close()
+        try:
+            if self.session.in_transaction():  # not committed: nothing of it happened
+                self.session.expunge_all()  # rows read stay readable (a rollback expires them)
+                await self.session.rollback()
+            await self.session.close()
+        finally:
+            if self._briefly is not None:
+                self._briefly.__exit__(None, None, None)
