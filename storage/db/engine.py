@@ -26,6 +26,7 @@ from storage.db.gate import WriteGate
 DEFAULT_URL = "sqlite:///leadbot.db"
 _UNGATED = bool(os.environ.get("BENCH_NO_WRITE_GATE"))  # bench/ only: the run without it
 _UNFUSED = bool(os.environ.get("BENCH_UNFUSED"))  # bench/ only: aiosqlite's own cursors
+_NOT_BRIEF = bool(os.environ.get("BENCH_NOT_BRIEF"))  # bench/ only: brief() does nothing
 BUSY_TIMEOUT_MS = 10_000
 # An execution option: `await session.connection(execution_options={READ_ONLY: True})` as a
 # session's first statement makes its SQLite transaction a plain (deferred) BEGIN.
@@ -124,7 +125,7 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         except BaseException:
             gate.release(dbapi)
             raise
-        if _BRIEF.get() and hasattr(dbapi, "inline"):
+        if _BRIEF.get() and hasattr(dbapi, "inline") and not _NOT_BRIEF:
             dbapi.inline = True  # under the write lock no statement waits (fused.py)
 
     _release_after(engine, gate)
