@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reply.py [--prospects 30,60] [--think 2.5] [--quick]
                                     [--databases sqlite,postgresql] [--rounds N]
-                                    [--bots aiogram,leadbot,unfused]
+                                    [--bots aiogram,leadbot,unfused,notbrief,formcalls]
 
 A crowd of prospects goes through the kitchen quiz (/start, the intro's button, six questions,
 one of them multiple-choice, up to the consent question: 9 updates each) against the fake Bot
@@ -13,7 +13,11 @@ process, so its CPU time (from /proc, over the crowd's run only) is its own:
 - leadbot (`leadbot run`, long polling) on SQLite and on PostgreSQL;
 - a plain aiogram 3 FSM quiz bot with MemoryStorage (bench/fsm_quiz.py), the same questions;
 - `unfused`: leadbot on SQLite with aiosqlite's own cursors (a crossing to its thread per
-  cursor, execute, fetch and close; storage/db/fused.py makes it one a statement).
+  cursor, execute, fetch and close; storage/db/fused.py makes it one a statement);
+- `notbrief`: leadbot on SQLite whose updates and marks cross to aiosqlite's thread for every
+  statement (storage/db/engine.py brief(): only BEGIN IMMEDIATE and COMMIT do);
+- `formcalls`: leadbot on SQLite sending its Bot API calls as aiogram's multipart forms
+  (bot/telegram/session.py sends JSON).
 
 `--rounds N` runs the whole sequence N times, each leadbot run compared with the aiogram
 bot's run of its round.
@@ -48,6 +52,10 @@ from tests.fakes.telegram import BOT_ID, FakeTelegram  # noqa: E402
 
 SCRIPT = ["/start", "~go", "city", "island", "large", "veneer", "lighting", "~done", "month"]
 TICK = os.sysconf("SC_CLK_TCK")
+# leadbot as it was before one change (its label, the bench-only variable that undoes it)
+VARIANTS = {"unfused": ("leadbot, unfused", "BENCH_UNFUSED"),
+            "notbrief": ("leadbot, not brief", "BENCH_NOT_BRIEF"),
+            "formcalls": ("leadbot, form calls", "BENCH_FORM_CALLS")}
 BIN = Path(sys.executable).parent
 
 
@@ -177,8 +185,8 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
                    LEADBOT_DATABASE_URL=await database(kind, folder),
                    LEADBOT_LOG_LEVEL="WARNING", LEADBOT_HOST="127.0.0.1",
                    LEADBOT_PORT=str(free_port()))
-        if bot == "unfused":  # aiosqlite's own cursors (storage/db/fused.py: the run before)
-            env["BENCH_UNFUSED"] = "1"
+        if bot in VARIANTS:  # leadbot as it was before one change, on SQLite
+            env[VARIANTS[bot][1]] = "1"
         command = [str(BIN / "leadbot"), "run"]
     process = await asyncio.create_subprocess_exec(*command, env=env, cwd=folder,
                                                    stderr=asyncio.subprocess.PIPE)
@@ -216,7 +224,7 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
     if figures.lost or figures.finished < prospects:
         tail = errors.decode(errors="replace").strip().splitlines()[-5:]
         print(f"    ({bot}: {figures.lost} replies never came; stderr tail: {tail})")
-    label = "leadbot, unfused" if bot == "unfused" else bot
+    label = VARIANTS[bot][0] if bot in VARIANTS else bot
     return Run(label + (f" ({kind})" if kind else ""), prospects,
                statistics.median(latencies), latencies[int(0.99 * (len(latencies) - 1))],
                cpu * 1000 / max(1, figures.updates), figures.updates / elapsed,
@@ -249,7 +257,9 @@ async def main() -> None:
     parser.add_argument("--think", type=float, default=2.5, help="seconds per step (±20 %%)")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--bots", default="aiogram,leadbot",
-                        help="aiogram, leadbot, unfused (leadbot with aiosqlite's own cursors)")
+                        help="aiogram, leadbot, and leadbot before one change: unfused "
+                        "(aiosqlite's own cursors), notbrief (every statement in aiosqlite's "
+                        "thread), formcalls (multipart Bot API calls)")
     parser.add_argument("--quick", action="store_true", help="10 prospects only")
     parser.add_argument("--rounds", type=int, default=1,
                         help="the whole sequence this many times, alternating (default 1)")
@@ -264,8 +274,9 @@ async def main() -> None:
     if any(k not in ("sqlite", "postgresql") for k in kinds):
         parser.error("--databases: sqlite, postgresql")
     bots = [b for b in args.bots.split(",") if b]
-    if not bots or any(b not in ("aiogram", "leadbot", "unfused") for b in bots):
-        parser.error("--bots: aiogram, leadbot, unfused, comma-separated")
+    names = ("aiogram", "leadbot", *VARIANTS)
+    if not bots or any(b not in names for b in bots):
+        parser.error(f"--bots: {', '.join(names)}, comma-separated")
     think = args.think
     if args.quick:
         crowds = [10]
@@ -278,7 +289,7 @@ async def main() -> None:
             for crowd in crowds:
                 if "aiogram" in bots:
                     runs.append(await one_run("aiogram", None, crowd, think, folder))
-                for bot in ("leadbot", "unfused"):
+                for bot in ("leadbot", *VARIANTS):
                     if bot not in bots:
                         continue
                     for kind in kinds if bot == "leadbot" else ["sqlite"]:
