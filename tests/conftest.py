@@ -118,12 +118,18 @@ def stamped_session(url: str):
     when the bot sent (however late a loaded machine delivers it)."""
     import time
 
-    from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
+    from bot.telegram.session import JsonSession
     from tests.fakes.telegram import SENT_AT
 
-    class StampedSession(AiohttpSession):
+    class StampedSession(JsonSession):  # the bot's own session (bot/telegram/client.py)
+        def build_json(self, bot, method):
+            body = super().build_json(bot, method)
+            if body is not None:
+                body[SENT_AT] = time.monotonic()
+            return body
+
         def build_form_data(self, bot, method):
             form = super().build_form_data(bot, method)
             form.add_field(SENT_AT, repr(time.monotonic()))

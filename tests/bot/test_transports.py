@@ -62,6 +62,27 @@ async def test_an_upload_and_a_file_on_disk_are_sent_as_documents(transport, tel
         ("mydata.json", b'{"name": "x"}'), ("price.pdf", b"%PDF-1.4 price")]
 
 
+async def test_aiogram_sends_a_call_as_json_and_a_file_as_a_form(telegram):
+    """bot/telegram/session.py: one JSON body a call (typed values, nested objects, nothing
+    None), multipart only to carry a file."""
+    transport = open_transport(Settings(_env_file=None, bot_token=telegram.token,
+                                        telegram_api_url=telegram.url, transport="aiogram"))
+    try:
+        assert isinstance(await transport.delivery.deliver(message(text="42")), Sent)
+        upload = Call("sendDocument", {"chat_id": 5, "caption": "Your data"},
+                      upload=Upload("mydata.json", b'{"name": "x"}'))
+        assert isinstance(await transport.delivery.deliver(upload), Sent)
+    finally:
+        await transport.close()
+    [text] = telegram.sent(5, "sendMessage")
+    assert text.content_type == "application/json"
+    assert text.params == {"chat_id": 5, "text": "42", "reply_markup": {
+        "inline_keyboard": [[{"text": "Yes", "callback_data": "q:1:a:yes"}]]}}
+    [document] = telegram.sent(5, "sendDocument")
+    assert document.content_type == "multipart/form-data"
+    assert document.params["caption"] == "Your data"
+
+
 @pytest.mark.parametrize(("status", "description", "retry_after", "expected"), [
     (429, "Too Many Requests: retry after 7", 7, RetryAfter(7.0)),
     (403, "Forbidden: bot was blocked by the user", None,

@@ -57,6 +57,7 @@ class Call:
     via: str = ""  # the URL prefix the call came by ("" without one): which bot process
     result: Any = None  # what the fake answered when it accepted the call (the message)
     sent_at: float | None = None  # when the bot sent it, if its session says (SENT_AT)
+    content_type: str = ""  # how its parameters came: application/json, or a form
 
 
 @dataclass
@@ -138,7 +139,8 @@ class FakeTelegram:
         params = await self._params(request)
         sent_at = params.pop(SENT_AT, None)
         call = Call(method, params, time.monotonic(), via=request.match_info.get("via", ""),
-                    sent_at=None if sent_at is None else float(sent_at))
+                    sent_at=None if sent_at is None else float(sent_at),
+                    content_type=request.content_type)
         self.calls.append(call)
         try:
             return await self._answer(call, sent_at)
