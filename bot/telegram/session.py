@@ -4,8 +4,8 @@ aiogram posts every method as multipart/form-data: a part per parameter, each wi
 headers, and the nested ones (a keyboard) encoded as JSON strings inside it. The Bot API
 takes application/json as well (its "Making requests"), and one `json.dumps` of the whole
 call is cheaper to build and to send: 12–17 % of a call's CPU in the bot, measured by
-bench/calls.py (docs/performance.md). A call that uploads a file (a checklist sent as a document) still
-goes as a form, the only way to carry the file.
+bench/calls.py (docs/performance.md). A call that uploads a file (a checklist sent as a
+document) still goes as a form, the only way to carry the file.
 
 May import: aiogram, aiohttp.
 """
