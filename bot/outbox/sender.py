@@ -74,8 +74,7 @@ MARK_EVERY = 0.05  # seconds accepted rows gather before their batch is marked (
 
 
 class Sender(Shared, Calls, Outcomes, Bulk):
-    """Delivers the outbox through `delivery` (bot.telegram.delivery.sender_for builds one
-    over an aiogram Bot)."""
+    """Delivers the outbox through `delivery` (bot/telegram/delivery.py: over aiogram's Bot)."""
 
     def __init__(self, delivery: Delivery, sessions: async_sessionmaker[AsyncSession],
                  limits: Limits | None = None, clock: Callable[[], datetime] = utcnow,
@@ -109,8 +108,7 @@ class Sender(Shared, Calls, Outcomes, Bulk):
 
     # -- what comes in ------------------------------------------------------------------
     def wake(self) -> None:
-        """Called after a commit that added or changed outbox rows other than an update's
-        (the jobs, the hand-off): the outbox is read again."""
+        """After a commit with outbox rows other than an update's (jobs, hand-off): read again."""
         self._want_scan()
 
     def _want_scan(self) -> None:
@@ -158,9 +156,10 @@ class Sender(Shared, Calls, Outcomes, Bulk):
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
                             await self._kick.wait()
-        finally:
+        finally:  # helpers end at `stop`; one cancelled mid-statement would log a traceback
             await asyncio.gather(*self._calls, return_exceptions=True)
-            for helper in helpers:
+            _, late = await asyncio.wait(helpers, timeout=5.0)  # or in a backoff: cancelled
+            for helper in late:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             with contextlib.suppress(*OUTAGES):  # unmarked rows are sent again: at-least-once
@@ -170,6 +169,7 @@ class Sender(Shared, Calls, Outcomes, Bulk):
         await stop.wait()
         self._kick.set()
         self._scan_wanted.set()
+        self.marks.ready.set()  # `_marking` sees `stop`; run() makes the last batch
 
     async def _scanning(self, stop: asyncio.Event) -> None:
         """Reads the outbox when woken (a job's rows, a retry handed back, a scanned row
@@ -197,11 +197,12 @@ class Sender(Shared, Calls, Outcomes, Bulk):
                         await self._scan_wanted.wait()
 
     async def _marking(self, stop: asyncio.Event) -> None:
-        """Marks accepted rows as they come: each batch is whatever was accepted while the
-        previous one committed."""
+        """Marks accepted rows as they come, each batch what was accepted during the last."""
         backoff = 0.5
         while not stop.is_set():
             await self.marks.ready.wait()
+            if stop.is_set():
+                return
             await asyncio.sleep(MARK_EVERY)  # at a human pace, one write for several rows
             try:
                 self._marked(await self.marks.flush())
@@ -235,9 +236,8 @@ class Sender(Shared, Calls, Outcomes, Bulk):
         raise TimeoutError(f"outbox not drained within {timeout} s")
 
     async def drain_once(self) -> float:
-        """One pass, its calls awaited and marked: read the outbox, send every chat's next
-        message that the limits allow now. Returns how long to wait before the next pass is
-        worth it."""
+        """One pass, its calls awaited and marked: read the outbox, send each chat's next message
+        the limits allow now. Returns how long until the next pass is worth it."""
         wait = await self.scan()
         delay = self.dispatch()
         calls = set(self._calls)
