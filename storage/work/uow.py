@@ -56,9 +56,7 @@ class UnitOfWork:
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        self._briefly = brief() if self._brief else None
-        if self._briefly is not None:
-            self._briefly.__enter__()
+        self._briefly = None
         self._staged: dict[type[SQLModel], list[dict]] = {}
         self.committed_outbox: list[dict] = []
         self._flushed: list[dict] = []  # outbox rows written before the commit
@@ -78,6 +76,9 @@ class UnitOfWork:
         self.flow_versions = FlowVersions(session)
         self.handoffs = Handoffs(session)
         self.broadcasts = Broadcasts(session)
+        if self._brief:  # last: nothing above may fail and leave it set (__aexit__ resets it)
+            self._briefly = brief()
+            self._briefly.__enter__()
         return self
 
     def stage(self, model: type[SQLModel], **values: Any) -> None:
