@@ -167,13 +167,12 @@ class Cards:
     async def post(self, uow: UnitOfWork, handoff: Handoff) -> None:
         """A new card; past the group's budget (a queue of cards waiting), the lead joins
         the newest waiting digest instead, so the group gets fewer, fuller messages and
-        nothing is dropped. Only a row that is not among the chat's next two to go is
-        changed (storage/work/handoffs.py next_to_send says why), nor one another process's
-        sender holds (uow.mine)."""
+        nothing is dropped. Never a card whose call a sender has started (it is marked
+        called first, storage/work/outbox.py call), nor one another process's sender holds
+        in memory (uow.mine); the row is locked while it is rewritten."""
         chat_id = handoff.chat_id
         waiting = await uow.handoffs.waiting_card(chat_id)
-        if (waiting is not None and uow.mine(waiting)
-                and waiting.id not in await uow.handoffs.next_to_send(chat_id)):
+        if waiting is not None and uow.mine(waiting):
             members = [*await uow.handoffs.on_card(waiting.id), handoff]
             payload = self.render(members)
             if len(members) <= DIGEST_SIZE and self.fits(members, payload["text"]):
@@ -206,21 +205,20 @@ class Cards:
         the erased conversation the edit is for (a refused edit goes in its receipt)."""
         if card_id is None:
             return
-        card = await uow.outbox.get(card_id)
+        card = await uow.outbox.locked(card_id)  # one rewrite at a time, after the last
         if card is None or card.status == "dropped":  # never shown: nothing to change
             return
         members = await uow.handoffs.on_card(card_id)
         payload = {"chat_id": card.chat_id, **self.render(members)}
         lead_id = members[0].lead_id if len(members) == 1 else None
-        next_ones = await uow.handoffs.next_to_send(card.chat_id)
-        if card.status == "pending" and card.id not in next_ones and uow.mine(card):
+        if card.status == "pending" and card.called_at is None and uow.mine(card):
             card.payload = payload
             uow.outbox.changed = True  # a sender's memory of it is stale: read again
             return
         waiting = await uow.handoffs.waiting_edit(card_id)
         erasure = {} if erasure_of is None else {"purpose": ERASURE,
                                                    "conversation_id": erasure_of}
-        if waiting is not None and waiting.id not in next_ones and uow.mine(waiting):
+        if waiting is not None and uow.mine(waiting):
             waiting.payload, waiting.lead_id = payload, lead_id
             for column, value in erasure.items():
                 setattr(waiting, column, value)

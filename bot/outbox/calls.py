@@ -1,6 +1,8 @@
 """The Bot API call for an outbox row (the sender's, bot/outbox/sender.py): within
 Telegram's length limits, an edit given the id of the message it changes (from memory, or
-read from the outbox).
+read from the outbox). A card or a card's edit, which a new lead or a claim may rewrite in
+place while it waits (bot/handoff/cards.py), is marked called before its call and goes as
+stored then (`_called`): memory's copy may be older than the last rewrite.
 
 May import: storage, bot.outbox; no Telegram library.
 """
@@ -8,6 +10,7 @@ May import: storage, bot.outbox; no Telegram library.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +18,7 @@ from bot.outbox import textlimits
 from bot.outbox.marks import Mark, Marks
 from bot.outbox.pending import Known, MessageIds, Row
 from bot.outbox.port import Call
+from storage.work import owners
 from storage.work.uow import UnitOfWork
 
 
@@ -24,6 +28,8 @@ class Calls:
     sessions: async_sessionmaker[AsyncSession]
     ids: MessageIds
     marks: Marks
+    holder: owners.Holder | None
+    clock: Callable[[], datetime]
 
     # the Sender's own and its other base's (outcomes.py); not defined here, so that
     # neither is shadowed in the Sender's method order
@@ -48,6 +54,19 @@ class Calls:
                 payload["caption"] = payload.pop("text")
         method, payload, rest = textlimits.fit(method, payload)
         return Call(method, payload), rest
+
+    async def _called(self, row: Row) -> bool:
+        """A card or a card's edit: marked called (committed), its payload as stored now.
+        False: not pending any more (dropped, erased) or not this sender's: not sent."""
+        if row.purpose != "card" and row.edit_of is None:
+            return True
+        me = None if self.holder is None else self.holder.number
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.call(row.id, self.clock(), me)
+            await uow.commit()
+        if stored is not None:
+            row.payload, row.lead_id = stored
+        return stored is not None
 
     async def _stored_original(self, row: Row) -> Known | None:
         """What an edit changes, from the outbox (after a restart, or an old message):

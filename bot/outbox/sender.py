@@ -366,7 +366,7 @@ class Sender(Shared, Calls, Outcomes, Bulk):
     async def _deliver(self, row: Row) -> None:
         try:
             rest = None
-            if row.rank == BULK and not await self._bulk_turn(row):
+            if not await (self._bulk_turn(row) if row.rank == BULK else self._called(row)):
                 self._hand_back(row)  # not pending any more (dropped, erased): not ours
                 return
             try:

@@ -237,6 +237,9 @@ class OutboxMessage(SQLModel, table=True):
     # advisory lock a live process holds, storage/work/owners.py); None on SQLite and for
     # rows no sender has taken yet
     owner: int | None = None
+    # a card or a card's edit (rewritten in place while it waits, bot/handoff/cards.py):
+    # when a sender first started its call; from then on it is never rewritten
+    called_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class FollowUp(SQLModel, table=True):

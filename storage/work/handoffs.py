@@ -74,20 +74,30 @@ class Handoffs(Repository):
             select(Handoff).where(Handoff.card_id == card_id).order_by(Handoff.id))).scalars())
 
     async def waiting_card(self, chat_id: int) -> OutboxMessage | None:
-        """The newest card not yet sent to a managers' chat: a new lead may join it."""
+        """The newest card not yet sent to a managers' chat and not yet called: a new lead
+        may join it. Locked (PostgreSQL): two leads joining it at once take turns, the
+        second reading the first's rewrite; a sender marking it called waits, then sends it
+        as rewritten (outbox.py call). On PostgreSQL a row called while this waited for
+        its lock is not found at all (nothing older is looked for): the lead gets a card
+        of its own."""
         return (await self.session.execute(
             select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
                                         OutboxMessage.status == "pending",
+                                        OutboxMessage.called_at.is_(None),
                                         OutboxMessage.purpose == "card",
                                         OutboxMessage.method == "sendMessage")
-            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+            .order_by(OutboxMessage.id.desc()).limit(1).with_for_update()
+            .execution_options(populate_existing=True))).scalar_one_or_none()
 
     async def waiting_edit(self, card_id: int) -> OutboxMessage | None:
-        """An edit of a sent card still waiting to go: rewritten rather than queued again."""
+        """An edit of a sent card still waiting to go, not yet called: rewritten rather
+        than queued again. Locked, as waiting_card."""
         return (await self.session.execute(
             select(OutboxMessage).where(OutboxMessage.edit_of == card_id,
-                                        OutboxMessage.status == "pending")
-            .order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+                                        OutboxMessage.status == "pending",
+                                        OutboxMessage.called_at.is_(None))
+            .order_by(OutboxMessage.id.desc()).limit(1).with_for_update()
+            .execution_options(populate_existing=True))).scalar_one_or_none()
 
     async def replied_to(self, chat_id: int, message_id: int) -> Handoff | None:
         """The hand-off whose lead (or relayed message) a manager replied to in their chat."""
@@ -125,14 +135,3 @@ class Handoffs(Repository):
         if lead_id is None:
             return None
         return await self.session.scalar(select(Handoff).where(Handoff.lead_id == lead_id))
-
-    async def next_to_send(self, chat_id: int) -> list[int]:
-        """The chat's next two messages: neither is rewritten in place. The first may be on
-        its way now; the second may become the first before the rewriting transaction
-        commits (the first's "sent" mark committing meanwhile: on PostgreSQL nothing holds
-        it back) and be sent as it was, the rewrite lost with whatever it added (a lead
-        joined to a card). A group's pace (20 messages a minute) leaves no room for two
-        marks in that time."""
-        return list((await self.session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending",
-            OutboxMessage.lane == "chat").order_by(OutboxMessage.id).limit(2))).scalars())

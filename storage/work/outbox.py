@@ -93,8 +93,31 @@ class Outbox(Repository):
         result = await self.session.execute(query.values(status="sending"))
         return result.rowcount == 1
 
+    async def call(self, message_id: int, now: datetime,
+                   owner: int | None = None) -> tuple[dict, int | None] | None:
+        """A card or a card's edit about to be sent, marked called (committed before its
+        call): never rewritten in place from then on (bot/handoff/cards.py). Its payload
+        and lead as stored, read in the same statement: a rewrite that committed before it
+        is what goes. None: not pending any more or, with `owner`, not that sender's."""
+        query = update(OutboxMessage).where(OutboxMessage.id == message_id,
+                                            OutboxMessage.status == "pending")
+        if owner is not None:
+            query = query.where(OutboxMessage.owner == owner)
+        result = await self.session.execute(
+            query.values(called_at=func.coalesce(OutboxMessage.called_at, now))
+            .returning(OutboxMessage.payload, OutboxMessage.lead_id))
+        stored = result.one_or_none()
+        return None if stored is None else (stored[0], stored[1])
+
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
+
+    async def locked(self, message_id: int) -> OutboxMessage | None:
+        """A row read under its lock (PostgreSQL; SQLite's writer holds the database):
+        rewritten by one transaction at a time, each seeing the one before."""
+        return (await self.session.execute(
+            select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+            .execution_options(populate_existing=True))).scalar_one_or_none()
 
     async def pending_count(self) -> int:
         result = await self.session.execute(

@@ -56,7 +56,7 @@ async def own_engine(request, tmp_path):
 
 async def test_migration_0023_goes_down_and_up(own_engine):
     await upgrade(own_engine)
-    assert await current_revision(own_engine) == head_revision() == "0025"
+    assert await current_revision(own_engine) == head_revision() == "0026"
 
     def tables(connection) -> set[str]:
         return set(inspect(connection).get_table_names())

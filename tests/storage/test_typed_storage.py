@@ -38,7 +38,7 @@ async def own_engine(request, tmp_path):
 
 async def test_migration_0024_goes_down_and_up(own_engine):
     await upgrade(own_engine)
-    assert await current_revision(own_engine) == head_revision() == "0025"
+    assert await current_revision(own_engine) == head_revision() == "0026"
 
     def shape(connection) -> tuple[set[str], set[str]]:
         found = inspect(connection)
