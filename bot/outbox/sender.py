@@ -255,9 +255,9 @@ class Sender(Shared, Calls, Outcomes, Bulk):
         self.pending.gone.clear()  # rows that leave memory from now on: stale in this read
         self.pending.forget()
         self._scan_due = False
-        now_wall = self.clock()
-        me = None if self.holder is None else self.holder.number
-        if self.halted:
+        now_wall, me = self.clock(), None if self.holder is None else self.holder.number
+        if self.halted:  # read again later: a scanning loop that never waited froze the loop
+            self._next_scan = self.monotonic() + SCAN_EVERY
             return SCAN_EVERY
         async with UnitOfWork(self.sessions) as uow:
             if me is not None:  # several processes: rows no live sender has, first

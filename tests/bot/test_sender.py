@@ -348,3 +348,29 @@ async def test_stopping_mid_scan_lets_the_scan_end_instead_of_cancelling_it(
         await asyncio.wait_for(sender.run(stop), 10)
     assert scans, "the scan ran to its end"
     assert "Traceback" not in caplog.text and "Exception during reset" not in caplog.text
+
+
+async def test_a_halted_sender_leaves_the_event_loop_free(sessions, bot):
+    """A sender without its number (several processes, its connection to the database lost)
+    sends nothing and reads nothing. Its scanning loop went round without ever waiting once
+    the next scan was due: the process froze, its reconnection with it (found by
+    tests/e2e/test_fleet.py hanging in CI). Here the sender runs in a loop of its own, and
+    this thread asks that loop for a turn after SCAN_EVERY has passed many times."""
+    import threading
+
+    from bot.outbox.sender import SCAN_EVERY
+    from storage.work.owners import Holder
+
+    sender = sender_for(bot, sessions, limits=fast_limits())
+    sender.holder = Holder(number=None)  # halted
+    loop, stop = asyncio.new_event_loop(), asyncio.Event()
+    runner = threading.Thread(target=loop.run_until_complete, args=(sender.run(stop),),
+                              daemon=True)  # on a failure it spins on, in the background
+    runner.start()
+    await asyncio.sleep(3 * SCAN_EVERY)
+    turn = asyncio.run_coroutine_threadsafe(asyncio.sleep(0, result="free"), loop)
+    assert turn.result(timeout=10) == "free"  # a frozen loop never takes it: TimeoutError
+    loop.call_soon_threadsafe(stop.set)
+    runner.join(timeout=10)
+    assert not runner.is_alive()
+    loop.close()
