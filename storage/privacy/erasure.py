@@ -152,7 +152,9 @@ async def erase(uow: UnitOfWork, user_id: int, *, now: datetime, reason: str,
         if payload != row.payload or queued:
             row.payload = payload
             messages += 1
-        if queued and row.method != "answerCallbackQuery" and not (
+        # a card (or its edit) whose call has started may be in the group already: it is
+        # kept, and the hand-off's edit of it (bot/handoff/cards.py erased) follows it
+        if queued and row.method != "answerCallbackQuery" and row.called_at is None and not (
                 {row.id, row.edit_of} & shared):  # a digest still shows other leads
             row.status, row.error = "dropped", "personal data erased"
     follow_ups = 0

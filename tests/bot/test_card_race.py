@@ -172,3 +172,32 @@ async def test_two_leads_joining_one_card_at_once_are_both_on_it(
     await sender.drain()
     assert len(telegram.sent(GROUP, "sendMessage")) == 1
     await every_lead_shown(sessions, telegram)
+
+
+async def test_a_card_on_its_way_when_its_lead_is_erased_is_then_edited_to_say_so(
+        sessions, bot, telegram):
+    """/forget while the card's call is under way (called, Telegram has it, its mark not
+    committed). Erasure dropped the row as if it had never gone, the mark then recorded it
+    sent, and no edit followed: the name and phone stayed in the group. The called card is
+    kept, and the hand-off's edit goes after it."""
+    from tests.bot.test_service import Prospectus
+
+    sender = sender_for(bot, sessions, fast_limits())
+    service = service_for(sessions)
+    await snapshot(service)
+    await quiz(service, 1)
+    while not telegram.sent(GROUP, "sendMessage"):
+        await step(sender)
+    [card] = telegram.sent(GROUP, "sendMessage")
+    assert "Client b" in card.params["text"] and "+7916123450" in card.params["text"]
+    prospect = Prospectus(service, user_id=1)
+    prospect.update_id += 500  # past the quiz's updates (a repeated id is skipped)
+    await prospect.send(command="forget")
+    await prospect.send(rights_data="rights:forget:yes", callback_query_id="cb-forget")
+    sender._marked(await sender.marks.flush())
+    await sender.drain()
+    edits = telegram.sent(GROUP, "editMessageText")
+    assert edits, "the card in the group was never edited"
+    assert "erased their data" in edits[-1].params["text"]
+    assert "Client b" not in edits[-1].params["text"]
+    assert "+7916123450" not in edits[-1].params["text"]
