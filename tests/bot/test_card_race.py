@@ -50,15 +50,22 @@ async def waiting_on_a_lock(engine) -> bool:
             "AND datname = current_database()")))
 
 
-async def test_cards_wait_for_the_previous_cards_mark(sessions, bot, telegram):
-    """Card rows reach the sender only from a scan, as their chat's oldest pending row: the
-    second card is never sent while the first one's 'sent' mark is not committed."""
+async def card_on_its_way(sessions, bot, telegram):
+    """Lead 1's card accepted by Telegram, its 'sent' mark not committed: the row is
+    pending still, and called. Returns the sender and the service."""
     sender = sender_for(bot, sessions, fast_limits())
     service = service_for(sessions)
     await snapshot(service)
     await quiz(service, 1)
     while not telegram.sent(GROUP, "sendMessage"):
         await step(sender)
+    return sender, service
+
+
+async def test_cards_wait_for_the_previous_cards_mark(sessions, bot, telegram):
+    """Card rows reach the sender only from a scan, as their chat's oldest pending row: the
+    second card is never sent while the first one's 'sent' mark is not committed."""
+    sender, service = await card_on_its_way(sessions, bot, telegram)
     await quiz(service, 2)  # card 1 is called: lead 2 gets a card of its own
     for _ in range(20):
         await step(sender)
@@ -72,12 +79,7 @@ async def test_cards_wait_for_the_previous_cards_mark(sessions, bot, telegram):
 async def test_a_card_called_and_not_yet_marked_takes_in_no_lead(sessions, bot, telegram):
     """Telegram has card 1 and its 'sent' mark is not committed yet: the row is pending
     still, and called. Lead 2 gets a card of its own, not a rewrite that would never go."""
-    sender = sender_for(bot, sessions, fast_limits())
-    service = service_for(sessions)
-    await snapshot(service)
-    await quiz(service, 1)
-    while not telegram.sent(GROUP, "sendMessage"):
-        await step(sender)
+    sender, service = await card_on_its_way(sessions, bot, telegram)
     async with sessions() as session:
         card = (await session.execute(select(OutboxMessage).where(
             OutboxMessage.chat_id == GROUP))).scalar_one()
@@ -182,12 +184,7 @@ async def test_a_card_on_its_way_when_its_lead_is_erased_is_then_edited_to_say_s
     kept, and the hand-off's edit goes after it."""
     from tests.bot.test_service import Prospectus
 
-    sender = sender_for(bot, sessions, fast_limits())
-    service = service_for(sessions)
-    await snapshot(service)
-    await quiz(service, 1)
-    while not telegram.sent(GROUP, "sendMessage"):
-        await step(sender)
+    sender, service = await card_on_its_way(sessions, bot, telegram)
     [card] = telegram.sent(GROUP, "sendMessage")
     assert "Client b" in card.params["text"] and "+7916123450" in card.params["text"]
     prospect = Prospectus(service, user_id=1)
