@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox.limits import RateLimiter
 from bot.outbox.outcomes import Counters
 from bot.outbox.pending import Pending, Row
-from storage.work import owners
+from storage.work import outbox, owners
 from storage.work.uow import UnitOfWork
 
 BULK_AHEAD = 2.0  # seconds of its bulk share a sender takes a broadcast's rows for at once
@@ -102,10 +102,7 @@ class Bulk:
 
     async def _start_sending(self, row: Row) -> bool:
         me = None if self.holder is None else self.holder.number
-        async with UnitOfWork(self.sessions) as uow:
-            mine = await uow.outbox.start_sending(row.id, me)
-            await uow.commit()
-        return mine
+        return await outbox.start_sending(self.sessions.kw["bind"], row.id, me)
 
     async def _not_sending(self, row: Row) -> None:
         """A bulk row Telegram surely did not take (429): pending again."""

@@ -17,10 +17,18 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox.pending import Row
-from storage.db.engine import brief
+from storage.db import trip
 from storage.schema.tables import Event, OutboxMessage
 
 TABLE = OutboxMessage.__table__
+# built once: a batch is one trip to the database (storage/db/trip.py)
+MARK = update(TABLE).where(TABLE.c.id == bindparam("row_id")).values(
+    status=bindparam("new_status"), sent_at=bindparam("at"),
+    telegram_message_id=bindparam("message_id"), error=bindparam("why"),
+    attempts=TABLE.c.attempts + 1)
+DROPPED = insert(Event.__table__).values(
+    **{name: bindparam(name) for name in ("user_id", "conversation_id", "kind", "created_at",
+                                          "data")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +61,7 @@ class Marks:
             if not batch:
                 return []
             try:
-                with brief():  # one statement or two: in the loop's thread (SQLite)
-                    await self._write(batch)
+                await self._write(batch)
             except BaseException:
                 self.waiting[:0] = batch
                 self.ready.set()
@@ -62,19 +69,14 @@ class Marks:
             return batch
 
     async def _write(self, batch: list[Mark]) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(TABLE).where(TABLE.c.id == bindparam("row_id")).values(
-                    status=bindparam("new_status"), sent_at=bindparam("at"),
-                    telegram_message_id=bindparam("message_id"),
-                    error=bindparam("why"), attempts=TABLE.c.attempts + 1),
-                [{"row_id": m.row.id, "new_status": m.status,
-                  "at": m.at if m.status == "sent" else None,
-                  "message_id": m.message_id, "why": m.error} for m in batch])
-            dropped = [m for m in batch if m.status == "dropped"]
-            if dropped:
-                await session.execute(insert(Event.__table__), [
-                    {"user_id": m.row.chat_id, "conversation_id": m.row.conversation_id,
-                     "kind": "send_dropped", "created_at": m.at,
-                     "data": {"method": m.row.method, "reason": m.error}}
-                    for m in dropped])
+        steps: list[trip.Step] = [(MARK, [
+            {"row_id": m.row.id, "new_status": m.status,
+             "at": m.at if m.status == "sent" else None,
+             "message_id": m.message_id, "why": m.error} for m in batch])]
+        dropped = [m for m in batch if m.status == "dropped"]
+        if dropped:
+            steps.append((DROPPED, [
+                {"user_id": m.row.chat_id, "conversation_id": m.row.conversation_id,
+                 "kind": "send_dropped", "created_at": m.at,
+                 "data": {"method": m.row.method, "reason": m.error}} for m in dropped]))
+        await trip.write(self.sessions.kw["bind"], steps)

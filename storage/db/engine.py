@@ -40,10 +40,11 @@ class DatabaseUrlError(ValueError):
 
 @contextlib.contextmanager
 def brief() -> Iterator[None]:
-    """Write transactions begun inside are brief: a few short statements (an update's, the
-    sender's marks). On SQLite their statements run in the event loop's thread once BEGIN
-    IMMEDIATE holds the write lock (fused.py). A long one (pruning, a broadcast's window)
-    must not be brief: it would stop the loop while it runs. PostgreSQL ignores it."""
+    """Write transactions begun inside are brief: a few short statements (an update's; the
+    sender's marks go in one trip instead, trip.py). On SQLite their statements run in the
+    event loop's thread once BEGIN IMMEDIATE holds the write lock (fused.py). A long one
+    (pruning, a broadcast's window) must not be brief: it would stop the loop while it
+    runs. PostgreSQL ignores it."""
     token = _BRIEF.set(True)
     try:
         yield

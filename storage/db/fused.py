@@ -9,10 +9,10 @@ Its results are kept as plain values, which is all SQLAlchemy reads of a cursor.
 
 Used by storage/db/engine.py through SQLAlchemy's `module=` argument (an alternate DBAPI
 module for the dialect): the dialect, its statements and its types are aiosqlite's own.
-A brief write transaction (storage/db/engine.py's `brief()`: an update's, the sender's
-marks) crosses only for BEGIN IMMEDIATE and COMMIT (or ROLLBACK): its statements run in the
-event loop's own thread, which saves each crossing's queue, future and wake-up (an update's
-CPU, measured: docs/performance.md). That is safe only under the write lock
+A brief write transaction (storage/db/engine.py's `brief()`: an update's) crosses only
+for BEGIN IMMEDIATE and COMMIT (or ROLLBACK): its statements run in the event loop's own
+thread, which saves each crossing's queue, future and wake-up (an update's CPU, measured:
+docs/performance.md). That is safe only under the write lock
 BEGIN IMMEDIATE took: no statement of the transaction can then wait for another writer, so
 none blocks the loop for longer than SQLite's own work; COMMIT, which waits for the disk,
 still goes to the thread. The sqlite3 connection is opened with check_same_thread=False for
@@ -138,6 +138,9 @@ class FusedConnection(AsyncAdapt_aiosqlite_connection):
 
     def rollback(self) -> None:
         self.inline = False
+        connection = self._connection._connection  # the sqlite3 one, None once closed
+        if connection is not None and not connection.in_transaction:
+            return  # nothing to undo (the pool's reset of a committed connection): no trip
         super().rollback()
 
     def close(self) -> None:

@@ -10,9 +10,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
+from storage.db import trip
 from storage.schema.tables import Conversation, Event, Handoff, Lead, OutboxMessage
 from storage.work.repository import Repository
 
@@ -81,17 +95,6 @@ class Outbox(Repository):
         result = await self.session.execute(SCAN[owner is not None][0], {
             "_now": now, "_limit": limit, "_owner": owner})
         return list(result.scalars())
-
-    async def start_sending(self, message_id: int, owner: int | None = None) -> bool:
-        """A bulk row about to be sent, marked `sending` (committed before its call: at
-        most once, as a row found `sending` is never sent again). False: it is not pending
-        any more (dropped, erased, sent) or, with `owner`, not that sender's: not to send."""
-        query = update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                            OutboxMessage.status == "pending")
-        if owner is not None:
-            query = query.where(OutboxMessage.owner == owner)
-        result = await self.session.execute(query.values(status="sending"))
-        return result.rowcount == 1
 
     async def call(self, message_id: int, now: datetime,
                    owner: int | None = None) -> tuple[dict, int | None] | None:
@@ -189,3 +192,25 @@ class Outbox(Repository):
                                         OutboxMessage.status == "pending")
             .values(status="dropped", error=reason))
         return result.rowcount or 0
+
+
+def _starting(owned: bool) -> Update:
+    table = OutboxMessage.__table__
+    query = update(table).where(table.c.id == bindparam("_id"), table.c.status == "pending")
+    if owned:
+        query = query.where(table.c.owner == bindparam("_owner"))
+    return query.values(status="sending")
+
+
+START_SENDING = (_starting(False), _starting(True))
+
+
+async def start_sending(engine: AsyncEngine, message_id: int, owner: int | None = None
+                        ) -> bool:
+    """A bulk row about to be sent, marked `sending` in a transaction of its own, committed
+    before its call (at most once, as a row found `sending` is never sent again), in one
+    trip to the database (storage/db/trip.py). False: it is not pending any more (dropped,
+    erased, sent) or, with `owner`, not that sender's: not to send."""
+    values = {"_id": message_id} if owner is None else {"_id": message_id, "_owner": owner}
+    (matched,) = await trip.write(engine, [(START_SENDING[owner is not None], [values])])
+    return matched == 1

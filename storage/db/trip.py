@@ -1,0 +1,109 @@
+"""A short write transaction sent to the database in one trip: the sender's bookkeeping.
+
+The sender writes after each call: the rows Telegram accepted marked sent (bot/outbox/
+marks.py), a broadcast message marked `sending` before its call (bot/outbox/bulk.py). Each
+is one or two prebuilt statements in a transaction of its own, many a second. Through a
+Session, such a transaction costs SQLAlchemy's per-statement work and, on SQLite, three
+crossings to aiosqlite's thread (BEGIN IMMEDIATE, the statement, COMMIT) with event-loop
+turns between them, all the while holding SQLite's one write lock: a prospect's update
+waits behind it for those turns too.
+
+`write` sends the whole transaction at once. On SQLite it is one function run in the
+connection's thread: BEGIN IMMEDIATE, the statements, COMMIT, so the write lock is held for
+SQLite's own work and the disk's, never across the event loop; the process's writers still
+take turns through the write gate (gate.py). On PostgreSQL, a Core connection runs the
+statements (no ORM session). The statements are compiled once per dialect; their bound
+values go through the same type processing SQLAlchemy would give them, so what is stored
+is the same byte for byte (tests/storage/test_trip.py).
+
+May import: sqlalchemy, storage.db.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
+
+Step = tuple[Executable, Sequence[dict[str, Any]]]  # a statement and its rows of values
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the bound values in the order of the SQL's placeholders
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    construct: Callable[[dict[str, Any]], dict[str, Any]]  # values, the statement's own too
+
+    def row(self, values: dict[str, Any]) -> tuple:
+        given = self.construct(values)
+        return tuple(given[name] if process is None else process(given[name])
+                     for name, process in zip(self.names, self.processors, strict=True))
+
+
+@cache
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup or ())
+    processors = tuple(
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in names)
+    return _Compiled(compiled.string, names, processors,
+                     lambda values: compiled.construct_params(values))
+
+
+def _transaction(connection: sqlite3.Connection,
+                 work: list[tuple[str, list[tuple]]]) -> list[int]:
+    """In the connection's thread: the whole transaction. Rolled back on any error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        counts = []
+        for sql, rows in work:
+            cursor = connection.executemany(sql, rows)
+            counts.append(cursor.rowcount)
+            cursor.close()
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return counts
+
+
+async def write(engine: AsyncEngine, steps: Sequence[Step]) -> list[int]:
+    """Runs the steps in one committed transaction; each step's rows of values go as one
+    executemany. Returns the rows each step matched (for a step of several rows, the
+    driver's sum: asyncpg gives -1). Raises what the database raises, as
+    SQLAlchemy would (a DBAPIError, parameters hidden); nothing of it is then written."""
+    dialect = engine.dialect
+    if dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            return [(await connection.execute(statement, list(rows))).rowcount
+                    for statement, rows in steps]
+    work = []
+    for statement, rows in steps:
+        compiled = _compiled(statement, dialect)
+        work.append((compiled.sql, [compiled.row(values) for values in rows]))
+    gate = getattr(engine.sync_engine, "write_gate", None)
+    async with engine.connect() as connection:
+        pooled = await connection.get_raw_connection()
+        adapted = pooled.dbapi_connection  # the pool's DBAPI connection: the gate's key
+        thread = adapted._connection  # type: ignore[union-attr]  # aiosqlite's Connection
+        if gate is not None:
+            await gate.acquire(adapted)
+        try:
+            return await thread._execute(_transaction, thread._conn, work)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(work[0][0], None, error, sqlite3.Error,
+                                      hide_parameters=True) from error
+        finally:
+            if gate is not None:
+                gate.release(adapted)
+

@@ -1,0 +1,110 @@
+"""The sender's bookkeeping in one trip (storage/db/trip.py): it stores what SQLAlchemy's
+session would store, byte for byte, on both databases; a transaction is all or nothing; on
+SQLite it crosses to aiosqlite's thread once, and waits its turn at the write gate."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from bot.outbox.marks import DROPPED, MARK
+from storage.db import trip
+from storage.db.engine import sessionmaker
+from storage.schema.tables import OutboxMessage
+from storage.work import outbox
+from tests.storage.test_fused import Crossings
+
+AT = datetime(2026, 12, 5, 4, 30, 15, 123456)
+ROW = {"new_status": "sent", "at": AT, "message_id": 77, "why": None}
+EVENT = {"user_id": 5, "conversation_id": None, "kind": "send_dropped", "created_at": AT,
+         "data": {"method": "editMessageText", "reason": "no budget: «кнопки»"}}
+
+
+async def _rows(engine, owner: int | None = None) -> list[int]:
+    async with sessionmaker(engine)() as session, session.begin():
+        rows = [OutboxMessage(chat_id=5, method="sendMessage", payload={"text": "x"},
+                              owner=owner) for _ in range(2)]
+        session.add_all(rows)
+        await session.flush()
+        return [row.id for row in rows]
+
+
+async def _stored(engine, sql: str) -> list[tuple]:
+    async with engine.connect() as connection:
+        return [tuple(row) for row in (await connection.execute(text(sql))).all()]
+
+
+async def test_what_is_stored_is_what_the_session_stores(engine):
+    by_trip, by_session = await _rows(engine)
+    counts = await trip.write(engine, [(MARK, [{"row_id": by_trip, **ROW}]),
+                                       (DROPPED, [EVENT, EVENT])])
+    assert counts[0] == 1  # a step of several rows: the driver's count (asyncpg's: -1)
+    async with sessionmaker(engine)() as session, session.begin():
+        await session.execute(MARK, [{"row_id": by_session, **ROW}])
+        await session.execute(DROPPED, [EVENT])
+    # the columns as the database holds them (SQLite: datetimes and JSON as text)
+    marked = await _stored(engine, "SELECT status, CAST(sent_at AS TEXT), telegram_message_id,"
+                                   " error, attempts FROM outbox ORDER BY id")
+    assert marked[0] == marked[1] and marked[0][0] == "sent" and marked[0][4] == 1
+    events = await _stored(engine, "SELECT user_id, kind, CAST(data AS TEXT),"
+                                   " CAST(created_at AS TEXT) FROM events ORDER BY id")
+    assert len(events) == 3 and events[0] == events[1] == events[2]
+    assert "reason" in events[0][2]
+
+
+async def test_a_failing_step_writes_nothing(engine):
+    row_id, _ = await _rows(engine)
+    broken = {**EVENT, "conversation_id": 999_999}  # no such conversation: a foreign key
+    with pytest.raises(IntegrityError) as raised:
+        await trip.write(engine, [(MARK, [{"row_id": row_id, **ROW}]), (DROPPED, [broken])])
+    assert "999999" not in str(raised.value)  # parameters hidden: they may be personal
+    assert await _stored(engine, "SELECT status FROM outbox ORDER BY id") == [
+        ("pending",), ("pending",)]
+    assert await _stored(engine, "SELECT id FROM events") == []
+    # and the connection is fit for the next one
+    assert await trip.write(engine, [(MARK, [{"row_id": row_id, **ROW}])]) == [1]
+
+
+async def test_a_bulk_row_starts_sending_once_and_only_by_its_owner(engine):
+    first, second = await _rows(engine, owner=3)
+    assert await outbox.start_sending(engine, first) is True
+    assert await outbox.start_sending(engine, first) is False  # never twice
+    assert await outbox.start_sending(engine, second, owner=4) is False  # not that sender's
+    assert await outbox.start_sending(engine, second, owner=3) is True
+    assert await _stored(engine, "SELECT status FROM outbox ORDER BY id") == [
+        ("sending",), ("sending",)]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_sqlite_a_transaction_crosses_to_the_thread_once(engine):
+    row_id, _ = await _rows(engine)
+    crossings = Crossings()
+    async with engine.connect() as connection:  # the pool's one connection so far
+        crossings.watch((await connection.get_raw_connection()).driver_connection)
+    before = crossings.count
+    await trip.write(engine, [(MARK, [{"row_id": row_id, **ROW}])])
+    # BEGIN IMMEDIATE, the UPDATE and COMMIT in one function; the pool's reset of a
+    # connection with nothing to undo crosses not at all
+    assert crossings.count - before == 1
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_sqlite_it_waits_its_turn_at_the_write_gate(engine):
+    row_id, _ = await _rows(engine)
+    order: list[str] = []
+    async with sessionmaker(engine)() as session, session.begin():  # holds the gate
+        await session.execute(text("UPDATE outbox SET error = 'first' WHERE id = :id"),
+                              {"id": row_id})
+        marking = asyncio.create_task(trip.write(engine, [(MARK, [{"row_id": row_id, **ROW}])]))
+        marking.add_done_callback(lambda _: order.append("mark"))
+        await asyncio.sleep(0.05)
+        assert not marking.done()  # it waits at the gate, not in SQLite's busy handler
+        order.append("commit")
+    await marking
+    assert order == ["commit", "mark"]
+    assert await _stored(engine, f"SELECT error, status FROM outbox WHERE id = {row_id}") == [
+        (None, "sent")]
