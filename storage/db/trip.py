@@ -1,20 +1,26 @@
-"""A short write transaction sent to the database in one trip: the sender's bookkeeping.
+"""Short write transactions, and an update's writes, without SQLAlchemy's per-statement work.
 
 The sender writes after each call: the rows Telegram accepted marked sent (bot/outbox/
 marks.py), a broadcast message marked `sending` before its call (bot/outbox/bulk.py). Each
 is one or two prebuilt statements in a transaction of its own, many a second. Through a
-Session, such a transaction costs SQLAlchemy's per-statement work and, on SQLite, three
+Session, such a transaction cost SQLAlchemy's per-statement work and, on SQLite, three
 crossings to aiosqlite's thread (BEGIN IMMEDIATE, the statement, COMMIT) with event-loop
 turns between them, all the while holding SQLite's one write lock: a prospect's update
-waits behind it for those turns too.
+waited behind it for those turns too. `write` sends the whole transaction at once. On
+SQLite it is one function run in the connection's thread: BEGIN IMMEDIATE, the statements,
+COMMIT, so the write lock is held for SQLite's own work and the disk's, never across the
+event loop; the process's writers still take turns through the write gate (gate.py). On
+PostgreSQL, a Core connection runs the statements (no ORM session).
 
-`write` sends the whole transaction at once. On SQLite it is one function run in the
-connection's thread: BEGIN IMMEDIATE, the statements, COMMIT, so the write lock is held for
-SQLite's own work and the disk's, never across the event loop; the process's writers still
-take turns through the write gate (gate.py). On PostgreSQL, a Core connection runs the
-statements (no ORM session). The statements are compiled once per dialect; their bound
-values go through the same type processing SQLAlchemy would give them, so what is stored
-is the same byte for byte (tests/storage/test_trip.py).
+An update's writes (its id, its state, the reminder, its staged rows and outbox rows: storage/
+work/) go through `execute` and `inserted_ids`. In a brief SQLite transaction, whose
+statements run in the event loop's thread under the write lock anyway (fused.py), they go
+straight to sqlite3; anywhere else, PostgreSQL included, through the session as before.
+
+The statements are compiled once per dialect, and their bound values go through the type
+processing SQLAlchemy would give them (datetimes, JSON, sealed personal data), so what is
+stored is the same byte for byte (tests/storage/test_trip.py). An error is raised as
+SQLAlchemy raises it: a DBAPIError (IntegrityError, OperationalError…), parameters hidden.
 
 May import: sqlalchemy, storage.db.
 """
@@ -29,7 +35,7 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
 Step = tuple[Executable, Sequence[dict[str, Any]]]  # a statement and its rows of values
@@ -101,9 +107,63 @@ async def write(engine: AsyncEngine, steps: Sequence[Step]) -> list[int]:
         try:
             return await thread._execute(_transaction, thread._conn, work)
         except sqlite3.Error as error:
-            raise DBAPIError.instance(work[0][0], None, error, sqlite3.Error,
-                                      hide_parameters=True) from error
+            raise _raised(work[0][0], error) from error
         finally:
             if gate is not None:
                 gate.release(adapted)
 
+
+async def _inline(session: AsyncSession) -> sqlite3.Connection | None:
+    """The sqlite3 connection of the session's transaction if it is a brief one on SQLite
+    (its statements run in this thread: fused.py), else None."""
+    if session.bind.dialect.name != "sqlite":
+        return None
+    connection = await session.connection()  # this transaction's (begun if need be)
+    adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+    return adapted._connection._conn if getattr(adapted, "inline", False) else None
+
+
+def _raised(sql: str, error: sqlite3.Error) -> DBAPIError:
+    return DBAPIError.instance(sql, None, error, sqlite3.Error, hide_parameters=True)
+
+
+async def inserted_ids(session: AsyncSession, statement: Executable,
+                       rows: Sequence[dict[str, Any]]) -> list[int] | None:
+    """A prebuilt INSERT of these rows in a brief SQLite transaction, straight to sqlite3,
+    row by row: their ids, in order. None (nothing done) anywhere else: the caller inserts
+    through the session."""
+    raw = await _inline(session)
+    if raw is None:
+        return None
+    compiled = _compiled(statement, session.bind.dialect)
+    ids = []
+    cursor = raw.cursor()
+    try:
+        for values in rows:
+            cursor.execute(compiled.sql, compiled.row(values))
+            ids.append(cursor.lastrowid)
+    except sqlite3.Error as error:
+        raise _raised(compiled.sql, error) from error
+    finally:
+        cursor.close()
+    return ids
+
+
+async def execute(session: AsyncSession, statement: Executable,
+                  rows: Sequence[dict[str, Any]]) -> int:
+    """One prebuilt Core statement (no RETURNING) in a session's transaction: its rows of
+    values as one executemany. In a brief SQLite transaction (storage/db/engine.py `brief`),
+    whose statements run in the event loop's thread anyway, it goes straight to sqlite3,
+    without SQLAlchemy's per-statement work (an update's hot path: docs/performance.md);
+    anywhere else through the session. Returns the rows matched (see `write`)."""
+    raw = await _inline(session)
+    if raw is None:
+        return (await session.execute(statement, list(rows))).rowcount
+    compiled = _compiled(statement, session.bind.dialect)
+    try:
+        cursor = raw.executemany(compiled.sql, [compiled.row(values) for values in rows])
+    except sqlite3.Error as error:
+        raise _raised(compiled.sql, error) from error
+    count = cursor.rowcount
+    cursor.close()
+    return count

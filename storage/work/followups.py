@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 
+from storage.db import trip
 from storage.schema.tables import FollowUp, Handoff
 from storage.work.repository import Repository
 
@@ -40,9 +41,8 @@ class FollowUps(Repository):
                             text: str, markup: dict | None) -> bool:
         """Moves the pending reminder (one statement, no ORM object on the hot path).
         False when there is none pending: `schedule` decides then."""
-        moved = await self.session.execute(MOVE_REMINDER, {
-            "cid": conversation_id, "k": key, "due": due_at, "t": text, "m": markup})
-        return bool(moved.rowcount)
+        return bool(await trip.execute(self.session, MOVE_REMINDER, [{
+            "cid": conversation_id, "k": key, "due": due_at, "t": text, "m": markup}]))
 
     async def schedule(self, follow_up: FollowUp, *,
                        moved_already_tried: bool = False) -> None:

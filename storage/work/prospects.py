@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Table, Update, bindparam, delete, func, insert, select, update
 
+from storage.db import trip
 from storage.schema.tables import (
     Consent,
     Conversation,
@@ -48,7 +49,7 @@ class Updates(Repository):
 
     async def record(self, update_id: int, now: datetime) -> None:
         """Raises IntegrityError when the update was recorded before (a redelivery)."""
-        await self.session.execute(RECORD_UPDATE, {"_id": update_id, "_at": now})
+        await trip.execute(self.session, RECORD_UPDATE, [{"_id": update_id, "_at": now}])
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(
@@ -108,8 +109,8 @@ class Conversations(Repository):
     async def save_state(self, conversation_id: int, **values: object) -> None:
         """The new state: one UPDATE, without the ORM's change tracking (the hot path)."""
         if tuple(values) == STATE_COLUMNS:  # the hot path: the statement built once
-            await self.session.execute(SAVE_STATE, {
-                "_key": conversation_id, **{f"_{k}": v for k, v in values.items()}})
+            await trip.execute(self.session, SAVE_STATE, [{
+                "_key": conversation_id, **{f"_{k}": v for k, v in values.items()}}])
             return
         await self.session.execute(update(Conversation.__table__).where(
             Conversation.__table__.c.id == conversation_id).values(**values))

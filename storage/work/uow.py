@@ -7,10 +7,11 @@ from types import TracebackType
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import insert
+from sqlalchemy import Insert, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+from storage.db import trip
 from storage.db.engine import READ_ONLY, brief
 from storage.schema.tables import OutboxMessage, utcnow
 from storage.work import owners
@@ -41,6 +42,14 @@ def _defaults(model: type[SQLModel]) -> tuple[tuple[str, ...], dict[str, Any], d
         elif field.default is not PydanticUndefined:
             static[name] = field.default
     return tuple(names), static, factories
+
+
+@cache
+def _appending(model: type[SQLModel]) -> Insert:
+    """A table's INSERT of every column but the id, built once (the staged rows' keys)."""
+    table = model.__table__
+    return insert(table).values(**{name: bindparam(name, type_=table.c[name].type)
+                                   for name in _defaults(model)[0]})
 
 
 class UnitOfWork:
@@ -100,8 +109,8 @@ class UnitOfWork:
         self._flushed = []
         holder = owners.holder_of(self.session)
         me = holder.number if holder is not None else None
-        for model, rows in self._staged.items():
-            await self.session.execute(insert(model.__table__), rows)  # one executemany
+        for model, rows in self._staged.items():  # one executemany each
+            await trip.execute(self.session, _appending(model), rows)
         self._staged.clear()
         if holder is not None and self.outbox.changed:  # rows changed in place (an
             # erasure, a block): the other senders read them again; also from a process
@@ -125,7 +134,12 @@ class UnitOfWork:
         if outbox and me is not None:
             routed = await owners.assign(self.session, outbox, me, utcnow())
             self.routed = routed if not self._flushed else self.routed.merged(routed)
-        if outbox:  # their ids, in the order staged, in the same one executemany
+        ids = outbox and await trip.inserted_ids(self.session, _appending(OutboxMessage),
+                                                 outbox)  # a brief SQLite transaction's
+        if ids:
+            for row, row_id in zip(outbox, ids, strict=True):
+                row["id"] = row_id
+        elif outbox:  # their ids, in the order staged, in the same one executemany
             table = OutboxMessage.__table__
             # SQLite: SQLAlchemy keeps RETURNING's order only by inserting row by row (its
             # RETURNING order is unspecified). Under the write lock BEGIN IMMEDIATE holds, one

@@ -1,6 +1,7 @@
-"""The sender's bookkeeping in one trip (storage/db/trip.py): it stores what SQLAlchemy's
-session would store, byte for byte, on both databases; a transaction is all or nothing; on
-SQLite it crosses to aiosqlite's thread once, and waits its turn at the write gate."""
+"""The sender's bookkeeping in one trip, an update's statements straight to sqlite3
+(storage/db/trip.py): either stores what SQLAlchemy's session would store, byte for byte, on
+both databases; a transaction is all or nothing; on SQLite a trip crosses to aiosqlite's
+thread once, and waits its turn at the write gate."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import asyncio
 from datetime import datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.outbox.marks import DROPPED, MARK
 from storage.db import trip
 from storage.db.engine import sessionmaker
+from storage.schema.tables import Event as EventRow
 from storage.schema.tables import OutboxMessage
 from storage.work import outbox
+from storage.work.uow import UnitOfWork
 from tests.storage.test_fused import Crossings
 
 AT = datetime(2026, 12, 5, 4, 30, 15, 123456)
@@ -108,3 +111,52 @@ async def test_sqlite_it_waits_its_turn_at_the_write_gate(engine):
     assert order == ["commit", "mark"]
     assert await _stored(engine, f"SELECT error, status FROM outbox WHERE id = {row_id}") == [
         (None, "sent")]
+
+
+async def _one_update(sessions, brief: bool, update_id: int) -> list[int]:
+    async with UnitOfWork(sessions, brief=brief) as uow:
+        await uow.updates.record(update_id, AT)
+        for text_ in ("Ваш расчёт готов", "next"):
+            uow.stage(OutboxMessage, chat_id=5, method="sendMessage",
+                      payload={"text": text_}, created_at=AT, not_before=AT)
+        uow.stage(EventRow, user_id=5, kind="answered", data={"value": "кухня"},
+                  created_at=AT)
+        await uow.commit()
+        return [row["id"] for row in uow.committed_outbox]
+
+
+async def test_a_brief_update_stores_what_the_session_stores(engine):
+    """An update's statements in a brief SQLite transaction go straight to sqlite3
+    (trip.execute, trip.inserted_ids); PostgreSQL and other transactions go through the
+    session. Either way the same rows, the ids in the order staged."""
+    sessions = sessionmaker(engine)
+    seen: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda *args: seen.append(args[2].split()[0]))
+    brief_ids = await _one_update(sessions, True, 1)
+    through_sqlalchemy = list(seen)
+    plain_ids = await _one_update(sessions, False, 2)
+    assert brief_ids == sorted(brief_ids) and plain_ids == sorted(plain_ids)
+    if engine.dialect.name == "sqlite":  # only BEGIN IMMEDIATE and COMMIT's kin
+        assert "INSERT" not in through_sqlalchemy
+    columns = ("chat_id, lane, method, conversation_id, step, purpose, marketing, status,"
+               " attempts, CAST(not_before AS TEXT), CAST(created_at AS TEXT), owner")
+    stored = await _stored(engine, f"SELECT {columns} FROM outbox ORDER BY id")
+    assert stored[:2] == stored[2:]
+    async with sessionmaker(engine)() as session:
+        payloads = (await session.execute(select(OutboxMessage.payload)
+                                          .order_by(OutboxMessage.id))).scalars().all()
+    assert payloads[:2] == payloads[2:] == [{"text": "Ваш расчёт готов"}, {"text": "next"}]
+    events = await _stored(engine, "SELECT user_id, kind, CAST(data AS TEXT),"
+                                   " CAST(created_at AS TEXT) FROM events ORDER BY id")
+    assert events[0] == events[1]
+    assert await _stored(engine, "SELECT update_id, CAST(processed_at AS TEXT)"
+                                 " FROM processed_updates ORDER BY update_id") == [
+        (1, str(events[0][3])), (2, str(events[0][3]))]
+
+
+async def test_a_redelivered_update_is_refused_in_a_brief_transaction(engine):
+    await _one_update(sessionmaker(engine), True, 7)
+    with pytest.raises(IntegrityError):
+        await _one_update(sessionmaker(engine), True, 7)
+    assert len(await _stored(engine, "SELECT id FROM outbox")) == 2  # nothing of the second
