@@ -51,13 +51,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, run_this_checkout  # noqa: E402
 from bench.pipeline import database  # noqa: E402
 from bench.reply import BIN, SCRIPT, Figures, Watched, cpu_seconds, prospect, started  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
 from storage.db.engine import create_engine  # noqa: E402
 from storage.db.migrate import upgrade  # noqa: E402
 from storage.schema.tables import Consent, Conversation, Lead, Prospect  # noqa: E402
+
+run_this_checkout()  # the bot and the CLI it starts run this checkout's code
 
 NAME = "bench-offer"
 FIRST_RECIPIENT = 5_000_000  # recipients' user and chat ids start here, far from the crowd's

@@ -4,6 +4,7 @@ transport built as `leadbot run` builds it (LEADBOT_TRANSPORT, or a name given).
 
 from __future__ import annotations
 
+import os
 import socket
 import tempfile
 from pathlib import Path
@@ -18,7 +19,17 @@ from storage.db.engine import create_engine, sessionmaker
 from storage.db.migrate import upgrade
 from storage.work.uow import UnitOfWork
 
-FLOWS = Path(__file__).resolve().parent.parent / "dialogs" / "flows"
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = ROOT / "dialogs" / "flows"
+
+
+def run_this_checkout() -> None:
+    """The `leadbot` commands a benchmark starts (the bot, the CLI) run the code of the
+    checkout the benchmark is in. The virtual environment installs one checkout in editable
+    mode, and its `leadbot` imports that one's code wherever it is started from: a side-by-
+    side run from a git worktree of older code measured the same code twice until this."""
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
 
 
 async def fresh_sqlite(name: str) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession],

@@ -45,10 +45,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, run_this_checkout  # noqa: E402
 from bench.pipeline import database  # noqa: E402
 from bot.outbox.limits import Limits  # noqa: E402
 from tests.fakes.telegram import BOT_ID, FakeTelegram  # noqa: E402
+
+run_this_checkout()  # the bot and the CLI it starts run this checkout's code
 
 SCRIPT = ["/start", "~go", "city", "island", "large", "veneer", "lighting", "~done", "month"]
 TICK = os.sysconf("SC_CLK_TCK")
@@ -199,7 +201,8 @@ async def one_run(bot: str, kind: str | None, prospects: int, think: float,
         if profile:
             spy = await asyncio.create_subprocess_exec(
                 str(BIN / "py-spy"), "record", "--pid", str(process.pid), "--format", "raw",
-                "-o", f"{profile}/{bot}-{kind}-{prospects}.txt", "--nonblocking")
+                "-o", f"{profile}/{bot}-{kind}-{prospects}.txt", "--nonblocking",
+                "--rate", os.environ.get("BENCH_SPY_RATE", "100"))
         await asyncio.gather(*(prospect(telegram, 100_000 + n, think, figures, rng)
                                for n in range(prospects)))
         elapsed = time.monotonic() - begin

@@ -50,6 +50,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import run_this_checkout  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.service.flows import FlowRegistry  # noqa: E402
 from bot.web.filters import PAGE_SIZE  # noqa: E402
@@ -63,6 +64,8 @@ from storage.reports.leads import LeadFilter, page  # noqa: E402
 from storage.reports.period import FunnelQuery  # noqa: E402
 from storage.reports.speed import handoff_speed  # noqa: E402
 from storage.work.uow import UnitOfWork  # noqa: E402
+
+run_this_checkout()  # the CLI it starts runs this checkout's code
 
 POSTGRES = os.environ.get("LEADBOT_BENCH_POSTGRES",
                           "postgresql://postgres@127.0.0.1:5432/leadbot_bench_report")
