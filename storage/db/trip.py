@@ -27,6 +27,7 @@ May import: sqlalchemy, storage.db.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -104,11 +105,17 @@ async def write(engine: AsyncEngine, steps: Sequence[Step]) -> list[int]:
         thread = adapted._connection  # type: ignore[union-attr]  # aiosqlite's Connection
         if gate is not None:
             await gate.acquire(adapted)
+        call = asyncio.ensure_future(thread._execute(_transaction, thread._conn, work))
         try:
-            return await thread._execute(_transaction, thread._conn, work)
+            return await asyncio.shield(call)
         except sqlite3.Error as error:
             raise _raised(work[0][0], error) from error
         finally:
+            if not call.done():  # cancelled while the thread writes (a stop): SQLite's lock,
+                # and the connection, are the transaction's until it ends in the thread
+                await asyncio.wait([call])
+            if not call.cancelled():
+                call.exception()  # retrieved: raised above, or the caller was cancelled
             if gate is not None:
                 gate.release(adapted)
 

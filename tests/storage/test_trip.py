@@ -6,6 +6,7 @@ thread once, and waits its turn at the write gate."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 
 import pytest
@@ -160,3 +161,25 @@ async def test_a_redelivered_update_is_refused_in_a_brief_transaction(engine):
     with pytest.raises(IntegrityError):
         await _one_update(sessionmaker(engine), True, 7)
     assert len(await _stored(engine, "SELECT id FROM outbox")) == 2  # nothing of the second
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_sqlite_a_trip_cancelled_mid_write_keeps_the_gate_until_it_ends(engine):
+    """A stop cancels the sender's helpers; the transaction already handed to aiosqlite's
+    thread still runs there. The gate (and the connection) stay its own until it ends:
+    another writer of this process must not meet SQLite's lock in its busy handler."""
+    row_id, _ = await _rows(engine)
+    async with engine.connect() as connection:  # the pool's one connection so far
+        driver = (await connection.get_raw_connection()).driver_connection
+    busy = asyncio.ensure_future(driver._execute(time.sleep, 1.0))  # the thread is busy
+    marking = asyncio.create_task(trip.write(engine, [(MARK, [{"row_id": row_id, **ROW}])]))
+    gate = engine.sync_engine.write_gate
+    while gate.holder is None:  # it holds the gate: its transaction is queued behind the sleep
+        await asyncio.sleep(0.001)
+    marking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await marking
+    assert busy.done()  # the cancelled trip waited for its turn in the thread, and its end
+    assert gate.holder is None
+    assert await _stored(engine, f"SELECT status FROM outbox WHERE id = {row_id}") == [
+        ("sent",)]
