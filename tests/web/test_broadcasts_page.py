@@ -190,6 +190,13 @@ async def test_sales_creates_previews_sends_pauses_resumes_and_sees_what_came_of
         await deliver(running.app.sessions, utcnow(), ANYTIME)
         running.app.sender.wake()
         await running.settle()
+
+        async def arrived() -> bool:  # settle counts `pending` rows only: a broadcast
+            # message is `sending` (committed) before its call, and may still be on its way
+            return all(any(b["text"] == button for _, row in who[name].keyboards()
+                           for b in row) for name, button in (("anna", "Find my kitchen"),
+                                                               ("boris", "Interested")))
+        await eventually(arrived, what="both broadcast messages at the fake")
         await who["anna"].tap("Find my kitchen")
         await who["boris"].tap("Interested")
         await unsubscribe(who["boris"], telegram)
