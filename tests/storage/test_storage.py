@@ -319,9 +319,10 @@ async def test_a_waiting_lock_sees_the_state_the_holder_committed(sessions):
 async def test_committed_outbox_rows_carry_their_own_ids_in_the_order_staged(sessions):
     """One INSERT for an update's outbox rows (SQLite too): each staged row gets the id of
     the row stored with its payload, after earlier rows and a deleted one left a gap."""
-    from sqlalchemy import delete, event, select
+    from sqlalchemy import delete, select
 
     from storage.schema.tables import OutboxMessage
+    from tests.storage.test_trip import Sent
 
     def row(n: int) -> dict:
         return {"chat_id": n % 3 + 1, "method": "sendMessage",
@@ -334,21 +335,15 @@ async def test_committed_outbox_rows_carry_their_own_ids_in_the_order_staged(ses
     async with UnitOfWork(sessions) as uow:
         await uow.session.execute(delete(OutboxMessage).where(OutboxMessage.step == "s3"))
         await uow.commit()
-    inserts = []
-    engine = sessions.kw["bind"].sync_engine
-    listener = (lambda conn, cursor, statement, params, context, many:  # noqa: E731
-                inserts.append(statement) if statement.startswith("INSERT INTO outbox") else None)
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with Sent(sessions.kw["bind"]) as sent:  # through SQLAlchemy or asyncpg itself
         async with UnitOfWork(sessions) as uow:
             for n in range(10, 17):
                 uow.stage(OutboxMessage, **row(n))
             await uow.commit()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not at once
     committed = uow.committed_outbox
     assert [r["step"] for r in committed] == [f"s{n}" for n in range(10, 17)]
-    assert len(inserts) == 1  # one statement, not one per row
+    assert len(sent.starting("INSERT INTO outbox")) == 1  # one statement, not one per row
     async with UnitOfWork(sessions) as uow:
         stored = {r.id: r.step for r in (await uow.session.execute(
             select(OutboxMessage))).scalars()}

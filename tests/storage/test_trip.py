@@ -17,7 +17,7 @@ from bot.outbox.marks import DROPPED, MARK
 from storage.db import trip
 from storage.db.engine import sessionmaker
 from storage.schema.tables import Event as EventRow
-from storage.schema.tables import OutboxMessage
+from storage.schema.tables import OutboxMessage, ProcessedUpdate
 from storage.work import outbox
 from storage.work.uow import UnitOfWork
 from tests.storage.test_fused import Crossings
@@ -26,6 +26,44 @@ AT = datetime(2026, 12, 5, 4, 30, 15, 123456)
 ROW = {"new_status": "sent", "at": AT, "message_id": 77, "why": None}
 EVENT = {"user_id": 5, "conversation_id": None, "kind": "send_dropped", "created_at": AT,
          "data": {"method": "editMessageText", "reason": "no budget: «кнопки»"}}
+
+
+class Sent:
+    """The statements that reach the database while it is open: through SQLAlchemy, and on
+    PostgreSQL those trip.py sends through asyncpg itself (its query loggers)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[str] = []
+        self.by_asyncpg: list[str] = []
+        self._drivers: list = []
+
+    def _sqlalchemy(self, conn, cursor, statement, *args) -> None:
+        self.statements.append(statement)
+
+    def _asyncpg(self, record) -> None:
+        self.statements.append(record.query)
+        self.by_asyncpg.append(record.query)
+
+    def _checkout(self, dbapi_connection, record, proxy) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and hasattr(driver, "add_query_logger"):
+            driver.add_query_logger(self._asyncpg)
+            self._drivers.append(driver)
+
+    def __enter__(self) -> Sent:
+        event.listen(self.engine, "before_cursor_execute", self._sqlalchemy)
+        event.listen(self.engine, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._sqlalchemy)
+        event.remove(self.engine, "checkout", self._checkout)
+        for driver in self._drivers:
+            driver.remove_query_logger(self._asyncpg)
+
+    def starting(self, prefix: str) -> list[str]:
+        return [sql for sql in self.statements if sql.lstrip().startswith(prefix)]
 
 
 async def _rows(engine, owner: int | None = None) -> list[int]:
@@ -126,41 +164,63 @@ async def _one_update(sessions, brief: bool, update_id: int) -> list[int]:
         return [row["id"] for row in uow.committed_outbox]
 
 
-async def test_a_brief_update_stores_what_the_session_stores(engine):
-    """An update's statements in a brief SQLite transaction go straight to sqlite3
-    (trip.execute, trip.inserted_ids); PostgreSQL and other transactions go through the
-    session. Either way the same rows, the ids in the order staged."""
+async def _one_update_by_the_orm(sessions, update_id: int) -> None:
+    """The same rows as `_one_update`, as SQLAlchemy's session writes them."""
+    async with sessions() as session, session.begin():
+        session.add(ProcessedUpdate(update_id=update_id, processed_at=AT))
+        for text_ in ("Ваш расчёт готов", "next"):
+            session.add(OutboxMessage(chat_id=5, method="sendMessage", payload={"text": text_},
+                                      created_at=AT, not_before=AT))
+        session.add(EventRow(user_id=5, kind="answered", data={"value": "кухня"},
+                             created_at=AT))
+
+
+async def test_an_update_stores_what_the_session_stores(engine):
+    """An update's writes go straight to sqlite3 in a brief SQLite transaction, and through
+    asyncpg itself on PostgreSQL (trip.execute, trip.inserted_ids): the same rows as the
+    ORM's session stores, the ids in the order staged."""
     sessions = sessionmaker(engine)
-    seen: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute",
-                 lambda *args: seen.append(args[2].split()[0]))
-    brief_ids = await _one_update(sessions, True, 1)
-    through_sqlalchemy = list(seen)
+    with Sent(engine) as sent:
+        brief_ids = await _one_update(sessions, True, 1)
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon after
     plain_ids = await _one_update(sessions, False, 2)
+    await _one_update_by_the_orm(sessions, 3)
     assert brief_ids == sorted(brief_ids) and plain_ids == sorted(plain_ids)
-    if engine.dialect.name == "sqlite":  # only BEGIN IMMEDIATE and COMMIT's kin
-        assert "INSERT" not in through_sqlalchemy
+    # nothing written through SQLAlchemy's statements: only the BEGIN and COMMIT's kin
+    through_sqlalchemy = [sql for sql in sent.statements if sql not in sent.by_asyncpg]
+    assert not [sql for sql in through_sqlalchemy if sql.lstrip().startswith("INSERT")]
+    if engine.dialect.name == "postgresql":  # both outbox rows in one INSERT … RETURNING
+        assert len(sent.starting("INSERT INTO outbox")) == 1
+        assert len([sql for sql in sent.by_asyncpg if sql not in ("BEGIN;", "COMMIT;")]) == 3
+        # the update's id, the outbox rows and the event: BEGIN's and COMMIT's only kin
     columns = ("chat_id, lane, method, conversation_id, step, purpose, marketing, status,"
                " attempts, CAST(not_before AS TEXT), CAST(created_at AS TEXT), owner")
     stored = await _stored(engine, f"SELECT {columns} FROM outbox ORDER BY id")
-    assert stored[:2] == stored[2:]
+    assert stored[:2] == stored[2:4] == stored[4:]
     async with sessionmaker(engine)() as session:
         payloads = (await session.execute(select(OutboxMessage.payload)
                                           .order_by(OutboxMessage.id))).scalars().all()
-    assert payloads[:2] == payloads[2:] == [{"text": "Ваш расчёт готов"}, {"text": "next"}]
+    assert payloads == [{"text": "Ваш расчёт готов"}, {"text": "next"}] * 3
+    async with engine.connect() as connection:  # the bytes the database holds
+        raw = (await connection.execute(text(
+            "SELECT CAST(payload AS TEXT) FROM outbox ORDER BY id"))).scalars().all()
+    assert raw[:2] == raw[2:4] == raw[4:]
     events = await _stored(engine, "SELECT user_id, kind, CAST(data AS TEXT),"
                                    " CAST(created_at AS TEXT) FROM events ORDER BY id")
-    assert events[0] == events[1]
+    assert events[0] == events[1] == events[2]
     assert await _stored(engine, "SELECT update_id, CAST(processed_at AS TEXT)"
                                  " FROM processed_updates ORDER BY update_id") == [
-        (1, str(events[0][3])), (2, str(events[0][3]))]
+        (1, str(events[0][3])), (2, str(events[0][3])), (3, str(events[0][3]))]
 
 
 async def test_a_redelivered_update_is_refused_in_a_brief_transaction(engine):
-    await _one_update(sessionmaker(engine), True, 7)
-    with pytest.raises(IntegrityError):
-        await _one_update(sessionmaker(engine), True, 7)
+    await _one_update(sessionmaker(engine), True, 7_654_321)
+    with pytest.raises(IntegrityError) as raised:
+        await _one_update(sessionmaker(engine), True, 7_654_321)
+    assert "7654321" not in str(raised.value)  # parameters hidden
     assert len(await _stored(engine, "SELECT id FROM outbox")) == 2  # nothing of the second
+    await _one_update(sessionmaker(engine), True, 8)  # and the next update goes in
+    assert len(await _stored(engine, "SELECT id FROM outbox")) == 4
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
@@ -183,3 +243,28 @@ async def test_sqlite_a_trip_cancelled_mid_write_keeps_the_gate_until_it_ends(en
     assert gate.holder is None
     assert await _stored(engine, f"SELECT status FROM outbox WHERE id = {row_id}") == [
         ("sent",)]
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+async def test_postgresql_a_trip_cancelled_mid_write_ends_before_its_connection_goes_back(
+        engine):
+    """On PostgreSQL a trip is a transaction of asyncpg's own, which SQLAlchemy's pool does
+    not know of: cancelled (a stop), it still commits or rolls back before its connection
+    goes back to the pool, never left open for the next user of the connection."""
+    row_id, _ = await _rows(engine)
+    async with engine.connect() as blocker:  # holds the row's lock: the trip's UPDATE waits
+        await blocker.execute(text("SELECT id FROM outbox WHERE id = :id FOR UPDATE"),
+                              {"id": row_id})
+        marking = asyncio.create_task(trip.write(engine, [(MARK, [{"row_id": row_id, **ROW}])]))
+        await asyncio.sleep(0.2)
+        marking.cancel()
+        await asyncio.sleep(0.1)
+        assert not marking.done()  # its transaction has not ended: it waits for that
+        await blocker.rollback()
+    with pytest.raises(asyncio.CancelledError):
+        await marking
+    assert await _stored(engine, f"SELECT status FROM outbox WHERE id = {row_id}") == [
+        ("sent",)]
+    assert await _stored(engine, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                 " current_database() AND state LIKE 'idle in transaction%'"
+                         ) == [(0,)]
