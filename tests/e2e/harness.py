@@ -57,7 +57,9 @@ class Running:
         return update_id
 
     async def settle(self) -> None:
-        """Until the bot has handled everything pushed and sent everything queued."""
+        """Until the bot has handled everything pushed and sent everything queued: no row
+        `pending`, nor `sending` (a broadcast's message is marked so, committed, before its
+        call: bot/outbox/bulk.py; its mark after the call ends it)."""
         service = self.app.service
 
         async def done() -> bool:
@@ -68,7 +70,7 @@ class Running:
                 return False
             async with self.app.sessions() as session:
                 pending = await session.scalar(select(func.count()).where(
-                    OutboxMessage.status == "pending"))
+                    OutboxMessage.status.in_(("pending", "sending"))))
             return pending == 0
 
         await eventually(done, what=f"the bot to handle {self.pushed} updates")
