@@ -127,7 +127,8 @@ class Settings(BaseSettings):
     public_url: str | None = None  # https://bot.example.com: tracking links' full URLs
     """The web server's public address as visitors reach it, e.g. `https://bot.example.com`
     (behind nginx): the full URLs of tracking links (`leadbot links list`, `leadbot links
-    qr`) are `…/go/NAME`; unset: the list shows the path and asks for it."""
+    qr`) are `…/go/NAME`; unset: the list shows the path and asks for it. Set, a
+    broadcast's link buttons go through `…/b/…` and are counted (Broadcasts)."""
     links_file: Path | None = None  # tracking links: NAME -> flow, source, campaign
     """A YAML file of tracking links (`links: {NAME: {flow, source, campaign}}`), written to
     the database at start; a broken one, or an unknown flow, stops the start naming the field

@@ -26,7 +26,7 @@ May import: bot.jobs, bot.outbox, bot.service (the unsubscribe words), storage, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.jobs.broadcast_links import Links
 from bot.jobs.context import Running
 from bot.jobs.periodic import Sooner
 from bot.service.rights import unsubscribe_footer, unsubscribe_markup
@@ -64,12 +65,13 @@ class BroadcastConfig:
     timezone: str | None = None  # LEADBOT_NURTURE_TIMEZONE; None: guessed from language
     weekly_cap: int = 3  # LEADBOT_NURTURE_WEEKLY_CAP
     report_timezone: str = "UTC"  # LEADBOT_TIMEZONE: a segment's days
+    links: Links | None = None  # LEADBOT_PUBLIC_URL: link buttons counted (broadcast_links.py)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BroadcastConfig:
         return cls(rate=settings.broadcast_rate, quiet=settings.quiet_hours,
                    timezone=settings.nurture_timezone, weekly_cap=settings.nurture_weekly_cap,
-                   report_timezone=settings.timezone)
+                   report_timezone=settings.timezone, links=Links.from_settings(settings))
 
     @property
     def window(self) -> int:
@@ -239,7 +241,8 @@ async def _batch(uow: UnitOfWork, broadcast_id: int, now: datetime,
             batch.later.append((row.id, later))
             continue
         batch.messages.append((row.id, row.user_id, _message(
-            broadcast.id, definition, row, conversation_id, names.get(row.user_id))))
+            broadcast.id, definition, row, conversation_id, names.get(row.user_id),
+            config.links)))
     return batch
 
 
@@ -357,24 +360,32 @@ def _later(row: BroadcastRecipient, now: datetime, config: BroadcastConfig,
 
 
 def _message(broadcast_id: int, definition: Any, row: BroadcastRecipient,
-             conversation_id: int | None, name: str | None) -> dict[str, Any]:
+             conversation_id: int | None, name: str | None,
+             links: Links | None = None) -> dict[str, Any]:
     """The recipient's message, an outbox row of the bulk lane: their language (or the
-    fallback), how to stop, the buttons and the one-tap Unsubscribe (38-FZ Art. 18)."""
-    method, payload = call(broadcast_id, definition, row.language, row.chat_id, name)
+    fallback), how to stop, the buttons (a link through the bot, counted, when it has a
+    public address) and the one-tap Unsubscribe (38-FZ Art. 18)."""
+    recipient_id = row.id
+    assert recipient_id is not None
+    link = None if links is None else (
+        lambda index: links.url(broadcast_id, index, recipient_id))
+    method, payload = call(broadcast_id, definition, row.language, row.chat_id, name, link)
     # the latest conversation named: erasing it (retention) drops the row, as /forget does
     return {"chat_id": row.chat_id, "lane": "bulk", "method": method, "payload": payload,
             "purpose": "bulk", "marketing": True, "conversation_id": conversation_id}
 
 
 def call(broadcast_id: int, definition: Any, language: str | None, chat_id: int,
-         name: str | None) -> tuple[str, dict[str, Any]]:
-    """The Bot API call of a broadcast's message to one chat: (method, payload)."""
+         name: str | None, link: Callable[[int], str] | None = None
+         ) -> tuple[str, dict[str, Any]]:
+    """The Bot API call of a broadcast's message to one chat: (method, payload). `link`:
+    a link button's address by its index (None: the button's own URL)."""
     message = definition.message
     html, language = render(message, language or message.fallback or "en", name, UNNAMED)
     # plain words and entities, as the outbox sends every text (no parse_mode), how to stop
     # after them
     text, entities = to_plain(html, unsubscribe_footer(language))
-    rows = [*keyboard(broadcast_id, message, language),
+    rows = [*keyboard(broadcast_id, message, language, link),
             *unsubscribe_markup(language)["inline_keyboard"]]
     payload: dict[str, Any] = {"chat_id": chat_id, "reply_markup": {"inline_keyboard": rows}}
     for kind, method in (("photo", "sendPhoto"), ("document", "sendDocument")):

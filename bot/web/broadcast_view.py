@@ -45,7 +45,7 @@ class Button:
     kind: str  # url, flow, answer
     target: str  # the URL, the flow, the answer's id
     points: int
-    tapped: int | None  # people who tapped it (None: a link, Telegram does not tell)
+    tapped: int | None  # people who tapped it (None: a link not counted: no public address)
 
 
 def taps(figures: dict[str, Any]) -> int:
@@ -114,11 +114,15 @@ def message_texts(message: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return _ordered(message.get("text") or {})
 
 
-def buttons(message: dict[str, Any], tapped: dict[str, int]) -> list[Button]:
+def buttons(message: dict[str, Any], tapped: dict[str, int],
+            links_counted: bool = False) -> list[Button]:
+    """`links_counted`: link buttons go through the bot (LEADBOT_PUBLIC_URL), their taps are
+    known; otherwise a link shows what was counted while they were, or nothing."""
     found = []
     for index, button in enumerate(message.get("buttons") or ()):
         kind = next((k for k in ("url", "flow", "answer") if button.get(k)), "url")
+        count = tapped.get(str(index), 0 if kind != "url" or links_counted else None)
         found.append(Button(index, _ordered(button.get("text") or {}), kind,
                             str(button.get(kind) or ""), int(button.get("points") or 0),
-                            None if kind == "url" else tapped.get(str(index), 0)))
+                            count))
     return found

@@ -166,7 +166,8 @@ class BroadcastsPage:
             if refused in view.ACTIONS else None,
             lines=view.segment_lines(found.definition.get("segment"), t),
             texts=view.message_texts(message), message=message,
-            buttons=view.buttons(message, figures["tapped"]), actions=view.actions(
+            buttons=view.buttons(message, figures["tapped"], self.config.links is not None),
+            actions=view.actions(
                 found.status), file_time=found.send_at if found.status == "draft" and
             found.send_at and found.send_at > datetime.now(UTC) else None,
             languages_of=view.LANGUAGES, reasons=view.REASONS, figure_keys=view.FIGURES)

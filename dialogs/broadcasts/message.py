@@ -7,7 +7,7 @@ the checks count it) and the Unsubscribe button under these rows (bot/service/ri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dialogs.broadcasts.markup import escape, parse_html
@@ -50,14 +50,16 @@ def to_plain(text: str, footer: str = "") -> tuple[str, list[dict[str, Any]]]:
     return plain, parsed.entities
 
 
-def keyboard(broadcast_id: int, message: Message, language: str) -> list[list[dict[str, str]]]:
-    """inline_keyboard rows, one button a row: a link as a url button, the others tapped back
-    to the bot. Without the Unsubscribe button (the bot adds it)."""
+def keyboard(broadcast_id: int, message: Message, language: str,
+             link: Callable[[int], str] | None = None) -> list[list[dict[str, str]]]:
+    """inline_keyboard rows, one button a row: a link as a url button (`link` given: the
+    address, by the button's index, that counts the tap and leads on to it), the others
+    tapped back to the bot. Without the Unsubscribe button (the bot adds it)."""
     rows = []
     for index, button in enumerate(message.buttons):
         text = pick(button.text, language, message.fallback or "")
         if button.url is not None:
-            rows.append([{"text": text, "url": button.url}])
+            rows.append([{"text": text, "url": link(index) if link else button.url}])
         else:
             rows.append([{"text": text, "callback_data": pack(broadcast_id, index)}])
     return rows

@@ -259,6 +259,22 @@ class Broadcasts(Repository):
         recipient.tapped = [*(recipient.tapped or []), index]
         return first
 
+    async def tap_link(self, recipient_id: int, broadcast_id: int,
+                       index: int) -> BroadcastRecipient | None:
+        """A link button's tap, through the bot (bot/web/taps.py): counted on the recipient,
+        once per button (a link opened again, or by whoever it was forwarded to, adds
+        nothing). The recipient, if this was its first tap of the button; else None (not
+        that broadcast's recipient, never sent the message, or tapped before)."""
+        result = await self.session.execute(select(BroadcastRecipient).where(
+            BroadcastRecipient.id == recipient_id,
+            BroadcastRecipient.broadcast_id == broadcast_id).with_for_update())
+        recipient = result.scalar_one_or_none()
+        if recipient is None or recipient.outbox_id is None or index in (
+                recipient.tapped or []):
+            return None
+        recipient.tapped = [*(recipient.tapped or []), index]
+        return recipient
+
     async def unsubscribed(self, broadcast_id: int, user_id: int, now: datetime) -> bool:
         """The recipient tapped Unsubscribe (the consent withdrawal is rights.withdraw's).
         False when they are not a recipient or had unsubscribed already."""

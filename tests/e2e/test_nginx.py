@@ -159,7 +159,8 @@ async def test_three_processes_behind_the_repositorys_nginx_config(aiogram_teleg
         LEADBOT_BOT_TOKEN=telegram.token, LEADBOT_TELEGRAM_API_URL=telegram.url,
         LEADBOT_DATABASE_URL=await postgres_url(), LEADBOT_TRANSPORT="aiogram",
         LEADBOT_LOG_LEVEL="WARNING", LEADBOT_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
-        LEADBOT_TELEGRAM_WEBHOOK_SECRET=SECRET, LEADBOT_ADMIN_TOKEN=ADMIN_TOKEN)
+        LEADBOT_TELEGRAM_WEBHOOK_SECRET=SECRET, LEADBOT_ADMIN_TOKEN=ADMIN_TOKEN,
+        LEADBOT_PUBLIC_URL="https://bot.example.com")
     public = f"https://127.0.0.1:{listen}"
 
     async with contextlib.AsyncExitStack() as stack:
@@ -253,6 +254,9 @@ async def test_three_processes_behind_the_repositorys_nginx_config(aiogram_teleg
         async with http.get(f"{public}/go/no-such-link", headers={
                 "Accept-Language": "uk"}) as response:
             assert response.status == 404 and "Посилання не знайдено" in await response.text()
+        async with http.get(f"{public}/b/1.0.1.AAAAAAAAAAAAAAAA", headers={
+                "Accept-Language": "uk"}) as response:  # a broadcast's link: no such one
+            assert response.status == 404 and "Посилання не знайдено" in await response.text()
         async with http.post(f"{public}/crm/events", data=b"{}") as response:
             assert response.status == 404  # LEADBOT_INBOUND_SECRET unset: the process's 404
             assert "nginx" not in await response.text()
@@ -291,7 +295,7 @@ def test_a_missing_nginx_fails_in_ci_and_is_skipped_with_its_reason_elsewhere(mo
         nginx_or_skip()
 
 
-@pytest.mark.parametrize("prefix", ["/go/", "/crm/"])
+@pytest.mark.parametrize("prefix", ["/go/", "/b/", "/crm/"])
 def test_click_ids_and_crm_secrets_are_not_logged(prefix):
     """The e2e test above checks the log itself; this one runs without nginx too."""
     assert "access_log off;" in location(CONFIG.read_text(encoding="utf-8"), prefix)
