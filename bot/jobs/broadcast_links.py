@@ -11,7 +11,7 @@ never anything the token says: the server is no open redirect. A new bot token m
 signatures of earlier messages wrong: their links still lead on, their taps are no longer
 counted.
 
-May import: bot.settings.
+May import: bot.settings, dialogs.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import re
 from dataclasses import dataclass
 
 from bot.settings import Settings
+from dialogs.broadcasts.message import LARGEST_ID
 
 PATH = "/b/{token}"
 SIGNATURE = 16  # characters of the signature kept (96 bits)
-TOKEN = re.compile(r"^([0-9]{1,10})\.([0-9]{1,2})\.([0-9]{1,12})\.([A-Za-z0-9_-]{16})\Z")
+TOKEN = re.compile(r"^([0-9]{1,10})\.([0-9]{1,2})\.([0-9]{1,10})\.([A-Za-z0-9_-]{16})\Z")
 
 
 @dataclass(frozen=True)
@@ -39,28 +40,30 @@ class Tap:
 
 @dataclass(frozen=True)
 class Links:
+    """Makes each recipient's link address: the public one (LEADBOT_PUBLIC_URL)."""
+
     base: str  # the public address, no trailing slash
     key: bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Links | None:
-        """None without a public address (links go straight to their URL, not counted)."""
-        if not settings.public_url or settings.bot_token is None:
+        """None without a public https address (links then go straight to their URL, not
+        counted: a recipient's token never travels unencrypted)."""
+        key = key_from_settings(settings)
+        if not (settings.public_url or "").startswith("https://") or key is None:
             return None
-        return cls(settings.public_url.rstrip("/"), key_of(
-            settings.bot_token.get_secret_value()))
+        return cls(settings.public_url.rstrip("/"), key)
 
     def url(self, broadcast_id: int, index: int, recipient_id: int) -> str:
         return f"{self.base}/b/{token(self.key, broadcast_id, index, recipient_id)}"
 
-    def read(self, given: str) -> Tap | None:
-        """What a token says, or None if it is not one."""
-        found = TOKEN.fullmatch(given)
-        if found is None:
-            return None
-        broadcast_id, index, recipient_id = (int(part) for part in found.groups()[:3])
-        expected = token(self.key, broadcast_id, index, recipient_id)
-        return Tap(broadcast_id, index, recipient_id, hmac.compare_digest(expected, given))
+
+def key_from_settings(settings: Settings) -> bytes | None:
+    """The signatures' key; None without a bot token. /b/ is served whenever there is one,
+    public address or not: links already sent keep leading on if it is unset later."""
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
+        return None
+    return key_of(settings.bot_token.get_secret_value())
 
 
 def key_of(bot_token: str) -> bytes:
@@ -71,3 +74,16 @@ def token(key: bytes, broadcast_id: int, index: int, recipient_id: int) -> str:
     body = f"{broadcast_id}.{index}.{recipient_id}"
     mac = hmac.new(key, body.encode(), hashlib.sha256).digest()
     return f"{body}.{base64.urlsafe_b64encode(mac).decode()[:SIGNATURE]}"
+
+
+def read(key: bytes, given: str) -> Tap | None:
+    """What a token says, or None if it is not one (ids past what the database holds
+    included: PostgreSQL's integer would refuse them)."""
+    found = TOKEN.fullmatch(given)
+    if found is None:
+        return None
+    broadcast_id, index, recipient_id = (int(part) for part in found.groups()[:3])
+    if not (1 <= broadcast_id <= LARGEST_ID and 1 <= recipient_id <= LARGEST_ID):
+        return None
+    expected = token(key, broadcast_id, index, recipient_id)
+    return Tap(broadcast_id, index, recipient_id, hmac.compare_digest(expected, given))

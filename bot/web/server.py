@@ -79,12 +79,12 @@ def web_app(running: Any, metrics: Metrics, secret: str | None = None) -> web.Ap
     app.router.add_get("/metrics", scrape)
     # the bot's @username, from getMe at start (read when asked: set before we listen)
     Go(running.sessions, lambda: running.service.handoffs.bot_username).routes(app)
-    from bot.jobs.broadcast_links import Links
+    from bot.jobs.broadcast_links import key_from_settings
     from bot.web.taps import Taps
 
-    links = Links.from_settings(running.settings)
-    if links is not None:  # a broadcast's link buttons, counted: LEADBOT_PUBLIC_URL
-        Taps(running.sessions, links).routes(app)
+    key = key_from_settings(running.settings)
+    if key is not None:  # a broadcast's link buttons, counted (made: LEADBOT_PUBLIC_URL)
+        Taps(running.sessions, key).routes(app)
     if getattr(running, "inbound", None) is not None:  # sales back from the CRM
         running.inbound.routes(app)
     from bot.jobs.broadcasts import BroadcastConfig

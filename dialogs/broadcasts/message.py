@@ -21,6 +21,8 @@ UNNAMED = {"ru": "друг", "uk": "друже", "en": "friend"}
 PREFIX = "bc"  # flows' button data has four parts (dialogs/engine/callback.py), this three
 FOOTER_SEPARATOR = "\n\n"  # between the text and the unsubscribe footer
 MAX_BROADCAST_ID = 9_999_999_999  # ten digits: the data stays far below Telegram's 64 bytes
+LARGEST_ID = 2**31 - 1  # the largest id the database's integer holds: anything past it in a
+# tap's data or a link's token was made up (PostgreSQL would refuse to look it up)
 
 
 def language_of(message: Message, language: str) -> str:
@@ -75,6 +77,8 @@ def unpack(data: str) -> tuple[int, int] | None:
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
     if not all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts[1:]):
+        return None
+    if int(parts[1]) > LARGEST_ID:
         return None
     return int(parts[1]), int(parts[2])
 

@@ -264,13 +264,14 @@ class Broadcasts(Repository):
         """A link button's tap, through the bot (bot/web/taps.py): counted on the recipient,
         once per button (a link opened again, or by whoever it was forwarded to, adds
         nothing). The recipient, if this was its first tap of the button; else None (not
-        that broadcast's recipient, never sent the message, or tapped before)."""
+        that broadcast's recipient, never sent the message, tapped before, or unsubscribed
+        from the broadcast: no tracking after that)."""
         result = await self.session.execute(select(BroadcastRecipient).where(
             BroadcastRecipient.id == recipient_id,
             BroadcastRecipient.broadcast_id == broadcast_id).with_for_update())
         recipient = result.scalar_one_or_none()
         if recipient is None or recipient.outbox_id is None or index in (
-                recipient.tapped or []):
+                recipient.tapped or []) or recipient.unsubscribed_at is not None:
             return None
         recipient.tapped = [*(recipient.tapped or []), index]
         return recipient
