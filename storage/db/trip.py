@@ -174,7 +174,12 @@ def _raised(sql: str, error: sqlite3.Error) -> DBAPIError:
 
 async def _asyncpg(session: AsyncSession) -> Any | None:
     """SQLAlchemy's adapter of the asyncpg connection of the session's transaction if it is
-    on asyncpg, else None. The caller holds its mutex and calls `_begin`."""
+    on asyncpg, else None. The caller holds its mutex and calls `_begin`.
+
+    The adapter's `_execute_mutex`, `_transaction`, `_start_transaction` and
+    `_handle_exception` are SQLAlchemy's private names (as aiosqlite's `_execute` is for
+    SQLite above): the lock file pins the version, and tests/storage/test_trip.py runs
+    every one of them on PostgreSQL, so an upgrade that renames one fails there first."""
     if session.bind.dialect.driver != "asyncpg":
         return None
     connection = await session.connection()  # this transaction's (begun if need be)
